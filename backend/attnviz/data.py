@@ -1,0 +1,206 @@
+"""Characters in, characters out: the vocabulary, the toy tasks and their datasets.
+
+Tasks map an input string to the string the model must produce:
+- ``copy``: the same string (cross-attention learns a diagonal);
+- ``reverse``: the string reversed (an anti-diagonal);
+- ``sort``: the characters in vocabulary order (each output character looks up where it came from).
+
+A training pair is encoded as ``src = text + <eos>``, ``tgt_in = <bos> + target`` and
+``tgt_out = target + <eos>`` (teacher forcing: position t of ``tgt_in`` predicts position t of
+``tgt_out``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+SPECIALS = (PAD, BOS, EOS)
+DEFAULT_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789 .,!?'-:;()"
+
+
+class UnknownCharactersError(ValueError):
+    """Text holds characters outside the vocabulary; ``characters`` lists ``(position, char)``."""
+
+    def __init__(self, characters: list[tuple[int, str]]) -> None:
+        self.characters = characters
+        listed = ", ".join(f"{ch!r} at position {pos}" for pos, ch in characters)
+        n = len(characters)
+        super().__init__(f"{n} character{'s' if n != 1 else ''} outside the vocabulary: {listed}")
+
+
+class Vocab:
+    """A character vocabulary: the specials <pad>=0, <bos>=1, <eos>=2, then one id per character."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
+            raise ValueError(f"a vocabulary must start with {SPECIALS}")
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("vocabulary tokens must be unique")
+        self.itos: list[str] = list(tokens)
+        self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
+        self.pad_id, self.bos_id, self.eos_id = (self.stoi[s] for s in SPECIALS)
+
+    @classmethod
+    def default(cls) -> Vocab:
+        return cls([*SPECIALS, *DEFAULT_CHARS])
+
+    @property
+    def chars(self) -> str:
+        """The ordinary (non-special) characters, in id order."""
+        return "".join(t for t in self.itos if t not in SPECIALS)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocab) and self.itos == other.itos
+
+    def unknown_characters(self, text: str) -> list[tuple[int, str]]:
+        """``(position, char)`` of every character of ``text`` that has no id (specials included)."""
+        return [(i, ch) for i, ch in enumerate(text) if ch not in self.stoi or ch in SPECIALS]
+
+    def encode(self, text: str, add_bos: bool = False, add_eos: bool = False) -> list[int]:
+        """Ids of ``text``; raises :class:`UnknownCharactersError` naming every bad character."""
+        bad = self.unknown_characters(text)
+        if bad:
+            raise UnknownCharactersError(bad)
+        ids = [self.stoi[ch] for ch in text]
+        return ([self.bos_id] if add_bos else []) + ids + ([self.eos_id] if add_eos else [])
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of ``ids``: stops at the first <eos>, skips <bos> and <pad>."""
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == self.eos_id:
+                break
+            if i in (self.bos_id, self.pad_id):
+                continue
+            out.append(self.itos[i])
+        return "".join(out)
+
+    def tokens(self, ids: Iterable[int]) -> list[str]:
+        """The token string of each id (specials as ``<eos>`` etc.)."""
+        return [self.itos[int(i)] for i in ids]
+
+
+# --------------------------------------------------------------------------------------------
+# Tasks
+# --------------------------------------------------------------------------------------------
+
+
+def _sort_key(vocab: Vocab) -> Callable[[str], int]:
+    return lambda ch: vocab.stoi[ch]
+
+
+TASKS: dict[str, Callable[[str, Vocab], str]] = {
+    "copy": lambda text, vocab: text,
+    "reverse": lambda text, vocab: text[::-1],
+    "sort": lambda text, vocab: "".join(sorted(text, key=_sort_key(vocab))),
+}
+TASK_NAMES = tuple(TASKS)
+
+SAMPLE_INPUTS = {"copy": "hello world", "reverse": "attention", "sort": "transformer"}
+
+
+def target_for(task: str, text: str, vocab: Vocab) -> str:
+    """The output the ``task`` asks for ``text``."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASK_NAMES)}")
+    return TASKS[task](text, vocab)
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Example:
+    src: str
+    tgt: str
+
+
+def random_strings(n: int, min_len: int, max_len: int, alphabet: str, rng: random.Random) -> list[str]:
+    """``n`` distinct random strings with lengths uniform in ``[min_len, max_len]``."""
+    seen: set[str] = set()
+    out: list[str] = []
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 50 * n + 1000:
+            raise ValueError(f"cannot draw {n} distinct strings of length {min_len}..{max_len}")
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(min_len, max_len)))
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
+def make_splits(
+    task: str,
+    vocab: Vocab,
+    n_train: int,
+    n_eval: int,
+    min_len: int = 1,
+    max_len: int = 16,
+    seed: int = 0,
+) -> tuple[list[Example], list[Example]]:
+    """Seeded train and held-out evaluation sets that share no input string."""
+    rng = random.Random(seed)
+    texts = random_strings(n_train + n_eval, min_len, max_len, vocab.chars, rng)
+    examples = [Example(t, target_for(task, t, vocab)) for t in texts]
+    return examples[:n_train], examples[n_train:]
+
+
+class TaskDataset(Dataset[tuple[list[int], list[int]]]):
+    """Examples as ``(src ids with <eos>, target ids)``."""
+
+    def __init__(self, examples: Sequence[Example], vocab: Vocab) -> None:
+        self.items = [(vocab.encode(e.src, add_eos=True), vocab.encode(e.tgt)) for e in examples]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[list[int], list[int]]:
+        return self.items[i]
+
+
+@dataclass
+class Batch:
+    src: Tensor  # (B, T_s) source ids ending in <eos>, right-padded
+    tgt_in: Tensor  # (B, T_t) <bos> + target, right-padded
+    tgt_out: Tensor  # (B, T_t) target + <eos>, right-padded
+
+
+def collate(items: Sequence[tuple[list[int], list[int]]], vocab: Vocab) -> Batch:
+    def pad(rows: list[list[int]]) -> Tensor:
+        width = max(len(r) for r in rows)
+        return torch.tensor([r + [vocab.pad_id] * (width - len(r)) for r in rows], dtype=torch.long)
+
+    return Batch(
+        src=pad([s for s, _ in items]),
+        tgt_in=pad([[vocab.bos_id, *t] for _, t in items]),
+        tgt_out=pad([[*t, vocab.eos_id] for _, t in items]),
+    )
+
+
+def make_loader(
+    examples: Sequence[Example], vocab: Vocab, batch_size: int, shuffle: bool, seed: int = 0
+) -> DataLoader[Batch]:
+    """A ``DataLoader`` of :class:`Batch`; shuffling is seeded so runs repeat exactly."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        TaskDataset(examples, vocab),  # type: ignore[arg-type]
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        collate_fn=lambda items: collate(items, vocab),
+    )

@@ -1,0 +1,125 @@
+"""The attention document (schema version 1) for a checkpoint and a text, as a library function
+and a command-line tool::
+
+    python -m attnviz.export_attention_json --checkpoint checkpoints/copy/ckpt_epoch3.pt \\
+        --out attention.json --text "hello world"
+
+The document's shape is fixed in DESIGN.md; ``docs/api.md`` describes the extra fields
+(``expected``, ``encoding``) and the compact encodings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from .data import SAMPLE_INPUTS, UnknownCharactersError, target_for
+from .encoding import ENCODINGS, Encoding, encode_weights
+from .inference import AttentionResult, run_attention
+from .model import SmallTransformer
+
+SCHEMA_VERSION = 1
+
+
+def document_from_result(
+    ckpt: Checkpoint,
+    result: AttentionResult,
+    *,
+    checkpoint_name: str | None = None,
+    precision: int = 4,
+    encoding: Encoding = "json",
+) -> dict[str, Any]:
+    """Assemble the attention document of an :class:`AttentionResult`."""
+    c = ckpt.config
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "checkpoint": checkpoint_name if checkpoint_name is not None else str(ckpt.path),
+        "model": {"task": ckpt.task, "epoch": ckpt.epoch, "n_layers": c.n_layers, "n_heads": c.n_heads, "d_model": c.d_model},
+        "input": result.text,
+        "output": result.output,
+        "expected": target_for(ckpt.task, result.text, ckpt.vocab),
+        "tokens": {"src": result.src_tokens, "tgt": result.tgt_tokens},
+        "encoding": encoding,
+        "attentions": {
+            kind: encode_weights(weights.numpy(), encoding, precision) for kind, weights in result.attentions.items()
+        },
+        "warnings": list(result.warnings),
+    }
+
+
+def build_document(
+    ckpt: Checkpoint,
+    text: str | None = None,
+    *,
+    model: SmallTransformer | None = None,
+    checkpoint_name: str | None = None,
+    precision: int = 4,
+    encoding: Encoding = "json",
+    ablate: list[tuple[str, int, int]] | None = None,
+) -> dict[str, Any]:
+    """Run ``ckpt`` on ``text`` (default: a sample input for its task) and return the document.
+
+    ``model`` may be passed to reuse an already-built model (the service caches them).
+    """
+    if not 0 <= precision <= 8:
+        raise ValueError(f"precision must be between 0 and 8 decimals, not {precision}")
+    if text is None:
+        text = SAMPLE_INPUTS.get(ckpt.task, "hello world")
+    model = model if model is not None else ckpt.build_model()
+    result = run_attention(model, ckpt.vocab, text, max_text_len=ckpt.max_text_len, ablate=ablate)
+    return document_from_result(ckpt, result, checkpoint_name=checkpoint_name, precision=precision, encoding=encoding)
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write JSON to ``path`` through a temporary file and a rename (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m attnviz.export_attention_json",
+        description="Run a checkpoint on a text and write its attention document (schema v1) as JSON.",
+    )
+    parser.add_argument("--checkpoint", required=True, help="checkpoint file (.pt) written by attnviz.train")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--text", default=None, help="input text (default: a sample for the checkpoint's task)")
+    parser.add_argument("--precision", type=int, default=4, help="decimals kept in each weight (default 4)")
+    parser.add_argument("--encoding", choices=ENCODINGS, default="json", help="weights as nested lists (json) or compact base64")
+    args = parser.parse_args(argv)
+    try:
+        ckpt = load_checkpoint(args.checkpoint)
+        doc = build_document(ckpt, args.text, precision=args.precision, encoding=args.encoding)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except UnknownCharactersError as exc:
+        print(f"error: the text has {exc}. The vocabulary is: {ckpt.vocab.chars!r}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_json_atomic(args.out, doc)
+    print(f"wrote {args.out}: {doc['input']!r} -> {doc['output']!r} ({ckpt.task}, epoch {ckpt.epoch})")
+    for warning in doc["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

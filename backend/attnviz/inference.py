@@ -1,0 +1,151 @@
+"""Running a trained model on one text and collecting every attention map it computes.
+
+Shared by the exporter (``export_attention_json``) and the service, so both return the same
+numbers. The decoder side runs on the model's own greedy output: the decoder queries are
+``<bos>`` followed by the generated tokens (the inputs that produced each next token).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .data import Vocab
+from .model import ATTENTION_KINDS, HeadMasks, SmallTransformer
+
+EXTRA_DECODE_TOKENS = 8
+"""Greedy decoding may run this many tokens past the input length before it is cut off."""
+
+
+@dataclass
+class AttentionResult:
+    """Everything one run of the model on one text produced."""
+
+    text: str
+    output: str
+    src_ids: list[int]  # text + <eos>
+    tgt_ids: list[int]  # <bos> + generated tokens fed to the decoder (the decoder queries)
+    src_tokens: list[str]
+    tgt_tokens: list[str]
+    attentions: dict[str, Tensor]  # kind -> (n_layers, n_heads, T_q, T_k), float32
+    logits: Tensor  # (T_t, vocab): row t predicts the token after tgt_ids[t]
+    finished: bool  # decoding produced <eos>
+    warnings: list[str]
+
+
+def encode_source(vocab: Vocab, text: str, model: SmallTransformer) -> Tensor:
+    """``(1, T_s)`` ids of ``text + <eos>``; raises ``ValueError`` for empty or over-long text and
+    :class:`~attnviz.data.UnknownCharactersError` for characters outside the vocabulary."""
+    if text == "":
+        raise ValueError("text is empty")
+    ids = vocab.encode(text, add_eos=True)
+    limit = model.config.max_len - 1
+    if len(text) > limit:
+        raise ValueError(f"text has {len(text)} characters; this model handles at most {limit}")
+    return torch.tensor([ids], dtype=torch.long)  # (1, T_s)
+
+
+def parse_head_masks(model: SmallTransformer, ablate: list[tuple[str, int, int]] | None) -> HeadMasks | None:
+    """``[(kind, layer, head), ...]`` of heads to switch off -> per-kind, per-layer 0/1 vectors."""
+    if not ablate:
+        return None
+    c = model.config
+    masks: HeadMasks = {k: [None] * c.n_layers for k in ATTENTION_KINDS}
+    for kind, layer, head in ablate:
+        if kind not in ATTENTION_KINDS:
+            raise ValueError(f"unknown attention kind {kind!r}")
+        if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
+            raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")
+        vec = masks[kind][layer]
+        if vec is None:
+            vec = masks[kind][layer] = torch.ones(c.n_heads)
+        vec[head] = 0.0
+    return masks
+
+
+@torch.no_grad()
+def run_attention(
+    model: SmallTransformer,
+    vocab: Vocab,
+    text: str,
+    *,
+    max_text_len: int | None = None,
+    ablate: list[tuple[str, int, int]] | None = None,
+) -> AttentionResult:
+    """Greedy-decode ``text`` and return the attention maps of a final teacher-forced pass over
+    the decoded tokens (identical, row for row, to what each decoding step computed)."""
+    model.eval()
+    src = encode_source(vocab, text, model)  # (1, T_s)
+    head_masks = parse_head_masks(model, ablate)
+    max_new = min(len(text) + EXTRA_DECODE_TOKENS, model.config.max_len - 1)
+    ys = model.greedy_decode(src, max_new, vocab.bos_id, vocab.eos_id, head_masks)[0]  # (1 + n,)
+    finished = bool((ys[1:] == vocab.eos_id).any())
+    tgt_in = ys[:-1][None]  # (1, T_t): the tokens that were fed to produce each output
+    logits, attn = model(src, tgt_in, head_masks)  # (1, T_t, vocab)
+    warnings: list[str] = []
+    if max_text_len is not None and len(text) > max_text_len:
+        warnings.append(
+            f"The input has {len(text)} characters but this checkpoint was trained on at most "
+            f"{max_text_len}; expect mistakes past that length."
+        )
+    if not finished:
+        warnings.append(f"Decoding stopped after {max_new} tokens without producing <eos>.")
+    src_ids = src[0].tolist()
+    tgt_ids = tgt_in[0].tolist()
+    return AttentionResult(
+        text=text,
+        output=vocab.decode(ys[1:].tolist()),
+        src_ids=src_ids,
+        tgt_ids=tgt_ids,
+        src_tokens=vocab.tokens(src_ids),
+        tgt_tokens=vocab.tokens(tgt_ids),
+        attentions={kind: torch.stack([w[0] for w in ws]) for kind, ws in attn.items()},  # (L, h, T_q, T_k)
+        logits=logits[0],
+        finished=finished,
+        warnings=warnings,
+    )
+
+
+@torch.no_grad()
+def trace_head(model: SmallTransformer, result: AttentionResult, kind: str, layer: int, head: int) -> dict[str, Any]:
+    """The intermediate tensors of one head's attention math for a text already run through
+    :func:`run_attention`: Q, K, V, QKᵀ/√d_k, mask, softmax weights and weights·V.
+
+    The inputs of the chosen attention module are captured with a forward pre-hook during a
+    teacher-forced pass, then :meth:`MultiHeadAttention.trace` recomputes its math.
+    """
+    c = model.config
+    if kind not in ATTENTION_KINDS:
+        raise ValueError(f"unknown attention kind {kind!r}")
+    if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
+        raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")
+    if kind == "encoder_self":
+        module = model.encoder_layers[layer].self_attn
+    elif kind == "decoder_self":
+        module = model.decoder_layers[layer].self_attn
+    else:
+        module = model.decoder_layers[layer].cross_attn
+    captured: list[tuple[Any, ...]] = []
+    handle = module.register_forward_pre_hook(lambda _m, args: captured.append(args))
+    try:
+        model.eval()
+        model(torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids]))
+    finally:
+        handle.remove()
+    query, key, value, mask = captured[0][:4]
+    traced = module.trace(query, key, value, mask)
+    tensors = {name: t[0, head] for name, t in traced.items()}  # drop batch, pick the head
+    query_tokens = result.src_tokens if kind == "encoder_self" else result.tgt_tokens
+    key_tokens = result.tgt_tokens if kind == "decoder_self" else result.src_tokens
+    return {
+        "kind": kind,
+        "layer": layer,
+        "head": head,
+        "d_k": c.d_k,
+        "query_tokens": query_tokens,
+        "key_tokens": key_tokens,
+        "tensors": tensors,
+    }
