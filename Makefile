@@ -10,17 +10,23 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHECKPOINTS ?= checkpoints
 PYTEST_ARGS ?=
+# Python extras to install: dev (tests, linters) by default; HF=1 adds the Hugging Face extra.
+comma := ,
+EXTRAS ?= dev$(if $(HF),$(comma)hf)
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(or $(EXTRAS),base))
 
-.PHONY: setup run demo test test-py test-js lint bench frontend clean help
+.PHONY: setup setup-py run demo test test-py test-js lint bench frontend frontend-deps clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 # ---- installation -------------------------------------------------------------------------
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt -e ".$(if $(EXTRAS),[$(EXTRAS)])"
 	@touch $@
+
+setup-py: $(STAMP)  ## the venv with pinned Python packages (EXTRAS=dev by default, HF=1 for the hf extra)
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
@@ -29,12 +35,14 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/index.html -type f 2>/dev/null)
 	cd frontend && npm run build
 
+frontend-deps: frontend/node_modules/.installed
+
 frontend: frontend/dist/index.html  ## build the web visualizer into frontend/dist
 
-setup: $(VENV)/.installed frontend  ## venv + pinned Python packages + front-end build
+setup: setup-py frontend  ## venv + pinned Python packages + front-end build
 
 # ---- using it -----------------------------------------------------------------------------
-demo: $(VENV)/.installed  ## train the copy, reverse and sort demo runs into checkpoints/<task>/ if missing
+demo: setup-py  ## train the copy, reverse and sort demo runs into checkpoints/<task>/ if missing
 	$(PY) -m attnviz.demo --checkpoints $(CHECKPOINTS)
 
 run: setup demo  ## install, train demo runs if needed, build, serve on http://$(HOST):$(PORT)
@@ -54,6 +62,9 @@ lint: setup  ## ruff, mypy, TypeScript, Dockerfile and compose checks
 	$(VENV)/bin/ruff format --check backend tests bench
 	$(VENV)/bin/mypy
 	cd frontend && npm run typecheck
+	$(VENV)/bin/hadolint Dockerfile
+	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
+	 else echo "docker-compose not installed (apt-get install docker-compose): compose file not checked"; fi
 
 bench: setup demo  ## benchmarks: training, inference, service, browser (figures, not pass/fail)
 	$(PY) bench/run_all.py
