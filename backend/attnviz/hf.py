@@ -24,6 +24,7 @@ import torch
 from .encoding import Encoding, encode_weights
 from .export_attention_json import SCHEMA_VERSION
 
+DECODER_ARCHITECTURE_MARKERS = ("CausalLM", "LMHeadModel", "Seq2Seq", "ConditionalGeneration")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
 
@@ -98,11 +99,27 @@ def read_hf_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise HFModelError(p, "config.json is not a JSON object")
     architectures = config.get("architectures") or []
-    if config.get("is_encoder_decoder") or config.get("is_decoder") or any(
-        "CausalLM" in a or "Seq2Seq" in a or "ConditionalGeneration" in a for a in architectures
+    if (
+        config.get("is_encoder_decoder")
+        or config.get("is_decoder")
+        or any(marker in a for a in architectures for marker in DECODER_ARCHITECTURE_MARKERS)
+        or _decoder_only_model_type(str(config.get("model_type", "")))
     ):
-        raise HFModelError(p, f"not an encoder model ({', '.join(architectures) or config.get('model_type')}); attnviz shows encoders here")
+        kind = ", ".join(architectures) or config.get("model_type")
+        raise HFModelError(p, f"not an encoder model ({kind}); attnviz shows encoder models here")
     return config
+
+
+def _decoder_only_model_type(model_type: str) -> bool:
+    """A model type transformers knows as a causal LM and never as a masked-LM encoder (gpt2, llama...)."""
+    try:
+        from transformers.models.auto.modeling_auto import (
+            MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+            MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+        )
+    except ImportError:
+        return False
+    return model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
 
 def load_hf_encoder(path: str | os.PathLike[str]) -> HFEncoder:
