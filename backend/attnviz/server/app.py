@@ -1,0 +1,100 @@
+"""The application factory: ``create_app(settings)`` wires settings, services, middleware, error
+handlers, routers and the front end. ``uvicorn --factory attnviz.server.app:create_app`` works too."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import torch
+from anyio import CapacityLimiter
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+from .. import __version__
+from .deps import AppServices
+from .errors import http_error_handler, install_error_handlers
+from .frontend import frontend_response
+from .middleware import BodySizeLimitMiddleware
+from .model_cache import ModelCache
+from .registry import CheckpointRegistry
+from .routes import attention, checkpoints, health, timeline
+from .service import AttentionService
+from .settings import Settings
+
+log = logging.getLogger("attnviz.server")
+
+DESCRIPTION = """Attention maps of a small from-scratch Transformer trained on toy character tasks.
+
+`GET /api/checkpoints` lists the runs; `POST /api/attention` returns the attention document of a
+checkpoint on a text; `POST /api/attention/math` steps through one head; `POST /api/timeline`
+returns one document per epoch of a run. Errors are `{detail, code, ...}` (see docs/api.md).
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services: AppServices = app.state.services
+    # One intra-op thread per inference thread: more threads on few cores made latency tails far worse.
+    torch.set_num_threads(services.settings.torch_threads)
+    metas = await services.run(services.registry.refresh)
+    usable = sum(m.usable for m in metas)
+    root = services.registry.root
+    if not root.is_dir():
+        log.warning("checkpoint directory %s does not exist; train some with `make demo`", root)
+    else:
+        log.info("%d checkpoints in %s (%d usable)", len(metas), root, usable)
+        for m in metas:
+            if not m.usable:
+                log.warning("unusable checkpoint %s: %s", m.name, m.error)
+    yield
+    services.service.models.clear()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    registry = CheckpointRegistry(settings.checkpoint_dir)
+    service = AttentionService(
+        registry=registry,
+        models=ModelCache(settings.model_cache_size),
+        max_text_len=settings.max_text_len,
+        timeline_cache_size=settings.timeline_cache_size,
+    )
+    app = FastAPI(
+        title="attnviz",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = AppServices(
+        settings=settings,
+        registry=registry,
+        service=service,
+        limiter=CapacityLimiter(settings.inference_threads),
+    )
+    install_error_handlers(app)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        page = frontend_response(request, settings.frontend_dist)
+        return page if page is not None else await http_error_handler(request, exc)
+
+    app.add_exception_handler(404, not_found)
+
+    app.include_router(health.router)
+    app.include_router(checkpoints.router)
+    app.include_router(attention.router)
+    app.include_router(timeline.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> Response:
+        page = frontend_response(request, settings.frontend_dist)
+        assert page is not None
+        return page
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["content-type"]
+        )
+    return app

@@ -1,0 +1,68 @@
+"""Serving the built front end (``frontend/dist``): its files with correct MIME types, and
+``index.html`` for any other non-API GET (the app routes in the browser). Before the front end is
+built, ``/`` explains how to build it."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+
+for _type, _ext in [
+    ("text/javascript", ".js"),
+    ("text/javascript", ".mjs"),
+    ("text/css", ".css"),
+    ("text/html", ".html"),
+    ("image/svg+xml", ".svg"),
+    ("application/json", ".json"),
+    ("application/json", ".map"),
+    ("application/manifest+json", ".webmanifest"),
+    ("application/wasm", ".wasm"),
+    ("font/woff2", ".woff2"),
+    ("font/woff", ".woff"),
+    ("image/x-icon", ".ico"),
+]:
+    mimetypes.add_type(_type, _ext)
+
+NOT_BUILT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>attnviz</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}
+code{background:#eee;padding:.1em .3em;border-radius:3px}</style></head>
+<body><h1>attnviz</h1>
+<p>The API is running, but the web visualizer has not been built yet.</p>
+<p>Build it with <code>make frontend</code> (or <code>make setup</code> for everything), then reload this page.
+<code>make run</code> does it all: install, train the demo checkpoints, build, serve.</p>
+<p>Meanwhile: the API is documented at <a href="/docs">/docs</a>, and
+<a href="/api/checkpoints">/api/checkpoints</a> lists the checkpoints.</p>
+</body></html>
+"""
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def frontend_response(request: Request, dist: Path) -> Response | None:
+    """The response for a GET/HEAD outside /api, or ``None`` if it should be a 404."""
+    if request.method not in ("GET", "HEAD") or _is_api(request.url.path):
+        return None
+    index = dist / "index.html"
+    if not index.is_file():
+        return HTMLResponse(NOT_BUILT_PAGE, headers={"cache-control": "no-cache"}) if request.url.path == "/" else None
+    root = dist.resolve()
+    rel = request.url.path.lstrip("/")
+    if rel and "\x00" not in rel and "\\" not in rel:
+        try:
+            candidate = (root / rel).resolve()
+        except (OSError, ValueError):
+            candidate = None
+        if candidate is not None and candidate.is_relative_to(root) and candidate.is_file():
+            immutable = candidate.parent.name == "assets"  # Vite's content-hashed files
+            headers = {"cache-control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
+            return FileResponse(candidate, headers=headers)
+    last = rel.rsplit("/", 1)[-1]
+    if "." in last:  # a missing file (e.g. /assets/old.js) is a 404, not HTML posing as JS
+        return None
+    return FileResponse(index, headers={"cache-control": "no-cache"})

@@ -1,0 +1,142 @@
+"""The work behind the routes, run in worker threads: validate a text against a checkpoint, run
+the model, and serialise the result with orjson (so neither the forward pass nor the encoding of
+a large document blocks the event loop)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..checkpoint import CheckpointError
+from ..data import SPECIALS
+from ..encoding import Encoding
+from ..export_attention_json import document_from_result
+from ..inference import run_attention, trace_head
+from .errors import ApiError
+from .model_cache import LoadedModel, ModelCache
+from .registry import CheckpointRegistry
+
+MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_characters)
+
+
+def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
+    """422 ``empty_text`` / ``text_too_long`` / ``unknown_characters`` (with every position)."""
+    ckpt = loaded.ckpt
+    if text == "":
+        raise ApiError(422, "empty_text", "The text is empty; type at least one character.")
+    limit = min(max_text_len, ckpt.config.max_len - 1)
+    if len(text) > limit:
+        raise ApiError(
+            422,
+            "text_too_long",
+            f"The text has {len(text)} characters; this checkpoint accepts at most {limit}. Shorten it.",
+            max_length=limit,
+        )
+    bad = [(i, ch) for i, ch in enumerate(text) if ch not in ckpt.vocab.stoi or ch in SPECIALS]
+    if bad:
+        listed = ", ".join(f"{ch!r} at position {pos}" for pos, ch in bad[:MAX_LISTED])
+        more = f" and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
+        n = len(bad)
+        raise ApiError(
+            422,
+            "unknown_characters",
+            f"Text has {n} character{'s' if n != 1 else ''} outside the vocabulary: {listed}{more}. "
+            f"Use only: {ckpt.vocab.chars!r}.",
+            invalid_characters=[{"char": ch, "position": pos} for pos, ch in bad],
+        )
+
+
+def check_head(loaded: LoadedModel, layer: int, head: int, what: str = "") -> None:
+    c = loaded.ckpt.config
+    if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
+        raise ApiError(
+            422,
+            "out_of_range",
+            f"{what}There is no head {layer}.{head}: this model has layers 0–{c.n_layers - 1} and heads 0–{c.n_heads - 1}.",
+            n_layers=c.n_layers,
+            n_heads=c.n_heads,
+        )
+
+
+@dataclass
+class AttentionService:
+    """Names → models → documents. Methods block: call them through ``anyio.to_thread``."""
+
+    registry: CheckpointRegistry
+    models: ModelCache
+    max_text_len: int
+    timeline_cache_size: int = 16
+    _timelines: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
+    _timeline_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load(self, name: str) -> LoadedModel:
+        path = self.registry.resolve(name)
+        try:
+            return self.models.get(path)
+        except CheckpointError as exc:
+            raise ApiError(409, "checkpoint_unusable", f"Checkpoint {name!r} cannot be used: {exc.reason}.") from None
+        except FileNotFoundError:
+            raise ApiError(404, "unknown_checkpoint", f"There is no checkpoint named {name!r}.") from None
+
+    def document(
+        self,
+        name: str,
+        text: str,
+        precision: int = 4,
+        encoding: Encoding = "json",
+        ablate: Sequence[tuple[str, int, int]] = (),
+        loaded: LoadedModel | None = None,
+    ) -> dict[str, Any]:
+        loaded = loaded or self.load(name)
+        check_text(text, loaded, self.max_text_len)
+        for i, (_kind, layer, head) in enumerate(ablate):
+            check_head(loaded, layer, head, f"ablate[{i}]: ")
+        result = run_attention(
+            loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
+        )
+        return document_from_result(loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding)
+
+    def attention_json(
+        self, name: str, text: str, precision: int, encoding: Encoding, ablate: Sequence[tuple[str, int, int]]
+    ) -> bytes:
+        return orjson.dumps(self.document(name, text, precision, encoding, ablate))
+
+    def math_json(self, name: str, text: str, kind: str, layer: int, head: int) -> bytes:
+        loaded = self.load(name)
+        check_text(text, loaded, self.max_text_len)
+        check_head(loaded, layer, head)
+        result = run_attention(loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len)
+        with loaded.trace_lock:  # the trace hooks a module: one trace per model copy at a time
+            traced = trace_head(loaded.trace_model, result, kind, layer, head)
+        tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
+        return orjson.dumps({"checkpoint": name, "input": text, "output": result.output, **traced, "tensors": tensors})
+
+    def timeline_json(self, run: str, text: str, precision: int, encoding: Encoding) -> bytes:
+        metas = self.registry.run_checkpoints(run)
+        usable = [m for m in metas if m.usable]
+        if not usable:
+            reasons = "; ".join(f"{m.name}: {m.error}" for m in metas[:3])
+            raise ApiError(409, "checkpoint_unusable", f"Run {run!r} has no usable checkpoint ({reasons}).")
+        key = (run, text, precision, encoding, tuple((m.name, m.key) for m in usable))
+        with self._timeline_lock:
+            cached = self._timelines.get(key)
+            if cached is not None:
+                self._timelines.move_to_end(key)
+                return cached
+        epochs = []
+        for meta in usable:
+            loaded = self.load(meta.name)
+            doc = self.document(meta.name, text, precision, encoding, loaded=loaded)
+            epochs.append({"epoch": loaded.ckpt.epoch, "checkpoint": meta.name, "metrics": loaded.ckpt.metrics, "document": doc})
+        body = orjson.dumps({"run": run, "text": text, "epochs": epochs})
+        if self.timeline_cache_size > 0:
+            with self._timeline_lock:
+                self._timelines[key] = body
+                while len(self._timelines) > self.timeline_cache_size:
+                    self._timelines.popitem(last=False)
+        return body
