@@ -1,0 +1,166 @@
+/**
+ * API types: the ONLY module the rest of the app imports HTTP/document types from.
+ *
+ * Hand-written from docs/api.md for now. When the backend publishes docs/openapi.json,
+ * `npm run gen:api` writes src/api/schema.d.ts and this file becomes re-exports such as
+ *   export type CheckpointsResponse = components['schemas']['CheckpointsResponse'];
+ * without touching any other module.
+ */
+
+export type AttentionKind = 'encoder_self' | 'decoder_self' | 'cross';
+export const ATTENTION_KINDS: readonly AttentionKind[] = ['encoder_self', 'decoder_self', 'cross'];
+
+export type Encoding = 'json' | 'float16' | 'uint8';
+
+export interface HealthResponse {
+  status: string;
+  version: string;
+  checkpoints: number;
+}
+
+export interface CheckpointMetrics {
+  loss?: number | null;
+  token_accuracy?: number | null;
+  sequence_accuracy?: number | null;
+  [name: string]: number | null | undefined;
+}
+
+export interface ModelConfig {
+  d_model: number;
+  n_heads: number;
+  n_layers: number;
+  d_ff?: number;
+  dropout?: number;
+  max_len?: number;
+  vocab_size?: number;
+  [name: string]: unknown;
+}
+
+export interface CheckpointInfo {
+  name: string;
+  run: string;
+  epoch: number | null;
+  usable: boolean;
+  error: string | null;
+  task: string | null;
+  created_at: string | null;
+  metrics: CheckpointMetrics | null;
+  config: ModelConfig | null;
+  max_text_len: number | null;
+}
+
+export interface RunInfo {
+  name: string;
+  task: string | null;
+  checkpoints: CheckpointInfo[];
+}
+
+export interface CheckpointsResponse {
+  checkpoint_dir: string;
+  runs: RunInfo[];
+}
+
+export interface AttentionRequest {
+  checkpoint: string;
+  text: string;
+  /** decimals, 0–8 (only meaningful for encoding "json") */
+  precision?: number;
+  encoding?: Encoding;
+}
+
+/** [layer][head][query][key] */
+export type NestedWeights = number[][][][];
+
+export interface CompactWeights {
+  dtype: 'float16' | 'uint8';
+  /** [layers, heads, queries, keys] */
+  shape: [number, number, number, number];
+  /** only for uint8: weight = value * scale */
+  scale?: number;
+  /** base64 of little-endian values, C order */
+  data: string;
+}
+
+export type EncodedWeights = NestedWeights | CompactWeights;
+
+export interface ModelInfo {
+  task?: string | null;
+  epoch?: number | null;
+  n_layers?: number;
+  n_heads?: number;
+  d_model?: number;
+  [name: string]: unknown;
+}
+
+/** The attention document, schema version 1 (DESIGN.md), plus the API's extras. */
+export interface AttentionDocument {
+  schema_version: 1;
+  checkpoint: string | null;
+  model: ModelInfo;
+  input: string;
+  output: string | null;
+  tokens: { src: string[]; tgt?: string[] };
+  attentions: Partial<Record<AttentionKind, EncodedWeights>>;
+  warnings?: string[];
+  /** API extra: the task's correct output, or null */
+  expected?: string | null;
+  /** API extra: how `attentions` is encoded */
+  encoding?: Encoding;
+}
+
+export interface InvalidCharacter {
+  char: string;
+  /** 0-based code point index into the submitted text */
+  position: number;
+}
+
+export type ApiErrorCode =
+  | 'not_found'
+  | 'unknown_checkpoint'
+  | 'checkpoint_unusable'
+  | 'empty_text'
+  | 'text_too_long'
+  | 'unknown_characters'
+  | 'out_of_range'
+  | 'validation_error'
+  | 'body_too_large'
+  | string;
+
+export interface ApiErrorBody {
+  detail: string;
+  code: ApiErrorCode;
+  invalid_characters?: InvalidCharacter[];
+  errors?: unknown[];
+}
+
+/** POST /api/attention/math (step-through view, not used yet) */
+export interface MathRequest {
+  checkpoint: string;
+  text: string;
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+}
+
+export interface MathTensor<T = number> {
+  shape: number[];
+  data: T[] | T[][];
+}
+
+export interface MathResponse {
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+  d_k: number;
+  query_tokens: string[];
+  key_tokens: string[];
+  tensors: {
+    q: MathTensor;
+    k: MathTensor;
+    v: MathTensor;
+    scores: MathTensor;
+    mask: MathTensor<boolean>;
+    weights: MathTensor;
+    output: MathTensor;
+  };
+}

@@ -1,0 +1,61 @@
+import { headMatrix, type AttnTensor } from './doc';
+
+/** Which arcs to draw: per query row, the fewest keys that carry `mass` of its attention. */
+
+export interface Arc {
+  head: number;
+  q: number;
+  k: number;
+  w: number;
+}
+
+/**
+ * Indices of the largest weights of `row` whose sum reaches `mass` (0..1), largest first,
+ * ignoring weights below `minWeight`. mass ≥ 1 keeps every weight ≥ minWeight.
+ */
+export function pruneRowByMass(row: ArrayLike<number>, mass: number, minWeight = 0.005, limit = Infinity): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < row.length; i++) if (row[i]! >= minWeight && row[i]! > 0) idx.push(i);
+  idx.sort((a, b) => row[b]! - row[a]! || a - b);
+  if (mass >= 1) return idx.slice(0, limit);
+  let total = 0;
+  for (let i = 0; i < row.length; i++) total += row[i]! > 0 ? row[i]! : 0;
+  const target = mass * total;
+  const out: number[] = [];
+  let acc = 0;
+  for (const i of idx) {
+    if (acc >= target - 1e-9 || out.length >= limit) break;
+    out.push(i);
+    acc += row[i]!;
+  }
+  return out;
+}
+
+/** Arcs of one head matrix (nq × nk, row-major) after mass pruning; causal skips k > q. */
+export function headArcs(m: Float32Array, nq: number, nk: number, head: number, mass: number, causal = false, minWeight = 0.005, perRow = Infinity): Arc[] {
+  const out: Arc[] = [];
+  for (let q = 0; q < nq; q++) {
+    const end = causal ? Math.min(nk, q + 1) : nk;
+    const row = m.subarray(q * nk, q * nk + end);
+    for (const k of pruneRowByMass(row, mass, minWeight, perRow)) out.push({ head, q, k, w: row[k]! });
+  }
+  return out;
+}
+
+/** Minimum weight ever drawn as a line (invisible at that opacity anyway). */
+export const MIN_ARC_WEIGHT = 0.02;
+/** Line budget for one layer: more is an unreadable hairball, and slower to draw. */
+export const ARC_BUDGET = 1500;
+
+/** Per (query, head), at most this many keys so that the whole layer stays within `budget`. */
+export function arcsPerRow(nq: number, heads: number, budget = ARC_BUDGET): number {
+  return Math.max(1, Math.floor(budget / Math.max(1, nq * heads)));
+}
+
+/** The arcs of `heads` in one layer: mass-pruned per query, capped per row by the budget. */
+export function layerArcs(t: AttnTensor, layer: number, heads: number[], mass: number, budget = ARC_BUDGET): { arcs: Arc[]; perRow: number } {
+  const perRow = arcsPerRow(t.nq, heads.length, budget);
+  const arcs: Arc[] = [];
+  for (const h of heads) arcs.push(...headArcs(headMatrix(t, layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow));
+  return { arcs, perRow };
+}

@@ -1,0 +1,220 @@
+/**
+ * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
+ * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
+ */
+import type { AttentionDocument, AttentionKind, CompactWeights, EncodedWeights, ModelInfo } from '../api/types';
+import { ATTENTION_KINDS } from '../api/types';
+import { base64ToBytes } from './base64';
+import { decodeFloat16 } from './float16';
+
+export type Side = 'src' | 'tgt';
+
+export interface AttnTensor {
+  kind: AttentionKind;
+  layers: number;
+  heads: number;
+  nq: number;
+  nk: number;
+  /** [L, H, nq, nk], row-major */
+  data: Float32Array;
+  /** decoder self-attention: cells with k > q are masked (future positions) */
+  causal: boolean;
+}
+
+export interface AttnDoc {
+  schemaVersion: 1;
+  checkpoint: string | null;
+  model: ModelInfo;
+  input: string;
+  output: string | null;
+  expected: string | null;
+  tokens: { src: string[]; tgt: string[] };
+  kinds: Partial<Record<AttentionKind, AttnTensor>>;
+  warnings: string[];
+}
+
+export class DocumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DocumentError';
+  }
+}
+
+export const KIND_LABEL: Record<AttentionKind, string> = {
+  encoder_self: 'Encoder self-attention',
+  decoder_self: 'Decoder self-attention (masked)',
+  cross: 'Cross-attention',
+};
+
+/** Which token list the queries / keys of a kind come from. */
+export function querySide(kind: AttentionKind): Side {
+  return kind === 'encoder_self' ? 'src' : 'tgt';
+}
+export function keySide(kind: AttentionKind): Side {
+  return kind === 'decoder_self' ? 'tgt' : 'src';
+}
+
+export function availableKinds(doc: AttnDoc): AttentionKind[] {
+  return ATTENTION_KINDS.filter((k) => doc.kinds[k]);
+}
+
+/** A zero-copy view on one (layer, head) matrix. */
+export function headMatrix(t: AttnTensor, layer: number, head: number): Float32Array {
+  const size = t.nq * t.nk;
+  const off = (layer * t.heads + head) * size;
+  return t.data.subarray(off, off + size);
+}
+
+export function weightAt(t: AttnTensor, layer: number, head: number, q: number, k: number): number {
+  return t.data[((layer * t.heads + head) * t.nq + q) * t.nk + k]!;
+}
+
+export function isMasked(t: AttnTensor, q: number, k: number): boolean {
+  return t.causal && k > q;
+}
+
+function isCompact(w: EncodedWeights): w is CompactWeights {
+  return !Array.isArray(w) && typeof w === 'object' && w !== null && 'dtype' in w;
+}
+
+function decodeCompact(w: CompactWeights, kind: string): { shape: number[]; data: Float32Array } {
+  const shape = w.shape;
+  if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
+    throw new DocumentError(`attentions.${kind}.shape must be four non-negative integers [layers, heads, queries, keys].`);
+  }
+  const n = shape[0] * shape[1] * shape[2] * shape[3];
+  const bytes = base64ToBytes(w.data);
+  let data: Float32Array;
+  if (w.dtype === 'float16') {
+    data = decodeFloat16(bytes);
+  } else if (w.dtype === 'uint8') {
+    const scale = typeof w.scale === 'number' ? w.scale : 1 / 255;
+    data = new Float32Array(bytes.length);
+    for (let i = 0; i < bytes.length; i++) data[i] = bytes[i]! * scale;
+  } else {
+    throw new DocumentError(`attentions.${kind}.dtype "${String((w as { dtype: unknown }).dtype)}" is not supported (float16 or uint8).`);
+  }
+  if (data.length !== n) {
+    throw new DocumentError(`attentions.${kind} holds ${data.length} values but its shape [${shape.join(', ')}] needs ${n}.`);
+  }
+  return { shape, data };
+}
+
+function decodeNested(w: unknown, kind: string): { shape: number[]; data: Float32Array } {
+  const bad = (where: string) => new DocumentError(`attentions.${kind}${where} is not a [layer][head][query][key] list of numbers.`);
+  if (!Array.isArray(w) || w.length === 0) throw bad('');
+  const L = w.length;
+  const l0 = w[0];
+  if (!Array.isArray(l0) || l0.length === 0) throw bad('[0]');
+  const H = l0.length;
+  const h0 = l0[0];
+  if (!Array.isArray(h0)) throw bad('[0][0]');
+  const Q = h0.length;
+  const K = Q ? (Array.isArray(h0[0]) ? h0[0].length : -1) : 0;
+  if (K < 0) throw bad('[0][0][0]');
+  const data = new Float32Array(L * H * Q * K);
+  let o = 0;
+  for (let l = 0; l < L; l++) {
+    const layer = w[l];
+    if (!Array.isArray(layer) || layer.length !== H) throw new DocumentError(`attentions.${kind}[${l}] should have ${H} heads.`);
+    for (let h = 0; h < H; h++) {
+      const m = layer[h];
+      if (!Array.isArray(m) || m.length !== Q) throw new DocumentError(`attentions.${kind}[${l}][${h}] should have ${Q} query rows.`);
+      for (let q = 0; q < Q; q++) {
+        const row = m[q];
+        if (!Array.isArray(row) || row.length !== K) throw new DocumentError(`attentions.${kind}[${l}][${h}][${q}] should have ${K} weights.`);
+        for (let k = 0; k < K; k++) {
+          const v = row[k];
+          if (typeof v !== 'number') throw new DocumentError(`attentions.${kind}[${l}][${h}][${q}][${k}] is not a number.`);
+          data[o++] = v;
+        }
+      }
+    }
+  }
+  return { shape: [L, H, Q, K], data };
+}
+
+function stringList(x: unknown, where: string): string[] {
+  if (!Array.isArray(x) || !x.every((t) => typeof t === 'string')) throw new DocumentError(`${where} must be a list of strings.`);
+  return x as string[];
+}
+
+/** Validate and decode a schema-v1 document (any encoding) into an AttnDoc. Throws DocumentError. */
+export function decodeDocument(raw: unknown): AttnDoc {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DocumentError('An attention document must be a JSON object.');
+  const d = raw as Partial<AttentionDocument> & Record<string, unknown>;
+  if (d.schema_version !== 1) {
+    throw new DocumentError(`Unsupported schema_version ${JSON.stringify(d.schema_version)}: this viewer reads attention documents of schema version 1.`);
+  }
+  if (typeof d.tokens !== 'object' || d.tokens === null) throw new DocumentError('The document has no "tokens" object.');
+  const src = stringList(d.tokens.src, 'tokens.src');
+  const tgt = d.tokens.tgt === undefined || d.tokens.tgt === null ? [] : stringList(d.tokens.tgt, 'tokens.tgt');
+  if (typeof d.attentions !== 'object' || d.attentions === null) throw new DocumentError('The document has no "attentions" object.');
+
+  const kinds: Partial<Record<AttentionKind, AttnTensor>> = {};
+  for (const kind of ATTENTION_KINDS) {
+    const w = d.attentions[kind];
+    if (w === undefined || w === null) continue;
+    const { shape, data } = isCompact(w) ? decodeCompact(w, kind) : decodeNested(w, kind);
+    const [layers, heads, nq, nk] = shape as [number, number, number, number];
+    const qs = querySide(kind) === 'src' ? src : tgt;
+    const ks = keySide(kind) === 'src' ? src : tgt;
+    if (nq !== qs.length || nk !== ks.length) {
+      throw new DocumentError(
+        `attentions.${kind} is ${nq}×${nk} but there are ${qs.length} ${querySide(kind)} query tokens and ${ks.length} ${keySide(kind)} key tokens.`,
+      );
+    }
+    kinds[kind] = { kind, layers, heads, nq, nk, data, causal: kind === 'decoder_self' };
+  }
+  if (!Object.keys(kinds).length) throw new DocumentError('The document holds no attention weights (encoder_self, decoder_self or cross).');
+
+  return {
+    schemaVersion: 1,
+    checkpoint: typeof d.checkpoint === 'string' ? d.checkpoint : null,
+    model: typeof d.model === 'object' && d.model !== null ? d.model : {},
+    input: typeof d.input === 'string' ? d.input : '',
+    output: typeof d.output === 'string' ? d.output : null,
+    expected: typeof d.expected === 'string' ? d.expected : null,
+    tokens: { src, tgt },
+    kinds,
+    warnings: Array.isArray(d.warnings) ? d.warnings.filter((x): x is string => typeof x === 'string') : [],
+  };
+}
+
+/** Back to the schema-v1 JSON form, weights as nested lists (rounded to `decimals`). */
+export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
+  const p = 10 ** decimals;
+  const attentions: AttentionDocument['attentions'] = {};
+  for (const kind of ATTENTION_KINDS) {
+    const t = doc.kinds[kind];
+    if (!t) continue;
+    const nested: number[][][][] = [];
+    for (let l = 0; l < t.layers; l++) {
+      const layer: number[][][] = [];
+      for (let h = 0; h < t.heads; h++) {
+        const m = headMatrix(t, l, h);
+        const rows: number[][] = [];
+        for (let q = 0; q < t.nq; q++) {
+          const row = new Array<number>(t.nk);
+          for (let k = 0; k < t.nk; k++) row[k] = Math.round(m[q * t.nk + k]! * p) / p;
+          rows.push(row);
+        }
+        layer.push(rows);
+      }
+      nested.push(layer);
+    }
+    attentions[kind] = nested;
+  }
+  const out: AttentionDocument = {
+    schema_version: 1,
+    checkpoint: doc.checkpoint,
+    model: doc.model,
+    input: doc.input,
+    output: doc.output,
+    tokens: doc.tokens.tgt.length ? { src: doc.tokens.src, tgt: doc.tokens.tgt } : { src: doc.tokens.src },
+    attentions,
+    warnings: doc.warnings,
+  };
+  if (doc.expected !== null) out.expected = doc.expected;
+  return out;
+}

@@ -1,0 +1,56 @@
+/** IEEE 754 binary16 ↔ binary32, by hand (no Float16Array needed). */
+
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // zero / subnormal
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+let lut: Float32Array | null = null;
+/** 65 536-entry table: decoding a 6×12×128² tensor is one lookup per value. */
+function table(): Float32Array {
+  if (!lut) {
+    lut = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) lut[i] = halfToFloat(i);
+  }
+  return lut;
+}
+
+/** Decode little-endian float16 bytes into a new Float32Array. */
+export function decodeFloat16(bytes: Uint8Array): Float32Array {
+  if (bytes.length % 2) throw new Error(`float16 data has an odd number of bytes (${bytes.length}).`);
+  const n = bytes.length / 2;
+  const out = new Float32Array(n);
+  const t = table();
+  for (let i = 0, j = 0; i < n; i++, j += 2) out[i] = t[bytes[j]! | (bytes[j + 1]! << 8)]!;
+  return out;
+}
+
+/** float32 → nearest float16 bit pattern (round half to even). Used by tests and the sample generator. */
+export function floatToHalf(val: number): number {
+  const f32 = new Float32Array([val]);
+  const x = new Uint32Array(f32.buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ArcRaster, hexToRgb } from './raster';
+
+describe('ArcRaster', () => {
+  it('draws a horizontal line with the right coverage and colour', () => {
+    const r = new ArcRaster(10, 5);
+    r.curve(0, 2.5, 10, 2.5, [255, 0, 0], 1, 1);
+    const px = r.toRgba();
+    const at = (x: number, y: number) => Array.from(px.slice((y * 10 + x) * 4, (y * 10 + x) * 4 + 4));
+    expect(at(5, 2)).toEqual([255, 0, 0, 255]); // fully covered row 2 (y in [2, 3))
+    expect(at(5, 1)[3]).toBe(0);
+    expect(at(5, 3)[3]).toBe(0);
+  });
+  it('splits coverage between rows and follows the smoothstep', () => {
+    const r = new ArcRaster(100, 100);
+    r.curve(0, 10, 100, 90, [0, 0, 255], 1, 1);
+    const px = r.toRgba();
+    const colAlpha = (x: number) => {
+      let sum = 0;
+      let cy = 0;
+      for (let y = 0; y < 100; y++) {
+        const a = px[(y * 100 + x) * 4 + 3]! / 255;
+        sum += a;
+        cy += a * (y + 0.5);
+      }
+      return { sum, cy: cy / sum };
+    };
+    expect(colAlpha(0).cy).toBeCloseTo(10, 0);
+    expect(Math.abs(colAlpha(50).cy - (10 + 80 * (0.505 ** 2 * (3 - 2 * 0.505))))).toBeLessThan(0.2);
+    expect(colAlpha(99).cy).toBeCloseTo(90, 0);
+    expect(colAlpha(50).sum).toBeGreaterThan(1); // steeper in the middle: thicker vertical span
+  });
+  it('composites source-over and clips to the canvas', () => {
+    const r = new ArcRaster(4, 4);
+    r.curve(-5, 1.5, 10, 1.5, [255, 255, 255], 0.5, 1);
+    r.curve(-5, 1.5, 10, 1.5, [0, 0, 0], 0.5, 1);
+    const px = r.toRgba();
+    expect(px[(1 * 4 + 2) * 4 + 3]).toBe(191); // 1 - 0.5 * 0.5 = 0.75
+    expect(px[(1 * 4 + 2) * 4]).toBe(85); // white 0.25 / 0.75 → 1/3
+    r.curve(0, -50, 4, -40, [0, 0, 0], 1); // fully outside: no throw
+  });
+  it('parses hex colours', () => {
+    expect(hexToRgb('#0072B2')).toEqual([0, 114, 178]);
+    expect(hexToRgb('#fff')).toEqual([255, 255, 255]);
+  });
+});

@@ -1,0 +1,353 @@
+/**
+ * Boot: one store (the single source of state) mirrored to the URL, the views subscribed to it,
+ * the API controller, file open / drag and drop, downloads, and the test/bench hook.
+ */
+import './styles.css';
+import { ApiError, createClient } from './api/client';
+import type { AttentionDocument, Encoding } from './api/types';
+import { download } from './export';
+import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
+import { sameHover, type Hover } from './lib/hover';
+import { createStore } from './lib/store';
+import { formatParams, paramsChanged, parseParams } from './lib/url';
+import { initialState, normalizeForDoc, URL_SPECS, type AppState, type ViewName } from './state';
+import { createArcView } from './views/arcView';
+import { createFocusHeatmap } from './views/focusHeatmap';
+import { createInputBar } from './views/inputBar';
+import { createKindTabs } from './views/kindTabs';
+import { createModelView, moveFocus } from './views/modelView';
+import { createOutputPanel } from './views/outputPanel';
+import { renderCounts } from './views/common';
+
+/**
+ * We always ask the server for float16: ~2 bytes per weight instead of ~7 characters of JSON,
+ * no big JSON.parse, and 3 significant digits are more than a colour scale can show.
+ * The decoder accepts every encoding, so a server answering "json" still works.
+ */
+export const REQUEST_ENCODING: Encoding = 'float16';
+const AUTO_RUN_DELAY_MS = 350;
+const DEFAULT_TEXT = 'hello';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
+const api = createClient();
+
+// ---- timings for the hook: hover → all views updated (listeners are synchronous) ----
+interface Timings {
+  load: { decodeMs: number; renderMs: number; frameMs: number; totalMs: number } | null;
+  hover: number[];
+  renders: Record<string, number>;
+}
+const timings: Timings = { load: null, hover: [], renders: renderCounts };
+let hoverT0 = 0;
+store.subscribe((s, p) => {
+  if (s.hover !== p.hover) hoverT0 = performance.now();
+});
+
+// ---- layout state: empty state, loading veil, focused view, presenter mode (reserved) ----
+function renderChrome(s: AppState) {
+  const views = $('views');
+  views.classList.toggle('has-doc', !!s.doc);
+  views.classList.toggle('loading', s.status === 'loading');
+  views.setAttribute('aria-busy', String(s.status === 'loading'));
+  $('output-panel').classList.toggle('loading', s.status === 'loading');
+  document.body.classList.toggle('present', s.present);
+  for (const el of views.querySelectorAll<HTMLElement>('[data-view]')) el.classList.toggle('is-focused', el.dataset.view === s.view);
+  const empty = $('empty-state');
+  empty.style.display = s.doc ? 'none' : '';
+  if (!s.doc) {
+    let title = 'Pick a checkpoint and type some text';
+    let body = 'The attention of every layer and head appears here. You can also open an attention document exported by the CLI (drag it onto the page).';
+    if (s.checkpointsStatus === 'loading') {
+      title = 'Loading checkpoints…';
+      body = '';
+    } else if (s.checkpointsStatus === 'error') {
+      title = 'No server';
+      body = `${s.checkpointsError ?? 'The attnviz server cannot be reached.'} Open an exported attention document instead (file picker or drag and drop).`;
+    } else if (!(s.checkpoints?.runs ?? []).some((r) => r.checkpoints.some((c) => c.usable))) {
+      title = 'No checkpoints yet';
+      body = `Nothing usable in ${s.checkpoints?.checkpoint_dir ?? 'the checkpoint directory'}. Train one with “python -m attnviz.train --epochs 3 --save_dir checkpoints/copy” (or “make run”), then reload — or open an exported attention document.`;
+    } else if (s.status === 'error') {
+      title = 'Nothing to show yet';
+      body = 'Fix the input above and run again.';
+    }
+    empty.innerHTML = '';
+    const card = document.createElement('div');
+    card.className = 'empty-card';
+    const h = document.createElement('h2');
+    h.textContent = title;
+    const p = document.createElement('p');
+    p.textContent = body;
+    const b = document.createElement('button');
+    b.className = 'btn';
+    b.textContent = 'Open attention document…';
+    b.addEventListener('click', () => fileInput.click());
+    card.append(h, p, b);
+    empty.append(card);
+  }
+}
+store.subscribe((s, p) => {
+  if (
+    s.doc !== p.doc || s.status !== p.status || s.view !== p.view || s.present !== p.present ||
+    s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints
+  ) renderChrome(s);
+});
+
+// ---- views ----
+createInputBar($('input-bar'), store, { onRun: () => runNow() });
+createOutputPanel($('output-panel'), store);
+createKindTabs($('kind-tabs'), store);
+createModelView($('model-view'), store);
+createFocusHeatmap($('focus-heatmap'), store);
+createArcView($('arc-view'), store);
+createToolbar($('toolbar'));
+
+store.subscribe((s, p) => {
+  if (s.hover !== p.hover) {
+    timings.hover.push(performance.now() - hoverT0);
+    if (timings.hover.length > 1000) timings.hover.shift();
+  }
+});
+
+// ---- URL mirror ----
+store.subscribe((s, p) => {
+  if (!paramsChanged(URL_SPECS, s, p)) return;
+  const q = formatParams(URL_SPECS, s, location.search);
+  if (q !== location.search) history.replaceState(null, '', `${location.pathname}${q}${location.hash}`);
+});
+window.addEventListener('popstate', () => {
+  const u = parseParams(URL_SPECS, location.search);
+  const s = store.get();
+  store.set({ ...u, ...(s.doc ? normalizeForDoc(u, s.doc) : {}) });
+});
+
+// ---- documents ----
+function setDoc(doc: AttnDoc, source: 'api' | 'file', fileName: string | null = null) {
+  const s = store.get();
+  const patch: Partial<AppState> = { doc, docSource: source, fileName, status: 'ready', error: null, hover: null, ...normalizeForDoc(s, doc) };
+  if (source === 'file') {
+    // the URL then names the same checkpoint and text, so a link reproduces it through the server
+    if (doc.checkpoint) patch.ckpt = doc.checkpoint;
+    patch.text = doc.input;
+  }
+  store.set(patch);
+}
+
+let inflight: AbortController | null = null;
+let timer: number | undefined;
+
+async function runNow() {
+  clearTimeout(timer);
+  const { ckpt, text } = store.get();
+  if (!ckpt || !text) return;
+  inflight?.abort();
+  const ac = new AbortController();
+  inflight = ac;
+  store.set({ status: 'loading' });
+  try {
+    const raw = await api.attention({ checkpoint: ckpt, text, encoding: REQUEST_ENCODING }, ac.signal);
+    if (ac.signal.aborted) return;
+    const t0 = performance.now();
+    performance.mark('attnviz:data');
+    const doc = decodeDocument(raw);
+    const t1 = performance.now();
+    setDoc(doc, 'api');
+    recordLoad(t0, t1, performance.now());
+  } catch (e) {
+    if (ac.signal.aborted || (e as Error).name === 'AbortError') return;
+    const err = e instanceof ApiError ? e : null;
+    store.set({
+      status: 'error',
+      error: {
+        message: (e as Error).message,
+        code: err?.code ?? 'error',
+        invalidCharacters: err?.invalidCharacters ?? [],
+        text,
+      },
+    });
+  } finally {
+    if (inflight === ac) inflight = null;
+  }
+}
+
+function recordLoad(t0: number, t1: number, t2: number) {
+  performance.mark('attnviz:render');
+  performance.measure('attnviz:decode', { start: t0, end: t1 });
+  performance.measure('attnviz:render', { start: t1, end: t2 });
+  // next frame's rAF, then a task queued from it: runs once that frame's style, layout and paint are done
+  return new Promise<NonNullable<Timings['load']>>((resolve) =>
+    requestAnimationFrame(() => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => {
+        const t3 = performance.now();
+        performance.mark('attnviz:paint');
+        performance.measure('attnviz:first-paint', { start: t0, end: t3 });
+        timings.load = { decodeMs: t1 - t0, renderMs: t2 - t1, frameMs: t3 - t2, totalMs: t3 - t0 };
+        resolve(timings.load);
+      };
+      ch.port2.postMessage(null);
+    }),
+  );
+}
+
+// auto-run: when checkpoint or text change and differ from what is shown
+store.subscribe((s, p) => {
+  if (s.ckpt === p.ckpt && s.text === p.text) return;
+  if (s.doc && s.doc.checkpoint === s.ckpt && s.doc.input === s.text) return;
+  clearTimeout(timer);
+  if (!s.ckpt || !s.text) return;
+  timer = window.setTimeout(runNow, s.ckpt !== p.ckpt ? 0 : AUTO_RUN_DELAY_MS);
+});
+
+async function openFile(file: File) {
+  try {
+    const raw = JSON.parse(await file.text()) as unknown;
+    setDoc(decodeDocument(raw), 'file', file.name);
+  } catch (e) {
+    const msg = e instanceof DocumentError ? e.message : e instanceof SyntaxError ? `${file.name} is not valid JSON (${e.message}).` : String(e);
+    store.set({ error: { message: `${file.name}: ${msg}`, code: 'file', invalidCharacters: [] } });
+  }
+}
+
+const fileInput = document.createElement('input');
+fileInput.type = 'file';
+fileInput.accept = '.json,application/json';
+fileInput.hidden = true;
+fileInput.setAttribute('data-testid', 'file-input');
+fileInput.addEventListener('change', () => {
+  const f = fileInput.files?.[0];
+  if (f) void openFile(f);
+  fileInput.value = '';
+});
+document.body.append(fileInput);
+
+let dragDepth = 0;
+window.addEventListener('dragenter', (e) => {
+  if (!e.dataTransfer?.types.includes('Files')) return;
+  dragDepth++;
+  document.body.classList.add('dragging');
+});
+window.addEventListener('dragleave', () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (!dragDepth) document.body.classList.remove('dragging');
+});
+window.addEventListener('dragover', (e) => e.preventDefault());
+window.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dragDepth = 0;
+  document.body.classList.remove('dragging');
+  const f = e.dataTransfer?.files?.[0];
+  if (f) void openFile(f);
+});
+
+// ---- toolbar: open, downloads ----
+function createToolbar(el: HTMLElement) {
+  const mk = (label: string, testid: string, title: string, fn: () => void) => {
+    const b = document.createElement('button');
+    b.className = 'btn';
+    b.textContent = label;
+    b.title = title;
+    b.dataset.testid = testid;
+    b.addEventListener('click', fn);
+    el.append(b);
+    return b;
+  };
+  mk('Open…', 'open-file', 'Open an attention document exported by the CLI', () => fileInput.click());
+  const sep = document.createElement('span');
+  sep.className = 'sep';
+  el.append(sep);
+  const dl = [
+    mk('PNG', 'download-png', 'Download the focused view as PNG', () => void download('png', store.get())),
+    mk('SVG', 'download-svg', 'Download the focused view as SVG', () => void download('svg', store.get())),
+    mk('JSON', 'download-json', 'Download the current attention document (schema v1)', () => void download('json', store.get())),
+  ];
+  const upd = (s: AppState) => dl.forEach((b) => (b.disabled = !s.doc));
+  store.subscribe((s, p) => s.doc !== p.doc && upd(s));
+  upd(store.get());
+}
+
+// focused view: clicking into a focus panel makes it the focused one (download target)
+for (const el of document.querySelectorAll<HTMLElement>('[data-view]')) {
+  el.addEventListener('pointerdown', () => store.set({ view: el.dataset.view as ViewName }));
+  el.addEventListener('focusin', () => store.set({ view: el.dataset.view as ViewName }));
+}
+
+// global keys: arrows move layer / head unless typing
+document.addEventListener('keydown', (e) => {
+  const t = e.target as HTMLElement;
+  if (t.closest('input, select, textarea, [contenteditable], .hm-wrap')) return;
+  if (e.altKey || e.ctrlKey || e.metaKey) return;
+  if (moveFocus(store, e.key)) e.preventDefault();
+});
+
+// ---- checkpoints ----
+async function loadCheckpoints() {
+  store.set({ checkpointsStatus: 'loading' });
+  try {
+    const list = await api.checkpoints();
+    const s = store.get();
+    const patch: Partial<AppState> = { checkpoints: list, checkpointsStatus: 'ready', checkpointsError: null };
+    if (!s.ckpt && !s.doc) {
+      const run = list.runs.find((r) => r.checkpoints.some((c) => c.usable));
+      const usable = run?.checkpoints.filter((c) => c.usable) ?? [];
+      if (usable.length) {
+        patch.ckpt = usable[usable.length - 1]!.name;
+        if (!s.text) patch.text = DEFAULT_TEXT;
+      }
+    }
+    store.set(patch);
+  } catch (e) {
+    store.set({ checkpointsStatus: 'error', checkpointsError: (e as Error).message });
+  }
+}
+
+// ---- test / bench hook ----
+declare global {
+  interface Window {
+    __attnviz: AttnvizHook;
+  }
+}
+export interface AttnvizHook {
+  version: string;
+  store: typeof store;
+  /** Decode and show a document (any encoding) without the server; resolves after the next frame. */
+  loadDocument(doc: AttentionDocument | unknown, fileName?: string): Promise<NonNullable<Timings['load']>>;
+  /** Set the linked hover like a pointer would; returns the synchronous update time in ms. */
+  hover(h: Hover): number;
+  ready: Promise<void>;
+  isReady: boolean;
+  timings: Timings;
+}
+
+let markReady: () => void = () => {};
+const hook: AttnvizHook = {
+  version: '0.1.0',
+  store,
+  async loadDocument(raw, fileName) {
+    const t0 = performance.now();
+    performance.mark('attnviz:data');
+    const doc = decodeDocument(raw);
+    const t1 = performance.now();
+    setDoc(doc, 'file', fileName ?? null);
+    return recordLoad(t0, t1, performance.now());
+  },
+  hover(h) {
+    const t0 = performance.now();
+    if (!sameHover(store.get().hover, h)) store.set({ hover: h });
+    return performance.now() - t0;
+  },
+  ready: new Promise<void>((r) => (markReady = r)),
+  isReady: false,
+  timings,
+};
+window.__attnviz = hook;
+
+renderChrome(store.get());
+void loadCheckpoints().finally(() => {
+  hook.isReady = true;
+  document.documentElement.dataset.ready = '1';
+  markReady();
+  const s = store.get();
+  if (s.ckpt && s.text && !s.doc) void runNow();
+});

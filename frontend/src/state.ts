@@ -1,0 +1,92 @@
+/** App state: the URL-mirrored part (UrlState, one ParamSpec each) plus session-only fields. */
+import type { AttentionKind, CheckpointsResponse, InvalidCharacter } from './api/types';
+import { ATTENTION_KINDS } from './api/types';
+import { availableKinds, type AttnDoc } from './lib/doc';
+import type { Hover } from './lib/hover';
+import { param, type Specs } from './lib/url';
+
+/** Views that can take the focus slot (downloads act on it). Later: 'timeline', 'math'. */
+export const VIEWS = ['heatmap', 'arcs'] as const;
+export type ViewName = (typeof VIEWS)[number];
+
+export interface UrlState {
+  /** checkpoint name, e.g. "copy/ckpt_epoch3.pt" */
+  ckpt: string;
+  text: string;
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+  /** the focused view */
+  view: ViewName;
+  /** heads drawn in the arc view; null = all */
+  heads: number[] | null;
+  /** attention mass kept per query in the arc view */
+  mass: number;
+  /** presenter mode (reserved: large fonts, input + focus views only) */
+  present: boolean;
+}
+
+export const URL_SPECS: Specs<UrlState> = {
+  ckpt: param.string(''),
+  text: param.string(''),
+  kind: param.oneOf(ATTENTION_KINDS, 'encoder_self'),
+  layer: param.int(0),
+  head: param.int(0),
+  view: param.oneOf(VIEWS, 'heatmap'),
+  heads: param.intList(),
+  mass: param.float(0.9, 0.05, 1),
+  present: param.bool(false),
+};
+
+export interface UiError {
+  message: string;
+  code: string;
+  invalidCharacters: InvalidCharacter[];
+  /** the text the error refers to, so highlights don't drift while the user edits */
+  text?: string;
+}
+
+export type Status = 'idle' | 'loading' | 'ready' | 'error';
+
+export interface AppState extends UrlState {
+  doc: AttnDoc | null;
+  docSource: 'api' | 'file' | null;
+  fileName: string | null;
+  hover: Hover;
+  status: Status;
+  error: UiError | null;
+  checkpoints: CheckpointsResponse | null;
+  checkpointsStatus: 'loading' | 'ready' | 'error';
+  checkpointsError: string | null;
+}
+
+export function initialState(url: UrlState): AppState {
+  return {
+    ...url,
+    doc: null,
+    docSource: null,
+    fileName: null,
+    hover: null,
+    status: 'idle',
+    error: null,
+    checkpoints: null,
+    checkpointsStatus: 'loading',
+    checkpointsError: null,
+  };
+}
+
+/** Clamp kind / layer / head / heads to what the document has (a URL may ask for more). */
+export function normalizeForDoc(s: Pick<UrlState, 'kind' | 'layer' | 'head' | 'heads'>, doc: AttnDoc): Partial<UrlState> {
+  const kinds = availableKinds(doc);
+  const kind = kinds.includes(s.kind) ? s.kind : kinds[0]!;
+  const t = doc.kinds[kind]!;
+  const layer = Math.min(Math.max(0, s.layer), t.layers - 1);
+  const head = Math.min(Math.max(0, s.head), t.heads - 1);
+  const heads = s.heads === null ? null : s.heads.filter((h) => h < t.heads);
+  const out: Partial<UrlState> = {};
+  if (kind !== s.kind) out.kind = kind;
+  if (layer !== s.layer) out.layer = layer;
+  if (head !== s.head) out.head = head;
+  if (heads !== null && heads.length !== s.heads!.length) out.heads = heads.length ? heads : null;
+  return out;
+}

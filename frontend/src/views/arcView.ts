@@ -1,0 +1,259 @@
+/**
+ * Token-arc view: queries on the left, keys on the right, a line per (head, query, key) whose
+ * opacity is the weight, one colour per head. Lines are pruned per query to the fewest keys that
+ * carry `mass` of its attention. All lines are drawn once to a base canvas; hovering a token dims
+ * the base (CSS opacity) and draws only that token's lines, unpruned, on an overlay canvas.
+ */
+import * as d3 from 'd3';
+import { layerArcs, MIN_ARC_WEIGHT, type Arc } from '../lib/arcs';
+import { headColor } from '../lib/color';
+import { ArcRaster, hexToRgb } from '../lib/raster';
+import { headMatrix, KIND_LABEL, keySide, querySide, type AttnTensor } from '../lib/doc';
+import { arcGeometry, arcTokenAt, arcY, labelStride, type ArcGeom } from '../lib/geometry';
+import { highlightFor } from '../lib/hover';
+import type { Store } from '../lib/store';
+import { displayToken, isSpecialToken } from '../lib/tokens';
+import type { AppState } from '../state';
+import { current, trackSize, SIDE_LABEL, sizeCanvas, countRender, timed } from './common';
+
+interface Tok {
+  role: 'q' | 'k';
+  i: number;
+  text: string;
+  special: boolean;
+}
+
+const MIN_WEIGHT = MIN_ARC_WEIGHT;
+const rgbCache = new Map<number, [number, number, number]>();
+const HEAD_RGB = (h: number) => rgbCache.get(h) ?? (rgbCache.set(h, hexToRgb(headColor(h))), rgbCache.get(h)!);
+
+export function shownHeads(s: Pick<AppState, 'heads'>, t: AttnTensor): number[] {
+  return s.heads === null ? d3.range(t.heads) : s.heads.filter((h) => h < t.heads);
+}
+
+export function createArcView(container: HTMLElement, store: Store<AppState>) {
+  const root = d3.select(container).classed('panel arc-panel', true).attr('data-view', 'arcs');
+  const head = root.append('header').attr('class', 'panel-head');
+  const title = head.append('h2').text('Token arcs');
+  const controls = head.append('div').attr('class', 'arc-controls');
+  const chips = controls.append('div').attr('class', 'head-chips').attr('role', 'group').attr('aria-label', 'Heads shown');
+  const massLabel = controls.append('label').attr('class', 'mass');
+  massLabel.append('span').text('mass');
+  const massInput = massLabel
+    .append('input')
+    .attr('type', 'range')
+    .attr('min', 0.5)
+    .attr('max', 1)
+    .attr('step', 0.01)
+    .attr('aria-label', 'Attention mass kept per query')
+    .attr('data-testid', 'arc-mass')
+    .on('input', function () {
+      store.set({ mass: +(this as HTMLInputElement).value });
+    });
+  const massValue = massLabel.append('output');
+
+  const body = root.append('div').attr('class', 'panel-body arc-body');
+  const wrap = body.append('div').attr('class', 'arc-wrap').attr('data-testid', 'arc-view');
+  const cols = wrap.append('div').attr('class', 'arc-cols');
+  const colQ = cols.append('span');
+  const colK = cols.append('span');
+  const stage = wrap.append('div').attr('class', 'arc-stage');
+  const base = stage.append('canvas').attr('class', 'arc-base').attr('data-testid', 'arc-canvas').node()!;
+  const overlay = stage.append('canvas').attr('class', 'arc-overlay').node()!;
+  const svg = stage.append('svg').attr('class', 'arc-labels');
+  const stat = body.append('div').attr('class', 'arc-stat');
+
+  const bodySize = trackSize(body.node()!, () => render());
+  let geom: ArcGeom | null = null;
+  let arcs: Arc[] = [];
+  let perRow = Infinity;
+  let overlayDirty = false;
+  const rasters: { base?: ArcRaster; overlay?: ArcRaster } = {};
+  let W = 0;
+
+  function computeArcs(s: AppState): Arc[] {
+    const cur = current(s)!;
+    const { t } = cur;
+    const r = layerArcs(t, s.layer, shownHeads(s, t), s.mass);
+    perRow = r.perRow;
+    return r.arcs;
+  }
+
+  /** Rasterise `list` (weakest first, so strong lines end on top) into `canvas` at device resolution. */
+  function drawLines(canvas: HTMLCanvasElement, which: 'base' | 'overlay', list: Arc[], g: ArcGeom, nq: number, nk: number, gain = 1) {
+    const dpr = canvas.width / W;
+    let r = rasters[which];
+    if (!r || r.width !== canvas.width || r.height !== canvas.height) r = rasters[which] = new ArcRaster(canvas.width, canvas.height);
+    else r.clear();
+    const lw = Math.max(1, Math.min(2.5, g.row * 0.22)) * dpr;
+    const x1 = (g.xq + 6) * dpr;
+    const x2 = (g.xk - 6) * dpr;
+    const sorted = list.slice().sort((a, b) => a.w - b.w);
+    for (const a of sorted) {
+      r.curve(x1, arcY(g, a.q, nq) * dpr, x2, arcY(g, a.k, nk) * dpr, HEAD_RGB(a.head), Math.min(1, Math.max(0.05, a.w * gain)), lw);
+    }
+    const ctx = canvas.getContext('2d')!;
+    ctx.putImageData(new ImageData(r.toRgba(), r.width, r.height), 0, 0);
+  }
+
+  function renderChips(s: AppState) {
+    const cur = current(s);
+    const n = cur ? cur.t.heads : 0;
+    const shown = new Set(cur ? shownHeads(s, cur.t) : []);
+    chips
+      .selectAll<HTMLButtonElement, number>('button')
+      .data(d3.range(n), (d) => String(d))
+      .join((enter) =>
+        enter
+          .append('button')
+          .attr('class', 'chip')
+          .attr('data-testid', (d) => `arc-head-${d}`)
+          .on('click', (e: MouseEvent, h) => {
+            const st = store.get();
+            const c = current(st);
+            if (!c) return;
+            const all = d3.range(c.t.heads);
+            const cur2 = new Set(shownHeads(st, c.t));
+            if (e.altKey || e.shiftKey) {
+              store.set({ heads: [h] });
+              return;
+            }
+            if (cur2.has(h)) cur2.delete(h);
+            else cur2.add(h);
+            const list = all.filter((x) => cur2.has(x));
+            store.set({ heads: list.length === all.length ? null : list });
+          }),
+      )
+      .style('--head', (d) => headColor(d))
+      .classed('on', (d) => shown.has(d))
+      .classed('focused-head', (d) => d === s.head)
+      .attr('aria-pressed', (d) => String(shown.has(d)))
+      .attr('title', 'Click to toggle · Shift-click to show only this head')
+      .text((d) => `H${d}`);
+    massInput.property('value', s.mass);
+    massValue.text(`${Math.round(s.mass * 100)}%`);
+  }
+
+  function render() {
+    timed('arcs', renderNow);
+  }
+  function renderNow() {
+    countRender('arcs');
+    const s = store.get();
+    renderChips(s);
+    const cur = current(s);
+    if (!cur) {
+      svg.selectAll('*').remove();
+      geom = null;
+      return;
+    }
+    const { t, qTokens, kTokens, kind } = cur;
+    title.text(`Token arcs · layer ${s.layer}`);
+    colQ.text(`queries · ${SIDE_LABEL[querySide(kind)]}`);
+    colK.text(`keys · ${SIDE_LABEL[keySide(kind)]}`);
+    const sz = bodySize();
+    W = Math.max(220, sz.width - 12);
+    const availH = Math.max(160, sz.height - 44);
+    const longest = Math.max(d3.max(qTokens, (x) => displayToken(x).length) ?? 1, d3.max(kTokens, (x) => displayToken(x).length) ?? 1);
+    const labelW = Math.min(90, 14 + longest * 7.5);
+    geom = arcGeometry(t.nq, t.nk, W, availH, labelW, 6, 4, 22);
+    const g = geom;
+    arcs = computeArcs(s);
+    sizeCanvas(base, W, g.height);
+    drawLines(base, 'base', arcs, g, t.nq, t.nk);
+    sizeCanvas(overlay, W, g.height);
+    overlayDirty = true;
+    svg.attr('width', W).attr('height', g.height);
+    stage.style('height', `${g.height}px`);
+
+    const stride = labelStride(g.row, 9);
+    const fs = Math.max(8, Math.min(13, g.row * 0.72));
+    const toks: Tok[] = [
+      ...qTokens.map((x, i) => ({ role: 'q' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
+      ...kTokens.map((x, i) => ({ role: 'k' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
+    ];
+    svg
+      .selectAll<SVGTextElement, Tok>('text')
+      .data(toks, (d) => `${d.role}${d.i}`)
+      .join('text')
+      .attr('class', (d) => `tok tok-${d.role}`)
+      .attr('x', (d) => (d.role === 'q' ? g.xq - 2 : g.xk + 2))
+      .attr('y', (d) => arcY(g, d.i, d.role === 'q' ? t.nq : t.nk))
+      .attr('text-anchor', (d) => (d.role === 'q' ? 'end' : 'start'))
+      .attr('font-size', fs)
+      .classed('special', (d) => d.special)
+      .classed('thin', (d) => d.i % stride !== 0)
+      .text((d) => d.text);
+    const nHeads = shownHeads(s, t).length;
+    stat.text(
+      `${arcs.length.toLocaleString()} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
+        (perRow < t.nk ? `, at most ${perRow} key${perRow === 1 ? '' : 's'} per query and head` : ''),
+    );
+    base.setAttribute('aria-label', `${KIND_LABEL[kind]} arcs, layer ${s.layer}, ${arcs.length} lines`);
+    updateHover();
+  }
+
+  function updateHover() {
+    const s = store.get();
+    const cur = current(s);
+    const g = geom;
+    if (!cur || !g) return;
+    const { t } = cur;
+    const hl = highlightFor(s.hover, s.kind);
+    const active = hl.q !== null || hl.k !== null;
+    base.classList.toggle('dimmed', active);
+    if (active) {
+      const list: Arc[] = [];
+      for (const h of shownHeads(s, t)) {
+        const m = headMatrix(t, s.layer, h);
+        const add = (q: number, k: number) => {
+          if (t.causal && k > q) return;
+          const w = m[q * t.nk + k]!;
+          if (w >= MIN_WEIGHT) list.push({ head: h, q, k, w });
+        };
+        if (hl.cell) add(hl.q!, hl.k!);
+        else {
+          if (hl.q !== null) for (let k = 0; k < t.nk; k++) add(hl.q, k);
+          if (hl.k !== null) for (let q = 0; q < t.nq; q++) if (q !== hl.q) add(q, hl.k);
+        }
+      }
+      drawLines(overlay, 'overlay', list, g, t.nq, t.nk, 1.15);
+      overlayDirty = true;
+    } else if (overlayDirty) {
+      overlay.getContext('2d')!.clearRect(0, 0, overlay.width, overlay.height);
+      overlayDirty = false;
+    }
+    svg.selectAll<SVGTextElement, Tok>('text').classed('lit', (d) => (d.role === 'q' ? hl.q === d.i : hl.k === d.i));
+  }
+
+  d3.select(overlay)
+    .on('pointermove', (e: PointerEvent) => {
+      const s = store.get();
+      const cur = current(s);
+      if (!cur || !geom) return;
+      const [x, y] = d3.pointer(e, overlay);
+      const role: 'q' | 'k' = x < W / 2 ? 'q' : 'k';
+      const i = arcTokenAt(geom, y, role === 'q' ? cur.t.nq : cur.t.nk);
+      const side = role === 'q' ? querySide(s.kind) : keySide(s.kind);
+      const h = s.hover;
+      if (i < 0) {
+        if (h) store.set({ hover: null });
+        return;
+      }
+      if (!(h && h.type === 'token' && h.side === side && h.index === i && h.role === role)) {
+        store.set({ hover: { type: 'token', side, index: i, role } });
+      }
+    })
+    .on('pointerleave', () => store.set({ hover: null }));
+
+  store.subscribe((s, p) => {
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.heads !== p.heads || s.mass !== p.mass) render();
+    else {
+      if (s.head !== p.head) renderChips(s);
+      if (s.hover !== p.hover) updateHover();
+    }
+  });
+  render();
+
+  return { render, arcs: () => arcs };
+}

@@ -1,0 +1,112 @@
+import type { AttentionKind } from '../api/types';
+import { keySide, querySide, type AttnDoc, type AttnTensor, type Side } from '../lib/doc';
+import type { AppState } from '../state';
+
+/** Size a canvas for the device pixel ratio; returns a context in CSS-pixel units. */
+export function sizeCanvas(c: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {
+  const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+  const W = Math.max(1, Math.round(w * dpr));
+  const H = Math.max(1, Math.round(h * dpr));
+  if (c.width !== W) c.width = W;
+  if (c.height !== H) c.height = H;
+  c.style.width = `${w}px`;
+  c.style.height = `${h}px`;
+  const ctx = c.getContext('2d')!;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
+}
+
+export function tokensOf(doc: AttnDoc, side: Side): string[] {
+  return side === 'src' ? doc.tokens.src : doc.tokens.tgt;
+}
+
+export interface Current {
+  doc: AttnDoc;
+  kind: AttentionKind;
+  t: AttnTensor;
+  qTokens: string[];
+  kTokens: string[];
+}
+
+export function current(s: AppState): Current | null {
+  const doc = s.doc;
+  if (!doc) return null;
+  const t = doc.kinds[s.kind];
+  if (!t) return null;
+  return { doc, kind: s.kind, t, qTokens: tokensOf(doc, querySide(s.kind)), kTokens: tokensOf(doc, keySide(s.kind)) };
+}
+
+export const SIDE_LABEL: Record<Side, string> = { src: 'source', tgt: 'target' };
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/**
+ * The content-box size of `el`, kept up to date by a ResizeObserver so renders never force a
+ * synchronous layout; `fn` runs (once per frame at most) when it changes.
+ */
+export function trackSize(el: HTMLElement, fn: () => void): () => Size {
+  let size: Size | null = null;
+  let pending = false;
+  new ResizeObserver((entries) => {
+    const r = entries[entries.length - 1]!.contentRect;
+    const next = { width: Math.floor(r.width), height: Math.floor(r.height) };
+    const changed = !size || size.width !== next.width || size.height !== next.height;
+    size = next;
+    if (!changed || pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      fn();
+    });
+  }).observe(el);
+  return () => {
+    if (!size || !size.width) {
+      const cs = getComputedStyle(el);
+      const px = (v: string) => parseFloat(v) || 0;
+      return {
+        width: Math.floor(el.clientWidth - px(cs.paddingLeft) - px(cs.paddingRight)),
+        height: Math.floor(el.clientHeight - px(cs.paddingTop) - px(cs.paddingBottom)),
+      };
+    }
+    return size;
+  };
+}
+
+/** A hatch pattern for masked cells. */
+export function hatchPattern(ctx: CanvasRenderingContext2D, bg: string, fg: string): CanvasPattern | string {
+  const p = document.createElement('canvas');
+  p.width = p.height = 8;
+  const c = p.getContext('2d')!;
+  c.fillStyle = bg;
+  c.fillRect(0, 0, 8, 8);
+  c.strokeStyle = fg;
+  c.lineWidth = 1.2;
+  c.beginPath();
+  c.moveTo(-2, 10);
+  c.lineTo(10, -2);
+  c.moveTo(-2, 2);
+  c.lineTo(2, -2);
+  c.moveTo(6, 10);
+  c.lineTo(10, 6);
+  c.stroke();
+  return ctx.createPattern(p, 'repeat') ?? bg;
+}
+
+/** Render counters per view, exposed through the test hook (catches render loops). */
+export const renderCounts: Record<string, number> = {};
+export function countRender(view: string): void {
+  renderCounts[view] = (renderCounts[view] ?? 0) + 1;
+}
+
+/** Time a view's render into the performance timeline (`attnviz:render:<view>`). */
+export function timed<T>(view: string, fn: () => T): T {
+  const t0 = performance.now();
+  try {
+    return fn();
+  } finally {
+    performance.measure(`attnviz:render:${view}`, { start: t0, end: performance.now() });
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Focus heatmap of one head: canvas cells (one offscreen pixel per cell, scaled without smoothing),
+ * a hatch over masked cells, SVG token labels, and an overlay canvas for hover / keyboard focus.
+ */
+import * as d3 from 'd3';
+import { MASKED_FILL, MASKED_HATCH, matrixToRgba, weightColor } from '../lib/color';
+import { headMatrix, isMasked, KIND_LABEL, keySide, querySide, weightAt } from '../lib/doc';
+import { describeCell } from '../lib/format';
+import { cellAt, heatmapGeometry, labelStride, type HeatmapGeom } from '../lib/geometry';
+import { highlightFor } from '../lib/hover';
+import type { Store } from '../lib/store';
+import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
+import type { AppState } from '../state';
+import { current, hatchPattern, trackSize, SIDE_LABEL, sizeCanvas, tokensOf, countRender, timed } from './common';
+
+interface Label {
+  axis: 'q' | 'k';
+  i: number;
+  text: string;
+}
+
+export function createFocusHeatmap(container: HTMLElement, store: Store<AppState>) {
+  const root = d3.select(container).classed('panel focus-panel', true).attr('data-view', 'heatmap');
+  const head = root.append('header').attr('class', 'panel-head');
+  const title = head.append('h2').text('Focus heatmap');
+  const readout = head
+    .append('div')
+    .attr('class', 'readout')
+    .attr('data-testid', 'hover-value')
+    .attr('aria-live', 'polite');
+  const body = root.append('div').attr('class', 'panel-body hm-body');
+  const wrap = body
+    .append('div')
+    .attr('class', 'hm-wrap')
+    .attr('tabindex', 0)
+    .attr('role', 'application')
+    .attr('aria-roledescription', 'attention heatmap')
+    .attr('data-testid', 'focus-heatmap');
+  const base = wrap.append('canvas').attr('class', 'hm-base').attr('data-testid', 'focus-heatmap-canvas').node()!;
+  const overlay = wrap.append('canvas').attr('class', 'hm-overlay').node()!;
+  const svg = wrap.append('svg').attr('class', 'hm-labels').attr('aria-hidden', 'true');
+  const gq = svg.append('g').attr('class', 'labels-q');
+  const gk = svg.append('g').attr('class', 'labels-k');
+  const axisQ = svg.append('text').attr('class', 'axis-title');
+  const axisK = svg.append('text').attr('class', 'axis-title');
+  const legend = body.append('div').attr('class', 'legend');
+
+  const bodySize = trackSize(body.node()!, () => render());
+  const offscreen = document.createElement('canvas');
+  let geom: HeatmapGeom | null = null;
+  let W = 0;
+  let H = 0;
+
+  function render() {
+    timed('heatmap', renderNow);
+  }
+  function renderNow() {
+    countRender('heatmap');
+    const s = store.get();
+    const cur = current(s);
+    if (!cur) {
+      title.text('Focus heatmap');
+      gq.selectAll('*').remove();
+      gk.selectAll('*').remove();
+      geom = null;
+      return;
+    }
+    const { t, qTokens, kTokens, kind } = cur;
+    title.text(`Layer ${s.layer} · Head ${s.head} — ${KIND_LABEL[kind]}`);
+    const sz = bodySize();
+    W = Math.max(200, sz.width);
+    H = Math.max(200, sz.height - 26);
+    const longest = (toks: string[]) => d3.max(toks, (x) => displayToken(x).length) ?? 1;
+    const left = Math.min(120, 26 + longest(qTokens) * 7.5);
+    const top = Math.min(110, 24 + longest(kTokens) * 6.5);
+    geom = heatmapGeometry(t.nq, t.nk, W, H, { left, top, right: 8, bottom: 4 }, 1, 40);
+    const g = geom;
+    const cw = Math.min(W, g.x0 + g.width + 8);
+    const ch = Math.min(H, g.y0 + g.height + 4);
+
+    // cells
+    offscreen.width = t.nk;
+    offscreen.height = t.nq;
+    const m = headMatrix(t, s.layer, s.head);
+    offscreen.getContext('2d')!.putImageData(new ImageData(matrixToRgba(m, t.nq, t.nk, t.causal), t.nk, t.nq), 0, 0);
+    const ctx = sizeCanvas(base, cw, ch);
+    ctx.clearRect(0, 0, cw, ch);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(offscreen, g.x0, g.y0, g.width, g.height);
+    if (t.causal) {
+      // hatch the staircase above the diagonal
+      ctx.save();
+      ctx.beginPath();
+      for (let q = 0; q < t.nq - 0; q++) {
+        const k0 = q + 1;
+        if (k0 >= t.nk) continue;
+        ctx.rect(g.x0 + k0 * g.cell, g.y0 + q * g.cell, (t.nk - k0) * g.cell, g.cell);
+      }
+      ctx.fillStyle = hatchPattern(ctx, MASKED_FILL, MASKED_HATCH);
+      ctx.fill();
+      ctx.restore();
+    }
+    if (g.cell >= 14) {
+      // grid lines for small matrices
+      ctx.strokeStyle = 'rgba(255,255,255,0.22)';
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let k = 1; k < t.nk; k++) {
+        ctx.moveTo(g.x0 + k * g.cell + 0.5, g.y0);
+        ctx.lineTo(g.x0 + k * g.cell + 0.5, g.y0 + g.height);
+      }
+      for (let q = 1; q < t.nq; q++) {
+        ctx.moveTo(g.x0, g.y0 + q * g.cell + 0.5);
+        ctx.lineTo(g.x0 + g.width, g.y0 + q * g.cell + 0.5);
+      }
+      ctx.stroke();
+    }
+    sizeCanvas(overlay, cw, ch);
+    svg.attr('width', cw).attr('height', ch);
+    wrap.style('width', `${cw}px`).style('height', `${ch}px`);
+    base.setAttribute('aria-label', `${KIND_LABEL[kind]}, layer ${s.layer} head ${s.head}: ${t.nq} queries by ${t.nk} keys`);
+
+    // labels
+    const stride = labelStride(g.cell, 11);
+    const fs = Math.max(9, Math.min(13, g.cell * 0.8));
+    const lab = (axis: 'q' | 'k', toks: string[]): Label[] => toks.map((x, i) => ({ axis, i, text: displayToken(x) }));
+    gq.selectAll<SVGTextElement, Label>('text')
+      .data(lab('q', qTokens), (d) => `${d.i}`)
+      .join('text')
+      .attr('x', g.x0 - 6)
+      .attr('y', (d) => g.y0 + (d.i + 0.5) * g.cell)
+      .attr('font-size', fs)
+      .classed('special', (d) => isSpecialToken(qTokens[d.i]!))
+      .classed('thin', (d) => d.i % stride !== 0)
+      .text((d) => d.text);
+    gk.selectAll<SVGTextElement, Label>('text')
+      .data(lab('k', kTokens), (d) => `${d.i}`)
+      .join('text')
+      .attr('transform', (d) => `translate(${g.x0 + (d.i + 0.5) * g.cell + fs * 0.35},${g.y0 - 6}) rotate(-60)`)
+      .attr('font-size', fs)
+      .classed('special', (d) => isSpecialToken(kTokens[d.i]!))
+      .classed('thin', (d) => d.i % stride !== 0)
+      .text((d) => d.text);
+    axisQ
+      .attr('transform', `translate(10,${g.y0 + g.height / 2}) rotate(-90)`)
+      .text(`query · ${SIDE_LABEL[querySide(kind)]}`);
+    axisK.attr('x', g.x0 + g.width / 2).attr('y', 11).text(`key · ${SIDE_LABEL[keySide(kind)]}`);
+
+    legend.html('');
+    legend.append('span').text('0');
+    legend
+      .append('span')
+      .attr('class', 'legend-bar')
+      .style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((v) => weightColor(v)).join(',')})`);
+    legend.append('span').text('1');
+    if (t.causal) {
+      legend.append('span').attr('class', 'legend-masked');
+      legend.append('span').text('masked (future position)');
+    }
+    updateHover();
+  }
+
+  function updateHover() {
+    const s = store.get();
+    const cur = current(s);
+    const g = geom;
+    if (!cur || !g) {
+      readout.text('');
+      return;
+    }
+    const { t, qTokens, kTokens } = cur;
+    const hl = highlightFor(s.hover, s.kind);
+    const ctx = overlay.getContext('2d')!;
+    const dpr = overlay.width / parseFloat(overlay.style.width || '1');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, overlay.width / dpr, overlay.height / dpr);
+    ctx.lineWidth = 1.5;
+    if (hl.q !== null) {
+      ctx.strokeStyle = 'rgba(17,24,39,0.85)';
+      ctx.strokeRect(g.x0 + 0.75, g.y0 + hl.q * g.cell + 0.75, g.width - 1.5, Math.max(1, g.cell - 1.5));
+    }
+    if (hl.k !== null) {
+      ctx.strokeStyle = 'rgba(17,24,39,0.85)';
+      ctx.strokeRect(g.x0 + hl.k * g.cell + 0.75, g.y0 + 0.75, Math.max(1, g.cell - 1.5), g.height - 1.5);
+    }
+    if (hl.cell && hl.q !== null && hl.k !== null) {
+      const x = g.x0 + hl.k * g.cell;
+      const y = g.y0 + hl.q * g.cell;
+      const c = Math.max(g.cell, 3);
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = '#fff';
+      ctx.strokeRect(x - 1, y - 1, c + 2, c + 2);
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = '#111827';
+      ctx.strokeRect(x - 1, y - 1, c + 2, c + 2);
+    }
+    gq.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.q);
+    gk.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.k);
+
+    let text = '';
+    if (hl.cell && hl.q !== null && hl.k !== null) {
+      text = describeCell(qTokens[hl.q]!, kTokens[hl.k]!, weightAt(t, s.layer, s.head, hl.q, hl.k), isMasked(t, hl.q, hl.k));
+      wrap.attr('aria-label', text);
+    } else if (s.hover && s.hover.type === 'token') {
+      const toks = tokensOf(cur.doc, s.hover.side);
+      text = `${quoteToken(toks[s.hover.index] ?? '')} · ${SIDE_LABEL[s.hover.side]} token ${s.hover.index}`;
+    }
+    readout.text(text).classed('empty', !text);
+    if (!text) readout.text('Hover a cell for its weight');
+  }
+
+  const setCell = (q: number, k: number) => {
+    const h = store.get().hover;
+    if (!(h && h.type === 'cell' && h.q === q && h.k === k)) store.set({ hover: { type: 'cell', q, k } });
+  };
+
+  d3.select(overlay)
+    .on('pointermove', (e: PointerEvent) => {
+      if (!geom) return;
+      const [x, y] = d3.pointer(e, overlay);
+      const c = cellAt(geom, x, y);
+      if (c) setCell(c.q, c.k);
+      else if (store.get().hover) store.set({ hover: null });
+    })
+    .on('pointerleave', () => store.set({ hover: null }));
+
+  // keyboard: arrows move the focused cell; its label is announced ("'h' → 'e': 0.62")
+  wrap.on('keydown', (e: KeyboardEvent) => {
+    const cur = current(store.get());
+    if (!cur) return;
+    const h = store.get().hover;
+    let q = h?.type === 'cell' ? h.q : 0;
+    let k = h?.type === 'cell' ? h.k : 0;
+    const d: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (e.key === 'Escape') {
+      store.set({ hover: null });
+      return;
+    }
+    const m = d[e.key];
+    if (!m) return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (h?.type === 'cell') {
+      q = Math.max(0, Math.min(cur.t.nq - 1, q + m[0]));
+      k = Math.max(0, Math.min(cur.t.nk - 1, k + m[1]));
+    }
+    setCell(q, k);
+  });
+  wrap.on('focus', () => {
+    if (!store.get().hover) setCell(0, 0);
+  });
+
+  store.subscribe((s, p) => {
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head) render();
+    else if (s.hover !== p.hover) updateHover();
+  });
+  render();
+
+  return {
+    render,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * Input bar: checkpoint (run, then epoch), the text, Run; errors with the offending characters
+ * highlighted in the input itself (a mirrored backdrop behind a transparent-background input).
+ */
+import * as d3 from 'd3';
+import type { CheckpointInfo, RunInfo } from '../api/types';
+import type { Store } from '../lib/store';
+import { segmentInvalid } from '../lib/text';
+import type { AppState } from '../state';
+
+export function findCheckpoint(s: AppState, name: string): CheckpointInfo | null {
+  for (const r of s.checkpoints?.runs ?? []) for (const c of r.checkpoints) if (c.name === name) return c;
+  return null;
+}
+
+function epochLabel(c: CheckpointInfo): string {
+  const acc = c.metrics?.sequence_accuracy ?? c.metrics?.token_accuracy;
+  const e = c.epoch === null ? c.name.split('/').pop()! : `epoch ${c.epoch}`;
+  return c.usable ? (acc !== null && acc !== undefined ? `${e} · acc ${acc.toFixed(2)}` : e) : `${e} · unusable`;
+}
+
+export function createInputBar(container: HTMLElement, store: Store<AppState>, opts: { onRun(): void }) {
+  const root = d3.select(container).attr('class', 'input-bar');
+  const ck = root.append('div').attr('class', 'field ckpt-field');
+  const runSel = ck
+    .append('select')
+    .attr('aria-label', 'Run')
+    .attr('data-testid', 'run-select')
+    .on('change', function () {
+      const run = (store.get().checkpoints?.runs ?? []).find((r) => r.name === (this as HTMLSelectElement).value);
+      const usable = run?.checkpoints.filter((c) => c.usable) ?? [];
+      const pick = usable[usable.length - 1] ?? run?.checkpoints[run.checkpoints.length - 1];
+      if (pick) store.set({ ckpt: pick.name });
+    });
+  const epochSel = ck
+    .append('select')
+    .attr('aria-label', 'Epoch')
+    .attr('data-testid', 'epoch-select')
+    .on('change', function () {
+      store.set({ ckpt: (this as HTMLSelectElement).value });
+    });
+
+  const tf = root.append('div').attr('class', 'field text-field');
+  const backdrop = tf.append('div').attr('class', 'backdrop').attr('aria-hidden', 'true');
+  const input = tf
+    .append('input')
+    .attr('type', 'text')
+    .attr('spellcheck', 'false')
+    .attr('autocomplete', 'off')
+    .attr('placeholder', 'Type or paste text…')
+    .attr('aria-label', 'Input text')
+    .attr('data-testid', 'text-input')
+    .on('input', function () {
+      store.set({ text: (this as HTMLInputElement).value });
+    })
+    .on('scroll', syncScroll)
+    .on('keydown', (e: KeyboardEvent) => {
+      if (e.key === 'Enter') opts.onRun();
+    });
+  const runBtn = root
+    .append('button')
+    .attr('class', 'btn primary')
+    .attr('data-testid', 'run-button')
+    .text('Run')
+    .on('click', () => opts.onRun());
+  const status = root.append('div').attr('class', 'status').attr('role', 'status').attr('data-testid', 'status');
+  const error = d3
+    .select(container.parentElement!)
+    .append('div')
+    .attr('class', 'error-message')
+    .attr('role', 'alert')
+    .attr('data-testid', 'error-message')
+    .style('display', 'none');
+
+  function syncScroll() {
+    backdrop.property('scrollLeft', (input.node() as HTMLInputElement).scrollLeft);
+  }
+
+  function renderCheckpoints(s: AppState) {
+    const runs: RunInfo[] = s.checkpoints?.runs ?? [];
+    const cur = findCheckpoint(s, s.ckpt);
+    const runName = cur?.run ?? '';
+    runSel
+      .selectAll<HTMLOptionElement, RunInfo | null>('option')
+      .data<RunInfo | null>(cur ? runs : [null, ...runs], (d) => d?.name ?? '')
+      .join('option')
+      .attr('value', (d) => d?.name ?? '')
+      .text((d) =>
+        d ? (d.task && d.task !== d.name ? `${d.name} (${d.task})` : d.name)
+          : runs.length ? 'Choose a run…' : s.checkpointsStatus === 'loading' ? 'Loading…' : s.checkpointsStatus === 'error' ? 'No server' : 'No checkpoints',
+      );
+    runSel.property('value', runName).property('disabled', !runs.length);
+    const run = runs.find((r) => r.name === runName);
+    epochSel
+      .selectAll<HTMLOptionElement, CheckpointInfo>('option')
+      .data(run?.checkpoints ?? [], (d) => d.name)
+      .join('option')
+      .attr('value', (d) => d.name)
+      .property('disabled', (d) => !d.usable)
+      .attr('title', (d) => d.error ?? '')
+      .text(epochLabel);
+    epochSel.property('value', cur?.name ?? '').property('disabled', !run).style('display', run ? '' : 'none');
+    const c = cur;
+    input.attr('maxlength', null).attr('title', c?.max_text_len ? `Trained on inputs up to ${c.max_text_len} characters` : null);
+  }
+
+  function renderText(s: AppState) {
+    const el = input.node() as HTMLInputElement;
+    if (el.value !== s.text) el.value = s.text;
+    const inv = s.error && s.error.invalidCharacters.length && s.error.text === s.text ? s.error.invalidCharacters : [];
+    backdrop
+      .selectAll<HTMLSpanElement, { text: string; invalid: boolean }>('span')
+      .data(inv.length ? segmentInvalid(s.text, inv) : [])
+      .join('span')
+      .classed('bad', (d) => d.invalid)
+      .text((d) => d.text);
+    tf.classed('invalid', inv.length > 0);
+    input.attr('aria-invalid', inv.length > 0 ? 'true' : null);
+    syncScroll();
+  }
+
+  function renderStatus(s: AppState) {
+    status.classed('loading', s.status === 'loading').text(s.status === 'loading' ? 'Running the model…' : '');
+    runBtn.property('disabled', !s.ckpt || !s.text || s.status === 'loading');
+    const e = s.error;
+    error.style('display', e ? '' : 'none');
+    error.selectAll('*').remove();
+    if (e) {
+      error.append('strong').text(e.code === 'network' ? 'Server unavailable. ' : e.code === 'file' ? 'Cannot open file. ' : 'Cannot run this text. ');
+      error.append('span').text(e.message);
+      if (e.invalidCharacters.length && e.text !== undefined) {
+        const p = error.append('div').attr('class', 'error-text');
+        p.selectAll('span')
+          .data(segmentInvalid(e.text, e.invalidCharacters))
+          .join('span')
+          .classed('bad', (d) => d.invalid)
+          .text((d) => d.text);
+      }
+    }
+  }
+
+  store.subscribe((s, p) => {
+    if (s.checkpoints !== p.checkpoints || s.ckpt !== p.ckpt || s.checkpointsStatus !== p.checkpointsStatus) renderCheckpoints(s);
+    if (s.text !== p.text || s.error !== p.error) renderText(s);
+    if (s.status !== p.status || s.error !== p.error || s.ckpt !== p.ckpt || s.text !== p.text) renderStatus(s);
+  });
+  const s0 = store.get();
+  renderCheckpoints(s0);
+  renderText(s0);
+  renderStatus(s0);
+}

@@ -1,0 +1,102 @@
+/** Tokens of both sides (hoverable, linked) and the model's output beside the expected one. */
+import * as d3 from 'd3';
+import { availableKinds, type Side } from '../lib/doc';
+import { sameHover, tokenLit } from '../lib/hover';
+import type { Store } from '../lib/store';
+import { diffChars } from '../lib/text';
+import { displayToken, isSpecialToken } from '../lib/tokens';
+import type { AppState } from '../state';
+
+interface Chip {
+  side: Side;
+  i: number;
+  tok: string;
+}
+
+export function createOutputPanel(container: HTMLElement, store: Store<AppState>) {
+  const root = d3.select(container).attr('class', 'output-panel').attr('data-testid', 'output-panel');
+  const rows = root.append('div').attr('class', 'token-rows');
+  const result = root.append('div').attr('class', 'result').attr('data-testid', 'output');
+  const meta = root.append('div').attr('class', 'meta');
+  const warnings = root.append('ul').attr('class', 'warnings').attr('data-testid', 'warnings');
+
+  function render() {
+    const s = store.get();
+    const doc = s.doc;
+    root.style('display', doc ? '' : 'none');
+    if (!doc) return;
+    const sides: { side: Side; label: string }[] = [{ side: 'src', label: 'Source' }];
+    if (doc.tokens.tgt.length) sides.push({ side: 'tgt', label: 'Target' });
+    const r = rows
+      .selectAll<HTMLDivElement, { side: Side; label: string }>('div.token-row')
+      .data(sides, (d) => d.side)
+      .join((enter) => {
+        const e = enter.append('div').attr('class', 'token-row');
+        e.append('span').attr('class', 'row-label');
+        e.append('div').attr('class', 'chips');
+        return e;
+      });
+    r.select('.row-label').text((d) => d.label);
+    r.select('.chips')
+      .attr('data-testid', (d) => `tokens-${d.side}`)
+      .selectAll<HTMLSpanElement, Chip>('span.tok')
+      .data(
+        (d) => (d.side === 'src' ? doc.tokens.src : doc.tokens.tgt).map((tok, i) => ({ side: d.side, i, tok })),
+        (d) => `${d.side}${d.i}`,
+      )
+      .join((enter) =>
+        enter
+          .append('span')
+          .attr('class', 'tok')
+          .on('pointerenter', (_e, d) => {
+            const h = { type: 'token' as const, side: d.side, index: d.i };
+            if (!sameHover(store.get().hover, h)) store.set({ hover: h });
+          })
+          .on('pointerleave', () => store.set({ hover: null })),
+      )
+      .classed('special', (d) => isSpecialToken(d.tok))
+      .attr('title', (d) => `${d.side === 'src' ? 'source' : 'target'} token ${d.i}`)
+      .text((d) => displayToken(d.tok));
+
+    result.selectAll('*').remove();
+    if (doc.output !== null) {
+      const out = result.append('div').attr('class', 'out');
+      out.append('span').attr('class', 'row-label').text('Output');
+      const ok = doc.expected === null ? null : doc.output === doc.expected;
+      const o = out.append('code').attr('class', 'out-text');
+      const diff = doc.expected === null ? Array.from(doc.output).map((ch) => ({ ch, ok: true })) : diffChars(doc.output, doc.expected);
+      o.selectAll('span').data(diff).join('span').classed('wrong', (d) => !d.ok).text((d) => displayToken(d.ch));
+      if (ok !== null) {
+        out
+          .append('span')
+          .attr('class', `badge ${ok ? 'ok' : 'bad'}`)
+          .attr('data-testid', 'output-verdict')
+          .text(ok ? '✓ correct' : '✗ wrong');
+        const ex = result.append('div').attr('class', 'out');
+        ex.append('span').attr('class', 'row-label').text('Expected');
+        ex.append('code').attr('class', 'out-text expected').attr('data-testid', 'expected').text(Array.from(doc.expected!).map(displayToken).join(''));
+      }
+    }
+    const m = doc.model;
+    const parts: string[] = [];
+    if (m.task) parts.push(`task ${m.task}`);
+    if (m.epoch !== undefined && m.epoch !== null) parts.push(`epoch ${m.epoch}`);
+    const t = doc.kinds[availableKinds(doc)[0]!]!;
+    parts.push(`${t.layers} layer${t.layers > 1 ? 's' : ''} × ${t.heads} head${t.heads > 1 ? 's' : ''}`);
+    if (m.d_model) parts.push(`d_model ${m.d_model}`);
+    meta.text(parts.join(' · ') + (s.docSource === 'file' ? ` · from file${s.fileName ? ` ${s.fileName}` : ''}` : ''));
+    warnings.selectAll('li').data(doc.warnings).join('li').text((d) => d);
+    updateHover();
+  }
+
+  function updateHover() {
+    const s = store.get();
+    rows.selectAll<HTMLSpanElement, Chip>('span.tok').classed('lit', (d) => tokenLit(s.hover, s.kind, d.side, d.i));
+  }
+
+  store.subscribe((s, p) => {
+    if (s.doc !== p.doc || s.docSource !== p.docSource) render();
+    else if (s.hover !== p.hover || s.kind !== p.kind) updateHover();
+  });
+  render();
+}
