@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import orjson
@@ -34,15 +35,32 @@ def error_response(status_code: int, code: str, detail: str, **extra: Any) -> Re
     return Response(error_body(code, detail, **extra), status_code=status_code, media_type="application/json")
 
 
+def _safe(value: Any) -> Any:
+    """Echoed input made serialisable: huge ints and NaN/inf (Python's JSON parser accepts them) as strings."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
 def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     """Pydantic's error items, made JSON-safe (``ctx`` may hold exception objects; ``input`` bytes)."""
     out = []
     for item in errors:
         clean = {k: v for k, v in dict(item).items() if k not in ("ctx", "url")}
         if "ctx" in item:
-            clean["ctx"] = {k: v if isinstance(v, str | int | float | bool | None) else str(v) for k, v in item["ctx"].items()}
-        if isinstance(clean.get("input"), bytes):
-            clean["input"] = clean["input"].decode("utf-8", "replace")
+            clean["ctx"] = {k: _safe(v) for k, v in item["ctx"].items()}
+        if "input" in clean:
+            clean["input"] = _safe(clean["input"])
         clean["loc"] = [str(x) if not isinstance(x, int) else x for x in clean.get("loc", ())]
         out.append(clean)
     return out
@@ -76,6 +94,8 @@ async def http_error_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 400 and "parsing the body" in detail:  # not JSON at all (e.g. bad UTF-8)
+        return error_response(422, "validation_error", "The request body is not valid JSON (UTF-8).", errors=[])
     if exc.status_code == 404 and detail == "Not Found":
         detail = "There is nothing at this address; the API lives under /api (see /docs)."
     response = error_response(exc.status_code, code, detail)

@@ -7,9 +7,22 @@ here declare the shape and are checked against real responses by the schemathesi
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+MAX_TEXT_CHARS = 1000
+"""Hard cap on `text` in the schema (a checkpoint usually allows far less; see max_input_len)."""
+
+
+def _no_strings(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_no_strings), Field(strict=False)]
+"""An integer as JSON Schema sees one: ``2`` and ``2.0``, not ``"2"`` or ``true``."""
 
 Kind = Literal["encoder_self", "decoder_self", "cross"]
 EncodingName = Literal["json", "float16", "uint8"]
@@ -25,7 +38,7 @@ def _checkpoint_field() -> Any:
 
 def _text_field() -> Any:
     return Field(
-        max_length=100_000,
+        max_length=MAX_TEXT_CHARS,
         description="Input text. Must be non-empty, no longer than the checkpoint allows, and use only the "
         "checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422.",
         examples=["hello world"],
@@ -120,17 +133,19 @@ class CheckpointList(BaseModel):
 
 
 class AblateHead(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     kind: Kind = Field(description="Attention module kind.")
-    layer: int = Field(ge=0, le=1024, description="Layer index, 0-based; 422 `out_of_range` past the model's layers.")
-    head: int = Field(ge=0, le=1024, description="Head index, 0-based; 422 `out_of_range` past the model's heads.")
+    layer: JsonInt = Field(ge=0, le=1024, description="Layer index, 0-based; 422 `out_of_range` past the model's layers.")
+    head: JsonInt = Field(ge=0, le=1024, description="Head index, 0-based; 422 `out_of_range` past the model's heads.")
 
 
 class AttentionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     checkpoint: str = _checkpoint_field()
     text: str = _text_field()
-    precision: int = _precision_field()
+    precision: JsonInt = _precision_field()
     encoding: EncodingName = _encoding_field()
     ablate: list[AblateHead] = Field(
         default_factory=list, max_length=256, description="Heads switched off (their output and weights set to 0)."
@@ -189,13 +204,13 @@ class AttentionDocument(BaseModel):
 
 
 class MathRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     checkpoint: str = _checkpoint_field()
     text: str = _text_field()
     kind: Kind = Field(description="Which attention module.")
-    layer: int = Field(ge=0, le=1024, description="Layer, 0-based.")
-    head: int = Field(ge=0, le=1024, description="Head, 0-based.")
+    layer: JsonInt = Field(ge=0, le=1024, description="Layer, 0-based.")
+    head: JsonInt = Field(ge=0, le=1024, description="Head, 0-based.")
 
 
 class FloatMatrix(BaseModel):
@@ -235,11 +250,11 @@ class MathResponse(BaseModel):
 
 
 class TimelineRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     run: str = Field(max_length=1024, description="Run name (a directory of checkpoints).", examples=["copy"])
     text: str = _text_field()
-    precision: int = _precision_field()
+    precision: JsonInt = _precision_field()
     encoding: EncodingName = _encoding_field()
 
 

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     checkpoint_dir: Path = Field(default=Path("checkpoints"), description="directory holding the runs (one sub-directory each)")
     host: str = Field(default="127.0.0.1", description="interface to listen on (0.0.0.0 to accept other machines)")
     port: int = Field(default=8000, ge=0, le=65535, description="TCP port")
-    max_text_len: int = Field(default=128, ge=1, description="longest input text accepted (also capped by each model's max_len)")
+    max_text_len: int = Field(
+        default=128, ge=1, le=1000, description="longest input text accepted (also capped by each model's max_len)"
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="largest request body accepted; larger gets 413")
     model_cache_size: int = Field(default=8, ge=1, description="models kept loaded (least recently used evicted)")
     timeline_cache_size: int = Field(default=16, ge=0, description="timeline responses kept (least recently used evicted)")

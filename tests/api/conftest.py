@@ -1,0 +1,72 @@
+"""Fixtures for the API tests: real checkpoints written by the real training code (a tiny model,
+a few seconds), and an app over a fresh copy of them."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from attnviz.server import Settings, create_app
+from attnviz.train import TrainConfig, train
+
+
+def tiny_config(task: str, save_dir: Path, epochs: int = 2) -> TrainConfig:
+    return TrainConfig(
+        task=task,
+        epochs=epochs,
+        save_dir=str(save_dir),
+        d_model=16,
+        n_heads=2,
+        n_layers=2,
+        d_ff=32,
+        n_train=300,
+        n_eval=50,
+        max_len=8,
+        batch_size=32,
+        warmup_steps=10,
+        threads=1,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``copy/ckpt_epoch{1,2}.pt`` and ``reverse/ckpt_epoch1.pt`` from the real trainer."""
+    root = tmp_path_factory.mktemp("trained")
+    train(tiny_config("copy", root / "copy", epochs=2), progress=False)
+    train(tiny_config("reverse", root / "reverse", epochs=1), progress=False)
+    return root
+
+
+@pytest.fixture
+def ckpt_dir(trained_dir: Path, tmp_path: Path) -> Path:
+    """A fresh, writable copy of the trained checkpoints for one test."""
+    target = tmp_path / "checkpoints"
+    shutil.copytree(trained_dir, target)
+    return target
+
+
+def make_app(ckpt_dir: Path, **overrides: object) -> FastAPI:
+    options: dict[str, object] = {"checkpoint_dir": ckpt_dir, "frontend_dist": ckpt_dir / "no-dist", **overrides}
+    return create_app(Settings(**options))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def app(ckpt_dir: Path) -> FastAPI:
+    return make_app(ckpt_dir)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def shared_app(trained_dir: Path) -> FastAPI:
+    """One app over the session's checkpoints (read-only tests, schemathesis)."""
+    return make_app(trained_dir)

@@ -1,0 +1,25 @@
+"""docs/openapi.json (the front end generates TypeScript types from it) matches the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from attnviz.server.openapi import schema_text
+
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+
+
+def test_committed_openapi_schema_is_current() -> None:
+    assert COMMITTED.read_text(encoding="utf-8") == schema_text(), (
+        "docs/openapi.json is out of date: run `python -m attnviz.server.openapi --out docs/openapi.json`"
+    )
+
+
+def test_every_operation_declares_its_errors() -> None:
+    import json
+
+    schema = json.loads(schema_text())
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            if method == "post":
+                assert {"404", "413", "422"} <= set(op["responses"]), path
