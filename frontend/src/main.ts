@@ -9,14 +9,16 @@ import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
 import { sameHover, type Hover } from './lib/hover';
 import { createStore } from './lib/store';
+import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
 import { initialState, normalizeForDoc, URL_SPECS, type AppState, type ViewName } from './state';
 import { createArcView } from './views/arcView';
 import { createFocusHeatmap } from './views/focusHeatmap';
-import { createInputBar } from './views/inputBar';
+import { createInputBar, findCheckpoint } from './views/inputBar';
 import { createKindTabs } from './views/kindTabs';
 import { createModelView, moveFocus } from './views/modelView';
 import { createOutputPanel } from './views/outputPanel';
+import { scheduleWarmUp } from './warmup';
 import { renderCounts } from './views/common';
 
 /**
@@ -137,10 +139,22 @@ function setDoc(doc: AttnDoc, source: 'api' | 'file', fileName: string | null = 
 let inflight: AbortController | null = null;
 let timer: number | undefined;
 
+/** Flag characters outside the checkpoint's vocabulary before any round trip (when the server lists it). */
+function precheck(): boolean {
+  const s = store.get();
+  const vocab = findCheckpoint(s, s.ckpt)?.characters;
+  if (!vocab) return true;
+  const bad = findInvalid(s.text, vocab);
+  if (!bad.length) return true;
+  inflight?.abort();
+  store.set({ status: 'error', error: { message: describeInvalid(bad), code: 'unknown_characters', invalidCharacters: bad, text: s.text } });
+  return false;
+}
+
 async function runNow() {
   clearTimeout(timer);
   const { ckpt, text } = store.get();
-  if (!ckpt || !text) return;
+  if (!ckpt || !text || !precheck()) return;
   inflight?.abort();
   const ac = new AbortController();
   inflight = ac;
@@ -197,6 +211,8 @@ store.subscribe((s, p) => {
   if (s.doc && s.doc.checkpoint === s.ckpt && s.doc.input === s.text) return;
   clearTimeout(timer);
   if (!s.ckpt || !s.text) return;
+  if (!precheck()) return;
+  if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
   timer = window.setTimeout(runNow, s.ckpt !== p.ckpt ? 0 : AUTO_RUN_DELAY_MS);
 });
 
@@ -344,6 +360,7 @@ const hook: AttnvizHook = {
 window.__attnviz = hook;
 
 renderChrome(store.get());
+scheduleWarmUp();
 void loadCheckpoints().finally(() => {
   hook.isReady = true;
   document.documentElement.dataset.ready = '1';

@@ -1,10 +1,11 @@
 /**
  * API types: the ONLY module the rest of the app imports HTTP/document types from.
  *
- * Hand-written from docs/api.md for now. When the backend publishes docs/openapi.json,
- * `npm run gen:api` writes src/api/schema.d.ts and this file becomes re-exports such as
- *   export type CheckpointsResponse = components['schemas']['CheckpointsResponse'];
- * without touching any other module.
+ * Hand-written from docs/api.md. `npm run gen:api` generates src/api/schema.d.ts from the
+ * server's docs/openapi.json, and schema-compat.ts proves at type-check time that what the server
+ * sends is assignable to these types (a drift fails `npm run typecheck`). Switching to the
+ * generated types is a change to this file only, e.g.
+ *   export type CheckpointsResponse = components['schemas']['CheckpointList'];
  */
 
 export type AttentionKind = 'encoder_self' | 'decoder_self' | 'cross';
@@ -47,6 +48,9 @@ export interface CheckpointInfo {
   metrics: CheckpointMetrics | null;
   config: ModelConfig | null;
   max_text_len: number | null;
+  /** the vocabulary's characters, when the server reports them: lets the UI flag bad input before a round trip */
+  characters?: string | null;
+  max_input_len?: number | null;
 }
 
 export interface RunInfo {
@@ -74,9 +78,9 @@ export type NestedWeights = number[][][][];
 export interface CompactWeights {
   dtype: 'float16' | 'uint8';
   /** [layers, heads, queries, keys] */
-  shape: [number, number, number, number];
+  shape: number[];
   /** only for uint8: weight = value * scale */
-  scale?: number;
+  scale?: number | null;
   /** base64 of little-endian values, C order */
   data: string;
 }
@@ -100,7 +104,7 @@ export interface AttentionDocument {
   input: string;
   output: string | null;
   tokens: { src: string[]; tgt?: string[] };
-  attentions: Partial<Record<AttentionKind, EncodedWeights>>;
+  attentions: Partial<Record<AttentionKind, EncodedWeights | null>>;
   warnings?: string[];
   /** API extra: the task's correct output, or null */
   expected?: string | null;
@@ -129,8 +133,8 @@ export type ApiErrorCode =
 export interface ApiErrorBody {
   detail: string;
   code: ApiErrorCode;
-  invalid_characters?: InvalidCharacter[];
-  errors?: unknown[];
+  invalid_characters?: InvalidCharacter[] | null;
+  errors?: unknown[] | null;
 }
 
 /** POST /api/attention/math (step-through view, not used yet) */
@@ -144,10 +148,13 @@ export interface MathRequest {
 
 export interface MathTensor<T = number> {
   shape: number[];
-  data: T[] | T[][];
+  data: T[][];
 }
 
 export interface MathResponse {
+  checkpoint?: string;
+  input?: string;
+  output?: string;
   kind: AttentionKind;
   layer: number;
   head: number;

@@ -45,7 +45,7 @@ export function headArcs(m: Float32Array, nq: number, nk: number, head: number, 
 /** Minimum weight ever drawn as a line (invisible at that opacity anyway). */
 export const MIN_ARC_WEIGHT = 0.02;
 /** Line budget for one layer: more is an unreadable hairball, and slower to draw. */
-export const ARC_BUDGET = 1500;
+export const ARC_BUDGET = 600;
 
 /** Per (query, head), at most this many keys so that the whole layer stays within `budget`. */
 export function arcsPerRow(nq: number, heads: number, budget = ARC_BUDGET): number {

@@ -5,7 +5,7 @@ import { describeCell, formatWeight } from './format';
 import { arcGeometry, arcTokenAt, arcY, cellAt, heatmapGeometry, labelStride, thumbSize } from './geometry';
 import { highlightFor, sameHover, tokenLit } from './hover';
 import { createStore, watch } from './store';
-import { diffChars, segmentInvalid } from './text';
+import { describeInvalid, diffChars, findInvalid, segmentInvalid } from './text';
 import { displayToken, isSpecialToken } from './tokens';
 import { arcsSvg, escapeXml, heatmapSvg } from './svgExport';
 
@@ -65,6 +65,10 @@ describe('format and tokens', () => {
     ]);
     expect(segmentInvalid('😀x', [{ char: 'x', position: 1 }])).toEqual([{ text: '😀', invalid: false }, { text: 'x', invalid: true }]);
     expect(diffChars('helo', 'hello').map((d) => d.ok)).toEqual([true, true, true, false]);
+    const bad = findInvalid('helÉo w€rld', 'abcdefghijklmnopqrstuvwxyz ');
+    expect(bad).toEqual([{ char: 'É', position: 3 }, { char: '€', position: 7 }]);
+    expect(describeInvalid(bad)).toBe("Text has 2 characters outside the vocabulary: 'É' at position 3, '€' at position 7.");
+    expect(findInvalid('😀a', 'a')).toEqual([{ char: '😀', position: 0 }]);
   });
 });
 
@@ -179,7 +183,7 @@ describe('arc budget', () => {
     expect(arcsPerRow(128, 12, 6000)).toBe(3);
     expect(arcsPerRow(6, 4, 6000)).toBe(250);
     expect(arcsPerRow(128, 12)).toBe(1);
-    expect(arcsPerRow(32, 4)).toBe(11);
+    expect(arcsPerRow(32, 4)).toBe(4);
     expect(arcsPerRow(10000, 12, 6000)).toBe(1);
     const n = 32;
     const data = new Float32Array(2 * 12 * n * n).fill(1 / n);

@@ -44,3 +44,18 @@ describe('ArcRaster', () => {
     expect(hexToRgb('#fff')).toEqual([255, 255, 255]);
   });
 });
+
+describe('ArcRaster clearing', () => {
+  it('clears only what was drawn and converts it again', () => {
+    const r = new ArcRaster(20, 4);
+    r.curve(2, 1.5, 6, 1.5, [255, 0, 0], 1, 1);
+    let px = r.toRgba();
+    expect(px[(1 * 20 + 3) * 4 + 3]).toBe(255);
+    r.clear();
+    expect(Array.from(r.buf).every((v) => v === 0)).toBe(true);
+    r.curve(10, 2.5, 14, 2.5, [0, 255, 0], 1, 1);
+    px = r.toRgba(new Uint8ClampedArray(20 * 4 * 4));
+    expect(px[(2 * 20 + 12) * 4 + 1]).toBe(255);
+    expect(px[(1 * 20 + 3) * 4 + 3]).toBe(0);
+  });
+});

@@ -20,8 +20,18 @@ export class ArcRaster {
     this.buf = new Float32Array(this.width * this.height * 4);
   }
 
+  /** columns touched since the last clear (inclusive), to keep clear() and toRgba() local */
+  private x0 = Infinity;
+  private x1 = -Infinity;
+
   clear(): void {
-    this.buf.fill(0);
+    if (this.x1 < this.x0) return;
+    const W = this.width;
+    const a = Math.max(0, this.x0) * 4;
+    const b = (Math.min(W - 1, this.x1) + 1) * 4;
+    for (let y = 0; y < this.height; y++) this.buf.fill(0, y * W * 4 + a, y * W * 4 + b);
+    this.x0 = Infinity;
+    this.x1 = -Infinity;
   }
 
   /**
@@ -38,6 +48,8 @@ export class ArcRaster {
     const half = lineWidth / 2;
     const xa = Math.max(0, Math.floor(x1));
     const xb = Math.min(this.width - 1, Math.ceil(x2) - 1);
+    if (xa < this.x0) this.x0 = xa;
+    if (xb > this.x1) this.x1 = xb;
     const buf = this.buf;
     const W = this.width;
     const Hh = this.height;
@@ -58,10 +70,11 @@ export class ArcRaster {
       const pa = Math.floor(top);
       const pb = Math.floor(bot);
       const a = alpha * hc;
-      for (let py = pa < 0 ? 0 : pa, end = pb >= Hh ? Hh - 1 : pb; py <= end; py++) {
-        // vertical coverage of pixel row py by [top, bot]
-        const cov = (py + 1 < bot ? py + 1 : bot) - (py > top ? py : top);
-        const c = a * cov;
+      const p0 = pa < 0 ? 0 : pa;
+      const p1 = pb >= Hh ? Hh - 1 : pb;
+      for (let py = p0; py <= p1; py++) {
+        // vertical coverage of pixel row py by [top, bot]; interior rows are fully covered
+        const c = py > pa && py < pb ? a : a * ((py + 1 < bot ? py + 1 : bot) - (py > top ? py : top));
         if (c <= 0) continue;
         const i = (py * W + px) << 2;
         const k = 1 - c;
@@ -73,19 +86,25 @@ export class ArcRaster {
     }
   }
 
-  /** Un-premultiplied RGBA bytes for ImageData. */
+  /** Un-premultiplied RGBA bytes for ImageData (only the touched columns are converted; `out` is reused). */
   toRgba(out: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(this.width * this.height * 4)): Uint8ClampedArray<ArrayBuffer> {
     const buf = this.buf;
-    for (let i = 0; i < buf.length; i += 4) {
-      const a = buf[i + 3]!;
-      if (a <= 0) {
-        out[i + 3] = 0;
-        continue;
+    const W = this.width;
+    const a0 = Math.max(0, this.x0);
+    const a1 = Math.min(W - 1, this.x1);
+    for (let y = 0; y < this.height; y++) {
+      for (let i = (y * W + a0) * 4, end = (y * W + a1) * 4; i <= end; i += 4) {
+        const a = buf[i + 3]!;
+        if (a <= 0) {
+          out[i + 3] = 0;
+          continue;
+        }
+        const inv = 255 / a;
+        out[i] = buf[i]! * inv;
+        out[i + 1] = buf[i + 1]! * inv;
+        out[i + 2] = buf[i + 2]! * inv;
+        out[i + 3] = a * 255;
       }
-      out[i] = (buf[i]! / a) * 255;
-      out[i + 1] = (buf[i + 1]! / a) * 255;
-      out[i + 2] = (buf[i + 2]! / a) * 255;
-      out[i + 3] = a * 255;
     }
     return out;
   }

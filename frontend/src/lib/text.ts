@@ -28,3 +28,19 @@ export function diffChars(output: string, expected: string): { ch: string; ok: b
   const b = Array.from(expected);
   return a.map((ch, i) => ({ ch, ok: b[i] === ch }));
 }
+
+/** Characters of `text` (by code point) not in `vocabulary`, like the server's 422 reports them. */
+export function findInvalid(text: string, vocabulary: string): InvalidCharacter[] {
+  const ok = new Set(Array.from(vocabulary));
+  const out: InvalidCharacter[] = [];
+  Array.from(text).forEach((char, position) => {
+    if (!ok.has(char)) out.push({ char, position });
+  });
+  return out;
+}
+
+export function describeInvalid(list: readonly InvalidCharacter[]): string {
+  const n = list.length;
+  const shown = list.slice(0, 8).map((c) => `'${c.char}' at position ${c.position}`);
+  return `Text has ${n} character${n === 1 ? '' : 's'} outside the vocabulary: ${shown.join(', ')}${n > 8 ? ', …' : ''}.`;
+}

@@ -24,6 +24,8 @@ interface Tok {
 }
 
 const MIN_WEIGHT = MIN_ARC_WEIGHT;
+/** Up to this many lines are stroked on the canvas; more go through the software rasteriser. */
+const STROKE_LIMIT = 160;
 const rgbCache = new Map<number, [number, number, number]>();
 const HEAD_RGB = (h: number) => rgbCache.get(h) ?? (rgbCache.set(h, hexToRgb(headColor(h))), rgbCache.get(h)!);
 
@@ -33,10 +35,10 @@ export function shownHeads(s: Pick<AppState, 'heads'>, t: AttnTensor): number[] 
 
 export function createArcView(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).classed('panel arc-panel', true).attr('data-view', 'arcs');
-  const head = root.append('header').attr('class', 'panel-head');
+  const head = root.append('header').attr('class', 'panel-head arc-head');
   const title = head.append('h2').text('Token arcs');
   const controls = head.append('div').attr('class', 'arc-controls');
-  const chips = controls.append('div').attr('class', 'head-chips').attr('role', 'group').attr('aria-label', 'Heads shown');
+  const chips = head.append('div').attr('class', 'head-chips').attr('role', 'group').attr('aria-label', 'Heads shown');
   const massLabel = controls.append('label').attr('class', 'mass');
   massLabel.append('span').text('mass');
   const massInput = massLabel
@@ -79,20 +81,40 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     return r.arcs;
   }
 
-  /** Rasterise `list` (weakest first, so strong lines end on top) into `canvas` at device resolution. */
+  /**
+   * Draw `list` (weakest first, so strong lines end on top) into `canvas`. Few lines: canvas
+   * strokes. Many: the software rasteriser (canvas strokes cost ~20 µs each without a GPU).
+   */
   function drawLines(canvas: HTMLCanvasElement, which: 'base' | 'overlay', list: Arc[], g: ArcGeom, nq: number, nk: number, gain = 1) {
     const dpr = canvas.width / W;
+    const lw = Math.max(1, Math.min(2.5, g.row * 0.22));
+    const x1 = g.xq + 6;
+    const x2 = g.xk - 6;
+    const sorted = list.slice().sort((a, b) => a.w - b.w);
+    const ctx = canvas.getContext('2d')!;
+    const alpha = (w: number) => Math.min(1, Math.max(0.05, w * gain));
+    if (sorted.length <= STROKE_LIMIT) {
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, W, g.height);
+      ctx.lineWidth = lw;
+      const dx = (x2 - x1) / 3; // the rasteriser's smoothstep curve
+      for (const a of sorted) {
+        const y1 = arcY(g, a.q, nq);
+        const y2 = arcY(g, a.k, nk);
+        ctx.globalAlpha = alpha(a.w);
+        ctx.strokeStyle = headColor(a.head);
+        ctx.beginPath();
+        ctx.moveTo(x1, y1);
+        ctx.bezierCurveTo(x1 + dx, y1, x2 - dx, y2, x2, y2);
+        ctx.stroke();
+      }
+      ctx.globalAlpha = 1;
+      return;
+    }
     let r = rasters[which];
     if (!r || r.width !== canvas.width || r.height !== canvas.height) r = rasters[which] = new ArcRaster(canvas.width, canvas.height);
     else r.clear();
-    const lw = Math.max(1, Math.min(2.5, g.row * 0.22)) * dpr;
-    const x1 = (g.xq + 6) * dpr;
-    const x2 = (g.xk - 6) * dpr;
-    const sorted = list.slice().sort((a, b) => a.w - b.w);
-    for (const a of sorted) {
-      r.curve(x1, arcY(g, a.q, nq) * dpr, x2, arcY(g, a.k, nk) * dpr, HEAD_RGB(a.head), Math.min(1, Math.max(0.05, a.w * gain)), lw);
-    }
-    const ctx = canvas.getContext('2d')!;
+    for (const a of sorted) r.curve(x1 * dpr, arcY(g, a.q, nq) * dpr, x2 * dpr, arcY(g, a.k, nk) * dpr, HEAD_RGB(a.head), alpha(a.w), lw * dpr);
     ctx.putImageData(new ImageData(r.toRgba(), r.width, r.height), 0, 0);
   }
 

@@ -66,7 +66,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       return;
     }
     const { t, qTokens, kTokens, kind } = cur;
-    title.text(`Layer ${s.layer} · Head ${s.head} — ${KIND_LABEL[kind]}`);
+    title.text(`Layer ${s.layer} · Head ${s.head}`).attr('title', `${KIND_LABEL[kind]}, layer ${s.layer}, head ${s.head}`);
     const sz = bodySize();
     W = Math.max(200, sz.width);
     H = Math.max(200, sz.height - 26);

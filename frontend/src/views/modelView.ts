@@ -5,7 +5,7 @@
  */
 import * as d3 from 'd3';
 import { matrixToRgba } from '../lib/color';
-import { headMatrix, KIND_LABEL } from '../lib/doc';
+import { headMatrix } from '../lib/doc';
 import { thumbSize } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
@@ -38,7 +38,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     countRender('model');
     const s = store.get();
     const cur = current(s);
-    hint.text(cur ? `${KIND_LABEL[cur.kind]} · all layers × heads. Click one to focus it; arrow keys move.` : '');
+    hint.text(cur ? `All layers × heads · click to focus · arrow keys move` : '');
     if (!cur) {
       grid.selectAll('*').remove();
       colLabels.selectAll('*').remove();
@@ -57,7 +57,8 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
       .selectAll<HTMLSpanElement, number>('span')
       .data([-1, ...d3.range(t.heads)], (d) => String(d))
       .join('span')
-      .text((d) => (d < 0 ? '' : `H${d}`));
+      .text((d) => (d < 0 ? '' : t.heads > 8 ? String(d) : `H${d}`))
+      .attr('title', (d) => (d < 0 ? null : `head ${d}`));
 
     const rows = grid
       .selectAll<HTMLDivElement, number>('div.mv-row')

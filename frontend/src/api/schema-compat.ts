@@ -1,0 +1,35 @@
+/**
+ * Compile-time contract check: every response type generated from the server's OpenAPI schema
+ * (schema.d.ts, `npm run gen:api`) must be assignable to the hand-written type the app consumes,
+ * and every request the app sends must be acceptable to the server. No runtime code.
+ */
+import type { components } from './schema';
+import type {
+  ApiErrorBody,
+  AttentionDocument,
+  AttentionRequest,
+  CheckpointInfo,
+  CheckpointsResponse,
+  CompactWeights,
+  HealthResponse,
+  MathRequest,
+  MathResponse,
+} from './types';
+
+type S = components['schemas'];
+type Assignable<From, To> = [From] extends [To] ? true : false;
+const ok = <T extends true>(): T => true as T;
+
+export const schemaCompat = [
+  ok<Assignable<S['HealthResponse'], HealthResponse>>(),
+  ok<Assignable<S['CheckpointList'], CheckpointsResponse>>(),
+  ok<Assignable<S['CheckpointInfo'], CheckpointInfo>>(),
+  ok<Assignable<S['AttentionDocument'], AttentionDocument>>(),
+  ok<Assignable<S['CompactWeights'], CompactWeights>>(),
+  ok<Assignable<S['ErrorResponse'], ApiErrorBody>>(),
+  ok<Assignable<S['MathResponse'], MathResponse>>(),
+  // requests: what we send must satisfy the server's schema (defaults aside)
+  ok<Assignable<Required<Pick<AttentionRequest, 'checkpoint' | 'text'>>, Pick<S['AttentionRequest'], 'checkpoint' | 'text'>>>(),
+  ok<Assignable<NonNullable<AttentionRequest['encoding']>, S['AttentionRequest']['encoding']>>(),
+  ok<Assignable<MathRequest, Pick<S['MathRequest'], keyof MathRequest>>>(),
+] as const;
