@@ -208,7 +208,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       .text((d) => d.text);
     const nHeads = shownHeads(s, t).length;
     stat.text(
-      `${arcs.length.toLocaleString()} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
+      `${arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
         (perRow < t.nk ? `, at most ${perRow} key${perRow === 1 ? '' : 's'} per query and head` : ''),
     );
     base.setAttribute('aria-label', `${KIND_LABEL[kind]} arcs, layer ${s.layer}, ${arcs.length} lines`);

@@ -22,7 +22,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   const root = d3.select(container).classed('panel model-view', true);
   const head = root.append('header').attr('class', 'panel-head');
   head.append('h2').text('Model view');
-  const hint = head.append('p').attr('class', 'hint').text('Click a head to focus it · ← → heads · ↑ ↓ layers');
+  head.append('p').attr('class', 'hint').text('All layers × heads · click to focus · arrow keys move');
   const body = root.append('div').attr('class', 'panel-body');
   const colLabels = body.append('div').attr('class', 'mv-cols');
   const grid = body.append('div').attr('class', 'mv-grid').attr('role', 'grid').attr('aria-label', 'Layers by heads');
@@ -38,7 +38,6 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     countRender('model');
     const s = store.get();
     const cur = current(s);
-    hint.text(cur ? `All layers × heads · click to focus · arrow keys move` : '');
     if (!cur) {
       grid.selectAll('*').remove();
       colLabels.selectAll('*').remove();

@@ -17,13 +17,14 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
   const root = d3.select(container).attr('class', 'output-panel').attr('data-testid', 'output-panel');
   const rows = root.append('div').attr('class', 'token-rows');
   const result = root.append('div').attr('class', 'result').attr('data-testid', 'output');
-  const meta = root.append('div').attr('class', 'meta');
-  const warnings = root.append('ul').attr('class', 'warnings').attr('data-testid', 'warnings');
+  const metaRow = root.append('div').attr('class', 'meta-row');
+  const meta = metaRow.append('div').attr('class', 'meta');
+  const warnings = metaRow.append('ul').attr('class', 'warnings').attr('data-testid', 'warnings');
 
   function render() {
     const s = store.get();
     const doc = s.doc;
-    root.style('display', doc ? '' : 'none');
+    root.classed('no-doc', !doc);
     if (!doc) return;
     const sides: { side: Side; label: string }[] = [{ side: 'src', label: 'Source' }];
     if (doc.tokens.tgt.length) sides.push({ side: 'tgt', label: 'Target' });
@@ -66,6 +67,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
       const o = out.append('code').attr('class', 'out-text');
       const diff = doc.expected === null ? Array.from(doc.output).map((ch) => ({ ch, ok: true })) : diffChars(doc.output, doc.expected);
       o.selectAll('span').data(diff).join('span').classed('wrong', (d) => !d.ok).text((d) => displayToken(d.ch));
+      if (!doc.output.length) o.append('span').attr('class', 'empty-out').text('(empty)');
       if (ok !== null) {
         out
           .append('span')
@@ -85,7 +87,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
     parts.push(`${t.layers} layer${t.layers > 1 ? 's' : ''} × ${t.heads} head${t.heads > 1 ? 's' : ''}`);
     if (m.d_model) parts.push(`d_model ${m.d_model}`);
     meta.text(parts.join(' · ') + (s.docSource === 'file' ? ` · from file${s.fileName ? ` ${s.fileName}` : ''}` : ''));
-    warnings.selectAll('li').data(doc.warnings).join('li').text((d) => d);
+    warnings.selectAll('li').data(doc.warnings).join('li').text((d) => d).attr('title', (d) => d);
     updateHover();
   }
 
