@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -50,9 +51,9 @@ def ckpt_dir(trained_dir: Path, tmp_path: Path) -> Path:
     return target
 
 
-def make_app(ckpt_dir: Path, **overrides: object) -> FastAPI:
-    options: dict[str, object] = {"checkpoint_dir": ckpt_dir, "frontend_dist": ckpt_dir / "no-dist", **overrides}
-    return create_app(Settings(**options))  # type: ignore[arg-type]
+def make_app(ckpt_dir: Path, **overrides: Any) -> FastAPI:
+    options: dict[str, Any] = {"checkpoint_dir": ckpt_dir, "frontend_dist": ckpt_dir / "no-dist", **overrides}
+    return create_app(Settings(**options))
 
 
 @pytest.fixture
