@@ -53,7 +53,8 @@ def ckpt_dir(trained_dir: Path, tmp_path: Path) -> Path:
 
 def make_app(ckpt_dir: Path, **overrides: Any) -> FastAPI:
     options: dict[str, Any] = {"checkpoint_dir": ckpt_dir, "frontend_dist": ckpt_dir / "no-dist", **overrides}
-    return create_app(Settings(**options))
+    app: FastAPI = create_app(Settings(**options))
+    return app
 
 
 @pytest.fixture
