@@ -10,12 +10,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHECKPOINTS ?= checkpoints
 PYTEST_ARGS ?=
+# This checkout's package first, even when the venv's editable install points at another clone.
+export PYTHONPATH := $(CURDIR)/backend$(if $(PYTHONPATH),:$(PYTHONPATH))
 # Python extras to install: dev (tests, linters) by default; HF=1 adds the Hugging Face extra.
 comma := ,
 EXTRAS ?= dev$(if $(HF),$(comma)hf)
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(or $(EXTRAS),base))
 
-.PHONY: setup setup-py run demo test test-py test-js lint bench frontend frontend-deps clean help
+.PHONY: openapi setup setup-py run demo test test-py test-js lint bench frontend frontend-deps clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -65,6 +67,9 @@ lint: setup  ## ruff, mypy, TypeScript, Dockerfile and compose checks
 	$(VENV)/bin/hadolint Dockerfile
 	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
 	 else echo "docker-compose not installed (apt-get install docker-compose): compose file not checked"; fi
+
+openapi: setup-py  ## regenerate docs/openapi.json (the front end's API types come from it)
+	$(PY) -m attnviz.server.openapi --out docs/openapi.json
 
 bench: setup demo  ## benchmarks: training, inference, service, browser (figures, not pass/fail)
 	$(PY) bench/run_all.py
