@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,16 +113,19 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for bad files; all mean "unreadable"
-        raise CheckpointError(path, _describe_load_error(exc)) from None
+        raise CheckpointError(path, _describe_load_error(exc, path)) from None
     return _validate(path, raw)
 
 
-def _describe_load_error(exc: Exception) -> str:
+def _describe_load_error(exc: Exception, path: Path) -> str:
     text = str(exc)
-    if "Weights only load failed" in text or "Unsupported global" in text or "Unsupported operand" in text:
+    lower = text.lower()
+    if "unsupported global" in lower or "is blocked" in lower:
         return "refused: the file holds pickled Python objects, not just tensors (only weights_only loading is allowed)"
-    if "zip archive" in text or "central directory" in text or isinstance(exc, EOFError) or "truncated" in text:
+    if "zip archive" in lower or "central directory" in lower or isinstance(exc, EOFError) or "truncated" in lower:
         return "not a readable checkpoint: the file is truncated or corrupt"
+    if not zipfile.is_zipfile(path):
+        return "not a readable checkpoint: the file was not written by torch.save (unrecognised contents)"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return f"not a readable checkpoint: {first[:200]}"
 
