@@ -192,9 +192,7 @@ def collate(items: Sequence[tuple[list[int], list[int]]], vocab: Vocab) -> Batch
     )
 
 
-def make_loader(
-    examples: Sequence[Example], vocab: Vocab, batch_size: int, shuffle: bool, seed: int = 0
-) -> DataLoader[Batch]:
+def make_loader(examples: Sequence[Example], vocab: Vocab, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader[Batch]:
     """A ``DataLoader`` of :class:`Batch`; shuffling is seeded so runs repeat exactly."""
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(

@@ -46,9 +46,7 @@ def document_from_result(
         "expected": target_for(ckpt.task, result.text, ckpt.vocab),
         "tokens": {"src": result.src_tokens, "tgt": result.tgt_tokens},
         "encoding": encoding,
-        "attentions": {
-            kind: encode_weights(weights.numpy(), encoding, precision) for kind, weights in result.attentions.items()
-        },
+        "attentions": {kind: encode_weights(weights.numpy(), encoding, precision) for kind, weights in result.attentions.items()},
         "warnings": list(result.warnings),
     }
 

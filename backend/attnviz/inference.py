@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from .data import Vocab
-from .model import ATTENTION_KINDS, HeadMasks, SmallTransformer
+from .model import ATTENTION_KINDS, HeadMasks, MultiHeadAttention, SmallTransformer
 
 EXTRA_DECODE_TOKENS = 8
 """Greedy decoding may run this many tokens past the input length before it is cut off."""
@@ -122,12 +122,9 @@ def trace_head(model: SmallTransformer, result: AttentionResult, kind: str, laye
         raise ValueError(f"unknown attention kind {kind!r}")
     if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
         raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")
-    if kind == "encoder_self":
-        module = model.encoder_layers[layer].self_attn
-    elif kind == "decoder_self":
-        module = model.decoder_layers[layer].self_attn
-    else:
-        module = model.decoder_layers[layer].cross_attn
+    owner = model.encoder_layers[layer] if kind == "encoder_self" else model.decoder_layers[layer]
+    module = owner.cross_attn if kind == "cross" else owner.self_attn
+    assert isinstance(module, MultiHeadAttention)
     captured: list[tuple[Any, ...]] = []
     handle = module.register_forward_pre_hook(lambda _m, args: captured.append(args))
     try:

@@ -114,9 +114,10 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         T = x.size(1)
-        if T > self.pe.size(0):
+        if self.pe.size(0) < T:
             raise ValueError(f"sequence of length {T} is longer than the positional table ({self.pe.size(0)})")
-        return self.dropout(x + self.pe[:T])  # (B, T, d_model)
+        out: Tensor = self.dropout(x + self.pe[:T])  # (B, T, d_model)
+        return out
 
 
 class ScaledDotProductAttention(nn.Module):
@@ -234,7 +235,8 @@ class FeedForward(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.w_2(self.dropout(F.relu(self.w_1(x))))  # (B, T, d_model)
+        out: Tensor = self.w_2(self.dropout(F.relu(self.w_1(x))))  # (B, T, d_model)
+        return out
 
 
 class EncoderLayer(nn.Module):
@@ -337,7 +339,8 @@ class SmallTransformer(nn.Module):
 
     def embed(self, ids: Tensor) -> Tensor:
         """Section 3.4 + 3.5: ``(B, T) -> (B, T, d_model)``, embedding × √d_model + PE."""
-        return self.positional(self.embedding(ids) * math.sqrt(self.config.d_model))  # (B, T, d_model)
+        x: Tensor = self.positional(self.embedding(ids) * math.sqrt(self.config.d_model))  # (B, T, d_model)
+        return x
 
     def encode(self, src: Tensor, head_masks: HeadMasks | None = None) -> tuple[Tensor, Tensor, list[Tensor]]:
         """``src`` ``(B, T_s)`` -> ``(memory (B, T_s, d_model), src_mask (B, 1, 1, T_s), weights per layer)``."""
@@ -359,16 +362,18 @@ class SmallTransformer(nn.Module):
         self_ws, cross_ws = [], []
         for i, layer in enumerate(self.decoder_layers):
             y, sw, cw = layer(
-                y, memory, tgt_mask, src_mask,
-                _head_mask(head_masks, "decoder_self", i), _head_mask(head_masks, "cross", i),
+                y,
+                memory,
+                tgt_mask,
+                src_mask,
+                _head_mask(head_masks, "decoder_self", i),
+                _head_mask(head_masks, "cross", i),
             )  # sw: (B, h, T_t, T_t), cw: (B, h, T_t, T_s)
             self_ws.append(sw)
             cross_ws.append(cw)
         return self.generator(y), self_ws, cross_ws  # (B, T_t, vocab)
 
-    def forward(
-        self, src: Tensor, tgt_in: Tensor, head_masks: HeadMasks | None = None
-    ) -> tuple[Tensor, dict[str, list[Tensor]]]:
+    def forward(self, src: Tensor, tgt_in: Tensor, head_masks: HeadMasks | None = None) -> tuple[Tensor, dict[str, list[Tensor]]]:
         memory, src_mask, enc_ws = self.encode(src, head_masks)
         logits, dec_ws, cross_ws = self.decode(tgt_in, memory, src_mask, head_masks)
         return logits, {"encoder_self": enc_ws, "decoder_self": dec_ws, "cross": cross_ws}
