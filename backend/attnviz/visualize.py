@@ -1,0 +1,213 @@
+"""Matplotlib helpers for attention documents (schema version 1), for notebooks and the shell::
+
+    python -m attnviz.visualize attention.json --kind cross --layer 0 --out cross.png
+    python -m attnviz.visualize attention.json --kind encoder_self --layer 1 --head 2 --out head.png
+
+``load_attention_json`` reads a document written by ``attnviz.export_attention_json`` or
+returned by ``POST /api/attention`` (JSON or compact encodings); ``plot_attention_matrix`` draws
+one query × key matrix (section 3.2.1's softmax weights) and ``plot_heads`` every head of one
+layer side by side (section 3.2.2's h heads). Rows are queries, columns keys; each row sums to 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files, not windows: works on servers and in CI
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .encoding import decode_document
+from .model import ATTENTION_KINDS
+
+SCHEMA_VERSION = 1
+CMAP = "viridis"  # perceptually uniform and colour-blind safe
+KIND_TITLES = {
+    "encoder_self": "encoder self-attention",
+    "decoder_self": "decoder self-attention (masked)",
+    "cross": "cross-attention (decoder → encoder)",
+}
+
+
+class AttentionDocumentError(ValueError):
+    """A file or dict that is not a usable attention document; the message says why."""
+
+
+def validate_document(doc: Any, source: str = "document") -> dict[str, Any]:
+    """Check the parts of a schema-v1 document that plotting relies on; return it with the
+    attentions decoded to nested lists (compact float16 / uint8 encodings accepted)."""
+    if not isinstance(doc, dict):
+        raise AttentionDocumentError(f"{source}: an attention document is a JSON object, not {type(doc).__name__}")
+    version = doc.get("schema_version")
+    if version is None:
+        raise AttentionDocumentError(f"{source}: no schema_version; this is not an attnviz attention document")
+    if version != SCHEMA_VERSION:
+        raise AttentionDocumentError(
+            f"{source}: schema_version {version!r} is not supported (this attnviz reads version {SCHEMA_VERSION})"
+        )
+    for key in ("tokens", "attentions"):
+        if not isinstance(doc.get(key), dict):
+            raise AttentionDocumentError(f"{source}: missing or malformed {key!r}")
+    try:
+        return decode_document(doc)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AttentionDocumentError(f"{source}: cannot decode the attention weights: {exc}") from None
+
+
+def load_attention_json(path: str | Path) -> dict[str, Any]:
+    """Read and validate an attention document; weights come back as nested lists
+    ``data["attentions"][kind][layer][head][query][key]`` whatever encoding the file used."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AttentionDocumentError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AttentionDocumentError(f"{path}: not valid JSON ({exc})") from None
+    return validate_document(raw, str(path))
+
+
+def _tokens_for(doc: dict[str, Any], kind: str) -> tuple[list[str], list[str]]:
+    """``(query tokens, key tokens)`` of ``kind``: encoder rows are source tokens, decoder rows target tokens."""
+    src, tgt = list(doc["tokens"].get("src", [])), list(doc["tokens"].get("tgt", []))
+    if kind == "encoder_self":
+        return src, src
+    if kind == "decoder_self":
+        return tgt, tgt
+    return tgt, src
+
+
+def layer_weights(doc: dict[str, Any], kind: str, layer: int) -> np.ndarray:
+    """The ``(heads, T_q, T_k)`` weights of one layer of one kind, with clear errors."""
+    attentions = doc["attentions"]
+    if kind not in attentions:
+        have = ", ".join(k for k in ATTENTION_KINDS if k in attentions) or "none"
+        hint = " (an encoder-only model has no decoder kinds)" if kind in ("decoder_self", "cross") else ""
+        raise AttentionDocumentError(f"the document has no {kind!r} attention{hint}; it has: {have}")
+    layers = attentions[kind]
+    if not 0 <= layer < len(layers):
+        raise AttentionDocumentError(f"layer {layer} is out of range: {kind} has layers 0..{len(layers) - 1}")
+    return np.asarray(layers[layer], dtype=np.float64)  # (h, T_q, T_k)
+
+
+def _show(token: str) -> str:
+    return "␣" if token == " " else token
+
+
+def plot_attention_matrix(
+    matrix: Any,
+    title: str | None = None,
+    x_tokens: Sequence[str] | None = None,
+    y_tokens: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    colorbar: bool = True,
+    annotate: bool | None = None,
+) -> Axes:
+    """Draw one attention matrix (rows: queries, columns: keys) as a heatmap on ``ax`` (a new
+    figure if None) and return the Axes. Colour scale fixed to [0, 1] so heads compare fairly;
+    ``annotate`` writes each weight in its cell (default: only for small matrices)."""
+    m = np.asarray(matrix, dtype=np.float64)  # (T_q, T_k)
+    if m.ndim != 2:
+        raise ValueError(f"an attention matrix is 2-D (query × key), got shape {m.shape}")
+    if ax is None:
+        T_q, T_k = m.shape
+        _, ax = plt.subplots(figsize=(min(2.0 + 0.42 * T_k, 14.0), min(1.6 + 0.4 * T_q, 14.0)), layout="constrained")
+    image = ax.imshow(m, cmap=CMAP, vmin=0.0, vmax=1.0, aspect="equal", interpolation="nearest")
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    if x_tokens is not None:
+        ax.set_xticks(range(len(x_tokens)), [_show(t) for t in x_tokens], rotation=90, fontsize=8)
+    if y_tokens is not None:
+        ax.set_yticks(range(len(y_tokens)), [_show(t) for t in y_tokens], fontsize=8)
+    ax.tick_params(length=0)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if annotate is None:
+        annotate = m.size <= 144
+    if annotate:
+        for (i, j), value in np.ndenumerate(m):
+            if value >= 0.005:
+                ax.text(j, i, f"{value:.2f}"[1:] if value < 1 else "1", ha="center", va="center", fontsize=6,
+                        color="black" if value > 0.6 else "white")  # fmt: skip
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.02, label="attention weight")
+    return ax
+
+
+def plot_heads(doc: dict[str, Any], kind: str, layer: int, heads: Sequence[int] | None = None) -> Figure:
+    """A grid of every head (or the chosen ``heads``) of one layer of one attention kind."""
+    weights = layer_weights(doc, kind, layer)  # (h, T_q, T_k)
+    n_heads = weights.shape[0]
+    chosen = list(range(n_heads)) if heads is None else list(heads)
+    for h in chosen:
+        if not 0 <= h < n_heads:
+            raise AttentionDocumentError(f"head {h} is out of range: layer {layer} of {kind} has heads 0..{n_heads - 1}")
+    y_tokens, x_tokens = _tokens_for(doc, kind)
+    cols = min(len(chosen), 4)
+    rows = -(-len(chosen) // cols)
+    T_q, T_k = weights.shape[1:]
+    cell_w, cell_h = 1.2 + 0.3 * T_k, 1.2 + 0.3 * T_q
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell_w + 1.2, rows * cell_h + 0.8), squeeze=False, layout="constrained")
+    for ax, h in zip(axes.flat, chosen, strict=False):
+        plot_attention_matrix(weights[h], f"head {layer}.{h}", x_tokens, y_tokens, ax=ax, colorbar=False, annotate=False)
+    for ax in list(axes.flat)[len(chosen) :]:
+        ax.set_visible(False)
+    image = axes.flat[0].images[0]
+    fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
+    model = doc.get("model", {})
+    fig.suptitle(
+        f"{KIND_TITLES.get(kind, kind)}, layer {layer} — {model.get('task', '?')} epoch {model.get('epoch', '?')}: "
+        f"{doc.get('input', '')!r} → {doc.get('output', '')!r}",
+        fontsize=11,
+    )
+    return fig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m attnviz.visualize",
+        description="Plot the attention heads of one layer of an attention document as a PNG.",
+    )
+    parser.add_argument("document", help="attention JSON from attnviz.export_attention_json or the API")
+    parser.add_argument("--kind", choices=ATTENTION_KINDS, default="cross", help="which attention (default: cross)")
+    parser.add_argument("--layer", type=int, default=0, help="layer index, from 0 (default 0)")
+    parser.add_argument("--head", type=int, default=None, help="plot only this head (default: every head of the layer)")
+    parser.add_argument("--out", required=True, help="PNG file to write")
+    parser.add_argument("--dpi", type=int, default=150)
+    args = parser.parse_args(argv)
+    try:
+        doc = load_attention_json(args.document)
+        if args.head is None:
+            fig = plot_heads(doc, args.kind, args.layer)
+        else:
+            weights = layer_weights(doc, args.kind, args.layer)
+            if not 0 <= args.head < weights.shape[0]:
+                raise AttentionDocumentError(
+                    f"head {args.head} is out of range: layer {args.layer} of {args.kind} has heads 0..{weights.shape[0] - 1}"
+                )
+            y_tokens, x_tokens = _tokens_for(doc, args.kind)
+            title = f"{KIND_TITLES[args.kind]}, head {args.layer}.{args.head}: {doc.get('input', '')!r}"
+            ax = plot_attention_matrix(weights[args.head], title, x_tokens, y_tokens)
+            fig = ax.figure  # type: ignore[assignment]
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.out, dpi=args.dpi)
+        plt.close(fig)
+    except AttentionDocumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
