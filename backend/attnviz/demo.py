@@ -1,0 +1,71 @@
+"""Train the demo runs the visualizer ships with, skipping any that already exist::
+
+    python -m attnviz.demo --checkpoints checkpoints                  # copy, reverse, sort
+    python -m attnviz.demo --checkpoints checkpoints --tasks copy --force
+
+Each task trains into ``CHECKPOINTS/<task>/`` (one checkpoint per epoch, so the front end can
+show attention over training) only when that directory holds no ``*.pt`` file yet; ``--force``
+retrains anyway. ``make demo`` and the Docker image build call exactly this. The settings of
+every run are in :data:`DEMO_RUNS` and are recorded in each checkpoint's ``train`` field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from .data import TASK_NAMES
+from .train import TrainConfig, train
+
+# One table of settings per task; anything not named is the TrainConfig default
+# (2 layers × 4 heads, d_model 64, lr 5e-3, inputs of 1-16 characters, seed 0, 1 thread).
+# Measured on a 2-core AMD EPYC VM: copy ≥ 99% exact in ~45 s, reverse and sort ≥ 95% in < 3 min.
+DEMO_RUNS: dict[str, TrainConfig] = {
+    "copy": TrainConfig(task="copy", epochs=3),  # the diagonal: `python -m attnviz.train --epochs 3`
+    "reverse": TrainConfig(task="reverse", epochs=6),  # the anti-diagonal
+    "sort": TrainConfig(task="sort", epochs=8),  # each output looks up where its character sits
+}
+
+
+def has_checkpoints(run_dir: Path) -> bool:
+    return run_dir.is_dir() and any(run_dir.glob("*.pt"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m attnviz.demo",
+        description="Train the demo checkpoints (copy, reverse, sort) into CHECKPOINTS/<task>/ unless already there.",
+    )
+    parser.add_argument("--checkpoints", default="checkpoints", help="checkpoint directory (default: checkpoints)")
+    parser.add_argument("--tasks", nargs="+", choices=TASK_NAMES, default=list(DEMO_RUNS), help="which demo runs")
+    parser.add_argument("--force", action="store_true", help="retrain even if the run directory has checkpoints")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    root = Path(args.checkpoints)
+    try:
+        for task in args.tasks:
+            run_dir = root / task
+            if has_checkpoints(run_dir) and not args.force:
+                print(f"demo {task}: {run_dir} already has checkpoints, skipping (--force retrains)")
+                continue
+            cfg = replace(DEMO_RUNS[task], save_dir=str(run_dir))
+            print(f"demo {task}: training {cfg.epochs} epochs into {run_dir}/ ...", flush=True)
+            started = time.perf_counter()
+            history = train(cfg, progress=not args.quiet)
+            final = history[-1]
+            print(
+                f"demo {task}: done in {time.perf_counter() - started:.0f} s, held-out exact-sequence accuracy "
+                f"{final['sequence_accuracy']:.1%}",
+                flush=True,
+            )
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are intact; rerun to train the rest.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
