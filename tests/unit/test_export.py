@@ -1,0 +1,102 @@
+"""The attention document (schema version 1): shape, numbers, compact encodings, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from attnviz.checkpoint import Checkpoint
+from attnviz.encoding import decode_document, decode_weights
+from attnviz.export_attention_json import build_document, main
+from attnviz.model import ATTENTION_KINDS
+
+from ..conftest import TinyRun
+
+
+def assert_schema_v1(doc: dict[str, Any]) -> None:
+    """A hand-written validator of the document DESIGN.md fixes (JSON encoding)."""
+    assert doc["schema_version"] == 1
+    assert isinstance(doc["checkpoint"], str)
+    model = doc["model"]
+    assert {"task", "epoch", "n_layers", "n_heads", "d_model"} <= set(model)
+    assert all(isinstance(model[k], int) for k in ("epoch", "n_layers", "n_heads", "d_model"))
+    assert isinstance(doc["input"], str) and isinstance(doc["output"], str)
+    src, tgt = doc["tokens"]["src"], doc["tokens"]["tgt"]
+    assert all(isinstance(t, str) for t in src + tgt)
+    assert isinstance(doc["warnings"], list) and all(isinstance(w, str) for w in doc["warnings"])
+    shapes = {"encoder_self": (len(src), len(src)), "decoder_self": (len(tgt), len(tgt)), "cross": (len(tgt), len(src))}
+    assert set(doc["attentions"]) <= set(ATTENTION_KINDS) and "encoder_self" in doc["attentions"]
+    for kind, layers in doc["attentions"].items():
+        assert isinstance(layers, list) and len(layers) == model["n_layers"]
+        for heads in layers:
+            assert len(heads) == model["n_heads"]
+            for matrix in heads:
+                assert (len(matrix), len(matrix[0])) == shapes[kind]
+                assert all(isinstance(x, float | int) for row in matrix for x in row)
+
+
+def test_document_matches_the_schema(tiny_doc: dict[str, Any]) -> None:
+    assert_schema_v1(tiny_doc)
+    assert tiny_doc["input"] == "hello" and tiny_doc["expected"] == "hello"
+    assert tiny_doc["tokens"]["src"] == ["h", "e", "l", "l", "o", "<eos>"]
+    assert tiny_doc["tokens"]["tgt"][0] == "<bos>"
+    json.dumps(tiny_doc)  # plain JSON types only
+
+
+def test_rows_sum_to_one_within_rounding(tiny_doc: dict[str, Any]) -> None:
+    for kind in ATTENTION_KINDS:
+        weights = np.asarray(tiny_doc["attentions"][kind])  # (L, H, T_q, T_k)
+        assert np.allclose(weights.sum(-1), 1.0, atol=weights.shape[-1] * 0.5e-4 + 1e-9)
+    causal = np.asarray(tiny_doc["attentions"]["decoder_self"])
+    assert np.all(np.triu(causal, k=1) == 0)
+
+
+def test_seed_style_access(tiny_doc: dict[str, Any]) -> None:
+    matrix = tiny_doc["attentions"]["encoder_self"][0][0]
+    assert isinstance(matrix, list) and isinstance(matrix[0], list) and isinstance(matrix[0][0], float)
+
+
+@pytest.mark.parametrize("precision", [2, 4])
+def test_no_float32_noise(tiny_ckpt: Checkpoint, precision: int) -> None:
+    doc = build_document(tiny_ckpt, "abcabc", precision=precision)
+    text = json.dumps(doc["attentions"])
+    numbers = re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", text)
+    assert numbers
+    for number in numbers:
+        assert "e" not in number, number
+        decimals = number.split(".")[1] if "." in number else ""
+        assert len(decimals) <= precision, number
+
+
+@pytest.mark.parametrize(("encoding", "tolerance"), [("float16", 1e-3), ("uint8", 0.5 / 255 + 1e-6)])
+def test_compact_encodings_decode_to_the_json_weights(tiny_ckpt: Checkpoint, encoding: str, tolerance: float) -> None:
+    exact = build_document(tiny_ckpt, "abcd", precision=8)
+    compact = build_document(tiny_ckpt, "abcd", encoding=encoding)  # type: ignore[arg-type]
+    for kind in ATTENTION_KINDS:
+        obj = compact["attentions"][kind]
+        assert obj["dtype"] == encoding and obj["shape"] == list(np.asarray(exact["attentions"][kind]).shape)
+        assert np.abs(decode_weights(obj) - np.asarray(exact["attentions"][kind])).max() <= tolerance
+    decoded = decode_document(compact)
+    assert decoded["encoding"] == "json"
+    assert_schema_v1(decoded)
+
+
+def test_cli_writes_a_document(tiny_run: TinyRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "attention.json"
+    assert main(["--checkpoint", str(tiny_run.last), "--out", str(out), "--text", "abc"]) == 0
+    assert_schema_v1(json.loads(out.read_text()))
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_cli_errors(tiny_run: TinyRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.json"
+    assert main(["--checkpoint", str(tiny_run.last), "--out", str(out), "--text", "héllo"]) == 2
+    assert "'é' at position 1" in capsys.readouterr().err
+    assert main(["--checkpoint", str(tmp_path / "none.pt"), "--out", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert not out.exists()
