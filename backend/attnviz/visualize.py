@@ -126,7 +126,9 @@ def plot_attention_matrix(
     ax.set_xlabel("key")
     ax.set_ylabel("query")
     if x_tokens is not None:
-        ax.set_xticks(range(len(x_tokens)), [_show(t) for t in x_tokens], rotation=90, fontsize=8)
+        ax.set_xticks(range(len(x_tokens)), [_show(t) for t in x_tokens], fontsize=8)
+        for label, token in zip(ax.get_xticklabels(), x_tokens, strict=False):
+            label.set_rotation(90 if len(token) > 1 else 0)  # characters upright, <eos> sideways
     if y_tokens is not None:
         ax.set_yticks(range(len(y_tokens)), [_show(t) for t in y_tokens], fontsize=8)
     ax.tick_params(length=0)
