@@ -289,8 +289,10 @@ for (const el of document.querySelectorAll<HTMLElement>('[data-view]')) {
   el.addEventListener('focusin', () => store.set({ view: el.dataset.view as ViewName }));
 }
 
-// global keys: arrows move layer / head unless typing
+// global keys: arrows move layer / head unless typing, or a view already handled the key
+// (the model view's grid moves the focus itself; moving again here would skip a head)
 document.addEventListener('keydown', (e) => {
+  if (e.defaultPrevented) return;
   const t = e.target as HTMLElement;
   if (t.closest('input, select, textarea, [contenteditable], .hm-wrap')) return;
   if (e.altKey || e.ctrlKey || e.metaKey) return;

@@ -133,8 +133,9 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const { nq, nk } = cur.t;
     const rowsEls = container.querySelectorAll<HTMLElement>('.band-row');
     const colEls = container.querySelectorAll<HTMLElement>('.band-col');
-    const rowCss = hl.q === null ? 'none' : `top:${(hl.q / nq) * 100}%;height:max(2px, ${100 / nq}%)`;
-    const colCss = hl.k === null ? 'none' : `left:${(hl.k / nk) * 100}%;width:max(2px, ${100 / nk}%)`;
+    // .band is display:none in the stylesheet; a highlighted band must say display:block itself
+    const rowCss = hl.q === null ? 'none' : `display:block;top:${(hl.q / nq) * 100}%;height:max(2px, ${100 / nq}%)`;
+    const colCss = hl.k === null ? 'none' : `display:block;left:${(hl.k / nk) * 100}%;width:max(2px, ${100 / nk}%)`;
     for (const el of rowsEls) el.style.cssText = rowCss === 'none' ? 'display:none' : rowCss;
     for (const el of colEls) el.style.cssText = colCss === 'none' ? 'display:none' : colCss;
   }

@@ -1,0 +1,162 @@
+"""Files in and out: PNG / SVG / JSON downloads, and documents exported by the real CLI opened with
+the file picker and by drag and drop, drawn without asking the server."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import REPO, Server
+from .helpers import canvas_stats, decode_weights, open_app, state, wait_for_doc
+
+pytestmark = pytest.mark.browser
+
+KINDS = ("encoder_self", "decoder_self", "cross")
+
+
+def is_attention(r: Any) -> bool:
+    return bool(r.url.endswith("/api/attention") and r.method == "POST")
+
+
+def download(page: Any, testid: str, tmp_path: Path) -> tuple[str, bytes]:
+    with page.expect_download() as dl:
+        page.get_by_test_id(testid).click()
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    return dl.value.suggested_filename, path.read_bytes()
+
+
+def test_downloads_png_svg_and_json(page: Any, server: Server, tmp_path: Path) -> None:
+    open_app(page, server.url, "?ckpt=copy%2Fckpt_epoch2.pt&text=abcba&layer=1&head=2")
+    wait_for_doc(page, "abcba")
+
+    name, png = download(page, "download-png", tmp_path)
+    assert name == "attnviz_copy_encoder_self_L1H2_heatmap.png"
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width > 100 and height > 100
+
+    name, svg = download(page, "download-svg", tmp_path)
+    assert name == "attnviz_copy_encoder_self_L1H2_heatmap.svg"
+    root = ET.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert "layer 1 · head 2" in svg.decode()
+
+    page.get_by_test_id("arc-view").click(position={"x": 5, "y": 5})
+    name, svg = download(page, "download-svg", tmp_path)
+    assert name == "attnviz_copy_encoder_self_L1H2_arcs.svg"
+    root = ET.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) > 0
+
+    name, raw = download(page, "download-json", tmp_path)
+    assert name == "attnviz_copy_encoder_self.json"
+    got = json.loads(raw)
+    api = server.api("/api/attention", {"checkpoint": "copy/ckpt_epoch2.pt", "text": "abcba"}).json()
+    assert got["schema_version"] == 1
+    for key in ("checkpoint", "model", "input", "output", "expected", "tokens", "warnings"):
+        assert got[key] == api[key], key
+    assert set(got["attentions"]) == set(api["attentions"]) == set(KINDS)
+    for kind in KINDS:
+        mine = np.asarray(got["attentions"][kind], dtype=np.float64)
+        theirs = np.asarray(api["attentions"][kind], dtype=np.float64)
+        assert mine.shape == theirs.shape
+        # float16 on the wire (~3 significant digits) vs 4 decimals in the API's JSON
+        np.testing.assert_allclose(mine, theirs, atol=6e-4, rtol=0)
+        np.testing.assert_allclose(mine.sum(axis=-1), 1.0, atol=5e-3)
+
+
+def export_with_cli(server: Server, out: Path, text: str, encoding: str) -> dict[str, Any]:
+    """Run ``python -m attnviz.export_attention_json`` (the real CLI) on a trained checkpoint."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO / "backend"), os.environ.get("PYTHONPATH", "")) if p)}
+    ckpt = server.checkpoint_dir / "copy" / "ckpt_epoch2.pt"
+    cmd = [
+        sys.executable,
+        "-m",
+        "attnviz.export_attention_json",
+        "--checkpoint",
+        str(ckpt),
+        "--out",
+        str(out),
+        "--text",
+        text,
+        "--encoding",
+        encoding,
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    doc: dict[str, Any] = json.loads(out.read_text())
+    return doc
+
+
+def assert_views_drawn_from(page: Any, doc: dict[str, Any], file_name: str) -> None:
+    s = state(page)
+    assert s["docSource"] == "file"
+    assert s["doc"]["input"] == doc["input"] and s["doc"]["output"] == doc["output"]
+    assert s["doc"]["src"] == doc["tokens"]["src"] and s["doc"]["tgt"] == doc["tokens"]["tgt"]
+    expect(page.locator(".output-panel .meta")).to_contain_text(f"from file {file_name}")
+    expect(page.get_by_test_id("empty-state")).to_be_hidden()
+    n_layers, n_heads = doc["model"]["n_layers"], doc["model"]["n_heads"]
+    expect(page.locator("button.thumb")).to_have_count(n_layers * n_heads)
+    n = len(doc["tokens"]["src"])
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            st = canvas_stats(page.get_by_test_id(f"model-view-{layer}-{head}"))
+            assert st["opaque"] == n * n and st["colours"] >= 2, (layer, head, st)
+    assert canvas_stats(page.get_by_test_id("focus-heatmap-canvas"))["colours"] >= 8
+    assert canvas_stats(page.get_by_test_id("arc-canvas"))["opaque"] > 500
+    # the page holds the file's weights
+    enc = decode_weights(doc, "encoder_self")
+    shown = page.evaluate("() => Array.from(window.__attnviz.store.get().doc.kinds.encoder_self.data)")
+    np.testing.assert_allclose(np.asarray(shown).reshape(enc.shape), enc, atol=1e-6)
+
+
+def test_open_an_exported_file_with_the_file_picker(page: Any, empty_server: Server, server: Server, tmp_path: Path) -> None:
+    doc = export_with_cli(server, tmp_path / "abcab.json", "abcab", "json")
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/attention" in r.url else None)
+    open_app(page, empty_server.url)  # a server with no checkpoints: the file is all there is
+    expect(page.get_by_test_id("empty-state")).to_contain_text("No checkpoints yet")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_test_id("open-file").click()
+    chooser.value.set_files(str(tmp_path / "abcab.json"))
+    wait_for_doc(page, "abcab")
+    assert_views_drawn_from(page, doc, "abcab.json")
+    page.wait_for_timeout(500)  # longer than the auto-run delay: no request follows either
+    assert sent == []
+
+
+def test_drop_an_exported_file_on_the_page(page: Any, server: Server, tmp_path: Path) -> None:
+    doc = export_with_cli(server, tmp_path / "dropped.json", "cab", "float16")
+    open_app(page, server.url)
+    wait_for_doc(page, "hello")  # the sample shown at boot came from the API; nothing after
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/attention" in r.url else None)
+    transfer = page.evaluate_handle(
+        """([name, text]) => {
+             const dt = new DataTransfer();
+             dt.items.add(new File([text], name, {type: 'application/json'}));
+             return dt;
+           }""",
+        ["dropped.json", (tmp_path / "dropped.json").read_text()],
+    )
+    page.dispatch_event("#app", "dragenter", {"dataTransfer": transfer})
+    expect(page.locator("body")).to_have_class("dragging")
+    expect(page.locator("#drop-overlay")).to_be_visible()
+    page.dispatch_event("#app", "dragover", {"dataTransfer": transfer})
+    page.dispatch_event("#app", "drop", {"dataTransfer": transfer})
+    wait_for_doc(page, "cab")
+    expect(page.locator("#drop-overlay")).to_be_hidden()
+    assert_views_drawn_from(page, doc, "dropped.json")
+    page.wait_for_timeout(500)
+    assert sent == []

@@ -1,0 +1,226 @@
+"""What a user picks and what the page tells them: checkpoints, the URL as the state, bad input,
+loading, server errors, the empty state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ConsoleLog, Server
+from .helpers import hover_cell, open_app, state, url_params, wait_for_doc
+
+pytestmark = pytest.mark.browser
+
+URL_KEYS = ("ckpt", "text", "kind", "layer", "head", "view")
+
+
+def is_attention(r: Any) -> bool:
+    return bool(r.url.endswith("/api/attention") and r.method == "POST")
+
+
+def attention_requests(page: Any) -> list[dict[str, Any]]:
+    """Bodies of the /api/attention requests the page sends from now on."""
+    sent: list[dict[str, Any]] = []
+    page.on("request", lambda r: sent.append(r.post_data_json) if is_attention(r) else None)
+    return sent
+
+
+def test_picking_run_then_epoch_shows_output_against_expected(page: Any, server: Server) -> None:
+    open_app(page, server.url)
+    wait_for_doc(page, "hello", "copy/ckpt_epoch2.pt")
+    runs = page.get_by_test_id("run-select")
+    epochs = page.get_by_test_id("epoch-select")
+    expect(runs.locator("option")).to_have_text(["copy", "reverse"])
+    expect(epochs.locator("option")).to_have_count(2)
+    expect(epochs).to_have_value("copy/ckpt_epoch2.pt")
+
+    # a run: its newest usable epoch is run
+    with page.expect_request(is_attention) as req:
+        runs.select_option("reverse")
+    assert req.value.post_data_json["checkpoint"] == "reverse/ckpt_epoch1.pt"
+    wait_for_doc(page, "hello", "reverse/ckpt_epoch1.pt")
+    expect(epochs.locator("option")).to_have_count(1)
+    expect(epochs.locator("option")).to_contain_text("epoch 1")
+    doc = server.api("/api/attention", req.value.post_data_json).json()
+    assert doc["expected"] == "olleh"
+    expect(page.get_by_test_id("expected")).to_have_text("olleh")
+    right = doc["output"] == doc["expected"]
+    expect(page.get_by_test_id("output-verdict")).to_have_text("✓ correct" if right else "✗ wrong")
+    expect(page.get_by_test_id("output-verdict")).to_have_class("badge ok" if right else "badge bad")
+    shown = page.locator("[data-testid=output] code.out-text:not(.expected)")
+    expect(shown).to_have_text(doc["output"] or "(empty)")
+    if not right and doc["output"]:
+        assert shown.locator("span.wrong").count() >= 1  # the wrong characters are marked
+    expect(page.locator(".output-panel .meta")).to_contain_text("task reverse · epoch 1")
+
+    # back to copy, then an older epoch
+    with page.expect_request(is_attention) as req:
+        runs.select_option("copy")
+    assert req.value.post_data_json["checkpoint"] == "copy/ckpt_epoch2.pt"
+    wait_for_doc(page, "hello", "copy/ckpt_epoch2.pt")
+    with page.expect_request(is_attention) as req:
+        epochs.select_option("copy/ckpt_epoch1.pt")
+    assert req.value.post_data_json == {"checkpoint": "copy/ckpt_epoch1.pt", "text": "hello", "encoding": "float16"}
+    wait_for_doc(page, "hello", "copy/ckpt_epoch1.pt")
+    expect(page.get_by_test_id("expected")).to_have_text("hello")
+    expect(page.locator(".output-panel .meta")).to_contain_text("task copy · epoch 1")
+    assert url_params(page)["ckpt"] == "copy/ckpt_epoch1.pt"
+
+
+def set_up_a_state(page: Any, server: Server) -> dict[str, Any]:
+    """Pick epoch 1, type "abc", cross-attention, layer 1 head 3, the arc view; return the state."""
+    open_app(page, server.url)
+    wait_for_doc(page)
+    page.get_by_test_id("epoch-select").select_option("copy/ckpt_epoch1.pt")
+    wait_for_doc(page, "hello", "copy/ckpt_epoch1.pt")
+    box = page.get_by_test_id("text-input")
+    box.fill("")
+    box.press_sequentially("abc")
+    wait_for_doc(page, "abc", "copy/ckpt_epoch1.pt")
+    page.get_by_test_id("kind-cross").click()
+    page.get_by_test_id("model-view-1-3").click()
+    page.get_by_test_id("arc-view").click(position={"x": 5, "y": 5})
+    s = state(page)
+    assert {k: s[k] for k in URL_KEYS} == {
+        "ckpt": "copy/ckpt_epoch1.pt",
+        "text": "abc",
+        "kind": "cross",
+        "layer": 1,
+        "head": 3,
+        "view": "arcs",
+    }
+    assert url_params(page) == {
+        "ckpt": "copy/ckpt_epoch1.pt",
+        "text": "abc",
+        "kind": "cross",
+        "layer": "1",
+        "head": "3",
+        "view": "arcs",
+    }
+    return s
+
+
+def test_reload_restores_the_same_state(page: Any, server: Server) -> None:
+    before = set_up_a_state(page, server)
+    value = hover_cell(page, 1, 2)
+    url = page.url
+    with page.expect_request(is_attention) as req:
+        page.reload()
+    assert req.value.post_data_json == {"checkpoint": "copy/ckpt_epoch1.pt", "text": "abc", "encoding": "float16"}
+    after = wait_for_doc(page, "abc", "copy/ckpt_epoch1.pt")
+    assert page.url == url
+    assert {k: after[k] for k in URL_KEYS} == {k: before[k] for k in URL_KEYS}
+    assert after["doc"] == before["doc"]
+    expect(page.get_by_test_id("kind-cross")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_test_id("model-view-1-3")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("[data-view=arcs]")).to_have_class("panel arc-panel is-focused")
+    expect(page.get_by_test_id("epoch-select")).to_have_value("copy/ckpt_epoch1.pt")
+    expect(page.get_by_test_id("text-input")).to_have_value("abc")
+    assert hover_cell(page, 1, 2) == value
+
+
+def test_a_fresh_page_at_the_url_restores_exactly_that_state(page: Any, new_page: Callable[[], Any], server: Server) -> None:
+    before = set_up_a_state(page, server)
+    url = page.url
+    fresh = new_page()  # another browser context: no storage, no history shared
+    with fresh.expect_request(is_attention) as req:
+        fresh.goto(url)
+    assert req.value.post_data_json == {"checkpoint": "copy/ckpt_epoch1.pt", "text": "abc", "encoding": "float16"}
+    after = wait_for_doc(fresh, "abc", "copy/ckpt_epoch1.pt")
+    assert {k: after[k] for k in URL_KEYS} == {k: before[k] for k in URL_KEYS}
+    assert after["doc"] == before["doc"]
+    assert fresh.url == url
+    expect(fresh.locator("[data-view=heatmap] h2")).to_have_text("Layer 1 · Head 3")
+    expect(fresh.locator("[data-view=arcs] h2")).to_have_text("Token arcs · layer 1")
+    expect(fresh.get_by_test_id("focus-heatmap-canvas")).to_have_attribute(
+        "aria-label", f"Cross-attention, layer 1 head 3: {len(after['doc']['tgt'])} queries by {len(after['doc']['src'])} keys"
+    )
+
+
+def test_characters_outside_the_vocabulary_are_named_and_highlighted(page: Any, server: Server) -> None:
+    open_app(page, server.url)
+    wait_for_doc(page)
+    sent = attention_requests(page)
+    box = page.get_by_test_id("text-input")
+    box.fill("")
+    box.press_sequentially("ab@c#")
+    message = page.get_by_test_id("error-message")
+    expect(message).to_be_visible()
+    # the same sentence the server gives for that text
+    res = server.api("/api/attention", {"checkpoint": "copy/ckpt_epoch2.pt", "text": "ab@c#"})
+    assert res.status_code == 422 and res.json()["code"] == "unknown_characters"
+    named = "Text has 2 characters outside the vocabulary: '@' at position 2, '#' at position 4."
+    assert res.json()["detail"].startswith(named + " Use only: ")
+    expect(message).to_contain_text(named)
+    expect(message.locator(".error-text span.bad")).to_have_text(["@", "#"])
+    # highlighted in the input itself
+    expect(page.locator(".text-field .backdrop span.bad")).to_have_text(["@", "#"])
+    expect(box).to_have_attribute("aria-invalid", "true")
+    assert sent == []  # caught before any round trip
+
+    # fixing the text clears the message and runs it
+    box.press("Backspace")  # "ab@c"
+    box.press("ArrowLeft")
+    box.press("Backspace")  # "abc"
+    expect(box).to_have_value("abc")
+    wait_for_doc(page, "abc")
+    expect(message).to_be_hidden()
+    expect(page.locator(".text-field .backdrop span.bad")).to_have_count(0)
+    assert [b["text"] for b in sent] == ["abc"]
+
+
+def test_a_loading_state_shows_while_the_model_runs(page: Any, server: Server) -> None:
+    open_app(page, server.url)
+    wait_for_doc(page)
+    held: list[Any] = []
+    page.route("**/api/attention", lambda route: held.append(route))  # hold the real request...
+    page.get_by_test_id("text-input").fill("abc")
+    loading = page.get_by_test_id("loading")
+    expect(loading).to_be_visible()
+    expect(loading).to_contain_text("Running the model…")
+    expect(page.get_by_test_id("status")).to_have_text("Running the model…")
+    expect(page.get_by_test_id("run-button")).to_be_disabled()
+    assert page.locator("#views").get_attribute("aria-busy") == "true"
+    assert len(held) == 1
+    held[0].continue_()  # ...then let the real server answer it
+    wait_for_doc(page, "abc")
+    expect(loading).to_be_hidden()
+    expect(page.get_by_test_id("status")).to_have_text("")
+    assert page.locator("#views").get_attribute("aria-busy") == "false"
+
+
+def test_an_unknown_checkpoint_in_the_url_gives_a_clear_message(page: Any, server: Server, console: ConsoleLog) -> None:
+    # Chromium logs every 4xx response as a console error; this one is the point of the test
+    console.allow(r"Failed to load resource: the server responded with a status of 404 .*/api/attention")
+    res = server.api("/api/attention", {"checkpoint": "nope/ckpt_epoch9.pt", "text": "hello"})
+    assert res.status_code == 404
+    detail = res.json()["detail"]
+    with page.expect_response(lambda r: is_attention(r.request)) as resp:
+        open_app(page, server.url, "?ckpt=nope%2Fckpt_epoch9.pt&text=hello")
+    assert resp.value.status == 404
+    message = page.get_by_test_id("error-message")
+    expect(message).to_be_visible()
+    expect(message).to_contain_text(detail)
+    assert "nope/ckpt_epoch9.pt" in detail
+    expect(page.get_by_test_id("empty-state")).to_contain_text("Nothing to show yet")
+    expect(page.get_by_test_id("loading")).to_be_hidden()
+    # the user can recover by picking a real run
+    page.get_by_test_id("run-select").select_option("copy")
+    wait_for_doc(page, "hello", "copy/ckpt_epoch2.pt")
+    expect(message).to_be_hidden()
+
+
+def test_an_empty_checkpoint_directory_shows_the_empty_state(page: Any, empty_server: Server) -> None:
+    open_app(page, empty_server.url)
+    empty = page.get_by_test_id("empty-state")
+    expect(empty).to_be_visible()
+    expect(empty.locator("h2")).to_have_text("No checkpoints yet")
+    expect(empty).to_contain_text(str(empty_server.checkpoint_dir))
+    expect(empty).to_contain_text("python -m attnviz.train")
+    expect(page.get_by_test_id("run-select")).to_be_disabled()
+    expect(page.get_by_test_id("run-select")).to_contain_text("No checkpoints")
+    expect(page.get_by_test_id("download-png")).to_be_disabled()
+    assert state(page)["doc"] is None
