@@ -114,28 +114,18 @@ def trace_head(model: SmallTransformer, result: AttentionResult, kind: str, laye
     """The intermediate tensors of one head's attention math for a text already run through
     :func:`run_attention`: Q, K, V, QKᵀ/√d_k, mask, softmax weights and weights·V.
 
-    The inputs of the chosen attention module are captured with a forward pre-hook during a
-    teacher-forced pass, then :meth:`MultiHeadAttention.trace` recomputes its math.
+    The inputs of the chosen attention module are recomputed by walking the layers
+    (:meth:`SmallTransformer.attention_inputs`, no hooks, so concurrent callers may share the
+    model), then :meth:`MultiHeadAttention.trace` recomputes its math.
     """
     c = model.config
     if kind not in ATTENTION_KINDS:
         raise ValueError(f"unknown attention kind {kind!r}")
     if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
         raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")
-    if kind == "encoder_self":
-        module = model.encoder_layers[layer].self_attn
-    elif kind == "decoder_self":
-        module = model.decoder_layers[layer].self_attn
-    else:
-        module = model.decoder_layers[layer].cross_attn
-    captured: list[tuple[Any, ...]] = []
-    handle = module.register_forward_pre_hook(lambda _m, args: captured.append(args))
-    try:
-        model.eval()
-        model(torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids]))
-    finally:
-        handle.remove()
-    query, key, value, mask = captured[0][:4]
+    module = model.attention_module(kind, layer)
+    model.eval()
+    query, key, value, mask = model.attention_inputs(torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids]), kind, layer)
     traced = module.trace(query, key, value, mask)
     tensors = {name: t[0, head] for name, t in traced.items()}  # drop batch, pick the head
     query_tokens = result.src_tokens if kind == "encoder_self" else result.tgt_tokens

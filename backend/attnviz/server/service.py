@@ -111,8 +111,7 @@ class AttentionService:
         check_text(text, loaded, self.max_text_len)
         check_head(loaded, layer, head)
         result = run_attention(loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len)
-        with loaded.trace_lock:  # the trace hooks a module: one trace per model copy at a time
-            traced = trace_head(loaded.trace_model, result, kind, layer, head)
+        traced = trace_head(loaded.model, result, kind, layer, head)  # no hooks: shares the model safely
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
         return orjson.dumps({"checkpoint": name, "input": text, "output": result.output, **traced, "tensors": tensors})
 
