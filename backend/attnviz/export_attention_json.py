@@ -18,13 +18,36 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from .data import SAMPLE_INPUTS, UnknownCharactersError, target_for
+from .data import SAMPLE_INPUTS, UnknownCharactersError, Vocab, target_for
 from .encoding import ENCODINGS, Encoding, encode_weights
 from .inference import AttentionResult, run_attention
 from .model import SmallTransformer
 
 SCHEMA_VERSION = 1
+DEFAULT_TOP_K = 5
+"""Predictions listed per decoding step in the document's optional ``steps``."""
+
+
+def decoding_steps(result: AttentionResult, vocab: Vocab, top_k: int = DEFAULT_TOP_K, precision: int = 4) -> list[dict[str, Any]]:
+    """Per greedy decoding step ``t``: the token it produced and the ``top_k`` most probable
+    tokens with their probabilities (softmax of ``result.logits[t]``, rounded to ``precision``).
+
+    Row ``t`` of the logits is the prediction made after reading ``tgt_tokens[:t + 1]``, so
+    ``steps[t]["token"]`` is the output's ``t``-th token (``<eos>`` last when decoding finished).
+    """
+    probs = torch.softmax(result.logits.float(), dim=-1)  # (T_t, vocab)
+    k = max(0, min(top_k, probs.size(-1)))
+    top_p, top_ids = probs.topk(k, dim=-1)  # (T_t, k)
+    predicted = vocab.tokens(result.logits.argmax(dim=-1).tolist())
+    steps = []
+    for t in range(probs.size(0)):
+        names = vocab.tokens(top_ids[t].tolist())
+        top = [{"token": name, "p": round(float(p), precision)} for name, p in zip(names, top_p[t].tolist(), strict=True)]
+        steps.append({"t": t, "token": predicted[t], "top": top})
+    return steps
 
 
 def document_from_result(
@@ -34,10 +57,14 @@ def document_from_result(
     checkpoint_name: str | None = None,
     precision: int = 4,
     encoding: Encoding = "json",
+    top_k: int = DEFAULT_TOP_K,
 ) -> dict[str, Any]:
-    """Assemble the attention document of an :class:`AttentionResult`."""
+    """Assemble the attention document of an :class:`AttentionResult`.
+
+    ``top_k`` > 0 adds ``steps`` (see :func:`decoding_steps`); 0 leaves it out.
+    """
     c = ckpt.config
-    return {
+    doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "checkpoint": checkpoint_name if checkpoint_name is not None else str(ckpt.path),
         "model": {"task": ckpt.task, "epoch": ckpt.epoch, "n_layers": c.n_layers, "n_heads": c.n_heads, "d_model": c.d_model},
@@ -49,6 +76,9 @@ def document_from_result(
         "attentions": {kind: encode_weights(weights.numpy(), encoding, precision) for kind, weights in result.attentions.items()},
         "warnings": list(result.warnings),
     }
+    if top_k > 0 and result.tgt_ids:
+        doc["steps"] = decoding_steps(result, ckpt.vocab, top_k, precision)
+    return doc
 
 
 def build_document(
@@ -60,6 +90,7 @@ def build_document(
     precision: int = 4,
     encoding: Encoding = "json",
     ablate: list[tuple[str, int, int]] | None = None,
+    top_k: int = DEFAULT_TOP_K,
 ) -> dict[str, Any]:
     """Run ``ckpt`` on ``text`` (default: a sample input for its task) and return the document.
 
@@ -67,11 +98,15 @@ def build_document(
     """
     if not 0 <= precision <= 8:
         raise ValueError(f"precision must be between 0 and 8 decimals, not {precision}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be 0 (no decoding steps) or more, not {top_k}")
     if text is None:
         text = SAMPLE_INPUTS.get(ckpt.task, "hello world")
     model = model if model is not None else ckpt.build_model()
     result = run_attention(model, ckpt.vocab, text, max_text_len=ckpt.max_text_len, ablate=ablate)
-    return document_from_result(ckpt, result, checkpoint_name=checkpoint_name, precision=precision, encoding=encoding)
+    return document_from_result(
+        ckpt, result, checkpoint_name=checkpoint_name, precision=precision, encoding=encoding, top_k=top_k
+    )
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
@@ -99,10 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", default=None, help="input text (default: a sample for the checkpoint's task)")
     parser.add_argument("--precision", type=int, default=4, help="decimals kept in each weight (default 4)")
     parser.add_argument("--encoding", choices=ENCODINGS, default="json", help="weights as nested lists (json) or compact base64")
+    parser.add_argument("--top_k", type=int, default=DEFAULT_TOP_K, help="predictions listed per decoding step (0 = no steps)")
     args = parser.parse_args(argv)
     try:
         ckpt = load_checkpoint(args.checkpoint)
-        doc = build_document(ckpt, args.text, precision=args.precision, encoding=args.encoding)
+        doc = build_document(ckpt, args.text, precision=args.precision, encoding=args.encoding, top_k=args.top_k)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

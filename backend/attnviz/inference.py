@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from .data import Vocab
-from .model import ATTENTION_KINDS, HeadMasks, MultiHeadAttention, SmallTransformer
+from .model import ATTENTION_KINDS, HeadMasks, SmallTransformer
 
 EXTRA_DECODE_TOKENS = 8
 """Greedy decoding may run this many tokens past the input length before it is cut off."""
@@ -114,25 +114,18 @@ def trace_head(model: SmallTransformer, result: AttentionResult, kind: str, laye
     """The intermediate tensors of one head's attention math for a text already run through
     :func:`run_attention`: Q, K, V, QKᵀ/√d_k, mask, softmax weights and weights·V.
 
-    The inputs of the chosen attention module are captured with a forward pre-hook during a
-    teacher-forced pass, then :meth:`MultiHeadAttention.trace` recomputes its math.
+    The inputs of the chosen attention module are recomputed by walking the layers
+    (:meth:`SmallTransformer.attention_inputs`, no hooks, so concurrent callers may share the
+    model), then :meth:`MultiHeadAttention.trace` recomputes its math.
     """
     c = model.config
     if kind not in ATTENTION_KINDS:
         raise ValueError(f"unknown attention kind {kind!r}")
     if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
         raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")
-    owner = model.encoder_layers[layer] if kind == "encoder_self" else model.decoder_layers[layer]
-    module = owner.cross_attn if kind == "cross" else owner.self_attn
-    assert isinstance(module, MultiHeadAttention)
-    captured: list[tuple[Any, ...]] = []
-    handle = module.register_forward_pre_hook(lambda _m, args: captured.append(args))
-    try:
-        model.eval()
-        model(torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids]))
-    finally:
-        handle.remove()
-    query, key, value, mask = captured[0][:4]
+    module = model.attention_module(kind, layer)
+    model.eval()
+    query, key, value, mask = model.attention_inputs(torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids]), kind, layer)
     traced = module.trace(query, key, value, mask)
     tensors = {name: t[0, head] for name, t in traced.items()}  # drop batch, pick the head
     query_tokens = result.src_tokens if kind == "encoder_self" else result.tgt_tokens

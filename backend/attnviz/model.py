@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -291,12 +291,17 @@ class DecoderLayer(nn.Module):
         self_head_mask: Tensor | None = None,
         cross_head_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        attn_out, self_w = self.self_attn(y, y, y, tgt_mask, self_head_mask)  # (B, T_t, d), (B, h, T_t, T_t)
-        y = self.norm1(y + self.dropout(attn_out))
+        y, self_w = self.self_attention_block(y, tgt_mask, self_head_mask)  # (B, T_t, d), (B, h, T_t, T_t)
         cross_out, cross_w = self.cross_attn(y, memory, memory, src_mask, cross_head_mask)  # (B, h, T_t, T_s)
         y = self.norm2(y + self.dropout(cross_out))
         y = self.norm3(y + self.dropout(self.feed_forward(y)))  # (B, T_t, d_model)
         return y, self_w, cross_w
+
+    def self_attention_block(self, y: Tensor, tgt_mask: Tensor | None, head_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The first sub-layer, LayerNorm(y + MaskedSelfAttention(y)): its output is the query of
+        the cross-attention. Returns ``(y, self_weights)``: ``(B, T_t, d_model)``, ``(B, h, T_t, T_t)``."""
+        attn_out, self_w = self.self_attn(y, y, y, tgt_mask, head_mask)
+        return self.norm1(y + self.dropout(attn_out)), self_w
 
 
 HeadMasks = dict[str, list[Tensor | None]]
@@ -377,6 +382,57 @@ class SmallTransformer(nn.Module):
         memory, src_mask, enc_ws = self.encode(src, head_masks)
         logits, dec_ws, cross_ws = self.decode(tgt_in, memory, src_mask, head_masks)
         return logits, {"encoder_self": enc_ws, "decoder_self": dec_ws, "cross": cross_ws}
+
+    def attention_module(self, kind: str, layer: int) -> MultiHeadAttention:
+        """The :class:`MultiHeadAttention` of ``kind`` in ``layer``."""
+        if kind not in ATTENTION_KINDS:
+            raise ValueError(f"unknown attention kind {kind!r}")
+        if not 0 <= layer < self.config.n_layers:
+            raise ValueError(f"no layer {layer}: the model has {self.config.n_layers} layers")
+        if kind == "encoder_self":
+            return cast(EncoderLayer, self.encoder_layers[layer]).self_attn
+        dec = cast(DecoderLayer, self.decoder_layers[layer])
+        return dec.self_attn if kind == "decoder_self" else dec.cross_attn
+
+    def attention_inputs(
+        self, src: Tensor, tgt_in: Tensor, kind: str, layer: int, head_masks: HeadMasks | None = None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The ``(query, key, value, mask)`` one attention module receives in ``forward(src, tgt_in)``.
+
+        Walks the layers exactly as :meth:`encode` / :meth:`decode` do and stops at the module of
+        ``kind`` in ``layer`` (no hooks: safe when requests share the model). Shapes: query
+        ``(B, T_q, d_model)``, key / value ``(B, T_k, d_model)``, mask broadcastable to
+        ``(B, h, T_q, T_k)``.
+        """
+        if kind not in ATTENTION_KINDS:
+            raise ValueError(f"unknown attention kind {kind!r}")
+        if not 0 <= layer < self.config.n_layers:
+            raise ValueError(f"no layer {layer}: the model has {self.config.n_layers} layers")
+        src_mask = padding_mask(src, self.config.pad_id)  # (B, 1, 1, T_s)
+        x = self.embed(src)  # (B, T_s, d_model)
+        for i, enc in enumerate(self.encoder_layers):
+            if kind == "encoder_self" and i == layer:
+                return x, x, x, src_mask
+            x, _ = enc(x, src_mask, _head_mask(head_masks, "encoder_self", i))
+        memory = x  # (B, T_s, d_model)
+        T_t = tgt_in.size(1)
+        tgt_mask = padding_mask(tgt_in, self.config.pad_id) & causal_mask(T_t, tgt_in.device)  # (B, 1, T_t, T_t)
+        y = self.embed(tgt_in)  # (B, T_t, d_model)
+        for i, dec in enumerate(self.decoder_layers):
+            if kind == "decoder_self" and i == layer:
+                return y, y, y, tgt_mask
+            if kind == "cross" and i == layer:
+                y_mid, _ = cast(DecoderLayer, dec).self_attention_block(y, tgt_mask, _head_mask(head_masks, "decoder_self", i))
+                return y_mid, memory, memory, src_mask
+            y, _, _ = dec(
+                y,
+                memory,
+                tgt_mask,
+                src_mask,
+                _head_mask(head_masks, "decoder_self", i),
+                _head_mask(head_masks, "cross", i),
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @torch.no_grad()
     def greedy_decode(

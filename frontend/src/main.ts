@@ -20,6 +20,8 @@ import { createModelView, moveFocus } from './views/modelView';
 import { createOutputPanel } from './views/outputPanel';
 import { scheduleWarmUp } from './warmup';
 import { renderCounts } from './views/common';
+import { ablationKey } from './lib/ablate';
+import { createInsightPanel } from './views/insightPanel';
 
 /**
  * We always ask the server for float16: ~2 bytes per weight instead of ~7 characters of JSON,
@@ -104,6 +106,7 @@ createModelView($('model-view'), store);
 createFocusHeatmap($('focus-heatmap'), store);
 createArcView($('arc-view'), store);
 createToolbar($('toolbar'));
+createInsightPanel($('insight-panel'), store, api);
 
 store.subscribe((s, p) => {
   if (s.hover !== p.hover) {
@@ -125,9 +128,9 @@ window.addEventListener('popstate', () => {
 });
 
 // ---- documents ----
-function setDoc(doc: AttnDoc, source: 'api' | 'file', fileName: string | null = null) {
+function setDoc(doc: AttnDoc, source: 'api' | 'file', fileName: string | null = null, docAblate = '') {
   const s = store.get();
-  const patch: Partial<AppState> = { doc, docSource: source, fileName, status: 'ready', error: null, hover: null, ...normalizeForDoc(s, doc) };
+  const patch: Partial<AppState> = { doc, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
   if (source === 'file') {
     // the URL then names the same checkpoint and text, so a link reproduces it through the server
     if (doc.checkpoint) patch.ckpt = doc.checkpoint;
@@ -153,20 +156,20 @@ function precheck(): boolean {
 
 async function runNow() {
   clearTimeout(timer);
-  const { ckpt, text } = store.get();
+  const { ckpt, text, ablate } = store.get();
   if (!ckpt || !text || !precheck()) return;
   inflight?.abort();
   const ac = new AbortController();
   inflight = ac;
   store.set({ status: 'loading' });
   try {
-    const raw = await api.attention({ checkpoint: ckpt, text, encoding: REQUEST_ENCODING }, ac.signal);
+    const raw = await api.attention({ checkpoint: ckpt, text, encoding: REQUEST_ENCODING, ...(ablate.length ? { ablate } : {}) }, ac.signal);
     if (ac.signal.aborted) return;
     const t0 = performance.now();
     performance.mark('attnviz:data');
     const doc = decodeDocument(raw);
     const t1 = performance.now();
-    setDoc(doc, 'api');
+    setDoc(doc, 'api', null, ablationKey(ablate));
     recordLoad(t0, t1, performance.now());
   } catch (e) {
     if (ac.signal.aborted || (e as Error).name === 'AbortError') return;
@@ -207,13 +210,13 @@ function recordLoad(t0: number, t1: number, t2: number) {
 
 // auto-run: when checkpoint or text change and differ from what is shown
 store.subscribe((s, p) => {
-  if (s.ckpt === p.ckpt && s.text === p.text) return;
-  if (s.doc && s.doc.checkpoint === s.ckpt && s.doc.input === s.text) return;
+  if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
+  if (s.doc && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
   clearTimeout(timer);
   if (!s.ckpt || !s.text) return;
   if (!precheck()) return;
   if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
-  timer = window.setTimeout(runNow, s.ckpt !== p.ckpt ? 0 : AUTO_RUN_DELAY_MS);
+  timer = window.setTimeout(runNow, s.ckpt !== p.ckpt || s.ablate !== p.ablate ? 0 : AUTO_RUN_DELAY_MS);
 });
 
 async function openFile(file: File) {

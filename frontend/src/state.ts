@@ -1,9 +1,10 @@
 /** App state: the URL-mirrored part (UrlState, one ParamSpec each) plus session-only fields. */
-import type { AttentionKind, CheckpointsResponse, InvalidCharacter } from './api/types';
+import type { AblateHead, AttentionKind, CheckpointsResponse, InvalidCharacter } from './api/types';
 import { ATTENTION_KINDS } from './api/types';
 import { availableKinds, type AttnDoc } from './lib/doc';
 import type { Hover } from './lib/hover';
 import { param, type Specs } from './lib/url';
+import { ablationParam } from './lib/ablate';
 
 /** Views that can take the focus slot (downloads act on it). Later: 'timeline', 'math'. */
 export const VIEWS = ['heatmap', 'arcs'] as const;
@@ -24,7 +25,19 @@ export interface UrlState {
   mass: number;
   /** presenter mode (reserved: large fonts, input + focus views only) */
   present: boolean;
+  // ---- insight views: attention over training, the math, decoding steps, ablation ----
+  /** the open insight panel */
+  insight: InsightName;
+  /** query row stepped through in the math view */
+  mq: number;
+  /** decoding step shown in the decoding view */
+  step: number;
+  /** heads switched off, e.g. `cross:0.1,encoder_self:1.2` */
+  ablate: AblateHead[];
 }
+
+export const INSIGHTS = ['none', 'timeline', 'math', 'steps'] as const;
+export type InsightName = (typeof INSIGHTS)[number];
 
 export const URL_SPECS: Specs<UrlState> = {
   ckpt: param.string(''),
@@ -36,6 +49,10 @@ export const URL_SPECS: Specs<UrlState> = {
   heads: param.intList(),
   mass: param.float(0.9, 0.05, 1),
   present: param.bool(false),
+  insight: param.oneOf(INSIGHTS, 'none'),
+  mq: param.int(0),
+  step: param.int(0),
+  ablate: ablationParam(),
 };
 
 export interface UiError {
@@ -58,6 +75,8 @@ export interface AppState extends UrlState {
   checkpoints: CheckpointsResponse | null;
   checkpointsStatus: 'loading' | 'ready' | 'error';
   checkpointsError: string | null;
+  /** ablation key (`ablate` formatted) the shown document was computed with; '' = none */
+  docAblate: string;
 }
 
 export function initialState(url: UrlState): AppState {
@@ -72,6 +91,7 @@ export function initialState(url: UrlState): AppState {
     checkpoints: null,
     checkpointsStatus: 'loading',
     checkpointsError: null,
+    docAblate: '',
   };
 }
 

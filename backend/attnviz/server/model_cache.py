@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..checkpoint import Checkpoint, load_checkpoint
@@ -22,22 +22,13 @@ class LoadedModel:
     """A checkpoint and its model, ready for inference.
 
     ``model`` is shared by concurrent requests (eval mode, no state changes during a forward
-    pass). The step-through uses ``trace_model``, a second copy used under ``trace_lock``: it
-    registers a forward hook, which would otherwise see other requests' passes.
+    pass; the step-through recomputes a module's inputs explicitly, without hooks).
     """
 
     path: Path
     key: FileKey
     ckpt: Checkpoint
     model: SmallTransformer
-    trace_lock: threading.Lock = field(default_factory=threading.Lock)
-    _trace_model: SmallTransformer | None = None
-
-    @property
-    def trace_model(self) -> SmallTransformer:
-        if self._trace_model is None:
-            self._trace_model = self.ckpt.build_model()
-        return self._trace_model
 
 
 class ModelCache:

@@ -185,6 +185,17 @@ class Tokens(BaseModel):
     tgt: list[str] = Field(description="Decoder inputs: `<bos>`, then the generated tokens fed back (the tgt axis).")
 
 
+class TopPrediction(BaseModel):
+    token: str = Field(description="A vocabulary token (a character, or `<eos>` etc.).")
+    p: float = Field(description="Its probability, softmax of the logits, rounded to `precision` decimals.")
+
+
+class DecodingStep(BaseModel):
+    t: int = Field(description="Decoding step: the decoder read `tokens.tgt[0..t]` (query row `t`) to predict this token.")
+    token: str = Field(description="The token greedy decoding produced at this step (the most probable one).")
+    top: list[TopPrediction] = Field(description="The most probable next tokens, most probable first (5 by default).")
+
+
 class AttentionDocument(BaseModel):
     """The attention document, schema version 1 (DESIGN.md), plus `expected` and `encoding`."""
 
@@ -198,6 +209,11 @@ class AttentionDocument(BaseModel):
     encoding: EncodingName = Field(description="How `attentions` is encoded.")
     attentions: Attentions
     warnings: list[str] = Field(description="Sentences, e.g. input longer than the training sequences.")
+    steps: list[DecodingStep] | None = Field(
+        None,
+        description="Optional: per greedy decoding step, the produced token and the top predictions "
+        "(one per `tokens.tgt` row). Absent in documents from older exporters.",
+    )
 
 
 # ---- step-through -----------------------------------------------------------------------------

@@ -4,9 +4,11 @@ a large document blocks the event loop)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +73,8 @@ class AttentionService:
     models: ModelCache
     max_text_len: int
     timeline_cache_size: int = 16
+    timeline_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    """Epochs of one timeline computed at once (each runs one model)."""
     _timelines: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
     _timeline_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,8 +115,7 @@ class AttentionService:
         check_text(text, loaded, self.max_text_len)
         check_head(loaded, layer, head)
         result = run_attention(loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len)
-        with loaded.trace_lock:  # the trace hooks a module: one trace per model copy at a time
-            traced = trace_head(loaded.trace_model, result, kind, layer, head)
+        traced = trace_head(loaded.model, result, kind, layer, head)  # no hooks: shares the model safely
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
         return orjson.dumps({"checkpoint": name, "input": text, "output": result.output, **traced, "tensors": tensors})
 
@@ -128,11 +131,19 @@ class AttentionService:
             if cached is not None:
                 self._timelines.move_to_end(key)
                 return cached
-        epochs = []
-        for meta in usable:
+
+        def one(meta: Any) -> dict[str, Any]:
             loaded = self.load(meta.name)
             doc = self.document(meta.name, text, precision, encoding, loaded=loaded)
-            epochs.append({"epoch": loaded.ckpt.epoch, "checkpoint": meta.name, "metrics": loaded.ckpt.metrics, "document": doc})
+            return {"epoch": loaded.ckpt.epoch, "checkpoint": meta.name, "metrics": loaded.ckpt.metrics, "document": doc}
+
+        # the epochs are independent models (no shared state, no hooks): run them side by side
+        workers = max(1, min(self.timeline_workers, len(usable)))
+        if workers == 1:
+            epochs = [one(m) for m in usable]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="timeline") as pool:
+                epochs = list(pool.map(one, usable))
         body = orjson.dumps({"run": run, "text": text, "epochs": epochs})
         if self.timeline_cache_size > 0:
             with self._timeline_lock:

@@ -7,6 +7,8 @@ import type {
   InvalidCharacter,
   MathRequest,
   MathResponse,
+  TimelineRequest,
+  TimelineResponse,
 } from './types';
 
 /** An error a person can act on; `code` is the server's stable code or a client-side one. */
@@ -86,6 +88,8 @@ export function createClient(opts: ClientOptions = {}) {
       request<AttentionDocument>('/api/attention', 'run the model', post(req, signal)),
     math: (req: MathRequest, signal?: AbortSignal) =>
       request<MathResponse>('/api/attention/math', 'compute the attention math', post(req, signal)),
+    timeline: (req: TimelineRequest, signal?: AbortSignal) =>
+      request<TimelineResponse>('/api/timeline', 'run every epoch of the run', post(req, signal)),
   };
 }
 

@@ -14,6 +14,8 @@ import type {
   HealthResponse,
   MathRequest,
   MathResponse,
+  TimelineRequest,
+  TimelineResponse,
 } from './types';
 
 type S = components['schemas'];
@@ -32,4 +34,7 @@ export const schemaCompat = [
   ok<Assignable<Required<Pick<AttentionRequest, 'checkpoint' | 'text'>>, Pick<S['AttentionRequest'], 'checkpoint' | 'text'>>>(),
   ok<Assignable<NonNullable<AttentionRequest['encoding']>, S['AttentionRequest']['encoding']>>(),
   ok<Assignable<MathRequest, Pick<S['MathRequest'], keyof MathRequest>>>(),
+  ok<Assignable<S['TimelineResponse'], TimelineResponse>>(),
+  ok<Assignable<Pick<TimelineRequest, 'run' | 'text'>, Pick<S['TimelineRequest'], 'run' | 'text'>>>(),
+  ok<Assignable<NonNullable<AttentionRequest['ablate']>, S['AttentionRequest']['ablate']>>(),
 ] as const;

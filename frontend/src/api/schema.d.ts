@@ -163,6 +163,11 @@ export interface components {
              * @constant
              */
             schema_version: 1;
+            /**
+             * Steps
+             * @description Optional: per greedy decoding step, the produced token and the top predictions (one per `tokens.tgt` row). Absent in documents from older exporters.
+             */
+            steps?: components["schemas"]["DecodingStep"][] | null;
             tokens: components["schemas"]["Tokens"];
             /**
              * Warnings
@@ -332,6 +337,24 @@ export interface components {
              * @description `[layer, head, query, key]`.
              */
             shape: number[];
+        };
+        /** DecodingStep */
+        DecodingStep: {
+            /**
+             * T
+             * @description Decoding step: the decoder read `tokens.tgt[0..t]` (query row `t`) to predict this token.
+             */
+            t: number;
+            /**
+             * Token
+             * @description The token greedy decoding produced at this step (the most probable one).
+             */
+            token: string;
+            /**
+             * Top
+             * @description The most probable next tokens, most probable first (5 by default).
+             */
+            top: components["schemas"]["TopPrediction"][];
         };
         /**
          * ErrorResponse
@@ -670,6 +693,19 @@ export interface components {
              * @description Decoder inputs: `<bos>`, then the generated tokens fed back (the tgt axis).
              */
             tgt: string[];
+        };
+        /** TopPrediction */
+        TopPrediction: {
+            /**
+             * P
+             * @description Its probability, softmax of the logits, rounded to `precision` decimals.
+             */
+            p: number;
+            /**
+             * Token
+             * @description A vocabulary token (a character, or `<eos>` etc.).
+             */
+            token: string;
         };
     };
     responses: never;

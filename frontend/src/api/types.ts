@@ -70,6 +70,36 @@ export interface AttentionRequest {
   /** decimals, 0–8 (only meaningful for encoding "json") */
   precision?: number;
   encoding?: Encoding;
+  /** heads switched off for the whole run (greedy decoding included) */
+  ablate?: AblateHead[];
+}
+
+export interface AblateHead {
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+}
+
+/** One greedy decoding step: `tokens.tgt[0..t]` was read, `token` was produced. */
+export interface DecodingStep {
+  t: number;
+  token: string;
+  /** most probable next tokens, most probable first */
+  top: { token: string; p: number }[];
+}
+
+/** POST /api/timeline: every usable epoch of a run on one text. */
+export interface TimelineRequest {
+  run: string;
+  text: string;
+  precision?: number;
+  encoding?: Encoding;
+}
+
+export interface TimelineResponse {
+  run: string;
+  text: string;
+  epochs: { epoch: number; checkpoint: string; metrics: Record<string, number>; document: AttentionDocument }[];
 }
 
 /** [layer][head][query][key] */
@@ -110,6 +140,8 @@ export interface AttentionDocument {
   expected?: string | null;
   /** API extra: how `attentions` is encoded */
   encoding?: Encoding;
+  /** optional: top predictions per greedy decoding step (absent in older documents) */
+  steps?: DecodingStep[] | null;
 }
 
 export interface InvalidCharacter {

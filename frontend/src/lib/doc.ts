@@ -2,7 +2,7 @@
  * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
  * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
  */
-import type { AttentionDocument, AttentionKind, CompactWeights, EncodedWeights, ModelInfo } from '../api/types';
+import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, ModelInfo } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
@@ -31,6 +31,8 @@ export interface AttnDoc {
   tokens: { src: string[]; tgt: string[] };
   kinds: Partial<Record<AttentionKind, AttnTensor>>;
   warnings: string[];
+  /** top predictions per decoding step; null when the document has none (older exporters) */
+  steps: DecodingStep[] | null;
 }
 
 export class DocumentError extends Error {
@@ -178,7 +180,21 @@ export function decodeDocument(raw: unknown): AttnDoc {
     tokens: { src, tgt },
     kinds,
     warnings: Array.isArray(d.warnings) ? d.warnings.filter((x): x is string => typeof x === 'string') : [],
+    steps: decodeSteps(d.steps),
   };
+}
+
+/** Optional `steps`: kept only when well-formed (a malformed list is dropped, not fatal). */
+function decodeSteps(x: unknown): DecodingStep[] | null {
+  if (!Array.isArray(x)) return null;
+  const ok = x.every(
+    (s: unknown) =>
+      typeof s === 'object' && s !== null &&
+      typeof (s as DecodingStep).t === 'number' && typeof (s as DecodingStep).token === 'string' &&
+      Array.isArray((s as DecodingStep).top) &&
+      (s as DecodingStep).top.every((p) => typeof p?.token === 'string' && typeof p?.p === 'number'),
+  );
+  return ok ? (x as DecodingStep[]) : null;
 }
 
 /** Back to the schema-v1 JSON form, weights as nested lists (rounded to `decimals`). */
@@ -216,5 +232,6 @@ export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
     warnings: doc.warnings,
   };
   if (doc.expected !== null) out.expected = doc.expected;
+  if (doc.steps) out.steps = doc.steps;
   return out;
 }

@@ -1,0 +1,434 @@
+/**
+ * The math, stepped through with real numbers: for the focused head and a chosen query token,
+ * Q, K, V → QKᵀ → ÷√d_k → mask → softmax → weighted sum of V → the head's output, each step with
+ * its formula (KaTeX, bundled) and the model's own numbers (POST /api/attention/math, cached).
+ * Hovering a score or weight writes out q·k term by term; the chosen query row is highlighted
+ * through every step; hovering a cell also lights it in the other views.
+ */
+import katex from 'katex';
+import 'katex/dist/katex.min.css';
+import type { ApiClient } from '../api/client';
+import type { AttentionKind, MathResponse } from '../api/types';
+import { KIND_LABEL } from '../lib/doc';
+import { highlightFor, sameHover } from '../lib/hover';
+import { dotProduct, fmtNum, maxAbs, shownColumns, signedTint, weightTint } from '../lib/mathFormat';
+import type { Store } from '../lib/store';
+import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
+import type { AppState } from '../state';
+import { countRender, timed } from './common';
+
+const DK_SHOWN = 16;
+
+type Tint = (v: number) => { bg: string; dark: boolean };
+
+interface TableSpec {
+  id: string;
+  rowLabels: string[];
+  /** which axis the rows are: 'q' (queries), 'k' (keys), or none */
+  rowAxis: 'q' | 'k' | '';
+  colLabels: string[];
+  colAxis: 'k' | 'd';
+  data: number[][];
+  tint: Tint;
+  /** the highlighted query row (rowAxis 'q') */
+  qrow?: number;
+  masked?: (i: number, j: number) => boolean;
+  hiddenCols?: number;
+  /** cells explain their dot product on hover */
+  explain?: boolean;
+  /** extra trailing rows (e.g. the Σ row) */
+  footer?: { label: string; values: number[]; tint: Tint };
+  /** leading column (e.g. α) */
+  lead?: { label: string; values: number[]; tint: Tint };
+}
+
+function tex(expr: string, display = true): HTMLElement {
+  const el = document.createElement('div');
+  el.className = display ? 'mformula' : 'mformula inline';
+  katex.render(expr, el, { throwOnError: false, displayMode: display, output: 'htmlAndMathml' });
+  return el;
+}
+
+/** A token as KaTeX text: \text{'h'} with specials escaped. */
+function texTok(t: string): string {
+  const s = displayToken(t).replace(/[\\{}$&#^_%~]/g, (c) => `\\${c}`).replace(/</g, '\\lt ').replace(/>/g, '\\gt ');
+  return `\\text{“${s}”}`;
+}
+
+function cell(td: HTMLTableCellElement, v: number, tint: Tint) {
+  const { bg, dark } = tint(v);
+  td.style.background = bg;
+  if (dark) td.classList.add('dark');
+  td.textContent = fmtNum(v);
+  td.dataset.v = String(v);
+}
+
+function buildTable(spec: TableSpec): HTMLElement {
+  const wrap = document.createElement('div');
+  wrap.className = 'mx-wrap';
+  const table = document.createElement('table');
+  table.className = 'mx';
+  table.dataset.testid = `math-table-${spec.id}`;
+  table.dataset.rowAxis = spec.rowAxis;
+  table.dataset.colAxis = spec.colAxis;
+  const thead = table.createTHead().insertRow();
+  thead.append(document.createElement('th'));
+  if (spec.lead) {
+    const th = document.createElement('th');
+    th.className = 'lead';
+    th.textContent = spec.lead.label;
+    thead.append(th);
+  }
+  spec.colLabels.forEach((l, j) => {
+    const th = document.createElement('th');
+    th.textContent = l;
+    th.dataset.c = String(j);
+    if (spec.colAxis === 'k' && isSpecialToken(l)) th.classList.add('special');
+    thead.append(th);
+  });
+  if (spec.hiddenCols) {
+    const th = document.createElement('th');
+    th.className = 'more';
+    th.textContent = `+${spec.hiddenCols}`;
+    th.title = `${spec.hiddenCols} more dimensions not shown (sums use all of them)`;
+    thead.append(th);
+  }
+  const body = table.createTBody();
+  spec.data.forEach((row, i) => {
+    const tr = body.insertRow();
+    tr.dataset.r = String(i);
+    if (spec.rowAxis === 'q' && spec.qrow === i) tr.classList.add('qrow');
+    const th = document.createElement('th');
+    th.textContent = spec.rowLabels[i] ?? '';
+    if (isSpecialToken(spec.rowLabels[i] ?? '')) th.classList.add('special');
+    tr.append(th);
+    if (spec.lead) {
+      const td = tr.insertCell();
+      td.className = 'lead';
+      cell(td, spec.lead.values[i]!, spec.lead.tint);
+    }
+    spec.colLabels.forEach((_l, j) => {
+      const td = tr.insertCell();
+      td.dataset.c = String(j);
+      if (spec.masked?.(i, j)) {
+        td.className = 'masked';
+        td.textContent = '−∞';
+        td.dataset.v = '-Infinity';
+      } else cell(td, row[j]!, spec.tint);
+      if (spec.explain) td.classList.add('explain');
+    });
+    if (spec.hiddenCols) tr.insertCell().className = 'more';
+  });
+  if (spec.footer) {
+    const tr = body.insertRow();
+    tr.className = 'sum';
+    const th = document.createElement('th');
+    th.textContent = spec.footer.label;
+    tr.append(th);
+    if (spec.lead) tr.insertCell();
+    spec.footer.values.forEach((v) => cell(tr.insertCell(), v, spec.footer!.tint));
+    if (spec.hiddenCols) tr.insertCell().className = 'more';
+  }
+  wrap.append(table);
+  if (spec.hiddenCols) {
+    const note = document.createElement('p');
+    note.className = 'mx-note';
+    note.textContent = `Showing the first ${spec.colLabels.length} of ${spec.colLabels.length + spec.hiddenCols} dimensions; every sum uses all of them.`;
+    wrap.append(note);
+  }
+  return wrap;
+}
+
+function step(n: number, id: string, title: string, formula: string, prose: string): { el: HTMLElement; body: HTMLElement } {
+  const el = document.createElement('section');
+  el.className = 'mstep';
+  el.dataset.testid = `math-step-${id}`;
+  const h = document.createElement('h3');
+  const num = document.createElement('span');
+  num.className = 'mnum';
+  num.textContent = String(n);
+  h.append(num, title);
+  const p = document.createElement('p');
+  p.className = 'mprose';
+  p.textContent = prose;
+  const body = document.createElement('div');
+  body.className = 'mbody';
+  el.append(h, tex(formula), p, body);
+  return { el, body };
+}
+
+export function createMathView(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+  container.classList.add('math-view');
+  container.dataset.testid = 'math-view';
+  const head = document.createElement('div');
+  head.className = 'insight-head';
+  const title = document.createElement('h2');
+  const sub = document.createElement('p');
+  sub.className = 'hint';
+  const picker = document.createElement('div');
+  picker.className = 'mq-picker';
+  picker.dataset.testid = 'math-query-picker';
+  head.append(title, sub, picker);
+  const status = document.createElement('div');
+  status.className = 'insight-status';
+  status.dataset.testid = 'math-status';
+  const steps = document.createElement('div');
+  steps.className = 'msteps';
+  const tip = document.createElement('div');
+  tip.className = 'math-tip';
+  tip.dataset.testid = 'math-tooltip';
+  tip.hidden = true;
+  container.append(head, status, steps, tip);
+
+  const cache = new Map<string, Promise<MathResponse>>();
+  let shown: MathResponse | null = null;
+  let shownKey = '';
+  let wanted = '';
+  let shownQ = -1;
+
+  function keyOf(s: AppState) {
+    return JSON.stringify([s.ckpt, s.text, s.kind, s.layer, s.head]);
+  }
+
+  function load() {
+    const s = store.get();
+    if (s.insight !== 'math' || !s.ckpt || !s.text || !s.doc || s.docSource === 'file') {
+      if (s.insight === 'math' && s.docSource === 'file') status.textContent = 'The step-through needs the server: this document was opened from a file.';
+      return;
+    }
+    const key = keyOf(s);
+    if (key === shownKey) {
+      if (s.mq !== shownQ) render();
+      return;
+    }
+    if (key === wanted) return;
+    wanted = key;
+    let p = cache.get(key);
+    if (!p) {
+      p = api.math({ checkpoint: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head });
+      p.catch(() => cache.delete(key));
+      cache.set(key, p);
+    }
+    status.textContent = 'Computing…';
+    status.className = 'insight-status loading';
+    p.then(
+      (m) => {
+        if (wanted !== key) return;
+        wanted = '';
+        shown = m;
+        shownKey = key;
+        status.textContent = '';
+        status.className = 'insight-status';
+        render();
+      },
+      (e: Error) => {
+        if (wanted !== key) return;
+        wanted = '';
+        status.textContent = e.message;
+        status.className = 'insight-status error';
+      },
+    );
+  }
+
+  function render() {
+    const m = shown;
+    if (!m) return;
+    timed('math', () => {
+      countRender('math');
+      renderNow(m);
+    });
+  }
+
+  function renderNow(m: MathResponse) {
+    const s = store.get();
+    const kind: AttentionKind = m.kind;
+    const Tq = m.query_tokens.length;
+    const qi = Math.min(Math.max(0, s.mq), Tq - 1);
+    shownQ = s.mq;
+    const t = m.tensors;
+    const dk = m.d_k;
+    const sq = Math.sqrt(dk);
+    const qLabels = m.query_tokens.map(displayToken);
+    const kLabels = m.key_tokens.map(displayToken);
+    const { cols, hidden } = shownColumns(dk, DK_SHOWN);
+    const dLabels = cols.map((d) => String(d));
+    const pick = (rows: number[][]) => rows.map((r) => cols.map((d) => r[d]!));
+    const qTok = quoteToken(m.query_tokens[qi]!);
+    const masked = (i: number, j: number) => !t.mask.data[i]![j];
+    const raw = t.scores.data.map((r) => r.map((v) => v * sq)); // QKᵀ before scaling
+
+    title.textContent = `The math of one head: ${KIND_LABEL[kind]}, layer ${m.layer} · head ${m.head}`;
+    sub.textContent = `Query ${qTok} (row ${qi}) is followed through every step — pick another query below or click a row. d_k = ${dk}.` +
+      (s.ablate.length ? ' (The intact model: ablation does not apply here.)' : '');
+    picker.replaceChildren(
+      ...m.query_tokens.map((tok, i) => {
+        const b = document.createElement('button');
+        b.className = `tok${i === qi ? ' on' : ''}${isSpecialToken(tok) ? ' special' : ''}`;
+        b.textContent = displayToken(tok);
+        b.dataset.testid = `math-query-${i}`;
+        b.title = `Step through query ${i}`;
+        b.addEventListener('click', () => store.set({ mq: i }));
+        return b;
+      }),
+    );
+
+    const tintOf = (mat: number[][]): Tint => {
+      const mx = maxAbs(mat);
+      return (v) => signedTint(v, mx);
+    };
+    const cards: HTMLElement[] = [];
+    const xName = kind === 'encoder_self' ? 'X' : 'Y';
+    const kvName = kind === 'cross' ? 'Z' : xName;
+    const inputs =
+      kind === 'encoder_self' ? 'X is the input of this encoder layer (one row per source token).'
+      : kind === 'decoder_self' ? 'Y is the input of this decoder layer (one row per target token read so far).'
+      : 'The queries come from the decoder (Y, after its self-attention); keys and values from the encoder output Z.';
+
+    // 1. projections
+    const s1 = step(1, 'qkv', 'Project every token to a query, a key and a value',
+      `Q = ${xName}W^Q_{${m.head}},\\quad K = ${kvName}W^K_{${m.head}},\\quad V = ${kvName}W^V_{${m.head}}`,
+      `${inputs} Each head has its own learned projections, so each row becomes a ${dk}-number query, key and value.`);
+    const trio = document.createElement('div');
+    trio.className = 'mtrio';
+    const labelled = (name: string, el: HTMLElement) => {
+      const d = document.createElement('div');
+      d.append(tex(name, false), el);
+      return d;
+    };
+    trio.append(
+      labelled('Q', buildTable({ id: 'q', rowLabels: qLabels, rowAxis: 'q', colLabels: dLabels, colAxis: 'd', data: pick(t.q.data), tint: tintOf(t.q.data), qrow: qi, hiddenCols: hidden })),
+      labelled('K', buildTable({ id: 'k', rowLabels: kLabels, rowAxis: 'k', colLabels: dLabels, colAxis: 'd', data: pick(t.k.data), tint: tintOf(t.k.data), hiddenCols: hidden })),
+      labelled('V', buildTable({ id: 'v', rowLabels: kLabels, rowAxis: 'k', colLabels: dLabels, colAxis: 'd', data: pick(t.v.data), tint: tintOf(t.v.data), hiddenCols: hidden })),
+    );
+    s1.body.append(trio);
+    cards.push(s1.el);
+
+    // 2. QKᵀ
+    const s2 = step(2, 'qk', 'Compare each query with every key', `S = QK^\\top,\\qquad S_{ij} = q_i \\cdot k_j = \\sum_{d=1}^{${dk}} q_{id}\\,k_{jd}`,
+      'A dot product is large when the query and the key point the same way. Hover a number to see its terms.');
+    s2.body.append(buildTable({ id: 'qk', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: raw, tint: tintOf(raw), qrow: qi, explain: true }));
+    cards.push(s2.el);
+
+    // 3. scale
+    const s3 = step(3, 'scaled', 'Scale by √d_k', `\\tilde S = \\frac{QK^\\top}{\\sqrt{d_k}} = \\frac{S}{\\sqrt{${dk}}} = \\frac{S}{${fmtNum(sq, sq % 1 ? 2 : 0)}}`,
+      `Dividing by √${dk} keeps the scores in a range where the softmax still has useful gradients (section 3.2.1 of the paper).`);
+    s3.body.append(buildTable({ id: 'scaled', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: t.scores.data, tint: tintOf(t.scores.data), qrow: qi, explain: true }));
+    cards.push(s3.el);
+
+    // 4. mask
+    const anyMasked = t.mask.data.some((r) => r.some((x) => !x));
+    const s4 = step(4, 'mask', 'Mask what the query may not see',
+      kind === 'decoder_self' ? 'M_{ij} = \\begin{cases} 0 & j \\le i \\\\ -\\infty & j > i \\end{cases}' : 'M_{ij} = 0 \\quad \\text{(every key is visible)}',
+      kind === 'decoder_self'
+        ? 'The decoder predicts left to right, so a target position may only look at itself and earlier positions: later keys get −∞, which the softmax turns into exactly 0.'
+        : anyMasked ? 'Padding keys get −∞.' : 'Encoder self-attention and cross-attention see every source token; only padding would be masked, and there is none here.');
+    s4.body.append(buildTable({ id: 'masked', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: t.scores.data, tint: tintOf(t.scores.data), qrow: qi, masked, explain: true }));
+    cards.push(s4.el);
+
+    // 5. softmax, with the chosen row worked out
+    const w = t.weights.data;
+    const row = t.scores.data[qi]!;
+    const vis = row.map((v, j) => (masked(qi, j) ? null : v));
+    const order = vis.map((v, j) => [v, j] as const).filter((x) => x[1] !== null && x[0] !== null).map((x) => x[1]);
+    const top = order.slice().sort((a, b) => w[qi]![b]! - w[qi]![a]!);
+    const best = top[0]!;
+    const denom = order.map((j) => `e^{${fmtNum(row[j]!)}}`);
+    const denomTex = denom.length > 4 ? `${denom.slice(0, 3).join(' + ')} + \\dots` : denom.join(' + ');
+    const s5 = step(5, 'weights', 'Softmax each row into weights that sum to 1',
+      `A_{ij} = \\operatorname{softmax}_j\\big(\\tilde S_{ij} + M_{ij}\\big) = \\frac{e^{\\tilde S_{ij} + M_{ij}}}{\\sum_{j'} e^{\\tilde S_{ij'} + M_{ij'}}}`,
+      'These are the attention weights the heatmaps show. Hover a weight for its dot product.');
+    s5.body.append(
+      tex(`A_{${qi},${best}} = \\frac{e^{${fmtNum(row[best]!)}}}{${denomTex}} = ${fmtNum(w[qi]![best]!)} \\qquad (${texTok(m.query_tokens[qi]!)} \\to ${texTok(m.key_tokens[best]!)})`),
+      buildTable({
+        id: 'weights', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: w, tint: weightTint, qrow: qi, masked,
+        explain: true,
+      }),
+    );
+    cards.push(s5.el);
+
+    // 6. weighted sum of V for the chosen query
+    const out = t.output.data;
+    const contrib = t.v.data.map((vr, j) => cols.map((d) => w[qi]![j]! * vr[d]!));
+    const terms = top.slice(0, 3).map((j) => `${fmtNum(w[qi]![j]!)}\\,v_{${j}}`).join(' + ') + (top.length > 3 ? ' + \\dots' : '');
+    const s6 = step(6, 'wsum', `Mix the values with the weights of ${qTok}`, `\\text{head}(${texTok(m.query_tokens[qi]!)}) = \\sum_j A_{${qi}j}\\, v_j = ${terms}`,
+      'Each value row is scaled by its weight; the sum is what this head passes on for that query.');
+    const scaleC = maxAbs(contrib.concat([pick([out[qi]!])[0]!]));
+    s6.body.append(
+      buildTable({
+        id: 'wsum', rowLabels: kLabels.map((l, j) => (masked(qi, j) ? `${l} (masked)` : l)), rowAxis: 'k', colLabels: dLabels, colAxis: 'd', data: contrib,
+        tint: (v) => signedTint(v, scaleC), hiddenCols: hidden,
+        lead: { label: 'A', values: w[qi]!, tint: weightTint },
+        footer: { label: 'Σ = head', values: cols.map((d) => out[qi]![d]!), tint: (v) => signedTint(v, scaleC) },
+      }),
+    );
+    cards.push(s6.el);
+
+    // 7. the head's output
+    const s7 = step(7, 'output', "The head's output for every query", `\\text{head}_{${m.head}} = \\operatorname{softmax}\\!\\Big(\\frac{QK^\\top}{\\sqrt{d_k}} + M\\Big)V`,
+      'Concat(head₀ … headₕ)·Wᴼ then mixes this with the other heads of the layer (section 3.2.2).');
+    s7.body.append(buildTable({ id: 'output', rowLabels: qLabels, rowAxis: 'q', colLabels: dLabels, colAxis: 'd', data: pick(out), tint: tintOf(out), qrow: qi, hiddenCols: hidden }));
+    cards.push(s7.el);
+
+    steps.replaceChildren(...cards);
+    updateHover();
+  }
+
+  // ---- hover: tooltip with the dot product, linked highlight in every view ----
+  steps.addEventListener('pointerover', (e) => {
+    const td = (e.target as HTMLElement).closest('td.explain') as HTMLTableCellElement | null;
+    if (!td || !shown) return;
+    const table = td.closest('table') as HTMLTableElement;
+    const i = +(td.parentElement as HTMLElement).dataset.r!;
+    const j = +td.dataset.c!;
+    tip.textContent = explainText(table.dataset.testid ?? '', i, j);
+    tip.hidden = false;
+    const r = td.getBoundingClientRect();
+    tip.style.left = `${Math.min(window.innerWidth - 20, r.left)}px`;
+    tip.style.top = `${r.bottom + 6}px`;
+    const h = { type: 'cell' as const, q: i, k: j };
+    if (!sameHover(store.get().hover, h)) store.set({ hover: h });
+  });
+  steps.addEventListener('pointerout', (e) => {
+    const to = (e as PointerEvent).relatedTarget as HTMLElement | null;
+    if (to?.closest?.('td.explain')) return;
+    tip.hidden = true;
+    if (store.get().hover?.type === 'cell') store.set({ hover: null });
+  });
+  steps.addEventListener('click', (e) => {
+    const tr = (e.target as HTMLElement).closest('table[data-row-axis="q"] tbody tr') as HTMLElement | null;
+    if (tr?.dataset.r !== undefined) store.set({ mq: +tr.dataset.r });
+  });
+
+  function explainText(table: string, i: number, j: number): string {
+    const m = shown!;
+    const t = m.tensors;
+    const d = dotProduct(t.q.data[i]!, t.k.data[j]!);
+    let text = `${quoteToken(m.query_tokens[i]!)} · ${quoteToken(m.key_tokens[j]!)}\n${d.text}`;
+    const isMasked = !t.mask.data[i]![j];
+    if (table === 'math-table-masked' && isMasked) text += '\nmasked: a later position → −∞';
+    if (table === 'math-table-weights') text += isMasked ? '\nmasked → weight 0' : `\nsoftmax → ${fmtNum(t.weights.data[i]![j]!)}`;
+    return text;
+  }
+
+  function updateHover() {
+    const s = store.get();
+    if (!shown || s.kind !== shown.kind) return;
+    const hl = highlightFor(s.hover, shown.kind);
+    for (const el of steps.querySelectorAll('.hl')) el.classList.remove('hl');
+    if (hl.q !== null) for (const el of steps.querySelectorAll(`table[data-row-axis="q"] tr[data-r="${hl.q}"] > th`)) el.classList.add('hl');
+    if (hl.k !== null) {
+      for (const el of steps.querySelectorAll(`table[data-row-axis="k"] tr[data-r="${hl.k}"] > th`)) el.classList.add('hl');
+      for (const el of steps.querySelectorAll(`table[data-col-axis="k"] [data-c="${hl.k}"]`)) {
+        if (el.tagName === 'TH' || hl.q === null || (el.parentElement as HTMLElement).dataset.r === String(hl.q)) el.classList.add('hl');
+      }
+    }
+  }
+
+  store.subscribe((s, p) => {
+    if (s.insight !== 'math') return;
+    if (s.insight !== p.insight || s.ckpt !== p.ckpt || s.text !== p.text || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.doc !== p.doc || s.mq !== p.mq || s.ablate !== p.ablate) load();
+    if (s.mq !== p.mq || (s.ablate !== p.ablate && shown)) render();
+    if (s.hover !== p.hover) updateHover();
+  });
+  load();
+}

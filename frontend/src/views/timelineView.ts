@@ -1,0 +1,266 @@
+/**
+ * Attention over training: the same input through every epoch of the selected run, fetched in ONE
+ * /api/timeline request (float16, cached per run + text). A scrubber and a play button swap the
+ * shown document (model view, focus heatmap, arcs, output) to that epoch's without any request;
+ * small multiples show the focused head at every epoch with its accuracy.
+ */
+import type { ApiClient } from '../api/client';
+import type { CheckpointMetrics } from '../api/types';
+import { matrixToRgba } from '../lib/color';
+import { decodeDocument, headMatrix, KIND_LABEL, type AttnDoc } from '../lib/doc';
+import type { Store } from '../lib/store';
+import { normalizeForDoc, type AppState } from '../state';
+import { countRender, timed } from './common';
+import { findCheckpoint } from './inputBar';
+
+export interface TimelineEpoch {
+  epoch: number;
+  checkpoint: string;
+  metrics: CheckpointMetrics;
+  doc: AttnDoc;
+}
+
+const PLAY_MS = 700;
+
+function accuracy(m: CheckpointMetrics): number | null {
+  const a = m.sequence_accuracy ?? m.token_accuracy;
+  return typeof a === 'number' ? a : null;
+}
+function accText(m: CheckpointMetrics): string {
+  const seq = m.sequence_accuracy;
+  const tok = m.token_accuracy;
+  if (typeof seq === 'number') return `seq acc ${(seq * 100).toFixed(0)}%`;
+  if (typeof tok === 'number') return `token acc ${(tok * 100).toFixed(0)}%`;
+  return '';
+}
+
+/** Run of a checkpoint name: from the listing, else its directory ('.' at the top level). */
+export function runOf(s: AppState, ckpt: string): string {
+  const info = findCheckpoint(s, ckpt);
+  if (info) return info.run;
+  const i = ckpt.lastIndexOf('/');
+  return i < 0 ? '.' : ckpt.slice(0, i);
+}
+
+declare global {
+  interface Window {
+    /** test / bench hook of the insight views */
+    __attnvizInsight?: {
+      /** scrub the timeline to epoch index i; returns the synchronous repaint time (ms) */
+      scrubTo(i: number): number;
+      timelineEpochs(): number[];
+      timelineRequests: number;
+    };
+  }
+}
+
+export function createTimelineView(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+  container.classList.add('timeline-view');
+  container.dataset.testid = 'timeline-view';
+  const head = document.createElement('div');
+  head.className = 'insight-head';
+  const title = document.createElement('h2');
+  title.textContent = 'Attention over training';
+  const sub = document.createElement('p');
+  sub.className = 'hint';
+  const controls = document.createElement('div');
+  controls.className = 'tl-controls';
+  const play = document.createElement('button');
+  play.className = 'btn small';
+  play.dataset.testid = 'timeline-play';
+  const scrub = document.createElement('input');
+  scrub.type = 'range';
+  scrub.min = '0';
+  scrub.step = '1';
+  scrub.dataset.testid = 'timeline-scrubber';
+  scrub.setAttribute('aria-label', 'Epoch');
+  const label = document.createElement('output');
+  label.className = 'tl-label';
+  label.dataset.testid = 'timeline-label';
+  controls.append(play, scrub, label);
+  head.append(title, sub, controls);
+  const status = document.createElement('div');
+  status.className = 'insight-status';
+  status.dataset.testid = 'timeline-status';
+  const strip = document.createElement('div');
+  strip.className = 'tl-strip';
+  strip.dataset.testid = 'timeline-multiples';
+  container.append(head, status, strip);
+
+  const cache = new Map<string, Promise<TimelineEpoch[]>>();
+  let epochs: TimelineEpoch[] = [];
+  let loadedKey = '';
+  let wanted = '';
+  let timer: number | undefined;
+  let playing: number | undefined;
+  let requests = 0;
+
+  function fetchTimeline(run: string, text: string): Promise<TimelineEpoch[]> {
+    const key = `${run}\n${text}`;
+    let p = cache.get(key);
+    if (!p) {
+      requests++;
+      p = api.timeline({ run, text, encoding: 'float16' }).then((r) =>
+        r.epochs.map((e) => ({ epoch: e.epoch, checkpoint: e.checkpoint, metrics: e.metrics, doc: decodeDocument(e.document) })),
+      );
+      p.catch(() => cache.delete(key));
+      cache.set(key, p);
+    }
+    return p;
+  }
+
+  function currentIndex(s: AppState): number {
+    const i = epochs.findIndex((e) => e.checkpoint === s.ckpt);
+    return i < 0 ? epochs.length - 1 : i;
+  }
+
+  /** Show epoch i everywhere: the timeline's own document, no request (unless heads are ablated). */
+  function scrubTo(i: number): number {
+    const e = epochs[Math.max(0, Math.min(epochs.length - 1, i))];
+    const s = store.get();
+    if (!e || loadedKey !== `${runOf(s, s.ckpt)}\n${s.text}`) return 0; // the text changed: wait for its timeline
+    const t0 = performance.now();
+    if (s.ablate.length) {
+      store.set({ ckpt: e.checkpoint }); // the ablated model must run again: the app fetches it
+    } else if (s.doc !== e.doc) {
+      store.set({ ckpt: e.checkpoint, doc: e.doc, docSource: 'api', fileName: null, status: 'ready', error: null, docAblate: '', ...normalizeForDoc(s, e.doc) });
+    }
+    return performance.now() - t0;
+  }
+
+  function load() {
+    const s = store.get();
+    if (s.insight !== 'timeline' || !s.ckpt || !s.text) return;
+    const run = runOf(s, s.ckpt);
+    const key = `${run}\n${s.text}`;
+    if (key === loadedKey || key === wanted) return;
+    wanted = key;
+    status.textContent = `Running every epoch of “${run}” on “${s.text}”…`;
+    status.className = 'insight-status loading';
+    fetchTimeline(run, s.text).then(
+      (list) => {
+        if (wanted !== key) return;
+        epochs = list;
+        loadedKey = key;
+        wanted = '';
+        status.textContent = '';
+        status.className = 'insight-status';
+        renderAll();
+      },
+      (e: Error) => {
+        if (wanted !== key) return;
+        wanted = '';
+        status.textContent = e.message;
+        status.className = 'insight-status error';
+      },
+    );
+  }
+
+  function renderAll() {
+    timed('timeline', () => {
+      countRender('timeline');
+      const s = store.get();
+      scrub.max = String(Math.max(0, epochs.length - 1));
+      scrub.disabled = epochs.length < 2;
+      play.disabled = epochs.length < 2;
+      const t = epochs[0]?.doc.kinds[s.kind];
+      sub.textContent = epochs.length
+        ? `${KIND_LABEL[s.kind]}, layer ${s.layer} · head ${s.head}, at each of ${epochs.length} epochs. Scrub or play to watch the pattern form.`
+        : '';
+      const cards = epochs.map((e) => {
+        const card = document.createElement('button');
+        card.className = 'tl-card';
+        card.dataset.testid = `timeline-multiple-${e.epoch}`;
+        card.dataset.epoch = String(e.epoch);
+        card.addEventListener('click', () => scrubTo(epochs.indexOf(e)));
+        const et = e.doc.kinds[s.kind];
+        const c = document.createElement('canvas');
+        if (et && t) {
+          const layer = Math.min(s.layer, et.layers - 1);
+          const h = Math.min(s.head, et.heads - 1);
+          c.width = et.nk;
+          c.height = et.nq;
+          c.getContext('2d')!.putImageData(new ImageData(matrixToRgba(headMatrix(et, layer, h), et.nq, et.nk, et.causal), et.nk, et.nq), 0, 0);
+        }
+        const cap = document.createElement('div');
+        cap.className = 'tl-cap';
+        const ep = document.createElement('b');
+        ep.textContent = `epoch ${e.epoch}`;
+        const acc = document.createElement('span');
+        acc.className = 'tl-acc';
+        acc.dataset.testid = 'timeline-accuracy';
+        acc.textContent = accText(e.metrics);
+        const bar = document.createElement('i');
+        bar.className = 'tl-bar';
+        bar.style.width = `${((accuracy(e.metrics) ?? 0) * 100).toFixed(1)}%`;
+        const out = document.createElement('code');
+        out.className = `tl-out ${e.doc.expected === null ? '' : e.doc.output === e.doc.expected ? 'ok' : 'bad'}`;
+        out.textContent = e.doc.output ?? '';
+        out.title = `Output at epoch ${e.epoch}`;
+        cap.append(ep, acc, bar, out);
+        card.append(c, cap);
+        return card;
+      });
+      strip.replaceChildren(...cards);
+      updateSelection();
+    });
+  }
+
+  function updateSelection() {
+    const s = store.get();
+    const i = currentIndex(s);
+    scrub.value = String(i);
+    const e = epochs[i];
+    label.textContent = e ? `epoch ${e.epoch} / ${epochs[epochs.length - 1]!.epoch}${accText(e.metrics) ? ` · ${accText(e.metrics)}` : ''}` : '';
+    for (const el of strip.children) (el as HTMLElement).classList.toggle('current', (el as HTMLElement).dataset.epoch === String(e?.epoch));
+    play.textContent = playing !== undefined ? '❚❚ Pause' : '▶ Play';
+  }
+
+  function stop() {
+    if (playing !== undefined) clearInterval(playing);
+    playing = undefined;
+    updateSelection();
+  }
+  play.addEventListener('click', () => {
+    if (playing !== undefined) return stop();
+    let i = currentIndex(store.get());
+    if (i >= epochs.length - 1) i = -1;
+    playing = window.setInterval(() => {
+      i++;
+      scrubTo(i);
+      if (i >= epochs.length - 1) stop();
+    }, PLAY_MS);
+    if (i < 0) {
+      i = 0;
+      scrubTo(0);
+    }
+    updateSelection();
+  });
+  scrub.addEventListener('input', () => {
+    const i = +scrub.value;
+    stop();
+    scrubTo(i);
+  });
+
+  store.subscribe((s, p) => {
+    if (s.insight !== p.insight && s.insight !== 'timeline') stop();
+    if (s.insight !== 'timeline') return;
+    if (s.insight !== p.insight || s.checkpoints !== p.checkpoints || runOf(s, s.ckpt) !== runOf(p, p.ckpt)) load();
+    else if (s.text !== p.text) {
+      clearTimeout(timer);
+      timer = window.setTimeout(load, 400);
+    }
+    if (!epochs.length) return;
+    if (s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.insight !== p.insight) renderAll();
+    else if (s.ckpt !== p.ckpt) updateSelection();
+  });
+  load();
+
+  window.__attnvizInsight = {
+    scrubTo,
+    timelineEpochs: () => epochs.map((e) => e.epoch),
+    get timelineRequests() {
+      return requests;
+    },
+  };
+}
