@@ -24,6 +24,8 @@ export interface UrlState {
   mass: number;
   /** presenter mode (reserved: large fonts, input + focus views only) */
   present: boolean;
+  /** hide special tokens ([CLS], [SEP], <bos>, <eos>) and renormalise the rows */
+  hidespecial: boolean;
 }
 
 export const URL_SPECS: Specs<UrlState> = {
@@ -36,6 +38,7 @@ export const URL_SPECS: Specs<UrlState> = {
   heads: param.intList(),
   mass: param.float(0.9, 0.05, 1),
   present: param.bool(false),
+  hidespecial: param.bool(false),
 };
 
 export interface UiError {
@@ -49,7 +52,10 @@ export interface UiError {
 export type Status = 'idle' | 'loading' | 'ready' | 'error';
 
 export interface AppState extends UrlState {
+  /** the document shown: `rawDoc`, or `rawDoc` without special tokens when `hidespecial` is on */
   doc: AttnDoc | null;
+  /** the document as received (API or file) */
+  rawDoc: AttnDoc | null;
   docSource: 'api' | 'file' | null;
   fileName: string | null;
   hover: Hover;
@@ -64,6 +70,7 @@ export function initialState(url: UrlState): AppState {
   return {
     ...url,
     doc: null,
+    rawDoc: null,
     docSource: null,
     fileName: null,
     hover: null,
