@@ -52,6 +52,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def p90(xs: list[float]) -> float:
+    return sorted(xs)[int(0.9 * (len(xs) - 1))]
+
+
 def timed(fn: object, runs: int) -> list[float]:
     out = []
     for _ in range(runs):
@@ -132,7 +136,6 @@ def main() -> None:
     med = statistics.median
     print(f"\nall-MiniLM-L6-v2, 128 tokens · {os.cpu_count()} CPUs · torch threads 1 · {args.runs} runs each (medians)\n")
     print(f"{'what':44} {'median':>9} {'p90':>9}  target")
-    p90 = lambda xs: sorted(xs)[int(0.9 * (len(xs) - 1))]  # noqa: E731
     print(f"{'bare transformers forward':44} {med(bare_ms):7.1f}ms {p90(bare_ms):7.1f}ms")
     for enc, xs in api.items():
         ratio = med(xs) / med(bare_ms)
