@@ -160,6 +160,7 @@ def test_minilm_at_128_tokens_in_the_browser(server: str, hf_root: Path) -> None
             assert hover_value(page) == pytest.approx(cell["renorm"], abs=0.006)
             assert cell["renorm"] - cell["raw"] > 0.02  # a visible change
             assert page.get_by_test_id("tokens-src").locator("span.tok").count() == 126
+            page.screenshot(path=str(hf_root / "minilm-126-hidden.png"))
             page.get_by_test_id("hide-special").uncheck()
             page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 128")
             page.screenshot(path=str(hf_root / "minilm-128.png"))
