@@ -8,6 +8,7 @@ import type { AttentionDocument, Encoding } from './api/types';
 import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
 import { sameHover, type Hover } from './lib/hover';
+import { hideSpecialTokens } from './lib/special';
 import { createStore } from './lib/store';
 import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
@@ -18,6 +19,7 @@ import { createInputBar, findCheckpoint } from './views/inputBar';
 import { createKindTabs } from './views/kindTabs';
 import { createModelView, moveFocus } from './views/modelView';
 import { createOutputPanel } from './views/outputPanel';
+import { createSpecialToggle } from './views/specialToggle';
 import { scheduleWarmUp } from './warmup';
 import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
@@ -102,6 +104,7 @@ store.subscribe((s, p) => {
 createInputBar($('input-bar'), store, { onRun: () => runNow() });
 createOutputPanel($('output-panel'), store);
 createKindTabs($('kind-tabs'), store);
+createSpecialToggle($('special-toggle'), store);
 createModelView($('model-view'), store);
 createFocusHeatmap($('focus-heatmap'), store);
 createArcView($('arc-view'), store);
@@ -113,6 +116,13 @@ store.subscribe((s, p) => {
     timings.hover.push(performance.now() - hoverT0);
     if (timings.hover.length > 1000) timings.hover.shift();
   }
+});
+
+// hide / show special tokens: derive the shown document again (hovers index the old token lists)
+store.subscribe((s, p) => {
+  if (s.hidespecial === p.hidespecial || !s.rawDoc) return;
+  const doc = shownDoc(s.rawDoc, s.hidespecial);
+  if (doc !== s.doc) store.set({ doc, hover: null, ...normalizeForDoc(s, doc) });
 });
 
 // ---- URL mirror ----
@@ -128,9 +138,14 @@ window.addEventListener('popstate', () => {
 });
 
 // ---- documents ----
-function setDoc(doc: AttnDoc, source: 'api' | 'file', fileName: string | null = null, docAblate = '') {
+const shownDoc = (raw: AttnDoc, hide: boolean) => (hide ? hideSpecialTokens(raw) : raw);
+
+function setDoc(raw: AttnDoc, source: 'api' | 'file', fileName: string | null = null, docAblate = '') {
   const s = store.get();
-  const patch: Partial<AppState> = { doc, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
+  const doc = shownDoc(raw, s.hidespecial);
+  const patch: Partial<AppState> = {
+    doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc),
+  };
   if (source === 'file') {
     // the URL then names the same checkpoint and text, so a link reproduces it through the server
     if (doc.checkpoint) patch.ckpt = doc.checkpoint;

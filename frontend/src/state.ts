@@ -34,6 +34,8 @@ export interface UrlState {
   step: number;
   /** heads switched off, e.g. `cross:0.1,encoder_self:1.2` */
   ablate: AblateHead[];
+  /** hide special tokens ([CLS], [SEP], <bos>, <eos>) and renormalise the rows */
+  hidespecial: boolean;
 }
 
 export const INSIGHTS = ['none', 'timeline', 'math', 'steps'] as const;
@@ -53,6 +55,7 @@ export const URL_SPECS: Specs<UrlState> = {
   mq: param.int(0),
   step: param.int(0),
   ablate: ablationParam(),
+  hidespecial: param.bool(false),
 };
 
 export interface UiError {
@@ -66,7 +69,10 @@ export interface UiError {
 export type Status = 'idle' | 'loading' | 'ready' | 'error';
 
 export interface AppState extends UrlState {
+  /** the document shown: `rawDoc`, or `rawDoc` without special tokens when `hidespecial` is on */
   doc: AttnDoc | null;
+  /** the document as received (API or file) */
+  rawDoc: AttnDoc | null;
   docSource: 'api' | 'file' | null;
   fileName: string | null;
   hover: Hover;
@@ -83,6 +89,7 @@ export function initialState(url: UrlState): AppState {
   return {
     ...url,
     doc: null,
+    rawDoc: null,
     docSource: null,
     fileName: null,
     hover: null,

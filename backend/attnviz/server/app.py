@@ -25,7 +25,8 @@ from .settings import Settings
 
 log = logging.getLogger("attnviz.server")
 
-DESCRIPTION = """Attention maps of a small from-scratch Transformer trained on toy character tasks.
+DESCRIPTION = """Attention maps of a small from-scratch Transformer trained on toy character tasks, and of
+local pretrained Hugging Face encoders (the `hf` extra; encoder self-attention only).
 
 `GET /api/checkpoints` lists the runs; `POST /api/attention` returns the attention document of a
 checkpoint on a text; `POST /api/attention/math` steps through one head; `POST /api/timeline`
@@ -54,10 +55,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    registry = CheckpointRegistry(settings.checkpoint_dir)
+    models = ModelCache(settings.model_cache_size)
+    # Hugging Face directories are loaded once when first listed (through the shared model cache),
+    # so an unloadable one is listed unusable with the reason and the first request is fast.
+    registry = CheckpointRegistry(settings.checkpoint_dir, settings.hf_models, hf_loader=lambda p: models.get_hf(p).encoder)
     service = AttentionService(
         registry=registry,
-        models=ModelCache(settings.model_cache_size),
+        models=models,
         max_text_len=settings.max_text_len,
         timeline_cache_size=settings.timeline_cache_size,
     )

@@ -3,18 +3,25 @@
 A checkpoint is loaded once and reused by every request; its ``(mtime_ns, size)`` is checked on
 each use, so retraining into the same file is picked up without a restart. A file that fails to
 load raises :class:`~attnviz.checkpoint.CheckpointError` (the route turns it into 409).
+
+Hugging Face encoder directories (the ``hf`` extra) share the same LRU: ``get_hf(dir)`` keys them
+by the modification times and sizes of ``config.json`` and the weights, and raises
+:class:`~attnviz.hf.HFModelError` when the directory cannot be loaded.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ..checkpoint import Checkpoint, load_checkpoint
+from ..hf import HFEncoder, load_hf_encoder
 from ..model import SmallTransformer
-from .registry import FileKey, file_key
+from .registry import FileKey, file_key, hf_dir_key
 
 
 @dataclass
@@ -31,41 +38,63 @@ class LoadedModel:
     model: SmallTransformer
 
 
+@dataclass
+class LoadedHF:
+    """A Hugging Face encoder directory, loaded (eager attention, eval mode, offline)."""
+
+    path: Path
+    key: FileKey
+    encoder: HFEncoder
+
+
+Item = TypeVar("Item", LoadedModel, LoadedHF)
+
+
 class ModelCache:
-    """``path -> LoadedModel``, least recently used evicted past ``maxsize`` entries."""
+    """``path -> LoadedModel | LoadedHF``, least recently used evicted past ``maxsize`` entries."""
 
     def __init__(self, maxsize: int = 8) -> None:
         self.maxsize = max(1, maxsize)
-        self._items: OrderedDict[Path, LoadedModel] = OrderedDict()
+        self._items: OrderedDict[Path, LoadedModel | LoadedHF] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[Path, threading.Lock] = {}
         self.loads = 0  # how many times a file was read (tests and logs)
 
     def get(self, path: Path) -> LoadedModel:
-        """The loaded model for ``path`` (blocking: call it from a worker thread)."""
-        key = file_key(path)
+        """The loaded checkpoint file ``path`` (blocking: call it from a worker thread)."""
+
+        def load(key: FileKey) -> LoadedModel:
+            ckpt = load_checkpoint(path)
+            return LoadedModel(path=path, key=key, ckpt=ckpt, model=ckpt.build_model())
+
+        return self._get(path, file_key(path), LoadedModel, load)
+
+    def get_hf(self, path: Path) -> LoadedHF:
+        """The loaded Hugging Face encoder directory ``path`` (blocking)."""
+        return self._get(path, hf_dir_key(path), LoadedHF, lambda key: LoadedHF(path, key, load_hf_encoder(path)))
+
+    def _get(self, path: Path, key: FileKey, kind: type[Item], load: Callable[[FileKey], Item]) -> Item:
         with self._lock:
             item = self._items.get(path)
-            if item is not None and item.key == key:
+            if isinstance(item, kind) and item.key == key:
                 self._items.move_to_end(path)
                 return item
             loading = self._loading.setdefault(path, threading.Lock())
         with loading:  # one load per file at a time; others wait for it
             with self._lock:
                 item = self._items.get(path)
-                if item is not None and item.key == key:
+                if isinstance(item, kind) and item.key == key:
                     self._items.move_to_end(path)
                     return item
-            ckpt = load_checkpoint(path)
-            item = LoadedModel(path=path, key=key, ckpt=ckpt, model=ckpt.build_model())
+            fresh = load(key)
             with self._lock:
                 self.loads += 1
-                self._items[path] = item
+                self._items[path] = fresh
                 self._items.move_to_end(path)
                 while len(self._items) > self.maxsize:
                     self._items.popitem(last=False)
                 self._loading.pop(path, None)
-            return item
+            return fresh
 
     def __len__(self) -> int:
         return len(self._items)

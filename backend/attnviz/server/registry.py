@@ -3,6 +3,10 @@ name in a request to a path on disk.
 
 Metadata is cached per file by ``(mtime_ns, size)``, so refreshing the listing costs a directory
 walk and a ``stat`` per file; a file that cannot be loaded is listed as unusable with the reason.
+
+Hugging Face encoder directories (``config.json`` + weights; the ``hf`` extra) are listed beside
+the runs: any such directory inside the checkpoint directory, named by its relative path
+(``hf/all-MiniLM-L6-v2``), and each directory of ``ATTNVIZ_HF_MODELS``, named ``hf:<dirname>``.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..checkpoint import CheckpointError, load_checkpoint
+from ..hf import WEIGHT_FILES, HFEncoder, HFModelError, hf_available, looks_like_hf_model, read_hf_config
 from .errors import ApiError
 
 log = logging.getLogger("attnviz.server")
@@ -25,6 +31,10 @@ MAX_DEPTH = 4  # directories below the checkpoint directory that are searched
 _EPOCH_IN_NAME = re.compile(r"epoch[_-]?(\d+)", re.IGNORECASE)
 
 FileKey = tuple[int, int]  # (mtime_ns, size)
+ModelKind = Literal["toy", "huggingface"]
+HF_PREFIX = "hf:"  # names of the directories configured in ATTNVIZ_HF_MODELS
+HF_KEY_FILES = ("config.json", *WEIGHT_FILES, "tokenizer.json", "vocab.txt")
+INSTALL_HF = "the 'hf' extra is not installed: pip install -e '.[hf]' (or make setup HF=1), then restart the server"
 
 
 @dataclass(frozen=True)
@@ -45,12 +55,14 @@ class CheckpointMeta:
     max_text_len: int | None = None
     characters: str | None = None
     model_max_input: int | None = None  # model.max_len - 1
+    kind: ModelKind = "toy"
 
     def to_dict(self, max_text_len_setting: int) -> dict[str, Any]:
         limit = None if self.model_max_input is None else min(self.model_max_input, max_text_len_setting)
         return {
             "name": self.name,
             "run": self.run,
+            "kind": self.kind,
             "epoch": self.epoch,
             "usable": self.usable,
             "error": self.error,
@@ -67,6 +79,26 @@ class CheckpointMeta:
 def file_key(path: Path) -> FileKey:
     st = path.stat()
     return (st.st_mtime_ns, st.st_size)
+
+
+def hf_dir_key(path: Path) -> FileKey:
+    """Latest modification time and total size of a model directory's config, weights and tokenizer."""
+    stats = [(path / f).stat() for f in HF_KEY_FILES if (path / f).is_file()]
+    if not stats:
+        raise FileNotFoundError(path / "config.json")
+    return (max(st.st_mtime_ns for st in stats), sum(st.st_size for st in stats))
+
+
+def hf_listing_config(encoder: HFEncoder) -> dict[str, Any]:
+    """``config`` of a Hugging Face model in the listing: the toy fields, plus ``max_length`` (tokens)."""
+    cfg = encoder.model.config
+    return {
+        **encoder.describe(),
+        "vocab_size": int(getattr(cfg, "vocab_size", 0) or 0),
+        "d_ff": int(getattr(cfg, "intermediate_size", 0) or 0),
+        "dropout": float(getattr(cfg, "hidden_dropout_prob", 0.0) or 0.0),
+        "max_len": int(getattr(cfg, "max_position_embeddings", encoder.max_length) or encoder.max_length),
+    }
 
 
 def run_of(name: str) -> str:
@@ -102,10 +134,25 @@ def check_name(name: str, *, what: str = "checkpoint") -> list[str]:
 class CheckpointRegistry:
     """The checkpoint directory: safe name resolution and a cached listing."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        hf_models: Sequence[Path] = (),
+        hf_loader: Callable[[Path], HFEncoder] | None = None,
+    ) -> None:
         self.root = Path(root).expanduser().resolve()
         self._meta: dict[str, CheckpointMeta] = {}
         self._lock = threading.Lock()
+        # hf:<dirname> -> directory, as configured (trusted by the admin; first of equal names wins)
+        self.hf_configured: dict[str, Path] = {}
+        for p in hf_models:
+            name = HF_PREFIX + Path(p).expanduser().resolve().name
+            if name in self.hf_configured:
+                log.warning("ignoring %s: %s is already %s", p, name, self.hf_configured[name])
+                continue
+            self.hf_configured[name] = Path(p).expanduser().resolve()
+        # loads a model directory (the app passes its model cache, so listing warms it)
+        self.hf_loader = hf_loader
 
     # ---- names --------------------------------------------------------------------------------
 
@@ -126,15 +173,50 @@ class CheckpointRegistry:
             raise not_found
         return path
 
+    def resolve_model(self, name: str) -> tuple[ModelKind, Path]:
+        """``("toy", file)`` for a checkpoint name, ``("huggingface", directory)`` for a model
+        directory inside the checkpoint directory or a configured ``hf:<dirname>``; 404 otherwise."""
+        not_found = ApiError(
+            404, "unknown_checkpoint", f"There is no checkpoint or model named {name!r}; GET /api/checkpoints lists them."
+        )
+        if name.startswith(HF_PREFIX):
+            configured = self.hf_configured.get(name)
+            if configured is None:
+                raise not_found
+            return "huggingface", configured
+        parts = check_name(name)
+        if parts[-1].endswith(SUFFIX):
+            return "toy", self.resolve(name)
+        try:
+            path = self.root.joinpath(*parts).resolve(strict=True)
+        except (OSError, RuntimeError, ValueError):
+            raise not_found from None
+        if not path.is_relative_to(self.root) or path == self.root or not looks_like_hf_model(path):
+            raise not_found
+        return "huggingface", path
+
     # ---- listing --------------------------------------------------------------------------------
 
     def _walk(self) -> list[tuple[str, Path]]:
+        """Checkpoint files, then Hugging Face model directories (found inside, then configured)."""
         found: list[tuple[str, Path]] = []
-        if not self.root.is_dir():
-            return found
+        hf_found: list[tuple[str, Path]] = []
+        if self.root.is_dir():
+            self._walk_root(found, hf_found)
+        return found + hf_found + sorted(self.hf_configured.items())
+
+    def _walk_root(self, found: list[tuple[str, Path]], hf_found: list[tuple[str, Path]]) -> None:
         for dirpath, dirnames, filenames in os.walk(self.root):
             rel = Path(dirpath).relative_to(self.root)
             depth = 0 if rel == Path(".") else len(rel.parts)
+            if depth > 0 and looks_like_hf_model(dirpath):
+                dirnames[:] = []  # a model directory: listed as one model, not searched further
+                name = rel.as_posix()
+                try:
+                    hf_found.append((name, self.resolve_model(name)[1]))
+                except ApiError:
+                    log.warning("ignoring %s: it does not resolve to a directory inside %s", name, self.root)
+                continue
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if depth < MAX_DEPTH else []
             for fname in sorted(filenames):
                 if fname.startswith(".") or not fname.endswith(SUFFIX):
@@ -144,9 +226,34 @@ class CheckpointRegistry:
                     found.append((name, self.resolve(name)))
                 except ApiError:  # a symlink out of the directory, or a dangling one
                     log.warning("ignoring %s: it does not resolve to a file inside %s", name, self.root)
-        return found
+
+    def _describe_hf(self, name: str, path: Path, key: FileKey) -> CheckpointMeta:
+        def unusable(reason: str) -> CheckpointMeta:
+            return CheckpointMeta(name, name, path, key, None, usable=False, error=reason, kind="huggingface")
+
+        if not hf_available():
+            return unusable(INSTALL_HF)
+        try:
+            read_hf_config(path)  # cheap checks first: not a model, not an encoder
+            encoder = self.hf_loader(path) if self.hf_loader is not None else None
+        except HFModelError as exc:
+            return unusable(exc.reason)
+        except Exception as exc:  # never let one bad directory break the listing
+            return unusable(f"cannot be loaded: {exc}")
+        return CheckpointMeta(
+            name,
+            name,
+            path,
+            key,
+            epoch=None,
+            usable=True,
+            config=hf_listing_config(encoder) if encoder is not None else None,
+            kind="huggingface",
+        )
 
     def _describe(self, name: str, path: Path, key: FileKey) -> CheckpointMeta:
+        if name.startswith(HF_PREFIX) or path.is_dir():
+            return self._describe_hf(name, path, key)
         run = run_of(name)
         try:
             ckpt = load_checkpoint(path)
@@ -175,10 +282,13 @@ class CheckpointRegistry:
         with self._lock:
             fresh: dict[str, CheckpointMeta] = {}
             for name, path in self._walk():
+                is_hf = name.startswith(HF_PREFIX) or path.is_dir()
                 try:
-                    key = file_key(path)
+                    key = hf_dir_key(path) if is_hf else file_key(path)
                 except OSError:
-                    continue
+                    if not name.startswith(HF_PREFIX):
+                        continue
+                    key = (0, 0)  # a configured directory that is missing or empty: listed unusable
                 old = self._meta.get(name)
                 fresh[name] = old if old is not None and old.key == key and old.path == path else self._describe(name, path, key)
             self._meta = fresh
@@ -190,12 +300,14 @@ class CheckpointRegistry:
         for meta in self.refresh():
             runs.setdefault(meta.run, []).append(meta)
         out = []
-        for run in sorted(runs):
+        # toy runs by name, then pretrained models by name
+        for run in sorted(runs, key=lambda r: (runs[r][0].kind != "toy", r)):
             metas = sorted(runs[run], key=lambda m: (m.epoch is None, m.epoch or 0, m.name))
             tasks = {m.task for m in metas if m.usable}
             out.append(
                 {
                     "name": run,
+                    "kind": metas[0].kind,
                     "task": tasks.pop() if len(tasks) == 1 else None,
                     "checkpoints": [m.to_dict(max_text_len_setting) for m in metas],
                 }
@@ -204,7 +316,8 @@ class CheckpointRegistry:
 
     def run_checkpoints(self, run: str) -> list[CheckpointMeta]:
         """The checkpoints of one run, sorted by epoch; 404 ``unknown_run`` if it has none."""
-        check_name(run, what="run")
+        if not run.startswith(HF_PREFIX):
+            check_name(run, what="run")
         metas = sorted((m for m in self.refresh() if m.run == run), key=lambda m: (m.epoch is None, m.epoch or 0, m.name))
         if not metas:
             raise ApiError(404, "unknown_run", f"There is no run named {run!r}; GET /api/checkpoints lists them.")

@@ -11,8 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-MAX_TEXT_CHARS = 1000
-"""Hard cap on `text` in the schema (a checkpoint usually allows far less; see max_input_len)."""
+MAX_TEXT_CHARS = 4000
+"""Hard cap on `text` in the schema: room for a pretrained model's 512 word pieces (a toy checkpoint allows
+far less; see max_input_len)."""
 
 
 def _no_strings(value: Any) -> Any:
@@ -31,7 +32,8 @@ EncodingName = Literal["json", "float16", "uint8"]
 def _checkpoint_field() -> Any:
     return Field(
         max_length=1024,
-        description="Checkpoint name: its path relative to the checkpoint directory, `/`-separated.",
+        description="Checkpoint name: its path relative to the checkpoint directory, `/`-separated; or a "
+        "pretrained model's name from /api/checkpoints (`hf/all-MiniLM-L6-v2`, `hf:<dirname>`).",
         examples=["copy/ckpt_epoch3.pt"],
     )
 
@@ -40,7 +42,8 @@ def _text_field() -> Any:
     return Field(
         max_length=MAX_TEXT_CHARS,
         description="Input text. Must be non-empty, no longer than the checkpoint allows, and use only the "
-        "checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422.",
+        "checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model "
+        "takes any text up to its `max_length` in tokens.",
         examples=["hello world"],
     )
 
@@ -72,7 +75,7 @@ class ErrorResponse(BaseModel):
     detail: str = Field(description="A sentence saying what is wrong and what to do.")
     code: str = Field(
         description="Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, "
-        "empty_text, text_too_long, unknown_characters, out_of_range, validation_error, body_too_large."
+        "empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large."
     )
     invalid_characters: list[InvalidCharacter] | None = Field(None, description="Only with `unknown_characters`.")
     errors: list[dict[str, Any]] | None = Field(None, description="Only with `validation_error`: pydantic's items.")
@@ -101,11 +104,22 @@ class ModelConfigInfo(BaseModel):
     dropout: float = Field(description="Dropout used in training.")
     max_len: int = Field(description="Longest sequence the positional encoding covers.")
     pad_id: int = Field(0, description="Token id of <pad>.")
+    max_length: int | None = Field(
+        None, description="Hugging Face models only: longest input in tokens, special tokens included."
+    )
+    model_type: str | None = Field(None, description="Hugging Face models only: `bert`, `roberta`, ...")
+
+
+ModelKindName = Literal["toy", "huggingface"]
 
 
 class CheckpointInfo(BaseModel):
-    name: str = Field(description="Name to use in requests, e.g. `copy/ckpt_epoch3.pt`.")
+    name: str = Field(
+        description="Name to use in requests, e.g. `copy/ckpt_epoch3.pt`, or a pretrained model's "
+        "`hf/all-MiniLM-L6-v2` / `hf:<dirname>`."
+    )
     run: str = Field(description="The run (directory) it belongs to; `.` for files at the top level.")
+    kind: ModelKindName = Field("toy", description="`toy` (an attnviz checkpoint) or `huggingface` (a pretrained encoder).")
     epoch: int | None = Field(description="Epoch it was saved after (from the file, else from its name).")
     usable: bool = Field(description="Whether it loads; if not, `error` says why.")
     error: str | None = Field(description="Why it cannot be used, or null.")
@@ -119,14 +133,17 @@ class CheckpointInfo(BaseModel):
 
 
 class RunInfo(BaseModel):
-    name: str = Field(description="Run name (directory relative to the checkpoint directory).")
+    name: str = Field(description="Run name (directory relative to the checkpoint directory), or the model's name.")
+    kind: ModelKindName = Field(
+        "toy", description="`toy`: a run of checkpoints; `huggingface`: one pretrained encoder (one entry, epoch null)."
+    )
     task: str | None = Field(description="Task of its usable checkpoints, or null.")
     checkpoints: list[CheckpointInfo] = Field(description="Its checkpoints, sorted by epoch.")
 
 
 class CheckpointList(BaseModel):
     checkpoint_dir: str = Field(description="Absolute path of the checkpoint directory.")
-    runs: list[RunInfo] = Field(description="Runs sorted by name.")
+    runs: list[RunInfo] = Field(description="Toy runs sorted by name, then pretrained models sorted by name.")
 
 
 # ---- attention document ---------------------------------------------------------------------
@@ -173,16 +190,25 @@ class Attentions(BaseModel):
 
 
 class ModelSummary(BaseModel):
-    task: str = Field(description="copy, reverse or sort.")
-    epoch: int = Field(description="Epoch of the checkpoint.")
+    model_config = ConfigDict(extra="allow")
+
+    task: str | None = Field(description="copy, reverse or sort; null for a pretrained model.")
+    epoch: int | None = Field(description="Epoch of the checkpoint; null for a pretrained model.")
     n_layers: int = Field(description="Layers per stack.")
     n_heads: int = Field(description="Heads per attention module.")
     d_model: int = Field(description="Model width.")
 
 
 class Tokens(BaseModel):
-    src: list[str] = Field(description="Encoder tokens: the text's characters, then `<eos>` (the src axis).")
-    tgt: list[str] = Field(description="Decoder inputs: `<bos>`, then the generated tokens fed back (the tgt axis).")
+    src: list[str] = Field(
+        description="Encoder tokens: the text's characters, then `<eos>`; a pretrained model's own word pieces "
+        "(`[CLS]` ... `[SEP]`). The src axis."
+    )
+    tgt: list[str] | None = Field(
+        None,
+        description="Decoder inputs: `<bos>`, then the generated tokens fed back (the tgt axis); "
+        "absent for an encoder-only model.",
+    )
 
 
 class TopPrediction(BaseModel):
@@ -203,7 +229,7 @@ class AttentionDocument(BaseModel):
     checkpoint: str = Field(description="Checkpoint name.")
     model: ModelSummary
     input: str = Field(description="The submitted text.")
-    output: str = Field(description="The model's greedy output.")
+    output: str | None = Field(description="The model's greedy output; null for an encoder-only model.")
     expected: str | None = Field(description="The task's correct output for the input.")
     tokens: Tokens
     encoding: EncodingName = Field(description="How `attentions` is encoded.")

@@ -18,10 +18,11 @@ from ..checkpoint import CheckpointError
 from ..data import SPECIALS
 from ..encoding import Encoding
 from ..export_attention_json import document_from_result
+from ..hf import HFModelError, HFTextTooLongError, hf_document
 from ..inference import run_attention, trace_head
 from .errors import ApiError
-from .model_cache import LoadedModel, ModelCache
-from .registry import CheckpointRegistry
+from .model_cache import LoadedHF, LoadedModel, ModelCache
+from .registry import INSTALL_HF, CheckpointRegistry
 
 MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_characters)
 
@@ -65,6 +66,15 @@ def check_head(loaded: LoadedModel, layer: int, head: int, what: str = "") -> No
         )
 
 
+def not_supported(name: str, what: str) -> ApiError:
+    return ApiError(
+        422,
+        "not_supported",
+        f"{what} is not available for pretrained models ({name!r} is a Hugging Face encoder); "
+        "it works with the toy checkpoints trained by attnviz.",
+    )
+
+
 @dataclass
 class AttentionService:
     """Names → models → documents. Methods block: call them through ``anyio.to_thread``."""
@@ -77,6 +87,21 @@ class AttentionService:
     """Epochs of one timeline computed at once (each runs one model)."""
     _timelines: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
     _timeline_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load_any(self, name: str) -> LoadedModel | LoadedHF:
+        """The model a name refers to: a toy checkpoint or a Hugging Face encoder directory."""
+        kind, path = self.registry.resolve_model(name)
+        if kind == "toy":
+            return self.load(name)
+        try:
+            return self.models.get_hf(path)
+        except HFModelError as exc:
+            reason = INSTALL_HF if "extra is not installed" in exc.reason else exc.reason
+            raise ApiError(409, "checkpoint_unusable", f"Model {name!r} cannot be used: {reason}.") from None
+        except FileNotFoundError:
+            raise ApiError(
+                409, "checkpoint_unusable", f"Model {name!r} cannot be used: not a Hugging Face model directory."
+            ) from None
 
     def load(self, name: str) -> LoadedModel:
         path = self.registry.resolve(name)
@@ -105,12 +130,35 @@ class AttentionService:
         )
         return document_from_result(loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding)
 
+    def hf_document(self, name: str, loaded: LoadedHF, text: str, precision: int, encoding: Encoding) -> dict[str, Any]:
+        """The encoder-only document of a Hugging Face model; the limit is the model's, in tokens."""
+        if text.strip() == "":
+            raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
+        try:
+            return hf_document(loaded.encoder, text, name=name, precision=precision, encoding=encoding)
+        except HFTextTooLongError as exc:
+            raise ApiError(
+                422,
+                "text_too_long",
+                f"The text is {exc.n_tokens} tokens long (special tokens included); this model accepts at most "
+                f"{exc.limit}. Shorten it.",
+                max_length=exc.limit,
+                n_tokens=exc.n_tokens,
+            ) from None
+
     def attention_json(
         self, name: str, text: str, precision: int, encoding: Encoding, ablate: Sequence[tuple[str, int, int]]
     ) -> bytes:
-        return orjson.dumps(self.document(name, text, precision, encoding, ablate))
+        loaded = self.load_any(name)
+        if isinstance(loaded, LoadedHF):
+            if ablate:
+                raise not_supported(name, "Switching heads off (ablate)")
+            return orjson.dumps(self.hf_document(name, loaded, text, precision, encoding))
+        return orjson.dumps(self.document(name, text, precision, encoding, ablate, loaded=loaded))
 
     def math_json(self, name: str, text: str, kind: str, layer: int, head: int) -> bytes:
+        if self.registry.resolve_model(name)[0] == "huggingface":
+            raise not_supported(name, "The step-through of the attention math")
         loaded = self.load(name)
         check_text(text, loaded, self.max_text_len)
         check_head(loaded, layer, head)
@@ -121,6 +169,8 @@ class AttentionService:
 
     def timeline_json(self, run: str, text: str, precision: int, encoding: Encoding) -> bytes:
         metas = self.registry.run_checkpoints(run)
+        if metas[0].kind == "huggingface":
+            raise not_supported(run, "Attention over training")
         usable = [m for m in metas if m.usable]
         if not usable:
             reasons = "; ".join(f"{m.name}: {m.error}" for m in metas[:3])

@@ -2,6 +2,7 @@
 
 ATTNVIZ_CHECKPOINT_DIR=checkpoints ATTNVIZ_PORT=8080 attnviz serve
 ATTNVIZ_CORS_ORIGINS=http://localhost:5173,http://127.0.0.1:5173   # comma-separated or a JSON list
+ATTNVIZ_HF_MODELS=/models/bert-base-uncased:/models/minilm   # os.pathsep- or comma-separated (hf extra)
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="origins allowed by CORS (none by default: the UI is served same-origin)"
     )
+    hf_models: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="local Hugging Face encoder directories to list as `hf:<dirname>` (needs the hf extra)",
+    )
     frontend_dist: Path = Field(default=REPO_ROOT / "frontend" / "dist", description="built front end served at /")
 
     @field_validator("cors_origins", mode="before")
@@ -51,4 +56,12 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("hf_models", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = value.replace(os.pathsep, ",").split(",")
+            return [Path(part.strip()).expanduser() for part in parts if part.strip()]
         return value

@@ -154,9 +154,9 @@ export interface components {
             model: components["schemas"]["ModelSummary"];
             /**
              * Output
-             * @description The model's greedy output.
+             * @description The model's greedy output; null for an encoder-only model.
              */
-            output: string;
+            output: string | null;
             /**
              * Schema Version
              * @description Document schema version.
@@ -184,7 +184,7 @@ export interface components {
             ablate?: components["schemas"]["AblateHead"][];
             /**
              * Checkpoint
-             * @description Checkpoint name: its path relative to the checkpoint directory, `/`-separated.
+             * @description Checkpoint name: its path relative to the checkpoint directory, `/`-separated; or a pretrained model's name from /api/checkpoints (`hf/all-MiniLM-L6-v2`, `hf:<dirname>`).
              * @example copy/ckpt_epoch3.pt
              */
             checkpoint: string;
@@ -203,7 +203,7 @@ export interface components {
             precision: number;
             /**
              * Text
-             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422.
+             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens.
              * @example hello world
              */
             text: string;
@@ -264,6 +264,13 @@ export interface components {
              */
             error: string | null;
             /**
+             * Kind
+             * @description `toy` (an attnviz checkpoint) or `huggingface` (a pretrained encoder).
+             * @default toy
+             * @enum {string}
+             */
+            kind: "toy" | "huggingface";
+            /**
              * Max Input Len
              * @description Longest input the service accepts for this checkpoint.
              */
@@ -282,7 +289,7 @@ export interface components {
             } | null;
             /**
              * Name
-             * @description Name to use in requests, e.g. `copy/ckpt_epoch3.pt`.
+             * @description Name to use in requests, e.g. `copy/ckpt_epoch3.pt`, or a pretrained model's `hf/all-MiniLM-L6-v2` / `hf:<dirname>`.
              */
             name: string;
             /**
@@ -310,7 +317,7 @@ export interface components {
             checkpoint_dir: string;
             /**
              * Runs
-             * @description Runs sorted by name.
+             * @description Toy runs sorted by name, then pretrained models sorted by name.
              */
             runs: components["schemas"]["RunInfo"][];
         };
@@ -363,7 +370,7 @@ export interface components {
         ErrorResponse: {
             /**
              * Code
-             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, validation_error, body_too_large.
+             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large.
              */
             code: string;
             /**
@@ -435,7 +442,7 @@ export interface components {
         MathRequest: {
             /**
              * Checkpoint
-             * @description Checkpoint name: its path relative to the checkpoint directory, `/`-separated.
+             * @description Checkpoint name: its path relative to the checkpoint directory, `/`-separated; or a pretrained model's name from /api/checkpoints (`hf/all-MiniLM-L6-v2`, `hf:<dirname>`).
              * @example copy/ckpt_epoch3.pt
              */
             checkpoint: string;
@@ -457,7 +464,7 @@ export interface components {
             layer: number;
             /**
              * Text
-             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422.
+             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens.
              * @example hello world
              */
             text: string;
@@ -545,6 +552,16 @@ export interface components {
              */
             max_len: number;
             /**
+             * Max Length
+             * @description Hugging Face models only: longest input in tokens, special tokens included.
+             */
+            max_length?: number | null;
+            /**
+             * Model Type
+             * @description Hugging Face models only: `bert`, `roberta`, ...
+             */
+            model_type?: string | null;
+            /**
              * N Heads
              * @description Attention heads per attention module.
              */
@@ -577,9 +594,9 @@ export interface components {
             d_model: number;
             /**
              * Epoch
-             * @description Epoch of the checkpoint.
+             * @description Epoch of the checkpoint; null for a pretrained model.
              */
-            epoch: number;
+            epoch: number | null;
             /**
              * N Heads
              * @description Heads per attention module.
@@ -592,9 +609,11 @@ export interface components {
             n_layers: number;
             /**
              * Task
-             * @description copy, reverse or sort.
+             * @description copy, reverse or sort; null for a pretrained model.
              */
-            task: string;
+            task: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** RunInfo */
         RunInfo: {
@@ -604,8 +623,15 @@ export interface components {
              */
             checkpoints: components["schemas"]["CheckpointInfo"][];
             /**
+             * Kind
+             * @description `toy`: a run of checkpoints; `huggingface`: one pretrained encoder (one entry, epoch null).
+             * @default toy
+             * @enum {string}
+             */
+            kind: "toy" | "huggingface";
+            /**
              * Name
-             * @description Run name (directory relative to the checkpoint directory).
+             * @description Run name (directory relative to the checkpoint directory), or the model's name.
              */
             name: string;
             /**
@@ -658,7 +684,7 @@ export interface components {
             run: string;
             /**
              * Text
-             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422.
+             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens.
              * @example hello world
              */
             text: string;
@@ -685,14 +711,14 @@ export interface components {
         Tokens: {
             /**
              * Src
-             * @description Encoder tokens: the text's characters, then `<eos>` (the src axis).
+             * @description Encoder tokens: the text's characters, then `<eos>`; a pretrained model's own word pieces (`[CLS]` ... `[SEP]`). The src axis.
              */
             src: string[];
             /**
              * Tgt
-             * @description Decoder inputs: `<bos>`, then the generated tokens fed back (the tgt axis).
+             * @description Decoder inputs: `<bos>`, then the generated tokens fed back (the tgt axis); absent for an encoder-only model.
              */
-            tgt: string[];
+            tgt?: string[] | null;
         };
         /** TopPrediction */
         TopPrediction: {

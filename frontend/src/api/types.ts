@@ -37,9 +37,13 @@ export interface ModelConfig {
   [name: string]: unknown;
 }
 
+/** `toy`: a checkpoint trained by attnviz; `huggingface`: a pretrained encoder directory */
+export type ModelKind = 'toy' | 'huggingface';
+
 export interface CheckpointInfo {
   name: string;
   run: string;
+  kind?: ModelKind;
   epoch: number | null;
   usable: boolean;
   error: string | null;
@@ -55,6 +59,7 @@ export interface CheckpointInfo {
 
 export interface RunInfo {
   name: string;
+  kind?: ModelKind;
   task: string | null;
   checkpoints: CheckpointInfo[];
 }
@@ -133,7 +138,7 @@ export interface AttentionDocument {
   model: ModelInfo;
   input: string;
   output: string | null;
-  tokens: { src: string[]; tgt?: string[] };
+  tokens: { src: string[]; tgt?: string[] | null };
   attentions: Partial<Record<AttentionKind, EncodedWeights | null>>;
   warnings?: string[];
   /** API extra: the task's correct output, or null */
@@ -158,6 +163,7 @@ export type ApiErrorCode =
   | 'text_too_long'
   | 'unknown_characters'
   | 'out_of_range'
+  | 'not_supported'
   | 'validation_error'
   | 'body_too_large'
   | string;

@@ -13,6 +13,22 @@ export function findCheckpoint(s: AppState, name: string): CheckpointInfo | null
   return null;
 }
 
+interface RunGroup {
+  id: string;
+  label: string;
+  runs: RunInfo[];
+}
+
+function runLabel(d: RunInfo): string {
+  if (d.kind === 'huggingface') {
+    const c = d.checkpoints[0];
+    const cfg = c?.config;
+    const shape = cfg ? ` · ${cfg.n_layers}L × ${cfg.n_heads}H` : '';
+    return `${d.name}${c?.usable ? shape : ' · unusable'}`;
+  }
+  return d.task && d.task !== d.name ? `${d.name} (${d.task})` : d.name;
+}
+
 function epochLabel(c: CheckpointInfo): string {
   const acc = c.metrics?.sequence_accuracy ?? c.metrics?.token_accuracy;
   const e = c.epoch === null ? c.name.split('/').pop()! : `epoch ${c.epoch}`;
@@ -80,15 +96,43 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     const runs: RunInfo[] = s.checkpoints?.runs ?? [];
     const cur = findCheckpoint(s, s.ckpt);
     const runName = cur?.run ?? '';
+    // toy runs, then pretrained models in their own group
+    const placeholder = runs.length ? 'Choose a run…' : s.checkpointsStatus === 'loading' ? 'Loading…' : s.checkpointsStatus === 'error' ? 'No server' : 'No checkpoints';
+    const groups: RunGroup[] = [
+      { id: 'toy', label: 'trained here', runs: runs.filter((r) => (r.kind ?? 'toy') === 'toy') },
+      { id: 'huggingface', label: 'pretrained', runs: runs.filter((r) => r.kind === 'huggingface') },
+    ].filter((g) => g.runs.length) as RunGroup[];
     runSel
-      .selectAll<HTMLOptionElement, RunInfo | null>('option')
-      .data<RunInfo | null>(cur ? runs : [null, ...runs], (d) => d?.name ?? '')
+      .selectAll<HTMLOptionElement, null>(':scope > option')
+      .data(cur ? [] : [null])
       .join('option')
-      .attr('value', (d) => d?.name ?? '')
-      .text((d) =>
-        d ? (d.task && d.task !== d.name ? `${d.name} (${d.task})` : d.name)
-          : runs.length ? 'Choose a run…' : s.checkpointsStatus === 'loading' ? 'Loading…' : s.checkpointsStatus === 'error' ? 'No server' : 'No checkpoints',
-      );
+      .attr('value', '')
+      .text(placeholder);
+    const og = runSel
+      .selectAll<HTMLOptGroupElement, RunGroup>('optgroup')
+      .data(groups.length > 1 ? groups : [], (d) => d.id)
+      .join('optgroup')
+      .attr('label', (d) => d.label);
+    og.selectAll<HTMLOptionElement, RunInfo>('option')
+      .data((d) => d.runs, (d) => d.name)
+      .join('option')
+      .attr('value', (d) => d.name)
+      .property('disabled', (d) => !d.checkpoints.some((c) => c.usable))
+      .attr('title', (d) => d.checkpoints.find((c) => c.error)?.error ?? '')
+      .text(runLabel);
+    // a single group: plain options, no group headers
+    runSel
+      .selectAll<HTMLOptionElement, RunInfo>(':scope > option.run')
+      .data(groups.length === 1 ? groups[0]!.runs : [], (d) => d.name)
+      .join('option')
+      .attr('class', 'run')
+      .attr('value', (d) => d.name)
+      .property('disabled', (d) => d.kind === 'huggingface' && !d.checkpoints.some((c) => c.usable))
+      .attr('title', (d) => d.checkpoints.find((c) => c.error)?.error ?? '')
+      .text(runLabel);
+    // the placeholder first
+    const ph = runSel.select<HTMLOptionElement>(':scope > option:not(.run)').node();
+    if (ph) runSel.node()!.prepend(ph);
     runSel.property('value', runName).property('disabled', !runs.length);
     const run = runs.find((r) => r.name === runName);
     epochSel
@@ -99,9 +143,17 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
       .property('disabled', (d) => !d.usable)
       .attr('title', (d) => d.error ?? '')
       .text(epochLabel);
-    epochSel.property('value', cur?.name ?? '').property('disabled', !run).style('display', run ? '' : 'none');
+    const pretrained = run?.kind === 'huggingface';
+    epochSel.property('value', cur?.name ?? '').property('disabled', !run).style('display', run && !pretrained ? '' : 'none');
     const c = cur;
-    input.attr('maxlength', null).attr('title', c?.max_text_len ? `Trained on inputs up to ${c.max_text_len} characters` : null);
+    const maxTokens = typeof c?.config?.max_length === 'number' ? c.config.max_length : null;
+    input
+      .attr('maxlength', null)
+      .attr(
+        'title',
+        pretrained && maxTokens ? `Tokenized with the model's own word pieces; up to ${maxTokens} tokens, [CLS] and [SEP] included`
+          : c?.max_text_len ? `Trained on inputs up to ${c.max_text_len} characters` : null,
+      );
   }
 
   function renderText(s: AppState) {

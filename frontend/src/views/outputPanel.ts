@@ -60,6 +60,11 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
       .text((d) => displayToken(d.tok));
 
     result.selectAll('*').remove();
+    if (doc.output === null && !doc.tokens.tgt.length) {
+      const out = result.append('div').attr('class', 'out');
+      out.append('span').attr('class', 'row-label').text('Output');
+      out.append('span').attr('class', 'empty-out encoder-only').attr('data-testid', 'encoder-only').text('encoder-only model: no output');
+    }
     if (doc.output !== null) {
       const out = result.append('div').attr('class', 'out');
       out.append('span').attr('class', 'row-label').text('Output');
@@ -82,10 +87,12 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
     const m = doc.model;
     const parts: string[] = [];
     if (m.task) parts.push(`task ${m.task}`);
+    if (typeof m.model_type === 'string') parts.push(`pretrained ${m.model_type}`);
     if (m.epoch !== undefined && m.epoch !== null) parts.push(`epoch ${m.epoch}`);
     const t = doc.kinds[availableKinds(doc)[0]!]!;
     parts.push(`${t.layers} layer${t.layers > 1 ? 's' : ''} × ${t.heads} head${t.heads > 1 ? 's' : ''}`);
     if (m.d_model) parts.push(`d_model ${m.d_model}`);
+    if (s.hidespecial && s.rawDoc && s.rawDoc.tokens.src.length !== doc.tokens.src.length) parts.push('special tokens hidden, rows renormalised');
     meta.text(parts.join(' · ') + (s.docSource === 'file' ? ` · from file${s.fileName ? ` ${s.fileName}` : ''}` : ''));
     warnings.selectAll('li').data(doc.warnings).join('li').text((d) => d).attr('title', (d) => d);
     updateHover();
@@ -97,7 +104,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
   }
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.docSource !== p.docSource) render();
+    if (s.doc !== p.doc || s.docSource !== p.docSource || s.hidespecial !== p.hidespecial) render();
     else if (s.hover !== p.hover || s.kind !== p.kind) updateHover();
   });
   render();

