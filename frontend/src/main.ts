@@ -20,6 +20,7 @@ import { createModelView, moveFocus } from './views/modelView';
 import { createOutputPanel } from './views/outputPanel';
 import { scheduleWarmUp } from './warmup';
 import { renderCounts } from './views/common';
+import { installInsight } from './insight';
 
 /**
  * We always ask the server for float16: ~2 bytes per weight instead of ~7 characters of JSON,
@@ -104,6 +105,7 @@ createModelView($('model-view'), store);
 createFocusHeatmap($('focus-heatmap'), store);
 createArcView($('arc-view'), store);
 createToolbar($('toolbar'));
+installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
 
 store.subscribe((s, p) => {
   if (s.hover !== p.hover) {

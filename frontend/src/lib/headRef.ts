@@ -9,6 +9,7 @@ import { expectedAlignment } from './alignment';
 import { headMatrix, keySide, type AttnDoc, type AttnTensor } from './doc';
 import { attentionRollout, layerMeans } from './rollout';
 import { stackStats, type HeadStats } from './stats';
+import type { ParamSpec } from './url';
 
 export const AGGS = ['none', 'mean', 'rollout'] as const;
 export type Agg = (typeof AGGS)[number];
@@ -103,4 +104,14 @@ export function kindStats(doc: AttnDoc, kind: AttentionKind, offset: number): He
     byOffset.set(offset, s);
   }
   return s;
+}
+
+/** URL parameter for an optional head reference ("2.3", "2.mean", "1.rollout"; absent = null). */
+export function headRefParam(): ParamSpec<HeadRef | null> {
+  return {
+    default: null,
+    parse: (r) => parseHeadRef(r),
+    format: (v) => (v ? formatHeadRef(v) : ''),
+    equals: sameRef,
+  };
 }
