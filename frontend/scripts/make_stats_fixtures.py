@@ -76,7 +76,9 @@ def head_stats(m: np.ndarray, causal: bool, k_tokens: list[str], expected: list[
     }
 
 
-def case(rng: np.random.Generator, name: str, layers: int, heads: int, nq: int, nk: int, causal: bool, k_tokens: list[str]) -> dict[str, Any]:
+def case(
+    rng: np.random.Generator, name: str, layers: int, heads: int, nq: int, nk: int, causal: bool, k_tokens: list[str]
+) -> dict[str, Any]:
     a = softmax_rows(rng.normal(scale=2.0, size=(layers, heads, nq, nk)), causal).astype(np.float32)
     a64 = a.astype(np.float64)  # the TS code reads the float32 values
     expected = [int(x) for x in rng.integers(-1, nk, size=nq)]
@@ -111,11 +113,15 @@ def main() -> None:
     for c in cases:
         a = np.array(c["data"], dtype=np.float32).reshape(c["layers"], c["heads"], c["nq"], c["nk"]).astype(np.float64)
         c["means"] = a.mean(axis=1).ravel().tolist()
-        c["stats"] = [head_stats(a[l, h], c["causal"], c["kTokens"], c["expected"]) for l in range(c["layers"]) for h in range(c["heads"])]
+        c["stats"] = [
+            head_stats(a[l, h], c["causal"], c["kTokens"], c["expected"]) for l in range(c["layers"]) for h in range(c["heads"])
+        ]
         if "rollout" in c:
             c["rollout"] = rollout(a).ravel().tolist()
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"generator": "frontend/scripts/make_stats_fixtures.py", "cases": cases}, separators=(",", ":")) + "\n")
+    OUT.write_text(
+        json.dumps({"generator": "frontend/scripts/make_stats_fixtures.py", "cases": cases}, separators=(",", ":")) + "\n"
+    )
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {len(cases)} cases)")
 
 

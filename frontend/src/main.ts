@@ -20,7 +20,7 @@ import { createModelView, moveFocus } from './views/modelView';
 import { createOutputPanel } from './views/outputPanel';
 import { scheduleWarmUp } from './warmup';
 import { renderCounts } from './views/common';
-import { installInsight } from './insight';
+import { insightHook, installInsight, type InsightHook } from './insight';
 
 /**
  * We always ask the server for float16: ~2 bytes per weight instead of ~7 characters of JSON,
@@ -336,6 +336,8 @@ export interface AttnvizHook {
   ready: Promise<void>;
   isReady: boolean;
   timings: Timings;
+  /** insight views: time the head statistics / means / rollout of the shown document (bench) */
+  insight: InsightHook;
 }
 
 let markReady: () => void = () => {};
@@ -358,6 +360,7 @@ const hook: AttnvizHook = {
   ready: new Promise<void>((r) => (markReady = r)),
   isReady: false,
   timings,
+  insight: insightHook(store),
 };
 window.__attnviz = hook;
 

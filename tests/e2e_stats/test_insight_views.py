@@ -23,7 +23,9 @@ SORT1 = "sort/ckpt_epoch1.pt"
 
 def open_app(page: Page, base: str, query: str) -> None:
     page.goto(f"{base}/?{query}")
-    page.wait_for_function("() => window.__attnviz && window.__attnviz.store.get().doc && window.__attnviz.store.get().status === 'ready'")
+    page.wait_for_function(
+        "() => window.__attnviz && window.__attnviz.store.get().doc && window.__attnviz.store.get().status === 'ready'"
+    )
 
 
 def url_params(page: Page) -> dict[str, str]:
@@ -50,9 +52,13 @@ def readout_value(page: Page, q: int, k: int) -> float:
 
 
 def column(page: Page, key: str) -> list[str]:
-    idx = page.eval_on_selector_all("table.stats thead th button", f"(bs) => bs.findIndex(b => b.dataset.testid === 'stats-col-{key}')")
+    idx = page.eval_on_selector_all(
+        "table.stats thead th button", f"(bs) => bs.findIndex(b => b.dataset.testid === 'stats-col-{key}')"
+    )
     assert idx >= 0
-    values: list[str] = page.eval_on_selector_all("table.stats tbody tr", f"(rows) => rows.map(r => r.children[{idx}].textContent)")
+    values: list[str] = page.eval_on_selector_all(
+        "table.stats tbody tr", f"(rows) => rows.map(r => r.children[{idx}].textContent)"
+    )
     return values
 
 
@@ -66,7 +72,7 @@ def test_stats_table_one_row_per_head_sorts_and_focuses(page: Page, server_url: 
     open_app(page, server_url, f"ckpt={COPY2}&text={text}&aside=stats")
     doc = attention(server_url, COPY2, text)
     a = weights(doc, "encoder_self")  # [L, H, n, n]
-    layers, heads, n, _ = a.shape
+    layers, heads, _n, _ = a.shape
     expect(page.get_by_test_id("stats-table")).to_be_visible()
     expect(page.get_by_test_id("arc-view")).to_be_hidden()
     assert len(row_ids(page)) == layers * heads
@@ -80,7 +86,9 @@ def test_stats_table_one_row_per_head_sorts_and_focuses(page: Page, server_url: 
             assert abs(float(shown[f"stats-row-{layer}-{h}"]) - ent[layer, h]) < 0.006
     diag = np.einsum("lhii->lhi", a).mean(-1)
     shown_diag = dict(zip(row_ids(page), column(page, "diagonal"), strict=True))
-    assert all(abs(float(shown_diag[f"stats-row-{lay}-{h}"]) - diag[lay, h]) < 0.006 for lay in range(layers) for h in range(heads))
+    assert all(
+        abs(float(shown_diag[f"stats-row-{lay}-{h}"]) - diag[lay, h]) < 0.006 for lay in range(layers) for h in range(heads)
+    )
 
     # sorting: first click descending, second ascending; the row order follows the values
     page.get_by_test_id("stats-col-entropy").click()
@@ -88,7 +96,9 @@ def test_stats_table_one_row_per_head_sorts_and_focuses(page: Page, server_url: 
     desc_ids = row_ids(page)
     vals = [float(v) for v in column(page, "entropy")]
     assert vals == sorted(vals, reverse=True)
-    expected_desc = sorted(((ent[lay, h], f"stats-row-{lay}-{h}") for lay in range(layers) for h in range(heads)), key=lambda x: -x[0])
+    expected_desc = sorted(
+        ((ent[lay, h], f"stats-row-{lay}-{h}") for lay in range(layers) for h in range(heads)), key=lambda x: -x[0]
+    )
     assert desc_ids[0] == expected_desc[0][1]
     page.get_by_test_id("stats-col-entropy").click()
     assert url_params(page)["sort"] == "entropy"
@@ -122,9 +132,7 @@ def test_model_view_colours_and_orders_heads_by_a_statistic(page: Page, server_u
     before = grid_png(page)
     page.get_by_test_id("mv-stat").select_option("diagonal")
     assert url_params(page)["mvstat"] == "diagonal"
-    colours = page.eval_on_selector_all(
-        ".mv-grid .thumb:not(.agg)", "(ts) => ts.map(t => getComputedStyle(t).boxShadow)"
-    )
+    colours = page.eval_on_selector_all(".mv-grid .thumb:not(.agg)", "(ts) => ts.map(t => getComputedStyle(t).boxShadow)")
     assert all("rgb" in c for c in colours)
     assert grid_png(page) != before
 

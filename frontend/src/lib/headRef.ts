@@ -7,7 +7,7 @@
 import type { AttentionKind } from '../api/types';
 import { expectedAlignment } from './alignment';
 import { headMatrix, keySide, type AttnDoc, type AttnTensor } from './doc';
-import { attentionRollout, layerMeans } from './rollout';
+import { layerMeans, rolloutFromMeans } from './rollout';
 import { stackStats, type HeadStats } from './stats';
 import type { ParamSpec } from './url';
 
@@ -52,18 +52,24 @@ export function hasRollout(t: AttnTensor): boolean {
 
 interface Aggregates {
   means: Float32Array;
-  rollout: Float32Array | null;
+  /** computed on first use (a chain of n³ matrix products) */
+  rollout: Float32Array | null | undefined;
 }
 const aggCache = new WeakMap<AttnTensor, Aggregates>();
 
-export function aggregates(t: AttnTensor): Aggregates {
+function aggregates(t: AttnTensor, withRollout: boolean): Aggregates {
   let a = aggCache.get(t);
   if (!a) {
-    const means = layerMeans(t.data, t.layers, t.heads, t.nq, t.nk);
-    a = { means, rollout: hasRollout(t) ? attentionRollout(t.data, t.layers, t.heads, t.nq) : null };
+    a = { means: layerMeans(t.data, t.layers, t.heads, t.nq, t.nk), rollout: undefined };
     aggCache.set(t, a);
   }
+  if (withRollout && a.rollout === undefined) a.rollout = hasRollout(t) ? rolloutFromMeans(a.means, t.layers, t.nq) : null;
   return a;
+}
+
+/** Has the rollout of this tensor been computed already? */
+export function rolloutReady(t: AttnTensor): boolean {
+  return aggCache.get(t)?.rollout !== undefined;
 }
 
 /** Why a reference does not exist in a tensor, or null when it does. */
@@ -79,7 +85,7 @@ export function refMatrix(t: AttnTensor, r: HeadRef): Float32Array | null {
   if (refProblem(t, r)) return null;
   if (r.agg === 'none') return headMatrix(t, r.layer, r.head);
   const size = t.nq * t.nk;
-  const a = aggregates(t);
+  const a = aggregates(t, r.agg === 'rollout');
   const src = r.agg === 'mean' ? a.means : a.rollout!;
   return src.subarray(r.layer * size, (r.layer + 1) * size);
 }

@@ -5,9 +5,9 @@
  */
 import * as d3 from 'd3';
 import { matrixToRgba } from '../lib/color';
-import { hasRollout, kindStats, refMatrix, type Agg } from '../lib/headRef';
+import { hasRollout, kindStats, refMatrix, rolloutReady, type Agg } from '../lib/headRef';
 import { compareStat, statDefs, statValue, SPECIAL_KEYS, type StatKey } from '../lib/stats';
-import { keySide } from '../lib/doc';
+import { keySide, type AttnTensor } from '../lib/doc';
 import { thumbSize } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
@@ -55,6 +55,9 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   const bodySize = trackSize(body.node()!, () => render());
   let rendered: unknown = null;
   let renderedStamp = '';
+  let gen = 0;
+  let genT: unknown = null;
+  let genSize = 0;
   let size = 48;
 
   function render(force = false) {
@@ -73,8 +76,10 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const { t } = cur;
     const width = bodySize().width - 4;
     const aggs: Agg[] = hasRollout(t) ? ['mean', 'rollout'] : ['mean'];
-    const newSize = thumbSize(t.heads + aggs.length, width - 6, 4, 30, 16, 96);
     const statKey = s.mvstat;
+    // frames (stat-frames: 3px ring, 7px gaps, 3px padding) need room; the aggregate columns sit after a 2px spacer
+    const gap = statKey ? 7 : 4;
+    const newSize = thumbSize(t.heads + aggs.length, width - 2 - gap - (statKey ? 6 : 0), gap, 30, 16, 96);
     const stamp = `${statKey}|${s.mvorder}|${s.offset}`;
     if (!force && rendered === t && newSize === size && stamp === renderedStamp) return;
     size = newSize;
@@ -86,8 +91,9 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const value = (l: number, h: number) => (stats ? statValue(stats[l * t.heads + h]!, statKey as StatKey) : NaN);
     const vals = stats ? stats.map((st) => statValue(st, statKey as StatKey)).filter(Number.isFinite) : [];
     const def = stats ? statDefs(s.offset, SPECIAL_KEYS).find((d) => d.key === statKey) : undefined;
-    const lo = def?.unit ? 0 : Math.min(0, ...vals);
-    const hi = def?.unit ? 1 : Math.max(1e-9, ...vals);
+    // frames span the heads' own range (low → pale, high → dark red); titles give the values
+    const lo = vals.length ? Math.min(...vals) : 0;
+    const hi = vals.length ? Math.max(lo + 1e-9, ...vals) : 1;
     const ordered = !!stats && s.mvorder;
     const orderOf = (l: number) => {
       const hs = d3.range(t.heads);
@@ -119,6 +125,12 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     rows.select('span.mv-layer').text((d) => `L${d}`);
 
     const buf = new Uint8ClampedArray(t.nq * t.nk * 4);
+    if (t !== genT || size !== genSize) {
+      gen++;
+      genT = t;
+      genSize = size;
+    }
+    const deferred: HTMLButtonElement[] = [];
     rows
       .selectAll<HTMLButtonElement, Thumb>('button.thumb')
       .data(
@@ -167,15 +179,29 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
       .style('width', `${size}px`)
       .style('height', `${size}px`)
       .each(function (d) {
-        const c = this.querySelector('canvas')!;
-        c.width = t.nk;
-        c.height = t.nq;
-        c.style.imageRendering = pixelated ? 'pixelated' : 'auto';
-        const ctx = c.getContext('2d')!;
-        matrixToRgba(refMatrix(t, d) ?? new Float32Array(t.nq * t.nk), t.nq, t.nk, t.causal, buf);
         (this.querySelector('.thumb-tag') as HTMLElement).textContent = ordered && d.agg === 'none' ? String(d.head) : '';
-        ctx.putImageData(new ImageData(buf, t.nk, t.nq), 0, 0);
+        // canvases are redrawn only when the tensor or the size changed (not for frames / ordering)
+        if (this.dataset.gen === String(gen)) return;
+        if (d.agg === 'rollout' && !rolloutReady(t)) {
+          deferred.push(this);
+          return;
+        }
+        this.dataset.gen = String(gen);
+        drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf);
       });
+    // the rollout (a chain of n³ products) is drawn after the first paint, not before it
+    if (deferred.length) {
+      const myGen = gen;
+      requestAnimationFrame(() =>
+        setTimeout(() => {
+          if (myGen !== gen) return;
+          for (const el of deferred) {
+            el.dataset.gen = String(gen);
+            drawThumb(el.querySelector('canvas')!, refMatrix(t, d3.select<HTMLButtonElement, Thumb>(el).datum()), t, pixelated, buf);
+          }
+        }, 0),
+      );
+    }
     updateSelection();
     updateHover();
   }
@@ -237,6 +263,14 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   });
   render(true);
   return { render };
+}
+
+function drawThumb(c: HTMLCanvasElement, m: Float32Array | null, t: AttnTensor, pixelated: boolean, buf: Uint8ClampedArray<ArrayBuffer>) {
+  c.width = t.nk;
+  c.height = t.nq;
+  c.style.imageRendering = pixelated ? 'pixelated' : 'auto';
+  matrixToRgba(m ?? new Float32Array(t.nq * t.nk), t.nq, t.nk, t.causal, buf);
+  c.getContext('2d')!.putImageData(new ImageData(buf, t.nk, t.nq), 0, 0);
 }
 
 /** Arrow keys: ←/→ head, ↑/↓ layer. Returns true when handled. */
