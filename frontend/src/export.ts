@@ -1,10 +1,12 @@
 /** Downloads: PNG / SVG of the focused view, JSON of the current document. */
 import { layerArcs } from './lib/arcs';
-import { headMatrix, KIND_LABEL, keySide, querySide, toJsonDocument, type AttnDoc } from './lib/doc';
+import { KIND_LABEL, keySide, querySide, toJsonDocument, type AttnDoc } from './lib/doc';
 import { arcsSvg, heatmapSvg } from './lib/svgExport';
 import type { AppState } from './state';
 import { current, SIDE_LABEL } from './views/common';
 import { shownHeads } from './views/arcView';
+import { focusRef } from './views/insightCommon';
+import { refLabel, refMatrix } from './lib/headRef';
 
 export function downloadBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
@@ -19,7 +21,7 @@ export function downloadBlob(blob: Blob, name: string): void {
 
 function baseName(s: AppState): string {
   const task = (s.doc?.model.task as string | undefined) ?? 'attention';
-  return `attnviz_${task}_${s.kind}_L${s.layer}H${s.head}`.replace(/[^\w.-]+/g, '_');
+  return `attnviz_${task}_${s.kind}_L${s.layer}${s.agg === 'none' ? `H${s.head}` : s.agg}`.replace(/[^\w.-]+/g, '_');
 }
 
 /** The focused view as a standalone SVG string (heatmap or arcs). */
@@ -34,13 +36,13 @@ export function focusedSvg(s: AppState): string | null {
     return arcsSvg({ arcs, qTokens, kTokens, heads, title: `${KIND_LABEL[kind]} · layer ${s.layer} · ${Math.round(s.mass * 100)}% mass` });
   }
   return heatmapSvg({
-    matrix: headMatrix(t, s.layer, s.head),
+    matrix: refMatrix(t, focusRef(s, t)) ?? new Float32Array(t.nq * t.nk),
     nq: t.nq,
     nk: t.nk,
     causal: t.causal,
     qTokens,
     kTokens,
-    title: `${KIND_LABEL[kind]} · layer ${s.layer} · head ${s.head}`,
+    title: `${KIND_LABEL[kind]} · ${s.agg === 'none' ? `layer ${s.layer} · head ${s.head}` : refLabel(focusRef(s, t))}`,
     qAxis: `query (${SIDE_LABEL[querySide(kind)]})`,
     kAxis: `key (${SIDE_LABEL[keySide(kind)]})`,
   });

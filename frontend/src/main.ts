@@ -24,6 +24,7 @@ import { scheduleWarmUp } from './warmup';
 import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
 import { createInsightPanel } from './views/insightPanel';
+import { insightHook, installInsight, type InsightHook } from './insight';
 
 /**
  * We always ask the server for float16: ~2 bytes per weight instead of ~7 characters of JSON,
@@ -110,6 +111,7 @@ createFocusHeatmap($('focus-heatmap'), store);
 createArcView($('arc-view'), store);
 createToolbar($('toolbar'));
 createInsightPanel($('insight-panel'), store, api);
+installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
 
 store.subscribe((s, p) => {
   if (s.hover !== p.hover) {
@@ -354,6 +356,8 @@ export interface AttnvizHook {
   ready: Promise<void>;
   isReady: boolean;
   timings: Timings;
+  /** insight views: time the head statistics / means / rollout of the shown document (bench) */
+  insight: InsightHook;
 }
 
 let markReady: () => void = () => {};
@@ -376,6 +380,7 @@ const hook: AttnvizHook = {
   ready: new Promise<void>((r) => (markReady = r)),
   isReady: false,
   timings,
+  insight: insightHook(store),
 };
 window.__attnviz = hook;
 

@@ -5,6 +5,7 @@ import { availableKinds, type AttnDoc } from './lib/doc';
 import type { Hover } from './lib/hover';
 import { param, type Specs } from './lib/url';
 import { ablationParam } from './lib/ablate';
+import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
 
 /** Views that can take the focus slot (downloads act on it). Later: 'timeline', 'math'. */
 export const VIEWS = ['heatmap', 'arcs'] as const;
@@ -36,6 +37,25 @@ export interface UrlState {
   ablate: AblateHead[];
   /** hide special tokens ([CLS], [SEP], <bos>, <eos>) and renormalise the rows */
   hidespecial: boolean;
+  // ---- insight views: head statistics, aggregates, diff (see src/insight.ts) ----
+  /** focused matrix: the real head, or the mean / rollout of `layer` (URL agg=mean|rollout) */
+  agg: Agg;
+  /** right-hand panel: token arcs or the head-statistics table */
+  aside: 'arcs' | 'stats';
+  /** stats table sort: a StatKey, "layer", "-" prefix = descending; "" = layer, head order */
+  sort: string;
+  /** k of the offset-k line score */
+  offset: number;
+  /** model view: statistic that colours the thumbnail frames ("" = none) */
+  mvstat: string;
+  /** model view: order the heads of each layer by `mvstat` */
+  mvorder: boolean;
+  /** outline the task's expected alignment in the focus heatmap */
+  align: boolean;
+  /** diff view: the B side ("L.H", "L.mean", "L.rollout"); null = no diff */
+  diff: HeadRef | null;
+  /** diff view: B from another checkpoint (same text); "" = the same document */
+  diffckpt: string;
 }
 
 export const INSIGHTS = ['none', 'timeline', 'math', 'steps'] as const;
@@ -56,6 +76,16 @@ export const URL_SPECS: Specs<UrlState> = {
   step: param.int(0),
   ablate: ablationParam(),
   hidespecial: param.bool(false),
+  // ---- insight views ----
+  agg: param.oneOf(AGGS, 'none'),
+  aside: param.oneOf(['arcs', 'stats'] as const, 'arcs'),
+  sort: param.string(''),
+  offset: param.int(-1, -64, 64),
+  mvstat: param.string(''),
+  mvorder: param.bool(false),
+  align: param.bool(false),
+  diff: headRefParam(),
+  diffckpt: param.string(''),
 };
 
 export interface UiError {

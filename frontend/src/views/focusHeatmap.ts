@@ -4,7 +4,9 @@
  */
 import * as d3 from 'd3';
 import { MASKED_FILL, MASKED_HATCH, matrixToRgba, weightColor } from '../lib/color';
-import { headMatrix, isMasked, KIND_LABEL, keySide, querySide, weightAt } from '../lib/doc';
+import { isMasked, KIND_LABEL, keySide, querySide } from '../lib/doc';
+import { focusRef, drawAlignment } from './insightCommon';
+import { refLabel, refMatrix } from '../lib/headRef';
 import { describeCell } from '../lib/format';
 import { cellAt, heatmapGeometry, labelStride, type HeatmapGeom } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
@@ -66,7 +68,9 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       return;
     }
     const { t, qTokens, kTokens, kind } = cur;
-    title.text(`Layer ${s.layer} · Head ${s.head}`).attr('title', `${KIND_LABEL[kind]}, layer ${s.layer}, head ${s.head}`);
+    const ref = focusRef(s, t);
+    const label = ref.agg === 'none' ? `Layer ${s.layer} · Head ${s.head}` : refLabel(ref);
+    title.text(label).attr('title', `${KIND_LABEL[kind]}, ${label}`);
     const sz = bodySize();
     W = Math.max(200, sz.width);
     H = Math.max(200, sz.height - 26);
@@ -81,7 +85,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     // cells
     offscreen.width = t.nk;
     offscreen.height = t.nq;
-    const m = headMatrix(t, s.layer, s.head);
+    const m = refMatrix(t, ref) ?? new Float32Array(t.nq * t.nk);
     offscreen.getContext('2d')!.putImageData(new ImageData(matrixToRgba(m, t.nq, t.nk, t.causal), t.nk, t.nq), 0, 0);
     const ctx = sizeCanvas(base, cw, ch);
     ctx.clearRect(0, 0, cw, ch);
@@ -115,10 +119,11 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       }
       ctx.stroke();
     }
+    if (s.align) drawAlignment(ctx, g, cur.doc, kind);
     sizeCanvas(overlay, cw, ch);
     svg.attr('width', cw).attr('height', ch);
     wrap.style('width', `${cw}px`).style('height', `${ch}px`);
-    base.setAttribute('aria-label', `${KIND_LABEL[kind]}, layer ${s.layer} head ${s.head}: ${t.nq} queries by ${t.nk} keys`);
+    base.setAttribute('aria-label', `${KIND_LABEL[kind]}, ${label}: ${t.nq} queries by ${t.nk} keys`);
 
     // labels
     const stride = labelStride(g.cell, 11);
@@ -199,7 +204,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
 
     let text = '';
     if (hl.cell && hl.q !== null && hl.k !== null) {
-      text = describeCell(qTokens[hl.q]!, kTokens[hl.k]!, weightAt(t, s.layer, s.head, hl.q, hl.k), isMasked(t, hl.q, hl.k));
+      text = describeCell(qTokens[hl.q]!, kTokens[hl.k]!, (refMatrix(t, focusRef(s, t))?.[hl.q * t.nk + hl.k] ?? NaN), isMasked(t, hl.q, hl.k));
       wrap.attr('aria-label', text);
     } else if (s.hover && s.hover.type === 'token') {
       const toks = tokensOf(cur.doc, s.hover.side);
@@ -251,7 +256,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   });
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head) render();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align) render();
     else if (s.hover !== p.hover) updateHover();
   });
   render();

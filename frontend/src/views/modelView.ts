@@ -5,17 +5,24 @@
  */
 import * as d3 from 'd3';
 import { matrixToRgba } from '../lib/color';
-import { headMatrix } from '../lib/doc';
+import { hasRollout, kindStats, refMatrix, rolloutReady, type Agg } from '../lib/headRef';
+import { compareStat, statDefs, statValue, SPECIAL_KEYS, type StatKey } from '../lib/stats';
+import { keySide, type AttnTensor } from '../lib/doc';
 import { thumbSize } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 import { current, trackSize, countRender, timed } from './common';
+import { statColor, formatStat } from './insightCommon';
 
 interface Thumb {
   layer: number;
   head: number;
   key: string;
+  /** 'mean' / 'rollout' pseudo-heads sit in extra columns right of the real heads */
+  agg: Agg;
+  /** grid column (1-based; the layer label is column 1) */
+  col: number;
 }
 
 export function createModelView(container: HTMLElement, store: Store<AppState>) {
@@ -23,12 +30,34 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   const head = root.append('header').attr('class', 'panel-head');
   head.append('h2').text('Model view');
   head.append('p').attr('class', 'hint').text('All layers × heads · click to focus · arrow keys move');
+  // insight: colour frames / order heads by a statistic
+  const statCtl = head.append('div').attr('class', 'mv-stat');
+  const statSel = statCtl
+    .append('select')
+    .attr('data-testid', 'mv-stat')
+    .attr('aria-label', 'Colour head frames by a statistic')
+    .on('change', function () {
+      store.set({ mvstat: (this as HTMLSelectElement).value });
+    });
+  const orderLab = statCtl.append('label').attr('class', 'mv-order').attr('title', 'Order the heads of each layer by the statistic (highest first)');
+  const orderBox = orderLab
+    .append('input')
+    .attr('type', 'checkbox')
+    .attr('data-testid', 'mv-order')
+    .on('change', function () {
+      store.set({ mvorder: (this as HTMLInputElement).checked });
+    });
+  orderLab.append('span').text('sort');
   const body = root.append('div').attr('class', 'panel-body');
   const colLabels = body.append('div').attr('class', 'mv-cols');
   const grid = body.append('div').attr('class', 'mv-grid').attr('role', 'grid').attr('aria-label', 'Layers by heads');
 
   const bodySize = trackSize(body.node()!, () => render());
   let rendered: unknown = null;
+  let renderedStamp = '';
+  let gen = 0;
+  let genT: unknown = null;
+  let genSize = 0;
   let size = 48;
 
   function render(force = false) {
@@ -46,18 +75,43 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     }
     const { t } = cur;
     const width = bodySize().width - 4;
-    const newSize = thumbSize(t.heads, width, 4, 30, 16, 96);
-    if (!force && rendered === t && newSize === size) return;
+    const aggs: Agg[] = hasRollout(t) ? ['mean', 'rollout'] : ['mean'];
+    const statKey = s.mvstat;
+    // frames (stat-frames: 3px ring, 7px gaps, 3px padding) need room; the aggregate columns sit after a 2px spacer
+    const gap = statKey ? 7 : 4;
+    const newSize = thumbSize(t.heads + aggs.length, width - 2 - gap - (statKey ? 6 : 0), gap, 30, 16, 96);
+    const stamp = `${statKey}|${s.mvorder}|${s.offset}`;
+    if (!force && rendered === t && newSize === size && stamp === renderedStamp) return;
     size = newSize;
     rendered = t;
+    renderedStamp = stamp;
     const pixelated = size >= Math.max(t.nq, t.nk);
-    colLabels.style('grid-template-columns', `30px repeat(${t.heads}, ${size}px)`);
+    // statistic: frame colour per head, optional per-layer ordering (highest first)
+    const stats = statKey ? kindStats(cur.doc, cur.kind, s.offset) : null;
+    const value = (l: number, h: number) => (stats ? statValue(stats[l * t.heads + h]!, statKey as StatKey) : NaN);
+    const vals = stats ? stats.map((st) => statValue(st, statKey as StatKey)).filter(Number.isFinite) : [];
+    const def = stats ? statDefs(s.offset, SPECIAL_KEYS).find((d) => d.key === statKey) : undefined;
+    // frames span the heads' own range (low → pale, high → dark red); titles give the values
+    const lo = vals.length ? Math.min(...vals) : 0;
+    const hi = vals.length ? Math.max(lo + 1e-9, ...vals) : 1;
+    const ordered = !!stats && s.mvorder;
+    const orderOf = (l: number) => {
+      const hs = d3.range(t.heads);
+      if (ordered) hs.sort((a, b) => compareStat(value(l, a), value(l, b), true) || a - b);
+      return hs;
+    };
+    const template = `30px repeat(${t.heads}, ${size}px) 2px repeat(${aggs.length}, ${size}px)`;
+    colLabels.style('grid-template-columns', template);
+    const colData = [-1, ...d3.range(t.heads), -2, ...aggs.map((_, i) => 1000 + i)];
     colLabels
       .selectAll<HTMLSpanElement, number>('span')
-      .data([-1, ...d3.range(t.heads)], (d) => String(d))
+      .data(colData, (d) => String(d))
       .join('span')
-      .text((d) => (d < 0 ? '' : t.heads > 8 ? String(d) : `H${d}`))
-      .attr('title', (d) => (d < 0 ? null : `head ${d}`));
+      .text((d) => (d < 0 ? '' : d >= 1000 ? (aggs[d - 1000] === 'mean' ? 'mean' : 'roll.') : ordered ? `#${d + 1}` : t.heads > 8 ? String(d) : `H${d}`))
+      .attr('title', (d) =>
+        d === -1 || d === -2 ? null : d >= 1000 ? (aggs[d - 1000] === 'mean' ? 'mean over the heads of the layer' : 'attention rollout through the layer (Abnar & Zuidema 2020)') : ordered ? `rank ${d + 1} by ${def?.label}` : `head ${d}`,
+      );
+    grid.classed('stat-frames', !!stats);
 
     const rows = grid
       .selectAll<HTMLDivElement, number>('div.mv-row')
@@ -67,14 +121,23 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
         r.append('span').attr('class', 'mv-layer').attr('role', 'rowheader');
         return r;
       });
-    rows.style('grid-template-columns', `30px repeat(${t.heads}, ${size}px)`);
+    rows.style('grid-template-columns', template);
     rows.select('span.mv-layer').text((d) => `L${d}`);
 
     const buf = new Uint8ClampedArray(t.nq * t.nk * 4);
+    if (t !== genT || size !== genSize) {
+      gen++;
+      genT = t;
+      genSize = size;
+    }
+    const deferred: HTMLButtonElement[] = [];
     rows
       .selectAll<HTMLButtonElement, Thumb>('button.thumb')
       .data(
-        (l) => d3.range(t.heads).map((h) => ({ layer: l, head: h, key: `${l}-${h}` })),
+        (l) => [
+          ...orderOf(l).map((h, rank): Thumb => ({ layer: l, head: h, key: `${l}-${h}`, agg: 'none', col: rank + 2 })),
+          ...aggs.map((agg, i): Thumb => ({ layer: l, head: 0, key: `${l}-${agg}`, agg, col: t.heads + 3 + i })),
+        ],
         (d) => d.key,
       )
       .join((enter) => {
@@ -82,8 +145,13 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
           .append('button')
           .attr('class', 'thumb')
           .attr('role', 'gridcell')
-          .attr('data-testid', (d) => `model-view-${d.layer}-${d.head}`)
-          .on('click', (_e, d) => store.set({ layer: d.layer, head: d.head }))
+          .attr('data-testid', (d) => `model-view-${d.layer}-${d.agg === 'none' ? d.head : d.agg}`)
+          .classed('agg', (d) => d.agg !== 'none')
+          .on('click', (e: MouseEvent, d) => {
+            // shift-click: make this the B side of the diff view
+            if (e.shiftKey) store.set({ diff: { layer: d.layer, head: d.head, agg: d.agg } });
+            else store.set({ layer: d.layer, head: d.agg === 'none' ? d.head : store.get().head, agg: d.agg });
+          })
           .on('pointermove', (e: PointerEvent, d) => {
             const cur2 = current(store.get());
             if (!cur2) return;
@@ -96,22 +164,44 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
           })
           .on('pointerleave', () => store.set({ hover: null }));
         b.append('canvas').attr('data-testid', 'model-view-canvas');
+        b.append('span').attr('class', 'thumb-tag');
         b.append('div').attr('class', 'band band-row');
         b.append('div').attr('class', 'band band-col');
         return b;
       })
-      .attr('aria-label', (d) => `Layer ${d.layer}, head ${d.head}`)
+      .attr('aria-label', (d) => (d.agg === 'none' ? `Layer ${d.layer}, head ${d.head}` : d.agg === 'mean' ? `Layer ${d.layer}, mean of heads` : `Rollout through layer ${d.layer}`))
+      .attr('title', (d) => {
+        if (d.agg !== 'none') return d.agg === 'mean' ? `L${d.layer} · mean of heads` : `Rollout through L${d.layer}`;
+        return stats ? `L${d.layer} · H${d.head} · ${def?.label ?? statKey}: ${formatStat(value(d.layer, d.head), statKey)}` : `L${d.layer} · H${d.head} (shift-click: diff against it)`;
+      })
+      .style('grid-column', (d) => String(d.col))
+      .style('--stat', (d) => (stats && d.agg === 'none' ? statColor((value(d.layer, d.head) - lo) / (hi - lo)) : null))
       .style('width', `${size}px`)
       .style('height', `${size}px`)
       .each(function (d) {
-        const c = this.querySelector('canvas')!;
-        c.width = t.nk;
-        c.height = t.nq;
-        c.style.imageRendering = pixelated ? 'pixelated' : 'auto';
-        const ctx = c.getContext('2d')!;
-        matrixToRgba(headMatrix(t, d.layer, d.head), t.nq, t.nk, t.causal, buf);
-        ctx.putImageData(new ImageData(buf, t.nk, t.nq), 0, 0);
+        (this.querySelector('.thumb-tag') as HTMLElement).textContent = ordered && d.agg === 'none' ? String(d.head) : '';
+        // canvases are redrawn only when the tensor or the size changed (not for frames / ordering)
+        if (this.dataset.gen === String(gen)) return;
+        if (d.agg === 'rollout' && !rolloutReady(t)) {
+          deferred.push(this);
+          return;
+        }
+        this.dataset.gen = String(gen);
+        drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf);
       });
+    // the rollout (a chain of n³ products) is drawn after the first paint, not before it
+    if (deferred.length) {
+      const myGen = gen;
+      requestAnimationFrame(() =>
+        setTimeout(() => {
+          if (myGen !== gen) return;
+          for (const el of deferred) {
+            el.dataset.gen = String(gen);
+            drawThumb(el.querySelector('canvas')!, refMatrix(t, d3.select<HTMLButtonElement, Thumb>(el).datum()), t, pixelated, buf);
+          }
+        }, 0),
+      );
+    }
     updateSelection();
     updateHover();
   }
@@ -120,9 +210,12 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const s = store.get();
     grid
       .selectAll<HTMLButtonElement, Thumb>('button.thumb')
-      .classed('selected', (d) => d.layer === s.layer && d.head === s.head)
-      .attr('aria-selected', (d) => String(d.layer === s.layer && d.head === s.head))
-      .attr('tabindex', (d) => (d.layer === s.layer && d.head === s.head ? 0 : -1));
+      .classed('selected', (d) => isSel(d))
+      .attr('aria-selected', (d) => String(isSel(d)))
+      .attr('tabindex', (d) => (isSel(d) ? 0 : -1));
+    function isSel(d: Thumb) {
+      return d.layer === s.layer && d.agg === s.agg && (d.agg !== 'none' || d.head === s.head);
+    }
   }
 
   function updateHover() {
@@ -148,13 +241,37 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     }
   });
 
+  function syncStatControls(s: AppState) {
+    const cur = current(s);
+    const specials = cur ? SPECIAL_KEYS.filter((x) => (keySide(cur.kind) === 'src' ? cur.doc.tokens.src : cur.doc.tokens.tgt).includes(x)) : [];
+    const opts = [{ key: '', label: 'Frames: none' }, ...statDefs(s.offset, specials).map((d) => ({ key: d.key as string, label: d.label }))];
+    statSel
+      .selectAll<HTMLOptionElement, { key: string; label: string }>('option')
+      .data(opts, (d) => d.key)
+      .join('option')
+      .attr('value', (d) => d.key)
+      .text((d) => d.label);
+    statSel.property('value', s.mvstat);
+    orderBox.property('checked', s.mvorder).property('disabled', !s.mvstat);
+  }
+  syncStatControls(store.get());
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.kind !== p.kind) render();
-    if (s.layer !== p.layer || s.head !== p.head || s.doc !== p.doc || s.kind !== p.kind) updateSelection();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.offset !== p.offset || s.mvstat !== p.mvstat) syncStatControls(s);
+    if (s.mvorder !== p.mvorder) orderBox.property('checked', s.mvorder);
+    if (s.doc !== p.doc || s.kind !== p.kind || s.mvstat !== p.mvstat || s.mvorder !== p.mvorder || (s.mvstat && s.offset !== p.offset)) render();
+    if (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.doc !== p.doc || s.kind !== p.kind || s.mvorder !== p.mvorder || s.mvstat !== p.mvstat) updateSelection();
     if (s.hover !== p.hover) updateHover();
   });
   render(true);
   return { render };
+}
+
+function drawThumb(c: HTMLCanvasElement, m: Float32Array | null, t: AttnTensor, pixelated: boolean, buf: Uint8ClampedArray<ArrayBuffer>) {
+  c.width = t.nk;
+  c.height = t.nq;
+  c.style.imageRendering = pixelated ? 'pixelated' : 'auto';
+  matrixToRgba(m ?? new Float32Array(t.nq * t.nk), t.nq, t.nk, t.causal, buf);
+  c.getContext('2d')!.putImageData(new ImageData(buf, t.nk, t.nq), 0, 0);
 }
 
 /** Arrow keys: ←/→ head, ↑/↓ layer. Returns true when handled. */
@@ -167,6 +284,6 @@ export function moveFocus(store: Store<AppState>, key: string): boolean {
   const moves: Record<string, [number, number]> = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
   const m = moves[key];
   if (!m) return false;
-  store.set({ layer: clamp(s.layer + m[0], layers), head: clamp(s.head + m[1], heads) });
+  store.set({ layer: clamp(s.layer + m[0], layers), head: clamp(s.head + m[1], heads), agg: 'none' });
   return true;
 }

@@ -1,0 +1,98 @@
+/**
+ * The task's expected alignment: for each query row, the one key the task says it should look at.
+ *
+ * Output position t of a task "comes from" a source position origin[t]:
+ * - copy: origin[t] = t (the diagonal);
+ * - reverse: origin[t] = n − 1 − t, n = number of source characters (the anti-diagonal, <eos> excluded);
+ * - sort: the source position holding output character t; equal characters are matched in order
+ *   (the k-th occurrence of a character in the output ↔ its k-th occurrence in the source), which is
+ *   exactly the stable argsort of the source;
+ * - the output's end (position n, where the decoder must predict <eos>) comes from the source <eos>
+ *   when the source ends with one.
+ *
+ * Per attention kind (query row → expected key):
+ * - cross (tgt queries × src keys): decoder query t (token tgt[t]) predicts output t, so its expected
+ *   key is origin[t];
+ * - encoder_self (src × src): source query i ↔ origin[i], the same permutation read inside the source
+ *   (copy: diagonal; reverse: anti-diagonal);
+ * - decoder_self: the task says nothing about it → no expected alignment (null).
+ * Rows without an expected key (−1) are left out of the agreement.
+ */
+import type { AttentionKind } from '../api/types';
+import type { AttnDoc } from './doc';
+
+export type Task = 'copy' | 'reverse' | 'sort';
+export const TASKS: readonly Task[] = ['copy', 'reverse', 'sort'];
+
+const END_TOKENS = new Set(['<eos>', '[SEP]']);
+
+/** Source tokens without a trailing end token (<eos> / [SEP]). */
+export function sourceChars(src: readonly string[]): string[] {
+  return src.length && END_TOKENS.has(src[src.length - 1]!) ? src.slice(0, -1) : [...src];
+}
+
+/**
+ * Stable matching of output characters to source positions: the k-th occurrence of c in `output`
+ * ↔ the k-th occurrence of c in `source`; −1 when the source has no such occurrence.
+ */
+export function matchOrigins(source: readonly string[], output: readonly string[]): Int32Array {
+  const slots = new Map<string, number[]>();
+  source.forEach((c, i) => {
+    const l = slots.get(c);
+    if (l) l.push(i);
+    else slots.set(c, [i]);
+  });
+  const used = new Map<string, number>();
+  const out = new Int32Array(output.length).fill(-1);
+  output.forEach((c, t) => {
+    const l = slots.get(c);
+    const k = used.get(c) ?? 0;
+    if (l && k < l.length) out[t] = l[k]!;
+    used.set(c, k + 1);
+  });
+  return out;
+}
+
+/**
+ * origin[t] for output positions t = 0..n (n = source characters; position n is the <eos>), or null
+ * for an unknown task. `expected` is the task's correct output (the document's `expected` field);
+ * for sort it must be given, or the characters are sorted by code point as a fallback.
+ */
+export function taskOrigins(task: string | undefined, src: readonly string[], expected: string | null): Int32Array | null {
+  if (!task || !(TASKS as readonly string[]).includes(task)) return null;
+  const chars = sourceChars(src);
+  const n = chars.length;
+  let origin: Int32Array;
+  if (task === 'copy') origin = Int32Array.from({ length: n }, (_, t) => t);
+  else if (task === 'reverse') origin = Int32Array.from({ length: n }, (_, t) => n - 1 - t);
+  else {
+    const out = expected !== null ? [...expected] : [...chars].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    origin = matchOrigins(chars, out);
+  }
+  const full = new Int32Array(n + 1).fill(-1);
+  full.set(origin.subarray(0, n));
+  if (src.length === n + 1) full[n] = n; // the output's <eos> ↔ the source <eos>
+  return full;
+}
+
+/** Expected key per query row of `kind` (−1 = none), or null when the kind / task has none. */
+export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array | null {
+  const t = doc.kinds[kind];
+  if (!t || kind === 'decoder_self') return null;
+  const origin = taskOrigins(doc.model.task as string | undefined, doc.tokens.src, doc.expected);
+  if (!origin) return null;
+  const out = new Int32Array(t.nq).fill(-1);
+  for (let q = 0; q < t.nq; q++) {
+    const k = q < origin.length ? origin[q]! : -1;
+    out[q] = k >= 0 && k < t.nk ? k : -1;
+  }
+  return out;
+}
+
+/** Why a kind has no expected alignment (for the UI), or null when it has one. */
+export function noAlignmentReason(doc: AttnDoc, kind: AttentionKind): string | null {
+  const task = doc.model.task as string | undefined;
+  if (!task || !(TASKS as readonly string[]).includes(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not copy, reverse or sort.`;
+  if (kind === 'decoder_self') return 'No expected alignment for decoder self-attention (the task defines output ↔ source only).';
+  return null;
+}

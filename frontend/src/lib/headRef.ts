@@ -1,0 +1,123 @@
+/**
+ * A reference to one matrix of a kind: a real head (layer, head), the mean over the heads of a
+ * layer, or the attention rollout through a layer (encoder self-attention only). The URL writes them
+ * as "2.3", "2.mean", "2.rollout" (the diff's B side) or as layer=2 & agg=mean (the focus).
+ * Aggregates are computed once per tensor and cached.
+ */
+import type { AttentionKind } from '../api/types';
+import { expectedAlignment } from './alignment';
+import { headMatrix, keySide, type AttnDoc, type AttnTensor } from './doc';
+import { layerMeans, rolloutFromMeans } from './rollout';
+import { stackStats, type HeadStats } from './stats';
+import type { ParamSpec } from './url';
+
+export const AGGS = ['none', 'mean', 'rollout'] as const;
+export type Agg = (typeof AGGS)[number];
+
+export interface HeadRef {
+  layer: number;
+  head: number;
+  /** 'none' = the real head `head`; otherwise `head` is ignored */
+  agg: Agg;
+}
+
+export function parseHeadRef(raw: string): HeadRef | undefined {
+  const m = /^(\d+)\.(\d+|mean|rollout)$/.exec(raw);
+  if (!m) return undefined;
+  const layer = Number(m[1]);
+  if (m[2] === 'mean' || m[2] === 'rollout') return { layer, head: 0, agg: m[2] };
+  return { layer, head: Number(m[2]), agg: 'none' };
+}
+
+export function formatHeadRef(r: HeadRef): string {
+  return `${r.layer}.${r.agg === 'none' ? r.head : r.agg}`;
+}
+
+export function sameRef(a: HeadRef | null, b: HeadRef | null): boolean {
+  if (!a || !b) return a === b;
+  return a.layer === b.layer && a.agg === b.agg && (a.agg !== 'none' || a.head === b.head);
+}
+
+/** "L1 · H2", "L1 · mean of heads", "rollout through L1". */
+export function refLabel(r: HeadRef): string {
+  if (r.agg === 'mean') return `L${r.layer} · mean of heads`;
+  if (r.agg === 'rollout') return `Rollout through L${r.layer}`;
+  return `L${r.layer} · H${r.head}`;
+}
+
+/** Rollout needs square self-attention over the same tokens: the encoder's. */
+export function hasRollout(t: AttnTensor): boolean {
+  return t.kind === 'encoder_self' && t.nq === t.nk;
+}
+
+interface Aggregates {
+  means: Float32Array;
+  /** computed on first use (a chain of n³ matrix products) */
+  rollout: Float32Array | null | undefined;
+}
+const aggCache = new WeakMap<AttnTensor, Aggregates>();
+
+function aggregates(t: AttnTensor, withRollout: boolean): Aggregates {
+  let a = aggCache.get(t);
+  if (!a) {
+    a = { means: layerMeans(t.data, t.layers, t.heads, t.nq, t.nk), rollout: undefined };
+    aggCache.set(t, a);
+  }
+  if (withRollout && a.rollout === undefined) a.rollout = hasRollout(t) ? rolloutFromMeans(a.means, t.layers, t.nq) : null;
+  return a;
+}
+
+/** Has the rollout of this tensor been computed already? */
+export function rolloutReady(t: AttnTensor): boolean {
+  return aggCache.get(t)?.rollout !== undefined;
+}
+
+/** Why a reference does not exist in a tensor, or null when it does. */
+export function refProblem(t: AttnTensor, r: HeadRef): string | null {
+  if (r.layer < 0 || r.layer >= t.layers) return `there is no layer ${r.layer} (${t.layers} layers)`;
+  if (r.agg === 'none' && (r.head < 0 || r.head >= t.heads)) return `there is no head ${r.head} (${t.heads} heads)`;
+  if (r.agg === 'rollout' && !hasRollout(t)) return 'attention rollout exists for encoder self-attention only';
+  return null;
+}
+
+/** The nq × nk matrix a reference names, or null when it does not exist. */
+export function refMatrix(t: AttnTensor, r: HeadRef): Float32Array | null {
+  if (refProblem(t, r)) return null;
+  if (r.agg === 'none') return headMatrix(t, r.layer, r.head);
+  const size = t.nq * t.nk;
+  const a = aggregates(t, r.agg === 'rollout');
+  const src = r.agg === 'mean' ? a.means : a.rollout!;
+  return src.subarray(r.layer * size, (r.layer + 1) * size);
+}
+
+/** Is the matrix causal-masked? (rollout and means of the decoder self-attention keep the mask) */
+export function refCausal(t: AttnTensor): boolean {
+  return t.causal;
+}
+
+const statsCache = new WeakMap<AttnTensor, Map<number, HeadStats[]>>();
+
+/** Stats of every real head of a kind (index l * H + h), cached per tensor and offset. */
+export function kindStats(doc: AttnDoc, kind: AttentionKind, offset: number): HeadStats[] | null {
+  const t = doc.kinds[kind];
+  if (!t) return null;
+  let byOffset = statsCache.get(t);
+  if (!byOffset) statsCache.set(t, (byOffset = new Map()));
+  let s = byOffset.get(offset);
+  if (!s) {
+    const kTokens = keySide(kind) === 'src' ? doc.tokens.src : doc.tokens.tgt;
+    s = stackStats(t.data, t.layers, t.heads, t.nq, t.nk, { causal: t.causal, kTokens, offset, expected: expectedAlignment(doc, kind) });
+    byOffset.set(offset, s);
+  }
+  return s;
+}
+
+/** URL parameter for an optional head reference ("2.3", "2.mean", "1.rollout"; absent = null). */
+export function headRefParam(): ParamSpec<HeadRef | null> {
+  return {
+    default: null,
+    parse: (r) => parseHeadRef(r),
+    format: (v) => (v ? formatHeadRef(v) : ''),
+    equals: sameRef,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Aggregates over heads and layers of one [L, H, nq, nk] stack.
+ *
+ * - layer mean: M_l = (1/H) Σ_h A_{l,h};
+ * - attention rollout (Abnar & Zuidema 2020), square self-attention only (encoder):
+ *   Ã_l = rownorm(0.5·M_l + 0.5·I)  (the residual connection as an identity half),
+ *   R_0 = Ã_0, R_l = Ã_l · R_{l−1}; R_l[i, j] = how much input token j flows into position i after
+ *   layer l. Computed in float64, stored as float32.
+ */
+
+/** [L, nq, nk] layer means. */
+export function layerMeans(data: Float32Array, layers: number, heads: number, nq: number, nk: number): Float32Array {
+  const size = nq * nk;
+  const out = new Float32Array(layers * size);
+  const acc = new Float64Array(size);
+  for (let l = 0; l < layers; l++) {
+    acc.fill(0);
+    for (let h = 0; h < heads; h++) {
+      const off = (l * heads + h) * size;
+      for (let i = 0; i < size; i++) acc[i]! += data[off + i]!;
+    }
+    for (let i = 0; i < size; i++) out[l * size + i] = acc[i]! / heads;
+  }
+  return out;
+}
+
+/** [L, n, n] rollout through layers 0..l, from [L, n, n] layer means. */
+export function rolloutFromMeans(means: Float32Array, layers: number, n: number): Float32Array {
+  const size = n * n;
+  const out = new Float32Array(layers * size);
+  const a = new Float64Array(size);
+  let prev: Float64Array | null = null;
+  for (let l = 0; l < layers; l++) {
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) {
+        const v = 0.5 * means[l * size + i * n + j]! + (i === j ? 0.5 : 0);
+        a[i * n + j] = v;
+        s += v;
+      }
+      const inv = s > 0 ? 1 / s : 0;
+      for (let j = 0; j < n; j++) a[i * n + j]! *= inv;
+    }
+    let r: Float64Array;
+    if (!prev) r = a.slice();
+    else {
+      // r = a · prev, i-k-j loop order (row-major friendly)
+      r = new Float64Array(size);
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < n; k++) {
+          const aik = a[i * n + k]!;
+          if (aik === 0) continue;
+          const pk = k * n;
+          const ri = i * n;
+          for (let j = 0; j < n; j++) r[ri + j]! += aik * prev[pk + j]!;
+        }
+      }
+    }
+    for (let i = 0; i < size; i++) out[l * size + i] = r[i]!;
+    prev = r;
+  }
+  return out;
+}
+
+export function attentionRollout(data: Float32Array, layers: number, heads: number, n: number): Float32Array {
+  return rolloutFromMeans(layerMeans(data, layers, heads, n, n), layers, n);
+}
