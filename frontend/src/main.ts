@@ -18,6 +18,9 @@ import { createInputBar, findCheckpoint } from './views/inputBar';
 import { createKindTabs } from './views/kindTabs';
 import { createModelView, moveFocus } from './views/modelView';
 import { createOutputPanel } from './views/outputPanel';
+import { createExamplesMenu } from './views/examplesMenu';
+import { createPresenterToggle } from './views/presenterToggle';
+import { resolveRunAlias } from './lib/examples';
 import { scheduleWarmUp } from './warmup';
 import { renderCounts } from './views/common';
 
@@ -98,12 +101,14 @@ store.subscribe((s, p) => {
 
 // ---- views ----
 createInputBar($('input-bar'), store, { onRun: () => runNow() });
+createExamplesMenu($('input-bar'), store);
 createOutputPanel($('output-panel'), store);
 createKindTabs($('kind-tabs'), store);
 createModelView($('model-view'), store);
 createFocusHeatmap($('focus-heatmap'), store);
 createArcView($('arc-view'), store);
 createToolbar($('toolbar'));
+createPresenterToggle($('toolbar'), store);
 
 store.subscribe((s, p) => {
   if (s.hover !== p.hover) {
@@ -304,6 +309,9 @@ async function loadCheckpoints() {
     const list = await api.checkpoints();
     const s = store.get();
     const patch: Partial<AppState> = { checkpoints: list, checkpointsStatus: 'ready', checkpointsError: null };
+    // `?ckpt=copy` names a run: its last usable epoch (lesson links survive retraining)
+    const alias = resolveRunAlias(list, s.ckpt);
+    if (alias) patch.ckpt = alias;
     if (!s.ckpt && !s.doc) {
       const run = list.runs.find((r) => r.checkpoints.some((c) => c.usable));
       const usable = run?.checkpoints.filter((c) => c.usable) ?? [];
