@@ -23,8 +23,8 @@ export const GALLERY: TaskExamples[] = [
     task: 'copy',
     title: 'copy — write the input again',
     examples: [
-      { text: 'hello', look: 'Cross-attention, layer 1: a bright diagonal — output i reads input i.' },
-      { text: 'balloon', look: 'Repeated letters (ll, oo): the diagonal does not jump between the twins — it follows positions.' },
+      { text: 'hello', look: 'Cross-attention, layer 1: a bright diagonal — each row looks at the letter it is about to write.' },
+      { text: 'balloon', look: 'Twin letters (ll, oo): each row still finds its own copy — the model tracks positions, not just letters.' },
       { text: 'abcdefghij', look: 'A longer input: the diagonal just keeps going.' },
     ],
   },
@@ -32,7 +32,7 @@ export const GALLERY: TaskExamples[] = [
     task: 'reverse',
     title: 'reverse — write it backwards',
     examples: [
-      { text: 'stressed', look: 'Cross-attention: the anti-diagonal — the first output reads the last input.' },
+      { text: 'stressed', look: 'Cross-attention, layer 1: the anti-diagonal — the first output reads the last input letter.' },
       { text: 'racecar', look: 'A palindrome: output = input, yet the attention is still the anti-diagonal.' },
       { text: 'abc123', look: 'Digits are just characters: the same anti-diagonal.' },
     ],
@@ -41,9 +41,9 @@ export const GALLERY: TaskExamples[] = [
     task: 'sort',
     title: 'sort — characters in alphabetical order',
     examples: [
-      { text: 'dcba', look: 'Each output looks up where its letter sits in the input: a permutation, not a diagonal.' },
-      { text: 'banana', look: 'Ties: three a’s — each output a has to pick one of them (and not the same one every time).' },
-      { text: 'zebra', look: 'Scattered: the bright cell in each row jumps around the input.' },
+      { text: 'sorting', look: 'Each output letter looks up where that letter sits in the input: a shuffled pattern, not a line.' },
+      { text: 'banana', look: 'Ties: each output a spreads its attention over all three a’s — for sorting, which copy does not matter.' },
+      { text: 'mississippi', look: 'Many repeats: count the s’s in the output. Counting is where this small model slips.' },
     ],
   },
 ];
