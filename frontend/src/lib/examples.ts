@@ -43,7 +43,7 @@ export const GALLERY: TaskExamples[] = [
     examples: [
       { text: 'sorting', look: 'Each output letter looks up where that letter sits in the input: a shuffled pattern, not a line.' },
       { text: 'banana', look: 'Ties: each output a spreads its attention over all three a’s — for sorting, which copy does not matter.' },
-      { text: 'mississippi', look: 'Many repeats: count the s’s in the output. Counting is where this small model slips.' },
+      { text: 'mississippi', look: 'Many repeats: count the i’s and s’s in the output. Counting is where this small model slips.' },
     ],
   },
 ];
