@@ -6,7 +6,6 @@ error message, no console errors."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -19,7 +18,11 @@ pytestmark = pytest.mark.browser
 LESSON = ROOT / "docs" / "classroom.md"
 LINK = re.compile(r"http://localhost:8000/[^\s)>\]]*")
 URL_DEFAULTS = {"kind": "encoder_self", "layer": "0", "head": "0", "present": "0"}
-KIND_LABEL = {"encoder_self": "Encoder self-attention", "decoder_self": "Decoder self-attention (masked)", "cross": "Cross-attention"}
+KIND_LABEL = {
+    "encoder_self": "Encoder self-attention",
+    "decoder_self": "Decoder self-attention (masked)",
+    "cross": "Cross-attention",
+}
 
 
 def drop_defaults(params: dict[str, str]) -> dict[str, str]:

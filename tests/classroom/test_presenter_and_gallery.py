@@ -27,7 +27,9 @@ def px(page: Page, selector: str, prop: str = "font-size") -> float:
 
 def luminance(page: Page, selector: str, prop: str) -> float:
     """Relative luminance (WCAG) of a computed colour."""
-    rgb = page.eval_on_selector(selector, f"e => getComputedStyle(e).getPropertyValue('{prop}').match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number)")
+    rgb = page.eval_on_selector(
+        selector, f"e => getComputedStyle(e).getPropertyValue('{prop}').match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number)"
+    )
 
     def chan(c: float) -> float:
         c /= 255
@@ -67,7 +69,9 @@ def test_presenter_mode_from_the_url(tab: Tab, server: Server) -> None:
     assert contrast(page, ".focus-panel .panel-head h2", ".focus-panel") >= 15
     assert contrast(page, ".row-label", ".output-panel") >= 12
     # it fits a 1280×720 projector: nothing scrolls, the heatmap is big
-    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth")
+    assert page.evaluate(
+        "document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth"
+    )
     box = page.get_by_test_id("focus-heatmap").bounding_box()
     assert box and box["height"] >= 300
     label = page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label")

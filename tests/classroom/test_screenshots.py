@@ -55,7 +55,14 @@ def png_size(path: Path) -> tuple[int, int]:
 
 @pytest.mark.parametrize(("name", "query", "viewport", "element", "click"), SHOTS, ids=[s[0] for s in SHOTS])
 def test_screenshot(
-    name: str, query: str, viewport: tuple[int, int], element: str | None, click: str | None, browser: Browser, shot_server: Server, out_dir: Path
+    name: str,
+    query: str,
+    viewport: tuple[int, int],
+    element: str | None,
+    click: str | None,
+    browser: Browser,
+    shot_server: Server,
+    out_dir: Path,
 ) -> None:
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     page: Page = context.new_page()

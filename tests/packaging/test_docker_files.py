@@ -18,6 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE = ROOT / "docker-compose.yml"
 
 
@@ -109,3 +110,14 @@ def test_compose_volume_sits_inside_the_served_checkpoint_directory() -> None:
     served_dir = served.group(1) if served.group(1).startswith("/") else f"{workdir.rstrip('/')}/{served.group(1)}"
     target = _compose()["services"]["attnviz"]["volumes"][0].split(":")[1]
     assert target.startswith(served_dir.rstrip("/") + "/"), (target, served_dir)
+
+
+def test_dockerignore_keeps_host_builds_and_runs_out_of_the_image() -> None:
+    """``COPY frontend`` must not bring the host's node_modules (possibly another OS's binaries) over
+    the image's, nor ``COPY`` bake the host's checkpoints or venv into it."""
+    patterns = {
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"frontend/node_modules", "frontend/dist", "checkpoints", ".venv", ".git"} <= patterns
