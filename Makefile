@@ -17,7 +17,7 @@ comma := ,
 EXTRAS ?= dev$(if $(HF),$(comma)hf)
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(or $(EXTRAS),base))
 
-.PHONY: openapi setup setup-py run demo test test-py test-js lint bench frontend frontend-deps clean help
+.PHONY: openapi setup setup-py run demo test test-py test-js lint bench frontend frontend-deps clean help screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -67,6 +67,9 @@ lint: setup  ## ruff, mypy, TypeScript, Dockerfile and compose checks
 	$(VENV)/bin/hadolint Dockerfile
 	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
 	 else echo "docker-compose not installed (apt-get install docker-compose): compose file not checked"; fi
+
+screenshots: setup demo  ## refresh the README screenshots docs/img/*.png from the demo runs (headless Chromium)
+	ATTNVIZ_SCREENSHOT_DIR=docs/img ATTNVIZ_SCREENSHOT_CHECKPOINTS=$(CHECKPOINTS) $(PY) -m pytest -q -p no:cacheprovider tests/classroom/test_screenshots.py
 
 openapi: setup-py  ## regenerate docs/openapi.json (the front end's API types come from it)
 	$(PY) -m attnviz.server.openapi --out docs/openapi.json

@@ -67,6 +67,12 @@ class Checkpoint:
         return model.eval()
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def save_checkpoint(
     path: str | os.PathLike[str],
     model: SmallTransformer,
@@ -98,6 +104,9 @@ def save_checkpoint(
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates 0600; give the file the mode open() would (0644 under umask 022), so a run
+        # trained on the host is readable by the classroom container's user through the mount
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

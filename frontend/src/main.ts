@@ -20,6 +20,9 @@ import { createKindTabs } from './views/kindTabs';
 import { createModelView, moveFocus } from './views/modelView';
 import { createOutputPanel } from './views/outputPanel';
 import { createSpecialToggle } from './views/specialToggle';
+import { createExamplesMenu } from './views/examplesMenu';
+import { createPresenterToggle } from './views/presenterToggle';
+import { resolveRunAlias } from './lib/examples';
 import { scheduleWarmUp } from './warmup';
 import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
@@ -103,6 +106,7 @@ store.subscribe((s, p) => {
 
 // ---- views ----
 createInputBar($('input-bar'), store, { onRun: () => runNow() });
+createExamplesMenu($('input-bar'), store);
 createOutputPanel($('output-panel'), store);
 createKindTabs($('kind-tabs'), store);
 createSpecialToggle($('special-toggle'), store);
@@ -112,6 +116,7 @@ createArcView($('arc-view'), store);
 createToolbar($('toolbar'));
 createInsightPanel($('insight-panel'), store, api);
 installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
+createPresenterToggle($('toolbar'), store);
 
 store.subscribe((s, p) => {
   if (s.hover !== p.hover) {
@@ -326,6 +331,9 @@ async function loadCheckpoints() {
     const list = await api.checkpoints();
     const s = store.get();
     const patch: Partial<AppState> = { checkpoints: list, checkpointsStatus: 'ready', checkpointsError: null };
+    // `?ckpt=copy` names a run: its last usable epoch (lesson links survive retraining)
+    const alias = resolveRunAlias(list, s.ckpt);
+    if (alias) patch.ckpt = alias;
     if (!s.ckpt && !s.doc) {
       const run = list.runs.find((r) => r.checkpoints.some((c) => c.usable));
       const usable = run?.checkpoints.filter((c) => c.usable) ?? [];

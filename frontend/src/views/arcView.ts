@@ -14,7 +14,7 @@ import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
-import { current, trackSize, SIDE_LABEL, sizeCanvas, countRender, timed } from './common';
+import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, countRender, timed } from './common';
 
 interface Tok {
   role: 'q' | 'k';
@@ -177,8 +177,9 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     W = Math.max(220, sz.width - 12);
     const availH = Math.max(160, sz.height - 44);
     const longest = Math.max(d3.max(qTokens, (x) => displayToken(x).length) ?? 1, d3.max(kTokens, (x) => displayToken(x).length) ?? 1);
-    const labelW = Math.min(90, 14 + longest * 7.5);
-    geom = arcGeometry(t.nq, t.nk, W, availH, labelW, 6, 4, 22);
+    const zoom = labelScale(s);
+    const labelW = Math.min(90 * zoom, 14 + longest * 7.5 * zoom);
+    geom = arcGeometry(t.nq, t.nk, W, availH, labelW, 6, 4, 22 * zoom);
     const g = geom;
     arcs = computeArcs(s);
     sizeCanvas(base, W, g.height);
@@ -189,7 +190,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     stage.style('height', `${g.height}px`);
 
     const stride = labelStride(g.row, 9);
-    const fs = Math.max(8, Math.min(13, g.row * 0.72));
+    const fs = Math.max(8, Math.min(13 * zoom, g.row * 0.72));
     const toks: Tok[] = [
       ...qTokens.map((x, i) => ({ role: 'q' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
       ...kTokens.map((x, i) => ({ role: 'k' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
@@ -202,7 +203,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       .attr('x', (d) => (d.role === 'q' ? g.xq - 2 : g.xk + 2))
       .attr('y', (d) => arcY(g, d.i, d.role === 'q' ? t.nq : t.nk))
       .attr('text-anchor', (d) => (d.role === 'q' ? 'end' : 'start'))
-      .attr('font-size', fs)
+      .style('font-size', `${fs}px`) // a style: the .tok class rule would beat an attribute
       .classed('special', (d) => d.special)
       .classed('thin', (d) => d.i % stride !== 0)
       .text((d) => d.text);
@@ -269,7 +270,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     .on('pointerleave', () => store.set({ hover: null }));
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.heads !== p.heads || s.mass !== p.mass) render();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.heads !== p.heads || s.mass !== p.mass || s.present !== p.present) render();
     else {
       if (s.head !== p.head) renderChips(s);
       if (s.hover !== p.hover) updateHover();

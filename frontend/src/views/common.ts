@@ -110,3 +110,8 @@ export function timed<T>(view: string, fn: () => T): T {
     performance.measure(`attnviz:render:${view}`, { start: t0, end: performance.now() });
   }
 }
+
+/** Label / cell size factor of the focus views: 2× in presenter mode (read from across a room). */
+export function labelScale(s: Pick<AppState, 'present'>): number {
+  return s.present ? 2 : 1;
+}

@@ -13,7 +13,7 @@ import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
-import { current, hatchPattern, trackSize, SIDE_LABEL, sizeCanvas, tokensOf, countRender, timed } from './common';
+import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, tokensOf, countRender, timed } from './common';
 
 interface Label {
   axis: 'q' | 'k';
@@ -75,9 +75,10 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     W = Math.max(200, sz.width);
     H = Math.max(200, sz.height - 26);
     const longest = (toks: string[]) => d3.max(toks, (x) => displayToken(x).length) ?? 1;
-    const left = Math.min(120, 26 + longest(qTokens) * 7.5);
-    const top = Math.min(110, 24 + longest(kTokens) * 6.5);
-    geom = heatmapGeometry(t.nq, t.nk, W, H, { left, top, right: 8, bottom: 4 }, 1, 40);
+    const zoom = labelScale(s);
+    const left = Math.min(120 * zoom, 26 + longest(qTokens) * 7.5 * zoom);
+    const top = Math.min(110 * zoom, 24 + longest(kTokens) * 6.5 * zoom);
+    geom = heatmapGeometry(t.nq, t.nk, W, H, { left, top, right: 8, bottom: 4 }, 1, 40 * zoom);
     const g = geom;
     const cw = Math.min(W, g.x0 + g.width + 8);
     const ch = Math.min(H, g.y0 + g.height + 4);
@@ -127,7 +128,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
 
     // labels
     const stride = labelStride(g.cell, 11);
-    const fs = Math.max(9, Math.min(13, g.cell * 0.8));
+    const fs = Math.max(9, Math.min(13 * zoom, g.cell * 0.8));
     const lab = (axis: 'q' | 'k', toks: string[]): Label[] => toks.map((x, i) => ({ axis, i, text: displayToken(x) }));
     gq.selectAll<SVGTextElement, Label>('text')
       .data(lab('q', qTokens), (d) => `${d.i}`)
@@ -256,7 +257,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   });
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align) render();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align || s.present !== p.present) render();
     else if (s.hover !== p.hover) updateHover();
   });
   render();

@@ -1,0 +1,78 @@
+/**
+ * "Examples" menu by the input bar: per task a few inputs chosen to show something; one click sets
+ * the text and, when the server has a run of that task, its checkpoint. Each entry says what to
+ * look for. A native <details> popover: keyboard and screen readers work without extra code.
+ */
+import * as d3 from 'd3';
+import '../examples.css';
+import { checkpointForTask, GALLERY, type Example, type TaskExamples } from '../lib/examples';
+import type { Store } from '../lib/store';
+import type { AppState } from '../state';
+
+export function createExamplesMenu(container: HTMLElement, store: Store<AppState>) {
+  const details = d3
+    .select(container)
+    .insert('details', '.status')
+    .attr('class', 'examples')
+    .attr('data-testid', 'examples');
+  details.append('summary').attr('class', 'btn').attr('data-testid', 'examples-button').text('Examples');
+  const menu = details.append('div').attr('class', 'examples-menu').attr('role', 'menu').attr('data-testid', 'examples-menu');
+
+  function pick(t: TaskExamples, ex: Example) {
+    const s = store.get();
+    const ckpt = checkpointForTask(s.checkpoints, t.task, s.ckpt);
+    store.set(ckpt ? { text: ex.text, ckpt } : { text: ex.text });
+    (details.node() as HTMLDetailsElement).open = false;
+  }
+
+  function render(s: AppState) {
+    const groups = menu
+      .selectAll<HTMLDivElement, TaskExamples>('div.examples-task')
+      .data(GALLERY, (d) => d.task)
+      .join((enter) => {
+        const g = enter.append('div').attr('class', 'examples-task');
+        g.append('div').attr('class', 'examples-title');
+        return g;
+      })
+      .attr('data-task', (d) => d.task);
+    groups.select('.examples-title').text((d) => {
+      const has = checkpointForTask(s.checkpoints, d.task, '') !== null;
+      return has || !s.checkpoints ? d.title : `${d.title} (no ${d.task} run on this server)`;
+    });
+    groups
+      .selectAll<HTMLButtonElement, Example>('button')
+      .data(
+        (d) => d.examples,
+        (d) => d.text,
+      )
+      .join((enter) => {
+        const b = enter.append('button').attr('class', 'example').attr('role', 'menuitem');
+        b.append('span').attr('class', 'example-text');
+        b.append('span').attr('class', 'example-look');
+        return b;
+      })
+      .attr('data-testid', function (d) {
+        const t = d3.select(this.parentElement as HTMLElement).datum() as TaskExamples;
+        return `example-${t.task}-${d.text.replace(/[^a-z0-9]+/g, '_')}`;
+      })
+      .on('click', function (_e, d) {
+        pick(d3.select(this.parentElement as HTMLElement).datum() as TaskExamples, d);
+      })
+      .call((b) => b.select('.example-text').text((d) => d.text))
+      .call((b) => b.select('.example-look').text((d) => d.look));
+  }
+
+  // close on outside click and on Escape
+  document.addEventListener('pointerdown', (e) => {
+    const el = details.node() as HTMLDetailsElement;
+    if (el.open && !el.contains(e.target as Node)) el.open = false;
+  });
+  details.on('keydown', (e: KeyboardEvent) => {
+    if (e.key === 'Escape') (details.node() as HTMLDetailsElement).open = false;
+  });
+
+  store.subscribe((s, p) => {
+    if (s.checkpoints !== p.checkpoints) render(s);
+  });
+  render(store.get());
+}
