@@ -46,6 +46,7 @@ setup: setup-py frontend  ## venv + pinned Python packages + front-end build
 # ---- using it -----------------------------------------------------------------------------
 demo: setup-py  ## train the copy, reverse and sort demo runs into checkpoints/<task>/ if missing
 	$(PY) -m attnviz.demo --checkpoints $(CHECKPOINTS)
+	$(PY) -m attnviz.hf_demo --checkpoints $(CHECKPOINTS)
 
 run: setup demo  ## install, train demo runs if needed, build, serve on http://$(HOST):$(PORT)
 	$(VENV)/bin/attnviz serve --host $(HOST) --port $(PORT) --checkpoints $(CHECKPOINTS)
