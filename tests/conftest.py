@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from playwright.sync_api import Browser, sync_playwright
 
 from attnviz.checkpoint import Checkpoint, load_checkpoint
 from attnviz.export_attention_json import build_document
@@ -52,3 +55,31 @@ def tiny_ckpt(tiny_run: TinyRun) -> Checkpoint:
 @pytest.fixture(scope="session")
 def tiny_doc(tiny_ckpt: Checkpoint) -> dict[str, Any]:
     return build_document(tiny_ckpt, "hello", checkpoint_name="copy/ckpt_epoch3.pt")
+
+
+# ---- one headless Chromium for every browser suite ------------------------------------------
+# Playwright's sync API allows one running instance per process, so the browser suites
+# (tests/e2e*, tests/classroom, tests/hf) all share this session fixture.
+
+CHROMIUM = os.environ.get("ATTNVIZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's /usr/bin/chromium (`.ci/run` installs it); missing is a failure, never a skip."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it (`apt-get install chromium`) or set ATTNVIZ_CHROMIUM.")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from attnviz.train import TrainConfig, train
 
@@ -107,24 +107,6 @@ def server(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     srv = start_server(demo_dir, tmp_path_factory.mktemp("server") / "server.log")
     yield srv
     stop_server(srv)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
 
 
 @dataclass

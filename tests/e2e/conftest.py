@@ -136,21 +136,6 @@ def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from start_server(empty, tmp_path_factory.mktemp("empty-server-log") / "server.log")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session (Debian's /usr/bin/chromium; `.ci/run` installs it)."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it (`apt-get install chromium`) or set ATTNVIZ_CHROMIUM.")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @dataclass
 class ConsoleLog:
     """Console errors and uncaught page errors of one test; ``allow`` takes a justified regex."""

@@ -107,7 +107,7 @@ def assert_views_drawn_from(page: Any, doc: dict[str, Any], file_name: str) -> N
     expect(page.locator(".output-panel .meta")).to_contain_text(f"from file {file_name}")
     expect(page.get_by_test_id("empty-state")).to_be_hidden()
     n_layers, n_heads = doc["model"]["n_layers"], doc["model"]["n_heads"]
-    expect(page.locator("button.thumb")).to_have_count(n_layers * n_heads)
+    expect(page.locator("button.thumb:not(.agg)")).to_have_count(n_layers * n_heads)
     n = len(doc["tokens"]["src"])
     for layer in range(n_layers):
         for head in range(n_heads):

@@ -62,7 +62,7 @@ def test_typed_text_draws_every_head_and_the_focus_cells(shown: tuple[Any, dict[
     n_layers, n_heads, nq, nk = enc.shape
     assert (n_layers, n_heads) == (2, 4) and nq == nk == len(doc["tokens"]["src"]) == 6
 
-    thumbs = page.locator("button.thumb")
+    thumbs = page.locator("button.thumb:not(.agg)")
     expect(thumbs).to_have_count(n_layers * n_heads)
     for layer in range(n_layers):
         for head in range(n_heads):
@@ -116,7 +116,7 @@ def test_kind_tabs_and_masked_decoder_cells(shown: tuple[Any, dict[str, Any], di
     assert hover_cell(page, 0, len(tgt) - 1) == f"'{tgt[0]}' → '{tgt[-1]}': masked"  # a future position
     last = len(tgt) - 1
     assert hover_cell(page, last, 0) == f"'{tgt[last]}' → '{tgt[0]}': {format_weight(float(dec[0, 0, last, 0]))}"
-    expect(page.locator(".legend")).to_contain_text("masked (future position)")
+    expect(page.locator("#focus-heatmap .legend")).to_contain_text("masked (future position)")
     # thumbnails of the decoder are drawn with their masked triangle too (every cell painted)
     st = canvas_stats(page.get_by_test_id("model-view-1-3"))
     assert (st["width"], st["height"], st["opaque"]) == (len(tgt), len(tgt), len(tgt) ** 2)
@@ -204,7 +204,9 @@ def test_hovering_a_token_highlights_it_in_every_view(shown: tuple[Any, dict[str
     expect(page.locator("[data-testid=focus-heatmap] g.labels-k text.lit")).to_have_text(src[1])
     expect(page.get_by_test_id("hover-value")).to_have_text(f"'{src[1]}' · source token 1")
     # model view: the row and column bands shown on every thumbnail
-    bands = page.evaluate("() => [...document.querySelectorAll('.mv-grid .band')].map((b) => getComputedStyle(b).display)")
+    bands = page.evaluate(
+        "() => [...document.querySelectorAll('.mv-grid button.thumb:not(.agg) .band')].map((b) => getComputedStyle(b).display)"
+    )
     assert len(bands) == 2 * 8 and all(d != "none" for d in bands), bands
     # arc view: the token's labels lit and its lines on the overlay
     expect(page.locator("[data-testid=arc-view] svg text.lit")).to_have_count(2)

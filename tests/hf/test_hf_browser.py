@@ -24,7 +24,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
-CHROMIUM = "/usr/bin/chromium"
 SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
 
 
@@ -110,60 +109,55 @@ def hover_value(page: sync_api.Page) -> float:
     return float(m.group(1))
 
 
-def test_minilm_at_128_tokens_in_the_browser(server: str, hf_root: Path) -> None:
+def test_minilm_at_128_tokens_in_the_browser(server: str, hf_root: Path, browser: sync_api.Browser) -> None:
     text = text_of_128_tokens(hf_root)
     errors: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
-            page.wait_for_function(
-                "() => { const d = window.__attnviz?.store.get().doc; return d && d.tokens.src.length === 128; }", timeout=60_000
-            )
-            page.wait_for_timeout(300)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
+        page.wait_for_function(
+            "() => { const d = window.__attnviz?.store.get().doc; return d && d.tokens.src.length === 128; }", timeout=60_000
+        )
+        page.wait_for_timeout(300)
 
-            # the picker groups it under "pretrained", with no epoch choice
-            assert page.locator('[data-testid="run-select"] optgroup[label="pretrained"] option').all_inner_texts() == [
-                f"{MINILM} · 6L × 12H"
-            ]
-            assert not page.get_by_test_id("epoch-select").is_visible()
-            # encoder only: one tab, no decoder tabs, no output
-            assert page.get_by_test_id("kind-encoder_self").is_visible()
-            assert page.get_by_test_id("kind-decoder_self").count() == 0 and page.get_by_test_id("kind-cross").count() == 0
-            assert page.get_by_test_id("encoder-only").inner_text() == "encoder-only model: no output"
-            assert page.get_by_test_id("tokens-tgt").count() == 0
-            # model view: 6 × 12 thumbnails, none blank
-            assert page.locator('[data-testid^="model-view-"][data-testid$="-11"]').count() == 6
-            assert page.get_by_test_id("model-view-canvas").count() == 72
-            assert page.evaluate(BLANK_THUMBS) == 0
-            # focus heatmap: 128 × 128
-            label = page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label") or ""
-            assert "128 queries by 128 keys" in label
+        # the picker groups it under "pretrained", with no epoch choice
+        assert page.locator('[data-testid="run-select"] optgroup[label="pretrained"] option').all_inner_texts() == [
+            f"{MINILM} · 6L × 12H"
+        ]
+        assert not page.get_by_test_id("epoch-select").is_visible()
+        # encoder only: one tab, no decoder tabs, no output
+        assert page.get_by_test_id("kind-encoder_self").is_visible()
+        assert page.get_by_test_id("kind-decoder_self").count() == 0 and page.get_by_test_id("kind-cross").count() == 0
+        assert page.get_by_test_id("encoder-only").inner_text() == "encoder-only model: no output"
+        assert page.get_by_test_id("tokens-tgt").count() == 0
+        # model view: 6 × 12 thumbnails, none blank
+        assert page.locator('[data-testid^="model-view-"][data-testid$="-11"]').count() == 6
+        assert page.get_by_test_id("model-view-canvas").count() == 72
+        assert page.evaluate(BLANK_THUMBS) == 0
+        # focus heatmap: 128 × 128
+        label = page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label") or ""
+        assert "128 queries by 128 keys" in label
 
-            # hide [CLS]/[SEP]: 126 × 126, the hovered weight renormalised over the real tokens
-            cell = page.evaluate(PICK_CELL)
-            page.evaluate(f"() => window.__attnviz.store.set({{layer: {cell['layer']}, head: {cell['head']}}})")
-            page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q']}, k: {cell['k']}}})")
-            assert hover_value(page) == pytest.approx(cell["raw"], abs=0.006)
-            page.get_by_test_id("hide-special").check()
-            page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 126")
-            assert "hidespecial=1" in page.url
-            assert "126 queries by 126 keys" in (page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label") or "")
-            page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q'] - 1}, k: {cell['k'] - 1}}})")
-            assert hover_value(page) == pytest.approx(cell["renorm"], abs=0.006)
-            assert cell["renorm"] - cell["raw"] > 0.02  # a visible change
-            assert page.get_by_test_id("tokens-src").locator("span.tok").count() == 126
-            page.screenshot(path=str(hf_root / "minilm-126-hidden.png"))
-            page.get_by_test_id("hide-special").uncheck()
-            page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 128")
-            page.screenshot(path=str(hf_root / "minilm-128.png"))
-        finally:
-            browser.close()
+        # hide [CLS]/[SEP]: 126 × 126, the hovered weight renormalised over the real tokens
+        cell = page.evaluate(PICK_CELL)
+        page.evaluate(f"() => window.__attnviz.store.set({{layer: {cell['layer']}, head: {cell['head']}}})")
+        page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q']}, k: {cell['k']}}})")
+        assert hover_value(page) == pytest.approx(cell["raw"], abs=0.006)
+        page.get_by_test_id("hide-special").check()
+        page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 126")
+        assert "hidespecial=1" in page.url
+        assert "126 queries by 126 keys" in (page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label") or "")
+        page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q'] - 1}, k: {cell['k'] - 1}}})")
+        assert hover_value(page) == pytest.approx(cell["renorm"], abs=0.006)
+        assert cell["renorm"] - cell["raw"] > 0.02  # a visible change
+        assert page.get_by_test_id("tokens-src").locator("span.tok").count() == 126
+        page.screenshot(path=str(hf_root / "minilm-126-hidden.png"))
+        page.get_by_test_id("hide-special").uncheck()
+        page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 128")
+        page.screenshot(path=str(hf_root / "minilm-128.png"))
+    finally:
+        context.close()
     assert errors == []

@@ -124,7 +124,8 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     sizeCanvas(overlay, cw, ch);
     svg.attr('width', cw).attr('height', ch);
     wrap.style('width', `${cw}px`).style('height', `${ch}px`);
-    base.setAttribute('aria-label', `${KIND_LABEL[kind]}, ${label}: ${t.nq} queries by ${t.nk} keys`);
+    const spoken = ref.agg === 'none' ? `layer ${s.layer} head ${s.head}` : label.toLowerCase();
+    base.setAttribute('aria-label', `${KIND_LABEL[kind]}, ${spoken}: ${t.nq} queries by ${t.nk} keys`);
 
     // labels
     const stride = labelStride(g.cell, 11);

@@ -103,7 +103,7 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
       { id: 'huggingface', label: 'pretrained', runs: runs.filter((r) => r.kind === 'huggingface') },
     ].filter((g) => g.runs.length) as RunGroup[];
     runSel
-      .selectAll<HTMLOptionElement, null>(':scope > option')
+      .selectAll<HTMLOptionElement, null>(':scope > option:not(.run)')
       .data(cur ? [] : [null])
       .join('option')
       .attr('value', '')

@@ -163,7 +163,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
             void d;
           })
           .on('pointerleave', () => store.set({ hover: null }));
-        b.append('canvas').attr('data-testid', 'model-view-canvas');
+        b.append('canvas').attr('data-testid', (d) => (d.agg === 'none' ? 'model-view-canvas' : 'model-view-agg-canvas'));
         b.append('span').attr('class', 'thumb-tag');
         b.append('div').attr('class', 'band band-row');
         b.append('div').attr('class', 'band band-col');
