@@ -15,6 +15,7 @@ Usage:  python bench/bench_frontend.py [--runs 5] [--hovers 200] [--build]
 Needs:  node (for frontend/scripts/make_sample_doc.mjs), Playwright for Python, and Chromium
         (/usr/bin/chromium or $ATTNVIZ_CHROMIUM).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,15 +37,31 @@ FRONTEND = ROOT / "frontend"
 DIST = FRONTEND / "dist"
 CHROMIUM = os.environ.get("ATTNVIZ_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 DOCS = {
     # name: (generator args, label, target ms)
-    "encdec_2x4x32": (["--layers", "2", "--heads", "4", "--tokens", "32", "--task", "reverse"], "2L x 4H x 32 tok, enc-dec, json", 100),
-    "enc_6x12x128": (["--layers", "6", "--heads", "12", "--tokens", "128", "--encoder-only"], "6L x 12H x 128 tok, encoder-only, json", 500),
-    "enc_6x12x128_f16": (["--layers", "6", "--heads", "12", "--tokens", "128", "--encoder-only", "--encoding", "float16"], "6L x 12H x 128 tok, encoder-only, float16", 500),
+    "encdec_2x4x32": (
+        ["--layers", "2", "--heads", "4", "--tokens", "32", "--task", "reverse"],
+        "2L x 4H x 32 tok, enc-dec, json",
+        100,
+    ),
+    "enc_6x12x128": (
+        ["--layers", "6", "--heads", "12", "--tokens", "128", "--encoder-only"],
+        "6L x 12H x 128 tok, encoder-only, json",
+        500,
+    ),
+    "enc_6x12x128_f16": (
+        ["--layers", "6", "--heads", "12", "--tokens", "128", "--encoder-only", "--encoding", "float16"],
+        "6L x 12H x 128 tok, encoder-only, float16",
+        500,
+    ),
 }
 
 
@@ -125,7 +142,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="attnviz-bench-"))
     try:
         for name, (gen, _, _) in DOCS.items():
-            subprocess.run(["node", str(FRONTEND / "scripts" / "make_sample_doc.mjs"), *gen, "--out", str(tmp / f"{name}.json")], check=True)
+            subprocess.run(
+                ["node", str(FRONTEND / "scripts" / "make_sample_doc.mjs"), *gen, "--out", str(tmp / f"{name}.json")], check=True
+            )
         srv, port = serve(tmp)
         url = f"http://127.0.0.1:{port}/"
         results: dict[str, dict] = {}
@@ -151,7 +170,8 @@ def main() -> int:
                         parts.append(t)
                     page.close()
                 results[name] = {
-                    "cold": cold, "warm": warm,
+                    "cold": cold,
+                    "warm": warm,
                     "decode": statistics.median(x["decodeMs"] for x in parts),
                     "render": statistics.median(x["renderMs"] for x in parts),
                     "frame": statistics.median(x["frameMs"] for x in parts),
@@ -180,17 +200,23 @@ def main() -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"attnviz front-end benchmark - Chromium {version} headless, --disable-gpu (software raster)")
     print(f"machine: {cpu}, {os.cpu_count()} cores, load avg {load:.1f}, viewport 1440x900\n")
-    print(f"{'first paint after data arrives':44} {'cold med':>9} {'warm med':>9} {'warm p95':>9}  {'decode/render/frame (warm med)':>31}  target")
+    print(
+        f"{'first paint after data arrives':44} {'cold med':>9} {'warm med':>9} {'warm p95':>9}  {'decode/render/frame (warm med)':>31}  target"
+    )
     for name, (_, label, target) in DOCS.items():
         r = results[name]
-        verdict = lambda xs: "ok" if statistics.median(xs) <= target else "MISSED"  # noqa: E731
-        print(f"{label:44} {statistics.median(r['cold']):7.1f}ms {statistics.median(r['warm']):7.1f}ms {pct(r['warm'], .95):7.1f}ms"
-              f"  {r['decode']:8.1f} / {r['render']:6.1f} / {r['frame']:6.1f} ms  <= {target} ms: warm {verdict(r['warm'])}, cold {verdict(r['cold'])}")
+        verdict = lambda xs, target=target: "ok" if statistics.median(xs) <= target else "MISSED"  # noqa: E731
+        print(
+            f"{label:44} {statistics.median(r['cold']):7.1f}ms {statistics.median(r['warm']):7.1f}ms {pct(r['warm'], 0.95):7.1f}ms"
+            f"  {r['decode']:8.1f} / {r['render']:6.1f} / {r['frame']:6.1f} ms  <= {target} ms: warm {verdict(r['warm'])}, cold {verdict(r['cold'])}"
+        )
     hs, hf = results["hover"]["sync"], results["hover"]["frame"]
     print(f"\n{'hover -> all linked views updated, 128 tok':44} {'median':>9} {'p95':>9} {'n':>5}  target")
     ok = "ok" if statistics.median(hs) <= 16 else "MISSED"
-    print(f"{'  update + style/layout (sync work)':44} {statistics.median(hs):7.1f}ms {pct(hs, .95):7.1f}ms {len(hs):5d}  <= 16 ms {ok}")
-    print(f"{'  until the next frame (incl. vsync wait)':44} {statistics.median(hf):7.1f}ms {pct(hf, .95):7.1f}ms {len(hf):5d}")
+    print(
+        f"{'  update + style/layout (sync work)':44} {statistics.median(hs):7.1f}ms {pct(hs, 0.95):7.1f}ms {len(hs):5d}  <= 16 ms {ok}"
+    )
+    print(f"{'  until the next frame (incl. vsync wait)':44} {statistics.median(hf):7.1f}ms {pct(hf, 0.95):7.1f}ms {len(hf):5d}")
     print(f"\nrender calls per view over the hover run (should not grow with hovers): {renders}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
