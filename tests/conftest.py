@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from playwright.sync_api import Browser, sync_playwright
 from attnviz.checkpoint import Checkpoint, load_checkpoint
 from attnviz.export_attention_json import build_document
 from attnviz.train import TrainConfig, train
+
+from .chromium import CHROMIUM, CHROMIUM_ARGS
 
 
 def tiny_config(save_dir: Path | str, **overrides: Any) -> TrainConfig:
@@ -60,16 +61,6 @@ def tiny_doc(tiny_ckpt: Checkpoint) -> dict[str, Any]:
 # ---- one headless Chromium for every browser suite ------------------------------------------
 # Playwright's sync API allows one running instance per process, so the browser suites
 # (tests/e2e*, tests/classroom, tests/hf) all share this session fixture.
-
-CHROMIUM = os.environ.get("ATTNVIZ_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")

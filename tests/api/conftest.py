@@ -13,33 +13,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from attnviz.server import Settings, create_app
-from attnviz.train import TrainConfig, train
+from attnviz.train import train
 
-
-def tiny_config(task: str, save_dir: Path, epochs: int = 2) -> TrainConfig:
-    return TrainConfig(
-        task=task,
-        epochs=epochs,
-        save_dir=str(save_dir),
-        d_model=16,
-        n_heads=2,
-        n_layers=2,
-        d_ff=32,
-        n_train=300,
-        n_eval=50,
-        max_len=8,
-        batch_size=32,
-        warmup_steps=10,
-        threads=1,
-    )
+from ..tiny_train import tiny_train_config
 
 
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``copy/ckpt_epoch{1,2}.pt`` and ``reverse/ckpt_epoch1.pt`` from the real trainer."""
     root = tmp_path_factory.mktemp("trained")
-    train(tiny_config("copy", root / "copy", epochs=2), progress=False)
-    train(tiny_config("reverse", root / "reverse", epochs=1), progress=False)
+    train(tiny_train_config("copy", root / "copy", epochs=2), progress=False)
+    train(tiny_train_config("reverse", root / "reverse", epochs=1), progress=False)
     return root
 
 

@@ -6,23 +6,19 @@ head 2, ...), but are trained on a few hundred examples so the whole set takes s
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
 from attnviz.train import TrainConfig, train
 
-ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "frontend" / "dist"
+from ..live_server import DIST, REPO, serve
+
+ROOT = REPO  # the checkout (the tests read its docs and Makefile)
 DEMO_TASKS = ("copy", "reverse", "sort")
 FALLBACK_EPOCHS = 2  # only when attnviz.demo is absent
 
@@ -57,48 +53,22 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
-    def __init__(self, base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-        self.base, self.proc, self.log = base, proc, log
+    """A running server (see ``start_server``): its base URL and log."""
+
+    def __init__(self, base: str, log: Path, stack: ExitStack) -> None:
+        self.base, self.log, self._stack = base, log, stack
 
 
 def start_server(checkpoints: Path, log: Path) -> Server:
     """``python -m attnviz.server`` (real uvicorn) on a free loopback port; waits for /api/health."""
-    port = free_port()
-    env = {**os.environ, "ATTNVIZ_FRONTEND_DIST": str(DIST)}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "attnviz.server", "--port", str(port), "--checkpoints", str(checkpoints)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
-                return Server(base, proc, log)
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server did not start:\n" + log.read_text()
-        time.sleep(0.2)
+    stack = ExitStack()
+    base = stack.enter_context(serve(checkpoints, log))
+    return Server(base, log, stack)
 
 
 def stop_server(server: Server) -> None:
-    server.proc.terminate()
-    try:
-        server.proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait()
+    server._stack.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,7 @@ screenshot of the page is written to ``test-artifacts/e2e/<test>.png``.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,40 +19,17 @@ import pytest
 
 from attnviz.train import TrainConfig, train
 
-REPO = Path(__file__).resolve().parents[2]
-DIST = REPO / "frontend" / "dist"
+from ..live_server import DIST, REPO, serve
+from ..tiny_train import tiny_train_config
+
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
-CHROMIUM = os.environ.get("ATTNVIZ_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1440, "height": 900}
 
 
 def tiny_config(task: str, save_dir: Path, epochs: int) -> TrainConfig:
     """A small model that trains in a couple of seconds; 4 heads so head navigation is visible, and
     a high learning rate so it already emits characters (a decoder side longer than ``<bos>``)."""
-    return TrainConfig(
-        task=task,
-        epochs=epochs,
-        save_dir=str(save_dir),
-        d_model=16,
-        n_heads=4,
-        n_layers=2,
-        d_ff=32,
-        n_train=1000,
-        n_eval=50,
-        max_len=8,
-        batch_size=32,
-        warmup_steps=10,
-        lr=1e-2,
-        threads=1,
-    )
+    return tiny_train_config(task, save_dir, epochs, n_heads=4, n_train=1000, lr=1e-2)
 
 
 @pytest.fixture(scope="session")
@@ -67,12 +39,6 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train(tiny_config("copy", root / "copy", epochs=2), progress=False)
     train(tiny_config("reverse", root / "reverse", epochs=1), progress=False)
     return root
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -89,38 +55,8 @@ class Server:
 def start_server(checkpoints: Path, log: Path) -> Iterator[Server]:
     if not (DIST / "index.html").is_file():
         pytest.fail(f"{DIST / 'index.html'} is missing: build the front end first with `make frontend` (or `make setup`).")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO / "backend"), os.environ.get("PYTHONPATH", "")) if p),
-        "ATTNVIZ_FRONTEND_DIST": str(DIST),
-        "ATTNVIZ_INFERENCE_THREADS": "1",
-    }
-    cmd = [sys.executable, "-m", "attnviz.server", "--port", str(port), "--checkpoints", str(checkpoints), "--no-access-log"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /api/health within 60 s:\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
+    with serve(checkpoints, log, env={"ATTNVIZ_INFERENCE_THREADS": "1"}) as url:
         yield Server(url, checkpoints)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")

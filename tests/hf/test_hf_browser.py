@@ -3,19 +3,14 @@ the built front end)."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 
+from ..live_server import DIST, serve
 from .conftest import MINILM
 
 pytest.importorskip("transformers")
@@ -23,50 +18,15 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
-DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(hf_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (DIST / "index.html").is_file():
         pytest.skip("the front end is not built (make frontend)")
-    port = free_port()
-    log = tmp_path_factory.mktemp("hf-server") / "server.log"
-    env = {**os.environ, "ATTNVIZ_FRONTEND_DIST": str(DIST), "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "attnviz.server", "--port", str(port), "--checkpoints", str(hf_root)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start:\n" + log.read_text()
-            time.sleep(0.2)
+    with serve(hf_root, tmp_path_factory.mktemp("hf-server") / "server.log", timeout=120) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def text_of_128_tokens(hf_root: Path) -> str:
