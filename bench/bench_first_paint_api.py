@@ -1,0 +1,75 @@
+"""First paint the way a user gets it: a fresh tab opens a link, the page asks the real service for
+the attention document, and we time from the document's arrival to the first painted frame.
+
+    .venv/bin/python bench/bench_first_paint_api.py [--checkpoints DIR] [--runs 9]
+
+Uses the demo copy run (2 layers × 4 heads; `make demo` trains it) and a 32-character input.
+The page records the time itself (``window.__attnviz.timings.load``: decode + render + the next
+frame, starting when the response has been read), exactly as for documents opened from a file.
+Complements bench_frontend.py, whose "cold" row loads a document through the test hook the
+instant the page is ready. Prints a table (figures, not pass/fail); target ≤ 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.live_server import serve  # noqa: E402
+
+TEXT = "the quick brown fox jumps over t"  # 32 characters
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoints", type=Path, default=REPO / "checkpoints")
+    ap.add_argument("--runs", type=int, default=9, help="fresh tabs")
+    args = ap.parse_args()
+    ckpts = sorted((args.checkpoints / "copy").glob("ckpt_epoch*.pt"), key=lambda p: int(p.stem.removeprefix("ckpt_epoch")))
+    if not ckpts:
+        print(f"no copy run in {args.checkpoints}: run `make demo` first")
+        return 1
+    name = f"copy/{ckpts[-1].name}"
+    url_path = f"/?ckpt={quote(name, safe='')}&text={quote(TEXT)}"
+    totals, parts = [], []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve(args.checkpoints, Path(tmp) / "server.log") as base,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for _ in range(args.runs):
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(base + url_path)
+            page.wait_for_function("() => window.__attnviz && window.__attnviz.timings.load", timeout=60_000)
+            t = page.evaluate("() => window.__attnviz.timings.load")
+            totals.append(t["totalMs"])
+            parts.append(t)
+            page.close()
+        version = browser.version
+        browser.close()
+    med = statistics.median(totals)
+    print(f"first paint after the API response, fresh tab — Chromium {version} headless --disable-gpu")
+    print(f"checkpoint {name} (2 layers × 4 heads), {len(TEXT)}-character input, {args.runs} fresh tabs\n")
+    print(f"{'what':44} {'median':>8} {'min':>8} {'max':>8}  target")
+    verdict = "ok" if med <= 100 else "MISSED"
+    print(
+        f"{'data arrival -> first painted frame':44} {med:7.1f}ms {min(totals):7.1f}ms {max(totals):7.1f}ms  <= 100 ms {verdict}"
+    )
+    for key in ("decodeMs", "renderMs", "frameMs"):
+        print(f"{'  ' + key:44} {statistics.median(x[key] for x in parts):7.1f}ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
