@@ -8,11 +8,10 @@ import type { AttentionDocument, Encoding } from './api/types';
 import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
 import { sameHover, type Hover } from './lib/hover';
-import { hideSpecialTokens } from './lib/special';
 import { createStore } from './lib/store';
 import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
-import { initialState, normalizeForDoc, URL_SPECS, type AppState, type ViewName } from './state';
+import { initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
 import { createArcView } from './views/arcView';
 import { createFocusHeatmap } from './views/focusHeatmap';
 import { createInputBar, findCheckpoint } from './views/inputBar';
@@ -145,14 +144,9 @@ window.addEventListener('popstate', () => {
 });
 
 // ---- documents ----
-const shownDoc = (raw: AttnDoc, hide: boolean) => (hide ? hideSpecialTokens(raw) : raw);
-
 function setDoc(raw: AttnDoc, source: 'api' | 'file', fileName: string | null = null, docAblate = '') {
-  const s = store.get();
-  const doc = shownDoc(raw, s.hidespecial);
-  const patch: Partial<AppState> = {
-    doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc),
-  };
+  const patch = showDocPatch(store.get(), raw, source, fileName, docAblate);
+  const doc = patch.doc!;
   if (source === 'file') {
     // the URL then names the same checkpoint and text, so a link reproduces it through the server
     if (doc.checkpoint) patch.ckpt = doc.checkpoint;

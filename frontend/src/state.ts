@@ -6,6 +6,7 @@ import type { Hover } from './lib/hover';
 import { param, type Specs } from './lib/url';
 import { ablationParam } from './lib/ablate';
 import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
+import { hideSpecialTokens } from './lib/special';
 
 /** Views that can take the focus slot (downloads act on it). Later: 'timeline', 'math'. */
 export const VIEWS = ['heatmap', 'arcs'] as const;
@@ -146,4 +147,22 @@ export function normalizeForDoc(s: Pick<UrlState, 'kind' | 'layer' | 'head' | 'h
   if (head !== s.head) out.head = head;
   if (heads !== null && heads.length !== s.heads!.length) out.heads = heads.length ? heads : null;
   return out;
+}
+
+/** The document the views show: `raw`, or `raw` without special tokens when `hidespecial` is on. */
+export function shownDoc(raw: AttnDoc, hide: boolean): AttnDoc {
+  return hide ? hideSpecialTokens(raw) : raw;
+}
+
+/** The store patch that shows document `raw`; every path that loads a document goes through it
+ *  (API answer, opened file, a timeline epoch), so `doc` and `rawDoc` never disagree. */
+export function showDocPatch(
+  s: AppState,
+  raw: AttnDoc,
+  source: 'api' | 'file',
+  fileName: string | null = null,
+  docAblate = '',
+): Partial<AppState> {
+  const doc = shownDoc(raw, s.hidespecial);
+  return { doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
 }

@@ -9,7 +9,7 @@ import type { CheckpointMetrics } from '../api/types';
 import { matrixToRgba } from '../lib/color';
 import { decodeDocument, headMatrix, KIND_LABEL, type AttnDoc } from '../lib/doc';
 import type { Store } from '../lib/store';
-import { normalizeForDoc, type AppState } from '../state';
+import { showDocPatch, type AppState } from '../state';
 import { countRender, timed } from './common';
 import { findCheckpoint } from './inputBar';
 
@@ -123,7 +123,7 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
     if (s.ablate.length) {
       store.set({ ckpt: e.checkpoint }); // the ablated model must run again: the app fetches it
     } else if (s.doc !== e.doc) {
-      store.set({ ckpt: e.checkpoint, doc: e.doc, docSource: 'api', fileName: null, status: 'ready', error: null, docAblate: '', ...normalizeForDoc(s, e.doc) });
+      store.set({ ckpt: e.checkpoint, ...showDocPatch(s, e.doc, 'api') });
     }
     return performance.now() - t0;
   }
