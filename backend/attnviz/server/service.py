@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 
 from ..checkpoint import CheckpointError
-from ..data import SPECIALS
 from ..encoding import Encoding
 from ..export_attention_json import document_from_result
 from ..hf import HFModelError, HFTextTooLongError, hf_document
@@ -40,7 +39,7 @@ def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
             f"The text has {len(text)} characters; this checkpoint accepts at most {limit}. Shorten it.",
             max_length=limit,
         )
-    bad = [(i, ch) for i, ch in enumerate(text) if ch not in ckpt.vocab.stoi or ch in SPECIALS]
+    bad = ckpt.vocab.unknown_characters(text)
     if bad:
         listed = ", ".join(f"{ch!r} at position {pos}" for pos, ch in bad[:MAX_LISTED])
         more = f" and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
