@@ -101,6 +101,11 @@ def hf_listing_config(encoder: HFEncoder) -> dict[str, Any]:
     }
 
 
+def by_epoch(meta: CheckpointMeta) -> tuple[bool, int, str]:
+    """Sort key of a run's checkpoints: by epoch, models without one (pretrained) last."""
+    return (meta.epoch is None, meta.epoch or 0, meta.name)
+
+
 def run_of(name: str) -> str:
     return name.rsplit("/", 1)[0] if "/" in name else "."
 
@@ -302,7 +307,7 @@ class CheckpointRegistry:
         out = []
         # toy runs by name, then pretrained models by name
         for run in sorted(runs, key=lambda r: (runs[r][0].kind != "toy", r)):
-            metas = sorted(runs[run], key=lambda m: (m.epoch is None, m.epoch or 0, m.name))
+            metas = sorted(runs[run], key=by_epoch)
             tasks = {m.task for m in metas if m.usable}
             out.append(
                 {
@@ -318,7 +323,7 @@ class CheckpointRegistry:
         """The checkpoints of one run, sorted by epoch; 404 ``unknown_run`` if it has none."""
         if not run.startswith(HF_PREFIX):
             check_name(run, what="run")
-        metas = sorted((m for m in self.refresh() if m.run == run), key=lambda m: (m.epoch is None, m.epoch or 0, m.name))
+        metas = sorted((m for m in self.refresh() if m.run == run), key=by_epoch)
         if not metas:
             raise ApiError(404, "unknown_run", f"There is no run named {run!r}; GET /api/checkpoints lists them.")
         return metas
