@@ -23,7 +23,6 @@ import functools
 import http.server
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -37,6 +36,8 @@ FRONTEND = ROOT / "frontend"
 DIST = FRONTEND / "dist"
 sys.path.insert(0, str(ROOT))
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
+
+from run_all import cpu_model  # noqa: E402  (bench/ is on sys.path when a benchmark runs as a script)
 
 DOCS = {
     # name: (generator args, label, target ms)
@@ -182,14 +183,7 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"attnviz front-end benchmark - Chromium {version} headless, --disable-gpu (software raster)")
     print(f"machine: {cpu}, {os.cpu_count()} cores, load avg {load:.1f}, viewport 1440x900\n")

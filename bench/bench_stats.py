@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_frontend import CHROMIUM, CHROMIUM_ARGS, DIST, FRONTEND, LOAD_JS, serve
+from run_all import cpu_model  # bench/ is on sys.path when a benchmark runs as a script
 
 DOCS = {
     "enc_6x12x128": (
@@ -52,14 +52,7 @@ VIEW_JS = """async (patch) => {
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return f"{cpu}, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}"
 
 
