@@ -131,6 +131,8 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
   function load() {
     const s = store.get();
     if (s.insight !== 'timeline' || !s.ckpt || !s.text) return;
+    // only a listed checkpoint names its run (a link's `ckpt=sort` resolves once the listing arrives)
+    if (!findCheckpoint(s, s.ckpt)) return;
     const run = runOf(s, s.ckpt);
     const key = `${run}\n${s.text}`;
     if (key === loadedKey || key === wanted) return;
