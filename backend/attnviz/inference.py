@@ -7,6 +7,7 @@ numbers. The decoder side runs on the model's own greedy output: the decoder que
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,36 +78,65 @@ def run_attention(
 ) -> AttentionResult:
     """Greedy-decode ``text`` and return the attention maps of a final teacher-forced pass over
     the decoded tokens (identical, row for row, to what each decoding step computed)."""
-    model.eval()
-    src = encode_source(vocab, text, model)  # (1, T_s)
     head_masks = parse_head_masks(model, ablate)
+    return _run_rows(model, vocab, text, [max_text_len], head_masks)[0]
+
+
+@torch.no_grad()
+def run_attention_stacked(
+    stacked: SmallTransformer, vocab: Vocab, text: str, max_text_lens: Sequence[int | None]
+) -> list[AttentionResult]:
+    """:func:`run_attention` for each of the models in ``stacked`` (:func:`attnviz.ensemble.stack_models`),
+    all in one batched pass; ``max_text_lens[e]`` is model e's training length (for its warning)."""
+    return _run_rows(stacked, vocab, text, max_text_lens, None)
+
+
+def _run_rows(
+    model: SmallTransformer, vocab: Vocab, text: str, max_text_lens: Sequence[int | None], head_masks: HeadMasks | None
+) -> list[AttentionResult]:
+    """Decode ``text`` in each of ``E = len(max_text_lens)`` batch rows (one model, or E stacked
+    models), then one teacher-forced pass; row e's results are cut to its own decoded length."""
+    model.eval()
+    E = len(max_text_lens)
+    src = encode_source(vocab, text, model).expand(E, -1)  # (E, T_s)
     max_new = min(len(text) + EXTRA_DECODE_TOKENS, model.config.max_len - 1)
-    ys = model.greedy_decode(src, max_new, vocab.bos_id, vocab.eos_id, head_masks)[0]  # (1 + n,)
-    finished = bool((ys[1:] == vocab.eos_id).any())
-    tgt_in = ys[:-1][None]  # (1, T_t): the tokens that were fed to produce each output
-    logits, attn = model(src, tgt_in, head_masks)  # (1, T_t, vocab)
-    warnings: list[str] = []
-    if max_text_len is not None and len(text) > max_text_len:
-        warnings.append(
-            f"The input has {len(text)} characters but this checkpoint was trained on at most "
-            f"{max_text_len}; expect mistakes past that length."
-        )
-    if not finished:
-        warnings.append(f"Decoding stopped after {max_new} tokens without producing <eos>.")
+    ys = model.greedy_decode(src, max_new, vocab.bos_id, vocab.eos_id, head_masks)  # (E, 1 + n), <pad> after <eos>
+    logits, attn = model(src, ys[:, :-1], head_masks)  # (E, n, vocab): row t predicts ys[:, t + 1]
     src_ids = src[0].tolist()
-    tgt_ids = tgt_in[0].tolist()
-    return AttentionResult(
-        text=text,
-        output=vocab.decode(ys[1:].tolist()),
-        src_ids=src_ids,
-        tgt_ids=tgt_ids,
-        src_tokens=vocab.tokens(src_ids),
-        tgt_tokens=vocab.tokens(tgt_ids),
-        attentions={kind: torch.stack([w[0] for w in ws]) for kind, ws in attn.items()},  # (L, h, T_q, T_k)
-        logits=logits[0],
-        finished=finished,
-        warnings=warnings,
-    )
+    results = []
+    for e, max_text_len in enumerate(max_text_lens):
+        generated = ys[e, 1:].tolist()
+        finished = vocab.eos_id in generated
+        n = generated.index(vocab.eos_id) + 1 if finished else len(generated)  # tokens this row produced
+        tgt_ids = ys[e, :n].tolist()  # <bos> + the tokens fed back: the decoder queries
+        warnings: list[str] = []
+        if max_text_len is not None and len(text) > max_text_len:
+            warnings.append(
+                f"The input has {len(text)} characters but this checkpoint was trained on at most "
+                f"{max_text_len}; expect mistakes past that length."
+            )
+        if not finished:
+            warnings.append(f"Decoding stopped after {max_new} tokens without producing <eos>.")
+        attentions = {  # kind -> (L, h, T_q, T_k), cut to this row's n decoder positions
+            "encoder_self": torch.stack([w[e] for w in attn["encoder_self"]]),
+            "decoder_self": torch.stack([w[e, :, :n, :n] for w in attn["decoder_self"]]),
+            "cross": torch.stack([w[e, :, :n] for w in attn["cross"]]),
+        }
+        results.append(
+            AttentionResult(
+                text=text,
+                output=vocab.decode(generated[:n]),
+                src_ids=src_ids,
+                tgt_ids=tgt_ids,
+                src_tokens=vocab.tokens(src_ids),
+                tgt_tokens=vocab.tokens(tgt_ids),
+                attentions=attentions,
+                logits=logits[e, :n],
+                finished=finished,
+                warnings=warnings,
+            )
+        )
+    return results
 
 
 @torch.no_grad()

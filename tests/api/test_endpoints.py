@@ -119,6 +119,19 @@ def test_timeline_every_usable_epoch_and_cached(client: TestClient, ckpt_dir: Pa
     assert r.status_code == 422 and r.json()["invalid_characters"] == [{"char": "é", "position": 1}]
 
 
+def test_timeline_documents_equal_each_checkpoints_own(client: TestClient) -> None:
+    """The epochs run as one batched model; each document must match /api/attention for its file."""
+    for text in ("hey", "abcabcab"):
+        epochs = client.post("/api/timeline", json={"run": "copy", "text": text, "precision": 6}).json()["epochs"]
+        for e in epochs:
+            alone = client.post("/api/attention", json={"checkpoint": e["checkpoint"], "text": text, "precision": 6}).json()
+            doc = e["document"]
+            assert (doc["output"], doc["tokens"], doc["warnings"]) == (alone["output"], alone["tokens"], alone["warnings"])
+            assert [s["top"][0]["token"] for s in doc["steps"]] == [s["top"][0]["token"] for s in alone["steps"]]
+            for kind, w in alone["attentions"].items():
+                assert np.allclose(doc["attentions"][kind], w, atol=2e-6, rtol=0), kind
+
+
 def test_docs_page_and_openapi(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
