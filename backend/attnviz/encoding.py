@@ -27,10 +27,17 @@ def round_weights(weights: np.ndarray, precision: int) -> list[Any]:
     return np.round(np.asarray(weights, dtype=np.float64), precision).tolist()  # type: ignore[no-any-return]
 
 
-def encode_weights(weights: np.ndarray, encoding: Encoding, precision: int = 4) -> Any:
-    """One kind's ``(L, H, T_q, T_k)`` weights in the given encoding."""
+def encode_weights(weights: np.ndarray, encoding: Encoding, precision: int = 4, *, json_as_array: bool = False) -> Any:
+    """One kind's ``(L, H, T_q, T_k)`` weights in the given encoding.
+
+    ``json_as_array``: for ``"json"``, return the rounded float64 array itself instead of nested
+    lists, for a caller that serialises with ``orjson.OPT_SERIALIZE_NUMPY`` (same bytes, without
+    building a million Python floats first: the service's path).
+    """
     arr = np.asarray(weights, dtype=np.float32)
     if encoding == "json":
+        if json_as_array:
+            return np.round(arr.astype(np.float64), precision)
         return round_weights(arr, precision)
     if encoding == "float16":
         data = arr.astype("<f2").tobytes(order="C")

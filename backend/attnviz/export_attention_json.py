@@ -58,10 +58,12 @@ def document_from_result(
     precision: int = 4,
     encoding: Encoding = "json",
     top_k: int = DEFAULT_TOP_K,
+    json_as_array: bool = False,
 ) -> dict[str, Any]:
     """Assemble the attention document of an :class:`AttentionResult`.
 
-    ``top_k`` > 0 adds ``steps`` (see :func:`decoding_steps`); 0 leaves it out.
+    ``top_k`` > 0 adds ``steps`` (see :func:`decoding_steps`); 0 leaves it out. ``json_as_array``:
+    see :func:`~attnviz.encoding.encode_weights` (the document then needs ``orjson.OPT_SERIALIZE_NUMPY``).
     """
     c = ckpt.config
     doc: dict[str, Any] = {
@@ -73,7 +75,10 @@ def document_from_result(
         "expected": target_for(ckpt.task, result.text, ckpt.vocab),
         "tokens": {"src": result.src_tokens, "tgt": result.tgt_tokens},
         "encoding": encoding,
-        "attentions": {kind: encode_weights(weights.numpy(), encoding, precision) for kind, weights in result.attentions.items()},
+        "attentions": {
+            kind: encode_weights(weights.numpy(), encoding, precision, json_as_array=json_as_array)
+            for kind, weights in result.attentions.items()
+        },
         "warnings": list(result.warnings),
     }
     if top_k > 0 and result.tgt_ids:

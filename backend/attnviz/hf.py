@@ -175,8 +175,10 @@ def hf_document(
     name: str | None = None,
     precision: int = 4,
     encoding: Encoding = "json",
+    json_as_array: bool = False,
 ) -> dict[str, Any]:
-    """The attention document (schema v1, encoder only) of ``text``."""
+    """The attention document (schema v1, encoder only) of ``text``; ``json_as_array`` as in
+    :func:`~attnviz.encoding.encode_weights`."""
     if not 0 <= precision <= 8:
         raise ValueError(f"precision must be between 0 and 8 decimals, not {precision}")
     tokens, weights = hf_attention(encoder, text)
@@ -189,6 +191,6 @@ def hf_document(
         "expected": None,
         "tokens": {"src": tokens},
         "encoding": encoding,
-        "attentions": {"encoder_self": encode_weights(weights.numpy(), encoding, precision)},
+        "attentions": {"encoder_self": encode_weights(weights.numpy(), encoding, precision, json_as_array=json_as_array)},
         "warnings": [],
     }

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from attnviz.checkpoint import Checkpoint
-from attnviz.encoding import decode_document, decode_weights
+from attnviz.encoding import decode_document, decode_weights, encode_weights
 from attnviz.export_attention_json import build_document, main
 from attnviz.model import ATTENTION_KINDS
 
@@ -71,6 +72,18 @@ def test_no_float32_noise(tiny_ckpt: Checkpoint, precision: int) -> None:
         assert "e" not in number, number
         decimals = number.split(".")[1] if "." in number else ""
         assert len(decimals) <= precision, number
+
+
+@pytest.mark.parametrize("precision", [2, 4, 6])
+def test_json_as_array_serialises_to_the_same_bytes(tiny_ckpt: Checkpoint, precision: int) -> None:
+    """The service's fast path (rounded float64 arrays through orjson) = the nested lists."""
+    doc = build_document(tiny_ckpt, "abcabca", precision=8)
+    weights = {k: np.asarray(v, dtype=np.float32) for k, v in doc["attentions"].items()}
+    weights["encoder_self"][0, 0, 0, :2] = [1e-9, 0.123456789]  # tiny and long values too
+    lists = {k: encode_weights(weights[k], "json", precision) for k in weights}
+    arrays = {k: encode_weights(weights[k], "json", precision, json_as_array=True) for k in weights}
+    assert all(isinstance(a, np.ndarray) for a in arrays.values())
+    assert orjson.dumps(arrays, option=orjson.OPT_SERIALIZE_NUMPY) == orjson.dumps(lists)
 
 
 @pytest.mark.parametrize(("encoding", "tolerance"), [("float16", 1e-3), ("uint8", 0.5 / 255 + 1e-6)])

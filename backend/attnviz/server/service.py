@@ -27,6 +27,11 @@ MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_cha
 STACKED_RUNS_KEPT = 4  # runs whose epochs stay stacked into one batched model (see _run_epochs)
 
 
+def dumps(doc: dict[str, Any]) -> bytes:
+    """A response body; the documents' json-encoded weights are numpy arrays (``json_as_array``)."""
+    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
 def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
     """422 ``empty_text`` / ``text_too_long`` / ``unknown_characters`` (with every position)."""
     ckpt = loaded.ckpt
@@ -128,14 +133,16 @@ class AttentionService:
         result = run_attention(
             loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
         )
-        return document_from_result(loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding)
+        return document_from_result(
+            loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
+        )
 
     def hf_document(self, name: str, loaded: LoadedHF, text: str, precision: int, encoding: Encoding) -> dict[str, Any]:
         """The encoder-only document of a Hugging Face model; the limit is the model's, in tokens."""
         if text.strip() == "":
             raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
         try:
-            return hf_document(loaded.encoder, text, name=name, precision=precision, encoding=encoding)
+            return hf_document(loaded.encoder, text, name=name, precision=precision, encoding=encoding, json_as_array=True)
         except HFTextTooLongError as exc:
             raise ApiError(
                 422,
@@ -153,8 +160,8 @@ class AttentionService:
         if isinstance(loaded, LoadedHF):
             if ablate:
                 raise not_supported(name, "Switching heads off (ablate)")
-            return orjson.dumps(self.hf_document(name, loaded, text, precision, encoding))
-        return orjson.dumps(self.document(name, text, precision, encoding, ablate, loaded=loaded))
+            return dumps(self.hf_document(name, loaded, text, precision, encoding))
+        return dumps(self.document(name, text, precision, encoding, ablate, loaded=loaded))
 
     def math_json(self, name: str, text: str, kind: str, layer: int, head: int) -> bytes:
         if self.registry.resolve_model(name)[0] == "huggingface":
@@ -218,12 +225,12 @@ class AttentionService:
                 "checkpoint": meta.name,
                 "metrics": lm.ckpt.metrics,
                 "document": document_from_result(
-                    lm.ckpt, result, checkpoint_name=meta.name, precision=precision, encoding=encoding
+                    lm.ckpt, result, checkpoint_name=meta.name, precision=precision, encoding=encoding, json_as_array=True
                 ),
             }
             for meta, lm, result in zip(usable, loaded, results, strict=True)
         ]
-        body = orjson.dumps({"run": run, "text": text, "epochs": epochs})
+        body = dumps({"run": run, "text": text, "epochs": epochs})
         if self.timeline_cache_size > 0:
             with self._timeline_lock:
                 self._timelines[key] = body
