@@ -50,6 +50,13 @@ def decoding_steps(result: AttentionResult, vocab: Vocab, top_k: int = DEFAULT_T
     return steps
 
 
+def default_checkpoint_name(path: Path) -> str:
+    """``<run>/<file>``: the name the service lists a checkpoint under when its checkpoint
+    directory is the file's grandparent (the layout ``train --save_dir checkpoints/<run>`` makes),
+    so a page that opens an exported document can reload it from the server by that name."""
+    return f"{path.parent.name}/{path.name}"
+
+
 def document_from_result(
     ckpt: Checkpoint,
     result: AttentionResult,
@@ -68,7 +75,7 @@ def document_from_result(
     c = ckpt.config
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "checkpoint": checkpoint_name if checkpoint_name is not None else str(ckpt.path),
+        "checkpoint": checkpoint_name if checkpoint_name is not None else default_checkpoint_name(ckpt.path),
         "model": {"task": ckpt.task, "epoch": ckpt.epoch, "n_layers": c.n_layers, "n_heads": c.n_heads, "d_model": c.d_model},
         "input": result.text,
         "output": result.output,
@@ -139,11 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", default=None, help="input text (default: a sample for the checkpoint's task)")
     parser.add_argument("--precision", type=int, default=4, help="decimals kept in each weight (default 4)")
     parser.add_argument("--encoding", choices=ENCODINGS, default="json", help="weights as nested lists (json) or compact base64")
+    parser.add_argument("--name", default=None, help="checkpoint name recorded in the document (default: <run dir>/<file>)")
     parser.add_argument("--top_k", type=int, default=DEFAULT_TOP_K, help="predictions listed per decoding step (0 = no steps)")
     args = parser.parse_args(argv)
     try:
         ckpt = load_checkpoint(args.checkpoint)
-        doc = build_document(ckpt, args.text, precision=args.precision, encoding=args.encoding, top_k=args.top_k)
+        doc = build_document(
+            ckpt, args.text, checkpoint_name=args.name, precision=args.precision, encoding=args.encoding, top_k=args.top_k
+        )
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

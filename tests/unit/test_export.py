@@ -102,8 +102,13 @@ def test_compact_encodings_decode_to_the_json_weights(tiny_ckpt: Checkpoint, enc
 def test_cli_writes_a_document(tiny_run: TinyRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "attention.json"
     assert main(["--checkpoint", str(tiny_run.last), "--out", str(out), "--text", "abc"]) == 0
-    assert_schema_v1(json.loads(out.read_text()))
+    doc = json.loads(out.read_text())
+    assert_schema_v1(doc)
     assert "wrote" in capsys.readouterr().out
+    # the name the service lists the file under (checkpoint dir = the run directory's parent)
+    assert doc["checkpoint"] == f"{tiny_run.last.parent.name}/{tiny_run.last.name}"
+    assert main(["--checkpoint", str(tiny_run.last), "--out", str(out), "--text", "abc", "--name", "mine/e1.pt"]) == 0
+    assert json.loads(out.read_text())["checkpoint"] == "mine/e1.pt"
 
 
 def test_cli_errors(tiny_run: TinyRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
