@@ -22,7 +22,7 @@ import { createSpecialToggle } from './views/specialToggle';
 import { createExamplesMenu } from './views/examplesMenu';
 import { createPresenterToggle } from './views/presenterToggle';
 import { resolveRunAlias } from './lib/examples';
-import { scheduleWarmUp } from './warmup';
+import { scheduleWarmUp, warmFonts } from './warmup';
 import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
 import { createInsightPanel } from './views/insightPanel';
@@ -387,6 +387,7 @@ const hook: AttnvizHook = {
 window.__attnviz = hook;
 
 renderChrome(store.get());
+warmFonts(document.querySelector<HTMLElement>('.glyph-warmup')!);
 scheduleWarmUp();
 void loadCheckpoints().finally(() => {
   hook.isReady = true;

@@ -67,6 +67,17 @@ function aggregates(t: AttnTensor, withRollout: boolean): Aggregates {
   return a;
 }
 
+/** Rollouts up to this many multiply-adds (layers × n³: 6 layers × 64 tokens) take a few ms. */
+export const CHEAP_ROLLOUT_MACS = 1 << 21;
+
+/**
+ * Is the rollout cheap enough to compute inside a render? A small document's rollout thumbnails
+ * are then part of its first painted frame; a large one's are drawn just after it.
+ */
+export function rolloutCheap(t: AttnTensor): boolean {
+  return t.layers * t.nq * t.nq * t.nq <= CHEAP_ROLLOUT_MACS;
+}
+
 /** Has the rollout of this tensor been computed already? */
 export function rolloutReady(t: AttnTensor): boolean {
   return aggCache.get(t)?.rollout !== undefined;

@@ -8,6 +8,13 @@
  * the cubic Bézier with control points (x1 + L/3, y1), (x2 − L/3, y2): the SVG export draws that.
  */
 
+import type { Arc } from './arcs';
+import { headColor } from './color';
+import { arcY, type ArcGeom } from './geometry';
+
+/** x0 of a raster with nothing drawn: above any column, and still a small integer. */
+const NONE_X0 = 1 << 30;
+
 export class ArcRaster {
   readonly width: number;
   readonly height: number;
@@ -20,9 +27,13 @@ export class ArcRaster {
     this.buf = new Float32Array(this.width * this.height * 4);
   }
 
-  /** columns touched since the last clear (inclusive), to keep clear() and toRgba() local */
-  private x0 = Infinity;
-  private x1 = -Infinity;
+  /**
+   * Columns touched since the last clear (inclusive), to keep clear() and toRgba() local.
+   * Small integers only (x0 > x1 = nothing touched): a field that switched between ±Infinity and
+   * integers changes its representation, which throws away the JIT's optimised curve() code.
+   */
+  private x0 = NONE_X0;
+  private x1 = -1;
 
   clear(): void {
     if (this.x1 < this.x0) return;
@@ -30,8 +41,8 @@ export class ArcRaster {
     const a = Math.max(0, this.x0) * 4;
     const b = (Math.min(W - 1, this.x1) + 1) * 4;
     for (let y = 0; y < this.height; y++) this.buf.fill(0, y * W * 4 + a, y * W * 4 + b);
-    this.x0 = Infinity;
-    this.x1 = -Infinity;
+    this.x0 = NONE_X0;
+    this.x1 = -1;
   }
 
   /**
@@ -48,8 +59,10 @@ export class ArcRaster {
     const half = lineWidth / 2;
     const xa = Math.max(0, Math.floor(x1));
     const xb = Math.min(this.width - 1, Math.ceil(x2) - 1);
-    if (xa < this.x0) this.x0 = xa;
-    if (xb > this.x1) this.x1 = xb;
+    // unconditional (not `if (xa < x0) x0 = xa`): a store that runs once per clear() leaves the
+    // JIT without type feedback for it, and its first run in a real render deoptimises curve()
+    this.x0 = Math.min(this.x0, xa);
+    this.x1 = Math.max(this.x1, xb);
     const buf = this.buf;
     const W = this.width;
     const Hh = this.height;
@@ -115,4 +128,26 @@ export function hexToRgb(hex: string): [number, number, number] {
   const h = hex.replace('#', '');
   const n = parseInt(h.length === 3 ? h.replace(/./g, (c) => c + c) : h, 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+const headRgbCache = new Map<number, [number, number, number]>();
+/** The head's colour (color.ts headColor) as [r, g, b], cached. */
+export function headRgb(h: number): readonly [number, number, number] {
+  let rgb = headRgbCache.get(h);
+  if (!rgb) headRgbCache.set(h, (rgb = hexToRgb(headColor(h))));
+  return rgb;
+}
+
+/** Opacity of an arc of weight `w` (the weight itself, `gain`-boosted, at least 0.05). */
+export function arcAlpha(w: number, gain = 1): number {
+  return Math.min(1, Math.max(0.05, w * gain));
+}
+
+/**
+ * Rasterise `arcs` (in drawing order: weakest first, so strong lines end on top) from the query
+ * column at x1 to the key column at x2 (CSS px) into `r`, whose pixels are `dpr` CSS px⁻¹.
+ * The arc view and the warm-up both draw through here, so the JIT sees the same calls in both.
+ */
+export function rasterArcs(r: ArcRaster, arcs: readonly Arc[], g: ArcGeom, x1: number, x2: number, dpr: number, lineWidth: number, gain = 1): void {
+  for (const a of arcs) r.curve(x1 * dpr, arcY(g, a.q, g.nq) * dpr, x2 * dpr, arcY(g, a.k, g.nk) * dpr, headRgb(a.head), arcAlpha(a.w, gain), lineWidth * dpr);
 }

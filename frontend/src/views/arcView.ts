@@ -7,14 +7,14 @@
 import * as d3 from 'd3';
 import { layerArcs, MIN_ARC_WEIGHT, type Arc } from '../lib/arcs';
 import { headColor } from '../lib/color';
-import { ArcRaster, hexToRgb } from '../lib/raster';
+import { ArcRaster, arcAlpha, rasterArcs } from '../lib/raster';
 import { headMatrix, KIND_LABEL, keySide, querySide, type AttnTensor } from '../lib/doc';
 import { arcGeometry, arcTokenAt, arcY, labelStride, type ArcGeom } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
-import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, countRender, timed } from './common';
+import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
 
 interface Tok {
   role: 'q' | 'k';
@@ -26,8 +26,6 @@ interface Tok {
 const MIN_WEIGHT = MIN_ARC_WEIGHT;
 /** Up to this many lines are stroked on the canvas; more go through the software rasteriser. */
 const STROKE_LIMIT = 160;
-const rgbCache = new Map<number, [number, number, number]>();
-const HEAD_RGB = (h: number) => rgbCache.get(h) ?? (rgbCache.set(h, hexToRgb(headColor(h))), rgbCache.get(h)!);
 
 export function shownHeads(s: Pick<AppState, 'heads'>, t: AttnTensor): number[] {
   return s.heads === null ? d3.range(t.heads) : s.heads.filter((h) => h < t.heads);
@@ -92,7 +90,6 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const x2 = g.xk - 6;
     const sorted = list.slice().sort((a, b) => a.w - b.w);
     const ctx = canvas.getContext('2d')!;
-    const alpha = (w: number) => Math.min(1, Math.max(0.05, w * gain));
     if (sorted.length <= STROKE_LIMIT) {
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, W, g.height);
@@ -101,7 +98,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       for (const a of sorted) {
         const y1 = arcY(g, a.q, nq);
         const y2 = arcY(g, a.k, nk);
-        ctx.globalAlpha = alpha(a.w);
+        ctx.globalAlpha = arcAlpha(a.w, gain);
         ctx.strokeStyle = headColor(a.head);
         ctx.beginPath();
         ctx.moveTo(x1, y1);
@@ -114,7 +111,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     let r = rasters[which];
     if (!r || r.width !== canvas.width || r.height !== canvas.height) r = rasters[which] = new ArcRaster(canvas.width, canvas.height);
     else r.clear();
-    for (const a of sorted) r.curve(x1 * dpr, arcY(g, a.q, nq) * dpr, x2 * dpr, arcY(g, a.k, nk) * dpr, HEAD_RGB(a.head), alpha(a.w), lw * dpr);
+    rasterArcs(r, sorted, g, x1, x2, dpr, lw, gain);
     ctx.putImageData(new ImageData(r.toRgba(), r.width, r.height), 0, 0);
   }
 
@@ -184,8 +181,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     arcs = computeArcs(s);
     sizeCanvas(base, W, g.height);
     drawLines(base, 'base', arcs, g, t.nq, t.nk);
-    sizeCanvas(overlay, W, g.height);
-    overlayDirty = true;
+    if (sizeCanvasBox(overlay, W, g.height)) overlayDirty = false; // resizing cleared it
     svg.attr('width', W).attr('height', g.height);
     stage.style('height', `${g.height}px`);
 

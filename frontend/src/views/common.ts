@@ -2,15 +2,27 @@ import type { AttentionKind } from '../api/types';
 import { keySide, querySide, type AttnDoc, type AttnTensor, type Side } from '../lib/doc';
 import type { AppState } from '../state';
 
-/** Size a canvas for the device pixel ratio; returns a context in CSS-pixel units. */
-export function sizeCanvas(c: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {
+/**
+ * Size a canvas for the device pixel ratio without touching its pixels; true when the backing
+ * store changed size (which clears it). An overlay that has nothing to show yet stays without a
+ * 2D context: the browser then neither allocates nor uploads its pixels for the next frame.
+ */
+export function sizeCanvasBox(c: HTMLCanvasElement, w: number, h: number): boolean {
   const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
   const W = Math.max(1, Math.round(w * dpr));
   const H = Math.max(1, Math.round(h * dpr));
+  const resized = c.width !== W || c.height !== H;
   if (c.width !== W) c.width = W;
   if (c.height !== H) c.height = H;
   c.style.width = `${w}px`;
   c.style.height = `${h}px`;
+  return resized;
+}
+
+/** Size a canvas for the device pixel ratio; returns a context in CSS-pixel units. */
+export function sizeCanvas(c: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {
+  const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+  sizeCanvasBox(c, w, h);
   const ctx = c.getContext('2d')!;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   return ctx;

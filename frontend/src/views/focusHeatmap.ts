@@ -13,7 +13,7 @@ import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
-import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, tokensOf, countRender, timed } from './common';
+import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
 
 interface Label {
   axis: 'q' | 'k';
@@ -52,6 +52,8 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   let geom: HeatmapGeom | null = null;
   let W = 0;
   let H = 0;
+  /** the overlay holds a highlight (else it is blank, or has no context yet) */
+  let overlayDirty = false;
 
   function render() {
     timed('heatmap', renderNow);
@@ -121,7 +123,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       ctx.stroke();
     }
     if (s.align) drawAlignment(ctx, g, cur.doc, kind);
-    sizeCanvas(overlay, cw, ch);
+    if (sizeCanvasBox(overlay, cw, ch)) overlayDirty = false; // resizing cleared it
     svg.attr('width', cw).attr('height', ch);
     wrap.style('width', `${cw}px`).style('height', `${ch}px`);
     const spoken = ref.agg === 'none' ? `layer ${s.layer} head ${s.head}` : label.toLowerCase();
@@ -177,6 +179,27 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     }
     const { t, qTokens, kTokens } = cur;
     const hl = highlightFor(s.hover, s.kind);
+    // the overlay's context is only created (and its pixels only cleared) once there is a highlight
+    const draws = hl.q !== null || hl.k !== null;
+    if (draws || overlayDirty) drawOverlay(g, hl);
+    overlayDirty = draws;
+    gq.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.q);
+    gk.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.k);
+
+    let text = '';
+    if (hl.cell && hl.q !== null && hl.k !== null) {
+      text = describeCell(qTokens[hl.q]!, kTokens[hl.k]!, (refMatrix(t, focusRef(s, t))?.[hl.q * t.nk + hl.k] ?? NaN), isMasked(t, hl.q, hl.k));
+      wrap.attr('aria-label', text);
+    } else if (s.hover && s.hover.type === 'token') {
+      const toks = tokensOf(cur.doc, s.hover.side);
+      text = `${quoteToken(toks[s.hover.index] ?? '')} · ${SIDE_LABEL[s.hover.side]} token ${s.hover.index}`;
+    }
+    readout.text(text).classed('empty', !text);
+    if (!text) readout.text('Hover a cell for its weight');
+  }
+
+  /** Hover / keyboard highlight: the query row, the key column and the cell, on the overlay canvas. */
+  function drawOverlay(g: HeatmapGeom, hl: ReturnType<typeof highlightFor>) {
     const ctx = overlay.getContext('2d')!;
     const dpr = overlay.width / parseFloat(overlay.style.width || '1');
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -201,19 +224,6 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       ctx.strokeStyle = '#111827';
       ctx.strokeRect(x - 1, y - 1, c + 2, c + 2);
     }
-    gq.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.q);
-    gk.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.k);
-
-    let text = '';
-    if (hl.cell && hl.q !== null && hl.k !== null) {
-      text = describeCell(qTokens[hl.q]!, kTokens[hl.k]!, (refMatrix(t, focusRef(s, t))?.[hl.q * t.nk + hl.k] ?? NaN), isMasked(t, hl.q, hl.k));
-      wrap.attr('aria-label', text);
-    } else if (s.hover && s.hover.type === 'token') {
-      const toks = tokensOf(cur.doc, s.hover.side);
-      text = `${quoteToken(toks[s.hover.index] ?? '')} · ${SIDE_LABEL[s.hover.side]} token ${s.hover.index}`;
-    }
-    readout.text(text).classed('empty', !text);
-    if (!text) readout.text('Hover a cell for its weight');
   }
 
   const setCell = (q: number, k: number) => {

@@ -5,7 +5,7 @@
  */
 import * as d3 from 'd3';
 import { matrixToRgba } from '../lib/color';
-import { hasRollout, kindStats, refMatrix, rolloutReady, type Agg } from '../lib/headRef';
+import { hasRollout, kindStats, refMatrix, rolloutCheap, rolloutReady, type Agg } from '../lib/headRef';
 import { compareStat, statDefs, statValue, SPECIAL_KEYS, type StatKey } from '../lib/stats';
 import { keySide, type AttnTensor } from '../lib/doc';
 import { thumbSize } from '../lib/geometry';
@@ -182,14 +182,14 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
         (this.querySelector('.thumb-tag') as HTMLElement).textContent = ordered && d.agg === 'none' ? String(d.head) : '';
         // canvases are redrawn only when the tensor or the size changed (not for frames / ordering)
         if (this.dataset.gen === String(gen)) return;
-        if (d.agg === 'rollout' && !rolloutReady(t)) {
+        if (d.agg === 'rollout' && !rolloutReady(t) && !rolloutCheap(t)) {
           deferred.push(this);
           return;
         }
         this.dataset.gen = String(gen);
         drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf);
       });
-    // the rollout (a chain of n³ products) is drawn after the first paint, not before it
+    // a costly rollout (a chain of n³ products) is drawn after the first paint, not before it
     if (deferred.length) {
       const myGen = gen;
       requestAnimationFrame(() =>
