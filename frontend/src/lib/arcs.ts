@@ -14,6 +14,7 @@ export interface Arc {
  * ignoring weights below `minWeight`. mass ≥ 1 keeps every weight ≥ minWeight.
  */
 export function pruneRowByMass(row: ArrayLike<number>, mass: number, minWeight = 0.005, limit = Infinity): number[] {
+  if (limit <= SMALL_LIMIT) return pruneRowSmall(row, mass, minWeight, limit);
   const idx: number[] = [];
   for (let i = 0; i < row.length; i++) if (row[i]! >= minWeight && row[i]! > 0) idx.push(i);
   idx.sort((a, b) => row[b]! - row[a]! || a - b);
@@ -25,6 +26,41 @@ export function pruneRowByMass(row: ArrayLike<number>, mass: number, minWeight =
   let acc = 0;
   for (const i of idx) {
     if (acc >= target - 1e-9 || out.length >= limit) break;
+    out.push(i);
+    acc += row[i]!;
+  }
+  return out;
+}
+
+/** Up to this many keys per row, pruneRowByMass selects them in one pass instead of sorting the row. */
+const SMALL_LIMIT = 8;
+
+/**
+ * pruneRowByMass for a small `limit` (a long row under the line budget: 512 tokens × 12 heads keep
+ * 1 key per row): one pass keeps the `limit` largest (ties: lower index first), no sort of the row.
+ */
+function pruneRowSmall(row: ArrayLike<number>, mass: number, minWeight: number, limit: number): number[] {
+  const top: number[] = [];
+  let total = 0;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i]!;
+    if (!(v > 0)) continue;
+    total += v;
+    if (v < minWeight) continue;
+    if (top.length === limit && v <= row[top[limit - 1]!]!) continue;
+    let j = top.length < limit ? top.length : limit - 1;
+    while (j > 0 && row[top[j - 1]!]! < v) {
+      if (j < limit) top[j] = top[j - 1]!;
+      j--;
+    }
+    top[j] = i;
+  }
+  if (mass >= 1) return top;
+  const target = mass * total;
+  const out: number[] = [];
+  let acc = 0;
+  for (const i of top) {
+    if (acc >= target - 1e-9) break;
     out.push(i);
     acc += row[i]!;
   }
@@ -52,10 +88,23 @@ export function arcsPerRow(nq: number, heads: number, budget = ARC_BUDGET): numb
   return Math.max(1, Math.floor(budget / Math.max(1, nq * heads)));
 }
 
-/** The arcs of `heads` in one layer: mass-pruned per query, capped per row by the budget. */
-export function layerArcs(t: AttnTensor, layer: number, heads: number[], mass: number, budget = ARC_BUDGET): { arcs: Arc[]; perRow: number } {
+/**
+ * Hard cap on the lines of a layer. Past budget / heads queries even one key per query and head
+ * exceeds the budget (128 tokens × 12 heads: 1 536 lines, kept); at 512 tokens that is 6 144
+ * lines over rows 1–2 px apart, an unreadable hairball that costs ~100 ms to draw: only the
+ * strongest ARC_CAP are kept.
+ */
+export const ARC_CAP = 1600;
+
+/**
+ * The arcs of `heads` in one layer: mass-pruned per query, capped per row by the budget, then the
+ * strongest `cap` of them (`total` = how many there were before that cap).
+ */
+export function layerArcs(t: AttnTensor, layer: number, heads: number[], mass: number, budget = ARC_BUDGET, cap = ARC_CAP): { arcs: Arc[]; perRow: number; total: number } {
   const perRow = arcsPerRow(t.nq, heads.length, budget);
-  const arcs: Arc[] = [];
-  for (const h of heads) arcs.push(...headArcs(headMatrix(t, layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow));
-  return { arcs, perRow };
+  let arcs: Arc[] = [];
+  for (const h of heads) for (const a of headArcs(headMatrix(t, layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow)) arcs.push(a);
+  const total = arcs.length;
+  if (total > cap) arcs = arcs.sort((a, b) => b.w - a.w || a.head - b.head || a.q - b.q || a.k - b.k).slice(0, cap);
+  return { arcs, perRow, total };
 }

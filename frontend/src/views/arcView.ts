@@ -15,6 +15,7 @@ import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, countRender, timed } from './common';
+import { createLitSet } from './litSet';
 
 interface Tok {
   role: 'q' | 'k';
@@ -68,7 +69,9 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   const bodySize = trackSize(body.node()!, () => render());
   let geom: ArcGeom | null = null;
   let arcs: Arc[] = [];
+  const lit = createLitSet();
   let perRow = Infinity;
+  let total = 0;
   let overlayDirty = false;
   const rasters: { base?: ArcRaster; overlay?: ArcRaster } = {};
   let W = 0;
@@ -78,6 +81,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const { t } = cur;
     const r = layerArcs(t, s.layer, shownHeads(s, t), s.mass);
     perRow = r.perRow;
+    total = r.total;
     return r.arcs;
   }
 
@@ -209,7 +213,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       .text((d) => d.text);
     const nHeads = shownHeads(s, t).length;
     stat.text(
-      `${arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
+      `${arcs.length < total ? `strongest ${arcs.length} of ${total}` : arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
         (perRow < t.nk ? `, at most ${perRow} key${perRow === 1 ? '' : 's'} per query and head` : ''),
     );
     base.setAttribute('aria-label', `${KIND_LABEL[kind]} arcs, layer ${s.layer}, ${arcs.length} lines`);
@@ -246,7 +250,9 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       overlay.getContext('2d')!.clearRect(0, 0, overlay.width, overlay.height);
       overlayDirty = false;
     }
-    svg.selectAll<SVGTextElement, Tok>('text').classed('lit', (d) => (d.role === 'q' ? hl.q === d.i : hl.k === d.i));
+    // labels are joined in order: the queries' then the keys'
+    const labels = svg.node()!.children;
+    lit.set([hl.q === null ? null : labels[hl.q], hl.k === null ? null : labels[t.nq + hl.k]]);
   }
 
   d3.select(overlay)

@@ -14,6 +14,7 @@ import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, tokensOf, countRender, timed } from './common';
+import { createLitSet } from './litSet';
 
 interface Label {
   axis: 'q' | 'k';
@@ -50,6 +51,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   const bodySize = trackSize(body.node()!, () => render());
   const offscreen = document.createElement('canvas');
   let geom: HeatmapGeom | null = null;
+  const lit = createLitSet();
   let W = 0;
   let H = 0;
 
@@ -201,8 +203,8 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       ctx.strokeStyle = '#111827';
       ctx.strokeRect(x - 1, y - 1, c + 2, c + 2);
     }
-    gq.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.q);
-    gk.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.k);
+    // labels are joined in index order: the i-th text is token i
+    lit.set([hl.q === null ? null : gq.node()!.children[hl.q], hl.k === null ? null : gk.node()!.children[hl.k]]);
 
     let text = '';
     if (hl.cell && hl.q !== null && hl.k !== null) {

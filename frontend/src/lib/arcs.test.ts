@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ARC_CAP, layerArcs, pruneRowByMass } from './arcs';
+
+/** The definition: sort the weights ≥ minWeight (largest first, ties by index), take them until `mass` or `limit`. */
+function reference(row: number[], mass: number, minWeight: number, limit: number): number[] {
+  const idx = row.flatMap((v, i) => (v >= minWeight && v > 0 ? [i] : [])).sort((a, b) => row[b]! - row[a]! || a - b);
+  const total = row.reduce((s, v) => s + (v > 0 ? v : 0), 0);
+  const out: number[] = [];
+  let acc = 0;
+  for (const i of idx) {
+    if ((mass < 1 && acc >= mass * total - 1e-9) || out.length >= limit) break;
+    out.push(i);
+    acc += row[i]!;
+  }
+  return out;
+}
+
+describe('pruneRowByMass with a small per-row limit (one pass, no sort)', () => {
+  it('matches the sorted definition on random rows, ties included', () => {
+    let seed = 11;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let trial = 0; trial < 400; trial++) {
+      const n = 1 + Math.floor(rnd() * 60);
+      const row = Array.from({ length: n }, () => (rnd() < 0.3 ? 0 : Math.round(rnd() * 20) / 20));
+      const limit = 1 + Math.floor(rnd() * 8);
+      const mass = [0.5, 0.9, 1][trial % 3]!;
+      expect(pruneRowByMass(row, mass, 0.02, limit)).toEqual(reference(row, mass, 0.02, limit));
+    }
+  });
+
+  it('keeps the largest weight of a 512-key row at limit 1', () => {
+    const row = new Float32Array(512).fill(0.001);
+    row[300] = 0.4;
+    row[7] = 0.4; // a tie: the lower index wins
+    row[100] = 0.1;
+    expect(pruneRowByMass(row, 0.9, 0.02, 1)).toEqual([7]);
+    expect(pruneRowByMass(row, 0.9, 0.02, 3)).toEqual([7, 300, 100]);
+  });
+});
+
+describe('line cap', () => {
+  it('keeps every line at 128 tokens × 12 heads and only the strongest ARC_CAP at 512', () => {
+    const tensor = (n: number) => {
+      const data = new Float32Array(12 * n * n);
+      for (let h = 0; h < 12; h++) for (let q = 0; q < n; q++) data[(h * n + q) * n + ((q + h) % n)] = 0.1 + 0.8 * ((q * 7 + h) % 97) / 97;
+      return { kind: 'encoder_self' as const, layers: 1, heads: 12, nq: n, nk: n, data, causal: false };
+    };
+    const heads = [...Array(12).keys()];
+    const r128 = layerArcs(tensor(128), 0, heads, 0.9);
+    expect(r128.arcs.length).toBe(128 * 12);
+    expect(r128.total).toBe(128 * 12);
+    const r512 = layerArcs(tensor(512), 0, heads, 0.9);
+    expect(r512.total).toBe(512 * 12);
+    expect(r512.arcs.length).toBe(ARC_CAP);
+    const weakestKept = Math.min(...r512.arcs.map((a) => a.w));
+    const all = layerArcs(tensor(512), 0, heads, 0.9, undefined, Infinity).arcs;
+    expect(all.filter((a) => a.w > weakestKept).length).toBeLessThanOrEqual(ARC_CAP);
+    expect(all.filter((a) => a.w >= weakestKept).length).toBeGreaterThanOrEqual(ARC_CAP);
+  });
+});
