@@ -31,6 +31,14 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     .attr('class', 'readout')
     .attr('data-testid', 'hover-value')
     .attr('aria-live', 'polite');
+  // a uint8 document (large: lib/wireEncoding.ts) shows weights in steps of 1/255: say so beside the value
+  const precision = head
+    .append('p')
+    .attr('class', 'hint')
+    .attr('data-testid', 'precision-note')
+    .attr('title', 'This large document came as uint8 (1 byte per weight): every weight shown is a multiple of 1/255, within ±0.002 of the model’s value.')
+    .style('display', 'none')
+    .text('uint8 · ±0.002');
   const body = root.append('div').attr('class', 'panel-body hm-body');
   const wrap = body
     .append('div')
@@ -64,12 +72,14 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     const cur = current(s);
     if (!cur) {
       title.text('Focus heatmap');
+      precision.style('display', 'none');
       gq.selectAll('*').remove();
       gk.selectAll('*').remove();
       geom = null;
       return;
     }
     const { t, qTokens, kTokens, kind } = cur;
+    precision.style('display', cur.doc.encoding === 'uint8' ? '' : 'none');
     const ref = focusRef(s, t);
     const label = ref.agg === 'none' ? `Layer ${s.layer} · Head ${s.head}` : refLabel(ref);
     title.text(label).attr('title', `${KIND_LABEL[kind]}, ${label}`);
