@@ -39,22 +39,32 @@ describe('pruneRowByMass with a small per-row limit (one pass, no sort)', () => 
 });
 
 describe('line cap', () => {
-  it('keeps every line at 128 tokens × 12 heads and only the strongest ARC_CAP at 512', () => {
-    const tensor = (n: number) => {
-      const data = new Float32Array(12 * n * n);
-      for (let h = 0; h < 12; h++) for (let q = 0; q < n; q++) data[(h * n + q) * n + ((q + h) % n)] = 0.1 + 0.8 * ((q * 7 + h) % 97) / 97;
-      return { kind: 'encoder_self' as const, layers: 1, heads: 12, nq: n, nk: n, data, causal: false };
-    };
-    const heads = [...Array(12).keys()];
-    const r128 = layerArcs(tensor(128), 0, heads, 0.9);
-    expect(r128.arcs.length).toBe(128 * 12);
-    expect(r128.total).toBe(128 * 12);
-    const r512 = layerArcs(tensor(512), 0, heads, 0.9);
-    expect(r512.total).toBe(512 * 12);
-    expect(r512.arcs.length).toBe(ARC_CAP);
-    const weakestKept = Math.min(...r512.arcs.map((a) => a.w));
-    const all = layerArcs(tensor(512), 0, heads, 0.9, undefined, Infinity).arcs;
-    expect(all.filter((a) => a.w > weakestKept).length).toBeLessThanOrEqual(ARC_CAP);
-    expect(all.filter((a) => a.w >= weakestKept).length).toBeGreaterThanOrEqual(ARC_CAP);
+  const tensor = (n: number, strong = -1) => {
+    const data = new Float32Array(12 * n * n);
+    for (let h = 0; h < 12; h++) {
+      for (let q = 0; q < n; q++) data[(h * n + q) * n + ((q + h) % n)] = h === strong ? 0.95 : 0.1 + (0.8 * ((q * 7 + h) % 97)) / 97;
+    }
+    return { kind: 'encoder_self' as const, layers: 1, heads: 12, nq: n, nk: n, data, causal: false };
+  };
+  const heads = [...Array(12).keys()];
+
+  it('keeps every line at 128 tokens × 12 heads', () => {
+    const r = layerArcs(tensor(128), 0, heads, 0.9);
+    expect(r.arcs.length).toBe(128 * 12);
+    expect(r.total).toBe(128 * 12);
+  });
+
+  it('at 512 tokens keeps the strongest ⌊ARC_CAP / 12⌋ lines of every head, even beside a peaked head', () => {
+    const quota = Math.floor(ARC_CAP / 12);
+    const r = layerArcs(tensor(512, 3), 0, heads, 0.9);
+    expect(r.total).toBe(512 * 12);
+    expect(r.arcs.length).toBe(12 * quota);
+    for (const h of heads) {
+      const mine = r.arcs.filter((a) => a.head === h);
+      expect(mine.length).toBe(quota);
+      const all = layerArcs(tensor(512, 3), 0, [h], 0.9, undefined, Infinity).arcs;
+      const weakestKept = Math.min(...mine.map((a) => a.w));
+      expect(all.filter((a) => a.w > weakestKept).length).toBeLessThanOrEqual(quota);
+    }
   });
 });

@@ -91,20 +91,25 @@ export function arcsPerRow(nq: number, heads: number, budget = ARC_BUDGET): numb
 /**
  * Hard cap on the lines of a layer. Past budget / heads queries even one key per query and head
  * exceeds the budget (128 tokens × 12 heads: 1 536 lines, kept); at 512 tokens that is 6 144
- * lines over rows 1–2 px apart, an unreadable hairball that costs ~100 ms to draw: only the
- * strongest ARC_CAP are kept.
+ * lines over rows 1–2 px apart, an unreadable hairball that costs ~100 ms to draw. Then each head
+ * keeps its strongest ⌊ARC_CAP / heads⌋ lines, so every head stays visible (a peaked head would
+ * otherwise take the whole cap).
  */
 export const ARC_CAP = 1600;
 
 /**
- * The arcs of `heads` in one layer: mass-pruned per query, capped per row by the budget, then the
- * strongest `cap` of them (`total` = how many there were before that cap).
+ * The arcs of `heads` in one layer: mass-pruned per query, capped per row by the budget, then, past
+ * `cap` lines, the strongest ⌊cap / heads⌋ of each head (`total` = how many there were before).
  */
 export function layerArcs(t: AttnTensor, layer: number, heads: number[], mass: number, budget = ARC_BUDGET, cap = ARC_CAP): { arcs: Arc[]; perRow: number; total: number } {
   const perRow = arcsPerRow(t.nq, heads.length, budget);
-  let arcs: Arc[] = [];
-  for (const h of heads) for (const a of headArcs(headMatrix(t, layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow)) arcs.push(a);
-  const total = arcs.length;
-  if (total > cap) arcs = arcs.sort((a, b) => b.w - a.w || a.head - b.head || a.q - b.q || a.k - b.k).slice(0, cap);
+  const byHead = heads.map((h) => headArcs(headMatrix(t, layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow));
+  const total = byHead.reduce((n, a) => n + a.length, 0);
+  const quota = total > cap ? Math.max(1, Math.floor(cap / Math.max(1, heads.length))) : Infinity;
+  const arcs: Arc[] = [];
+  for (const list of byHead) {
+    const kept = list.length > quota ? list.sort((a, b) => b.w - a.w || a.q - b.q || a.k - b.k).slice(0, quota) : list;
+    for (const a of kept) arcs.push(a);
+  }
   return { arcs, perRow, total };
 }
