@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ARC_CAP, layerArcs, pruneRowByMass } from './arcs';
+import { ARC_CAP, headArcs, layerArcs, MIN_ARC_WEIGHT, pruneRowByMass } from './arcs';
+import { headMatrix } from './doc';
 
 /** The definition: sort the weights ≥ minWeight (largest first, ties by index), take them until `mass` or `limit`. */
 function reference(row: number[], mass: number, minWeight: number, limit: number): number[] {
@@ -65,6 +66,25 @@ describe('line cap', () => {
       const all = layerArcs(tensor(512, 3), 0, [h], 0.9, undefined, Infinity).arcs;
       const weakestKept = Math.min(...mine.map((a) => a.w));
       expect(all.filter((a) => a.w > weakestKept).length).toBeLessThanOrEqual(quota);
+    }
+  });
+});
+
+describe('layer arcs with a small per-row limit (row tops cached per tensor)', () => {
+  it('equal the arcs of each head computed afresh, whatever the mass, causal or not', () => {
+    let seed = 5;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (const causal of [false, true]) {
+      const n = 60;
+      const data = new Float32Array(2 * 12 * n * n).map(() => (rnd() < 0.6 ? 0 : rnd()));
+      const t = { kind: causal ? ('decoder_self' as const) : ('encoder_self' as const), layers: 2, heads: 12, nq: n, nk: n, data, causal };
+      const heads = [...Array(12).keys()];
+      for (const mass of [0.5, 0.9, 0.7, 1, 0.9]) {
+        const { arcs, perRow } = layerArcs(t, 1, heads, mass, 600, Infinity);
+        expect(perRow).toBe(1);
+        const fresh = heads.flatMap((h) => headArcs(headMatrix(t, 1, h), n, n, h, mass, causal, MIN_ARC_WEIGHT, perRow));
+        expect(arcs).toEqual(fresh);
+      }
     }
   });
 });

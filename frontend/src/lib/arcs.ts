@@ -40,6 +40,12 @@ const SMALL_LIMIT = 8;
  * 1 key per row): one pass keeps the `limit` largest (ties: lower index first), no sort of the row.
  */
 function pruneRowSmall(row: ArrayLike<number>, mass: number, minWeight: number, limit: number): number[] {
+  const { top, total } = rowTop(row, minWeight, limit);
+  return massCut(row, top, total, mass);
+}
+
+/** The `limit` largest weights ≥ minWeight of a row (largest first, ties: lower index), and the row's positive sum. */
+function rowTop(row: ArrayLike<number>, minWeight: number, limit: number): { top: number[]; total: number } {
   const top: number[] = [];
   let total = 0;
   for (let i = 0; i < row.length; i++) {
@@ -55,6 +61,11 @@ function pruneRowSmall(row: ArrayLike<number>, mass: number, minWeight: number, 
     }
     top[j] = i;
   }
+  return { top, total };
+}
+
+/** The first of `top` (largest first) whose sum reaches `mass` of `total`. */
+function massCut(row: ArrayLike<number>, top: number[], total: number, mass: number): number[] {
   if (mass >= 1) return top;
   const target = mass * total;
   const out: number[] = [];
@@ -103,7 +114,9 @@ export const ARC_CAP = 1600;
  */
 export function layerArcs(t: AttnTensor, layer: number, heads: number[], mass: number, budget = ARC_BUDGET, cap = ARC_CAP): { arcs: Arc[]; perRow: number; total: number } {
   const perRow = arcsPerRow(t.nq, heads.length, budget);
-  const byHead = heads.map((h) => headArcs(headMatrix(t, layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow));
+  const byHead = heads.map((h) =>
+    perRow <= SMALL_LIMIT ? cachedHeadArcs(t, layer, h, mass, perRow) : headArcs(headMatrix(t, layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow),
+  );
   const total = byHead.reduce((n, a) => n + a.length, 0);
   const quota = total > cap ? Math.max(1, Math.floor(cap / Math.max(1, heads.length))) : Infinity;
   const arcs: Arc[] = [];
@@ -112,4 +125,35 @@ export function layerArcs(t: AttnTensor, layer: number, heads: number[], mass: n
     for (const a of kept) arcs.push(a);
   }
   return { arcs, perRow, total };
+}
+
+/**
+ * Each row's top keys do not depend on `mass`, only the cut does: they are kept per tensor, layer,
+ * head and limit, so dragging the mass slider over a 512-token layer (12 × 512 rows of 512) only
+ * redoes the cut.
+ */
+const topsCache = new WeakMap<AttnTensor, Map<string, { top: number[][]; total: Float64Array }>>();
+
+function cachedHeadArcs(t: AttnTensor, layer: number, head: number, mass: number, limit: number): Arc[] {
+  let byKey = topsCache.get(t);
+  if (!byKey) topsCache.set(t, (byKey = new Map()));
+  const key = `${layer}.${head}.${limit}`;
+  const m = headMatrix(t, layer, head);
+  let tops = byKey.get(key);
+  if (!tops) {
+    tops = { top: [], total: new Float64Array(t.nq) };
+    for (let q = 0; q < t.nq; q++) {
+      const end = t.causal ? Math.min(t.nk, q + 1) : t.nk;
+      const r = rowTop(m.subarray(q * t.nk, q * t.nk + end), MIN_ARC_WEIGHT, limit);
+      tops.top.push(r.top);
+      tops.total[q] = r.total;
+    }
+    byKey.set(key, tops);
+  }
+  const out: Arc[] = [];
+  for (let q = 0; q < t.nq; q++) {
+    const row = m.subarray(q * t.nk, (q + 1) * t.nk);
+    for (const k of massCut(row, tops.top[q]!, tops.total[q]!, mass)) out.push({ head, q, k, w: row[k]! });
+  }
+  return out;
 }

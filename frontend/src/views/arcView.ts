@@ -70,6 +70,8 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   let geom: ArcGeom | null = null;
   let arcs: Arc[] = [];
   const lit = createLitSet();
+  /** what the token labels were last drawn for (tokens, places, size) */
+  let labelsFor: unknown[] = [];
   let perRow = Infinity;
   let total = 0;
   let overlayDirty = false;
@@ -170,6 +172,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const cur = current(s);
     if (!cur) {
       svg.selectAll('*').remove();
+      labelsFor = [];
       geom = null;
       return;
     }
@@ -195,22 +198,28 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
 
     const stride = labelStride(g.row, 9);
     const fs = Math.max(8, Math.min(13 * zoom, g.row * 0.72));
-    const toks: Tok[] = [
-      ...qTokens.map((x, i) => ({ role: 'q' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
-      ...kTokens.map((x, i) => ({ role: 'k' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
-    ];
-    svg
-      .selectAll<SVGTextElement, Tok>('text')
-      .data(toks, (d) => `${d.role}${d.i}`)
-      .join('text')
-      .attr('class', (d) => `tok tok-${d.role}`)
-      .attr('x', (d) => (d.role === 'q' ? g.xq - 2 : g.xk + 2))
-      .attr('y', (d) => arcY(g, d.i, d.role === 'q' ? t.nq : t.nk))
-      .attr('text-anchor', (d) => (d.role === 'q' ? 'end' : 'start'))
-      .style('font-size', `${fs}px`) // a style: the .tok class rule would beat an attribute
-      .classed('special', (d) => d.special)
-      .classed('thin', (d) => d.i % stride !== 0)
-      .text((d) => d.text);
+    // labels: rewritten only when the tokens or their places changed, not for a layer, heads or
+    // mass change (1 024 labels at 512 tokens)
+    const labelKey = [qTokens, kTokens, g.xq, g.xk, g.height, fs, stride];
+    if (labelKey.length !== labelsFor.length || labelKey.some((v, i) => v !== labelsFor[i])) {
+      labelsFor = labelKey;
+      const toks: Tok[] = [
+        ...qTokens.map((x, i) => ({ role: 'q' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
+        ...kTokens.map((x, i) => ({ role: 'k' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
+      ];
+      svg
+        .selectAll<SVGTextElement, Tok>('text')
+        .data(toks, (d) => `${d.role}${d.i}`)
+        .join('text')
+        .attr('class', (d) => `tok tok-${d.role}`)
+        .attr('x', (d) => (d.role === 'q' ? g.xq - 2 : g.xk + 2))
+        .attr('y', (d) => arcY(g, d.i, d.role === 'q' ? t.nq : t.nk))
+        .attr('text-anchor', (d) => (d.role === 'q' ? 'end' : 'start'))
+        .style('font-size', `${fs}px`) // a style: the .tok class rule would beat an attribute
+        .classed('special', (d) => d.special)
+        .classed('thin', (d) => d.i % stride !== 0)
+        .text((d) => d.text);
+    }
     const nHeads = shownHeads(s, t).length;
     stat.text(
       `${arcs.length < total ? `strongest ${arcs.length} of ${total}` : arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
