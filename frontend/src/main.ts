@@ -4,7 +4,7 @@
  */
 import './styles.css';
 import { ApiError, createClient } from './api/client';
-import type { AttentionDocument, Encoding } from './api/types';
+import type { AttentionDocument } from './api/types';
 import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
 import { sameHover, type Hover } from './lib/hover';
@@ -22,18 +22,17 @@ import { createSpecialToggle } from './views/specialToggle';
 import { createExamplesMenu } from './views/examplesMenu';
 import { createPresenterToggle } from './views/presenterToggle';
 import { resolveRunAlias } from './lib/examples';
+import { requestEncoding } from './lib/wireEncoding';
 import { scheduleWarmUp, warmFonts } from './warmup';
 import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
 import { createInsightPanel } from './views/insightPanel';
 import { insightHook, installInsight, type InsightHook } from './insight';
 
-/**
- * We always ask the server for float16: ~2 bytes per weight instead of ~7 characters of JSON,
- * no big JSON.parse, and 3 significant digits are more than a colour scale can show.
- * The decoder accepts every encoding, so a server answering "json" still works.
- */
-export const REQUEST_ENCODING: Encoding = 'float16';
+// Wire encoding (runNow): float16, ~2 bytes per weight instead of ~7 characters of JSON, no big
+// JSON.parse, and 3 significant digits are more than a colour scale can show; large documents (a
+// pretrained encoder past ~170 tokens) come as uint8, 1 byte per weight (lib/wireEncoding.ts).
+// The decoder accepts every encoding, so a server answering "json" still works.
 const AUTO_RUN_DELAY_MS = 350;
 const DEFAULT_TEXT = 'hello';
 
@@ -179,7 +178,8 @@ async function runNow() {
   inflight = ac;
   store.set({ status: 'loading' });
   try {
-    const raw = await api.attention({ checkpoint: ckpt, text, encoding: REQUEST_ENCODING, ...(ablate.length ? { ablate } : {}) }, ac.signal);
+    const encoding = requestEncoding(findCheckpoint(store.get(), ckpt), text);
+    const raw = await api.attention({ checkpoint: ckpt, text, encoding, ...(ablate.length ? { ablate } : {}) }, ac.signal);
     if (ac.signal.aborted) return;
     const t0 = performance.now();
     performance.mark('attnviz:data');

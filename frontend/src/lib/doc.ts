@@ -2,7 +2,7 @@
  * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
  * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
  */
-import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, ModelInfo } from '../api/types';
+import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, ModelInfo } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
@@ -33,6 +33,11 @@ export interface AttnDoc {
   warnings: string[];
   /** top predictions per decoding step; null when the document has none (older exporters) */
   steps: DecodingStep[] | null;
+  /**
+   * How the weights came over the wire (the coarsest of the kinds): the values shown are the
+   * decoded ones, so a uint8 document shows weights rounded to 1/255 (the UI says so).
+   */
+  encoding: Encoding;
 }
 
 export class DocumentError extends Error {
@@ -79,6 +84,15 @@ function isCompact(w: EncodedWeights): w is CompactWeights {
   return !Array.isArray(w) && typeof w === 'object' && w !== null && 'dtype' in w;
 }
 
+/** uint8 → value * scale through a 256-entry table (the same float32 values as the product). */
+export function decodeUint8(bytes: Uint8Array, scale: number): Float32Array {
+  const lut = new Float32Array(256);
+  for (let i = 0; i < 256; i++) lut[i] = i * scale;
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = lut[bytes[i]!]!;
+  return out;
+}
+
 function decodeCompact(w: CompactWeights, kind: string): { shape: number[]; data: Float32Array } {
   const shape = w.shape;
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
@@ -91,8 +105,7 @@ function decodeCompact(w: CompactWeights, kind: string): { shape: number[]; data
     data = decodeFloat16(bytes);
   } else if (w.dtype === 'uint8') {
     const scale = typeof w.scale === 'number' ? w.scale : 1 / 255;
-    data = new Float32Array(bytes.length);
-    for (let i = 0; i < bytes.length; i++) data[i] = bytes[i]! * scale;
+    data = decodeUint8(bytes, scale);
   } else {
     throw new DocumentError(`attentions.${kind}.dtype "${String((w as { dtype: unknown }).dtype)}" is not supported (float16 or uint8).`);
   }
@@ -154,9 +167,11 @@ export function decodeDocument(raw: unknown): AttnDoc {
   if (typeof d.attentions !== 'object' || d.attentions === null) throw new DocumentError('The document has no "attentions" object.');
 
   const kinds: Partial<Record<AttentionKind, AttnTensor>> = {};
+  let encoding: Encoding = 'json';
   for (const kind of ATTENTION_KINDS) {
     const w = d.attentions[kind];
     if (w === undefined || w === null) continue;
+    if (isCompact(w) && (w.dtype === 'uint8' || (w.dtype === 'float16' && encoding === 'json'))) encoding = w.dtype;
     const { shape, data } = isCompact(w) ? decodeCompact(w, kind) : decodeNested(w, kind);
     const [layers, heads, nq, nk] = shape as [number, number, number, number];
     const qs = querySide(kind) === 'src' ? src : tgt;
@@ -181,6 +196,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     kinds,
     warnings: Array.isArray(d.warnings) ? d.warnings.filter((x): x is string => typeof x === 'string') : [],
     steps: decodeSteps(d.steps),
+    encoding,
   };
 }
 

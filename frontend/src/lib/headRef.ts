@@ -7,7 +7,7 @@
 import type { AttentionKind } from '../api/types';
 import { expectedAlignment } from './alignment';
 import { headMatrix, keySide, type AttnDoc, type AttnTensor } from './doc';
-import { layerMeans, rolloutFromMeans } from './rollout';
+import { drain, layerMeans, rolloutSteps } from './rollout';
 import { stackStats, type HeadStats } from './stats';
 import type { ParamSpec } from './url';
 
@@ -54,6 +54,8 @@ interface Aggregates {
   means: Float32Array;
   /** computed on first use (a chain of n³ matrix products) */
   rollout: Float32Array | null | undefined;
+  /** a rollout being computed in slices (rolloutInSlices); a synchronous use finishes it */
+  steps?: Generator<void, Float32Array> | undefined;
 }
 const aggCache = new WeakMap<AttnTensor, Aggregates>();
 
@@ -63,7 +65,13 @@ function aggregates(t: AttnTensor, withRollout: boolean): Aggregates {
     a = { means: layerMeans(t.data, t.layers, t.heads, t.nq, t.nk), rollout: undefined };
     aggCache.set(t, a);
   }
-  if (withRollout && a.rollout === undefined) a.rollout = hasRollout(t) ? rolloutFromMeans(a.means, t.layers, t.nq) : null;
+  if (withRollout && a.rollout === undefined) {
+    if (!hasRollout(t)) a.rollout = null;
+    else {
+      a.rollout = drain(a.steps ?? rolloutSteps(a.means, t.layers, t.nq));
+      a.steps = undefined;
+    }
+  }
   return a;
 }
 
@@ -76,6 +84,43 @@ export const CHEAP_ROLLOUT_MACS = 1 << 21;
  */
 export function rolloutCheap(t: AttnTensor): boolean {
   return t.layers * t.nq * t.nq * t.nq <= CHEAP_ROLLOUT_MACS;
+}
+
+const yieldToPage = () =>
+  new Promise<void>((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => resolve();
+    ch.port2.postMessage(null);
+  });
+
+/**
+ * Compute the rollout of `t` in slices of about `sliceMs`, yielding to the page between them (at
+ * 512 tokens it is 6 × 512³ multiply-adds, seconds of main thread in one piece). Resolves true
+ * once it is cached, false when `stale()` said to stop (the work done so far is kept and resumed
+ * by the next call, or finished by a synchronous refMatrix).
+ */
+export async function rolloutInSlices(t: AttnTensor, stale: () => boolean, sliceMs = 8): Promise<boolean> {
+  const a = aggregates(t, false);
+  if (a.rollout !== undefined) return true;
+  if (!hasRollout(t)) {
+    a.rollout = null;
+    return true;
+  }
+  a.steps ??= rolloutSteps(a.means, t.layers, t.nq);
+  for (;;) {
+    await yieldToPage();
+    if (a.rollout !== undefined) return true;
+    if (stale()) return false;
+    const steps = a.steps!;
+    const end = performance.now() + sliceMs;
+    let r = steps.next();
+    while (!r.done && performance.now() < end) r = steps.next();
+    if (r.done) {
+      a.rollout = r.value;
+      a.steps = undefined;
+      return true;
+    }
+  }
 }
 
 /** Has the rollout of this tensor been computed already? */

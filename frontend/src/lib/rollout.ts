@@ -26,6 +26,23 @@ export function layerMeans(data: Float32Array, layers: number, heads: number, nq
 
 /** [L, n, n] rollout through layers 0..l, from [L, n, n] layer means. */
 export function rolloutFromMeans(means: Float32Array, layers: number, n: number): Float32Array {
+  return drain(rolloutSteps(means, layers, n));
+}
+
+/** Run a step generator to its end (synchronously) and return its result. */
+export function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The rollout as a generator that yields after every row of every matrix product (n² multiply-adds,
+ * ≈ 0.3 ms at n = 512), so a caller can spread the 6 × 512³ work over many short tasks and keep
+ * the page responsive (`drain` runs it in one go).
+ */
+export function* rolloutSteps(means: Float32Array, layers: number, n: number): Generator<void, Float32Array> {
   const size = n * n;
   const out = new Float32Array(layers * size);
   const a = new Float64Array(size);
@@ -54,10 +71,12 @@ export function rolloutFromMeans(means: Float32Array, layers: number, n: number)
           const ri = i * n;
           for (let j = 0; j < n; j++) r[ri + j]! += aik * prev[pk + j]!;
         }
+        yield;
       }
     }
     for (let i = 0; i < size; i++) out[l * size + i] = r[i]!;
     prev = r;
+    yield;
   }
   return out;
 }

@@ -15,6 +15,7 @@ import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
+import { createLitSet } from './litSet';
 
 interface Tok {
   role: 'q' | 'k';
@@ -66,7 +67,11 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   const bodySize = trackSize(body.node()!, () => render());
   let geom: ArcGeom | null = null;
   let arcs: Arc[] = [];
+  const lit = createLitSet();
+  /** what the token labels were last drawn for (tokens, places, size) */
+  let labelsFor: unknown[] = [];
   let perRow = Infinity;
+  let total = 0;
   let overlayDirty = false;
   const rasters: { base?: ArcRaster; overlay?: ArcRaster } = {};
   let W = 0;
@@ -76,6 +81,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const { t } = cur;
     const r = layerArcs(t, s.layer, shownHeads(s, t), s.mass);
     perRow = r.perRow;
+    total = r.total;
     return r.arcs;
   }
 
@@ -163,6 +169,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const cur = current(s);
     if (!cur) {
       svg.selectAll('*').remove();
+      labelsFor = [];
       geom = null;
       return;
     }
@@ -187,25 +194,31 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
 
     const stride = labelStride(g.row, 9);
     const fs = Math.max(8, Math.min(13 * zoom, g.row * 0.72));
-    const toks: Tok[] = [
-      ...qTokens.map((x, i) => ({ role: 'q' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
-      ...kTokens.map((x, i) => ({ role: 'k' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
-    ];
-    svg
-      .selectAll<SVGTextElement, Tok>('text')
-      .data(toks, (d) => `${d.role}${d.i}`)
-      .join('text')
-      .attr('class', (d) => `tok tok-${d.role}`)
-      .attr('x', (d) => (d.role === 'q' ? g.xq - 2 : g.xk + 2))
-      .attr('y', (d) => arcY(g, d.i, d.role === 'q' ? t.nq : t.nk))
-      .attr('text-anchor', (d) => (d.role === 'q' ? 'end' : 'start'))
-      .style('font-size', `${fs}px`) // a style: the .tok class rule would beat an attribute
-      .classed('special', (d) => d.special)
-      .classed('thin', (d) => d.i % stride !== 0)
-      .text((d) => d.text);
+    // labels: rewritten only when the tokens or their places changed, not for a layer, heads or
+    // mass change (1 024 labels at 512 tokens)
+    const labelKey = [qTokens, kTokens, g.xq, g.xk, g.height, fs, stride];
+    if (labelKey.length !== labelsFor.length || labelKey.some((v, i) => v !== labelsFor[i])) {
+      labelsFor = labelKey;
+      const toks: Tok[] = [
+        ...qTokens.map((x, i) => ({ role: 'q' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
+        ...kTokens.map((x, i) => ({ role: 'k' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
+      ];
+      svg
+        .selectAll<SVGTextElement, Tok>('text')
+        .data(toks, (d) => `${d.role}${d.i}`)
+        .join('text')
+        .attr('class', (d) => `tok tok-${d.role}`)
+        .attr('x', (d) => (d.role === 'q' ? g.xq - 2 : g.xk + 2))
+        .attr('y', (d) => arcY(g, d.i, d.role === 'q' ? t.nq : t.nk))
+        .attr('text-anchor', (d) => (d.role === 'q' ? 'end' : 'start'))
+        .style('font-size', `${fs}px`) // a style: the .tok class rule would beat an attribute
+        .classed('special', (d) => d.special)
+        .classed('thin', (d) => d.i % stride !== 0)
+        .text((d) => d.text);
+    }
     const nHeads = shownHeads(s, t).length;
     stat.text(
-      `${arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
+      `${arcs.length < total ? `strongest ${arcs.length} of ${total}` : arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
         (perRow < t.nk ? `, at most ${perRow} key${perRow === 1 ? '' : 's'} per query and head` : ''),
     );
     base.setAttribute('aria-label', `${KIND_LABEL[kind]} arcs, layer ${s.layer}, ${arcs.length} lines`);
@@ -242,7 +255,9 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       overlay.getContext('2d')!.clearRect(0, 0, overlay.width, overlay.height);
       overlayDirty = false;
     }
-    svg.selectAll<SVGTextElement, Tok>('text').classed('lit', (d) => (d.role === 'q' ? hl.q === d.i : hl.k === d.i));
+    // labels are joined in order: the queries' then the keys'
+    const labels = svg.node()!.children;
+    lit.set([hl.q === null ? null : labels[hl.q], hl.k === null ? null : labels[t.nq + hl.k]]);
   }
 
   d3.select(overlay)

@@ -14,6 +14,7 @@ import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
+import { createLitSet } from './litSet';
 
 interface Label {
   axis: 'q' | 'k';
@@ -30,6 +31,14 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     .attr('class', 'readout')
     .attr('data-testid', 'hover-value')
     .attr('aria-live', 'polite');
+  // a uint8 document (large: lib/wireEncoding.ts) shows weights in steps of 1/255: say so beside the value
+  const precision = head
+    .append('p')
+    .attr('class', 'hint')
+    .attr('data-testid', 'precision-note')
+    .attr('title', 'This large document came as uint8 (1 byte per weight): every weight shown is a multiple of 1/255, within ±0.002 of the model’s value.')
+    .style('display', 'none')
+    .text('uint8 · ±0.002');
   const body = root.append('div').attr('class', 'panel-body hm-body');
   const wrap = body
     .append('div')
@@ -50,6 +59,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   const bodySize = trackSize(body.node()!, () => render());
   const offscreen = document.createElement('canvas');
   let geom: HeatmapGeom | null = null;
+  const lit = createLitSet();
   let W = 0;
   let H = 0;
   /** the overlay holds a highlight (else it is blank, or has no context yet) */
@@ -64,12 +74,14 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     const cur = current(s);
     if (!cur) {
       title.text('Focus heatmap');
+      precision.style('display', 'none');
       gq.selectAll('*').remove();
       gk.selectAll('*').remove();
       geom = null;
       return;
     }
     const { t, qTokens, kTokens, kind } = cur;
+    precision.style('display', cur.doc.encoding === 'uint8' ? '' : 'none');
     const ref = focusRef(s, t);
     const label = ref.agg === 'none' ? `Layer ${s.layer} · Head ${s.head}` : refLabel(ref);
     title.text(label).attr('title', `${KIND_LABEL[kind]}, ${label}`);
@@ -183,8 +195,8 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     const draws = hl.q !== null || hl.k !== null;
     if (draws || overlayDirty) drawOverlay(g, hl);
     overlayDirty = draws;
-    gq.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.q);
-    gk.selectAll<SVGTextElement, Label>('text').classed('lit', (d) => d.i === hl.k);
+    // labels are joined in index order: the i-th text is token i
+    lit.set([hl.q === null ? null : gq.node()!.children[hl.q], hl.k === null ? null : gk.node()!.children[hl.k]]);
 
     let text = '';
     if (hl.cell && hl.q !== null && hl.k !== null) {

@@ -1,11 +1,13 @@
 /**
  * Model view: every layer × head as a small heatmap. Each thumbnail is a canvas at native
  * resolution (one pixel per cell, scaled by CSS), so a 6 × 12 × 128² document is 72 putImageData
- * calls; hover only moves two absolutely-positioned bands per thumbnail.
+ * calls; a matrix with more than twice the thumbnail's pixels (512 tokens) is reduced once by
+ * block max (lib/thumbnail.ts). Hover only moves two absolutely-positioned bands per thumbnail.
  */
 import * as d3 from 'd3';
 import { matrixToRgba } from '../lib/color';
-import { hasRollout, kindStats, refMatrix, rolloutCheap, rolloutReady, type Agg } from '../lib/headRef';
+import { hasRollout, kindStats, refMatrix, rolloutCheap, rolloutInSlices, rolloutReady, type Agg } from '../lib/headRef';
+import { blockMaxRgba, thumbFactor } from '../lib/thumbnail';
 import { compareStat, statDefs, statValue, SPECIAL_KEYS, type StatKey } from '../lib/stats';
 import { keySide, type AttnTensor } from '../lib/doc';
 import { thumbSize } from '../lib/geometry';
@@ -59,6 +61,8 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   let genT: unknown = null;
   let genSize = 0;
   let size = 48;
+  /** the bands' inline styles as last set (updateHover skips unchanged ones) */
+  let bandCss = { row: '', col: '' };
 
   function render(force = false) {
     timed('model', () => renderNow(force));
@@ -187,22 +191,25 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
           return;
         }
         this.dataset.gen = String(gen);
-        drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf);
+        drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf, size);
       });
-    // a costly rollout (a chain of n³ products) is drawn after the first paint, not before it
+    // a costly rollout (a chain of n³ products) is computed after the first paint, in slices that
+    // leave the page responsive (seconds of work at 512 tokens), then drawn; a cheap one is drawn above
     if (deferred.length) {
       const myGen = gen;
+      const stale = () => myGen !== gen;
       requestAnimationFrame(() =>
-        setTimeout(() => {
-          if (myGen !== gen) return;
+        void rolloutInSlices(t, stale).then((done) => {
+          if (!done || stale()) return;
           for (const el of deferred) {
             el.dataset.gen = String(gen);
-            drawThumb(el.querySelector('canvas')!, refMatrix(t, d3.select<HTMLButtonElement, Thumb>(el).datum()), t, pixelated, buf);
+            drawThumb(el.querySelector('canvas')!, refMatrix(t, d3.select<HTMLButtonElement, Thumb>(el).datum()), t, pixelated, buf, size);
           }
-        }, 0),
+        }),
       );
     }
     updateSelection();
+    bandCss = { row: '', col: '' }; // thumbnails may be new: style every band
     updateHover();
   }
 
@@ -226,11 +233,14 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const { nq, nk } = cur.t;
     const rowsEls = container.querySelectorAll<HTMLElement>('.band-row');
     const colEls = container.querySelectorAll<HTMLElement>('.band-col');
-    // .band is display:none in the stylesheet; a highlighted band must say display:block itself
-    const rowCss = hl.q === null ? 'none' : `display:block;top:${(hl.q / nq) * 100}%;height:max(2px, ${100 / nq}%)`;
-    const colCss = hl.k === null ? 'none' : `display:block;left:${(hl.k / nk) * 100}%;width:max(2px, ${100 / nk}%)`;
-    for (const el of rowsEls) el.style.cssText = rowCss === 'none' ? 'display:none' : rowCss;
-    for (const el of colEls) el.style.cssText = colCss === 'none' ? 'display:none' : colCss;
+    // .band is display:none in the stylesheet; a highlighted band must say display:block itself.
+    // Inline styles of the 2 × 78 bands restyle only them (custom properties on the grid would
+    // restyle all its descendants: twice the style time at 512 tokens); unchanged ones are skipped.
+    const rowCss = hl.q === null ? 'display:none' : `display:block;top:${(hl.q / nq) * 100}%;height:max(2px, ${100 / nq}%)`;
+    const colCss = hl.k === null ? 'display:none' : `display:block;left:${(hl.k / nk) * 100}%;width:max(2px, ${100 / nk}%)`;
+    if (rowCss !== bandCss.row) for (const el of rowsEls) el.style.cssText = rowCss;
+    if (colCss !== bandCss.col) for (const el of colEls) el.style.cssText = colCss;
+    bandCss = { row: rowCss, col: colCss };
   }
 
   // arrows move between layers and heads when the grid has focus (the app also binds them globally)
@@ -266,11 +276,20 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   return { render };
 }
 
-function drawThumb(c: HTMLCanvasElement, m: Float32Array | null, t: AttnTensor, pixelated: boolean, buf: Uint8ClampedArray<ArrayBuffer>) {
+function drawThumb(c: HTMLCanvasElement, m: Float32Array | null, t: AttnTensor, pixelated: boolean, buf: Uint8ClampedArray<ArrayBuffer>, size: number) {
+  const cells = m ?? new Float32Array(t.nq * t.nk);
+  const f = thumbFactor(t.nq, t.nk, size * Math.max(1, window.devicePixelRatio || 1));
+  c.style.imageRendering = pixelated ? 'pixelated' : 'auto';
+  if (f > 1) {
+    const th = blockMaxRgba(cells, t.nq, t.nk, f, t.causal);
+    c.width = th.width;
+    c.height = th.height;
+    c.getContext('2d')!.putImageData(new ImageData(th.rgba, th.width, th.height), 0, 0);
+    return;
+  }
   c.width = t.nk;
   c.height = t.nq;
-  c.style.imageRendering = pixelated ? 'pixelated' : 'auto';
-  matrixToRgba(m ?? new Float32Array(t.nq * t.nk), t.nq, t.nk, t.causal, buf);
+  matrixToRgba(cells, t.nq, t.nk, t.causal, buf);
   c.getContext('2d')!.putImageData(new ImageData(buf, t.nk, t.nq), 0, 0);
 }
 

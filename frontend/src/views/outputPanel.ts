@@ -2,6 +2,7 @@
 import * as d3 from 'd3';
 import { availableKinds, type Side } from '../lib/doc';
 import { sameHover, tokenLit } from '../lib/hover';
+import { createLitSet } from './litSet';
 import type { Store } from '../lib/store';
 import { diffChars } from '../lib/text';
 import { displayToken, isSpecialToken } from '../lib/tokens';
@@ -98,9 +99,18 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
     updateHover();
   }
 
+  const lit = createLitSet();
   function updateHover() {
     const s = store.get();
-    rows.selectAll<HTMLSpanElement, Chip>('span.tok').classed('lit', (d) => tokenLit(s.hover, s.kind, d.side, d.i));
+    const els: Element[] = [];
+    rows.selectAll<HTMLDivElement, { side: Side }>('div.token-row').each(function (row) {
+      // chips are joined in index order: the i-th is token i
+      const chips = this.querySelector('.chips')!.children;
+      const h = s.hover;
+      const cand = !h ? [] : h.type === 'token' ? [h.index] : [h.q, h.k];
+      for (const i of cand) if (chips[i] && tokenLit(h, s.kind, row.side, i)) els.push(chips[i]!);
+    });
+    lit.set(els);
   }
 
   store.subscribe((s, p) => {
