@@ -388,7 +388,7 @@ window.__attnviz = hook;
 
 renderChrome(store.get());
 warmFonts(document.querySelector<HTMLElement>('.glyph-warmup')!);
-scheduleWarmUp();
+scheduleWarmUp(() => store.get().doc !== null);
 void loadCheckpoints().finally(() => {
   hook.isReady = true;
   document.documentElement.dataset.ready = '1';

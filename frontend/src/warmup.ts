@@ -71,13 +71,16 @@ export function warmUp(): void {
 
 type IdleFn = (cb: () => void, o?: { timeout: number }) => number;
 
-/** One step per idle period (a few ms each), so a document arriving meanwhile waits for one step at most. */
-export function scheduleWarmUp(): void {
+/**
+ * One step per idle period (a few ms each), so a document arriving meanwhile waits for one step at
+ * most; steps left when `done()` turns true (a document is shown: the real code is running) are skipped.
+ */
+export function scheduleWarmUp(done: () => boolean = () => false): void {
   const idle = (window as Window & { requestIdleCallback?: IdleFn }).requestIdleCallback;
   const steps = [warmCells, warmArcs, warmAggregates];
   const next = () => {
     const step = steps.shift();
-    if (!step) return;
+    if (!step || done()) return;
     step();
     if (idle) idle(next, { timeout: 500 });
     else setTimeout(next, 50);

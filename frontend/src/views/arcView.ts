@@ -25,8 +25,13 @@ interface Tok {
 }
 
 const MIN_WEIGHT = MIN_ARC_WEIGHT;
-/** Up to this many lines are stroked on the canvas; more go through the software rasteriser. */
-const STROKE_LIMIT = 160;
+/**
+ * Up to this many lines are stroked on the canvas; more go through the software rasteriser.
+ * Strokes are recorded cheaply and rasterised by the browser with the frame; the JS rasteriser
+ * costs more until the engine has optimised it, so strokes win on a first document of 32 tokens
+ * (~530 lines: 199 → 157 ms to the first painted frame, A/B on a 2-core VM) and it wins past ~1 000.
+ */
+const STROKE_LIMIT = 800;
 
 export function shownHeads(s: Pick<AppState, 'heads'>, t: AttnTensor): number[] {
   return s.heads === null ? d3.range(t.heads) : s.heads.filter((h) => h < t.heads);
