@@ -24,6 +24,7 @@ import { createPresenterToggle } from './views/presenterToggle';
 import { resolveRunAlias } from './lib/examples';
 import { requestEncoding } from './lib/wireEncoding';
 import { scheduleWarmUp, warmFonts } from './warmup';
+import { createThrottle } from './lib/throttle';
 import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
 import { createInsightPanel } from './views/insightPanel';
@@ -131,11 +132,16 @@ store.subscribe((s, p) => {
 });
 
 // ---- URL mirror ----
-store.subscribe((s, p) => {
-  if (!paramsChanged(URL_SPECS, s, p)) return;
-  const q = formatParams(URL_SPECS, s, location.search);
+// the URL mirrors the state, at most every URL_SYNC_MS (a scrub or a slider drag changes it every frame)
+const URL_SYNC_MS = 100;
+const urlSync = createThrottle(() => {
+  const q = formatParams(URL_SPECS, store.get(), location.search);
   if (q !== location.search) history.replaceState(null, '', `${location.pathname}${q}${location.hash}`);
+}, URL_SYNC_MS);
+store.subscribe((s, p) => {
+  if (paramsChanged(URL_SPECS, s, p)) urlSync.request();
 });
+window.addEventListener('pagehide', () => urlSync.flush());
 window.addEventListener('popstate', () => {
   const u = parseParams(URL_SPECS, location.search);
   const s = store.get();
@@ -360,6 +366,8 @@ export interface AttnvizHook {
   timings: Timings;
   /** insight views: time the head statistics / means / rollout of the shown document (bench) */
   insight: InsightHook;
+  /** Is a URL update still waiting for the end of its window (≤ 100 ms)? Tests wait for false. */
+  urlPending(): boolean;
 }
 
 let markReady: () => void = () => {};
@@ -383,6 +391,7 @@ const hook: AttnvizHook = {
   isReady: false,
   timings,
   insight: insightHook(store),
+  urlPending: () => urlSync.pending(),
 };
 window.__attnviz = hook;
 

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.chromium import settled_url
+
 from .conftest import ROOT, Server, Tab, open_app
 
 pytestmark = pytest.mark.browser
@@ -67,7 +69,7 @@ def test_lesson_link_opens_its_view(link: str, tab: Tab, server: Server) -> None
     assert s["present"] == (q.get("present") == "1")
     assert page.evaluate("document.body.classList.contains('present')") == s["present"]
     # the URL now names the exact checkpoint; the rest is unchanged (defaults are left out of it)
-    now = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    now = {k: v[0] for k, v in parse_qs(urlsplit(settled_url(page)).query).items()}
     assert drop_defaults(now) == drop_defaults({**q, "ckpt": want_ckpt})
 
     # what is drawn: the tab, the heatmap title and its canvas label, the run and epoch pickers

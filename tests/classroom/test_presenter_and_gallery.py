@@ -11,6 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from tests.chromium import settled_url
+
 from .conftest import Server, Tab, open_app, start_server, stop_server, wait_drawn
 
 pytestmark = pytest.mark.browser
@@ -90,14 +92,14 @@ def test_presenter_toggle(tab: Tab, server: Server) -> None:
     assert toggle.inner_text() == "Present" and toggle.get_attribute("aria-pressed") == "false"
     toggle.click()
     page.wait_for_function("document.body.classList.contains('present')")
-    assert parse_qs(urlsplit(page.url).query)["present"] == ["1"]
+    assert parse_qs(urlsplit(settled_url(page)).query)["present"] == ["1"]
     assert not page.locator("#model-view").is_visible()
     assert px(page, "[data-testid=text-input]") >= 1.5 * normal
     page.wait_for_function("parseFloat(getComputedStyle(document.querySelector('.hm-labels .labels-q text')).fontSize) >= 20")
     assert toggle.inner_text() == "Exit presenter" and toggle.get_attribute("aria-pressed") == "true"
     toggle.click()
     page.wait_for_function("!document.body.classList.contains('present')")
-    assert "present" not in parse_qs(urlsplit(page.url).query)
+    assert "present" not in parse_qs(urlsplit(settled_url(page)).query)
     assert page.locator("#model-view").is_visible() and page.get_by_test_id("download-png").is_visible()
     assert tab.errors == []
 
@@ -137,7 +139,7 @@ def test_gallery_click_loads_text_and_the_tasks_run(tab: Tab, server: Server) ->
         assert (s["kind"], s["layer"], s["head"]) == ("cross", 1, 2)  # the view stays where the teacher put it
         assert page.get_by_test_id("text-input").input_value() == text
         assert page.get_by_test_id("run-select").input_value() == run
-        q = parse_qs(urlsplit(page.url).query)
+        q = parse_qs(urlsplit(settled_url(page)).query)
         assert q["text"] == [text] and q["ckpt"] == [s["ckpt"]]
         assert not page.get_by_test_id("examples-menu").is_visible()
     # a checkpoint of the example's task already chosen (epoch 1) is kept

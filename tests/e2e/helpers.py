@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from tests.chromium import settled_url
+
 ENCODER_KINDS = ("encoder_self", "decoder_self", "cross")
 
 
@@ -50,7 +52,7 @@ def state(page: Any) -> dict[str, Any]:
 
 
 def url_params(page: Any) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    return {k: v[0] for k, v in parse_qs(urlsplit(settled_url(page)).query).items()}
 
 
 CANVAS_STATS_JS = """(el) => {

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.chromium import settled_url
+
 from .conftest import ConsoleLog, Server
 from .helpers import hover_cell, open_app, state, url_params, wait_for_doc
 
@@ -106,12 +108,12 @@ def set_up_a_state(page: Any, server: Server) -> dict[str, Any]:
 def test_reload_restores_the_same_state(page: Any, server: Server) -> None:
     before = set_up_a_state(page, server)
     value = hover_cell(page, 1, 2)
-    url = page.url
+    url = settled_url(page)
     with page.expect_request(is_attention) as req:
         page.reload()
     assert req.value.post_data_json == {"checkpoint": "copy/ckpt_epoch1.pt", "text": "abc", "encoding": "float16"}
     after = wait_for_doc(page, "abc", "copy/ckpt_epoch1.pt")
-    assert page.url == url
+    assert settled_url(page) == url
     assert {k: after[k] for k in URL_KEYS} == {k: before[k] for k in URL_KEYS}
     assert after["doc"] == before["doc"]
     expect(page.get_by_test_id("kind-cross")).to_have_attribute("aria-selected", "true")
@@ -122,9 +124,29 @@ def test_reload_restores_the_same_state(page: Any, server: Server) -> None:
     assert hover_cell(page, 1, 2) == value
 
 
+def test_a_burst_of_changes_reaches_the_url_once_it_settles(page: Any, server: Server) -> None:
+    """The URL follows the state at most every 100 ms: a burst (a scrub, a slider drag) updates it
+    at once for the first change and again, with the last state, when the window ends."""
+    open_app(page, server.url)
+    wait_for_doc(page, "hello", "copy/ckpt_epoch2.pt")
+    page.wait_for_timeout(150)  # no recent update: the next change is written at once
+    pending = page.evaluate(
+        """() => {
+          const s = window.__attnviz.store;
+          s.set({ layer: 1, head: 2 });
+          const first = location.search;
+          for (const h of [3, 0, 1]) s.set({ head: h });
+          return { first, pending: window.__attnviz.urlPending(), now: location.search };
+        }"""
+    )
+    assert "layer=1" in pending["first"] and "head=2" in pending["first"]
+    assert pending["pending"] and pending["now"] == pending["first"]  # the rest of the burst waits
+    assert {k: url_params(page)[k] for k in ("layer", "head")} == {"layer": "1", "head": "1"}
+
+
 def test_a_fresh_page_at_the_url_restores_exactly_that_state(page: Any, new_page: Callable[[], Any], server: Server) -> None:
     before = set_up_a_state(page, server)
-    url = page.url
+    url = settled_url(page)
     fresh = new_page()  # another browser context: no storage, no history shared
     with fresh.expect_request(is_attention) as req:
         fresh.goto(url)

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from tests.chromium import settled_url
+
 from .conftest import Server
 from .helpers import (
     canvas_stats,
@@ -186,7 +188,7 @@ def test_token_arcs_draw_and_hover_isolates_a_token(shown: tuple[Any, dict[str, 
     for h in (1, 2, 3):
         page.get_by_test_id(f"arc-head-{h}").click()
     assert state(page)["heads"] == [0]
-    assert "heads=0" in page.url
+    assert "heads=0" in settled_url(page)
     one = canvas_stats(base)
     assert 0 < one["opaque"] < drawn["opaque"]
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Request
 
+from tests.chromium import settled_url
+
 from .conftest import open_app
 
 pytestmark = pytest.mark.browser
@@ -54,7 +56,7 @@ def test_timeline_one_request_scrub_and_play(page: Page) -> None:
     # scrubbing repaints the shown document (model view, heatmap, output) from the fetched epochs
     page.locator("[data-testid=timeline-scrubber]").evaluate("el => { el.value = '0'; el.dispatchEvent(new Event('input')); }")
     assert store(page, "[s.ckpt, s.doc.model.epoch]") == ["copy/ckpt_epoch1.pt", 1]
-    assert "ckpt=copy%2Fckpt_epoch1.pt" in page.url
+    assert "ckpt=copy%2Fckpt_epoch1.pt" in settled_url(page)
     assert page.locator("[data-testid=timeline-label]").inner_text().startswith("epoch 1 / 3")
     assert "current" in (page.locator("[data-testid=timeline-multiple-1]").get_attribute("class") or "")
     assert page.evaluate("window.__attnvizInsight.scrubTo(1)") >= 0
@@ -128,7 +130,7 @@ def test_math_view_formulas_numbers_and_hover(page: Page) -> None:
     page.locator("[data-testid=math-table-weights] tbody tr[data-r='0'] th").click()
     assert store(page, "s.mq") == 0
     page.locator("[data-testid=math-query-1]").click()
-    assert "mq=1" in page.url and page.locator("[data-testid=math-table-weights] tr.qrow").get_attribute("data-r") == "1"
+    assert "mq=1" in settled_url(page) and page.locator("[data-testid=math-table-weights] tr.qrow").get_attribute("data-r") == "1"
     page.reload()
     page.locator("[data-testid=math-table-weights] tr.qrow[data-r='1']").wait_for()
 
@@ -166,7 +168,7 @@ def test_decoding_steps_top5(page: Page) -> None:
         assert masked.count() == len(doc["tokens"]["tgt"]) - st["t"] - 1
         assert page.locator("[data-testid=decode-row-cross] .ds-bar").count() == len(doc["tokens"]["src"])
     page.locator("[data-testid=decode-step-2]").click()
-    assert "step=2" in page.url
+    assert "step=2" in settled_url(page)
     page.reload()
     page.locator("[data-testid=decode-step-2].current").wait_for()
 
@@ -179,7 +181,7 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     bodies = [json.loads(r.post_data or "{}") for r in reqs if r.url.endswith("/api/attention")]
     assert bodies[0].get("ablate") is None
     assert {"kind": "cross", "layer": 1, "head": 0} in [a for b in bodies for a in b.get("ablate", [])]
-    assert "ablate=cross%3A1.0" in page.url
+    assert "ablate=cross%3A1.0" in settled_url(page)
     assert page.locator("[data-testid=ablate-chip]").inner_text().startswith("cross 1.0")
     assert "ablated" in (page.locator("[data-testid=model-view-1-0]").get_attribute("class") or "")
     assert "ablated" not in (page.locator("[data-testid=model-view-1-1]").get_attribute("class") or "")
@@ -207,5 +209,5 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     for _ in range(2):
         page.locator("[data-testid=ablate-chip] button").first.click()
     page.wait_for_function("window.__attnviz.store.get().docAblate === '' && window.__attnviz.store.get().status === 'ready'")
-    assert "ablate=" not in page.url
+    assert "ablate=" not in settled_url(page)
     assert store(page, "s.doc.output") == intact["output"]

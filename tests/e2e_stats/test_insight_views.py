@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.chromium import settled_url
+
 pytestmark = pytest.mark.browser
 
 COPY2 = "copy/ckpt_epoch2.pt"
@@ -29,7 +31,7 @@ def open_app(page: Page, base: str, query: str) -> None:
 
 
 def url_params(page: Page) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+    return {k: v[0] for k, v in parse_qs(urlparse(settled_url(page)).query).items()}
 
 
 def attention(base: str, ckpt: str, text: str) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.chromium import settled_url
+
 from ..live_server import DIST, serve
 from .conftest import MINILM
 
@@ -108,7 +110,7 @@ def test_minilm_at_128_tokens_in_the_browser(server: str, hf_root: Path, browser
         assert hover_value(page) == pytest.approx(cell["raw"], abs=0.006)
         page.get_by_test_id("hide-special").check()
         page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 126")
-        assert "hidespecial=1" in page.url
+        assert "hidespecial=1" in settled_url(page)
         assert "126 queries by 126 keys" in (page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label") or "")
         page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q'] - 1}, k: {cell['k'] - 1}}})")
         assert hover_value(page) == pytest.approx(cell["renorm"], abs=0.006)
