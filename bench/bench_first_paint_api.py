@@ -17,7 +17,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from playwright.sync_api import sync_playwright
 
@@ -30,17 +30,23 @@ from tests.live_server import serve  # noqa: E402
 TEXT = "the quick brown fox jumps over t"  # 32 characters
 
 
+def first_paint_url(checkpoints: Path) -> str | None:
+    """``/?ckpt=copy/<last epoch>&text=<TEXT>``: the link a user opens; None without a copy run."""
+    ckpts = sorted((checkpoints / "copy").glob("ckpt_epoch*.pt"), key=lambda p: int(p.stem.removeprefix("ckpt_epoch")))
+    if not ckpts:
+        print(f"no copy run in {checkpoints}: run `make demo` first")
+        return None
+    return f"/?ckpt={quote('copy/' + ckpts[-1].name, safe='')}&text={quote(TEXT)}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoints", type=Path, default=REPO / "checkpoints")
     ap.add_argument("--runs", type=int, default=9, help="fresh tabs")
     args = ap.parse_args()
-    ckpts = sorted((args.checkpoints / "copy").glob("ckpt_epoch*.pt"), key=lambda p: int(p.stem.removeprefix("ckpt_epoch")))
-    if not ckpts:
-        print(f"no copy run in {args.checkpoints}: run `make demo` first")
+    url_path = first_paint_url(args.checkpoints)
+    if url_path is None:
         return 1
-    name = f"copy/{ckpts[-1].name}"
-    url_path = f"/?ckpt={quote(name, safe='')}&text={quote(TEXT)}"
     totals, parts = [], []
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -60,7 +66,7 @@ def main() -> int:
         browser.close()
     med = statistics.median(totals)
     print(f"first paint after the API response, fresh tab — Chromium {version} headless --disable-gpu")
-    print(f"checkpoint {name} (2 layers × 4 heads), {len(TEXT)}-character input, {args.runs} fresh tabs\n")
+    print(f"link {unquote(url_path)} (2 layers × 4 heads), {len(TEXT)}-character input, {args.runs} fresh tabs\n")
     print(f"{'what':44} {'median':>8} {'min':>8} {'max':>8}  target")
     verdict = "ok" if med <= 100 else "MISSED"
     print(

@@ -19,7 +19,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import unquote
 
 from playwright.sync_api import sync_playwright
 
@@ -29,7 +29,9 @@ sys.path.insert(0, str(REPO))
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.live_server import serve  # noqa: E402
 
-TEXT = "the quick brown fox jumps over t"  # 32 characters, as in bench_first_paint_api.py
+sys.path.insert(0, str(REPO / "bench"))
+from bench_first_paint_api import first_paint_url  # noqa: E402
+
 CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing", "v8.execute"]
 # trace event -> phase; the outermost matching event on the main thread wins
 PHASES = {
@@ -86,11 +88,9 @@ def main() -> int:
     ap.add_argument("--checkpoints", type=Path, default=REPO / "checkpoints")
     ap.add_argument("--runs", type=int, default=5, help="fresh tabs")
     args = ap.parse_args()
-    ckpts = sorted((args.checkpoints / "copy").glob("ckpt_epoch*.pt"), key=lambda p: int(p.stem.removeprefix("ckpt_epoch")))
-    if not ckpts:
-        print(f"no copy run in {args.checkpoints}: run `make demo` first")
+    url_path = first_paint_url(args.checkpoints)
+    if url_path is None:
         return 1
-    url_path = f"/?ckpt={quote('copy/' + ckpts[-1].name, safe='')}&text={quote(TEXT)}"
     rows: list[dict[str, float]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -136,7 +136,7 @@ def main() -> int:
         "other tasks",
         "idle / waiting",
     ]
-    print(f"first paint of copy/{ckpts[-1].name}, {len(TEXT)} characters, traced (slower than untraced), ms per run")
+    print(f"first paint of {unquote(url_path)}, traced (slower than untraced), ms per run")
     print(f"{'phase':22}" + "".join(f"{i + 1:>8}" for i in range(len(rows))) + f"{'median':>9}")
     for k in keys:
         vals = [r.get(k, 0.0) for r in rows]

@@ -21,10 +21,15 @@ ENCODINGS: tuple[Encoding, ...] = ("json", "float16", "uint8")
 UINT8_SCALE = 1.0 / 255.0
 
 
+def rounded(weights: np.ndarray, precision: int) -> np.ndarray:
+    """``weights`` rounded to ``precision`` decimals in float64, so they serialise without float32
+    noise (0.1235 as ``0.1235``, not ``0.12349999...``)."""
+    return np.round(np.asarray(weights, dtype=np.float64), precision)
+
+
 def round_weights(weights: np.ndarray, precision: int) -> list[Any]:
-    """Nested lists of ``weights`` rounded to ``precision`` decimals, without float32 noise
-    (rounded in float64, so 0.1235 serialises as ``0.1235``, not ``0.12349999...``)."""
-    return np.round(np.asarray(weights, dtype=np.float64), precision).tolist()  # type: ignore[no-any-return]
+    """Nested lists of :func:`rounded` weights."""
+    return rounded(weights, precision).tolist()  # type: ignore[no-any-return]
 
 
 def encode_weights(weights: np.ndarray, encoding: Encoding, precision: int = 4, *, json_as_array: bool = False) -> Any:
@@ -36,9 +41,7 @@ def encode_weights(weights: np.ndarray, encoding: Encoding, precision: int = 4, 
     """
     arr = np.asarray(weights, dtype=np.float32)
     if encoding == "json":
-        if json_as_array:
-            return np.round(arr.astype(np.float64), precision)
-        return round_weights(arr, precision)
+        return rounded(arr, precision) if json_as_array else round_weights(arr, precision)
     if encoding == "float16":
         data = arr.astype("<f2").tobytes(order="C")
         return {"dtype": "float16", "shape": list(arr.shape), "data": base64.b64encode(data).decode("ascii")}
