@@ -37,9 +37,11 @@ from attnviz.hf_demo import MODEL_DIR, install_minilm  # noqa: E402
 from bench_frontend import HOVER_JS  # noqa: E402  (bench/ is on sys.path when a benchmark runs as a script)
 from run_all import cpu_model  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
+
 SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
 COLD_TABS = 3
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def text_of(tok: object, n: int) -> str:
@@ -180,7 +182,7 @@ def browser_first_paint(base: str, name: str, texts: dict[int, str], hovers: int
 
     out: dict[int, dict[str, Any]] = {}
     with sync_playwright() as pw, httpx.Client(base_url=base, timeout=120) as client:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for n, text in texts.items():
                 colds: list[float] = []

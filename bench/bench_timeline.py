@@ -29,6 +29,9 @@ from playwright.sync_api import sync_playwright
 from attnviz.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
+
 TEXT = "hello world"
 
 
@@ -104,7 +107,7 @@ def main() -> int:
         proc = start_server(ckpts, port := free_port(), timeline_cache=16)
         try:
             with sync_playwright() as p:
-                b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+                b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = b.new_page(viewport={"width": 1400, "height": 900})
                 query = f"?ckpt={last}&text={TEXT.replace(' ', '+')}&kind=cross&layer=1&insight=timeline"
                 page.goto(f"http://127.0.0.1:{port}/{query}")

@@ -16,7 +16,10 @@ from fastapi.testclient import TestClient
 from attnviz.server import Settings, create_app
 from attnviz.train import TrainConfig, train
 
+from ..live_server import DIST, serve
+
 MINILM = "hf/all-MiniLM-L6-v2"
+SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +67,27 @@ def _link_or_copy(src: str, dst: str) -> None:
         Path(dst).hardlink_to(src)
     except OSError:
         shutil.copy2(src, dst)
+
+
+@pytest.fixture(scope="session")
+def hf_server(hf_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real uvicorn over ``hf_root`` serving the built front end (the browser tests share it)."""
+    if not (DIST / "index.html").is_file():
+        pytest.skip("the front end is not built (make frontend)")
+    with serve(hf_root, tmp_path_factory.mktemp("hf-server") / "server.log", timeout=120) as base:
+        yield base
+
+
+def text_of_n_tokens(hf_root: Path, n: int) -> str:
+    """The shortest repetition of SENTENCE's words that MiniLM's tokenizer makes exactly ``n`` tokens."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(hf_root / MINILM, local_files_only=True)
+    words = (SENTENCE * 40).split(" ")
+    count = lambda k: len(tok(" ".join(words[:k]))["input_ids"])  # noqa: E731
+    lo, hi = 1, len(words)  # smallest k with count(k) >= n (count grows with k)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if count(mid) < n else (lo, mid)
+    assert count(lo) == n
+    return " ".join(words[:lo])

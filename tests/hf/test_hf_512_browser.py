@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,39 +13,14 @@ import httpx
 import numpy as np
 import pytest
 
-from ..live_server import DIST, serve
-from .conftest import MINILM
+from .conftest import MINILM, text_of_n_tokens
 
 pytest.importorskip("transformers")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
-SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
 N = 512
-
-
-@pytest.fixture(scope="module")
-def server(hf_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (DIST / "index.html").is_file():
-        pytest.skip("the front end is not built (make frontend)")
-    with serve(hf_root, tmp_path_factory.mktemp("hf512-server") / "server.log", timeout=120) as base:
-        yield base
-
-
-def text_of_n_tokens(hf_root: Path, n: int) -> str:
-    """The shortest repetition of SENTENCE's words that MiniLM's tokenizer makes exactly ``n`` tokens."""
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(hf_root / MINILM, local_files_only=True)
-    words = (SENTENCE * 40).split(" ")
-    count = lambda k: len(tok(" ".join(words[:k]))["input_ids"])  # noqa: E731
-    lo, hi = 1, len(words)  # smallest k with count(k) >= n (count grows with k)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (mid + 1, hi) if count(mid) < n else (lo, mid)
-    assert count(lo) == n
-    return " ".join(words[:lo])
 
 
 BLANK_CANVASES = """(testid) => [...document.querySelectorAll(`[data-testid="${testid}"]`)].filter((c) => {
@@ -66,7 +40,7 @@ def readout_value(page: sync_api.Page) -> float:
 
 
 def test_minilm_at_512_tokens_draws_every_view_and_shows_the_api_value(
-    server: str, hf_root: Path, browser: sync_api.Browser
+    hf_server: str, hf_root: Path, browser: sync_api.Browser
 ) -> None:
     text = text_of_n_tokens(hf_root, N)
     errors: list[str] = []
@@ -77,7 +51,7 @@ def test_minilm_at_512_tokens_draws_every_view_and_shows_the_api_value(
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/api/attention") else None)
-        page.goto(f"{server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
+        page.goto(f"{hf_server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
         page.wait_for_function(
             f"() => {{ const d = window.__attnviz?.store.get().doc; return d && d.tokens.src.length === {N}; }}",
             timeout=90_000,
@@ -110,7 +84,7 @@ def test_minilm_at_512_tokens_draws_every_view_and_shows_the_api_value(
 
         # the weights the API sends for this text: bytes × scale (to the nearest float32, as the page does)
         body = {"checkpoint": MINILM, "text": text, "encoding": "uint8"}
-        wire = httpx.post(f"{server}/api/attention", json=body, timeout=60).json()["attentions"]["encoder_self"]
+        wire = httpx.post(f"{hf_server}/api/attention", json=body, timeout=60).json()["attentions"]["encoder_self"]
         assert wire["dtype"] == "uint8" and wire["shape"] == [6, 12, N, N]
         codes = np.frombuffer(base64.b64decode(wire["data"]), dtype=np.uint8).reshape(6, 12, N, N)
         api = (codes.astype(np.float64) * wire["scale"]).astype(np.float32)

@@ -4,7 +4,6 @@ the built front end)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,31 +11,12 @@ import pytest
 
 from tests.chromium import settled_url
 
-from ..live_server import DIST, serve
-from .conftest import MINILM
+from .conftest import MINILM, text_of_n_tokens
 
 pytest.importorskip("transformers")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
-
-SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
-
-
-@pytest.fixture(scope="module")
-def server(hf_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (DIST / "index.html").is_file():
-        pytest.skip("the front end is not built (make frontend)")
-    with serve(hf_root, tmp_path_factory.mktemp("hf-server") / "server.log", timeout=120) as base:
-        yield base
-
-
-def text_of_128_tokens(hf_root: Path) -> str:
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(hf_root / MINILM, local_files_only=True)
-    words = (SENTENCE * 20).split(" ")
-    return next(t for t in (" ".join(words[:n]) for n in range(len(words))) if len(tok(t)["input_ids"]) == 128)
 
 
 BLANK_THUMBS = """() => [...document.querySelectorAll('[data-testid="model-view-canvas"]')].filter((c) => {
@@ -71,15 +51,15 @@ def hover_value(page: sync_api.Page) -> float:
     return float(m.group(1))
 
 
-def test_minilm_at_128_tokens_in_the_browser(server: str, hf_root: Path, browser: sync_api.Browser) -> None:
-    text = text_of_128_tokens(hf_root)
+def test_minilm_at_128_tokens_in_the_browser(hf_server: str, hf_root: Path, browser: sync_api.Browser) -> None:
+    text = text_of_n_tokens(hf_root, 128)
     errors: list[str] = []
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     try:
         page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
+        page.goto(f"{hf_server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
         page.wait_for_function(
             "() => { const d = window.__attnviz?.store.get().doc; return d && d.tokens.src.length === 128; }", timeout=60_000
         )
