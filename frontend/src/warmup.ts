@@ -49,7 +49,7 @@ function warmArcs(): void {
     arcs.sort((a, b) => a.w - b.w);
     const g = arcGeometry(n, n, 64.5 + (i % 3), 100 + (i % 5) * 0.5, 12.5, 6, 4, 22);
     const r = new ArcRaster(65 + (i % 3), g.height);
-    rasterArcs(r, arcs, g, g.xq + 6, g.xk - 6, i % 4 === 1 ? 2 : 1, 0.75 + (i % 3) * 0.8, i % 2 ? 1.15 : 1);
+    rasterArcs(r, arcs, g, g.xq + 6, g.xk - 6, i % 4 === 1 ? 2 : 1, 0.75 + (i % 3) * 0.8, i % 2 ? 1.15 : 1, i % 2 ? 1.8 : 2.5);
     r.toRgba();
     r.clear();
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ArcRaster, hexToRgb } from './raster';
+import { ArcRaster, hexToRgb, rasterArcs, STRONG_ALPHA, STRONG_WIDTH } from './raster';
+import { arcGeometry, arcY } from './geometry';
 
 describe('ArcRaster', () => {
   it('draws a horizontal line with the right coverage and colour', () => {
@@ -57,5 +58,31 @@ describe('ArcRaster clearing', () => {
     px = r.toRgba(new Uint8ClampedArray(20 * 4 * 4));
     expect(px[(2 * 20 + 12) * 4 + 1]).toBe(255);
     expect(px[(1 * 20 + 3) * 4 + 3]).toBe(0);
+  });
+});
+
+describe('rasterArcs', () => {
+  it('draws strong arcs (opacity ≥ STRONG_ALPHA) STRONG_WIDTH wide and the others lineWidth wide', () => {
+    // two horizontal arcs (same row in both columns): weak on token 0, strong on token 1
+    const g = arcGeometry(2, 2, 60, 60, 10, 5, 4, 20);
+    const r = new ArcRaster(60, g.height);
+    const arcs = [
+      { head: 0, q: 0, k: 0, w: 0.3 },
+      { head: 0, q: 1, k: 1, w: 0.8 },
+    ];
+    rasterArcs(r, arcs, g, g.xq + 6, g.xk - 6, 1, 1, 1, STRONG_WIDTH);
+    const px = r.toRgba();
+    const ink = (token: number) => {
+      // summed coverage down the middle column around the token's row, divided by its opacity
+      const x = 30;
+      const y0 = Math.floor(arcY(g, token, 2) - g.row / 2);
+      let sum = 0;
+      for (let y = y0; y < y0 + g.row; y++) sum += px[(y * 60 + x) * 4 + 3]! / 255;
+      return sum;
+    };
+    expect(STRONG_ALPHA).toBeGreaterThan(0.3);
+    expect(STRONG_ALPHA).toBeLessThanOrEqual(0.8);
+    expect(ink(0) / 0.3).toBeCloseTo(1, 1);
+    expect(ink(1) / 0.8).toBeCloseTo(STRONG_WIDTH, 1);
   });
 });

@@ -143,11 +143,19 @@ export function arcAlpha(w: number, gain = 1): number {
   return Math.min(1, Math.max(0.05, w * gain));
 }
 
+/** Arcs at least this opaque are drawn STRONG_WIDTH wide on the arc view's base canvas (others 1 px). */
+export const STRONG_ALPHA = 0.5;
+export const STRONG_WIDTH = 1.8;
+
 /**
  * Rasterise `arcs` (in drawing order: weakest first, so strong lines end on top) from the query
- * column at x1 to the key column at x2 (CSS px) into `r`, whose pixels are `dpr` CSS px⁻¹.
+ * column at x1 to the key column at x2 (CSS px) into `r`, whose pixels are `dpr` CSS px⁻¹; lines
+ * `lineWidth` CSS px wide, `strongWidth` when at least STRONG_ALPHA opaque.
  * The arc view and the warm-up both draw through here, so the JIT sees the same calls in both.
  */
-export function rasterArcs(r: ArcRaster, arcs: readonly Arc[], g: ArcGeom, x1: number, x2: number, dpr: number, lineWidth: number, gain = 1): void {
-  for (const a of arcs) r.curve(x1 * dpr, arcY(g, a.q, g.nq) * dpr, x2 * dpr, arcY(g, a.k, g.nk) * dpr, headRgb(a.head), arcAlpha(a.w, gain), lineWidth * dpr);
+export function rasterArcs(r: ArcRaster, arcs: readonly Arc[], g: ArcGeom, x1: number, x2: number, dpr: number, lineWidth: number, gain = 1, strongWidth = lineWidth): void {
+  for (const a of arcs) {
+    const alpha = arcAlpha(a.w, gain);
+    r.curve(x1 * dpr, arcY(g, a.q, g.nq) * dpr, x2 * dpr, arcY(g, a.k, g.nk) * dpr, headRgb(a.head), alpha, (alpha >= STRONG_ALPHA ? strongWidth : lineWidth) * dpr);
+  }
 }

@@ -1,13 +1,13 @@
 /**
  * Token-arc view: queries on the left, keys on the right, a line per (head, query, key) whose
- * opacity is the weight, one colour per head. Lines are pruned per query to the fewest keys that
+ * opacity is the weight (the strong ones are also wider), one colour per head. Lines are pruned per query to the fewest keys that
  * carry `mass` of its attention. All lines are drawn once to a base canvas; hovering a token dims
  * the base (CSS opacity) and draws only that token's lines, unpruned, on an overlay canvas.
  */
 import * as d3 from 'd3';
 import { layerArcs, MIN_ARC_WEIGHT, type Arc } from '../lib/arcs';
 import { headColor } from '../lib/color';
-import { ArcRaster, arcAlpha, rasterArcs } from '../lib/raster';
+import { ArcRaster, arcAlpha, rasterArcs, STRONG_ALPHA, STRONG_WIDTH } from '../lib/raster';
 import { headMatrix, KIND_LABEL, keySide, querySide, type AttnTensor } from '../lib/doc';
 import { arcGeometry, arcTokenAt, arcY, labelStride, type ArcGeom } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
@@ -32,6 +32,15 @@ const MIN_WEIGHT = MIN_ARC_WEIGHT;
  * (~530 lines: 199 → 157 ms to the first painted frame, A/B on a 2-core VM) and it wins past ~1 000.
  */
 const STROKE_LIMIT = 800;
+/**
+ * The base canvas's lines are 1 CSS px wide, and the strong ones (opacity ≥ STRONG_ALPHA)
+ * STRONG_WIDTH, so that weight reads as width as well as opacity. Without a GPU, a line at most
+ * one device pixel wide takes Skia's hairline path, ~5× cheaper than a wider stroke, so a strong
+ * line is stroked as two hairlines 0.8 px apart: a 32-token document's ~530 lines went from ~25 to
+ * ~5 ms of rasterisation (first paint 155 → 120 ms, A/B on a 2-core VM). Hover lines (a few) are
+ * thicker, on the overlay.
+ */
+const BASE_LINE = 1;
 
 export function shownHeads(s: Pick<AppState, 'heads'>, t: AttnTensor): number[] {
   return s.heads === null ? d3.range(t.heads) : s.heads.filter((h) => h < t.heads);
@@ -91,12 +100,12 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   }
 
   /**
-   * Draw `list` (weakest first, so strong lines end on top) into `canvas`. Few lines: canvas
-   * strokes. Many: the software rasteriser (canvas strokes cost ~20 µs each without a GPU).
+   * Draw `list` (weakest first, so strong lines end on top) into `canvas`, `lw` CSS px wide and
+   * `strongLw` for the strong ones. Few lines: canvas strokes. Many: the software rasteriser
+   * (canvas strokes cost ~20 µs each without a GPU).
    */
-  function drawLines(canvas: HTMLCanvasElement, which: 'base' | 'overlay', list: Arc[], g: ArcGeom, nq: number, nk: number, gain = 1) {
+  function drawLines(canvas: HTMLCanvasElement, which: 'base' | 'overlay', list: Arc[], g: ArcGeom, nq: number, nk: number, lw: number, strongLw: number, gain = 1) {
     const dpr = canvas.width / W;
-    const lw = Math.max(1, Math.min(2.5, g.row * 0.22));
     const x1 = g.xq + 6;
     const x2 = g.xk - 6;
     const sorted = list.slice().sort((a, b) => a.w - b.w);
@@ -106,14 +115,20 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       ctx.clearRect(0, 0, W, g.height);
       ctx.lineWidth = lw;
       const dx = (x2 - x1) / 3; // the rasteriser's smoothstep curve
+      const extra = strongLw - lw; // a strong line: a second line this far below (hairlines stay cheap)
       for (const a of sorted) {
         const y1 = arcY(g, a.q, nq);
         const y2 = arcY(g, a.k, nk);
-        ctx.globalAlpha = arcAlpha(a.w, gain);
+        const alpha = arcAlpha(a.w, gain);
+        ctx.globalAlpha = alpha;
         ctx.strokeStyle = headColor(a.head);
         ctx.beginPath();
         ctx.moveTo(x1, y1);
         ctx.bezierCurveTo(x1 + dx, y1, x2 - dx, y2, x2, y2);
+        if (extra > 0 && alpha >= STRONG_ALPHA) {
+          ctx.moveTo(x1, y1 + extra);
+          ctx.bezierCurveTo(x1 + dx, y1 + extra, x2 - dx, y2 + extra, x2, y2 + extra);
+        }
         ctx.stroke();
       }
       ctx.globalAlpha = 1;
@@ -122,7 +137,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     let r = rasters[which];
     if (!r || r.width !== canvas.width || r.height !== canvas.height) r = rasters[which] = new ArcRaster(canvas.width, canvas.height);
     else r.clear();
-    rasterArcs(r, sorted, g, x1, x2, dpr, lw, gain);
+    rasterArcs(r, sorted, g, x1, x2, dpr, lw, gain, strongLw);
     ctx.putImageData(new ImageData(r.toRgba(), r.width, r.height), 0, 0);
   }
 
@@ -192,7 +207,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const g = geom;
     arcs = computeArcs(s);
     sizeCanvas(base, W, g.height);
-    drawLines(base, 'base', arcs, g, t.nq, t.nk);
+    drawLines(base, 'base', arcs, g, t.nq, t.nk, BASE_LINE, STRONG_WIDTH);
     if (sizeCanvasBox(overlay, W, g.height)) overlayDirty = false; // resizing cleared it
     svg.attr('width', W).attr('height', g.height);
     stage.style('height', `${g.height}px`);
@@ -254,7 +269,8 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
           if (hl.k !== null) for (let q = 0; q < t.nq; q++) if (q !== hl.q) add(q, hl.k);
         }
       }
-      drawLines(overlay, 'overlay', list, g, t.nq, t.nk, 1.15);
+      const lw = Math.max(1, Math.min(2.5, g.row * 0.22));
+      drawLines(overlay, 'overlay', list, g, t.nq, t.nk, lw, lw, 1.15);
       overlayDirty = true;
     } else if (overlayDirty) {
       overlay.getContext('2d')!.clearRect(0, 0, overlay.width, overlay.height);
