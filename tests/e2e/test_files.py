@@ -3,6 +3,7 @@ the file picker and by drag and drop, drawn without asking the server."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import struct
@@ -160,3 +161,38 @@ def test_drop_an_exported_file_on_the_page(page: Any, server: Server, tmp_path: 
     assert_views_drawn_from(page, doc, "dropped.json")
     page.wait_for_timeout(500)
     assert sent == []
+
+
+def test_float16_weights_decode_exactly_in_the_browser(page: Any, empty_server: Server) -> None:
+    """Every float16 in [0, 1] (subnormals included) decodes to the same float32 as numpy, through
+    the engine's Float16Array in Chromium (lib/float16.ts; vitest covers the table path)."""
+    halves = np.arange(0, 0x3C01, dtype=np.uint16)  # +0 ... 1.0
+    n = 124  # 124² = 15 376 cells ≥ 15 361 patterns; the rest are zeros
+    bits = np.zeros(n * n, dtype=np.uint16)
+    bits[: len(halves)] = halves
+    tokens = [f"t{i}" for i in range(n)]
+    doc = {
+        "schema_version": 1,
+        "checkpoint": None,
+        "model": {"n_layers": 1, "n_heads": 1},
+        "input": "",
+        "output": None,
+        "expected": None,
+        "tokens": {"src": tokens, "tgt": []},
+        "attentions": {
+            "encoder_self": {
+                "dtype": "float16",
+                "shape": [1, 1, n, n],
+                "data": base64.b64encode(bits.astype("<u2").tobytes()).decode(),
+            }
+        },
+        "warnings": [],
+    }
+    open_app(page, empty_server.url)
+    page.evaluate("(d) => window.__attnviz.loadDocument(d, 'halves.json')", doc)
+    got = np.asarray(
+        page.evaluate("() => Array.from(window.__attnviz.store.get().doc.kinds.encoder_self.data)"), dtype=np.float32
+    )
+    want = bits.view(np.float16).astype(np.float32)
+    assert page.evaluate("() => typeof Float16Array") == "function"  # the native path ran
+    np.testing.assert_array_equal(got, want)
