@@ -24,6 +24,7 @@ import { createPresenterToggle } from './views/presenterToggle';
 import { resolveRunAlias } from './lib/examples';
 import { requestEncoding } from './lib/wireEncoding';
 import { scheduleWarmUp, warmFonts } from './warmup';
+import { skeletonDoc } from './lib/skeleton';
 import { createThrottle } from './lib/throttle';
 import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
@@ -57,15 +58,15 @@ store.subscribe((s, p) => {
 // ---- layout state: empty state, loading veil, focused view, presenter mode (reserved) ----
 function renderChrome(s: AppState) {
   const views = $('views');
-  views.classList.toggle('has-doc', !!s.doc);
+  views.classList.toggle('has-doc', !!(s.doc || s.shape));
   views.classList.toggle('loading', s.status === 'loading');
   views.setAttribute('aria-busy', String(s.status === 'loading'));
   $('output-panel').classList.toggle('loading', s.status === 'loading');
   document.body.classList.toggle('present', s.present);
   for (const el of views.querySelectorAll<HTMLElement>('[data-view]')) el.classList.toggle('is-focused', el.dataset.view === s.view);
   const empty = $('empty-state');
-  empty.style.display = s.doc ? 'none' : '';
-  if (!s.doc) {
+  empty.style.display = s.doc || s.shape ? 'none' : '';
+  if (!s.doc && !s.shape) {
     let title = 'Pick a checkpoint and type some text';
     let body = 'The attention of every layer and head appears here. You can also open an attention document exported by the CLI (drag it onto the page).';
     if (s.checkpointsStatus === 'loading') {
@@ -98,7 +99,7 @@ function renderChrome(s: AppState) {
 }
 store.subscribe((s, p) => {
   if (
-    s.doc !== p.doc || s.status !== p.status || s.view !== p.view || s.present !== p.present ||
+    s.doc !== p.doc || s.shape !== p.shape || s.status !== p.status || s.view !== p.view || s.present !== p.present ||
     s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints
   ) renderChrome(s);
 });
@@ -185,7 +186,15 @@ async function runNow() {
   store.set({ status: 'loading' });
   try {
     const encoding = requestEncoding(findCheckpoint(store.get(), ckpt), text);
-    const raw = await api.attention({ checkpoint: ckpt, text, encoding, ...(ablate.length ? { ablate } : {}) }, ac.signal);
+    const pending = api.attention({ checkpoint: ckpt, text, encoding, ...(ablate.length ? { ablate } : {}) }, ac.signal);
+    if (!store.get().doc) {
+      // nothing shown yet: lay out the skeleton (lib/skeleton.ts) while the server computes, so
+      // only the weights are left to draw when they arrive
+      const s = store.get();
+      const shape = s.kind === 'encoder_self' ? skeletonDoc(findCheckpoint(s, ckpt), ckpt, text) : null;
+      if (shape) store.set({ shape: shownDoc(shape, s.hidespecial) });
+    }
+    const raw = await pending;
     if (ac.signal.aborted) return;
     const t0 = performance.now();
     performance.mark('attnviz:data');
@@ -198,6 +207,7 @@ async function runNow() {
     const err = e instanceof ApiError ? e : null;
     store.set({
       status: 'error',
+      shape: null,
       error: {
         message: (e as Error).message,
         code: err?.code ?? 'error',

@@ -104,6 +104,11 @@ export interface AppState extends UrlState {
   doc: AttnDoc | null;
   /** the document as received (API or file) */
   rawDoc: AttnDoc | null;
+  /**
+   * While the first document is computed: its skeleton (lib/skeleton.ts, `pending`), which the
+   * main views lay out before the weights arrive (views/common.ts `shown`); null otherwise.
+   */
+  shape: AttnDoc | null;
   docSource: 'api' | 'file' | null;
   fileName: string | null;
   hover: Hover;
@@ -121,6 +126,7 @@ export function initialState(url: UrlState): AppState {
     ...url,
     doc: null,
     rawDoc: null,
+    shape: null,
     docSource: null,
     fileName: null,
     hover: null,
@@ -164,5 +170,5 @@ export function showDocPatch(
   docAblate = '',
 ): Partial<AppState> {
   const doc = shownDoc(raw, s.hidespecial);
-  return { doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
+  return { doc, rawDoc: raw, shape: null, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
 }

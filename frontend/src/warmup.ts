@@ -1,8 +1,8 @@
 /**
  * While the page waits for its first document, run the hot drawing code once on a small synthetic
  * input so the JavaScript engine has compiled it by the time real data arrives (a cold first
- * document otherwise pays ~2× for interpreter time). Pure computation, no DOM, three idle-time steps of
- * a few ms each (the page waits for the model's answer meanwhile). `warmFonts` below does the same
+ * document otherwise pays ~2× for interpreter time). Pure computation, no DOM, three background
+ * steps of a few to a few tens of ms each, run while the page waits for the model's answer. `warmFonts` below does the same
  * for the browser's font lookups.
  *
  * The calls must look like the real ones, or the optimised code is thrown away at the first real
@@ -35,7 +35,7 @@ function warmCells(): void {
   const n = 24;
   const m = syntheticHeads(1, n);
   const px = new Uint8ClampedArray(n * n * 4);
-  for (let i = 0; i < 30; i++) matrixToRgba(m, n, n, i % 2 === 0, px);
+  for (let i = 0; i < 6; i++) matrixToRgba(m, n, n, i % 2 === 0, px);
   decodeFloat16(new Uint8Array(4096));
 }
 
@@ -44,7 +44,7 @@ function warmArcs(): void {
   const n = 24;
   const heads = 3;
   const t: AttnTensor = { kind: 'encoder_self', layers: 1, heads, nq: n, nk: n, causal: false, data: syntheticHeads(heads, n) };
-  for (let i = 0; i < 12; i++) {
+  for (let i = 0; i < 6; i++) {
     const { arcs } = layerArcs(t, 0, i % 4 === 3 ? [i % heads] : [0, 1, 2], i % 2 ? 0.9 : 0.75);
     arcs.sort((a, b) => a.w - b.w);
     const g = arcGeometry(n, n, 64.5 + (i % 3), 100 + (i % 5) * 0.5, 12.5, 6, 4, 22);
@@ -69,24 +69,27 @@ export function warmUp(): void {
   warmAggregates();
 }
 
-type IdleFn = (cb: () => void, o?: { timeout: number }) => number;
+type PostTask = (cb: () => void, o: { priority: 'background' }) => Promise<void>;
 
 /**
- * One step per idle period (a few ms each), so a document arriving meanwhile waits for one step at
- * most; steps left when `done()` turns true (a document is shown: the real code is running) are skipped.
+ * Run the steps one task each, at background priority (`scheduler.postTask`), from page load on;
+ * steps left when `done()` turns true (a document is shown: the real code is running) are skipped.
+ * Every other task goes first: the checkpoint list, the skeleton, and the attention response
+ * whenever it arrives, so a document waits for one step at most. (Idle callbacks often came too
+ * late: the page is rarely idle before the first document. Plain tasks went before the response
+ * and delayed it by the whole warm-up.)
  */
 export function scheduleWarmUp(done: () => boolean = () => false): void {
-  const idle = (window as Window & { requestIdleCallback?: IdleFn }).requestIdleCallback;
-  const steps = [warmCells, warmArcs, warmAggregates];
+  const steps = [warmAggregates, warmArcs, warmCells];
+  const sched = (globalThis as { scheduler?: { postTask?: PostTask } }).scheduler;
+  const post = (cb: () => void) => (sched?.postTask ? void sched.postTask(cb, { priority: 'background' }) : void setTimeout(cb, 0));
   const next = () => {
     const step = steps.shift();
     if (!step || done()) return;
     step();
-    if (idle) idle(next, { timeout: 500 });
-    else setTimeout(next, 50);
+    post(next);
   };
-  if (idle) idle(next, { timeout: 500 });
-  else setTimeout(next, 50);
+  post(next);
 }
 
 /**

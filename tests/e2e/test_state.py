@@ -3,6 +3,7 @@ loading, server errors, the empty state."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from playwright.sync_api import expect
 from tests.chromium import settled_url
 
 from .conftest import ConsoleLog, Server
-from .helpers import hover_cell, open_app, state, url_params, wait_for_doc
+from .helpers import canvas_stats, heatmap_cells, hover_cell, open_app, pixel_at, state, url_params, wait_for_doc
 
 pytestmark = pytest.mark.browser
 
@@ -212,6 +213,65 @@ def test_a_loading_state_shows_while_the_model_runs(page: Any, server: Server) -
     expect(loading).to_be_hidden()
     expect(page.get_by_test_id("status")).to_have_text("")
     assert page.locator("#views").get_attribute("aria-busy") == "false"
+
+
+SKELETON_URL = "?ckpt=copy%2Fckpt_epoch2.pt&text=abcab"
+
+
+def test_a_skeleton_of_the_document_shows_while_the_model_runs(page: Any, server: Server) -> None:
+    held: list[Any] = []
+    page.route("**/api/attention", lambda route: held.append(route))  # hold the real request
+    open_app(page, server.url, SKELETON_URL)
+    page.wait_for_function("() => window.__attnviz.store.get().shape !== null")
+    # what is known before the weights is laid out: the source tokens and the model's shape
+    info = next(
+        c for r in server.api("/api/checkpoints").json()["runs"] for c in r["checkpoints"] if c["name"] == "copy/ckpt_epoch2.pt"
+    )
+    tokens = ["a", "b", "c", "a", "b", "<eos>"]
+    expect(page.get_by_test_id("loading")).to_be_visible()
+    expect(page.get_by_test_id("empty-state")).to_be_hidden()
+    expect(page.locator(".hm-labels .labels-q text")).to_have_text(tokens)
+    expect(page.locator(".arc-labels text.tok-k")).to_have_text(tokens)
+    expect(page.get_by_test_id("tokens-src").locator(".tok")).to_have_text(tokens)
+    expect(page.locator("button.thumb:not(.agg)")).to_have_count(info["config"]["n_layers"] * info["config"]["n_heads"])
+    expect(page.get_by_test_id("output-pending")).to_have_text("running the model…")
+    expect(page.locator(".arc-stat")).to_have_text("Running the model…")
+    # no weights yet: cells are a neutral grey (not the colour of 0), no arcs, nothing to download
+    cells = heatmap_cells(page)
+    for q, k in ((0, 0), (2, 4), (5, 5)):
+        assert pixel_at(page, "[data-testid=focus-heatmap-canvas]", cells["xs"][k], cells["ys"][q]) == [
+            238,
+            240,
+            243,
+            255,
+        ]  # PENDING_RGB
+    assert canvas_stats(page.get_by_test_id("arc-canvas"))["opaque"] == 0
+    expect(page.get_by_test_id("download-json")).to_be_disabled()
+    assert state(page)["doc"] is None  # the skeleton is not a document: nothing else reads it
+    first_label = page.locator(".hm-labels .labels-q text").first.element_handle()
+
+    held[0].continue_()  # the real server answers
+    st = wait_for_doc(page, "abcab")
+    assert st["doc"]["src"] == tokens  # the skeleton predicted the service's tokens
+    assert first_label.evaluate("(el) => el.isConnected")  # labels kept, not rebuilt
+    expect(page.get_by_test_id("output-pending")).to_have_count(0)
+    assert canvas_stats(page.get_by_test_id("arc-canvas"))["opaque"] > 0
+    assert page.evaluate("() => window.__attnviz.store.get().shape") is None
+    assert pixel_at(page, "[data-testid=focus-heatmap-canvas]", cells["xs"][0], cells["ys"][0]) != [238, 240, 243, 255]
+
+
+def test_a_failed_request_takes_the_skeleton_away(page: Any, server: Server, console: ConsoleLog) -> None:
+    console.allow(r"Failed to load resource: net::ERR_FAILED")  # the aborted request below
+    held: list[Any] = []
+    page.route("**/api/attention", lambda route: held.append(route))
+    open_app(page, server.url, SKELETON_URL)
+    page.wait_for_function("() => window.__attnviz.store.get().shape !== null")
+    expect(page.locator(".hm-labels .labels-q text")).to_have_count(6)
+    held[0].abort()
+    expect(page.get_by_test_id("error-message")).to_be_visible()
+    expect(page.get_by_test_id("empty-state")).to_be_visible()
+    expect(page.locator("#views")).not_to_have_class(re.compile(r"\bhas-doc\b"))
+    assert page.evaluate("() => window.__attnviz.store.get().shape") is None
 
 
 def test_an_unknown_checkpoint_in_the_url_gives_a_clear_message(page: Any, server: Server, console: ConsoleLog) -> None:

@@ -40,11 +40,13 @@ export function weightColor(w: number): string {
 /** Masked (future) cells: a flat light neutral, outside the viridis range (whose darkest is purple). */
 export const MASKED_RGB: readonly [number, number, number] = [226, 228, 233];
 export const MASKED_FILL = `rgb(${MASKED_RGB.join(',')})`;
+/** A weight not known yet (NaN: a skeleton's cells while the model runs, lib/skeleton.ts). */
+export const PENDING_RGB: readonly [number, number, number] = [238, 240, 243];
 export const MASKED_HATCH = 'rgb(176, 180, 190)';
 
 /**
  * Write a (nq × nk) matrix into RGBA pixels (one pixel per cell).
- * `causal`: cells with k > q get the masked neutral.
+ * `causal`: cells with k > q get the masked neutral; NaN cells (not known yet) a paler one.
  */
 export function matrixToRgba(
   m: Float32Array,
@@ -65,6 +67,13 @@ export function matrixToRgba(
         continue;
       }
       const w = m[q * nk + k]!;
+      if (w !== w) {
+        out[p] = PENDING_RGB[0];
+        out[p + 1] = PENDING_RGB[1];
+        out[p + 2] = PENDING_RGB[2];
+        out[p + 3] = 255;
+        continue;
+      }
       const i = (w > 0 ? (w >= 1 ? last : Math.round(w * last)) : 0) * 4;
       out[p] = lut[i]!;
       out[p + 1] = lut[i + 1]!;

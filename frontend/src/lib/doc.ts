@@ -38,6 +38,11 @@ export interface AttnDoc {
    * decoded ones, so a uint8 document shows weights rounded to 1/255 (the UI says so).
    */
   encoding: Encoding;
+  /**
+   * A skeleton (lib/skeleton.ts): the shape and source tokens of a document still being computed,
+   * weights NaN. Only the main views draw it (AppState.shape); it is never `AppState.doc`.
+   */
+  pending?: true;
 }
 
 export class DocumentError extends Error {

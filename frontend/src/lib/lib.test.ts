@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { headArcs, pruneRowByMass } from './arcs';
-import { buildLut, headColor, HEAD_COLORS, luminance, lutIndex, matrixToRgba, MASKED_RGB, weightColor, weightLut } from './color';
+import { buildLut, headColor, HEAD_COLORS, luminance, lutIndex, matrixToRgba, MASKED_RGB, PENDING_RGB, weightColor, weightLut } from './color';
 import { describeCell, formatWeight } from './format';
 import { arcGeometry, arcTokenAt, arcY, cellAt, heatmapGeometry, labelStride, thumbSize } from './geometry';
 import { highlightFor, sameHover, tokenLit } from './hover';
@@ -34,6 +34,12 @@ describe('colour', () => {
     expect(Array.from(px.slice(4, 7))).toEqual([...MASKED_RGB]);
     expect(Array.from(px.slice(8, 12))).toEqual(Array.from(lut.slice(128 * 4, 129 * 4)));
     expect(buildLut((t) => `rgb(${t * 255},0,0)`, 2)[4]).toBe(255);
+  });
+  it('draws weights not known yet (NaN, a skeleton) in a neutral grey, not as zero', () => {
+    const px = matrixToRgba(new Float32Array([NaN, 0]), 1, 2, false);
+    expect(Array.from(px.slice(0, 4))).toEqual([...PENDING_RGB, 255]);
+    expect(Array.from(px.slice(4, 8))).toEqual(Array.from(weightLut().slice(0, 4)));
+    expect(PENDING_RGB).not.toEqual(Array.from(weightLut().slice(0, 3)));
   });
   it('gives each head a colour, cycling', () => {
     expect(headColor(0)).toBe(HEAD_COLORS[0]);

@@ -14,7 +14,7 @@ import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
-import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
+import { current, shown, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
 import { createLitSet } from './litSet';
 
 interface Tok {
@@ -91,8 +91,14 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   let W = 0;
 
   function computeArcs(s: AppState): Arc[] {
-    const cur = current(s)!;
+    const cur = shown(s)!;
     const { t } = cur;
+    if (cur.doc.pending) {
+      // a skeleton (weights still computed): labels only
+      perRow = 0;
+      total = 0;
+      return [];
+    }
     const r = layerArcs(t, s.layer, shownHeads(s, t), s.mass);
     perRow = r.perRow;
     total = r.total;
@@ -142,9 +148,9 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   }
 
   function renderChips(s: AppState) {
-    const cur = current(s);
+    const cur = shown(s);
     const n = cur ? cur.t.heads : 0;
-    const shown = new Set(cur ? shownHeads(s, cur.t) : []);
+    const on = new Set(cur ? shownHeads(s, cur.t) : []);
     chips
       .selectAll<HTMLButtonElement, number>('button')
       .data(d3.range(n), (d) => String(d))
@@ -170,9 +176,9 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
           }),
       )
       .style('--head', (d) => headColor(d))
-      .classed('on', (d) => shown.has(d))
+      .classed('on', (d) => on.has(d))
       .classed('focused-head', (d) => d === s.head)
-      .attr('aria-pressed', (d) => String(shown.has(d)))
+      .attr('aria-pressed', (d) => String(on.has(d)))
       .attr('title', 'Click to toggle · Shift-click to show only this head')
       .text((d) => `H${d}`);
     massInput.property('value', s.mass);
@@ -186,7 +192,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     countRender('arcs');
     const s = store.get();
     renderChips(s);
-    const cur = current(s);
+    const cur = shown(s);
     if (!cur) {
       svg.selectAll('*').remove();
       labelsFor = [];
@@ -215,8 +221,8 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const stride = labelStride(g.row, 9);
     const fs = Math.max(8, Math.min(13 * zoom, g.row * 0.72));
     // labels: rewritten only when the tokens or their places changed, not for a layer, heads or
-    // mass change (1 024 labels at 512 tokens)
-    const labelKey = [qTokens, kTokens, g.xq, g.xk, g.height, fs, stride];
+    // mass change (1 024 labels at 512 tokens), nor when the document replaces its skeleton
+    const labelKey = [qTokens.join('\0'), kTokens.join('\0'), g.xq, g.xk, g.height, fs, stride];
     if (labelKey.length !== labelsFor.length || labelKey.some((v, i) => v !== labelsFor[i])) {
       labelsFor = labelKey;
       const toks: Tok[] = [
@@ -238,8 +244,10 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     }
     const nHeads = shownHeads(s, t).length;
     stat.text(
-      `${arcs.length < total ? `strongest ${arcs.length} of ${total}` : arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
-        (perRow < t.nk ? `, at most ${perRow} key${perRow === 1 ? '' : 's'} per query and head` : ''),
+      cur.doc.pending
+        ? 'Running the model…'
+        : `${arcs.length < total ? `strongest ${arcs.length} of ${total}` : arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
+            (perRow < t.nk ? `, at most ${perRow} key${perRow === 1 ? '' : 's'} per query and head` : ''),
     );
     base.setAttribute('aria-label', `${KIND_LABEL[kind]} arcs, layer ${s.layer}, ${arcs.length} lines`);
     updateHover();
@@ -302,7 +310,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     .on('pointerleave', () => store.set({ hover: null }));
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.heads !== p.heads || s.mass !== p.mass || s.present !== p.present) render();
+    if (s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.layer !== p.layer || s.heads !== p.heads || s.mass !== p.mass || s.present !== p.present) render();
     else {
       if (s.head !== p.head) renderChips(s);
       if (s.hover !== p.hover) updateHover();

@@ -41,7 +41,19 @@ export interface Current {
 }
 
 export function current(s: AppState): Current | null {
-  const doc = s.doc;
+  return currentOf(s.doc, s);
+}
+
+/**
+ * What the main views (model view, focus heatmap, token arcs, output panel) draw: the document, or
+ * while the first one is computed, its skeleton (`AppState.shape`, `doc.pending`: shape and
+ * labels, no weights). Interaction and everything else use `current`, which has no skeleton.
+ */
+export function shown(s: AppState): Current | null {
+  return current(s) ?? (s.doc ? null : currentOf(s.shape, s));
+}
+
+function currentOf(doc: AttnDoc | null, s: Pick<AppState, 'kind'>): Current | null {
   if (!doc) return null;
   const t = doc.kinds[s.kind];
   if (!t) return null;

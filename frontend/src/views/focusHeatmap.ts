@@ -13,7 +13,7 @@ import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
-import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
+import { current, shown, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
 import { createLitSet } from './litSet';
 
 interface Label {
@@ -64,6 +64,8 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   let H = 0;
   /** the overlay holds a highlight (else it is blank, or has no context yet) */
   let overlayDirty = false;
+  /** what the token labels were last written for (tokens, places, size) */
+  let labelsFor = '';
 
   function render() {
     timed('heatmap', renderNow);
@@ -71,12 +73,13 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   function renderNow() {
     countRender('heatmap');
     const s = store.get();
-    const cur = current(s);
+    const cur = shown(s);
     if (!cur) {
       title.text('Focus heatmap');
       precision.style('display', 'none');
       gq.selectAll('*').remove();
       gk.selectAll('*').remove();
+      labelsFor = '';
       geom = null;
       return;
     }
@@ -134,7 +137,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       }
       ctx.stroke();
     }
-    if (s.align) drawAlignment(ctx, g, cur.doc, kind);
+    if (s.align && !cur.doc.pending) drawAlignment(ctx, g, cur.doc, kind);
     if (sizeCanvasBox(overlay, cw, ch)) overlayDirty = false; // resizing cleared it
     svg.attr('width', cw).attr('height', ch);
     wrap.style('width', `${cw}px`).style('height', `${ch}px`);
@@ -145,6 +148,11 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     const stride = labelStride(g.cell, 11);
     const fs = Math.max(9, Math.min(13 * zoom, g.cell * 0.8));
     const lab = (axis: 'q' | 'k', toks: string[]): Label[] => toks.map((x, i) => ({ axis, i, text: displayToken(x) }));
+    // rewritten only when the tokens or their places changed (not for a head change, nor when the
+    // document replaces its skeleton): a text rewrite is laid out and shaped again
+    const labelKey = [qTokens.join('\0'), kTokens.join('\0'), g.x0, g.y0, g.cell, fs, stride].join('|');
+    if (labelKey !== labelsFor) {
+    labelsFor = labelKey;
     gq.selectAll<SVGTextElement, Label>('text')
       .data(lab('q', qTokens), (d) => `${d.i}`)
       .join('text')
@@ -162,6 +170,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       .classed('special', (d) => isSpecialToken(kTokens[d.i]!))
       .classed('thin', (d) => d.i % stride !== 0)
       .text((d) => d.text);
+    }
     axisQ
       .attr('transform', `translate(10,${g.y0 + g.height / 2}) rotate(-90)`)
       .text(`query · ${SIDE_LABEL[querySide(kind)]}`);
@@ -280,7 +289,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   });
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align || s.present !== p.present) render();
+    if (s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align || s.present !== p.present) render();
     else if (s.hover !== p.hover) updateHover();
   });
   render();

@@ -14,7 +14,7 @@ import { thumbSize } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
-import { current, trackSize, countRender, timed } from './common';
+import { current, shown, trackSize, countRender, timed } from './common';
 import { statColor, formatStat } from './insightCommon';
 
 interface Thumb {
@@ -70,7 +70,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   function renderNow(force: boolean) {
     countRender('model');
     const s = store.get();
-    const cur = current(s);
+    const cur = shown(s);
     if (!cur) {
       grid.selectAll('*').remove();
       colLabels.selectAll('*').remove();
@@ -91,7 +91,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     renderedStamp = stamp;
     const pixelated = size >= Math.max(t.nq, t.nk);
     // statistic: frame colour per head, optional per-layer ordering (highest first)
-    const stats = statKey ? kindStats(cur.doc, cur.kind, s.offset) : null;
+    const stats = statKey && !cur.doc.pending ? kindStats(cur.doc, cur.kind, s.offset) : null;
     const value = (l: number, h: number) => (stats ? statValue(stats[l * t.heads + h]!, statKey as StatKey) : NaN);
     const vals = stats ? stats.map((st) => statValue(st, statKey as StatKey)).filter(Number.isFinite) : [];
     const def = stats ? statDefs(s.offset, SPECIAL_KEYS).find((d) => d.key === statKey) : undefined;
@@ -268,8 +268,8 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   store.subscribe((s, p) => {
     if (s.doc !== p.doc || s.kind !== p.kind || s.offset !== p.offset || s.mvstat !== p.mvstat) syncStatControls(s);
     if (s.mvorder !== p.mvorder) orderBox.property('checked', s.mvorder);
-    if (s.doc !== p.doc || s.kind !== p.kind || s.mvstat !== p.mvstat || s.mvorder !== p.mvorder || (s.mvstat && s.offset !== p.offset)) render();
-    if (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.doc !== p.doc || s.kind !== p.kind || s.mvorder !== p.mvorder || s.mvstat !== p.mvstat) updateSelection();
+    if (s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.mvstat !== p.mvstat || s.mvorder !== p.mvorder || (s.mvstat && s.offset !== p.offset)) render();
+    if (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.mvorder !== p.mvorder || s.mvstat !== p.mvstat) updateSelection();
     if (s.hover !== p.hover) updateHover();
   });
   render(true);

@@ -24,7 +24,8 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
 
   function render() {
     const s = store.get();
-    const doc = s.doc;
+    // while the first document is computed: its skeleton's source tokens (views/common.ts `shown`)
+    const doc = s.doc ?? s.shape;
     root.classed('no-doc', !doc);
     if (!doc) return;
     const sides: { side: Side; label: string }[] = [{ side: 'src', label: 'Source' }];
@@ -61,7 +62,11 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
       .text((d) => displayToken(d.tok));
 
     result.selectAll('*').remove();
-    if (doc.output === null && !doc.tokens.tgt.length) {
+    if (doc.pending) {
+      const out = result.append('div').attr('class', 'out');
+      out.append('span').attr('class', 'row-label').text('Output');
+      out.append('span').attr('class', 'empty-out').attr('data-testid', 'output-pending').text('running the model…');
+    } else if (doc.output === null && !doc.tokens.tgt.length) {
       const out = result.append('div').attr('class', 'out');
       out.append('span').attr('class', 'row-label').text('Output');
       out.append('span').attr('class', 'empty-out encoder-only').attr('data-testid', 'encoder-only').text('encoder-only model: no output');
@@ -114,7 +119,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
   }
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.docSource !== p.docSource || s.hidespecial !== p.hidespecial) render();
+    if (s.doc !== p.doc || s.shape !== p.shape || s.docSource !== p.docSource || s.hidespecial !== p.hidespecial) render();
     else if (s.hover !== p.hover || s.kind !== p.kind) updateHover();
   });
   render();
