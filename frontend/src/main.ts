@@ -23,7 +23,7 @@ import { createExamplesMenu } from './views/examplesMenu';
 import { createPresenterToggle } from './views/presenterToggle';
 import { resolveRunAlias } from './lib/examples';
 import { requestEncoding } from './lib/wireEncoding';
-import { scheduleWarmUp, warmFonts } from './warmup';
+import { scheduleWarmUp, warmAggregates, warmFonts } from './warmup';
 import { skeletonDoc } from './lib/skeleton';
 import { createThrottle } from './lib/throttle';
 import { renderCounts } from './views/common';
@@ -192,7 +192,13 @@ async function runNow() {
       // only the weights are left to draw when they arrive
       const s = store.get();
       const shape = s.kind === 'encoder_self' ? skeletonDoc(findCheckpoint(s, ckpt), ckpt, text) : null;
-      if (shape) store.set({ shape: shownDoc(shape, s.hidespecial) });
+      if (shape) {
+        store.set({ shape: shownDoc(shape, s.hidespecial) });
+        // lay it out now rather than at the next frame, which a quick answer can beat: the
+        // document's own frame then only restyles what its weights change
+        void document.documentElement.offsetHeight;
+        warmAggregates();
+      }
     }
     const raw = await pending;
     if (ac.signal.aborted) return;

@@ -55,8 +55,11 @@ function warmArcs(): void {
   }
 }
 
-/** The model view's mean and rollout pseudo-heads (computed within the first render when small). */
-function warmAggregates(): void {
+/**
+ * The model view's mean and rollout pseudo-heads (computed within the first render when small):
+ * also run at once when a skeleton is laid out (main.ts), as the first document is then close.
+ */
+export function warmAggregates(): void {
   const n = 12;
   const data = syntheticHeads(3, n);
   for (let i = 0; i < 8; i++) rolloutFromMeans(layerMeans(data, 3, 1, n, n), 3, n);

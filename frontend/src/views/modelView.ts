@@ -191,7 +191,8 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
           return;
         }
         this.dataset.gen = String(gen);
-        drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf, size);
+        // a skeleton's cells are all NaN (grey): its means and rollouts are not worth computing
+        drawThumb(this.querySelector('canvas')!, cur.doc.pending ? t.data.subarray(0, t.nq * t.nk) : refMatrix(t, d), t, pixelated, buf, size);
       });
     // a costly rollout (a chain of n³ products) is computed after the first paint, in slices that
     // leave the page responsive (seconds of work at 512 tokens), then drawn; a cheap one is drawn above
