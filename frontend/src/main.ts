@@ -197,6 +197,7 @@ async function runNow() {
         // lay it out now rather than at the next frame, which a quick answer can beat: the
         // document's own frame then only restyles what its weights change
         void document.documentElement.offsetHeight;
+        performance.mark('attnviz:skeleton');
         warmAggregates();
       }
     }
