@@ -27,14 +27,16 @@ const NATIVE: Float16ArrayCtor | null = (() => {
 })();
 
 /**
- * Decode little-endian float16 bytes into a new Float32Array: natively where the engine has
- * Float16Array (no table to build: the first document's decode went from ~20 to ~1 ms cold),
- * else through the table. `native: false` forces the table (tests).
+ * Decode little-endian float16 bytes into a new Float32Array. Fewer values than the table has
+ * entries go through the engine's Float16Array where it has one: building the table would cost
+ * more than the decode (a 32-token document: ~12 → ~1.5 ms cold). More go through the table, which
+ * Chromium's Float16Array → Float32Array copy does not beat (1.2 M values: 6–10 ms vs 8–30 ms).
+ * `native: false` forces the table (tests).
  */
 export function decodeFloat16(bytes: Uint8Array, native = true): Float32Array {
   if (bytes.length % 2) throw new Error(`float16 data has an odd number of bytes (${bytes.length}).`);
   const n = bytes.length / 2;
-  if (NATIVE && native) {
+  if (NATIVE && native && n < 65536) {
     const aligned = bytes.byteOffset % 2 ? bytes.slice() : bytes;
     return new Float32Array(new NATIVE(aligned.buffer, aligned.byteOffset, n) as unknown as ArrayLike<number>);
   }
