@@ -2,8 +2,8 @@
  * While the page waits for its first document, run the hot drawing code once on a small synthetic
  * input so the JavaScript engine has compiled it by the time real data arrives (a cold first
  * document otherwise pays ~2× for interpreter time). Pure computation, no DOM, three background
- * steps of a few to a few tens of ms each, run while the page waits for the model's answer. `warmFonts` below does the same
- * for the browser's font lookups.
+ * steps of a few to a few tens of ms each, run while the page waits for the model's answer.
+ * `warmFonts` below does the same for the browser's font lookups.
  *
  * The calls must look like the real ones, or the optimised code is thrown away at the first real
  * call ("deoptimised") and the first document runs interpreted after all: the arcs go through the
@@ -36,7 +36,7 @@ function warmCells(): void {
   const m = syntheticHeads(1, n);
   const px = new Uint8ClampedArray(n * n * 4);
   for (let i = 0; i < 6; i++) matrixToRgba(m, n, n, i % 2 === 0, px);
-  decodeFloat16(new Uint8Array(4096));
+  decodeFloat16(new Uint8Array(4096), false); // builds the table large documents decode through
 }
 
 /** Arc pruning and the arc rasteriser, at the arc view's call sites (narrow canvases: cheap). */
