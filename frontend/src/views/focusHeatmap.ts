@@ -152,24 +152,24 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     // document replaces its skeleton): a text rewrite is laid out and shaped again
     const labelKey = [qTokens.join('\0'), kTokens.join('\0'), g.x0, g.y0, g.cell, fs, stride].join('|');
     if (labelKey !== labelsFor) {
-    labelsFor = labelKey;
-    gq.selectAll<SVGTextElement, Label>('text')
-      .data(lab('q', qTokens), (d) => `${d.i}`)
-      .join('text')
-      .attr('x', g.x0 - 6)
-      .attr('y', (d) => g.y0 + (d.i + 0.5) * g.cell)
-      .attr('font-size', fs)
-      .classed('special', (d) => isSpecialToken(qTokens[d.i]!))
-      .classed('thin', (d) => d.i % stride !== 0)
-      .text((d) => d.text);
-    gk.selectAll<SVGTextElement, Label>('text')
-      .data(lab('k', kTokens), (d) => `${d.i}`)
-      .join('text')
-      .attr('transform', (d) => `translate(${g.x0 + (d.i + 0.5) * g.cell + fs * 0.35},${g.y0 - 6}) rotate(-60)`)
-      .attr('font-size', fs)
-      .classed('special', (d) => isSpecialToken(kTokens[d.i]!))
-      .classed('thin', (d) => d.i % stride !== 0)
-      .text((d) => d.text);
+      labelsFor = labelKey;
+      gq.selectAll<SVGTextElement, Label>('text')
+        .data(lab('q', qTokens), (d) => `${d.i}`)
+        .join('text')
+        .attr('x', g.x0 - 6)
+        .attr('y', (d) => g.y0 + (d.i + 0.5) * g.cell)
+        .attr('font-size', fs)
+        .classed('special', (d) => isSpecialToken(qTokens[d.i]!))
+        .classed('thin', (d) => d.i % stride !== 0)
+        .text((d) => d.text);
+      gk.selectAll<SVGTextElement, Label>('text')
+        .data(lab('k', kTokens), (d) => `${d.i}`)
+        .join('text')
+        .attr('transform', (d) => `translate(${g.x0 + (d.i + 0.5) * g.cell + fs * 0.35},${g.y0 - 6}) rotate(-60)`)
+        .attr('font-size', fs)
+        .classed('special', (d) => isSpecialToken(kTokens[d.i]!))
+        .classed('thin', (d) => d.i % stride !== 0)
+        .text((d) => d.text);
     }
     axisQ
       .attr('transform', `translate(10,${g.y0 + g.height / 2}) rotate(-90)`)
