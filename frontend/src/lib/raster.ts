@@ -147,6 +147,11 @@ export function arcAlpha(w: number, gain = 1): number {
 export const STRONG_ALPHA = 0.5;
 export const STRONG_WIDTH = 1.8;
 
+/** Width of an arc of opacity `alpha`: `strongWidth` when at least STRONG_ALPHA opaque, else `lineWidth`. */
+export function arcLineWidth(alpha: number, lineWidth: number, strongWidth: number): number {
+  return alpha >= STRONG_ALPHA ? strongWidth : lineWidth;
+}
+
 /**
  * Rasterise `arcs` (in drawing order: weakest first, so strong lines end on top) from the query
  * column at x1 to the key column at x2 (CSS px) into `r`, whose pixels are `dpr` CSS px⁻¹; lines
@@ -156,6 +161,6 @@ export const STRONG_WIDTH = 1.8;
 export function rasterArcs(r: ArcRaster, arcs: readonly Arc[], g: ArcGeom, x1: number, x2: number, dpr: number, lineWidth: number, gain = 1, strongWidth = lineWidth): void {
   for (const a of arcs) {
     const alpha = arcAlpha(a.w, gain);
-    r.curve(x1 * dpr, arcY(g, a.q, g.nq) * dpr, x2 * dpr, arcY(g, a.k, g.nk) * dpr, headRgb(a.head), alpha, (alpha >= STRONG_ALPHA ? strongWidth : lineWidth) * dpr);
+    r.curve(x1 * dpr, arcY(g, a.q, g.nq) * dpr, x2 * dpr, arcY(g, a.k, g.nk) * dpr, headRgb(a.head), alpha, arcLineWidth(alpha, lineWidth, strongWidth) * dpr);
   }
 }

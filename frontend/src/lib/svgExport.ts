@@ -3,7 +3,7 @@ import type { Arc } from './arcs';
 import { headColor, MASKED_FILL, MASKED_HATCH, weightColor } from './color';
 import { arcGeometry, arcY, labelStride } from './geometry';
 import { displayToken } from './tokens';
-import { arcAlpha, STRONG_ALPHA, STRONG_WIDTH } from './raster';
+import { arcAlpha, arcLineWidth, STRONG_WIDTH } from './raster';
 
 export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
@@ -105,7 +105,7 @@ export function arcsSvg(inp: ArcsSvgInput): string {
     const dx = (x2 - x1) / 3; // same smoothstep curve as the on-screen rasteriser
     const alpha = arcAlpha(a.w);
     // widths as on screen: 1 px, STRONG_WIDTH for the strong lines
-    p.push(`<path d="M${x1} ${y1.toFixed(1)}C${x1 + dx} ${y1.toFixed(1)} ${x2 - dx} ${y2.toFixed(1)} ${x2} ${y2.toFixed(1)}" fill="none" stroke="${headColor(a.head)}" stroke-opacity="${alpha.toFixed(3)}" stroke-width="${alpha >= STRONG_ALPHA ? STRONG_WIDTH : 1}"/>`);
+    p.push(`<path d="M${x1} ${y1.toFixed(1)}C${x1 + dx} ${y1.toFixed(1)} ${x2 - dx} ${y2.toFixed(1)} ${x2} ${y2.toFixed(1)}" fill="none" stroke="${headColor(a.head)}" stroke-opacity="${alpha.toFixed(3)}" stroke-width="${arcLineWidth(alpha, 1, STRONG_WIDTH)}"/>`);
   }
   for (let i = 0; i < nq; i += stride) p.push(`<text x="${g.xq - 4}" y="${arcY(g, i, nq).toFixed(1)}" font-size="${fs}" text-anchor="end" dominant-baseline="central" fill="#222">${escapeXml(displayToken(inp.qTokens[i]!))}</text>`);
   for (let i = 0; i < nk; i += stride) p.push(`<text x="${g.xk + 4}" y="${arcY(g, i, nk).toFixed(1)}" font-size="${fs}" dominant-baseline="central" fill="#222">${escapeXml(displayToken(inp.kTokens[i]!))}</text>`);

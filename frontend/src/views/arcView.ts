@@ -7,7 +7,7 @@
 import * as d3 from 'd3';
 import { layerArcs, MIN_ARC_WEIGHT, type Arc } from '../lib/arcs';
 import { headColor } from '../lib/color';
-import { ArcRaster, arcAlpha, rasterArcs, STRONG_ALPHA, STRONG_WIDTH } from '../lib/raster';
+import { ArcRaster, arcAlpha, arcLineWidth, rasterArcs, STRONG_WIDTH } from '../lib/raster';
 import { headMatrix, KIND_LABEL, keySide, querySide, type AttnTensor } from '../lib/doc';
 import { arcGeometry, arcTokenAt, arcY, labelStride, type ArcGeom } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
@@ -121,7 +121,6 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       ctx.clearRect(0, 0, W, g.height);
       ctx.lineWidth = lw;
       const dx = (x2 - x1) / 3; // the rasteriser's smoothstep curve
-      const extra = strongLw - lw; // a strong line: a second line this far below (hairlines stay cheap)
       for (const a of sorted) {
         const y1 = arcY(g, a.q, nq);
         const y2 = arcY(g, a.k, nk);
@@ -131,7 +130,9 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
         ctx.beginPath();
         ctx.moveTo(x1, y1);
         ctx.bezierCurveTo(x1 + dx, y1, x2 - dx, y2, x2, y2);
-        if (extra > 0 && alpha >= STRONG_ALPHA) {
+        // a wider line: a second one this far below (1 px lines stay on the cheap hairline path)
+        const extra = arcLineWidth(alpha, lw, strongLw) - lw;
+        if (extra > 0) {
           ctx.moveTo(x1, y1 + extra);
           ctx.bezierCurveTo(x1 + dx, y1 + extra, x2 - dx, y2 + extra, x2, y2 + extra);
         }
