@@ -55,21 +55,18 @@ function warmArcs(): void {
   }
 }
 
+let aggregatesWarm = false;
+
 /**
  * The model view's mean and rollout pseudo-heads (computed within the first render when small):
  * also run at once when a skeleton is laid out (main.ts), as the first document is then close.
  */
 export function warmAggregates(): void {
+  if (aggregatesWarm) return; // the skeleton ran it already: the scheduled step has nothing to add
+  aggregatesWarm = true;
   const n = 12;
   const data = syntheticHeads(3, n);
   for (let i = 0; i < 8; i++) rolloutFromMeans(layerMeans(data, 3, 1, n, n), 3, n);
-}
-
-/** Every step, back to back (tests). */
-export function warmUp(): void {
-  warmCells();
-  warmArcs();
-  warmAggregates();
 }
 
 type PostTask = (cb: () => void, o: { priority: 'background' }) => Promise<void>;
