@@ -18,10 +18,11 @@ import argparse
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -41,34 +42,51 @@ def first_paint_url(checkpoints: Path) -> str | None:
     return f"/?ckpt={quote('copy/' + ckpts[-1].name, safe='')}&text={quote(TEXT)}"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(doc: str | None, runs: int) -> argparse.Namespace:
+    """``--checkpoints DIR`` and ``--runs N`` (fresh tabs), the options of both first-paint scripts."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoints", type=Path, default=REPO / "checkpoints")
-    ap.add_argument("--runs", type=int, default=9, help="fresh tabs")
-    args = ap.parse_args()
+    ap.add_argument("--runs", type=int, default=runs, help="fresh tabs")
+    return ap.parse_args()
+
+
+def link_tabs(checkpoints: Path, runs: int) -> Iterator[tuple[Page, str]]:
+    """Serve ``checkpoints`` and launch Chromium; yield ``runs`` times a fresh 1440×900 tab and the
+    server's base URL (the caller opens the link), closing each tab after."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve(checkpoints, Path(tmp) / "server.log") as base,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for _ in range(runs):
+                page = browser.new_page(viewport={"width": 1440, "height": 900})
+                try:
+                    yield page, base
+                finally:
+                    page.close()
+        finally:
+            browser.close()
+
+
+def main() -> int:
+    args = parse_args(__doc__, runs=9)
     url_path = first_paint_url(args.checkpoints)
     if url_path is None:
         return 1
     totals, parts = [], []
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        serve(args.checkpoints, Path(tmp) / "server.log") as base,
-        sync_playwright() as p,
-    ):
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for _ in range(args.runs):
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(base + url_path)
-            page.wait_for_function("() => window.__attnviz && window.__attnviz.timings.load", timeout=60_000)
-            t = page.evaluate(
-                """() => { const mark = (n) => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : null; };
-                return {...window.__attnviz.timings.load, navSkeleton: mark('attnviz:skeleton'), navPaint: mark('attnviz:paint')}; }"""
-            )
-            totals.append(t["totalMs"])
-            parts.append(t)
-            page.close()
-        version = browser.version
-        browser.close()
+    version = ""
+    for page, base in link_tabs(args.checkpoints, args.runs):
+        version = page.context.browser.version if page.context.browser else version
+        page.goto(base + url_path)
+        page.wait_for_function("() => window.__attnviz && window.__attnviz.timings.load", timeout=60_000)
+        t = page.evaluate(
+            """() => { const mark = (n) => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : null; };
+            return {...window.__attnviz.timings.load, navSkeleton: mark('attnviz:skeleton'), navPaint: mark('attnviz:paint')}; }"""
+        )
+        totals.append(t["totalMs"])
+        parts.append(t)
     med = statistics.median(totals)
     print(f"first paint after the API response, fresh tab — Chromium {version} headless --disable-gpu")
     print(f"link {unquote(url_path)} (2 layers × 4 heads), {len(TEXT)}-character input, {args.runs} fresh tabs\n")

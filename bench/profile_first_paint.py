@@ -12,25 +12,19 @@ A diagnostic table, not a benchmark: tracing itself slows the page by 10-30 %.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from playwright.sync_api import sync_playwright
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.live_server import serve  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
-from bench_first_paint_api import first_paint_url  # noqa: E402
+from bench_first_paint_api import first_paint_url, link_tabs, parse_args  # noqa: E402
 
 CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing", "v8.execute"]
 # trace event -> phase; the outermost matching event on the main thread wins
@@ -84,46 +78,34 @@ def phase_times(events: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoints", type=Path, default=REPO / "checkpoints")
-    ap.add_argument("--runs", type=int, default=5, help="fresh tabs")
-    args = ap.parse_args()
+    args = parse_args(__doc__, runs=5)
     url_path = first_paint_url(args.checkpoints)
     if url_path is None:
         return 1
     rows: list[dict[str, float]] = []
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        serve(args.checkpoints, Path(tmp) / "server.log") as base,
-        sync_playwright() as p,
-    ):
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for _ in range(args.runs):
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            cdp = page.context.new_cdp_session(page)
-            events: list[dict[str, Any]] = []
-            done: list[bool] = []
-            cdp.on("Tracing.dataCollected", lambda e, events=events: events.extend(e["value"]))
-            cdp.on("Tracing.tracingComplete", lambda _e, done=done: done.append(True))
-            cdp.send("Tracing.start", {"traceConfig": {"includedCategories": CATEGORIES}, "transferMode": "ReportEvents"})
-            page.goto(base + url_path)
-            page.wait_for_function("() => window.__attnviz && window.__attnviz.timings.load", timeout=60_000)
-            views = page.evaluate(
-                """() => { const d = performance.getEntriesByName('attnviz:data')[0].startTime, out = {};
-                for (const m of performance.getEntriesByType('measure'))
-                  if (m.name.startsWith('attnviz:render:') && m.startTime >= d) out[m.name.slice(15)] = (out[m.name.slice(15)] || 0) + m.duration;
-                return out; }"""
-            )
-            cdp.send("Tracing.end")
-            while not done:
-                page.wait_for_timeout(50)
-            row = phase_times(events)
-            for v in VIEWS:
-                row[f"script: {v} view"] = float(views.get(v, 0.0))
-            row["script: other"] = row["script"] - sum(row[f"script: {v} view"] for v in VIEWS)
-            rows.append(row)
-            page.close()
-        browser.close()
+    for page, base in link_tabs(args.checkpoints, args.runs):
+        cdp = page.context.new_cdp_session(page)
+        events: list[dict[str, Any]] = []
+        done: list[bool] = []
+        cdp.on("Tracing.dataCollected", lambda e, events=events: events.extend(e["value"]))
+        cdp.on("Tracing.tracingComplete", lambda _e, done=done: done.append(True))
+        cdp.send("Tracing.start", {"traceConfig": {"includedCategories": CATEGORIES}, "transferMode": "ReportEvents"})
+        page.goto(base + url_path)
+        page.wait_for_function("() => window.__attnviz && window.__attnviz.timings.load", timeout=60_000)
+        views = page.evaluate(
+            """() => { const d = performance.getEntriesByName('attnviz:data')[0].startTime, out = {};
+            for (const m of performance.getEntriesByType('measure'))
+              if (m.name.startsWith('attnviz:render:') && m.startTime >= d) out[m.name.slice(15)] = (out[m.name.slice(15)] || 0) + m.duration;
+            return out; }"""
+        )
+        cdp.send("Tracing.end")
+        while not done:
+            page.wait_for_timeout(50)
+        row = phase_times(events)
+        for v in VIEWS:
+            row[f"script: {v} view"] = float(views.get(v, 0.0))
+        row["script: other"] = row["script"] - sum(row[f"script: {v} view"] for v in VIEWS)
+        rows.append(row)
     keys = [
         "window",
         *(f"script: {v} view" for v in VIEWS),
