@@ -4,8 +4,10 @@ from the real trainer. Skipped as a whole when the ``hf`` extra is not installed
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,29 @@ def hf_server(hf_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         pytest.skip("the front end is not built (make frontend)")
     with serve(hf_root, tmp_path_factory.mktemp("hf-server") / "server.log", timeout=120) as base:
         yield base
+
+
+@contextmanager
+def browser_tab(browser: Any, height: int) -> Iterator[tuple[Any, list[str]]]:
+    """A fresh 1440 × ``height`` tab in its own context and the list its console errors and
+    uncaught page errors go to; the context is closed on the way out."""
+    errors: list[str] = []
+    context = browser.new_context(viewport={"width": 1440, "height": height})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page, errors
+    finally:
+        context.close()
+
+
+def readout_value(page: Any) -> float:
+    """The weight the focus heatmap's readout shows ("'h' → 'e': 0.62" → 0.62)."""
+    text = page.get_by_test_id("hover-value").inner_text()
+    m = re.search(r":\s*([0-9.e-]+)\s*$", text)
+    assert m, text
+    return float(m.group(1))
 
 
 def text_of_n_tokens(hf_root: Path, n: int) -> str:

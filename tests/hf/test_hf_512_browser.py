@@ -5,7 +5,6 @@ compact uint8 encoding, every view draws, and the weight shown under the pointer
 from __future__ import annotations
 
 import base64
-import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from .conftest import MINILM, text_of_n_tokens
+from .conftest import MINILM, browser_tab, readout_value, text_of_n_tokens
 
 pytest.importorskip("transformers")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -32,24 +31,12 @@ BLANK_CANVASES = """(testid) => [...document.querySelectorAll(`[data-testid="${t
 }).length"""
 
 
-def readout_value(page: sync_api.Page) -> float:
-    text = page.get_by_test_id("hover-value").inner_text()
-    m = re.search(r":\s*([0-9.e-]+)\s*$", text)
-    assert m, text
-    return float(m.group(1))
-
-
 def test_minilm_at_512_tokens_draws_every_view_and_shows_the_api_value(
     hf_server: str, hf_root: Path, browser: sync_api.Browser
 ) -> None:
     text = text_of_n_tokens(hf_root, N)
-    errors: list[str] = []
     asked: list[object] = []
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    try:
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with browser_tab(browser, 900) as (page, errors):
         page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/api/attention") else None)
         page.goto(f"{hf_server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
         page.wait_for_function(
@@ -109,6 +96,4 @@ def test_minilm_at_512_tokens_draws_every_view_and_shows_the_api_value(
         assert readout_value(page) == pytest.approx(weight, abs=max(0.005, weight * 0.05))
         assert page.get_by_test_id("hover-value").inner_text().startswith("'")
         page.screenshot(path=str(hf_root / "minilm-512.png"))
-    finally:
-        context.close()
     assert errors == []

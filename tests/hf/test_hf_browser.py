@@ -3,7 +3,6 @@ the built front end)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -11,7 +10,7 @@ import pytest
 
 from tests.chromium import settled_url
 
-from .conftest import MINILM, text_of_n_tokens
+from .conftest import MINILM, browser_tab, readout_value, text_of_n_tokens
 
 pytest.importorskip("transformers")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -44,21 +43,9 @@ PICK_CELL = """() => {
 }"""
 
 
-def hover_value(page: sync_api.Page) -> float:
-    text = page.get_by_test_id("hover-value").inner_text()
-    m = re.search(r":\s*([0-9.e-]+)\s*$", text)
-    assert m, text
-    return float(m.group(1))
-
-
 def test_minilm_at_128_tokens_in_the_browser(hf_server: str, hf_root: Path, browser: sync_api.Browser) -> None:
     text = text_of_n_tokens(hf_root, 128)
-    errors: list[str] = []
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    try:
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with browser_tab(browser, 1000) as (page, errors):
         page.goto(f"{hf_server}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}")
         page.wait_for_function(
             "() => { const d = window.__attnviz?.store.get().doc; return d && d.tokens.src.length === 128; }", timeout=60_000
@@ -87,19 +74,17 @@ def test_minilm_at_128_tokens_in_the_browser(hf_server: str, hf_root: Path, brow
         cell = page.evaluate(PICK_CELL)
         page.evaluate(f"() => window.__attnviz.store.set({{layer: {cell['layer']}, head: {cell['head']}}})")
         page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q']}, k: {cell['k']}}})")
-        assert hover_value(page) == pytest.approx(cell["raw"], abs=0.006)
+        assert readout_value(page) == pytest.approx(cell["raw"], abs=0.006)
         page.get_by_test_id("hide-special").check()
         page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 126")
         assert "hidespecial=1" in settled_url(page)
         assert "126 queries by 126 keys" in (page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label") or "")
         page.evaluate(f"() => window.__attnviz.hover({{type: 'cell', q: {cell['q'] - 1}, k: {cell['k'] - 1}}})")
-        assert hover_value(page) == pytest.approx(cell["renorm"], abs=0.006)
+        assert readout_value(page) == pytest.approx(cell["renorm"], abs=0.006)
         assert cell["renorm"] - cell["raw"] > 0.02  # a visible change
         assert page.get_by_test_id("tokens-src").locator("span.tok").count() == 126
         page.screenshot(path=str(hf_root / "minilm-126-hidden.png"))
         page.get_by_test_id("hide-special").uncheck()
         page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 128")
         page.screenshot(path=str(hf_root / "minilm-128.png"))
-    finally:
-        context.close()
     assert errors == []
