@@ -11,6 +11,7 @@
  */
 import type { CheckpointInfo } from '../api/types';
 import type { AttnDoc } from './doc';
+import { findInvalid } from './text';
 
 const EOS = '<eos>';
 
@@ -19,8 +20,7 @@ export function predictSourceTokens(info: CheckpointInfo | null, text: string): 
   if (!info || (info.kind ?? 'toy') !== 'toy' || !info.usable || !info.characters || !text) return null;
   const chars = Array.from(text);
   if (info.max_input_len != null && chars.length > info.max_input_len) return null;
-  const vocab = new Set(Array.from(info.characters));
-  if (!chars.every((c) => vocab.has(c))) return null;
+  if (findInvalid(text, info.characters).length) return null; // the service would refuse it
   return [...chars, EOS];
 }
 
@@ -31,13 +31,13 @@ export function predictSourceTokens(info: CheckpointInfo | null, text: string): 
 export function skeletonDoc(info: CheckpointInfo | null, name: string, text: string): AttnDoc | null {
   const src = predictSourceTokens(info, text);
   const cfg = info?.config;
-  if (!src || !cfg) return null;
+  if (!info || !src || !cfg) return null;
   const n = src.length;
   const { n_layers: layers, n_heads: heads } = cfg;
   return {
     schemaVersion: 1,
     checkpoint: name,
-    model: { task: info!.task, epoch: info!.epoch, n_layers: layers, n_heads: heads, d_model: cfg.d_model },
+    model: { task: info.task, epoch: info.epoch, n_layers: layers, n_heads: heads, d_model: cfg.d_model },
     input: text,
     output: null,
     expected: null,
