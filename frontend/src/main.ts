@@ -185,13 +185,13 @@ async function runNow() {
   inflight = ac;
   store.set({ status: 'loading' });
   try {
-    const encoding = requestEncoding(findCheckpoint(store.get(), ckpt), text);
-    const pending = api.attention({ checkpoint: ckpt, text, encoding, ...(ablate.length ? { ablate } : {}) }, ac.signal);
+    const info = findCheckpoint(store.get(), ckpt);
+    const pending = api.attention({ checkpoint: ckpt, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}) }, ac.signal);
     if (!store.get().doc) {
       // nothing shown yet: lay out the skeleton (lib/skeleton.ts) while the server computes, so
       // only the weights are left to draw when they arrive
       const s = store.get();
-      const shape = s.kind === 'encoder_self' ? skeletonDoc(findCheckpoint(s, ckpt), ckpt, text) : null;
+      const shape = s.kind === 'encoder_self' ? skeletonDoc(info, ckpt, text) : null;
       if (shape) {
         store.set({ shape: shownDoc(shape, s.hidespecial) });
         // lay it out now rather than at the next frame, which a quick answer can beat: the
