@@ -32,6 +32,16 @@ _EPOCH_IN_NAME = re.compile(r"epoch[_-]?(\d+)", re.IGNORECASE)
 
 FileKey = tuple[int, int]  # (mtime_ns, size)
 ModelKind = Literal["toy", "huggingface"]
+Family = Literal["toy", "encoder", "decoder", "encoder-decoder"]
+Feature = Literal["attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"]
+# What each family's models can serve; the front end offers a view only where it is listed, and a
+# request for one that is not gets 422 ``not_supported``.
+FAMILY_SUPPORTS: dict[str, tuple[Feature, ...]] = {
+    "toy": ("attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"),
+    "encoder": ("attention", "special_tokens"),
+    "decoder": ("attention", "generate", "steps", "special_tokens"),
+    "encoder-decoder": ("attention", "generate", "steps", "special_tokens"),
+}
 HF_PREFIX = "hf:"  # names of the directories configured in ATTNVIZ_HF_MODELS
 HF_KEY_FILES = ("config.json", *WEIGHT_FILES, "tokenizer.json", "vocab.txt")
 INSTALL_HF = "the 'hf' extra is not installed: pip install -e '.[hf]' (or make setup HF=1), then restart the server"
@@ -56,6 +66,8 @@ class CheckpointMeta:
     characters: str | None = None
     model_max_input: int | None = None  # model.max_len - 1
     kind: ModelKind = "toy"
+    family: Family = "toy"
+    supports: tuple[Feature, ...] = FAMILY_SUPPORTS["toy"]
 
     def to_dict(self, max_text_len_setting: int) -> dict[str, Any]:
         limit = None if self.model_max_input is None else min(self.model_max_input, max_text_len_setting)
@@ -63,6 +75,8 @@ class CheckpointMeta:
             "name": self.name,
             "run": self.run,
             "kind": self.kind,
+            "family": self.family,
+            "supports": list(self.supports),
             "epoch": self.epoch,
             "usable": self.usable,
             "error": self.error,
@@ -234,7 +248,18 @@ class CheckpointRegistry:
 
     def _describe_hf(self, name: str, path: Path, key: FileKey) -> CheckpointMeta:
         def unusable(reason: str) -> CheckpointMeta:
-            return CheckpointMeta(name, name, path, key, None, usable=False, error=reason, kind="huggingface")
+            return CheckpointMeta(
+                name,
+                name,
+                path,
+                key,
+                None,
+                usable=False,
+                error=reason,
+                kind="huggingface",
+                family="encoder",
+                supports=FAMILY_SUPPORTS["encoder"],
+            )
 
         if not hf_available():
             return unusable(INSTALL_HF)
@@ -254,6 +279,8 @@ class CheckpointRegistry:
             usable=True,
             config=hf_listing_config(encoder) if encoder is not None else None,
             kind="huggingface",
+            family="encoder",
+            supports=FAMILY_SUPPORTS["encoder"],
         )
 
     def _describe(self, name: str, path: Path, key: FileKey) -> CheckpointMeta:
@@ -313,6 +340,7 @@ class CheckpointRegistry:
                 {
                     "name": run,
                     "kind": metas[0].kind,
+                    "family": metas[0].family,
                     "task": tasks.pop() if len(tasks) == 1 else None,
                     "checkpoints": [m.to_dict(max_text_len_setting) for m in metas],
                 }

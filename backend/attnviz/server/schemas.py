@@ -111,6 +111,12 @@ class ModelConfigInfo(BaseModel):
 
 
 ModelKindName = Literal["toy", "huggingface"]
+FamilyName = Literal["toy", "encoder", "decoder", "encoder-decoder"]
+FeatureName = Literal["attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"]
+FAMILY_DESCRIPTION = (
+    "`toy` (an attnviz checkpoint: encoder-decoder on characters), `encoder` (BERT-like), `decoder` "
+    "(a causal language model) or `encoder-decoder` (T5, BART, Marian)."
+)
 
 
 class CheckpointInfo(BaseModel):
@@ -119,7 +125,14 @@ class CheckpointInfo(BaseModel):
         "`hf/all-MiniLM-L6-v2` / `hf:<dirname>`."
     )
     run: str = Field(description="The run (directory) it belongs to; `.` for files at the top level.")
-    kind: ModelKindName = Field("toy", description="`toy` (an attnviz checkpoint) or `huggingface` (a pretrained encoder).")
+    kind: ModelKindName = Field("toy", description="`toy` (an attnviz checkpoint) or `huggingface` (a pretrained model).")
+    family: FamilyName = Field("toy", description=FAMILY_DESCRIPTION)
+    supports: list[FeatureName] = Field(
+        default_factory=list,
+        description="What this model can serve: `attention` (documents), `generate` (an output is decoded), `steps` "
+        "(the decoding view), `math` (/api/attention/math), `ablate` (heads switched off), `timeline` (/api/timeline), "
+        "`special_tokens` (hide them and renormalise). A request for anything else gets 422 `not_supported`.",
+    )
     epoch: int | None = Field(description="Epoch it was saved after (from the file, else from its name).")
     usable: bool = Field(description="Whether it loads; if not, `error` says why.")
     error: str | None = Field(description="Why it cannot be used, or null.")
@@ -135,8 +148,9 @@ class CheckpointInfo(BaseModel):
 class RunInfo(BaseModel):
     name: str = Field(description="Run name (directory relative to the checkpoint directory), or the model's name.")
     kind: ModelKindName = Field(
-        "toy", description="`toy`: a run of checkpoints; `huggingface`: one pretrained encoder (one entry, epoch null)."
+        "toy", description="`toy`: a run of checkpoints; `huggingface`: one pretrained model (one entry, epoch null)."
     )
+    family: FamilyName = Field("toy", description=FAMILY_DESCRIPTION)
     task: str | None = Field(description="Task of its usable checkpoints, or null.")
     checkpoints: list[CheckpointInfo] = Field(description="Its checkpoints, sorted by epoch.")
 

@@ -264,8 +264,15 @@ export interface components {
              */
             error: string | null;
             /**
+             * Family
+             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
+             * @default toy
+             * @enum {string}
+             */
+            family: "toy" | "encoder" | "decoder" | "encoder-decoder";
+            /**
              * Kind
-             * @description `toy` (an attnviz checkpoint) or `huggingface` (a pretrained encoder).
+             * @description `toy` (an attnviz checkpoint) or `huggingface` (a pretrained model).
              * @default toy
              * @enum {string}
              */
@@ -297,6 +304,11 @@ export interface components {
              * @description The run (directory) it belongs to; `.` for files at the top level.
              */
             run: string;
+            /**
+             * Supports
+             * @description What this model can serve: `attention` (documents), `generate` (an output is decoded), `steps` (the decoding view), `math` (/api/attention/math), `ablate` (heads switched off), `timeline` (/api/timeline), `special_tokens` (hide them and renormalise). A request for anything else gets 422 `not_supported`.
+             */
+            supports?: ("attention" | "generate" | "steps" | "math" | "ablate" | "timeline" | "special_tokens")[];
             /**
              * Task
              * @description copy, reverse or sort.
@@ -623,8 +635,15 @@ export interface components {
              */
             checkpoints: components["schemas"]["CheckpointInfo"][];
             /**
+             * Family
+             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
+             * @default toy
+             * @enum {string}
+             */
+            family: "toy" | "encoder" | "decoder" | "encoder-decoder";
+            /**
              * Kind
-             * @description `toy`: a run of checkpoints; `huggingface`: one pretrained encoder (one entry, epoch null).
+             * @description `toy`: a run of checkpoints; `huggingface`: one pretrained model (one entry, epoch null).
              * @default toy
              * @enum {string}
              */

@@ -39,11 +39,17 @@ export interface ModelConfig {
 
 /** `toy`: a checkpoint trained by attnviz; `huggingface`: a pretrained encoder directory */
 export type ModelKind = 'toy' | 'huggingface';
+/** the model family: what the views can expect of its documents */
+export type ModelFamily = 'toy' | 'encoder' | 'decoder' | 'encoder-decoder';
+/** what a model can serve; a view is offered only where its feature is listed */
+export type Feature = 'attention' | 'generate' | 'steps' | 'math' | 'ablate' | 'timeline' | 'special_tokens';
 
 export interface CheckpointInfo {
   name: string;
   run: string;
   kind?: ModelKind;
+  family?: ModelFamily;
+  supports?: Feature[];
   epoch: number | null;
   usable: boolean;
   error: string | null;
@@ -60,6 +66,7 @@ export interface CheckpointInfo {
 export interface RunInfo {
   name: string;
   kind?: ModelKind;
+  family?: ModelFamily;
   task: string | null;
   checkpoints: CheckpointInfo[];
 }
