@@ -116,3 +116,31 @@ def text_of_n_tokens(hf_root: Path, n: int) -> str:
         lo, hi = (mid + 1, hi) if count(mid) < n else (lo, mid)
     assert count(lo) == n
     return " ".join(words[:lo])
+
+
+# ---- tiny models of every family (built locally, random weights) ----------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint directory holding ``hf/gpt2-tiny``, ``hf/llama-gqa-tiny`` (grouped-query
+    attention), ``hf/t5-tiny`` and ``hf/bart-tiny`` (tests/hf/tiny_models.py), built once."""
+    pytest.importorskip("transformers")
+    from .tiny_models import build_tiny_models
+
+    root = tmp_path_factory.mktemp("hf-tiny")
+    build_tiny_models(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real uvicorn over the tiny models (and MiniLM, when the package is installed)."""
+    try:
+        from attnviz.hf_demo import install_minilm
+
+        install_minilm(tiny_root)
+    except ImportError:
+        pass
+    with serve(tiny_root, tmp_path_factory.mktemp("hf-tiny-server") / "server.log", timeout=120) as base:
+        yield base

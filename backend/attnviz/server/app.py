@@ -55,7 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    models = ModelCache(settings.model_cache_size)
+    models = ModelCache(settings.model_cache_size, settings.model_cache_bytes)
     # Hugging Face directories are loaded once when first listed (through the shared model cache),
     # so an unloadable one is listed unusable with the reason and the first request is fast.
     registry = CheckpointRegistry(settings.checkpoint_dir, settings.hf_models, hf_loader=lambda p: models.get_hf(p).encoder)
@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models=models,
         max_text_len=settings.max_text_len,
         timeline_cache_size=settings.timeline_cache_size,
+        max_new_tokens=settings.max_new_tokens,
+        max_new_tokens_limit=settings.max_new_tokens_limit,
     )
     app = FastAPI(
         title="attnviz",

@@ -4,9 +4,12 @@ A checkpoint is loaded once and reused by every request; its ``(mtime_ns, size)`
 each use, so retraining into the same file is picked up without a restart. A file that fails to
 load raises :class:`~attnviz.checkpoint.CheckpointError` (the route turns it into 409).
 
-Hugging Face encoder directories (the ``hf`` extra) share the same LRU: ``get_hf(dir)`` keys them
+Hugging Face model directories (the ``hf`` extra) share the same LRU: ``get_hf(dir)`` keys them
 by the modification times and sizes of ``config.json`` and the weights, and raises
-:class:`~attnviz.hf.HFModelError` when the directory cannot be loaded.
+:class:`~attnviz.hf.HFModelError` when the directory cannot be loaded. Besides the entry count the
+cache holds at most ``max_bytes`` of weights: least recently used models go first, and a model
+whose weights (estimated from its safetensors headers, before loading) exceed the whole budget is
+refused rather than pushed into swap.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..checkpoint import Checkpoint, load_checkpoint
-from ..hf import HFEncoder, load_hf_encoder
+from ..hf import HFModel, load_hf_model
 from ..model import SmallTransformer
 from .registry import FileKey, file_key, hf_dir_key
 
@@ -37,24 +40,34 @@ class LoadedModel:
     ckpt: Checkpoint
     model: SmallTransformer
 
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
+
 
 @dataclass
 class LoadedHF:
-    """A Hugging Face encoder directory, loaded (eager attention, eval mode, offline)."""
+    """A Hugging Face model directory, loaded (eager attention, eval mode, offline)."""
 
     path: Path
     key: FileKey
-    encoder: HFEncoder
+    encoder: HFModel  # any family (the name predates decoders)
+
+    @property
+    def nbytes(self) -> int:
+        return self.encoder.nbytes
 
 
 Item = TypeVar("Item", LoadedModel, LoadedHF)
 
 
 class ModelCache:
-    """``path -> LoadedModel | LoadedHF``, least recently used evicted past ``maxsize`` entries."""
+    """``path -> LoadedModel | LoadedHF``, least recently used evicted past ``maxsize`` entries or
+    ``max_bytes`` of weights (the entry just loaded always stays)."""
 
-    def __init__(self, maxsize: int = 8) -> None:
+    def __init__(self, maxsize: int = 8, max_bytes: int | None = None) -> None:
         self.maxsize = max(1, maxsize)
+        self.max_bytes = max_bytes
         self._items: OrderedDict[Path, LoadedModel | LoadedHF] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[Path, threading.Lock] = {}
@@ -70,8 +83,9 @@ class ModelCache:
         return self._get(path, file_key(path), LoadedModel, load)
 
     def get_hf(self, path: Path) -> LoadedHF:
-        """The loaded Hugging Face encoder directory ``path`` (blocking)."""
-        return self._get(path, hf_dir_key(path), LoadedHF, lambda key: LoadedHF(path, key, load_hf_encoder(path)))
+        """The loaded Hugging Face model directory ``path`` (blocking); too big for ``max_bytes``
+        raises :class:`~attnviz.hf.HFModelError` before anything is loaded."""
+        return self._get(path, hf_dir_key(path), LoadedHF, lambda key: LoadedHF(path, key, load_hf_model(path, self.max_bytes)))
 
     def _get(self, path: Path, key: FileKey, kind: type[Item], load: Callable[[FileKey], Item]) -> Item:
         with self._lock:
@@ -91,10 +105,17 @@ class ModelCache:
                 self.loads += 1
                 self._items[path] = fresh
                 self._items.move_to_end(path)
-                while len(self._items) > self.maxsize:
+                while len(self._items) > self.maxsize or (len(self._items) > 1 and self._over_budget()):
                     self._items.popitem(last=False)
                 self._loading.pop(path, None)
             return fresh
+
+    def _over_budget(self) -> bool:
+        return self.max_bytes is not None and self.nbytes() > self.max_bytes
+
+    def nbytes(self) -> int:
+        """Bytes of weights held."""
+        return sum(item.nbytes for item in self._items.values())
 
     def __len__(self) -> int:
         return len(self._items)

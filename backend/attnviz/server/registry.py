@@ -4,9 +4,10 @@ name in a request to a path on disk.
 Metadata is cached per file by ``(mtime_ns, size)``, so refreshing the listing costs a directory
 walk and a ``stat`` per file; a file that cannot be loaded is listed as unusable with the reason.
 
-Hugging Face encoder directories (``config.json`` + weights; the ``hf`` extra) are listed beside
-the runs: any such directory inside the checkpoint directory, named by its relative path
-(``hf/all-MiniLM-L6-v2``), and each directory of ``ATTNVIZ_HF_MODELS``, named ``hf:<dirname>``.
+Hugging Face model directories (``config.json`` + weights; the ``hf`` extra) of every family
+(encoder, decoder, encoder-decoder) are listed beside the runs: any such directory inside the
+checkpoint directory, named by its relative path (``hf/all-MiniLM-L6-v2``), and each directory of
+``ATTNVIZ_HF_MODELS``, named ``hf:<dirname>``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..checkpoint import CheckpointError, load_checkpoint
-from ..hf import WEIGHT_FILES, HFEncoder, HFModelError, hf_available, looks_like_hf_model, read_hf_config
+from ..hf import WEIGHT_FILES, HFModel, HFModelError, detect_family, hf_available, looks_like_hf_model, read_hf_config
 from .errors import ApiError
 
 log = logging.getLogger("attnviz.server")
@@ -38,12 +39,14 @@ Feature = Literal["attention", "generate", "steps", "math", "ablate", "timeline"
 # request for one that is not gets 422 ``not_supported``.
 FAMILY_SUPPORTS: dict[str, tuple[Feature, ...]] = {
     "toy": ("attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"),
-    "encoder": ("attention", "special_tokens"),
-    "decoder": ("attention", "generate", "steps", "special_tokens"),
-    "encoder-decoder": ("attention", "generate", "steps", "special_tokens"),
+    # Hugging Face models: these at most; a model whose attention modules attnviz does not recognise
+    # lists them without math and ablate (its own ``supports``)
+    "encoder": ("attention", "math", "ablate", "special_tokens"),
+    "decoder": ("attention", "generate", "steps", "math", "ablate", "special_tokens"),
+    "encoder-decoder": ("attention", "generate", "steps", "math", "ablate", "special_tokens"),
 }
 HF_PREFIX = "hf:"  # names of the directories configured in ATTNVIZ_HF_MODELS
-HF_KEY_FILES = ("config.json", *WEIGHT_FILES, "tokenizer.json", "vocab.txt")
+HF_KEY_FILES = ("config.json", *WEIGHT_FILES, "tokenizer.json", "tokenizer_config.json", "vocab.txt")
 INSTALL_HF = "the 'hf' extra is not installed: pip install -e '.[hf]' (or make setup HF=1), then restart the server"
 
 
@@ -103,15 +106,19 @@ def hf_dir_key(path: Path) -> FileKey:
     return (max(st.st_mtime_ns for st in stats), sum(st.st_size for st in stats))
 
 
-def hf_listing_config(encoder: HFEncoder) -> dict[str, Any]:
+def hf_listing_config(encoder: HFModel) -> dict[str, Any]:
     """``config`` of a Hugging Face model in the listing: the toy fields, plus ``max_length`` (tokens)."""
     cfg = encoder.model.config
+
+    def first(names: tuple[str, ...], default: Any) -> Any:
+        return next((getattr(cfg, n) for n in names if isinstance(getattr(cfg, n, None), int | float)), default)
+
     return {
         **encoder.describe(),
         "vocab_size": int(getattr(cfg, "vocab_size", 0) or 0),
-        "d_ff": int(getattr(cfg, "intermediate_size", 0) or 0),
-        "dropout": float(getattr(cfg, "hidden_dropout_prob", 0.0) or 0.0),
-        "max_len": int(getattr(cfg, "max_position_embeddings", encoder.max_length) or encoder.max_length),
+        "d_ff": int(first(("intermediate_size", "n_inner", "d_ff", "encoder_ffn_dim"), 0) or 4 * encoder.d_model),
+        "dropout": float(first(("hidden_dropout_prob", "resid_pdrop", "dropout_rate", "dropout"), 0.0)),
+        "max_len": encoder.max_length,
     }
 
 
@@ -157,7 +164,7 @@ class CheckpointRegistry:
         self,
         root: Path,
         hf_models: Sequence[Path] = (),
-        hf_loader: Callable[[Path], HFEncoder] | None = None,
+        hf_loader: Callable[[Path], HFModel] | None = None,
     ) -> None:
         self.root = Path(root).expanduser().resolve()
         self._meta: dict[str, CheckpointMeta] = {}
@@ -247,6 +254,8 @@ class CheckpointRegistry:
                     log.warning("ignoring %s: it does not resolve to a file inside %s", name, self.root)
 
     def _describe_hf(self, name: str, path: Path, key: FileKey) -> CheckpointMeta:
+        family: Family = "encoder"
+
         def unusable(reason: str) -> CheckpointMeta:
             return CheckpointMeta(
                 name,
@@ -257,14 +266,14 @@ class CheckpointRegistry:
                 usable=False,
                 error=reason,
                 kind="huggingface",
-                family="encoder",
-                supports=FAMILY_SUPPORTS["encoder"],
+                family=family,
+                supports=(),
             )
 
         if not hf_available():
             return unusable(INSTALL_HF)
         try:
-            read_hf_config(path)  # cheap checks first: not a model, not an encoder
+            family = detect_family(read_hf_config(path))  # type: ignore[assignment]  # cheap checks first
             encoder = self.hf_loader(path) if self.hf_loader is not None else None
         except HFModelError as exc:
             return unusable(exc.reason)
@@ -279,8 +288,8 @@ class CheckpointRegistry:
             usable=True,
             config=hf_listing_config(encoder) if encoder is not None else None,
             kind="huggingface",
-            family="encoder",
-            supports=FAMILY_SUPPORTS["encoder"],
+            family=family,
+            supports=tuple(encoder.supports) if encoder is not None else FAMILY_SUPPORTS[family],  # type: ignore[arg-type]
         )
 
     def _describe(self, name: str, path: Path, key: FileKey) -> CheckpointMeta:

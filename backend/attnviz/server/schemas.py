@@ -181,6 +181,14 @@ class AttentionRequest(BaseModel):
     ablate: list[AblateHead] = Field(
         default_factory=list, max_length=256, description="Heads switched off (their output and weights set to 0)."
     )
+    max_new_tokens: JsonInt | None = Field(
+        None,
+        ge=0,
+        le=4096,
+        description="Hugging Face decoder and encoder-decoder models: tokens generated greedily (default the server's "
+        "`max_new_tokens` setting, at most its `max_new_tokens_limit`, and never past the model's context). The toy "
+        "models decode until `<eos>` and ignore it; an encoder gets 422 `not_supported`.",
+    )
 
 
 class CompactWeights(BaseModel):
@@ -194,8 +202,10 @@ Weights = list[list[list[list[float]]]] | CompactWeights
 
 
 class Attentions(BaseModel):
-    encoder_self: Weights = Field(
-        description="Encoder self-attention, `[layer][head][src_query][src_key]` (rows sum to 1), or compact."
+    encoder_self: Weights | None = Field(
+        None,
+        description="Encoder self-attention, `[layer][head][src_query][src_key]` (rows sum to 1), or compact; "
+        "absent for a decoder-only model.",
     )
     decoder_self: Weights | None = Field(
         None, description="Masked decoder self-attention, `[layer][head][tgt_query][tgt_key]`, or compact."
@@ -215,12 +225,14 @@ class ModelSummary(BaseModel):
 
 class Tokens(BaseModel):
     src: list[str] = Field(
-        description="Encoder tokens: the text's characters, then `<eos>`; a pretrained model's own word pieces "
-        "(`[CLS]` ... `[SEP]`). The src axis."
+        description="Encoder tokens: the text's characters, then `<eos>`; a pretrained model's own tokens "
+        "(`[CLS]` ... `[SEP]`), a space shown as `␣` and a newline as `↵` (GPT-2's `Ġ`/`Ċ`, SentencePiece's `▁`, "
+        "byte tokens `<0x0A>`). The src axis; empty for a decoder-only model."
     )
     tgt: list[str] | None = Field(
         None,
-        description="Decoder inputs: `<bos>`, then the generated tokens fed back (the tgt axis); "
+        description="Decoder inputs: `<bos>` (a seq2seq model's decoder start token), then the generated tokens fed "
+        "back (the tgt axis); for a decoder-only model the prompt's tokens, then the generated ones; "
         "absent for an encoder-only model.",
     )
 
@@ -252,7 +264,13 @@ class AttentionDocument(BaseModel):
     steps: list[DecodingStep] | None = Field(
         None,
         description="Optional: per greedy decoding step, the produced token and the top predictions "
-        "(one per `tokens.tgt` row). Absent in documents from older exporters.",
+        "(one per `tokens.tgt` row; a decoder-only model's prompt rows give its most probable next token). "
+        "Absent in documents from older exporters.",
+    )
+    special_tokens: list[str] | None = Field(
+        None,
+        description="Hugging Face models: the tokenizer's special tokens (`<|endoftext|>`, `</s>`, `[CLS]`...) as "
+        "they appear in `tokens`, so a viewer hides exactly these.",
     )
 
 
@@ -267,6 +285,9 @@ class MathRequest(BaseModel):
     kind: Kind = Field(description="Which attention module.")
     layer: JsonInt = Field(ge=0, le=1024, description="Layer, 0-based.")
     head: JsonInt = Field(ge=0, le=1024, description="Head, 0-based.")
+    max_new_tokens: JsonInt | None = Field(
+        None, ge=0, le=4096, description="As in /api/attention: the generated tokens the decoder side runs on."
+    )
 
 
 class FloatMatrix(BaseModel):
@@ -287,6 +308,9 @@ class MathTensors(BaseModel):
     mask: BoolMatrix = Field(description="The mask, `[query][key]`.")
     weights: FloatMatrix = Field(description="softmax of the masked scores, `[query][key]`; rows sum to 1.")
     output: FloatMatrix = Field(description="weights · V, the head's output before Concat and W^O, `[query][d_k]`.")
+    position_bias: FloatMatrix | None = Field(
+        None, description="T5 only: the relative position bias added to the scores (included in `scores`), `[query][key]`."
+    )
 
 
 class MathResponse(BaseModel):
@@ -300,6 +324,19 @@ class MathResponse(BaseModel):
     query_tokens: list[str] = Field(description="Tokens along the query axis.")
     key_tokens: list[str] = Field(description="Tokens along the key axis.")
     tensors: MathTensors
+    scale: float | None = Field(
+        None,
+        description="Hugging Face models: the factor on Q Kᵀ in `scores` (1/√d_k; T5 uses none: 1). For them "
+        "`scores` = scale · Q Kᵀ + `position_bias`.",
+    )
+    rope: bool | None = Field(None, description="Hugging Face models: rotary position embedding was applied to Q and K.")
+    kv_head: int | None = Field(
+        None, description="Hugging Face models: the key/value head this query head reads (grouped-query attention)."
+    )
+    n_kv_heads: int | None = Field(None, description="Hugging Face models: key/value heads per layer.")
+    max_abs_diff: float | None = Field(
+        None, description="Hugging Face models: largest |weights − the model's own attention weights| (recombination check)."
+    )
 
 
 # ---- timeline ---------------------------------------------------------------------------------

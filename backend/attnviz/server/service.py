@@ -16,7 +16,7 @@ from ..checkpoint import CheckpointError
 from ..encoding import Encoding
 from ..ensemble import stack_models
 from ..export_attention_json import document_from_result
-from ..hf import HFModelError, HFTextTooLongError, hf_document
+from ..hf import HFModel, HFModelError, HFNotInstalledError, HFTextTooLongError, HFUnsupportedError, hf_document, hf_math
 from ..inference import AttentionResult, run_attention, run_attention_stacked, trace_head
 from ..model import SmallTransformer
 from .errors import ApiError
@@ -71,13 +71,37 @@ def check_head(loaded: LoadedModel, layer: int, head: int, what: str = "") -> No
         )
 
 
-def not_supported(name: str, what: str) -> ApiError:
+def not_supported(name: str, what: str, family: str = "encoder", supports: Sequence[str] = ()) -> ApiError:
+    offered = f" It offers: {', '.join(supports)}." if supports else ""
     return ApiError(
         422,
         "not_supported",
-        f"{what} is not available for pretrained models ({name!r} is a Hugging Face encoder); "
-        "it works with the toy checkpoints trained by attnviz.",
+        f"{what} is not available for this pretrained model ({name!r} is a Hugging Face {family} model); "
+        f"see `supports` in /api/checkpoints.{offered}",
+        family=family,
+        supports=list(supports),
     )
+
+
+def check_hf_head(m: HFModel, kind: str, layer: int, head: int, what: str = "") -> None:
+    """422 ``not_supported`` for a kind the model lacks, ``out_of_range`` past its layers/heads."""
+    sites = m.sites.get(kind)
+    if not sites:
+        raise ApiError(
+            422,
+            "not_supported",
+            f"{what}This {m.family} model has no {kind} attention; it has {', '.join(m.sites) or 'none'}.",
+            family=m.family,
+        )
+    n_heads = sites[0].n_heads
+    if not 0 <= layer < len(sites) or not 0 <= head < n_heads:
+        raise ApiError(
+            422,
+            "out_of_range",
+            f"{what}There is no {kind} head {layer}.{head}: this model has layers 0–{len(sites) - 1} and heads 0–{n_heads - 1}.",
+            n_layers=len(sites),
+            n_heads=n_heads,
+        )
 
 
 @dataclass
@@ -88,20 +112,22 @@ class AttentionService:
     models: ModelCache
     max_text_len: int
     timeline_cache_size: int = 16
+    max_new_tokens: int = 20
+    max_new_tokens_limit: int = 256
     _stacked: OrderedDict[tuple[Any, ...], SmallTransformer] = field(default_factory=OrderedDict)
     """The epochs of recently used runs, each stacked into one batched model (keyed by files)."""
     _timelines: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
     _timeline_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def load_any(self, name: str) -> LoadedModel | LoadedHF:
-        """The model a name refers to: a toy checkpoint or a Hugging Face encoder directory."""
+        """The model a name refers to: a toy checkpoint or a Hugging Face model directory."""
         kind, path = self.registry.resolve_model(name)
         if kind == "toy":
             return self.load(name)
         try:
             return self.models.get_hf(path)
         except HFModelError as exc:
-            reason = INSTALL_HF if "extra is not installed" in exc.reason else exc.reason
+            reason = INSTALL_HF if isinstance(exc, HFNotInstalledError) else exc.reason
             raise ApiError(409, "checkpoint_unusable", f"Model {name!r} cannot be used: {reason}.") from None
         except FileNotFoundError:
             raise ApiError(
@@ -137,12 +163,44 @@ class AttentionService:
             loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
         )
 
-    def hf_document(self, name: str, loaded: LoadedHF, text: str, precision: int, encoding: Encoding) -> dict[str, Any]:
-        """The encoder-only document of a Hugging Face model; the limit is the model's, in tokens."""
+    def new_tokens(self, name: str, m: HFModel, requested: int | None) -> int:
+        """``max_new_tokens`` of a request: the default when absent, 422 past the setting's bound."""
+        if requested is None:
+            return self.max_new_tokens
+        if "generate" not in m.supports:
+            raise not_supported(name, "Generating tokens (max_new_tokens)", m.family, m.supports)
+        if requested > self.max_new_tokens_limit:
+            raise ApiError(
+                422,
+                "out_of_range",
+                f"max_new_tokens is {requested}; this server generates at most {self.max_new_tokens_limit} tokens.",
+                max_new_tokens_limit=self.max_new_tokens_limit,
+            )
+        return requested
+
+    def hf_document(
+        self,
+        name: str,
+        loaded: LoadedHF,
+        text: str,
+        precision: int,
+        encoding: Encoding,
+        ablate: Sequence[tuple[str, int, int]] = (),
+        max_new_tokens: int | None = None,
+    ) -> dict[str, Any]:
+        """The document of a Hugging Face model (by family); the limit is the model's, in tokens."""
+        m = loaded.encoder
         if text.strip() == "":
             raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
+        if ablate and "ablate" not in m.supports:
+            raise not_supported(name, "Switching heads off (ablate)", m.family, m.supports)
+        for i, (kind, layer, head) in enumerate(ablate):
+            check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
+        new = self.new_tokens(name, m, max_new_tokens)
         try:
-            return hf_document(loaded.encoder, text, name=name, precision=precision, encoding=encoding, json_as_array=True)
+            return hf_document(
+                m, text, name=name, precision=precision, encoding=encoding, json_as_array=True, max_new_tokens=new, ablate=ablate
+            )
         except HFTextTooLongError as exc:
             raise ApiError(
                 422,
@@ -154,19 +212,50 @@ class AttentionService:
             ) from None
 
     def attention_json(
-        self, name: str, text: str, precision: int, encoding: Encoding, ablate: Sequence[tuple[str, int, int]]
+        self,
+        name: str,
+        text: str,
+        precision: int,
+        encoding: Encoding,
+        ablate: Sequence[tuple[str, int, int]],
+        max_new_tokens: int | None = None,
     ) -> bytes:
         loaded = self.load_any(name)
         if isinstance(loaded, LoadedHF):
-            if ablate:
-                raise not_supported(name, "Switching heads off (ablate)")
-            return dumps(self.hf_document(name, loaded, text, precision, encoding))
+            return dumps(self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens))
         return dumps(self.document(name, text, precision, encoding, ablate, loaded=loaded))
 
-    def math_json(self, name: str, text: str, kind: str, layer: int, head: int) -> bytes:
-        if self.registry.resolve_model(name)[0] == "huggingface":
-            raise not_supported(name, "The step-through of the attention math")
-        loaded = self.load(name)
+    def hf_math_json(
+        self, name: str, loaded: LoadedHF, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None
+    ) -> bytes:
+        m = loaded.encoder
+        if "math" not in m.supports:
+            raise not_supported(name, "The step-through of the attention math", m.family, m.supports)
+        if text.strip() == "":
+            raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
+        check_hf_head(m, kind, layer, head)
+        new = self.new_tokens(name, m, max_new_tokens) if m.family != "encoder" else 0
+        try:
+            traced = hf_math(m, text, kind, layer, head, new)
+        except HFTextTooLongError as exc:
+            raise ApiError(
+                422,
+                "text_too_long",
+                f"The text is {exc.n_tokens} tokens long (special tokens included); this model accepts at most "
+                f"{exc.limit}. Shorten it.",
+                max_length=exc.limit,
+                n_tokens=exc.n_tokens,
+            ) from None
+        except HFUnsupportedError as exc:
+            raise ApiError(422, "not_supported", f"The step-through is not available: {exc}.") from None
+        tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
+        return orjson.dumps({"checkpoint": name, "input": text, **traced, "tensors": tensors})
+
+    def math_json(self, name: str, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None = None) -> bytes:
+        loaded_any = self.load_any(name)
+        if isinstance(loaded_any, LoadedHF):
+            return self.hf_math_json(name, loaded_any, text, kind, layer, head, max_new_tokens)
+        loaded = loaded_any
         check_text(text, loaded, self.max_text_len)
         check_head(loaded, layer, head)
         result = run_attention(loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len)
@@ -203,7 +292,7 @@ class AttentionService:
     def timeline_json(self, run: str, text: str, precision: int, encoding: Encoding) -> bytes:
         metas = self.registry.run_checkpoints(run)
         if metas[0].kind == "huggingface":
-            raise not_supported(run, "Attention over training")
+            raise not_supported(run, "Attention over training", metas[0].family, metas[0].supports)
         usable = [m for m in metas if m.usable]
         if not usable:
             reasons = "; ".join(f"{m.name}: {m.error}" for m in metas[:3])

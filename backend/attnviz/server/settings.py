@@ -2,7 +2,8 @@
 
 ATTNVIZ_CHECKPOINT_DIR=checkpoints ATTNVIZ_PORT=8080 attnviz serve
 ATTNVIZ_CORS_ORIGINS=http://localhost:5173,http://127.0.0.1:5173   # comma-separated or a JSON list
-ATTNVIZ_HF_MODELS=/models/bert-base-uncased:/models/minilm   # os.pathsep- or comma-separated (hf extra)
+ATTNVIZ_HF_MODELS=/models/bert-base-uncased:/models/gpt2   # os.pathsep- or comma-separated (hf extra)
+ATTNVIZ_MODEL_CACHE_BYTES=2000000000   # weights kept loaded; a bigger model is refused
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="largest request body accepted; larger gets 413")
     model_cache_size: int = Field(default=8, ge=1, description="models kept loaded (least recently used evicted)")
+    model_cache_bytes: int = Field(
+        default=4 * 1024**3,
+        ge=1,
+        description="bytes of model weights kept loaded (least recently used evicted); a bigger model is refused",
+    )
+    max_new_tokens: int = Field(
+        default=20, ge=0, le=4096, description="tokens a Hugging Face decoder or seq2seq model generates by default"
+    )
+    max_new_tokens_limit: int = Field(
+        default=256, ge=0, le=4096, description="most tokens a request may ask a Hugging Face model to generate"
+    )
     timeline_cache_size: int = Field(default=16, ge=0, description="timeline responses kept (least recently used evicted)")
     inference_threads: int = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
@@ -44,7 +56,8 @@ class Settings(BaseSettings):
     )
     hf_models: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
-        description="local Hugging Face encoder directories to list as `hf:<dirname>` (needs the hf extra)",
+        description="local Hugging Face model directories (encoder, decoder, seq2seq) to list as `hf:<dirname>` "
+        "(needs the hf extra)",
     )
     frontend_dist: Path = Field(default=REPO_ROOT / "frontend" / "dist", description="built front end served at /")
 
