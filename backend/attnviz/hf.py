@@ -41,6 +41,15 @@ WEIGHT_FILES = (
     "pytorch_model.bin",
     "pytorch_model.bin.index.json",
 )
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "source.spm",
+)
 SEQ2SEQ_MARKERS = ("ForConditionalGeneration", "Seq2Seq", "MTModel")
 CAUSAL_MARKERS = ("ForCausalLM", "LMHeadModel")
 FAMILIES = ("encoder", "decoder", "encoder-decoder")
@@ -157,7 +166,7 @@ def estimate_bytes(path: str | os.PathLike[str]) -> int:
         try:
             return BYTES_PER_PARAM * sum(_safetensors_params(f) for f in files)
         except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:
-            raise HFModelError(p, f"the safetensors weights are unreadable: {exc}") from None
+            raise HFModelError(p, f"cannot load the model: its safetensors header is unreadable ({exc})") from None
     return sum(f.stat().st_size for f in p.glob("pytorch_model*.bin"))
 
 
@@ -289,8 +298,17 @@ def load_hf_model(path: str | os.PathLike[str], max_bytes: int | None = None) ->
     ``max_bytes``: refuse (before loading anything) a model whose float32 weights need more."""
     p = Path(path).resolve()
     config = read_hf_config(p)
+    try:
+        import transformers
+    except ImportError:
+        raise HFNotInstalledError(p, "the 'hf' extra is not installed (pip install -e '.[hf]')") from None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     family = detect_family(config)
     nbytes = estimate_bytes(p)
+    if not any((p / f).is_file() for f in TOKENIZER_FILES):
+        # transformers would build an empty tokenizer that turns every text into no tokens
+        raise HFModelError(p, f"no tokenizer files (one of {', '.join(TOKENIZER_FILES)}); save the tokenizer beside the model")
     if max_bytes is not None and nbytes > max_bytes:
         raise HFModelError(
             p,
@@ -298,12 +316,6 @@ def load_hf_model(path: str | os.PathLike[str], max_bytes: int | None = None) ->
             f"({megabytes(max_bytes)}); raise ATTNVIZ_MODEL_CACHE_BYTES to use it",
         )
     has_safetensors = any(p.glob("*.safetensors"))
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import transformers
-    except ImportError:
-        raise HFNotInstalledError(p, "the 'hf' extra is not installed (pip install -e '.[hf]')") from None
     transformers.utils.logging.disable_progress_bar()  # tqdm floods non-TTY logs
     auto = {
         "encoder": transformers.AutoModel,

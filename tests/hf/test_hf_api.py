@@ -122,18 +122,32 @@ def test_empty_text_is_422(hf_client: TestClient, text: str) -> None:
     assert r.status_code == 422 and r.json()["code"] == "empty_text"
 
 
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        ("/api/attention/math", {"checkpoint": MINILM, "text": "hi", "kind": "encoder_self", "layer": 0, "head": 0}),
+def test_training_timeline_and_generation_are_not_offered_for_an_encoder(hf_client: TestClient) -> None:
+    assert listed(hf_client)[MINILM]["supports"] == ["attention", "math", "ablate", "special_tokens"]
+    for path, body in [
         ("/api/timeline", {"run": MINILM, "text": "hi"}),
-        ("/api/attention", {"checkpoint": MINILM, "text": "hi", "ablate": [{"kind": "encoder_self", "layer": 0, "head": 0}]}),
-    ],
-)
-def test_toy_only_features_say_they_are_not_supported(hf_client: TestClient, path: str, body: dict[str, Any]) -> None:
-    r = hf_client.post(path, json=body)
+        ("/api/attention", {"checkpoint": MINILM, "text": "hi", "max_new_tokens": 3}),
+    ]:
+        r = hf_client.post(path, json=body)
+        assert r.status_code == 422 and r.json()["code"] == "not_supported", r.text
+        assert "pretrained" in r.json()["detail"] and r.json()["family"] == "encoder"
+
+
+def test_math_and_ablation_of_an_encoder_over_http(hf_client: TestClient) -> None:
+    body = {"checkpoint": MINILM, "text": "hello world", "kind": "encoder_self", "layer": 2, "head": 5}
+    r = hf_client.post("/api/attention/math", json=body)
+    assert r.status_code == 200, r.text
+    math = r.json()
+    doc = attention(hf_client, MINILM, "hello world", precision=8).json()
+    np.testing.assert_allclose(math["tensors"]["weights"]["data"], doc["attentions"]["encoder_self"][2][5], atol=1e-4)
+    assert math["query_tokens"] == math["key_tokens"] == doc["tokens"]["src"]
+    for bad, code in [({"kind": "cross"}, "not_supported"), ({"layer": 6}, "out_of_range"), ({"head": 12}, "out_of_range")]:
+        r = hf_client.post("/api/attention/math", json={**body, **bad})
+        assert r.status_code == 422 and r.json()["code"] == code, r.text
+    off = attention(hf_client, MINILM, "hello world", ablate=[{"kind": "encoder_self", "layer": 0, "head": 1}]).json()
+    assert np.asarray(off["attentions"]["encoder_self"])[0, 1].max() == 0
+    r = attention(hf_client, MINILM, "hello", ablate=[{"kind": "decoder_self", "layer": 0, "head": 1}])
     assert r.status_code == 422 and r.json()["code"] == "not_supported"
-    assert "pretrained" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -180,7 +194,7 @@ def test_broken_and_decoder_models_are_listed_unusable_with_the_reason(scratch_r
     broken.mkdir()
     (broken / "config.json").write_text((scratch_root / MINILM / "config.json").read_text())
     (broken / "model.safetensors").write_bytes(b"not safetensors")
-    gpt = scratch_root / "hf" / "tiny-gpt2"
+    gpt = scratch_root / "hf" / "tiny-gpt2"  # no tokenizer
     transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=32, n_positions=16)
     ).save_pretrained(gpt)
@@ -188,8 +202,8 @@ def test_broken_and_decoder_models_are_listed_unusable_with_the_reason(scratch_r
         models = listed(client)
         assert models[MINILM]["usable"]
         assert not models["hf/broken"]["usable"] and "cannot load the model" in models["hf/broken"]["error"]
-        assert not models["hf/tiny-gpt2"]["usable"] and "not an encoder model" in models["hf/tiny-gpt2"]["error"]
-        assert "GPT2LMHeadModel" in models["hf/tiny-gpt2"]["error"]
+        assert not models["hf/tiny-gpt2"]["usable"] and "no tokenizer files" in models["hf/tiny-gpt2"]["error"]
+        assert models["hf/tiny-gpt2"]["family"] == "decoder"
         for name in ("hf/broken", "hf/tiny-gpt2"):
             r = attention(client, name, "hello")
             assert r.status_code == 409 and r.json()["code"] == "checkpoint_unusable"

@@ -46,6 +46,7 @@ def test_minilm_is_recognised_and_described(encoder) -> None:  # type: ignore[no
     assert encoder.describe() == {
         "source": "huggingface",
         "model_type": "bert",
+        "family": "encoder",
         "n_layers": 6,
         "n_heads": 12,
         "d_model": 384,
@@ -90,12 +91,29 @@ def test_directory_that_is_not_a_model(tmp_path: Path) -> None:
         load_hf_encoder(tmp_path)
 
 
-def test_decoder_model_is_refused(tmp_path: Path) -> None:
+def test_decoder_model_without_a_tokenizer_is_a_clear_error(tmp_path: Path) -> None:
     config = transformers.GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=50, n_positions=16)
     transformers.GPT2LMHeadModel(config).save_pretrained(tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["GPT2LMHeadModel"]
-    with pytest.raises(HFModelError, match="not an encoder"):
+    with pytest.raises(HFModelError, match="no tokenizer files"):
         load_hf_encoder(tmp_path)
+
+
+def test_minilm_supports_math_and_ablation(encoder) -> None:  # type: ignore[no-untyped-def]
+    """The real-weights check of the encoder path: the step-through recombines to MiniLM's own
+    weights, and switching a head off changes the later layers."""
+    from attnviz.hf import hf_math, run_model
+
+    assert encoder.supports == ("attention", "math", "ablate", "special_tokens")
+    _, expected = reference_attention(TEXT)
+    for layer, head in ((0, 0), (3, 7), (5, 11)):
+        r = hf_math(encoder, TEXT, "encoder_self", layer, head)
+        np.testing.assert_allclose(r["tensors"]["weights"].numpy(), expected[layer, head], atol=1e-4)
+        assert r["scale"] == pytest.approx(32**-0.5) and r["rope"] is False and r["tensors"]["mask"].all()
+    ablated = run_model(encoder, TEXT, ablate=[("encoder_self", 0, 3)]).attentions["encoder_self"]
+    assert ablated[0, 3].abs().max() == 0
+    np.testing.assert_allclose(ablated[0, 4].numpy(), expected[0, 4], atol=1e-6)  # the same layer's other heads
+    assert np.abs(ablated[1].numpy() - expected[1]).max() > 1e-3  # the next layer sees the change
 
 
 def test_broken_weights_are_a_clear_error(tmp_path: Path) -> None:

@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..checkpoint import CheckpointError, load_checkpoint
-from ..hf import WEIGHT_FILES, HFModel, HFModelError, detect_family, hf_available, looks_like_hf_model, read_hf_config
+from ..hf import (
+    TOKENIZER_FILES,
+    WEIGHT_FILES,
+    HFModel,
+    HFModelError,
+    detect_family,
+    hf_available,
+    looks_like_hf_model,
+    read_hf_config,
+)
 from .errors import ApiError
 
 log = logging.getLogger("attnviz.server")
@@ -46,7 +55,7 @@ FAMILY_SUPPORTS: dict[str, tuple[Feature, ...]] = {
     "encoder-decoder": ("attention", "generate", "steps", "math", "ablate", "special_tokens"),
 }
 HF_PREFIX = "hf:"  # names of the directories configured in ATTNVIZ_HF_MODELS
-HF_KEY_FILES = ("config.json", *WEIGHT_FILES, "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+HF_KEY_FILES = ("config.json", *WEIGHT_FILES, *TOKENIZER_FILES, "tokenizer_config.json")
 INSTALL_HF = "the 'hf' extra is not installed: pip install -e '.[hf]' (or make setup HF=1), then restart the server"
 
 
