@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Run a checkpoint on a text: the attention document
-         * @description Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, cross) of the decoded output, per layer and head, with the tokens along each axis.
+         * @description Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, cross) of the decoded output, per layer and head, with the tokens along each axis. A Hugging Face model returns the kinds of its family: an encoder `encoder_self`; a decoder `decoder_self` over prompt + generated tokens; an encoder-decoder all three.
          */
         post: operations["attention_api_attention_post"];
         delete?: never;
@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Step through one head's attention math
-         * @description For one (kind, layer, head): Q, K, V, QKᵀ/√d_k, the mask, the softmax weights and weights·V, unrounded, with their shapes. The decoder side runs on the greedy output, as in /api/attention.
+         * @description For one (kind, layer, head): Q, K, V, QKᵀ/√d_k, the mask, the softmax weights and weights·V, unrounded, with their shapes. The decoder side runs on the greedy output, as in /api/attention. For a Hugging Face model Q, K, V come from the model's own projections (RoPE applied, grouped key/value heads repeated); `scale` is the model's own (T5: 1) and `position_bias` T5's relative bias.
          */
         post: operations["attention_math_api_attention_math_post"];
         delete?: never;
@@ -164,8 +164,13 @@ export interface components {
              */
             schema_version: 1;
             /**
+             * Special Tokens
+             * @description Hugging Face models: the tokenizer's special tokens (`<|endoftext|>`, `</s>`, `[CLS]`...) as they appear in `tokens`, so a viewer hides exactly these.
+             */
+            special_tokens?: string[] | null;
+            /**
              * Steps
-             * @description Optional: per greedy decoding step, the produced token and the top predictions (one per `tokens.tgt` row). Absent in documents from older exporters.
+             * @description Optional: per greedy decoding step, the produced token and the top predictions (one per `tokens.tgt` row; a decoder-only model's prompt rows give its most probable next token). Absent in documents from older exporters.
              */
             steps?: components["schemas"]["DecodingStep"][] | null;
             tokens: components["schemas"]["Tokens"];
@@ -196,6 +201,11 @@ export interface components {
              */
             encoding: "json" | "float16" | "uint8";
             /**
+             * Max New Tokens
+             * @description Hugging Face decoder and encoder-decoder models: tokens generated greedily (default the server's `max_new_tokens` setting, at most its `max_new_tokens_limit`, and never past the model's context). The toy models decode until `<eos>` and ignore it; an encoder gets 422 `not_supported`.
+             */
+            max_new_tokens?: number | null;
+            /**
              * Precision
              * @description Decimals kept in each weight (json encoding only).
              * @default 4
@@ -222,9 +232,9 @@ export interface components {
             decoder_self?: number[][][][] | components["schemas"]["CompactWeights"] | null;
             /**
              * Encoder Self
-             * @description Encoder self-attention, `[layer][head][src_query][src_key]` (rows sum to 1), or compact.
+             * @description Encoder self-attention, `[layer][head][src_query][src_key]` (rows sum to 1), or compact; absent for a decoder-only model.
              */
-            encoder_self: number[][][][] | components["schemas"]["CompactWeights"];
+            encoder_self?: number[][][][] | components["schemas"]["CompactWeights"] | null;
         };
         /** BoolMatrix */
         BoolMatrix: {
@@ -475,6 +485,11 @@ export interface components {
              */
             layer: number;
             /**
+             * Max New Tokens
+             * @description As in /api/attention: the generated tokens the decoder side runs on.
+             */
+            max_new_tokens?: number | null;
+            /**
              * Text
              * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens.
              * @example hello world
@@ -510,8 +525,23 @@ export interface components {
              * @enum {string}
              */
             kind: "encoder_self" | "decoder_self" | "cross";
+            /**
+             * Kv Head
+             * @description Hugging Face models: the key/value head this query head reads (grouped-query attention).
+             */
+            kv_head?: number | null;
             /** Layer */
             layer: number;
+            /**
+             * Max Abs Diff
+             * @description Hugging Face models: largest |weights − the model's own attention weights| (recombination check).
+             */
+            max_abs_diff?: number | null;
+            /**
+             * N Kv Heads
+             * @description Hugging Face models: key/value heads per layer.
+             */
+            n_kv_heads?: number | null;
             /**
              * Output
              * @description The model's greedy output (the decoder runs on it).
@@ -522,6 +552,16 @@ export interface components {
              * @description Tokens along the query axis.
              */
             query_tokens: string[];
+            /**
+             * Rope
+             * @description Hugging Face models: rotary position embedding was applied to Q and K.
+             */
+            rope?: boolean | null;
+            /**
+             * Scale
+             * @description Hugging Face models: the factor on Q Kᵀ in `scores` (1/√d_k; T5 uses none: 1). For them `scores` = scale · Q Kᵀ + `position_bias`.
+             */
+            scale?: number | null;
             tensors: components["schemas"]["MathTensors"];
         };
         /** MathTensors */
@@ -532,6 +572,8 @@ export interface components {
             mask: components["schemas"]["BoolMatrix"];
             /** @description weights · V, the head's output before Concat and W^O, `[query][d_k]`. */
             output: components["schemas"]["FloatMatrix"];
+            /** @description T5 only: the relative position bias added to the scores (included in `scores`), `[query][key]`. */
+            position_bias?: components["schemas"]["FloatMatrix"] | null;
             /** @description Q = X W^Q for this head, `[query][d_k]`. */
             q: components["schemas"]["FloatMatrix"];
             /** @description Q Kᵀ / √d_k before masking, `[query][key]`. */
@@ -730,12 +772,12 @@ export interface components {
         Tokens: {
             /**
              * Src
-             * @description Encoder tokens: the text's characters, then `<eos>`; a pretrained model's own word pieces (`[CLS]` ... `[SEP]`). The src axis.
+             * @description Encoder tokens: the text's characters, then `<eos>`; a pretrained model's own tokens (`[CLS]` ... `[SEP]`), a space shown as `␣` and a newline as `↵` (GPT-2's `Ġ`/`Ċ`, SentencePiece's `▁`, byte tokens `<0x0A>`). The src axis; empty for a decoder-only model.
              */
             src: string[];
             /**
              * Tgt
-             * @description Decoder inputs: `<bos>`, then the generated tokens fed back (the tgt axis); absent for an encoder-only model.
+             * @description Decoder inputs: `<bos>` (a seq2seq model's decoder start token), then the generated tokens fed back (the tgt axis); for a decoder-only model the prompt's tokens, then the generated ones; absent for an encoder-only model.
              */
             tgt?: string[] | null;
         };

@@ -154,6 +154,8 @@ export interface AttentionDocument {
   encoding?: Encoding;
   /** optional: top predictions per greedy decoding step (absent in older documents) */
   steps?: DecodingStep[] | null;
+  /** optional (Hugging Face models): the tokenizer's special tokens, as they appear in `tokens` */
+  special_tokens?: string[] | null;
 }
 
 export interface InvalidCharacter {

@@ -33,6 +33,8 @@ export interface AttnDoc {
   warnings: string[];
   /** top predictions per decoding step; null when the document has none (older exporters) */
   steps: DecodingStep[] | null;
+  /** a pretrained model's own special tokens as they appear in `tokens` (`special_tokens`), if the document names them */
+  specialTokens?: string[];
   /**
    * How the weights came over the wire (the coarsest of the kinds): the values shown are the
    * decoded ones, so a uint8 document shows weights rounded to 1/255 (the UI says so).
@@ -202,6 +204,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     warnings: Array.isArray(d.warnings) ? d.warnings.filter((x): x is string => typeof x === 'string') : [],
     steps: decodeSteps(d.steps),
     encoding,
+    ...(Array.isArray(d.special_tokens) ? { specialTokens: d.special_tokens.filter((x): x is string => typeof x === 'string') } : {}),
   };
 }
 
@@ -254,5 +257,6 @@ export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
   };
   if (doc.expected !== null) out.expected = doc.expected;
   if (doc.steps) out.steps = doc.steps;
+  if (doc.specialTokens) out.special_tokens = doc.specialTokens;
   return out;
 }

@@ -62,3 +62,33 @@ describe('hideSpecialTokens', () => {
     expect(cross.map((x) => +x.toFixed(6))).toEqual([0, 0, 0.25, 0.75]); // 'a' looked only at <eos>
   });
 });
+
+describe('a document that names its special tokens', () => {
+  // a LLaMA-style decoder document: `<s>` is special, the byte token `<0xE2>` is not
+  const llama = () =>
+    decodeDocument({
+      schema_version: 1,
+      checkpoint: 'hf/llama',
+      model: {},
+      input: 'x',
+      output: '',
+      tokens: { src: [], tgt: ['<s>', '<0xE2>', '␣hi'] },
+      attentions: { decoder_self: [[[[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]]] },
+      special_tokens: ['<s>', '</s>', '<unk>'],
+    });
+
+  it('hides exactly those and keeps look-alikes', () => {
+    const doc = llama();
+    expect(doc.specialTokens).toEqual(['<s>', '</s>', '<unk>']);
+    expect(hasSpecialTokens(doc)).toBe(true);
+    const hidden = hideSpecialTokens(doc);
+    expect(hidden.tokens.tgt).toEqual(['<0xE2>', '␣hi']);
+    const row = Array.from(headMatrix(hidden.kinds.decoder_self!, 0, 0).slice(2, 4)); // query '␣hi' over the kept keys
+    expect(row[0]).toBeCloseTo(0.375, 6);
+    expect(row[1]).toBeCloseTo(0.625, 6);
+  });
+
+  it('without a list, the shape of the token decides (as before)', () => {
+    expect(keptIndices(['<s>', '<0xE2>', 'hi'])).toEqual([2]);
+  });
+});

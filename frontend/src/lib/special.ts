@@ -6,20 +6,32 @@
  * remaining row by its remaining sum, so rows again sum to 1 over the visible keys: the weights
  * become "attention among the real tokens". A row whose visible keys all have weight 0 (e.g. a
  * masked decoder row that could only see `<bos>`) stays 0.
+ *
+ * A document that names its model's special tokens (`special_tokens`, from the server's Hugging
+ * Face models: `<|endoftext|>`, `</s>`, `<pad>`…) hides exactly those; otherwise the shape test
+ * of lib/tokens.ts decides (so a byte token such as `<0xE2>` is kept when the list is known).
  */
 import type { AttentionKind } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { keySide, querySide, type AttnDoc, type AttnTensor, type Side } from './doc';
 import { isSpecialToken } from './tokens';
 
+/** The special-token test for `doc`: its own list when it has one, else the shape of the token. */
+export function specialTest(doc: Pick<AttnDoc, 'specialTokens'>): (t: string) => boolean {
+  if (!doc.specialTokens) return isSpecialToken;
+  const names = new Set(doc.specialTokens);
+  return (t) => names.has(t);
+}
+
 /** Indices of the tokens kept on one side (all of them if every token is special). */
-export function keptIndices(tokens: readonly string[]): number[] {
-  const kept = tokens.flatMap((t, i) => (isSpecialToken(t) ? [] : [i]));
+export function keptIndices(tokens: readonly string[], isSpecial: (t: string) => boolean = isSpecialToken): number[] {
+  const kept = tokens.flatMap((t, i) => (isSpecial(t) ? [] : [i]));
   return kept.length ? kept : tokens.map((_, i) => i);
 }
 
 export function hasSpecialTokens(doc: AttnDoc): boolean {
-  return doc.tokens.src.some(isSpecialToken) || doc.tokens.tgt.some(isSpecialToken);
+  const isSpecial = specialTest(doc);
+  return doc.tokens.src.some(isSpecial) || doc.tokens.tgt.some(isSpecial);
 }
 
 /** `t` restricted to the kept query rows and key columns, each row renormalised to sum to 1. */
@@ -44,7 +56,8 @@ export function renormalizedSubmatrix(t: AttnTensor, qKeep: readonly number[], k
 /** The document without its special tokens (a new object; `doc` is not changed). */
 export function hideSpecialTokens(doc: AttnDoc): AttnDoc {
   if (!hasSpecialTokens(doc)) return doc;
-  const keep: Record<Side, number[]> = { src: keptIndices(doc.tokens.src), tgt: keptIndices(doc.tokens.tgt) };
+  const isSpecial = specialTest(doc);
+  const keep: Record<Side, number[]> = { src: keptIndices(doc.tokens.src, isSpecial), tgt: keptIndices(doc.tokens.tgt, isSpecial) };
   const kinds: Partial<Record<AttentionKind, AttnTensor>> = {};
   for (const kind of ATTENTION_KINDS) {
     const t = doc.kinds[kind];
