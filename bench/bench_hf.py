@@ -11,7 +11,14 @@
 
 Targets: request <= 3x the bare forward; first paint <= 500 ms at 128 tokens; at 512 tokens first
 paint well under 1 s and hover <= 16 ms (median).
-Usage: python bench/bench_hf.py [--checkpoints DIR] [--runs 20] [--hovers 100]
+
+3. a full-size GPT-2 architecture (124 M parameters, 12 layers x 12 heads, random weights built here
+   with a locally trained byte-level tokenizer) at 256 tokens (prompt + 20 generated): the bare
+   transformers ``generate`` (greedy) plus the eager ``output_attentions`` forward over the final
+   sequence, vs ``POST /api/attention`` (float16) through a real uvicorn; then the app's first paint.
+   Targets: request <= 1.5x bare; first paint <= 1 s.
+
+Usage: python bench/bench_hf.py [--checkpoints DIR] [--runs 20] [--hovers 100] [--model all|minilm|gpt2]
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +89,105 @@ def main() -> None:
     ap.add_argument("--checkpoints", type=Path, default=None, help="directory holding hf/all-MiniLM-L6-v2 (default: a temp copy)")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--hovers", type=int, default=100, help="hover events per length (default 100)")
+    ap.add_argument("--model", choices=("all", "minilm", "gpt2"), default="all", help="which benchmark to run")
     args = ap.parse_args()
+    if args.model in ("all", "minilm"):
+        minilm(args)
+    if args.model in ("all", "gpt2"):
+        gpt2_124m(args)
+
+
+@contextmanager
+def server(ckpts: Path, log_path: Path) -> Iterator[httpx.Client]:
+    """A real uvicorn over ``ckpts`` (1 torch thread per request, the default), as an httpx client."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "backend"), "ATTNVIZ_FRONTEND_DIST": str(ROOT / "frontend" / "dist")}
+    log = open(log_path, "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "attnviz.server", "--port", str(port), "--checkpoints", str(ckpts)],
+        stdout=log,
+        stderr=log,
+        env=env,
+    )
+    try:
+        with httpx.Client(base_url=base, timeout=300) as client:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    if client.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("server did not start: " + log_path.read_text())
+                time.sleep(0.2)
+            client.get("/api/checkpoints")  # loads the models (listing warms the cache)
+            yield client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def gpt2_124m(args: argparse.Namespace) -> None:
+    from tests.hf.tiny_models import bytelevel_tokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    torch.set_num_threads(1)
+    tmp = tempfile.TemporaryDirectory()
+    ckpts = Path(tmp.name)
+    model_dir = ckpts / "hf" / "gpt2-124m"
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bytelevel_tokenizer(["<|endoftext|>"]), eos_token="<|endoftext|>", bos_token="<|endoftext|>"
+    )
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id)).eval()
+    n_params = sum(p.numel() for p in model.parameters())
+    model.save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    model = GPT2LMHeadModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+    new = 20
+    text = text_of(tok, 256 - new)
+    batch = tok(text, return_tensors="pt")
+    n_tokens = int(batch["input_ids"].shape[1]) + new
+
+    def bare() -> None:
+        with torch.no_grad():
+            seq = model.generate(**batch, max_new_tokens=new, do_sample=False, num_beams=1, pad_token_id=tok.eos_token_id)
+            model(input_ids=seq, output_attentions=True)
+
+    timed(bare, 1)
+    bare_ms = timed(bare, args.runs)
+    name = "hf/gpt2-124m"
+    with server(ckpts, ckpts / "server.log") as client:
+        body = {"checkpoint": name, "text": text, "encoding": "float16", "max_new_tokens": new}
+
+        def post() -> None:
+            client.post("/api/attention", json=body).raise_for_status()
+
+        timed(post, 1)
+        api_ms = timed(post, args.runs)
+        paint = browser_first_paint(str(client.base_url), name, {n_tokens: text}, args.hovers)
+    med = statistics.median
+    ratio = med(api_ms) / med(bare_ms)
+    print(
+        f"\nGPT-2 architecture, {n_params / 1e6:.0f} M parameters (random weights), 12 x 12 heads, {n_tokens} tokens "
+        f"({n_tokens - new} prompt + {new} generated) · torch threads 1 · {args.runs} runs each (medians)\n"
+    )
+    print(f"{'bare generate + output_attentions forward':44} {med(bare_ms):7.1f}ms {p90(bare_ms):7.1f}ms")
+    print(
+        f"{'POST /api/attention (float16)':44} {med(api_ms):7.1f}ms {p90(api_ms):7.1f}ms  {ratio:.2f}x bare (<= 1.5x) "
+        f"{'ok' if ratio <= 1.5 else 'MISSED'}"
+    )
+    for n, r in paint.items():
+        print(
+            f"first paint, {n} tokens · {r['encoding']} ({r['kib']} KiB): app cold {r['cold']:.1f} ms, warm "
+            f"{med(r['warm']):.1f} ms (<= 1000 ms {'ok' if r['cold'] <= 1000 else 'MISSED'}); hover median {med(r['hover']):.1f} ms"
+        )
+
+
+def minilm(args: argparse.Namespace) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     tmp = tempfile.TemporaryDirectory()
@@ -102,43 +209,18 @@ def main() -> None:
     timed(bare, 3)
     bare_ms = timed(bare, args.runs)
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "backend"), "ATTNVIZ_FRONTEND_DIST": str(ROOT / "frontend" / "dist")}
-    log = open(Path(tmp.name) / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "attnviz.server", "--port", str(port), "--checkpoints", str(ckpts)],
-        stdout=log,
-        stderr=log,
-        env=env,
-    )
-    try:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if client.get("/api/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("server did not start: " + (Path(tmp.name) / "server.log").read_text())
-                time.sleep(0.2)
-            client.get("/api/checkpoints")  # loads the model (listing warms the cache)
-            api: dict[str, list[float]] = {}
-            for enc in ("float16", "json"):
-                body = {"checkpoint": name, "text": texts[128], "encoding": enc}
+    with server(ckpts, Path(tmp.name) / "server.log") as client:
+        api: dict[str, list[float]] = {}
+        for enc in ("float16", "json"):
+            body = {"checkpoint": name, "text": texts[128], "encoding": enc}
 
-                def post(body: dict[str, str] = body) -> None:
-                    r = client.post("/api/attention", json=body)
-                    r.raise_for_status()
+            def post(body: dict[str, str] = body) -> None:
+                r = client.post("/api/attention", json=body)
+                r.raise_for_status()
 
-                timed(post, 3)
-                api[enc] = timed(post, args.runs)
-        paint = browser_first_paint(base, name, texts, args.hovers)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+            timed(post, 3)
+            api[enc] = timed(post, args.runs)
+        paint = browser_first_paint(str(client.base_url), name, texts, args.hovers)
 
     med = statistics.median
     print(f"\nall-MiniLM-L6-v2, 128 tokens · {os.cpu_count()} CPUs · torch threads 1 · {args.runs} runs each (medians)\n")

@@ -17,6 +17,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 TEXT = "the cat sat on the mat"
+SUMMARY = """() => { const d = window.__attnviz.store.get().doc;
+  return {kinds: Object.keys(d.kinds), tgt: d.tokens.tgt.length, special: d.specialTokens ?? null}; }"""
 KINDS = {"decoder": ["decoder_self"], "encoder-decoder": ["encoder_self", "decoder_self", "cross"]}
 
 
@@ -31,9 +33,7 @@ def test_each_family_is_in_the_picker_and_its_document_draws(tiny_server: str, b
             )
             options = page.locator('[data-testid="run-select"] option').all_inner_texts()
             assert all(any(o.startswith(f"hf/{n}") for o in options) for n in TINY), options
-            doc = page.evaluate(
-                "() => { const d = window.__attnviz.store.get().doc; return {kinds: Object.keys(d.kinds), tgt: d.tokens.tgt.length, special: d.specialTokens ?? null}; }"
-            )
+            doc = page.evaluate(doc=page.evaluate(SUMMARY))
             assert sorted(doc["kinds"]) == sorted(KINDS[family]) and doc["tgt"] > 0 and doc["special"]
             for kind in KINDS[family]:
                 assert page.get_by_test_id(f"kind-{kind}").count() == 1

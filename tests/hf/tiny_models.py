@@ -19,7 +19,7 @@ CORPUS = [
 TINY = {"gpt2-tiny": "decoder", "llama-gqa-tiny": "decoder", "t5-tiny": "encoder-decoder", "bart-tiny": "encoder-decoder"}
 
 
-def _bytelevel(special: list[str], *, bos_eos: tuple[str, str] | None = None) -> Any:
+def bytelevel_tokenizer(special: list[str], *, bos_eos: tuple[str, str] | None = None) -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     tok = Tokenizer(models.BPE())
@@ -77,7 +77,7 @@ def build_tiny_models(root: Path) -> dict[str, Path]:
         out[name] = d
 
     gtok = tf.PreTrainedTokenizerFast(
-        tokenizer_object=_bytelevel(["<|endoftext|>"]), bos_token="<|endoftext|>", eos_token="<|endoftext|>"
+        tokenizer_object=bytelevel_tokenizer(["<|endoftext|>"]), bos_token="<|endoftext|>", eos_token="<|endoftext|>"
     )
     cfg = tf.GPT2Config(
         vocab_size=len(gtok), n_positions=64, n_embd=32, n_layer=2, n_head=4,
@@ -103,7 +103,7 @@ def build_tiny_models(root: Path) -> dict[str, Path]:
 
     special = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     btok = tf.PreTrainedTokenizerFast(
-        tokenizer_object=_bytelevel(special, bos_eos=("<s>", "</s>")),
+        tokenizer_object=bytelevel_tokenizer(special, bos_eos=("<s>", "</s>")),
         bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
     )  # fmt: skip
     bcfg = tf.BartConfig(
