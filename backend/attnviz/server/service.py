@@ -83,6 +83,10 @@ def not_supported(name: str, what: str, family: str = "encoder", supports: Seque
     )
 
 
+def no_tokens() -> ApiError:
+    return ApiError(422, "empty_text", "The model's tokenizer makes no tokens of this text; type some words.")
+
+
 def check_hf_head(m: HFModel, kind: str, layer: int, head: int, what: str = "") -> None:
     """422 ``not_supported`` for a kind the model lacks, ``out_of_range`` past its layers/heads."""
     sites = m.sites.get(kind)
@@ -210,6 +214,8 @@ class AttentionService:
                 max_length=exc.limit,
                 n_tokens=exc.n_tokens,
             ) from None
+        except ValueError:  # the tokenizer made no tokens of it
+            raise no_tokens() from None
 
     def attention_json(
         self,
@@ -234,7 +240,7 @@ class AttentionService:
         if text.strip() == "":
             raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
         check_hf_head(m, kind, layer, head)
-        new = self.new_tokens(name, m, max_new_tokens) if m.family != "encoder" else 0
+        new = self.new_tokens(name, m, max_new_tokens)
         try:
             traced = hf_math(m, text, kind, layer, head, new)
         except HFTextTooLongError as exc:
@@ -248,6 +254,8 @@ class AttentionService:
             ) from None
         except HFUnsupportedError as exc:
             raise ApiError(422, "not_supported", f"The step-through is not available: {exc}.") from None
+        except ValueError:  # the tokenizer made no tokens of it
+            raise no_tokens() from None
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
         return orjson.dumps({"checkpoint": name, "input": text, **traced, "tensors": tensors})
 
