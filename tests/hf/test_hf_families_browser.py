@@ -33,7 +33,7 @@ def test_each_family_is_in_the_picker_and_its_document_draws(tiny_server: str, b
             )
             options = page.locator('[data-testid="run-select"] option').all_inner_texts()
             assert all(any(o.startswith(f"hf/{n}") for o in options) for n in TINY), options
-            doc = page.evaluate(doc=page.evaluate(SUMMARY))
+            doc = page.evaluate(SUMMARY)
             assert sorted(doc["kinds"]) == sorted(KINDS[family]) and doc["tgt"] > 0 and doc["special"]
             for kind in KINDS[family]:
                 assert page.get_by_test_id(f"kind-{kind}").count() == 1
