@@ -287,3 +287,17 @@ def test_too_big_for_the_budget_is_refused_before_loading(tiny_root: Path) -> No
     assert need <= m.nbytes <= need * 1.01  # float32 parameters from the safetensors header (+ buffers)
     with pytest.raises(HFModelError, match="ATTNVIZ_MODEL_CACHE_BYTES"):
         load_hf_model(d, max_bytes=need - 1)
+
+
+def test_concurrent_requests_share_a_model_without_leaking_ablation(models: dict[str, HFModel]) -> None:
+    """The hooks read per-thread state: an ablated run beside plain runs on one model changes only itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = models["bart-tiny"]
+    off = [("decoder_self", 1, 0), ("encoder_self", 0, 2)]
+    plain, ablated = run_model(m, TEXT, NEW).logits, run_model(m, TEXT, NEW, ablate=off).logits
+    with ThreadPoolExecutor(4) as pool:
+        jobs = [pool.submit(run_model, m, TEXT, NEW, off if i % 2 else ()) for i in range(8)]
+        for i, job in enumerate(jobs):
+            assert torch.equal(job.result().logits, ablated if i % 2 else plain)
+    assert not torch.equal(plain, ablated)
