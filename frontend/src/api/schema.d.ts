@@ -289,10 +289,10 @@ export interface components {
             max_text_len: number | null;
             /**
              * Metrics
-             * @description Held-out metrics of that epoch (loss, token_accuracy, ...).
+             * @description Held-out metrics of that epoch (loss, token_accuracy, ...); a non-finite value (NaN, inf) is null.
              */
             metrics: {
-                [key: string]: number;
+                [key: string]: number | null;
             } | null;
             /**
              * Name
@@ -324,7 +324,7 @@ export interface components {
         CheckpointList: {
             /**
              * Checkpoint Dir
-             * @description Absolute path of the checkpoint directory.
+             * @description The checkpoint directory as configured (relative to the server's working directory, or only its name): never an absolute path of the server.
              */
             checkpoint_dir: string;
             /**
@@ -332,6 +332,11 @@ export interface components {
              * @description Toy runs sorted by name, then pretrained models sorted by name.
              */
             runs: components["schemas"]["RunInfo"][];
+            /**
+             * Skipped
+             * @description `.pt` entries (and unfinished saves) that are not served, each with the reason.
+             */
+            skipped?: components["schemas"]["SkippedFile"][];
         };
         /** CompactWeights */
         CompactWeights: {
@@ -382,7 +387,7 @@ export interface components {
         ErrorResponse: {
             /**
              * Code
-             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large.
+             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, response_too_large, unsupported_media_type, untrusted_host, busy, internal_error.
              */
             code: string;
             /**
@@ -659,6 +664,19 @@ export interface components {
              */
             task: string | null;
         };
+        /** SkippedFile */
+        SkippedFile: {
+            /**
+             * Name
+             * @description Its path relative to the checkpoint directory.
+             */
+            name: string;
+            /**
+             * Reason
+             * @description Why it is not listed (a symlink out of the directory, a FIFO, a temporary file, ...).
+             */
+            reason: string;
+        };
         /** TimelineEpoch */
         TimelineEpoch: {
             /**
@@ -674,10 +692,10 @@ export interface components {
             epoch: number;
             /**
              * Metrics
-             * @description Held-out metrics of that epoch.
+             * @description Held-out metrics of that epoch; a non-finite value is null.
              */
             metrics: {
-                [key: string]: number;
+                [key: string]: number | null;
             };
         };
         /** TimelineRequest */
@@ -801,7 +819,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit. */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -861,7 +879,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit. */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -961,7 +979,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit. */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
             413: {
                 headers: {
                     [name: string]: unknown;
