@@ -77,6 +77,7 @@ class ModelCache:
         self._lock = threading.Lock()
         self._loading: dict[Path, threading.Lock] = {}
         self.loads = 0  # how many times a file was read (tests and logs)
+        self.failures = 0  # how many reads ended in a CheckpointError
 
     @property
     def nbytes(self) -> int:
@@ -103,6 +104,7 @@ class ModelCache:
             return self._get(path, key, LoadedModel, load)
         except CheckpointError as exc:
             with self._lock:
+                self.failures += 1
                 self._failed[path] = (key, exc)
                 while len(self._failed) > FAILURES_KEPT:
                     self._failed.popitem(last=False)
