@@ -1,4 +1,5 @@
-"""Run every ``bench/bench_*.py`` in turn and print the machine they ran on.
+"""Run every ``bench/bench_*.py`` in turn (training, service, abuse/soak, front end, ...) and print the
+machine they ran on.
 
 Benchmarks report figures, they do not gate: a figure that misses its target still exits 0.
 A script that crashes (non-zero exit) makes this exit non-zero.

@@ -62,9 +62,9 @@ def test_listing_rereads_only_changed_files(client: TestClient, ckpt_dir: Path, 
     calls: list[Path] = []
     real = registry_module.load_checkpoint
 
-    def counting(path: Path) -> Any:
+    def counting(path: Path, *args: Any) -> Any:
         calls.append(Path(path))
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(registry_module, "load_checkpoint", counting)
     client.get("/api/checkpoints")

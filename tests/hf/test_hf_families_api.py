@@ -184,7 +184,7 @@ def test_bad_directories_are_listed_unusable_with_the_reason(tiny_root: Path, tm
             assert r.status_code == 409 and r.json()["code"] == "checkpoint_unusable"
         assert client.post("/api/attention", json={"checkpoint": "hf/gpt2", "text": TEXT}).status_code == 200
         cache = app.state.services.service.models
-        assert cache.nbytes() <= cache.max_bytes
+        assert cache.nbytes <= cache.max_bytes
 
 
 def test_least_recently_used_models_leave_the_byte_budget_first(tiny_root: Path) -> None:
@@ -199,4 +199,4 @@ def test_least_recently_used_models_leave_the_byte_budget_first(tiny_root: Path)
     assert len(cache) == 2
     cache.get_hf(gpt)  # now the most recent
     cache.get_hf(bart)  # over budget: llama (least recently used) goes, gpt (loaded first, used since) stays
-    assert list(cache._items) == [gpt, bart] and cache.nbytes() <= sizes[gpt] + sizes[bart]
+    assert list(cache._items) == [gpt, bart] and cache.nbytes <= sizes[gpt] + sizes[bart]

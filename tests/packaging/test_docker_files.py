@@ -121,3 +121,15 @@ def test_dockerignore_keeps_host_builds_and_runs_out_of_the_image() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {"frontend/node_modules", "frontend/dist", "checkpoints", ".venv", ".git"} <= patterns
+
+
+def test_the_replica_example_is_valid_and_balances_the_service_port() -> None:
+    scale = ROOT / "docker-compose.scale.yml"
+    compose = _tool("docker-compose", "apt-get install docker-compose")
+    done = subprocess.run([compose, "-f", str(scale), "config", "-q"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(scale.read_text())["services"]
+    assert "ports" not in services["attnviz"]  # replicas are reached through the balancer only
+    assert services["balancer"]["depends_on"]["attnviz"]["condition"] == "service_healthy"
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "server attnviz:8000" in nginx and "proxy_set_header Host $host" in nginx

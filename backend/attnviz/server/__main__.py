@@ -1,9 +1,10 @@
-"""``python -m attnviz.server [--host H] [--port P] [--checkpoints DIR]``: serve with uvicorn."""
+"""``python -m attnviz.server [--host H] [--port P] [--checkpoints DIR] [--workers N]``: serve with uvicorn."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 from typing import Any
 
 from .settings import Settings
@@ -17,6 +18,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoints", default=None, help="checkpoint directory (default ./checkpoints, or $ATTNVIZ_CHECKPOINT_DIR)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes, each with its own model cache (default 1, or $ATTNVIZ_WORKERS)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--no-access-log", action="store_true", help="do not log every request")
 
@@ -25,6 +32,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .protocol import HeaderTimeoutH11Protocol
 
     overrides: dict[str, Any] = {}
     if args.host is not None:
@@ -33,19 +41,28 @@ def serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     if args.checkpoints is not None:
         overrides["checkpoint_dir"] = args.checkpoints
+    if getattr(args, "workers", None) is not None:
+        overrides["workers"] = args.workers
     settings = Settings(**overrides)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
-    app = create_app(settings)
     url = f"http://{settings.host}:{settings.port}"
     log.info("attnviz serving %s/ (API docs at %s/docs), checkpoints from %s", url, url, settings.checkpoint_dir)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        access_log=not args.no_access_log,
-        workers=1,
-    )
+    HeaderTimeoutH11Protocol.timeout_headers = settings.timeout_headers
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": args.log_level,
+        "access_log": not args.no_access_log,
+        "http": HeaderTimeoutH11Protocol,
+        "timeout_keep_alive": settings.timeout_keep_alive,
+    }
+    if settings.workers > 1:
+        # Worker processes import the app factory and read the settings from the environment.
+        for key, value in overrides.items():
+            os.environ[f"ATTNVIZ_{key.upper()}"] = str(value)
+        uvicorn.run("attnviz.server.app:create_app", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), workers=1, **options)
     return 0
 
 

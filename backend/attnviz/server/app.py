@@ -11,12 +11,19 @@ import torch
 from anyio import CapacityLimiter
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from .. import __version__
 from .deps import AppServices
 from .errors import http_error_handler, install_error_handlers
 from .frontend import frontend_response
-from .middleware import BodySizeLimitMiddleware
+from .middleware import (
+    BodySizeLimitMiddleware,
+    CatchAllMiddleware,
+    JsonBodyMiddleware,
+    SecurityHeadersMiddleware,
+    TrustedHostMiddleware,
+)
 from .model_cache import ModelCache
 from .registry import CheckpointRegistry
 from .routes import attention, checkpoints, health, timeline
@@ -39,7 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: AppServices = app.state.services
     # One intra-op thread per inference thread: more threads on few cores made latency tails far worse.
     torch.set_num_threads(services.settings.torch_threads)
-    metas = await services.run(services.registry.refresh)
+    metas = await services.run_listing(services.registry.refresh)
     usable = sum(m.usable for m in metas)
     root = services.registry.root
     if not root.is_dir():
@@ -50,15 +57,35 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             if not m.usable:
                 log.warning("unusable checkpoint %s: %s", m.name, m.error)
     yield
-    services.service.models.clear()
+    services.service.clear()
+
+
+class _ShortAccessLines(logging.Filter):
+    """Access-log lines with the request target cut to 200 characters (a 60 KB URL, one short line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and len(args[2]) > 200:
+            record.args = (*args[:2], f"{args[2][:200]}...({len(args[2])} chars)", *args[3:])
+        return True
+
+
+def _install_log_filter() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _ShortAccessLines) for f in access.filters):
+        access.addFilter(_ShortAccessLines())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    models = ModelCache(settings.model_cache_size, settings.model_cache_bytes)
+    _install_log_filter()
+    limits = settings.checkpoint_limits()
+    models = ModelCache(settings.model_cache_size, settings.model_cache_bytes, limits)
     # Hugging Face directories are loaded once when first listed (through the shared model cache),
     # so an unloadable one is listed unusable with the reason and the first request is fast.
-    registry = CheckpointRegistry(settings.checkpoint_dir, settings.hf_models, hf_loader=lambda p: models.get_hf(p).encoder)
+    registry = CheckpointRegistry(
+        settings.checkpoint_dir, settings.hf_models, hf_loader=lambda p: models.get_hf(p).encoder, limits=limits
+    )
     service = AttentionService(
         registry=registry,
         models=models,
@@ -66,18 +93,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeline_cache_size=settings.timeline_cache_size,
         max_new_tokens=settings.max_new_tokens,
         max_new_tokens_limit=settings.max_new_tokens_limit,
+        timeline_cache_bytes=settings.timeline_cache_bytes,
+        stacked_cache_bytes=settings.stacked_cache_bytes,
+        max_response_bytes=settings.max_response_bytes,
     )
-    app = FastAPI(
+    # Swagger UI's files come from the fastapi-offline package: /docs works with no network.
+    app: FastAPI = FastAPIOffline(
         title="attnviz",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        redoc_url=None,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.services = AppServices(
         settings=settings,
         registry=registry,
         service=service,
         limiter=CapacityLimiter(settings.inference_threads),
+        queue=settings.inference_queue,
     )
     install_error_handlers(app)
 
@@ -98,9 +132,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assert page is not None
         return page
 
+    # the last added runs first: headers on everything, then catch-all, host, body size, JSON type
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["content-type"]
         )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

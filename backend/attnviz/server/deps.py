@@ -2,33 +2,92 @@
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
+from .errors import ApiError
 from .registry import CheckpointRegistry
 from .service import AttentionService
 from .settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger("attnviz.server")
+RETRY_AFTER_S = 2
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``: gives freed heap pages back to the OS (None elsewhere, e.g. musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    return trim
+
+
+MALLOC_TRIM = _load_malloc_trim()
 
 
 @dataclass
 class AppServices:
-    """Everything the routes share; created by ``create_app`` and kept in ``app.state.services``."""
+    """Everything the routes share; created by ``create_app`` and kept in ``app.state.services``.
+
+    Model work (loading, inference, serialisation) runs on ``limiter``'s threads with at most
+    ``queue`` requests waiting; the listing reads files on its own thread (``listing_limiter``), so
+    neither it nor /api/health ever waits behind model work."""
 
     settings: Settings
     registry: CheckpointRegistry
     service: AttentionService
     limiter: CapacityLimiter
+    queue: int = 16
+    listing_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(1))
+    pending: int = 0
+    _trim: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """Run blocking work (model loading, inference, serialisation) in a worker thread."""
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+        """Run model work in a worker thread; 503 ``busy`` (with Retry-After) when the queue is full."""
+        if self.pending >= self.limiter.total_tokens + self.queue:
+            raise ApiError(
+                503,
+                "busy",
+                f"The server is busy with {self.pending} model requests; retry in a few seconds.",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+                retry_after=RETRY_AFTER_S,
+            )
+        self.pending += 1
+        try:
+            return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+        finally:
+            self.pending -= 1
+            if self.pending == 0:
+                self._release_memory()
+
+    async def run_listing(self, fn: Callable[..., T], *args: object) -> T:
+        """Blocking file work of the listing, on its own thread (never behind model work)."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.listing_limiter)
+
+    def _release_memory(self) -> None:
+        """Once the pool is idle, return the freed heap to the OS in the background, so the
+        resident size falls back after large requests instead of staying at its peak."""
+        if MALLOC_TRIM is None or (self._trim is not None and not self._trim.done()):
+            return
+        trim = MALLOC_TRIM
+
+        def release() -> None:
+            trim(0)
+
+        self._trim = asyncio.get_running_loop().create_task(asyncio.to_thread(release))
 
 
 def get_services(request: Request) -> AppServices:

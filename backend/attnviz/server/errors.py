@@ -19,32 +19,50 @@ log = logging.getLogger("attnviz.server")
 class ApiError(Exception):
     """An error a client can act on: HTTP status, stable ``code``, a sentence, extra fields."""
 
-    def __init__(self, status_code: int, code: str, detail: str, **extra: Any) -> None:
+    def __init__(self, status_code: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.code = code
         self.detail = detail
+        self.headers = headers or {}
         self.extra = extra
 
 
+def clean_text(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate (``\\ud800``, which JSON parsers accept) becomes
+    its escape, so echoing a client's input can never fail to serialise."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def error_body(code: str, detail: str, **extra: Any) -> bytes:
-    return orjson.dumps({"detail": detail, "code": code, **extra})
+    body = {"detail": detail, "code": code, **extra}
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # a lone surrogate or an odd value echoed from the request
+        return orjson.dumps(_safe(body))
 
 
-def error_response(status_code: int, code: str, detail: str, **extra: Any) -> Response:
-    return Response(error_body(code, detail, **extra), status_code=status_code, media_type="application/json")
+def error_response(status_code: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    return Response(error_body(code, detail, **extra), status_code=status_code, media_type="application/json", headers=headers)
 
 
 def _safe(value: Any) -> Any:
-    """Echoed input made serialisable: huge ints and NaN/inf (Python's JSON parser accepts them) as strings."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    """Echoed input made serialisable: huge ints and NaN/inf (Python's JSON parser accepts them) as
+    strings, lone surrogates escaped."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
         return value if -(2**63) <= value < 2**64 else str(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, dict):
-        return {str(k): _safe(v) for k, v in value.items()}
+        return {clean_text(str(k)): _safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_safe(v) for v in value]
     if isinstance(value, bytes):
@@ -61,7 +79,8 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
             clean["ctx"] = {k: _safe(v) for k, v in item["ctx"].items()}
         if "input" in clean:
             clean["input"] = _safe(clean["input"])
-        clean["loc"] = [str(x) if not isinstance(x, int) else x for x in clean.get("loc", ())]
+        clean["loc"] = [clean_text(str(x)) if not isinstance(x, int) else x for x in clean.get("loc", ())]
+        clean["msg"] = clean_text(str(clean.get("msg", "")))
         out.append(clean)
     return out
 
@@ -77,17 +96,23 @@ def _summarise(errors: list[dict[str, Any]]) -> str:
 
 async def api_error_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status_code, exc.code, exc.detail, **exc.extra)
+    return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers, **exc.extra)
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _jsonable_errors(exc.errors())
-    body = orjson.dumps({"detail": _summarise(errors), "code": "validation_error", "errors": errors}, default=str)
+    body = error_body("validation_error", _summarise(errors), errors=errors)
     return Response(body, status_code=422, media_type="application/json")
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "bad_request"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    400: "bad_request",
+    415: "unsupported_media_type",
+}
 
 
 async def http_error_handler(_request: Request, exc: Exception) -> Response:
@@ -98,22 +123,18 @@ async def http_error_handler(_request: Request, exc: Exception) -> Response:
         return error_response(422, "validation_error", "The request body is not valid JSON (UTF-8).", errors=[])
     if exc.status_code == 404 and detail == "Not Found":
         detail = "There is nothing at this address; the API lives under /api (see /docs)."
-    response = error_response(exc.status_code, code, detail)
+    response = error_response(exc.status_code, code, clean_text(detail))
     if exc.headers:
         response.headers.update(exc.headers)
     return response
 
 
-async def unexpected_error_handler(_request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error", exc_info=exc)
-    return error_response(500, "internal_error", "The server failed unexpectedly; the log has the details.")
-
-
 def install_error_handlers(app: FastAPI) -> None:
+    """Handlers for the expected errors; anything else is caught by
+    :class:`~attnviz.server.middleware.CatchAllMiddleware` (a JSON 500 that keeps the connection)."""
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    app.add_exception_handler(Exception, unexpected_error_handler)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -121,7 +142,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         404: "Unknown checkpoint or run (names never leave the checkpoint directory).",
         409: "The checkpoint file exists but cannot be loaded; `detail` says why.",
-        413: "The request body is larger than the configured limit.",
+        413: "The request body is larger than the configured limit (`body_too_large`), or the response would pass "
+        "the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision).",
+        415: "The body is not declared as JSON (`Content-Type: application/json`).",
+        503: "`busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds.",
         422: "Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types.",
     }
     return {s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in statuses}

@@ -56,9 +56,10 @@ def frontend_response(request: Request, dist: Path) -> Response | None:
     if rel and "\x00" not in rel and "\\" not in rel:
         try:
             candidate = (root / rel).resolve()
-        except (OSError, ValueError):
-            candidate = None
-        if candidate is not None and candidate.is_relative_to(root) and candidate.is_file():
+            found = candidate.is_relative_to(root) and candidate.is_file()
+        except (OSError, ValueError):  # e.g. a 256-character segment: "file name too long"
+            found = False
+        if found:
             immutable = candidate.parent.name == "assets"  # Vite's content-hashed files
             headers = {"cache-control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
             return FileResponse(candidate, headers=headers)

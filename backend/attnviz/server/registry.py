@@ -1,8 +1,12 @@
 """Checkpoint discovery: which ``.pt`` files exist, what each one holds, and the one safe way from a
 name in a request to a path on disk.
 
-Metadata is cached per file by ``(mtime_ns, size)``, so refreshing the listing costs a directory
-walk and a ``stat`` per file; a file that cannot be loaded is listed as unusable with the reason.
+Metadata (failures included) is cached per file by its identity ``(st_dev, st_ino, size,
+mtime_ns, ctime_ns)``, so refreshing the listing costs a directory walk and a ``stat`` per file,
+and a file replaced by another (even with the same size and a restored mtime: the inode or ctime
+differs) is read again. A file that cannot be loaded is listed as unusable with the reason; a
+``.pt`` entry that is not served (a symlink out of the directory, a FIFO, a dangling link, a
+temporary file of an unfinished save) is listed in ``skipped`` with the reason.
 
 Hugging Face model directories (``config.json`` + weights; the ``hf`` extra) of every family
 (encoder, decoder, encoder-decoder) are listed beside the runs: any such directory inside the
@@ -15,13 +19,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..checkpoint import CheckpointError, load_checkpoint
+from ..checkpoint import DEFAULT_LIMITS, CheckpointError, CheckpointLimits, load_checkpoint
 from ..hf import (
     TOKENIZER_FILES,
     WEIGHT_FILES,
@@ -40,7 +45,7 @@ SUFFIX = ".pt"
 MAX_DEPTH = 4  # directories below the checkpoint directory that are searched
 _EPOCH_IN_NAME = re.compile(r"epoch[_-]?(\d+)", re.IGNORECASE)
 
-FileKey = tuple[int, int]  # (mtime_ns, size)
+FileKey = tuple[int, ...]  # a file's identity: (st_dev, st_ino, size, mtime_ns, ctime_ns)
 ModelKind = Literal["toy", "huggingface"]
 Family = Literal["toy", "encoder", "decoder", "encoder-decoder"]
 Feature = Literal["attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"]
@@ -103,8 +108,24 @@ class CheckpointMeta:
 
 
 def file_key(path: Path) -> FileKey:
+    """The identity of a file's contents as far as ``stat`` tells: any rewrite, rename over it or
+    ``touch`` changes it (a restored mtime still changes ctime)."""
     st = path.stat()
-    return (st.st_mtime_ns, st.st_size)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def display_dir(configured: Path) -> str:
+    """The checkpoint directory as the listing shows it: never an absolute path of the server's
+    file system (relative to the working directory if inside it, else only its name)."""
+    if not configured.is_absolute():
+        return configured.as_posix()
+    try:
+        return Path(configured).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return configured.name or "."
+
+
+TEMP_SUFFIX = ".tmp"  # save_checkpoint writes ``.<name>.<random>.tmp`` and renames it
 
 
 def hf_dir_key(path: Path) -> FileKey:
@@ -174,9 +195,13 @@ class CheckpointRegistry:
         root: Path,
         hf_models: Sequence[Path] = (),
         hf_loader: Callable[[Path], HFModel] | None = None,
+        limits: CheckpointLimits = DEFAULT_LIMITS,
     ) -> None:
         self.root = Path(root).expanduser().resolve()
+        self.shown_root = display_dir(Path(root).expanduser())
+        self.limits = limits
         self._meta: dict[str, CheckpointMeta] = {}
+        self.skipped: list[dict[str, str]] = []  # entries the last walk did not list, with the reason
         self._lock = threading.Lock()
         # hf:<dirname> -> directory, as configured (trusted by the admin; first of equal names wins)
         self.hf_configured: dict[str, Path] = {}
@@ -236,12 +261,37 @@ class CheckpointRegistry:
         """Checkpoint files, then Hugging Face model directories (found inside, then configured)."""
         found: list[tuple[str, Path]] = []
         hf_found: list[tuple[str, Path]] = []
+        skipped: list[dict[str, str]] = []
         if self.root.is_dir():
-            self._walk_root(found, hf_found)
+            self._walk_root(found, hf_found, skipped)
+        self.skipped = skipped
         return found + hf_found + sorted(self.hf_configured.items())
 
-    def _walk_root(self, found: list[tuple[str, Path]], hf_found: list[tuple[str, Path]]) -> None:
-        for dirpath, dirnames, filenames in os.walk(self.root):
+    def _skip_reason(self, name: str) -> str:
+        """Why ``name`` (a ``.pt`` entry that does not resolve to a regular file inside the root) is not served."""
+        entry = self.root / name
+        try:
+            if entry.is_symlink():
+                target = entry.resolve()
+                if not target.exists():
+                    return "a symbolic link to nothing (dangling)"
+                if not target.is_relative_to(self.root):
+                    return "a symbolic link out of the checkpoint directory (never followed)"
+            st = entry.stat()
+        except OSError as exc:
+            return f"cannot be read: {exc.strerror or type(exc).__name__}"
+        except RuntimeError:
+            return "a symbolic link loop"
+        if stat.S_ISFIFO(st.st_mode):
+            return "a FIFO (named pipe), not a regular file"
+        return "not a regular file"
+
+    def _walk_root(self, found: list[tuple[str, Path]], hf_found: list[tuple[str, Path]], skipped: list[dict[str, str]]) -> None:
+        def onerror(exc: OSError) -> None:
+            where = Path(exc.filename).relative_to(self.root).as_posix() if exc.filename else "."
+            skipped.append({"name": where, "reason": f"directory cannot be read: {exc.strerror or type(exc).__name__}"})
+
+        for dirpath, dirnames, filenames in os.walk(self.root, onerror=onerror):
             rel = Path(dirpath).relative_to(self.root)
             depth = 0 if rel == Path(".") else len(rel.parts)
             if depth > 0 and looks_like_hf_model(dirpath):
@@ -254,13 +304,18 @@ class CheckpointRegistry:
                 continue
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if depth < MAX_DEPTH else []
             for fname in sorted(filenames):
+                name = fname if depth == 0 else f"{rel.as_posix()}/{fname}"
+                if fname.startswith(".") and fname.endswith(TEMP_SUFFIX) and SUFFIX in fname:
+                    skipped.append(
+                        {"name": name, "reason": "a temporary file of a save in progress, or left by one that was killed"}
+                    )
+                    continue
                 if fname.startswith(".") or not fname.endswith(SUFFIX):
                     continue
-                name = fname if depth == 0 else f"{rel.as_posix()}/{fname}"
                 try:
                     found.append((name, self.resolve(name)))
-                except ApiError:  # a symlink out of the directory, or a dangling one
-                    log.warning("ignoring %s: it does not resolve to a file inside %s", name, self.root)
+                except ApiError:  # a symlink out of the directory, a dangling one, a FIFO
+                    skipped.append({"name": name, "reason": self._skip_reason(name)})
 
     def _describe_hf(self, name: str, path: Path, key: FileKey) -> CheckpointMeta:
         family: Family = "encoder"
@@ -306,7 +361,7 @@ class CheckpointRegistry:
             return self._describe_hf(name, path, key)
         run = run_of(name)
         try:
-            ckpt = load_checkpoint(path)
+            ckpt = load_checkpoint(path, self.limits)
         except CheckpointError as exc:
             return CheckpointMeta(name, run, path, key, _epoch_from_name(name), usable=False, error=exc.reason)
         except Exception as exc:  # never let one bad file break the listing
@@ -328,7 +383,7 @@ class CheckpointRegistry:
         )
 
     def refresh(self) -> list[CheckpointMeta]:
-        """Walk the directory; (re)read only files whose ``(mtime, size)`` changed."""
+        """Walk the directory; (re)read only files whose identity (:func:`file_key`) changed."""
         with self._lock:
             fresh: dict[str, CheckpointMeta] = {}
             for name, path in self._walk():
@@ -363,7 +418,7 @@ class CheckpointRegistry:
                     "checkpoints": [m.to_dict(max_text_len_setting) for m in metas],
                 }
             )
-        return {"checkpoint_dir": str(self.root), "runs": out}
+        return {"checkpoint_dir": self.shown_root, "runs": out, "skipped": list(self.skipped)}
 
     def run_checkpoints(self, run: str) -> list[CheckpointMeta]:
         """The checkpoints of one run, sorted by epoch; 404 ``unknown_run`` if it has none."""

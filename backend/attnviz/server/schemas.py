@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_TEXT_CHARS = 4000
 """Hard cap on `text` in the schema: room for a pretrained model's 512 word pieces (a toy checkpoint allows
@@ -24,6 +24,21 @@ def _no_strings(value: Any) -> Any:
 
 JsonInt = Annotated[int, BeforeValidator(_no_strings), Field(strict=False)]
 """An integer as JSON Schema sees one: ``2`` and ``2.0``, not ``"2"`` or ``true``."""
+
+
+def _valid_unicode(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"holds a lone surrogate (\\u{ord(value[exc.start]):04x}) at position {exc.start}: not valid Unicode text"
+        ) from None
+    return value
+
+
+UnicodeStr = Annotated[str, AfterValidator(_valid_unicode)]
+"""A string that is valid Unicode: JSON allows a lone surrogate escape (``"\\ud800"``), which no
+tokenizer, file name or response can carry, so it is refused with 422 at the edge."""
 
 Kind = Literal["encoder_self", "decoder_self", "cross"]
 EncodingName = Literal["json", "float16", "uint8"]
@@ -75,7 +90,8 @@ class ErrorResponse(BaseModel):
     detail: str = Field(description="A sentence saying what is wrong and what to do.")
     code: str = Field(
         description="Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, "
-        "empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large."
+        "empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, "
+        "response_too_large, unsupported_media_type, untrusted_host, busy, internal_error."
     )
     invalid_characters: list[InvalidCharacter] | None = Field(None, description="Only with `unknown_characters`.")
     errors: list[dict[str, Any]] | None = Field(None, description="Only with `validation_error`: pydantic's items.")
@@ -138,7 +154,9 @@ class CheckpointInfo(BaseModel):
     error: str | None = Field(description="Why it cannot be used, or null.")
     task: str | None = Field(description="copy, reverse or sort.")
     created_at: str | None = Field(description="When it was written (ISO 8601).")
-    metrics: dict[str, float] | None = Field(description="Held-out metrics of that epoch (loss, token_accuracy, ...).")
+    metrics: dict[str, float | None] | None = Field(
+        description="Held-out metrics of that epoch (loss, token_accuracy, ...); a non-finite value (NaN, inf) is null."
+    )
     config: ModelConfigInfo | None = Field(description="Model hyper-parameters.")
     max_text_len: int | None = Field(description="Longest input seen in training; longer input runs with a warning.")
     max_input_len: int | None = Field(description="Longest input the service accepts for this checkpoint.")
@@ -155,9 +173,20 @@ class RunInfo(BaseModel):
     checkpoints: list[CheckpointInfo] = Field(description="Its checkpoints, sorted by epoch.")
 
 
+class SkippedFile(BaseModel):
+    name: str = Field(description="Its path relative to the checkpoint directory.")
+    reason: str = Field(description="Why it is not listed (a symlink out of the directory, a FIFO, a temporary file, ...).")
+
+
 class CheckpointList(BaseModel):
-    checkpoint_dir: str = Field(description="Absolute path of the checkpoint directory.")
+    checkpoint_dir: str = Field(
+        description="The checkpoint directory as configured (relative to the server's working directory, or only its "
+        "name): never an absolute path of the server."
+    )
     runs: list[RunInfo] = Field(description="Toy runs sorted by name, then pretrained models sorted by name.")
+    skipped: list[SkippedFile] = Field(
+        default_factory=list, description="`.pt` entries (and unfinished saves) that are not served, each with the reason."
+    )
 
 
 # ---- attention document ---------------------------------------------------------------------
@@ -174,8 +203,8 @@ class AblateHead(BaseModel):
 class AttentionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    checkpoint: str = _checkpoint_field()
-    text: str = _text_field()
+    checkpoint: UnicodeStr = _checkpoint_field()
+    text: UnicodeStr = _text_field()
     precision: JsonInt = _precision_field()
     encoding: EncodingName = _encoding_field()
     ablate: list[AblateHead] = Field(
@@ -280,8 +309,8 @@ class AttentionDocument(BaseModel):
 class MathRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    checkpoint: str = _checkpoint_field()
-    text: str = _text_field()
+    checkpoint: UnicodeStr = _checkpoint_field()
+    text: UnicodeStr = _text_field()
     kind: Kind = Field(description="Which attention module.")
     layer: JsonInt = Field(ge=0, le=1024, description="Layer, 0-based.")
     head: JsonInt = Field(ge=0, le=1024, description="Head, 0-based.")
@@ -345,8 +374,8 @@ class MathResponse(BaseModel):
 class TimelineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    run: str = Field(max_length=1024, description="Run name (a directory of checkpoints).", examples=["copy"])
-    text: str = _text_field()
+    run: UnicodeStr = Field(max_length=1024, description="Run name (a directory of checkpoints).", examples=["copy"])
+    text: UnicodeStr = _text_field()
     precision: JsonInt = _precision_field()
     encoding: EncodingName = _encoding_field()
 
@@ -354,7 +383,7 @@ class TimelineRequest(BaseModel):
 class TimelineEpoch(BaseModel):
     epoch: int = Field(description="Epoch.")
     checkpoint: str = Field(description="Checkpoint name.")
-    metrics: dict[str, float] = Field(description="Held-out metrics of that epoch.")
+    metrics: dict[str, float | None] = Field(description="Held-out metrics of that epoch; a non-finite value is null.")
     document: AttentionDocument
 
 

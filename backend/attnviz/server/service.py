@@ -8,7 +8,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -20,11 +20,57 @@ from ..hf import HFModel, HFModelError, HFNotInstalledError, HFTextTooLongError,
 from ..inference import AttentionResult, run_attention, run_attention_stacked, trace_head
 from ..model import SmallTransformer
 from .errors import ApiError
-from .model_cache import LoadedHF, LoadedModel, ModelCache
+from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, CheckpointRegistry
 
 MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_characters)
 STACKED_RUNS_KEPT = 4  # runs whose epochs stay stacked into one batched model (see _run_epochs)
+
+
+def bytes_per_weight(encoding: Encoding, precision: int) -> int:
+    """What one weight costs on the wire: ``0.1234,`` is precision + 3 bytes; float16 2; uint8 1."""
+    return {"float16": 2, "uint8": 1}.get(encoding, precision + 3)
+
+
+def weights_in(doc: dict[str, Any]) -> int:
+    """How many attention weights a document holds (numpy arrays, compact objects or lists)."""
+    total = 0
+    for value in doc.get("attentions", {}).values():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            n = 1
+            for d in value.get("shape", ()):
+                n *= int(d)
+            total += n
+        elif hasattr(value, "size"):
+            total += int(value.size)
+        else:
+            total += len(orjson.dumps(value)) // 2  # nested lists: rare (json_as_array is the norm)
+    return total
+
+
+def check_budget(docs: Sequence[dict[str, Any]], encoding: Encoding, precision: int, budget: int) -> None:
+    """413 ``response_too_large`` before serialising documents whose weights would pass ``budget``."""
+    n = sum(weights_in(d) for d in docs)
+    cost = n * bytes_per_weight(encoding, precision)
+    if cost <= budget:
+        return
+    if encoding == "json":
+        hint = "ask for encoding 'uint8' (1 byte a weight) or 'float16' (2), or a lower precision, or send fewer tokens"
+    elif encoding == "float16":
+        hint = "ask for encoding 'uint8' (1 byte a weight), or send fewer tokens"
+    else:
+        hint = "send fewer tokens (a shorter text)"
+    raise ApiError(
+        413,
+        "response_too_large",
+        f"The response would hold {n:,} attention weights, about {cost / 2**20:.0f} MiB as {encoding}, past the "
+        f"server's budget of {budget / 2**20:.0f} MiB (ATTNVIZ_MAX_RESPONSE_BYTES); {hint}.",
+        weights=n,
+        estimated_bytes=cost,
+        limit=budget,
+    )
 
 
 def dumps(doc: dict[str, Any]) -> bytes:
@@ -118,7 +164,10 @@ class AttentionService:
     timeline_cache_size: int = 16
     max_new_tokens: int = 20
     max_new_tokens_limit: int = 256
-    _stacked: OrderedDict[tuple[Any, ...], SmallTransformer] = field(default_factory=OrderedDict)
+    timeline_cache_bytes: int = 64 << 20
+    stacked_cache_bytes: int = 256 << 20
+    max_response_bytes: int = 32 << 20
+    _stacked: OrderedDict[tuple[Any, ...], tuple[SmallTransformer, int]] = field(default_factory=OrderedDict)
     """The epochs of recently used runs, each stacked into one batched model (keyed by files)."""
     _timelines: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
     _timeline_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -228,8 +277,11 @@ class AttentionService:
     ) -> bytes:
         loaded = self.load_any(name)
         if isinstance(loaded, LoadedHF):
-            return dumps(self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens))
-        return dumps(self.document(name, text, precision, encoding, ablate, loaded=loaded))
+            doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens)
+        else:
+            doc = self.document(name, text, precision, encoding, ablate, loaded=loaded)
+        check_budget([doc], encoding, precision, self.max_response_bytes)
+        return dumps(doc)
 
     def hf_math_json(
         self, name: str, loaded: LoadedHF, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None
@@ -282,15 +334,20 @@ class AttentionService:
         for members in groups.values():
             key = tuple((loaded[i].path, loaded[i].key) for i in members)
             with self._timeline_lock:
-                stacked = self._stacked.get(key)
-                if stacked is not None:
+                entry = self._stacked.get(key)
+                if entry is not None:
                     self._stacked.move_to_end(key)
-            if stacked is None:
-                stacked = stack_models([loaded[i].model for i in members])
+            if entry is None:
+                built = stack_models([loaded[i].model for i in members])
+                entry = (built, module_bytes(built))
                 with self._timeline_lock:
-                    self._stacked[key] = stacked
-                    while len(self._stacked) > STACKED_RUNS_KEPT:
+                    self._stacked[key] = entry
+                    while len(self._stacked) > 1 and (
+                        len(self._stacked) > STACKED_RUNS_KEPT
+                        or sum(b for _, b in self._stacked.values()) > self.stacked_cache_bytes
+                    ):
                         self._stacked.popitem(last=False)
+            stacked = entry[0]
             first = loaded[members[0]].ckpt
             rows = run_attention_stacked(stacked, first.vocab, text, [loaded[i].ckpt.max_text_len for i in members])
             for i, result in zip(members, rows, strict=True):
@@ -327,10 +384,20 @@ class AttentionService:
             }
             for meta, lm, result in zip(usable, loaded, results, strict=True)
         ]
+        check_budget([cast(dict[str, Any], e["document"]) for e in epochs], encoding, precision, self.max_response_bytes)
         body = dumps({"run": run, "text": text, "epochs": epochs})
-        if self.timeline_cache_size > 0:
+        if self.timeline_cache_size > 0 and len(body) <= self.timeline_cache_bytes:
             with self._timeline_lock:
                 self._timelines[key] = body
-                while len(self._timelines) > self.timeline_cache_size:
+                while len(self._timelines) > self.timeline_cache_size or (
+                    sum(len(b) for b in self._timelines.values()) > self.timeline_cache_bytes
+                ):
                     self._timelines.popitem(last=False)
         return body
+
+    def clear(self) -> None:
+        """Drop every cache (models, stacked models, timelines)."""
+        self.models.clear()
+        with self._timeline_lock:
+            self._stacked.clear()
+            self._timelines.clear()

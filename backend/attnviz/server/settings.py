@@ -4,6 +4,7 @@ ATTNVIZ_CHECKPOINT_DIR=checkpoints ATTNVIZ_PORT=8080 attnviz serve
 ATTNVIZ_CORS_ORIGINS=http://localhost:5173,http://127.0.0.1:5173   # comma-separated or a JSON list
 ATTNVIZ_HF_MODELS=/models/bert-base-uncased:/models/gpt2   # os.pathsep- or comma-separated (hf extra)
 ATTNVIZ_MODEL_CACHE_BYTES=2000000000   # weights kept loaded; a bigger model is refused
+ATTNVIZ_ALLOWED_HOSTS=classroom.local,10.0.0.5   # Host headers served when bound to 0.0.0.0 (default: any)
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ..checkpoint import DEFAULT_LIMITS, CheckpointLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 """The source checkout (``backend/attnviz/server/settings.py`` → repo); used for defaults only."""
@@ -34,7 +37,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="largest request body accepted; larger gets 413")
     model_cache_size: int = Field(default=8, ge=1, description="models kept loaded (least recently used evicted)")
     model_cache_bytes: int = Field(
-        default=4 * 1024**3,
+        default=2 * 1024**3,
         ge=1,
         description="bytes of model weights kept loaded (least recently used evicted); a bigger model is refused",
     )
@@ -45,11 +48,43 @@ class Settings(BaseSettings):
         default=256, ge=0, le=4096, description="most tokens a request may ask a Hugging Face model to generate"
     )
     timeline_cache_size: int = Field(default=16, ge=0, description="timeline responses kept (least recently used evicted)")
+    timeline_cache_bytes: int = Field(default=64 << 20, ge=0, description="bytes of timeline responses kept")
+    stacked_cache_bytes: int = Field(
+        default=256 << 20, ge=0, description="bytes of batched (stacked) epoch models kept for the timeline"
+    )
     inference_threads: int = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
         ge=1,
         description="inference requests run at once (threads off the event loop)",
     )
+    inference_queue: int = Field(
+        default=16, ge=0, description="model requests that may wait for a thread; past it 503 `busy` with Retry-After"
+    )
+    max_response_bytes: int = Field(
+        default=32 << 20,
+        ge=1024,
+        description="budget of one response's attention weights (weights x bytes per weight: json precision+3, "
+        "float16 2, uint8 1); past it 413 `response_too_large`",
+    )
+    max_d_model: int = Field(default=DEFAULT_LIMITS.d_model, ge=1, description="largest config.d_model a checkpoint may have")
+    max_n_layers: int = Field(default=DEFAULT_LIMITS.n_layers, ge=1, description="largest config.n_layers")
+    max_n_heads: int = Field(default=DEFAULT_LIMITS.n_heads, ge=1, description="largest config.n_heads")
+    max_d_ff: int = Field(default=DEFAULT_LIMITS.d_ff, ge=1, description="largest config.d_ff")
+    max_max_len: int = Field(default=DEFAULT_LIMITS.max_len, ge=2, description="largest config.max_len")
+    max_vocab_size: int = Field(default=DEFAULT_LIMITS.vocab_size, ge=4, description="largest config.vocab_size")
+    max_model_bytes: int = Field(
+        default=DEFAULT_LIMITS.model_bytes, ge=1, description="largest model (float32 weights estimated from the config)"
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Host headers served on non-loopback addresses (`*`: any, `*.example.org`: subdomains); "
+        "a request that arrives on a loopback address is served only with a loopback Host (DNS rebinding)",
+    )
+    timeout_keep_alive: int = Field(default=5, ge=1, description="seconds an idle keep-alive connection stays open")
+    timeout_headers: float = Field(
+        default=10.0, gt=0, description="seconds a client has to send a request's headers, else the connection is closed"
+    )
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes (each with its own caches)")
     torch_threads: int = Field(default=1, ge=1, description="torch intra-op threads per inference thread")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="origins allowed by CORS (none by default: the UI is served same-origin)"
@@ -61,7 +96,18 @@ class Settings(BaseSettings):
     )
     frontend_dist: Path = Field(default=REPO_ROOT / "frontend" / "dist", description="built front end served at /")
 
-    @field_validator("cors_origins", mode="before")
+    def checkpoint_limits(self) -> CheckpointLimits:
+        return CheckpointLimits(
+            d_model=self.max_d_model,
+            n_layers=self.max_n_layers,
+            n_heads=self.max_n_heads,
+            d_ff=self.max_d_ff,
+            max_len=self.max_max_len,
+            vocab_size=self.max_vocab_size,
+            model_bytes=self.max_model_bytes,
+        )
+
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -299,10 +299,10 @@ export interface components {
             max_text_len: number | null;
             /**
              * Metrics
-             * @description Held-out metrics of that epoch (loss, token_accuracy, ...).
+             * @description Held-out metrics of that epoch (loss, token_accuracy, ...); a non-finite value (NaN, inf) is null.
              */
             metrics: {
-                [key: string]: number;
+                [key: string]: number | null;
             } | null;
             /**
              * Name
@@ -334,7 +334,7 @@ export interface components {
         CheckpointList: {
             /**
              * Checkpoint Dir
-             * @description Absolute path of the checkpoint directory.
+             * @description The checkpoint directory as configured (relative to the server's working directory, or only its name): never an absolute path of the server.
              */
             checkpoint_dir: string;
             /**
@@ -342,6 +342,11 @@ export interface components {
              * @description Toy runs sorted by name, then pretrained models sorted by name.
              */
             runs: components["schemas"]["RunInfo"][];
+            /**
+             * Skipped
+             * @description `.pt` entries (and unfinished saves) that are not served, each with the reason.
+             */
+            skipped?: components["schemas"]["SkippedFile"][];
         };
         /** CompactWeights */
         CompactWeights: {
@@ -392,7 +397,7 @@ export interface components {
         ErrorResponse: {
             /**
              * Code
-             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large.
+             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, response_too_large, unsupported_media_type, untrusted_host, busy, internal_error.
              */
             code: string;
             /**
@@ -701,6 +706,19 @@ export interface components {
              */
             task: string | null;
         };
+        /** SkippedFile */
+        SkippedFile: {
+            /**
+             * Name
+             * @description Its path relative to the checkpoint directory.
+             */
+            name: string;
+            /**
+             * Reason
+             * @description Why it is not listed (a symlink out of the directory, a FIFO, a temporary file, ...).
+             */
+            reason: string;
+        };
         /** TimelineEpoch */
         TimelineEpoch: {
             /**
@@ -716,10 +734,10 @@ export interface components {
             epoch: number;
             /**
              * Metrics
-             * @description Held-out metrics of that epoch.
+             * @description Held-out metrics of that epoch; a non-finite value is null.
              */
             metrics: {
-                [key: string]: number;
+                [key: string]: number | null;
             };
         };
         /** TimelineRequest */
@@ -843,8 +861,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit. */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -854,6 +881,15 @@ export interface operations {
             };
             /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -903,8 +939,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit. */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -914,6 +959,15 @@ export interface operations {
             };
             /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1003,8 +1057,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit. */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1014,6 +1077,15 @@ export interface operations {
             };
             /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -111,7 +111,7 @@ export interface TimelineRequest {
 export interface TimelineResponse {
   run: string;
   text: string;
-  epochs: { epoch: number; checkpoint: string; metrics: Record<string, number>; document: AttentionDocument }[];
+  epochs: { epoch: number; checkpoint: string; metrics: CheckpointMetrics; document: AttentionDocument }[];
 }
 
 /** [layer][head][query][key] */

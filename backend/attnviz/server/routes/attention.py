@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api", tags=["attention"])
 @router.post(
     "/attention",
     response_model=AttentionDocument,
-    responses=error_responses(404, 409, 413, 422),
+    responses=error_responses(404, 409, 413, 415, 422, 503),
     summary="Run a checkpoint on a text: the attention document",
     description="Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, "
     "cross) of the decoded output, per layer and head, with the tokens along each axis. A Hugging Face model "
@@ -30,7 +30,7 @@ async def attention(body: AttentionRequest, services: ServicesDep) -> Response:
 @router.post(
     "/attention/math",
     response_model=MathResponse,
-    responses=error_responses(404, 409, 413, 422),
+    responses=error_responses(404, 409, 413, 415, 422, 503),
     summary="Step through one head's attention math",
     description="For one (kind, layer, head): Q, K, V, QKᵀ/√d_k, the mask, the softmax weights and weights·V, "
     "unrounded, with their shapes. The decoder side runs on the greedy output, as in /api/attention. For a "

@@ -17,5 +17,5 @@ router = APIRouter(prefix="/api", tags=["checkpoints"])
     "with task, config and metrics. A file that cannot be loaded is listed with `usable: false` and the reason.",
 )
 async def list_checkpoints(services: ServicesDep) -> Response:
-    body = await services.run(services.registry.listing, services.settings.max_text_len)
+    body = await services.run_listing(services.registry.listing, services.settings.max_text_len)
     return Response(orjson.dumps(body), media_type="application/json")

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api", tags=["attention"])
 @router.post(
     "/timeline",
     response_model=TimelineResponse,
-    responses=error_responses(404, 409, 413, 422),
+    responses=error_responses(404, 409, 413, 415, 422, 503),
     summary="Attention over training: one document per epoch of a run",
     description="Runs every usable checkpoint of the run on the same text (unusable files are skipped). "
     "Responses are cached while the run's files are unchanged.",
