@@ -197,6 +197,11 @@ def mixed_requests(ckpt: str, max_text: int) -> list[tuple[str, str, Any, dict[s
 def soak(root: Path, work: Path, clients: int, per_client: int, max_text: int) -> dict[str, Any]:
     ckpt = first_checkpoint(root)
     menu = mixed_requests(ckpt, max_text)
+    for run in sorted(p.name for p in root.iterdir() if p.is_dir() and p.name not in ("copy", "hf")):
+        menu.append(("POST", "/api/timeline", {"run": run, "text": "abc"}, {"content-type": "application/json"}))
+    if (root / "hf" / "all-MiniLM-L6-v2").is_dir():
+        body = {"checkpoint": "hf/all-MiniLM-L6-v2", "text": "the cat sat on the mat", "encoding": "float16"}
+        menu.append(("POST", "/api/attention", body, {"content-type": "application/json"}))
     errors = {"5xx": 0, "connection": 0, "ok": 0}
     lock = threading.Lock()
     with server(root, work / "soak.log") as (base, _pid):
