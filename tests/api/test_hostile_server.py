@@ -271,3 +271,36 @@ def test_the_bombs_cost_little(hostile: Hostile, conn: KeepAlive) -> None:
     health = conn.request("GET", "/api/health").json()
     assert health["status"] == "ok"
     assert not math.isnan(float(health["checkpoints"]))
+
+
+def test_the_access_log_cuts_a_long_url(trained_dir: Path, tmp_path: Path) -> None:
+    """A real server with its access log on: a 15 KB URL that fails writes one short line."""
+    import subprocess
+    import sys
+
+    from ..live_server import REPO, free_port
+
+    port = free_port()
+    log = tmp_path / "access.log"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "backend")}
+    cmd = [sys.executable, "-m", "attnviz.server", "--port", str(port), "--checkpoints", str(trained_dir)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while "Uvicorn running" not in log.read_text(errors="replace"):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        conn = KeepAlive(f"http://127.0.0.1:{port}")
+        before = log.stat().st_size
+        assert conn.request("GET", "/api/attention?" + "q" * 15_000).status == 405
+        conn.still_serves()
+        while log.stat().st_size - before == 0 or "/api/health" not in log.read_text()[before:]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        written = log.read_text()[before:]
+        assert "chars)" in written and len(written) < 1_000, written[:2000]
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

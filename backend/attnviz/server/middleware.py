@@ -58,7 +58,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        csp = (DOCS_CSP if path == "/docs" else CSP).encode()
+        csp = (DOCS_CSP if path == "/docs" or path.startswith("/docs/") else CSP).encode()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -52,7 +52,22 @@ def weights_in(doc: dict[str, Any]) -> int:
 
 def check_budget(docs: Sequence[dict[str, Any]], encoding: Encoding, precision: int, budget: int) -> None:
     """413 ``response_too_large`` before serialising documents whose weights would pass ``budget``."""
-    n = sum(weights_in(d) for d in docs)
+    check_weights(sum(weights_in(d) for d in docs), encoding, precision, budget)
+
+
+def hf_weights_estimate(loaded: LoadedHF, text: str) -> int | None:
+    """Weights of an encoder's document, from its token count, before the model runs (None when the
+    text is longer than the model takes: the model's own error says so)."""
+    encoder = loaded.encoder
+    tokenizer = getattr(encoder, "tokenizer", None)
+    n_layers, n_heads, limit = (getattr(encoder, k, None) for k in ("n_layers", "n_heads", "max_length"))
+    if tokenizer is None or not all(isinstance(v, int) for v in (n_layers, n_heads, limit)):
+        return None
+    n = len(tokenizer(text, truncation=False)["input_ids"])
+    return None if n > int(limit) else int(n_layers) * int(n_heads) * n * n  # type: ignore[arg-type]
+
+
+def check_weights(n: int, encoding: Encoding, precision: int, budget: int) -> None:
     cost = n * bytes_per_weight(encoding, precision)
     if cost <= budget:
         return
@@ -277,6 +292,11 @@ class AttentionService:
     ) -> bytes:
         loaded = self.load_any(name)
         if isinstance(loaded, LoadedHF):
+            # an encoder's document size is known from its token count: refuse before the model runs
+            # (a generating model's depends on what it generates, and is checked below)
+            estimate = hf_weights_estimate(loaded, text) if text.strip() and loaded.encoder.family == "encoder" else None
+            if estimate is not None:
+                check_weights(estimate, encoding, precision, self.max_response_bytes)
             doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens)
         else:
             doc = self.document(name, text, precision, encoding, ablate, loaded=loaded)
