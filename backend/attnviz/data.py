@@ -110,6 +110,7 @@ SHIFT = 2  # how far back the shift task looks
 SHIFT_FILL = "-"
 RECALL_SEP = ":"
 RECALL_MISSING = "?"
+RECALL_QUERIES = 1  # most query keys per training input
 
 
 def shift_text(text: str) -> str:
@@ -213,7 +214,7 @@ def recall_inputs(n: int, max_len: int, rng: random.Random) -> list[str]:
         if attempts > 50 * n + 1000:
             raise ValueError(f"cannot draw {n} distinct recall inputs of at most {max_len} characters")
         n_pairs = rng.randint(2, most_pairs)
-        n_queries = rng.randint(1, max(1, min(2, max_len - 2 * n_pairs - 1)))
+        n_queries = rng.randint(1, max(1, min(RECALL_QUERIES, max_len - 2 * n_pairs - 1)))
         keys = rng.sample(alphabet_keys, n_pairs)
         text = "".join(k + rng.choice(alphabet_values) for k in keys) + RECALL_SEP + "".join(rng.sample(keys, n_queries))
         if text not in seen:

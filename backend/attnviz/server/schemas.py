@@ -312,12 +312,18 @@ class TimelineRequest(BaseModel):
     text: str = _text_field()
     precision: JsonInt = _precision_field()
     encoding: EncodingName = _encoding_field()
+    snapshots: bool = Field(
+        default=False,
+        description="Also every intermediate snapshot of the run (`<run>/snapshots/step{S}.pt`), in training order.",
+    )
 
 
 class TimelineEpoch(BaseModel):
-    epoch: int = Field(description="Epoch.")
+    epoch: int = Field(description="Epoch (for a snapshot: the epochs finished before it).")
+    step: int | None = Field(default=None, description="Optimizer steps behind these weights, if recorded.")
+    snapshot: bool = Field(default=False, description="An intermediate snapshot rather than an epoch's checkpoint.")
     checkpoint: str = Field(description="Checkpoint name.")
-    metrics: dict[str, float] = Field(description="Held-out metrics of that epoch.")
+    metrics: dict[str, float] = Field(description="Held-out metrics of that epoch (a snapshot: training loss and accuracy).")
     document: AttentionDocument
 
 

@@ -11,12 +11,10 @@ already written intact (the trainer removes a killed save's temporary file on it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import math
 import multiprocessing as mp
-import os
 import queue
 import re
 import threading
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..data import TASK_NAMES
+from ..live_worker import worker_main
 from .errors import ApiError
 from .settings import Settings
 
@@ -40,7 +39,6 @@ State = Literal["queued", "running", "done", "cancelled", "failed"]
 TERMINAL: frozenset[str] = frozenset({"done", "cancelled", "failed"})
 SETTING = "ATTNVIZ_TRAINING"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-PROGRESS_INTERVAL = 0.2  # seconds between progress reports: a smooth chart, few events
 CANCEL_GRACE = 5.0  # seconds a cancelled worker gets to stop before it is terminated
 JOBS_KEPT = 20  # finished jobs whose status and events stay available
 
@@ -66,6 +64,16 @@ def training_permission(settings: Settings) -> tuple[bool, str | None]:
         f"Training from the page is off because the server listens on {settings.host}, not only on this machine; "
         f"whoever runs it can allow it with {SETTING}=1."
     )
+
+
+@dataclass
+class Worker:
+    """A spawned worker process waiting for (or running) one job."""
+
+    process: SpawnProcess
+    jobs: Any  # multiprocessing queue: the job's config
+    reports: Any  # multiprocessing queue: what the worker reports
+    cancel: MpEvent
 
 
 @dataclass(frozen=True)
@@ -166,62 +174,6 @@ class TrainingJob:
         }
 
 
-def worker_main(cfg: dict[str, Any], reports: Any, cancel: MpEvent) -> None:
-    """The spawned process: train with ``cfg`` and report progress, snapshots, epochs, the end."""
-    import torch
-
-    from ..train import TrainConfig, train
-
-    with contextlib.suppress(OSError):
-        os.nice(5)  # the page's requests come first when both cores are busy
-    torch.set_num_threads(1)
-    config = TrainConfig(**cfg)
-
-    class Cancelled(Exception):
-        pass
-
-    window: list[tuple[float, float]] = []
-    last = [0.0]
-    epochs_done = [0]
-
-    def on_step(step: int, epoch: int, loss: float, acc: float) -> None:
-        if cancel.is_set():
-            raise Cancelled
-        window.append((loss, acc))
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_INTERVAL:
-            last[0] = now
-            n = len(window)
-            reports.put(
-                (
-                    "progress",
-                    {
-                        "step": step,
-                        "epoch": epoch,
-                        "loss": sum(w[0] for w in window) / n,
-                        "accuracy": sum(w[1] for w in window) / n,
-                    },
-                )
-            )
-            window.clear()
-
-    def on_snapshot(step: int, epoch: int, path: Path) -> None:
-        reports.put(("snapshot", {"step": step, "epoch": epoch, "file": path.name}))
-
-    def on_epoch(epoch: int, metrics: dict[str, float], path: Path) -> None:
-        epochs_done[0] = epoch
-        reports.put(("epoch", {"epoch": epoch, "file": path.name, "metrics": metrics}))
-
-    try:
-        history = train(config, progress=False, on_epoch=on_epoch, on_step=on_step, on_snapshot=on_snapshot)
-    except Cancelled:
-        reports.put(("cancelled", {"epochs_done": epochs_done[0]}))
-    except Exception as exc:  # reported to the page; the finished epochs stay on disk
-        reports.put(("failed", {"detail": f"training failed: {type(exc).__name__}: {exc}", "epochs_done": epochs_done[0]}))
-    else:
-        reports.put(("done", {"epochs_done": len(history), "metrics": history[-1] if history else {}}))
-
-
 def _finite(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and math.isfinite(v)}
 
@@ -259,6 +211,19 @@ class TrainingManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._ctx = mp.get_context("spawn")
+        self._spare: Worker | None = None
+
+    def _spawn(self) -> Worker:
+        jobs, reports, cancel = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
+        process = self._ctx.Process(target=worker_main, args=(jobs, reports, cancel), daemon=True, name="attnviz-train")
+        process.start()
+        return Worker(process, jobs, reports, cancel)
+
+    def warm(self) -> None:
+        """Start a worker that waits for the next job (so Train does not wait for torch to import)."""
+        with self._lock:
+            if self.allowed and (self._spare is None or not self._spare.process.is_alive()):
+                self._spare = self._spawn()
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -267,6 +232,12 @@ class TrainingManager:
         self._wake = asyncio.Event()
 
     def shutdown(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.process.is_alive():
+            spare.jobs.put(None)
+            spare.process.join(2)
+            if spare.process.is_alive():
+                spare.process.terminate()
         job = self.current
         if job is not None and job.process is not None and job.process.is_alive():
             if job.cancel is not None:
@@ -370,11 +341,13 @@ class TrainingManager:
                     "training_dir_unwritable",
                     f"The live-runs folder {self.live_dir} cannot be written ({exc.strerror}); give training a writable volume.",
                 ) from None
-            reports = self._ctx.Queue()
-            cancel = self._ctx.Event()
-            job.cancel = cancel
-            job.process = self._ctx.Process(target=worker_main, args=(cfg, reports, cancel), daemon=True, name=f"train-{job.id}")
-            job.process.start()
+            worker, self._spare = self._spare, None
+            if worker is None or not worker.process.is_alive():
+                worker = self._spawn()
+            worker.jobs.put(cfg)
+            job.cancel = worker.cancel
+            job.process = worker.process
+            reports = worker.reports
             job.state = "running"
             self.jobs[job.id] = job
             while len(self.jobs) > JOBS_KEPT:
@@ -456,6 +429,7 @@ class TrainingManager:
         if proc.is_alive():
             proc.terminate()
         reports.close()
+        self.warm()  # ready for the next job
 
     def _handle(self, job: TrainingJob, kind: str, data: dict[str, Any]) -> None:
         if kind == "progress":
@@ -466,6 +440,7 @@ class TrainingManager:
             data = {"step": data["step"], "epoch": data["epoch"], "checkpoint": f"{job.run}/snapshots/{data['file']}"}
         elif kind == "epoch":
             job.epoch = int(data["epoch"])
+            job.step = max(job.step, int(data["step"]))
             job.metrics = _finite(data["metrics"])
             data = {"epoch": job.epoch, "checkpoint": f"{job.run}/{data['file']}", "metrics": job.metrics, "step": job.step}
         elif kind in TERMINAL:

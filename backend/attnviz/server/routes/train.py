@@ -38,6 +38,7 @@ JobDep = Annotated[TrainingJob, Depends(get_job)]
 
 @router.get("/limits", response_model=TrainLimits, summary="Whether training is allowed, its bounds, and the latest job")
 async def limits(manager: ManagerDep) -> dict[str, Any]:
+    manager.warm()  # a page that may train soon: have a worker ready
     return manager.describe()
 
 
