@@ -379,6 +379,7 @@ class TrainStatus(BaseModel):
     spec: TrainSpecOut = Field(description="What was asked for.")
     created_at: str = Field(description="When it was started (UTC).")
     events: int = Field(description="Events so far (GET /api/train/{id}/events replays them).")
+    worker_pid: int | None = Field(default=None, description="Process id of the training worker while the job runs.")
 
 
 class TrainLimits(BaseModel):

@@ -152,6 +152,8 @@ class TrainingJob:
     started: float = field(default_factory=time.monotonic)
     process: SpawnProcess | None = field(default=None, repr=False)
     cancel: MpEvent | None = field(default=None, repr=False)
+    # kept for the job's life: a queue collected while the child still unpickles it breaks the child
+    worker: Worker | None = field(default=None, repr=False)
     cancel_reason: str | None = None
 
     @property
@@ -171,6 +173,7 @@ class TrainingJob:
             "spec": asdict(self.spec),
             "created_at": self.created_at,
             "events": len(self.events),
+            "worker_pid": self.process.pid if self.process is not None and not self.finished else None,
         }
 
 
@@ -345,6 +348,7 @@ class TrainingManager:
             if worker is None or not worker.process.is_alive():
                 worker = self._spawn()
             worker.jobs.put(cfg)
+            job.worker = worker
             job.cancel = worker.cancel
             job.process = worker.process
             reports = worker.reports
