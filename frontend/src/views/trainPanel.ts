@@ -41,7 +41,8 @@ interface NumberField {
   value: number;
   min: number;
   max: (l: TrainLimits) => number;
-  step: number;
+  /** the input's step; 'any' where a multiple of a step would be arbitrary */
+  step: number | 'any';
 }
 
 const FIELDS: NumberField[] = [
@@ -49,7 +50,7 @@ const FIELDS: NumberField[] = [
   { key: 'n_heads', label: 'Heads', value: 4, min: 1, max: (l) => l.max_heads, step: 1 },
   { key: 'd_model', label: 'd_model', value: 64, min: 4, max: (l) => l.max_d_model, step: 4 },
   { key: 'epochs', label: 'Epochs', value: 4, min: 1, max: (l) => l.max_epochs, step: 1 },
-  { key: 'lr', label: 'Learning rate', value: 0.005, min: 0.0001, max: () => 0.1, step: 0.0005 },
+  { key: 'lr', label: 'Learning rate', value: 0.005, min: 0.0001, max: () => 0.1, step: 'any' },
   { key: 'seed', label: 'Seed', value: 0, min: 0, max: () => 2 ** 31 - 1, step: 1 },
 ];
 
@@ -108,7 +109,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     form.append(lab);
     inputs.set(f.key, inp);
   }
-  const startBtn = el('button', 'btn', 'Train');
+  const startBtn = el('button', 'btn primary', 'Train');
   startBtn.type = 'submit';
   startBtn.dataset.testid = 'train-start';
   const cancelBtn = el('button', 'btn', 'Cancel');
