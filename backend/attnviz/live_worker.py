@@ -38,7 +38,7 @@ def _warm_up() -> None:
     torch.save(model.state_dict(), io.BytesIO())
 
 
-def worker_main(jobs: Any, reports: Any, cancel: Any) -> None:
+def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any) -> None:
     """Wait for one training config on ``jobs``, train it, report to ``reports``; then exit."""
     import torch
 
@@ -48,6 +48,7 @@ def worker_main(jobs: Any, reports: Any, cancel: Any) -> None:
         os.nice(5)  # the page's requests come first when both cores are busy
     torch.set_num_threads(1)
     _warm_up()
+    ready.set()
     cfg = jobs.get()
     if cfg is None:  # the server is shutting down
         return

@@ -394,4 +394,7 @@ class TrainLimits(BaseModel):
     max_seconds: float = Field(description="Wall time after which a job is stopped (finished epochs are kept).")
     snapshot_every: int = Field(description="Optimizer steps between snapshots.")
     run_prefix: str = Field(description="Folder of the live runs in the listing (`live`).")
+    worker_ready: bool = Field(
+        default=False, description="A training process is started and waiting (asking for the limits starts one)."
+    )
     current: TrainStatus | None = Field(description="The running job, else the latest one (a reloaded page re-attaches to it).")

@@ -74,6 +74,7 @@ class Worker:
     jobs: Any  # multiprocessing queue: the job's config
     reports: Any  # multiprocessing queue: what the worker reports
     cancel: MpEvent
+    ready: MpEvent  # set once torch is imported and warmed up
 
 
 @dataclass(frozen=True)
@@ -217,10 +218,10 @@ class TrainingManager:
         self._spare: Worker | None = None
 
     def _spawn(self) -> Worker:
-        jobs, reports, cancel = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
-        process = self._ctx.Process(target=worker_main, args=(jobs, reports, cancel), daemon=True, name="attnviz-train")
+        jobs, reports, cancel, ready = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event(), self._ctx.Event()
+        process = self._ctx.Process(target=worker_main, args=(jobs, reports, cancel, ready), daemon=True, name="attnviz-train")
         process.start()
-        return Worker(process, jobs, reports, cancel)
+        return Worker(process, jobs, reports, cancel, ready)
 
     def warm(self) -> None:
         """Start a worker that waits for the next job (so Train does not wait for torch to import)."""
@@ -286,6 +287,7 @@ class TrainingManager:
             "max_seconds": self.limits.max_seconds,
             "snapshot_every": self.limits.snapshot_every,
             "run_prefix": self.prefix,
+            "worker_ready": self._spare is not None and self._spare.ready.is_set() and self._spare.process.is_alive(),
             "current": latest.status() if latest is not None else None,
         }
 

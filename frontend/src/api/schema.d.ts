@@ -896,6 +896,12 @@ export interface components {
              * @description Tasks that can be trained.
              */
             tasks: string[];
+            /**
+             * Worker Ready
+             * @description A training process is started and waiting (asking for the limits starts one).
+             * @default false
+             */
+            worker_ready: boolean;
         };
         /** TrainRequest */
         TrainRequest: {

@@ -167,6 +167,8 @@ export interface TrainLimits {
   max_seconds: number;
   snapshot_every: number;
   run_prefix: string;
+  /** a training process is started and waiting (GET /api/train/limits starts one) */
+  worker_ready?: boolean;
   current: TrainStatus | null;
 }
 
