@@ -3,7 +3,8 @@
 #   stage 2 (slim Python) installs the service with the pinned versions of constraints.txt and
 #   the CPU build of torch, then trains the demo runs with the project's own `make demo`.
 # Nothing is fetched at run time. Runs trained on the host into ./checkpoints are mounted
-# read-only at /app/checkpoints/local (see docker-compose.yml) and appear in the picker.
+# read-only at /app/checkpoints/local (see docker-compose.yml) and appear in the picker; runs
+# trained from the page (ATTNVIZ_TRAINING=1) are written to the volume at /app/checkpoints/live.
 
 FROM node:20-bookworm-slim AS frontend
 # hadolint ignore=DL3008
@@ -34,7 +35,8 @@ RUN chown attnviz:attnviz /app
 USER 10001
 COPY --chown=attnviz:attnviz pyproject.toml constraints.txt Makefile README.md ./
 COPY --chown=attnviz:attnviz backend ./backend
-RUN make setup-py EXTRAS= && make demo
+# checkpoints/live: the mount point of the training volume, owned by the app user so it can write
+RUN make setup-py EXTRAS= && make demo && mkdir -p checkpoints/live
 COPY --from=frontend --chown=attnviz:attnviz /app/frontend/dist ./frontend/dist
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -6,7 +6,10 @@ A checkpoint is ``torch.save`` of a plain dict::
      "config": {...ModelConfig...}, "vocab": ["<pad>", "<bos>", "<eos>", "a", ...],
      "task": "copy", "epoch": 3, "metrics": {"loss": ..., "token_accuracy": ..., ...},
      "train": {"max_text_len": 16, "seed": 0, ...}, "created_at": "2026-...+00:00",
-     "state_dict": {...tensors...}}
+     "step": 564, "state_dict": {...tensors...}}
+
+``step`` (optional) is the number of optimizer steps behind the weights; intermediate snapshots
+(``RUN/snapshots/step{S}.pt``) are ordinary checkpoints whose ``epoch`` is the epochs completed.
 
 It is read back only with ``torch.load(weights_only=True, map_location="cpu")``: tensors and
 plain containers, never arbitrary objects, so code inside a hostile pickle never runs.
@@ -75,6 +78,7 @@ class Checkpoint:
     metrics: dict[str, float]
     created_at: str
     train: dict[str, Any] = field(default_factory=dict)
+    step: int | None = None
     state_dict: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @property
@@ -104,6 +108,7 @@ def save_checkpoint(
     epoch: int,
     metrics: dict[str, float],
     train: dict[str, Any] | None = None,
+    step: int | None = None,
 ) -> Path:
     """Write a checkpoint atomically: a temporary file in the same directory, then a rename,
     so a reader (or a Ctrl-C) never sees a half-written file."""
@@ -119,6 +124,7 @@ def save_checkpoint(
         "metrics": {k: float(v) for k, v in metrics.items()},
         "train": dict(train or {}),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **({"step": int(step)} if step is not None else {}),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -310,6 +316,7 @@ def _validate(path: Path, raw: Any, limits: CheckpointLimits = DEFAULT_LIMITS) -
         metrics={str(k): float(v) for k, v in metrics.items()},
         created_at=str(raw.get("created_at", ""))[:100].encode("utf-8", "replace").decode(),
         train=dict(train),
+        step=int(raw["step"]) if isinstance(raw.get("step"), int) and not isinstance(raw.get("step"), bool) else None,
         state_dict=raw["state_dict"],
     )
     return ckpt

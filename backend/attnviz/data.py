@@ -3,7 +3,13 @@
 Tasks map an input string to the string the model must produce:
 - ``copy``: the same string (cross-attention learns a diagonal);
 - ``reverse``: the string reversed (an anti-diagonal);
-- ``sort``: the characters in vocabulary order (each output character looks up where it came from).
+- ``sort``: the characters in vocabulary order (each output character looks up where it came from);
+- ``shift``: each output character is the input character ``SHIFT`` positions back, ``-`` before
+  the start (``abcdef`` → ``--abcd``: a diagonal moved ``SHIFT`` keys to the left);
+- ``recall``: associative recall. The input is key-value pairs, ``:`` and query keys
+  (``a1b2c3:ca``); the output is each query's value (``31``): the token that follows the query's
+  first earlier occurrence (``?`` if none), the lookup an induction head does. Its training inputs
+  are drawn as letter-digit pairs with distinct keys.
 
 A training pair is encoded as ``src = text + <eos>``, ``tgt_in = <bos> + target`` and
 ``tgt_out = target + <eos>`` (teacher forcing: position t of ``tgt_in`` predicts position t of
@@ -100,14 +106,65 @@ def _sort_key(vocab: Vocab) -> Callable[[str], int]:
     return lambda ch: vocab.stoi[ch]
 
 
+SHIFT = 2  # how far back the shift task looks
+SHIFT_FILL = "-"
+RECALL_SEP = ":"
+RECALL_MISSING = "?"
+RECALL_QUERIES = 1  # most query keys per training input
+
+
+def shift_text(text: str) -> str:
+    return (SHIFT_FILL * SHIFT + text)[: len(text)]
+
+
+def recall_answer(text: str) -> str:
+    """Each query key's value: the character after its first occurrence before the separator."""
+    pairs, sep, queries = text.partition(RECALL_SEP)
+    if not sep:
+        return ""
+    return "".join(pairs[i + 1] if 0 <= (i := pairs.find(q)) < len(pairs) - 1 else RECALL_MISSING for q in queries)
+
+
 TASKS: dict[str, Callable[[str, Vocab], str]] = {
     "copy": lambda text, vocab: text,
     "reverse": lambda text, vocab: text[::-1],
     "sort": lambda text, vocab: "".join(sorted(text, key=_sort_key(vocab))),
+    "shift": lambda text, vocab: shift_text(text),
+    "recall": lambda text, vocab: recall_answer(text),
 }
 TASK_NAMES = tuple(TASKS)
 
-SAMPLE_INPUTS = {"copy": "hello world", "reverse": "attention", "sort": "transformer"}
+SAMPLE_INPUTS = {
+    "copy": "hello world",
+    "reverse": "attention",
+    "sort": "transformer",
+    "shift": "look back",
+    "recall": "a1b2c3d4:db",
+}
+
+
+def expected_origins(task: str, text: str, vocab: Vocab) -> list[int]:
+    """For each output character, the input position the task copies it from (-1: none). The same
+    rule as the front end's ``lib/alignment.ts`` (the overlay); tests score trained heads with it."""
+    target = target_for(task, text, vocab)
+    n = len(text)
+    if task == "copy":
+        return list(range(n))
+    if task == "reverse":
+        return [n - 1 - t for t in range(n)]
+    if task == "shift":
+        return [t - SHIFT if t >= SHIFT else -1 for t in range(n)]
+    if task == "recall":
+        pairs, _, queries = text.partition(RECALL_SEP)
+        return [i + 1 if 0 <= (i := pairs.find(q)) < len(pairs) - 1 else -1 for q in queries[: len(target)]]
+    used: dict[str, int] = {}
+    out = []
+    for ch in target:  # sort: the k-th occurrence in the output <-> the k-th in the input
+        k = used.get(ch, 0)
+        places = [i for i, c in enumerate(text) if c == ch]
+        out.append(places[k] if k < len(places) else -1)
+        used[ch] = k + 1
+    return out
 
 
 def target_for(task: str, text: str, vocab: Vocab) -> str:
@@ -144,6 +201,28 @@ def random_strings(n: int, min_len: int, max_len: int, alphabet: str, rng: rando
     return out
 
 
+def recall_inputs(n: int, max_len: int, rng: random.Random) -> list[str]:
+    """``n`` distinct recall inputs of at most ``max_len`` characters (at least 4: ``a1:a``):
+    2-8 pairs of distinct letters and digits, then ``:`` and 1-2 of the keys."""
+    alphabet_keys, alphabet_values = "abcdefghijklmnopqrstuvwxyz", "0123456789"
+    most_pairs = max(2, min(8, (max_len - 2) // 2))
+    seen: set[str] = set()
+    out: list[str] = []
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 50 * n + 1000:
+            raise ValueError(f"cannot draw {n} distinct recall inputs of at most {max_len} characters")
+        n_pairs = rng.randint(2, most_pairs)
+        n_queries = rng.randint(1, max(1, min(RECALL_QUERIES, max_len - 2 * n_pairs - 1)))
+        keys = rng.sample(alphabet_keys, n_pairs)
+        text = "".join(k + rng.choice(alphabet_values) for k in keys) + RECALL_SEP + "".join(rng.sample(keys, n_queries))
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
 def make_splits(
     task: str,
     vocab: Vocab,
@@ -155,7 +234,10 @@ def make_splits(
 ) -> tuple[list[Example], list[Example]]:
     """Seeded train and held-out evaluation sets that share no input string."""
     rng = random.Random(seed)
-    texts = random_strings(n_train + n_eval, min_len, max_len, vocab.chars, rng)
+    if task == "recall":
+        texts = recall_inputs(n_train + n_eval, max_len, rng)
+    else:
+        texts = random_strings(n_train + n_eval, min_len, max_len, vocab.chars, rng)
     examples = [Example(t, target_for(task, t, vocab)) for t in texts]
     return examples[:n_train], examples[n_train:]
 

@@ -6,8 +6,12 @@
 After each epoch the model is scored on a held-out set (no input string shared with training):
 token accuracy (teacher-forced next-token predictions) and exact-sequence accuracy (greedy
 decoding reproduces the whole target), and ``SAVE_DIR/ckpt_epoch{N}.pt`` is written atomically
-with those metrics. The same seed gives the same weights. Ctrl-C stops cleanly: every checkpoint
-already written stays intact, and the epoch in progress is not saved.
+with those metrics. ``--snapshot_every K`` also writes ``SAVE_DIR/snapshots/step{S}.pt`` (the
+same checkpoint format, with ``step`` recorded) before the first step and after every K optimizer
+steps, so the timeline and the live view can show attention forming between epochs. The same seed
+gives the same weights. Ctrl-C stops cleanly: every checkpoint already written stays intact, and
+the epoch in progress is not saved. At start the trainer deletes the temporary files a killed save
+left behind in SAVE_DIR, and the previous run's snapshots there.
 """
 
 from __future__ import annotations
@@ -35,27 +39,55 @@ class TrainConfig:
     """Everything a training run depends on (recorded in each checkpoint's ``train`` field)."""
 
     task: str = "copy"  # copy | reverse | sort
-    epochs: int = 3  # passes over the training set; one checkpoint per epoch
+    epochs: int = 4  # passes over the training set; one checkpoint per epoch
     save_dir: str = "checkpoints"  # where ckpt_epoch{N}.pt files go
     seed: int = 0  # seeds data, initialisation and shuffling: same seed, same weights
     d_model: int = 64  # model width
     n_heads: int = 4  # attention heads per module
     n_layers: int = 2  # encoder layers and decoder layers (each)
-    d_ff: int = 256  # feed-forward inner width
+    d_ff: int = 128  # feed-forward inner width (2 x d_model: 256 learned no better, and 40% slower)
     dropout: float = 0.0  # dropout on sub-layer outputs (the toy data is unlimited: none needed)
     lr: float = 5e-3  # peak Adam learning rate (after warm-up); high, as the model is tiny
-    warmup_steps: int = 200  # linear warm-up steps (section 5.3), then cosine decay to 10% of lr
+    warmup_steps: int = 50  # linear warm-up steps (section 5.3), then cosine decay to 10% of lr
     batch_size: int = 64  # sequences per step
     min_len: int = 1  # shortest training input (characters)
     max_len: int = 16  # longest training input (characters)
-    n_train: int = 12000  # training examples per epoch (a fixed set)
+    n_train: int = 9000  # training examples per epoch (a fixed set)
     n_eval: int = 500  # held-out examples, none shared with training
     label_smoothing: float = 0.0  # section 5.4 uses 0.1; 0 learns toy tasks faster
     threads: int = 1  # torch CPU threads: 1 is fastest for a model this small, and 2 collapse when a core is busy
+    snapshot_every: int = 0  # write snapshots/step{S}.pt every K optimizer steps (0: none)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 EpochCallback = Callable[[int, dict[str, float], Path], None]
+StepCallback = Callable[[int, int, float, float], None]  # (step, epoch, loss, accuracy); may raise to stop
+SnapshotCallback = Callable[[int, int, Path], None]  # (step, epoch, path)
+
+SNAPSHOT_DIR = "snapshots"
+_TEMP_GLOB = ".*.pt.*.tmp"  # what save_checkpoint's mkstemp names look like
+
+
+def snapshot_path(save_dir: str | Path, step: int) -> Path:
+    """``SAVE_DIR/snapshots/step{S:06d}.pt``: zero-padded so names sort by step."""
+    return Path(save_dir) / SNAPSHOT_DIR / f"step{step:06d}.pt"
+
+
+def prepare_run_dir(save_dir: str | Path) -> list[Path]:
+    """Delete the temporary files of saves that were killed mid-write, and the previous run's
+    snapshots (they would mix with this run's in the timeline); return what was removed."""
+    root = Path(save_dir)
+    removed: list[Path] = []
+    for folder in (root, root / SNAPSHOT_DIR):
+        if not folder.is_dir():
+            continue
+        stale = list(folder.glob(_TEMP_GLOB))
+        if folder.name == SNAPSHOT_DIR:
+            stale += list(folder.glob("step*.pt"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def build_model(cfg: TrainConfig, vocab: Vocab) -> SmallTransformer:
@@ -117,8 +149,16 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def train(cfg: TrainConfig, progress: bool = True, on_epoch: EpochCallback | None = None) -> list[dict[str, float]]:
-    """Train, evaluate and checkpoint every epoch; return each epoch's metrics."""
+def train(
+    cfg: TrainConfig,
+    progress: bool = True,
+    on_epoch: EpochCallback | None = None,
+    on_step: StepCallback | None = None,
+    on_snapshot: SnapshotCallback | None = None,
+) -> list[dict[str, float]]:
+    """Train, evaluate and checkpoint every epoch (and snapshot every ``cfg.snapshot_every`` steps);
+    return each epoch's metrics. An exception raised by a callback stops training; every file
+    already written stays intact."""
     if cfg.task not in TASK_NAMES:
         raise ValueError(f"unknown task {cfg.task!r}; choose one of {', '.join(TASK_NAMES)}")
     torch.set_num_threads(cfg.threads)
@@ -129,9 +169,24 @@ def train(cfg: TrainConfig, progress: bool = True, on_epoch: EpochCallback | Non
     loader = make_loader(train_set, vocab, cfg.batch_size, shuffle=True, seed=cfg.seed)
     total_steps = cfg.epochs * len(loader)
     save_dir = Path(cfg.save_dir)
+    prepare_run_dir(save_dir)
     history: list[dict[str, float]] = []
     step = 0
     train_record = {**asdict(cfg), "max_text_len": cfg.max_len}
+    steps_per_epoch = len(loader)
+
+    def snapshot(epochs_done: int, loss: float | None, acc: float | None) -> None:
+        metrics = {"epoch_progress": step / steps_per_epoch}
+        if loss is not None and acc is not None:
+            metrics |= {"train_loss": loss, "train_accuracy": acc}
+        path = save_checkpoint(
+            snapshot_path(save_dir, step), model, vocab, cfg.task, epochs_done, metrics, train_record, step=step
+        )
+        if on_snapshot is not None:
+            on_snapshot(step, epochs_done, path)
+
+    if cfg.snapshot_every > 0:
+        snapshot(0, None, None)  # the untrained model: where the pattern starts from
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         started = time.perf_counter()
@@ -154,10 +209,16 @@ def train(cfg: TrainConfig, progress: bool = True, on_epoch: EpochCallback | Non
             running_loss = 0.9 * running_loss + 0.1 * loss_value if step > 1 else loss_value
             running_acc = 0.9 * running_acc + 0.1 * acc if step > 1 else acc
             bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{running_acc:.1%}")
+            if on_step is not None:
+                on_step(step, epoch, loss_value, acc)
+            if cfg.snapshot_every > 0 and step % cfg.snapshot_every == 0:
+                snapshot(epoch - 1, running_loss, running_acc)
         metrics = evaluate(model, eval_set, vocab)
         metrics["train_loss"] = running_loss
         metrics["epoch_seconds"] = time.perf_counter() - started
-        path = save_checkpoint(save_dir / f"ckpt_epoch{epoch}.pt", model, vocab, cfg.task, epoch, metrics, train_record)
+        path = save_checkpoint(
+            save_dir / f"ckpt_epoch{epoch}.pt", model, vocab, cfg.task, epoch, metrics, train_record, step=step
+        )
         history.append(metrics)
         if progress:
             tqdm.write(
@@ -194,6 +255,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--n_eval", type=int, default=defaults.n_eval)
     parser.add_argument("--label_smoothing", type=float, default=defaults.label_smoothing)
     parser.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
+    parser.add_argument(
+        "--snapshot_every",
+        type=int,
+        default=defaults.snapshot_every,
+        help="also write SAVE_DIR/snapshots/step{S}.pt every K optimizer steps (0: none)",
+    )
     args = parser.parse_args(argv)
     cfg = TrainConfig(**vars(args))
     problems = []
@@ -203,6 +270,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         problems.append("need 1 <= --min_len <= --max_len")
     if cfg.d_model % cfg.n_heads:
         problems.append(f"--d_model ({cfg.d_model}) must be divisible by --n_heads ({cfg.n_heads})")
+    if cfg.snapshot_every < 0:
+        problems.append("--snapshot_every must be 0 (none) or positive")
     if cfg.n_train < 1 or cfg.n_eval < 1 or cfg.batch_size < 1:
         problems.append("--n_train, --n_eval and --batch_size must be positive")
     if problems:

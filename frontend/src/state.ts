@@ -59,7 +59,7 @@ export interface UrlState {
   diffckpt: string;
 }
 
-export const INSIGHTS = ['none', 'timeline', 'math', 'steps'] as const;
+export const INSIGHTS = ['none', 'timeline', 'math', 'steps', 'train'] as const; // 'train': views/trainPanel.ts (issue 16)
 export type InsightName = (typeof INSIGHTS)[number];
 
 export const URL_SPECS: Specs<UrlState> = {

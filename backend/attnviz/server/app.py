@@ -27,6 +27,7 @@ from .middleware import (
 from .model_cache import ModelCache
 from .registry import CheckpointRegistry
 from .routes import attention, checkpoints, health, timeline
+from .routes import train as train_routes  # training from the page (issue 16)
 from .service import AttentionService
 from .settings import Settings
 
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(checkpoints.router)
     app.include_router(attention.router)
     app.include_router(timeline.router)
+    app.include_router(train_routes.router)
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index(request: Request) -> Response:

@@ -42,6 +42,7 @@ from .errors import ApiError
 log = logging.getLogger("attnviz.server")
 
 SUFFIX = ".pt"
+SNAPSHOT_DIR = "snapshots"  # attnviz.train.SNAPSHOT_DIR
 MAX_DEPTH = 4  # directories below the checkpoint directory that are searched
 _EPOCH_IN_NAME = re.compile(r"epoch[_-]?(\d+)", re.IGNORECASE)
 
@@ -302,7 +303,9 @@ class CheckpointRegistry:
                 except ApiError:
                     log.warning("ignoring %s: it does not resolve to a directory inside %s", name, self.root)
                 continue
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if depth < MAX_DEPTH else []
+            # a run's snapshots/ are stepped through in its timeline, not listed as a run of their own
+            keep = [d for d in dirnames if not d.startswith(".") and not (depth > 0 and d == SNAPSHOT_DIR)]
+            dirnames[:] = sorted(keep) if depth < MAX_DEPTH else []
             for fname in sorted(filenames):
                 name = fname if depth == 0 else f"{rel.as_posix()}/{fname}"
                 if fname.startswith(".") and fname.endswith(TEMP_SUFFIX) and SUFFIX in fname:

@@ -378,12 +378,20 @@ class TimelineRequest(BaseModel):
     text: UnicodeStr = _text_field()
     precision: JsonInt = _precision_field()
     encoding: EncodingName = _encoding_field()
+    snapshots: bool = Field(
+        default=False,
+        description="Also every intermediate snapshot of the run (`<run>/snapshots/step{S}.pt`), in training order.",
+    )
 
 
 class TimelineEpoch(BaseModel):
-    epoch: int = Field(description="Epoch.")
+    epoch: int = Field(description="Epoch (for a snapshot: the epochs finished before it).")
+    step: int | None = Field(default=None, description="Optimizer steps behind these weights, if recorded.")
+    snapshot: bool = Field(default=False, description="An intermediate snapshot rather than an epoch's checkpoint.")
     checkpoint: str = Field(description="Checkpoint name.")
-    metrics: dict[str, float | None] = Field(description="Held-out metrics of that epoch; a non-finite value is null.")
+    metrics: dict[str, float | None] = Field(
+        description="Held-out metrics of that epoch (a snapshot: training loss and accuracy); a non-finite value is null."
+    )
     document: AttentionDocument
 
 
@@ -391,3 +399,70 @@ class TimelineResponse(BaseModel):
     run: str = Field(description="Run name.")
     text: str = Field(description="The submitted text.")
     epochs: list[TimelineEpoch] = Field(description="Every usable epoch of the run, in order.")
+
+
+# ---- training from the page (/api/train) -------------------------------------------------------
+
+TaskName = Literal["copy", "reverse", "sort", "shift", "recall"]
+TrainState = Literal["queued", "running", "done", "cancelled", "failed"]
+
+
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: TaskName = Field(description="The toy task to learn.", examples=["copy"])
+    epochs: JsonInt = Field(ge=1, description="Passes over the training set; one checkpoint each (at most `max_epochs`).")
+    n_layers: JsonInt = Field(ge=1, description="Encoder layers and decoder layers, each (at most `max_layers`).")
+    n_heads: JsonInt = Field(ge=1, description="Attention heads per module (at most `max_heads`; must divide d_model).")
+    d_model: JsonInt = Field(ge=4, description="Model width (at most `max_d_model`).")
+    lr: float = Field(default=5e-3, gt=0, le=0.1, description="Peak Adam learning rate (after warm-up).")
+    seed: JsonInt = Field(default=0, ge=0, le=2**31 - 1, description="Same seed, same weights.")
+    name: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Run name (lower-case letters, digits, `-`, `_`); default `<task>-<time>`. The run is `live/<name>`.",
+    )
+
+
+class TrainSpecOut(BaseModel):
+    task: str
+    epochs: int
+    n_layers: int
+    n_heads: int
+    d_model: int
+    lr: float
+    seed: int
+    name: str
+
+
+class TrainStatus(BaseModel):
+    id: str = Field(description="Job id.")
+    run: str = Field(description="The run it writes, `live/<name>` (listed in /api/checkpoints once an epoch is saved).")
+    state: TrainState = Field(description="queued, running, or how it ended.")
+    epoch: int = Field(description="Epochs finished (each saved as a checkpoint).")
+    step: int = Field(description="Optimizer steps done.")
+    total_steps: int | None = Field(description="Optimizer steps the job will take in all.")
+    metrics: dict[str, float] = Field(description="Held-out metrics of the last finished epoch.")
+    detail: str | None = Field(description="Why it was cancelled (`cancelled`, `time_limit`) or failed.")
+    spec: TrainSpecOut = Field(description="What was asked for.")
+    created_at: str = Field(description="When it was started (UTC).")
+    events: int = Field(description="Events so far (GET /api/train/{id}/events replays them).")
+    worker_pid: int | None = Field(default=None, description="Process id of the training worker while the job runs.")
+
+
+class TrainLimits(BaseModel):
+    allowed: bool = Field(description="Whether this server accepts POST /api/train.")
+    reason: str | None = Field(description="Why not, naming the setting that turns it on.")
+    setting: str = Field(description="The environment variable that allows training (`ATTNVIZ_TRAINING`).")
+    tasks: list[str] = Field(description="Tasks that can be trained.")
+    max_layers: int
+    max_heads: int
+    max_d_model: int
+    max_epochs: int
+    max_seconds: float = Field(description="Wall time after which a job is stopped (finished epochs are kept).")
+    snapshot_every: int = Field(description="Optimizer steps between snapshots.")
+    run_prefix: str = Field(description="Folder of the live runs in the listing (`live`).")
+    worker_ready: bool = Field(
+        default=False, description="A training process is started and waiting (asking for the limits starts one)."
+    )
+    current: TrainStatus | None = Field(description="The running job, else the latest one (a reloaded page re-attaches to it).")

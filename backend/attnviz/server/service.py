@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import orjson
 
-from ..checkpoint import CheckpointError
+from ..checkpoint import CheckpointError, load_checkpoint
 from ..encoding import Encoding
 from ..ensemble import stack_models
 from ..export_attention_json import document_from_result
@@ -21,7 +21,7 @@ from ..inference import AttentionResult, run_attention, run_attention_stacked, t
 from ..model import SmallTransformer
 from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
-from .registry import INSTALL_HF, CheckpointRegistry
+from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
 
 MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_characters)
 STACKED_RUNS_KEPT = 4  # runs whose epochs stay stacked into one batched model (see _run_epochs)
@@ -374,7 +374,22 @@ class AttentionService:
                 results[i] = result
         return [r for r in results if r is not None]
 
-    def timeline_json(self, run: str, text: str, precision: int, encoding: Encoding) -> bytes:
+    def _snapshots(self, run: str) -> list[tuple[str, LoadedModel]]:
+        """The run's intermediate snapshots (``<run>/snapshots/step{S}.pt``), loaded directly (not
+        through the model cache, which they would flush); unreadable ones are skipped."""
+        folder = self.registry.root / ("" if run == "." else run) / SNAPSHOT_DIR
+        out = []
+        for path in sorted(folder.glob("step*.pt")) if folder.is_dir() else []:
+            name = f"{run}/{SNAPSHOT_DIR}/{path.name}" if run != "." else f"{SNAPSHOT_DIR}/{path.name}"
+            try:
+                resolved = self.registry.resolve(name)
+                ckpt = load_checkpoint(resolved, self.registry.limits)
+                out.append((name, LoadedModel(resolved, file_key(resolved), ckpt, ckpt.build_model())))
+            except (ApiError, CheckpointError, OSError):
+                continue
+        return out
+
+    def timeline_json(self, run: str, text: str, precision: int, encoding: Encoding, snapshots: bool = False) -> bytes:
         metas = self.registry.run_checkpoints(run)
         if metas[0].kind == "huggingface":
             raise not_supported(run, "Attention over training", metas[0].family, metas[0].supports)
@@ -382,28 +397,34 @@ class AttentionService:
         if not usable:
             reasons = "; ".join(f"{m.name}: {m.error}" for m in metas[:3])
             raise ApiError(409, "checkpoint_unusable", f"Run {run!r} has no usable checkpoint ({reasons}).")
-        key = (run, text, precision, encoding, tuple((m.name, m.key) for m in usable))
+        extra = self._snapshots(run) if snapshots else []
+        key = (run, text, precision, encoding, tuple((m.name, m.key) for m in usable), tuple((n, lm.key) for n, lm in extra))
         with self._timeline_lock:
             cached = self._timelines.get(key)
             if cached is not None:
                 self._timelines.move_to_end(key)
                 return cached
 
-        loaded = [self.load(m.name) for m in usable]
+        names = [m.name for m in usable] + [n for n, _ in extra]
+        loaded = [self.load(m.name) for m in usable] + [lm for _, lm in extra]
         for lm in loaded:
             check_text(text, lm, self.max_text_len)
         results = self._run_epochs(loaded, text)
         epochs = [
             {
                 "epoch": lm.ckpt.epoch,
-                "checkpoint": meta.name,
+                "step": lm.ckpt.step,
+                "snapshot": i >= len(usable),
+                "checkpoint": name,
                 "metrics": lm.ckpt.metrics,
                 "document": document_from_result(
-                    lm.ckpt, result, checkpoint_name=meta.name, precision=precision, encoding=encoding, json_as_array=True
+                    lm.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
                 ),
             }
-            for meta, lm, result in zip(usable, loaded, results, strict=True)
+            for i, (name, lm, result) in enumerate(zip(names, loaded, results, strict=True))
         ]
+        if extra:  # snapshots between the epochs, in training order (at equal steps the epoch first)
+            epochs.sort(key=lambda e: (e["step"] if e["step"] is not None else 1 << 62, e["snapshot"]))
         check_budget([cast(dict[str, Any], e["document"]) for e in epochs], encoding, precision, self.max_response_bytes)
         body = dumps({"run": run, "text": text, "epochs": epochs})
         if self.timeline_cache_size > 0 and len(body) <= self.timeline_cache_bytes:

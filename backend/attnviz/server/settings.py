@@ -5,6 +5,7 @@ ATTNVIZ_CORS_ORIGINS=http://localhost:5173,http://127.0.0.1:5173   # comma-separ
 ATTNVIZ_HF_MODELS=/models/bert-base-uncased:/models/gpt2   # os.pathsep- or comma-separated (hf extra)
 ATTNVIZ_MODEL_CACHE_BYTES=2000000000   # weights kept loaded; a bigger model is refused
 ATTNVIZ_ALLOWED_HOSTS=classroom.local,10.0.0.5   # Host headers served when bound to 0.0.0.0 (default: any)
+ATTNVIZ_TRAINING=1   # allow training from the page on a non-loopback host (docs/api.md "Training")
 """
 
 from __future__ import annotations
@@ -95,6 +96,24 @@ class Settings(BaseSettings):
         "(needs the hf extra)",
     )
     frontend_dist: Path = Field(default=REPO_ROOT / "frontend" / "dist", description="built front end served at /")
+    # ---- training from the page (POST /api/train) ----
+    training: bool | None = Field(
+        default=None,
+        description="allow POST /api/train; unset: allowed only when the host is a loopback address",
+    )
+    training_dir: Path | None = Field(
+        default=None,
+        description="writable folder inside checkpoint_dir for runs trained from the page (default <checkpoint_dir>/live)",
+    )
+    training_max_layers: int = Field(default=4, ge=1, le=12, description="most encoder (and decoder) layers a page may ask for")
+    training_max_heads: int = Field(default=8, ge=1, le=32, description="most attention heads a page may ask for")
+    training_max_d_model: int = Field(default=128, ge=8, le=1024, description="widest model a page may ask for")
+    training_max_epochs: int = Field(default=20, ge=1, le=1000, description="most epochs a page may ask for")
+    training_max_seconds: float = Field(
+        default=600, gt=0, description="wall time after which a job is stopped (finished epochs are kept)"
+    )
+    training_examples: int = Field(default=9000, ge=100, le=1_000_000, description="training examples per epoch of a job")
+    training_snapshot_every: int = Field(default=20, ge=1, description="optimizer steps between the snapshots the page redraws")
 
     def checkpoint_limits(self) -> CheckpointLimits:
         return CheckpointLimits(

@@ -9,6 +9,9 @@ import type {
   MathResponse,
   TimelineRequest,
   TimelineResponse,
+  TrainLimits,
+  TrainRequest,
+  TrainStatus,
 } from './types';
 
 /** An error a person can act on; `code` is the server's stable code or a client-side one. */
@@ -90,6 +93,13 @@ export function createClient(opts: ClientOptions = {}) {
       request<MathResponse>('/api/attention/math', 'compute the attention math', post(req, signal)),
     timeline: (req: TimelineRequest, signal?: AbortSignal) =>
       request<TimelineResponse>('/api/timeline', 'run every epoch of the run', post(req, signal)),
+    // training from the page; its event stream is an EventSource on trainEventsUrl(id)
+    trainLimits: () => request<TrainLimits>('/api/train/limits', 'ask whether training is allowed'),
+    train: (req: TrainRequest) => request<TrainStatus>('/api/train', 'start training', post(req)),
+    trainStatus: (id: string) => request<TrainStatus>(`/api/train/${encodeURIComponent(id)}`, 'ask how training goes'),
+    cancelTrain: (id: string) =>
+      request<TrainStatus>(`/api/train/${encodeURIComponent(id)}`, 'cancel training', { method: 'DELETE' }),
+    trainEventsUrl: (id: string) => `${base}/api/train/${encodeURIComponent(id)}/events`,
   };
 }
 

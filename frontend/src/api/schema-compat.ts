@@ -16,6 +16,9 @@ import type {
   MathResponse,
   TimelineRequest,
   TimelineResponse,
+  TrainLimits,
+  TrainRequest,
+  TrainStatus,
 } from './types';
 
 type S = components['schemas'];
@@ -24,6 +27,9 @@ const ok = <T extends true>(): T => true as T;
 
 export const schemaCompat = [
   ok<Assignable<S['HealthResponse'], HealthResponse>>(),
+  ok<Assignable<S['TrainStatus'], TrainStatus>>(),
+  ok<Assignable<S['TrainLimits'], TrainLimits>>(),
+  ok<Assignable<Required<TrainRequest>, S['TrainRequest']>>(), // the schema lists defaults as required
   ok<Assignable<S['CheckpointList'], CheckpointsResponse>>(),
   ok<Assignable<S['CheckpointInfo'], CheckpointInfo>>(),
   ok<Assignable<S['AttentionDocument'], AttentionDocument>>(),

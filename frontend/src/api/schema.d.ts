@@ -101,6 +101,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/train": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start training a model (one job at a time)
+         * @description 403 `training_disabled` when the server does not allow it; 409 `training_busy` naming the running job (or `run_exists`); 422 for bounds (`out_of_bounds` with `field` and `maximum`, `invalid_model_size`, `invalid_name`).
+         */
+        post: operations["start_api_train_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/train/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether training is allowed, its bounds, and the latest job */
+        get: operations["limits_api_train_limits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/train/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's state */
+        get: operations["status_api_train__job_id__get"];
+        put?: never;
+        post?: never;
+        /** Cancel a job (finished epochs stay) */
+        delete: operations["cancel_api_train__job_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/train/{job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A job's events (server-sent): its history, then live until the last
+         * @description Events `progress` {step, epoch, loss, accuracy, total_steps}, `snapshot` {step, epoch, checkpoint}, `epoch` {epoch, step, checkpoint, metrics}, then one of `done` / `cancelled` / `failed` {run, epochs_done, checkpoints, ...}. Each has an `id`; reconnecting with `Last-Event-ID` (or `?after=N`) resumes after it.
+         */
+        get: operations["events_api_train__job_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -433,6 +508,11 @@ export interface components {
              */
             shape: number[];
         };
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
+        };
         /** HealthResponse */
         HealthResponse: {
             /**
@@ -729,16 +809,27 @@ export interface components {
             document: components["schemas"]["AttentionDocument"];
             /**
              * Epoch
-             * @description Epoch.
+             * @description Epoch (for a snapshot: the epochs finished before it).
              */
             epoch: number;
             /**
              * Metrics
-             * @description Held-out metrics of that epoch; a non-finite value is null.
+             * @description Held-out metrics of that epoch (a snapshot: training loss and accuracy); a non-finite value is null.
              */
             metrics: {
                 [key: string]: number | null;
             };
+            /**
+             * Snapshot
+             * @description An intermediate snapshot rather than an epoch's checkpoint.
+             * @default false
+             */
+            snapshot: boolean;
+            /**
+             * Step
+             * @description Optimizer steps behind these weights, if recorded.
+             */
+            step?: number | null;
         };
         /** TimelineRequest */
         TimelineRequest: {
@@ -761,6 +852,12 @@ export interface components {
              * @example copy
              */
             run: string;
+            /**
+             * Snapshots
+             * @description Also every intermediate snapshot of the run (`<run>/snapshots/step{S}.pt`), in training order.
+             * @default false
+             */
+            snapshots: boolean;
             /**
              * Text
              * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens.
@@ -811,6 +908,202 @@ export interface components {
              * @description A vocabulary token (a character, or `<eos>` etc.).
              */
             token: string;
+        };
+        /** TrainLimits */
+        TrainLimits: {
+            /**
+             * Allowed
+             * @description Whether this server accepts POST /api/train.
+             */
+            allowed: boolean;
+            /** @description The running job, else the latest one (a reloaded page re-attaches to it). */
+            current: components["schemas"]["TrainStatus"] | null;
+            /** Max D Model */
+            max_d_model: number;
+            /** Max Epochs */
+            max_epochs: number;
+            /** Max Heads */
+            max_heads: number;
+            /** Max Layers */
+            max_layers: number;
+            /**
+             * Max Seconds
+             * @description Wall time after which a job is stopped (finished epochs are kept).
+             */
+            max_seconds: number;
+            /**
+             * Reason
+             * @description Why not, naming the setting that turns it on.
+             */
+            reason: string | null;
+            /**
+             * Run Prefix
+             * @description Folder of the live runs in the listing (`live`).
+             */
+            run_prefix: string;
+            /**
+             * Setting
+             * @description The environment variable that allows training (`ATTNVIZ_TRAINING`).
+             */
+            setting: string;
+            /**
+             * Snapshot Every
+             * @description Optimizer steps between snapshots.
+             */
+            snapshot_every: number;
+            /**
+             * Tasks
+             * @description Tasks that can be trained.
+             */
+            tasks: string[];
+            /**
+             * Worker Ready
+             * @description A training process is started and waiting (asking for the limits starts one).
+             * @default false
+             */
+            worker_ready: boolean;
+        };
+        /** TrainRequest */
+        TrainRequest: {
+            /**
+             * D Model
+             * @description Model width (at most `max_d_model`).
+             */
+            d_model: number;
+            /**
+             * Epochs
+             * @description Passes over the training set; one checkpoint each (at most `max_epochs`).
+             */
+            epochs: number;
+            /**
+             * Lr
+             * @description Peak Adam learning rate (after warm-up).
+             * @default 0.005
+             */
+            lr: number;
+            /**
+             * N Heads
+             * @description Attention heads per module (at most `max_heads`; must divide d_model).
+             */
+            n_heads: number;
+            /**
+             * N Layers
+             * @description Encoder layers and decoder layers, each (at most `max_layers`).
+             */
+            n_layers: number;
+            /**
+             * Name
+             * @description Run name (lower-case letters, digits, `-`, `_`); default `<task>-<time>`. The run is `live/<name>`.
+             */
+            name?: string | null;
+            /**
+             * Seed
+             * @description Same seed, same weights.
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Task
+             * @description The toy task to learn.
+             * @example copy
+             * @enum {string}
+             */
+            task: "copy" | "reverse" | "sort" | "shift" | "recall";
+        };
+        /** TrainSpecOut */
+        TrainSpecOut: {
+            /** D Model */
+            d_model: number;
+            /** Epochs */
+            epochs: number;
+            /** Lr */
+            lr: number;
+            /** N Heads */
+            n_heads: number;
+            /** N Layers */
+            n_layers: number;
+            /** Name */
+            name: string;
+            /** Seed */
+            seed: number;
+            /** Task */
+            task: string;
+        };
+        /** TrainStatus */
+        TrainStatus: {
+            /**
+             * Created At
+             * @description When it was started (UTC).
+             */
+            created_at: string;
+            /**
+             * Detail
+             * @description Why it was cancelled (`cancelled`, `time_limit`) or failed.
+             */
+            detail: string | null;
+            /**
+             * Epoch
+             * @description Epochs finished (each saved as a checkpoint).
+             */
+            epoch: number;
+            /**
+             * Events
+             * @description Events so far (GET /api/train/{id}/events replays them).
+             */
+            events: number;
+            /**
+             * Id
+             * @description Job id.
+             */
+            id: string;
+            /**
+             * Metrics
+             * @description Held-out metrics of the last finished epoch.
+             */
+            metrics: {
+                [key: string]: number;
+            };
+            /**
+             * Run
+             * @description The run it writes, `live/<name>` (listed in /api/checkpoints once an epoch is saved).
+             */
+            run: string;
+            /** @description What was asked for. */
+            spec: components["schemas"]["TrainSpecOut"];
+            /**
+             * State
+             * @description queued, running, or how it ended.
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done" | "cancelled" | "failed";
+            /**
+             * Step
+             * @description Optimizer steps done.
+             */
+            step: number;
+            /**
+             * Total Steps
+             * @description Optimizer steps the job will take in all.
+             */
+            total_steps: number | null;
+            /**
+             * Worker Pid
+             * @description Process id of the training worker while the job runs.
+             */
+            worker_pid?: number | null;
+        };
+        /** ValidationError */
+        ValidationError: {
+            /** Context */
+            ctx?: Record<string, never>;
+            /** Input */
+            input?: unknown;
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
         };
     };
     responses: never;
@@ -1091,6 +1384,210 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    start_api_train_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainStatus"];
+                };
+            };
+            /** @description Error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The checkpoint file exists but cannot be loaded; `detail` says why. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    limits_api_train_limits_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainLimits"];
+                };
+            };
+        };
+    };
+    status_api_train__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainStatus"];
+                };
+            };
+            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_api_train__job_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainStatus"];
+                };
+            };
+            /** @description Error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    events_api_train__job_id__events_get: {
+        parameters: {
+            query?: {
+                after?: number | null;
+            };
+            header?: {
+                "last-event-id"?: string | null;
+            };
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -106,12 +106,80 @@ export interface TimelineRequest {
   text: string;
   precision?: number;
   encoding?: Encoding;
+  /** also the run's intermediate snapshots (`<run>/snapshots/step{S}.pt`), in training order */
+  snapshots?: boolean;
 }
 
 export interface TimelineResponse {
   run: string;
   text: string;
-  epochs: { epoch: number; checkpoint: string; metrics: CheckpointMetrics; document: AttentionDocument }[];
+  epochs: {
+    epoch: number;
+    /** optimizer steps behind these weights (null for runs trained before steps were recorded) */
+    step?: number | null;
+    /** an intermediate snapshot, not an epoch's checkpoint */
+    snapshot?: boolean;
+    checkpoint: string;
+    metrics: CheckpointMetrics;
+    document: AttentionDocument;
+  }[];
+}
+
+// ---- training from the page (/api/train; docs/api.md "Training") ----
+export type TrainTask = 'copy' | 'reverse' | 'sort' | 'shift' | 'recall';
+export type TrainState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
+
+export interface TrainRequest {
+  task: TrainTask;
+  epochs: number;
+  n_layers: number;
+  n_heads: number;
+  d_model: number;
+  lr?: number;
+  seed?: number;
+  name?: string | null;
+}
+
+export interface TrainStatus {
+  id: string;
+  run: string;
+  state: TrainState;
+  epoch: number;
+  step: number;
+  total_steps: number | null;
+  metrics: Record<string, number>;
+  detail: string | null;
+  spec: { task: string; epochs: number; n_layers: number; n_heads: number; d_model: number; lr: number; seed: number; name: string };
+  created_at: string;
+  events: number;
+  worker_pid?: number | null;
+}
+
+export interface TrainLimits {
+  allowed: boolean;
+  reason: string | null;
+  setting: string;
+  tasks: string[];
+  max_layers: number;
+  max_heads: number;
+  max_d_model: number;
+  max_epochs: number;
+  max_seconds: number;
+  snapshot_every: number;
+  run_prefix: string;
+  /** a training process is started and waiting (GET /api/train/limits starts one) */
+  worker_ready?: boolean;
+  current: TrainStatus | null;
+}
+
+/** Payloads of the server-sent events of GET /api/train/{id}/events (event name → data). */
+export interface TrainEvents {
+  progress: { step: number; epoch: number; loss: number; accuracy: number; total_steps: number | null };
+  snapshot: { step: number; epoch: number; checkpoint: string };
+  epoch: { epoch: number; step: number; checkpoint: string; metrics: Record<string, number> };
+  done: { run: string; epochs_done: number; checkpoints: string[]; metrics?: Record<string, number> };
+  cancelled: { run: string; epochs_done: number; checkpoints: string[]; reason?: string };
+  failed: { run: string; epochs_done: number; checkpoints: string[]; detail?: string | null };
 }
 
 /** [layer][head][query][key] */

@@ -7,22 +7,45 @@
  * - sort: the source position holding output character t; equal characters are matched in order
  *   (the k-th occurrence of a character in the output ↔ its k-th occurrence in the source), which is
  *   exactly the stable argsort of the source;
+ * - shift: origin[t] = t − 2 (the input two positions back; the first two outputs are the filler “-”
+ *   and have none): the diagonal moved two keys to the left;
+ * - recall (`a1b2c3:ca` → `31`): output j is the value of query key j, the character after that key's
+ *   first occurrence before the `:`; origin[j] = that value's position (−1 when the key is missing);
  * - the output's end (position n, where the decoder must predict <eos>) comes from the source <eos>
- *   when the source ends with one.
+ *   when the source ends with one (for recall: n = the number of queries).
  *
  * Per attention kind (query row → expected key):
  * - cross (tgt queries × src keys): decoder query t (token tgt[t]) predicts output t, so its expected
  *   key is origin[t];
  * - encoder_self (src × src): source query i ↔ origin[i], the same permutation read inside the source
- *   (copy: diagonal; reverse: anti-diagonal);
+ *   (copy: diagonal; reverse: anti-diagonal; shift: two back); for recall, the induction step: each
+ *   query key (after the `:`) ↔ the value it recalls, other rows none;
  * - decoder_self: the task says nothing about it → no expected alignment (null).
  * Rows without an expected key (−1) are left out of the agreement.
  */
 import type { AttentionKind } from '../api/types';
 import type { AttnDoc } from './doc';
 
-export type Task = 'copy' | 'reverse' | 'sort';
-export const TASKS: readonly Task[] = ['copy', 'reverse', 'sort'];
+export type Task = 'copy' | 'reverse' | 'sort' | 'shift' | 'recall';
+export const TASKS: readonly Task[] = ['copy', 'reverse', 'sort', 'shift', 'recall'];
+/** How far back the shift task looks (attnviz.data.SHIFT). */
+export const SHIFT = 2;
+const RECALL_SEP = ':';
+
+/** recall: for each query key, the position of the value it recalls (−1 if the key is missing). */
+export function recallOrigins(chars: readonly string[]): { sep: number; origins: Int32Array } {
+  const sep = chars.indexOf(RECALL_SEP);
+  if (sep < 0) return { sep, origins: new Int32Array(0) };
+  const pairs = chars.slice(0, sep);
+  const queries = chars.slice(sep + 1);
+  return {
+    sep,
+    origins: Int32Array.from(queries, (q) => {
+      const i = pairs.indexOf(q);
+      return i >= 0 && i < pairs.length - 1 ? i + 1 : -1;
+    }),
+  };
+}
 
 const END_TOKENS = new Set(['<eos>', '[SEP]']);
 
@@ -61,9 +84,17 @@ export function matchOrigins(source: readonly string[], output: readonly string[
 export function taskOrigins(task: string | undefined, src: readonly string[], expected: string | null): Int32Array | null {
   if (!task || !(TASKS as readonly string[]).includes(task)) return null;
   const chars = sourceChars(src);
+  if (task === 'recall') {
+    const { origins } = recallOrigins(chars);
+    const full = new Int32Array(origins.length + 1).fill(-1);
+    full.set(origins);
+    if (src.length === chars.length + 1) full[origins.length] = chars.length; // <eos> ↔ <eos>
+    return full;
+  }
   const n = chars.length;
   let origin: Int32Array;
   if (task === 'copy') origin = Int32Array.from({ length: n }, (_, t) => t);
+  else if (task === 'shift') origin = Int32Array.from({ length: n }, (_, t) => (t >= SHIFT ? t - SHIFT : -1));
   else if (task === 'reverse') origin = Int32Array.from({ length: n }, (_, t) => n - 1 - t);
   else {
     const out = expected !== null ? [...expected] : [...chars].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -79,7 +110,16 @@ export function taskOrigins(task: string | undefined, src: readonly string[], ex
 export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array | null {
   const t = doc.kinds[kind];
   if (!t || kind === 'decoder_self') return null;
-  const origin = taskOrigins(doc.model.task as string | undefined, doc.tokens.src, doc.expected);
+  const task = doc.model.task as string | undefined;
+  if (task === 'recall' && kind === 'encoder_self') {
+    const { sep, origins } = recallOrigins(sourceChars(doc.tokens.src));
+    const out = new Int32Array(t.nq).fill(-1);
+    origins.forEach((k, j) => {
+      if (sep + 1 + j < t.nq && k < t.nk) out[sep + 1 + j] = k;
+    });
+    return out;
+  }
+  const origin = taskOrigins(task, doc.tokens.src, doc.expected);
   if (!origin) return null;
   const out = new Int32Array(t.nq).fill(-1);
   for (let q = 0; q < t.nq; q++) {
@@ -92,7 +132,7 @@ export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array
 /** Why a kind has no expected alignment (for the UI), or null when it has one. */
 export function noAlignmentReason(doc: AttnDoc, kind: AttentionKind): string | null {
   const task = doc.model.task as string | undefined;
-  if (!task || !(TASKS as readonly string[]).includes(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not copy, reverse or sort.`;
+  if (!task || !(TASKS as readonly string[]).includes(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not copy, reverse, sort, shift or recall.`;
   if (kind === 'decoder_self') return 'No expected alignment for decoder self-attention (the task defines output ↔ source only).';
   return null;
 }

@@ -46,6 +46,24 @@ export const GALLERY: TaskExamples[] = [
       { text: 'mississippi', look: 'Many repeats: count the i’s and s’s in the output. Counting is where this small model slips.' },
     ],
   },
+  {
+    task: 'shift',
+    title: 'shift — each output is the input two places back',
+    examples: [
+      { text: 'look back', look: 'Cross-attention: the diagonal moved two keys to the left; the first two rows (the “-” filler) have no source.' },
+      { text: 'abcdefgh', look: 'A relative-position head: every row looks exactly two positions behind itself.' },
+      { text: 'aaaa', look: 'All letters equal: only position can say which one to read, and the offset line stays sharp.' },
+    ],
+  },
+  {
+    task: 'recall',
+    title: 'recall — look up the value of a key',
+    examples: [
+      { text: 'a1b2c3d4:c', look: 'Find the key c and read what follows it: the output row looks at the 3, right after the c — an induction-style lookup.' },
+      { text: 'k7q2z9:z', look: 'The query is the last key: the attention jumps back to the value just after the earlier z.' },
+      { text: 'x5y8:x', look: 'Two pairs: the answer 5 sits one place after the first occurrence of the query x.' },
+    ],
+  },
 ];
 
 export function findRun(list: CheckpointsResponse | null, name: string): RunInfo | null {

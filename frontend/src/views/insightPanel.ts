@@ -10,11 +10,13 @@ import type { AppState, InsightName } from '../state';
 import { createAblationBar } from './ablationBar';
 import { createDecodeSteps } from './decodeSteps';
 import { createTimelineView } from './timelineView';
+import { createTrainPanel } from './trainPanel'; // issue 16: training from the page
 
 const TABS: { name: Exclude<InsightName, 'none'>; label: string; title: string }[] = [
   { name: 'timeline', label: 'Training', title: 'The same input through every epoch of this run' },
   { name: 'math', label: 'Math', title: 'Q, K, V, softmax(QKᵀ/√d_k)V of the focused head, with its real numbers' },
   { name: 'steps', label: 'Decoding', title: 'Greedy decoding step by step: what the decoder looked at and its top-5 guesses' },
+  { name: 'train', label: 'Train', title: 'Train a model here and watch its attention form, live' }, // issue 16
 ];
 
 export function createInsightPanel(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
@@ -35,6 +37,7 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
     timeline: document.createElement('div'),
     math: document.createElement('div'),
     steps: document.createElement('div'),
+    train: document.createElement('div'), // issue 16
   };
   for (const [name, el] of Object.entries(bodies)) {
     el.className = 'insight-body';
@@ -52,6 +55,7 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
   store.subscribe(loadMath);
   loadMath();
   createDecodeSteps(bodies.steps, store);
+  createTrainPanel(bodies.train, store, api); // issue 16
   createAblationBar(document.getElementById('ablation-bar')!, store, api);
 
   function render(s: AppState, scroll: boolean) {

@@ -15,6 +15,9 @@ import { findCheckpoint } from './inputBar';
 
 export interface TimelineEpoch {
   epoch: number;
+  /** optimizer steps; an intermediate snapshot (`<run>/snapshots/`) when `snapshot` */
+  step: number | null;
+  snapshot: boolean;
   checkpoint: string;
   metrics: CheckpointMetrics;
   doc: AttnDoc;
@@ -100,8 +103,16 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
     let p = cache.get(key);
     if (!p) {
       requests++;
-      p = api.timeline({ run, text, encoding: 'float16' }).then((r) =>
-        r.epochs.map((e) => ({ epoch: e.epoch, checkpoint: e.checkpoint, metrics: e.metrics, doc: decodeDocument(e.document) })),
+      // snapshots: a run trained with snapshots steps through them too (issue 16)
+      p = api.timeline({ run, text, encoding: 'float16', snapshots: true }).then((r) =>
+        r.epochs.map((e) => ({
+          epoch: e.epoch,
+          step: e.step ?? null,
+          snapshot: e.snapshot ?? false,
+          checkpoint: e.checkpoint,
+          metrics: e.metrics,
+          doc: decodeDocument(e.document),
+        })),
       );
       p.catch(() => cache.delete(key));
       cache.set(key, p);
@@ -167,13 +178,16 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
       play.disabled = epochs.length < 2;
       const t = epochs[0]?.doc.kinds[s.kind];
       sub.textContent = epochs.length
-        ? `${KIND_LABEL[s.kind]}, layer ${s.layer} · head ${s.head}, at each of ${epochs.length} epochs. Scrub or play to watch the pattern form.`
+        ? `${KIND_LABEL[s.kind]}, layer ${s.layer} · head ${s.head}, at each of ${epochs.filter((e) => !e.snapshot).length} epochs${
+            epochs.some((e) => e.snapshot) ? ` and ${epochs.filter((e) => e.snapshot).length} snapshots between them` : ''
+          }. Scrub or play to watch the pattern form.`
         : '';
       const cards = epochs.map((e) => {
         const card = document.createElement('button');
         card.className = 'tl-card';
-        card.dataset.testid = `timeline-multiple-${e.epoch}`;
+        card.dataset.testid = e.snapshot ? `timeline-snapshot-${e.step}` : `timeline-multiple-${e.epoch}`;
         card.dataset.epoch = String(e.epoch);
+        card.dataset.index = String(epochs.indexOf(e));
         card.addEventListener('click', () => scrubTo(epochs.indexOf(e)));
         const et = e.doc.kinds[s.kind];
         const c = document.createElement('canvas');
@@ -187,7 +201,7 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
         const cap = document.createElement('div');
         cap.className = 'tl-cap';
         const ep = document.createElement('b');
-        ep.textContent = `epoch ${e.epoch}`;
+        ep.textContent = e.snapshot ? `step ${e.step}` : `epoch ${e.epoch}`;
         const acc = document.createElement('span');
         acc.className = 'tl-acc';
         acc.dataset.testid = 'timeline-accuracy';
@@ -213,8 +227,9 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
     const i = currentIndex(s);
     scrub.value = String(i);
     const e = epochs[i];
-    label.textContent = e ? `epoch ${e.epoch} / ${epochs[epochs.length - 1]!.epoch}${accText(e.metrics) ? ` · ${accText(e.metrics)}` : ''}` : '';
-    for (const el of strip.children) (el as HTMLElement).classList.toggle('current', (el as HTMLElement).dataset.epoch === String(e?.epoch));
+    const where = e?.snapshot ? `step ${e.step} (after epoch ${e.epoch})` : `epoch ${e?.epoch}`;
+    label.textContent = e ? `${where} / ${epochs[epochs.length - 1]!.epoch}${accText(e.metrics) ? ` · ${accText(e.metrics)}` : ''}` : '';
+    for (const el of strip.children) (el as HTMLElement).classList.toggle('current', (el as HTMLElement).dataset.index === String(i));
     play.textContent = playing !== undefined ? '❚❚ Pause' : '▶ Play';
   }
 

@@ -18,5 +18,5 @@ router = APIRouter(prefix="/api", tags=["attention"])
     "Responses are cached while the run's files are unchanged.",
 )
 async def timeline(body: TimelineRequest, services: ServicesDep) -> Response:
-    data = await services.run(services.service.timeline_json, body.run, body.text, body.precision, body.encoding)
+    data = await services.run(services.service.timeline_json, body.run, body.text, body.precision, body.encoding, body.snapshots)
     return Response(data, media_type="application/json")

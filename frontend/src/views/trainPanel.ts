@@ -1,0 +1,356 @@
+/**
+ * Train a model from the page and watch its attention form (insight tab "Train", `?insight=train`).
+ *
+ * Data in: the server's limits (GET /api/train/limits), the job's server-sent events. Drawing out:
+ * a form within those limits, a loss/accuracy chart (two SVG paths), and — on every snapshot —
+ * the current text run through the newest snapshot, shown like any document (the model view and
+ * the focused head redraw). A superseded snapshot request is aborted. When the job ends, the
+ * checkpoint list is refreshed and its last epoch selected: an ordinary run in the picker.
+ * A reloaded page re-attaches to the running (or latest) job from the limits' `current`.
+ */
+import '../trainPanel.css';
+import { ApiError, type ApiClient } from '../api/client';
+import type { TrainEvents, TrainLimits, TrainStatus, TrainTask } from '../api/types';
+import { decodeDocument } from '../lib/doc';
+import type { Store } from '../lib/store';
+import { chartPaths, type TrainPoint } from '../lib/trainChart';
+import { showDocPatch, type AppState } from '../state';
+
+const SAMPLE: Record<string, string> = {
+  copy: 'hello world',
+  reverse: 'attention',
+  sort: 'transformer',
+  shift: 'look back',
+  recall: 'a1b2c3d4:c',
+};
+const TASK_LABEL: Record<string, string> = {
+  copy: 'copy',
+  reverse: 'reverse',
+  sort: 'sort',
+  shift: 'shift (2 back)',
+  recall: 'recall (key → value)',
+};
+const CHART_W = 320;
+const CHART_H = 120;
+const SVG = 'http://www.w3.org/2000/svg';
+const TERMINAL = ['done', 'cancelled', 'failed'] as const;
+
+interface NumberField {
+  key: 'n_layers' | 'n_heads' | 'd_model' | 'epochs' | 'lr' | 'seed';
+  label: string;
+  value: number;
+  min: number;
+  max: (l: TrainLimits) => number;
+  /** the input's step; 'any' where a multiple of a step would be arbitrary */
+  step: number | 'any';
+}
+
+const FIELDS: NumberField[] = [
+  { key: 'n_layers', label: 'Layers', value: 2, min: 1, max: (l) => l.max_layers, step: 1 },
+  { key: 'n_heads', label: 'Heads', value: 4, min: 1, max: (l) => l.max_heads, step: 1 },
+  { key: 'd_model', label: 'd_model', value: 64, min: 4, max: (l) => l.max_d_model, step: 4 },
+  { key: 'epochs', label: 'Epochs', value: 4, min: 1, max: (l) => l.max_epochs, step: 1 },
+  { key: 'lr', label: 'Learning rate', value: 0.005, min: 0.0001, max: () => 0.1, step: 'any' },
+  { key: 'seed', label: 'Seed', value: 0, min: 0, max: () => 2 ** 31 - 1, step: 1 },
+];
+
+declare global {
+  interface Window {
+    /** test / bench hook of the training panel */
+    __attnvizTrain?: {
+      /** attention redraws from snapshots so far */
+      redraws: number;
+      /** ms from a snapshot event to its attention drawn, per redraw */
+      snapshotLatency: number[];
+      /** ms from Train pressed to the first redrawn attention (null until then) */
+      firstRedraw: number | null;
+      /** the job's events received */
+      events: number;
+    };
+  }
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export function createTrainPanel(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+  container.classList.add('train-panel');
+  container.dataset.testid = 'train-panel';
+  container.dataset.redraws = '0';
+  const head = el('div', 'insight-head');
+  head.append(
+    el('h2', undefined, 'Train a model'),
+    el('p', 'hint', 'Pick a task and a size, press Train, and watch the attention of the current text form while the loss falls.'),
+  );
+  const notice = el('p', 'train-notice');
+  notice.dataset.testid = 'train-notice';
+  const form = el('form', 'train-form');
+  form.hidden = true;
+  const taskSel = el('select');
+  taskSel.dataset.testid = 'train-task';
+  const taskLab = el('label', undefined, 'Task ');
+  taskLab.append(taskSel);
+  form.append(taskLab);
+  const inputs = new Map<NumberField['key'], HTMLInputElement>();
+  for (const f of FIELDS) {
+    const lab = el('label', undefined, `${f.label} `);
+    const inp = el('input');
+    inp.type = 'number';
+    inp.value = String(f.value);
+    inp.min = String(f.min);
+    inp.step = String(f.step);
+    inp.required = true;
+    inp.dataset.testid = `train-${f.key}`;
+    lab.append(inp);
+    form.append(lab);
+    inputs.set(f.key, inp);
+  }
+  const startBtn = el('button', 'btn primary', 'Train');
+  startBtn.type = 'submit';
+  startBtn.dataset.testid = 'train-start';
+  const cancelBtn = el('button', 'btn', 'Cancel');
+  cancelBtn.type = 'button';
+  cancelBtn.dataset.testid = 'train-cancel';
+  cancelBtn.disabled = true;
+  form.append(startBtn, cancelBtn);
+
+  const status = el('div', 'insight-status');
+  status.dataset.testid = 'train-status';
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${CHART_W} ${CHART_H}`);
+  svg.setAttribute('class', 'train-chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'Training loss and accuracy');
+  svg.dataset.testid = 'train-chart';
+  svg.dataset.points = '0';
+  const frame = document.createElementNS(SVG, 'rect');
+  frame.setAttribute('width', String(CHART_W));
+  frame.setAttribute('height', String(CHART_H));
+  frame.setAttribute('class', 'train-frame');
+  const lossPath = document.createElementNS(SVG, 'path');
+  lossPath.setAttribute('class', 'train-loss');
+  const accPath = document.createElementNS(SVG, 'path');
+  accPath.setAttribute('class', 'train-acc');
+  svg.append(frame, lossPath, accPath);
+  const legend = el('div', 'train-legend');
+  const lossKey = el('span', 'train-key loss', 'loss');
+  const accKey = el('span', 'train-key acc', 'accuracy');
+  legend.append(lossKey, accKey);
+  container.append(head, notice, form, status, svg, legend);
+
+  const hook = { redraws: 0, snapshotLatency: [] as number[], firstRedraw: null as number | null, events: 0 };
+  window.__attnvizTrain = hook;
+
+  let limits: TrainLimits | null = null;
+  let job: TrainStatus | null = null;
+  let source: EventSource | null = null;
+  let points: TrainPoint[] = [];
+  let totalSteps = 0;
+  let pressedAt: number | null = null;
+  let inflight: AbortController | null = null;
+  let chartQueued = false;
+
+  const setRunning = (running: boolean) => {
+    startBtn.disabled = running || !limits?.allowed;
+    cancelBtn.disabled = !running;
+    container.dataset.state = job?.state ?? 'idle';
+  };
+
+  function drawChart() {
+    chartQueued = false;
+    const p = chartPaths(points, totalSteps, CHART_W, CHART_H);
+    lossPath.setAttribute('d', p.loss);
+    accPath.setAttribute('d', p.accuracy);
+    svg.dataset.points = String(points.length);
+    const last = points[points.length - 1];
+    if (last) {
+      lossKey.textContent = `loss ${last.loss.toFixed(3)} (top ${p.maxLoss.toFixed(2)})`;
+      accKey.textContent = `accuracy ${(last.accuracy * 100).toFixed(1)}%`;
+    }
+  }
+  const queueChart = () => {
+    if (chartQueued) return;
+    chartQueued = true;
+    requestAnimationFrame(drawChart);
+  };
+
+  /** Run the current text through `checkpoint` and show it (the newest request wins). */
+  async function redraw(checkpoint: string, receivedAt: number) {
+    inflight?.abort();
+    const ac = new AbortController();
+    inflight = ac;
+    const s = store.get();
+    const text = s.text || SAMPLE[job?.spec.task ?? 'copy'] || 'hello';
+    try {
+      const raw = await api.attention({ checkpoint, text, encoding: 'float16' }, ac.signal);
+      if (ac.signal.aborted) return;
+      const doc = decodeDocument(raw);
+      const now = store.get();
+      store.set({ ckpt: checkpoint, ...(now.text ? {} : { text }), ...showDocPatch({ ...now, text }, doc, 'api') });
+      requestAnimationFrame(() => {
+        const t = performance.now();
+        hook.redraws++;
+        hook.snapshotLatency.push(t - receivedAt);
+        if (hook.firstRedraw === null && pressedAt !== null) hook.firstRedraw = t - pressedAt;
+        container.dataset.redraws = String(hook.redraws);
+      });
+    } catch (e) {
+      if (ac.signal.aborted || (e as Error).name === 'AbortError') return;
+      status.textContent = `Cannot draw the snapshot: ${(e as Error).message}`;
+      status.className = 'insight-status error';
+    } finally {
+      if (inflight === ac) inflight = null;
+    }
+  }
+
+  function describe(s: TrainStatus, extra = ''): string {
+    const acc = s.metrics.sequence_accuracy;
+    const metric = typeof acc === 'number' ? ` · held-out exact ${(acc * 100).toFixed(1)}%` : '';
+    const steps = s.total_steps ? ` · step ${s.step} / ${s.total_steps}` : '';
+    return `${s.run}: ${s.state}, epoch ${s.epoch} / ${s.spec.epochs}${steps}${metric}${extra}`;
+  }
+
+  async function finish(kind: (typeof TERMINAL)[number], data: TrainEvents[(typeof TERMINAL)[number]], live: boolean) {
+    source?.close();
+    source = null;
+    if (!job) return;
+    job = { ...job, state: kind, epoch: data.epochs_done };
+    const why = kind === 'failed' ? ` — ${(data as TrainEvents['failed']).detail ?? ''}` : kind === 'cancelled' ? ` (${(data as TrainEvents['cancelled']).reason ?? 'cancelled'})` : '';
+    status.textContent = describe(job, why);
+    status.className = `insight-status ${kind === 'failed' ? 'error' : ''}`;
+    setRunning(false);
+    if (!live) return;
+    try {
+      const list = await api.checkpoints();
+      const last = data.checkpoints[data.checkpoints.length - 1];
+      // the run is now an ordinary run: listed in the picker, its last epoch selected
+      store.set({ checkpoints: list, ...(last ? { ckpt: last } : {}) });
+    } catch (e) {
+      status.textContent += ` (could not refresh the checkpoint list: ${(e as Error).message})`;
+    }
+  }
+
+  /** Follow job `s`; `live` = redraw its snapshots and select its run at the end (not for a finished job's replay). */
+  function attach(s: TrainStatus, live = true) {
+    source?.close();
+    job = s;
+    points = [];
+    totalSteps = s.total_steps ?? 0;
+    status.textContent = describe(s);
+    status.className = 'insight-status';
+    setRunning(!TERMINAL.includes(s.state as (typeof TERMINAL)[number]));
+    const es = new EventSource(api.trainEventsUrl(s.id));
+    source = es;
+    const on = <K extends keyof TrainEvents>(name: K, fn: (d: TrainEvents[K]) => void) =>
+      es.addEventListener(name, (ev) => {
+        if (source !== es) return;
+        hook.events++;
+        fn(JSON.parse((ev as MessageEvent<string>).data) as TrainEvents[K]);
+      });
+    on('progress', (d) => {
+      points.push({ step: d.step, loss: d.loss, accuracy: d.accuracy });
+      if (d.total_steps) totalSteps = d.total_steps;
+      if (job) job = { ...job, step: d.step };
+      queueChart();
+    });
+    on('snapshot', (d) => {
+      if (job) job = { ...job, step: Math.max(job.step, d.step) };
+      if (live) void redraw(d.checkpoint, performance.now());
+    });
+    on('epoch', (d) => {
+      if (!job) return;
+      job = { ...job, epoch: d.epoch, metrics: d.metrics };
+      status.textContent = describe(job);
+    });
+    for (const kind of TERMINAL) on(kind, (d) => void finish(kind, d, live));
+    es.onerror = () => {
+      // the browser reconnects by itself (Last-Event-ID resumes); say so only if it gave up
+      if (es.readyState === EventSource.CLOSED && source === es) {
+        status.textContent = 'Lost the connection to the training job; reload the page to re-attach.';
+        status.className = 'insight-status error';
+      }
+    };
+  }
+
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!limits?.allowed || !form.reportValidity()) return;
+    const num = (k: NumberField['key']) => Number(inputs.get(k)!.value);
+    pressedAt = performance.now();
+    hook.firstRedraw = null;
+    startBtn.disabled = true;
+    status.textContent = 'Starting…';
+    status.className = 'insight-status loading';
+    api
+      .train({
+        task: taskSel.value as TrainTask,
+        n_layers: num('n_layers'),
+        n_heads: num('n_heads'),
+        d_model: num('d_model'),
+        epochs: num('epochs'),
+        lr: num('lr'),
+        seed: num('seed'),
+      })
+      .then(attach, (e: Error) => {
+        status.textContent = e.message;
+        status.className = 'insight-status error';
+        startBtn.disabled = false;
+        // another job is running (409 training_busy): follow it instead
+        if (e instanceof ApiError && e.code === 'training_busy') void api.trainLimits().then((l) => l.current && attach(l.current));
+      });
+  });
+  cancelBtn.addEventListener('click', () => {
+    if (!job) return;
+    cancelBtn.disabled = true;
+    api.cancelTrain(job.id).catch((e: Error) => {
+      status.textContent = e.message;
+      status.className = 'insight-status error';
+    });
+  });
+
+  function applyLimits(l: TrainLimits) {
+    limits = l;
+    if (!l.allowed) {
+      notice.textContent = l.reason ?? `Training is switched off on this server (${l.setting}).`;
+      notice.className = 'train-notice off';
+      notice.dataset.testid = 'train-disabled';
+      form.hidden = true;
+      return;
+    }
+    notice.textContent = `Up to ${l.max_layers} layers, ${l.max_heads} heads, d_model ${l.max_d_model}, ${l.max_epochs} epochs; a snapshot every ${l.snapshot_every} steps. Runs appear as “${l.run_prefix}/<name>”.`;
+    taskSel.replaceChildren(
+      ...l.tasks.map((t) => {
+        const o = el('option', undefined, TASK_LABEL[t] ?? t);
+        o.value = t;
+        return o;
+      }),
+    );
+    const task = store.get().doc?.model.task;
+    if (typeof task === 'string' && l.tasks.includes(task)) taskSel.value = task;
+    for (const f of FIELDS) inputs.get(f.key)!.max = String(f.max(l));
+    form.hidden = false;
+    setRunning(false);
+    if (l.current) attach(l.current, !TERMINAL.includes(l.current.state as (typeof TERMINAL)[number]));
+  }
+
+  // fetched when the panel is first opened (the server then also readies a worker for Train)
+  let asked = false;
+  const ask = () => {
+    if (asked || store.get().insight !== 'train') return;
+    asked = true;
+    notice.textContent = 'Asking the server whether it trains…';
+    api.trainLimits().then(applyLimits, (e: Error) => {
+      asked = false;
+      notice.textContent = `Training is not available: ${e.message}`;
+      notice.className = 'train-notice off';
+    });
+  };
+  store.subscribe((s, p) => {
+    if (s.insight !== p.insight) ask();
+  });
+  ask();
+}

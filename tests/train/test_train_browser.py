@@ -1,0 +1,49 @@
+"""Training from the page in real Chromium against a real server: the chart and the attention
+views update while it trains, and the run is an ordinary run in the picker when it is done."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import TrainServer
+
+
+def test_train_from_the_page(browser: Any, train_server: TrainServer) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{train_server.url}/?insight=train&text=abcd")
+        panel = page.get_by_test_id("train-panel")
+        start = page.get_by_test_id("train-start")
+        start.wait_for(state="visible")
+        page.wait_for_function("() => !document.querySelector('[data-testid=train-start]').disabled")
+        for key, value in {"n_layers": "1", "n_heads": "2", "d_model": "16", "epochs": "8"}.items():
+            page.get_by_test_id(f"train-{key}").fill(value)
+        page.get_by_test_id("train-task").select_option("copy")
+        start.click()
+        # while it trains: the chart grows and the attention is redrawn from snapshots
+        page.wait_for_function(
+            "() => +document.querySelector('[data-testid=train-chart]').dataset.points >= 2"
+            " && +document.querySelector('[data-testid=train-panel]').dataset.redraws >= 2"
+        )
+        shown = page.evaluate("() => window.__attnviz.store.get().doc.checkpoint")
+        assert "/snapshots/step" in shown
+        assert page.locator("[data-testid=train-chart] path.train-loss").get_attribute("d")
+        page.wait_for_function("() => document.querySelector('[data-testid=train-panel]').dataset.state === 'done'")
+        # an ordinary run: in the picker, its last epoch selected and drawn
+        page.wait_for_function("() => window.__attnviz.store.get().ckpt.endsWith('/ckpt_epoch8.pt')")
+        run = page.evaluate("() => window.__attnviz.store.get().ckpt").rsplit("/", 1)[0]
+        assert run.startswith("live/")
+        options = page.get_by_test_id("run-select").locator("option").evaluate_all("els => els.map(e => e.value)")
+        assert run in options
+        page.wait_for_function("() => window.__attnviz.store.get().doc?.checkpoint?.endsWith('/ckpt_epoch8.pt')")
+        hook = page.evaluate("() => window.__attnvizTrain")
+        assert hook["redraws"] >= 2 and hook["firstRedraw"] is not None
+        assert int(panel.get_attribute("data-redraws") or 0) == hook["redraws"]
+        page.screenshot(path="/tmp/tr/train-panel-1440.png", full_page=True)
+        assert not errors
+    finally:
+        context.close()
