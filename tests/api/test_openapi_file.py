@@ -22,4 +22,7 @@ def test_every_operation_declares_its_errors() -> None:
     for path, ops in schema["paths"].items():
         for method, op in ops.items():
             if method == "post":
-                assert {"404", "413", "422"} <= set(op["responses"]), path
+                # every body can be too large, not JSON, or invalid; a named checkpoint or run can be unknown
+                assert {"413", "415", "422"} <= set(op["responses"]), path
+                if path != "/api/train":
+                    assert "404" in op["responses"], path

@@ -9,7 +9,9 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from .schemas import ErrorResponse
 
@@ -126,7 +128,18 @@ async def http_error_handler(_request: Request, exc: Exception) -> Response:
     response = error_response(exc.status_code, code, clean_text(detail))
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # Starlette names only the first route whose path matched; GET and DELETE of one path are two routes
+        response.headers["Allow"] = ", ".join(_allowed_methods(_request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route | APIRoute) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -137,8 +150,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route: each status described with :class:`ErrorResponse`."""
+def error_responses(*statuses: int, streaming: bool = False) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status described with :class:`ErrorResponse`. ``streaming``: the
+    route answers ``text/event-stream``, so its errors are declared as JSON explicitly (FastAPI would
+    otherwise give them the route's media type)."""
     descriptions = {
         404: "Unknown checkpoint or run (names never leave the checkpoint directory).",
         409: "The checkpoint file exists but cannot be loaded; `detail` says why.",
@@ -148,4 +163,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         503: "`busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds.",
         422: "Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types.",
     }
+    if streaming:
+        json_error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        return {s: {"content": json_error, "description": descriptions.get(s, "Error")} for s in statuses}
     return {s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in statuses}

@@ -46,7 +46,7 @@ async def limits(manager: ManagerDep) -> dict[str, Any]:
     "",
     status_code=202,
     response_model=TrainStatus,
-    responses=error_responses(403, 409, 422),
+    responses=error_responses(403, 409, 413, 415, 422),
     summary="Start training a model (one job at a time)",
     description="403 `training_disabled` when the server does not allow it; 409 `training_busy` naming the running job "
     "(or `run_exists`); 422 for bounds (`out_of_bounds` with `field` and `maximum`, `invalid_model_size`, `invalid_name`).",
@@ -57,7 +57,7 @@ async def start(body: TrainRequest, manager: ManagerDep) -> dict[str, Any]:
     return manager.start(spec).status()
 
 
-@router.get("/{job_id}", response_model=TrainStatus, responses=error_responses(404), summary="A job's state")
+@router.get("/{job_id}", response_model=TrainStatus, responses=error_responses(404, 422), summary="A job's state")
 async def status(job: JobDep) -> dict[str, Any]:
     return job.status()
 
@@ -65,7 +65,7 @@ async def status(job: JobDep) -> dict[str, Any]:
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
-    responses=error_responses(404),
+    responses=error_responses(404, 422, streaming=True),
     summary="A job's events (server-sent): its history, then live until the last",
     description="Events `progress` {step, epoch, loss, accuracy, total_steps}, `snapshot` {step, epoch, checkpoint}, "
     "`epoch` {epoch, step, checkpoint, metrics}, then one of `done` / `cancelled` / `failed` {run, epochs_done, "
@@ -85,7 +85,10 @@ async def events(
 
 
 @router.delete(
-    "/{job_id}", response_model=TrainStatus, responses=error_responses(403, 404), summary="Cancel a job (finished epochs stay)"
+    "/{job_id}",
+    response_model=TrainStatus,
+    responses=error_responses(403, 404, 422),
+    summary="Cancel a job (finished epochs stay)",
 )
 async def cancel(job_id: Annotated[str, Path(max_length=64)], manager: ManagerDep) -> dict[str, Any]:
     manager.require_allowed()
