@@ -30,6 +30,18 @@ function readJson<T>(id: string): T | null {
 const embeddedDoc: unknown = pristine ? readJson<unknown>(DOCUMENT_ID) : null;
 const data: EmbeddedData = (pristine ? readJson<EmbeddedData>(DATA_ID) : null) ?? {};
 
+if (pristine && location.protocol === 'about:') {
+  // a notebook's <iframe srcdoc> has no URL to mirror the state into (replaceState would throw)
+  const replace = history.replaceState.bind(history);
+  history.replaceState = (...args: Parameters<History['replaceState']>) => {
+    try {
+      replace(...args);
+    } catch {
+      /* about:srcdoc */
+    }
+  };
+}
+
 /** Is this page a single file carrying its own document? */
 export function isEmbedded(): boolean {
   return pristine !== null;
@@ -101,6 +113,20 @@ export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () =
   document.body.classList.add('embedded');
   document.querySelector<HTMLInputElement>('[data-testid="text-input"]')?.setAttribute('readonly', '');
   show(embeddedDoc);
+  // the server views this file does not carry data for say so where they would draw
+  const notes: [string, unknown, string][] = [
+    ['timeline', data.timeline, 'Attention over training needs the attnviz server: this saved file does not include it (attnviz html --with timeline does).'],
+    ['math', data.math, 'The math step-through needs the attnviz server: this saved file does not include it (attnviz html --with math does).'],
+  ];
+  for (const [name, have, text] of notes) {
+    const body = document.querySelector<HTMLElement>(`[data-insight="${name}"]`);
+    if (have || !body) continue;
+    const p = document.createElement('p');
+    p.className = 'embedded-note';
+    p.dataset.testid = `embedded-note-${name}`;
+    p.textContent = text;
+    body.prepend(p);
+  }
   return data.checkpoints ? loadCheckpoints() : Promise.resolve();
 }
 
