@@ -79,6 +79,8 @@ def _stack(x: Any, name: str, batch_index: int | None) -> np.ndarray:
             a = _to_numpy(t, f"{name}[{i}]")
             if a.ndim == 4:
                 a = _pick_batch(a, f"{name}[{i}]", batch_index, "heads, queries, keys")
+            elif a.ndim == 3 and batch_index is not None:
+                raise AttentionInputError(f"batch_index={batch_index} but {name}[{i}] has no batch axis (shape {list(a.shape)})")
             elif a.ndim != 3:
                 raise AttentionInputError(
                     f"{name}[{i}] has shape {list(a.shape)}; "
@@ -94,6 +96,11 @@ def _stack(x: Any, name: str, batch_index: int | None) -> np.ndarray:
     arr = _to_numpy(x, name)
     if arr.ndim == 5:
         arr = _pick_batch(arr, name, batch_index, "layers, heads, queries, keys")
+    elif batch_index is not None:
+        raise AttentionInputError(
+            f"batch_index={batch_index} but {name} has no batch axis (shape {list(arr.shape)}; "
+            "a batch is [batch, layers, heads, queries, keys])"
+        )
     elif arr.ndim == 3:
         arr = arr[None]  # one layer
     elif arr.ndim == 2:
@@ -155,9 +162,11 @@ def _tokens(tokens: Any, n: int, name: str, what: str) -> tuple[list[str], list[
 
 
 def _get(x: Any, key: str) -> Any:
-    if isinstance(x, Mapping):
-        return x.get(key)
-    return getattr(x, key, None)
+    """A model output's field; None when missing or empty (BERT's output has ``cross_attentions=()``)."""
+    value = x.get(key) if isinstance(x, Mapping) else getattr(x, key, None)
+    if isinstance(value, (list, tuple)) and not value:
+        return None
+    return value
 
 
 def _is_hf_output(x: Any) -> bool:
