@@ -75,7 +75,9 @@ def test_decoder_only_stack_is_causal_self_attention_on_the_target_side() -> Non
 
 
 def test_explicit_kinds_of_a_seq2seq_model() -> None:
-    enc, dec, cross = softmax_weights(2, 2, 4, 4, seed=4), softmax_weights(2, 2, 3, 3, seed=5), softmax_weights(2, 2, 3, 4, seed=6)
+    enc = softmax_weights(2, 2, 4, 4, seed=4)
+    dec = softmax_weights(2, 2, 3, 3, seed=5)
+    cross = softmax_weights(2, 2, 3, 4, seed=6)
     doc = attnviz.document_from(
         encoder_self=enc, decoder_self=dec, cross=cross, tokens=list("abcd"), tgt_tokens=["<s>", "x", "y"]
     )
@@ -153,7 +155,7 @@ def test_bad_input_gets_a_named_error(call: Any, named: str) -> None:
 
 def test_a_document_whose_weights_do_not_match_its_tokens(tiny_doc: dict[str, Any]) -> None:
     bad = dict(tiny_doc, tokens={"src": ["a"], "tgt": tiny_doc["tokens"]["tgt"]})
-    with pytest.raises(AttentionInputError, match="attentions.encoder_self has shape"):
+    with pytest.raises(AttentionInputError, match=r"attentions\.encoder_self has shape"):
         attnviz.document_from(bad)
 
 
@@ -168,8 +170,9 @@ def transformers_mod() -> Any:
 def test_hugging_face_encoder_outputs_attentions(transformers_mod: Any) -> None:
     tf = transformers_mod
     cfg = tf.BertConfig(
-        vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, max_position_embeddings=32
-    )
+        vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+        max_position_embeddings=32,
+    )  # fmt: skip
     torch.manual_seed(0)
     model = tf.BertModel(cfg, add_pooling_layer=False).eval()
     model.set_attn_implementation("eager")
@@ -200,7 +203,8 @@ def test_hugging_face_seq2seq_output(transformers_mod: Any) -> None:
         out = model(input_ids=src, decoder_input_ids=tgt, output_attentions=True)
     doc = attnviz.document_from(out, ["<s>", "a", "b", "c", "</s>"], tgt_tokens=["</s>", "<s>", "x", "y"])
     assert doc["tokens"] == {"src": ["<s>", "a", "b", "c", "</s>"], "tgt": ["</s>", "<s>", "x", "y"]}
-    for kind, name in (("encoder_self", "encoder_attentions"), ("decoder_self", "decoder_attentions"), ("cross", "cross_attentions")):
+    pairs = (("encoder_self", "encoder_attentions"), ("decoder_self", "decoder_attentions"), ("cross", "cross_attentions"))
+    for kind, name in pairs:
         np.testing.assert_allclose(weights_of(doc, kind), torch.stack(getattr(out, name))[:, 0].numpy(), atol=1e-3)
     dec = weights_of(doc, "decoder_self")
     assert np.all(dec[:, :, 0, 1:] < 1e-6)  # the decoder's mask came through
