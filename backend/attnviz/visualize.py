@@ -189,7 +189,7 @@ def plot_attention_matrix(
     ax.set_xlabel("key")
     ax.set_ylabel("query")
     bbox = ax.get_position()
-    fig_w, fig_h = ax.figure.get_size_inches()
+    fig_w, fig_h = ax.get_figure(root=True).get_size_inches()  # type: ignore[union-attr]
     if x_tokens is not None:
         if len(x_tokens) != T_k:
             raise ValueError(f"x_tokens has {len(x_tokens)} labels but the matrix has {T_k} keys")
