@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import expect
@@ -18,6 +19,7 @@ from attnviz.html import DOCUMENT_ID
 
 from ..conftest import TinyRun
 from ..e2e.helpers import canvas_stats, decode_weights, format_weight, hover_cell
+from ..live_server import serve
 from .conftest import Tab, run_cli
 
 pytestmark = pytest.mark.browser
@@ -184,3 +186,27 @@ def test_download_html_button_writes_a_file_that_opens_offline(
     assert shown["src"] == ["The", "cat", "sat", "on", "mats"]
     assert_main_views_painted(again.page, 2, 3, 5, 5)
     assert_only_the_file(again, saved)
+
+
+def test_download_html_from_the_served_app(tiny_run: TinyRun, single_file_build: Path, tmp_path: Path, new_tab: Any) -> None:
+    """The served app builds the file client-side from its own single-file build (embed/index.html)."""
+    name = f"{tiny_run.dir.name}/ckpt_epoch3.pt"
+    with serve(tiny_run.dir.parent, tmp_path / "server.log", env={"ATTNVIZ_INFERENCE_THREADS": "1"}) as url:
+        tab = new_tab()
+        tab.page.goto(f"{url}/?ckpt={name}&text=hello")
+        tab.page.wait_for_function(
+            "(n) => { const s = window.__attnviz.store.get(); return s.doc && s.doc.checkpoint === n; }", arg=name
+        )
+        api_doc = httpx.post(f"{url}/api/attention", json={"checkpoint": name, "text": "hello", "encoding": "float16"}).json()
+        with tab.page.expect_download() as info:
+            tab.page.get_by_test_id("download-html").click()
+        saved = tmp_path / "from_app.html"
+        info.value.save_as(saved)
+    doc = embedded_document(saved)
+    assert doc["checkpoint"] == name and doc["tokens"] == api_doc["tokens"]
+    for kind in ("encoder_self", "decoder_self", "cross"):
+        np.testing.assert_allclose(decode_weights(doc, kind), decode_weights(api_doc, kind), atol=1e-3)
+    offline = new_tab()  # the server is gone: the file stands alone
+    assert open_file(offline, saved)["input"] == "hello"
+    assert_main_views_painted(offline.page, *decode_weights(api_doc, "encoder_self").shape)
+    assert_only_the_file(offline, saved)
