@@ -148,5 +148,9 @@ def checkpoint_page(
                         entries.append({"request": request, "response": orjson.loads(body)})
             data["math"] = entries
     except ApiError as exc:
+        if exc.code in ("unknown_checkpoint", "unknown_run"):
+            names = [c["name"] for r in registry.listing(max_text_len)["runs"] for c in r["checkpoints"] if c.get("usable")]
+            have = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "") if names else "none"
+            raise LessonError(f"there is no checkpoint named {checkpoint!r} in {root}; usable checkpoints: {have}") from None
         raise LessonError(exc.detail) from None
     return doc, data or None
