@@ -210,3 +210,21 @@ def test_download_html_from_the_served_app(tiny_run: TinyRun, single_file_build:
     assert open_file(offline, saved)["input"] == "hello"
     assert_main_views_painted(offline.page, *decode_weights(api_doc, "encoder_self").shape)
     assert_only_the_file(offline, saved)
+
+
+def test_decoder_only_file_shows_masked_self_attention(single_file_build: Path, tmp_path: Path, new_tab: Any) -> None:
+    w = np.tril(softmax((2, 2, 4, 4), seed=3))
+    w /= w.sum(-1, keepdims=True)
+    path = attnviz.save_html(w, tmp_path / "gpt.html", tokens=["The", "cat", "sat", "down"], kind="decoder_self")
+    tab = new_tab()
+    shown = open_file(tab, path)
+    assert shown["src"] == [] and shown["tgt"] == ["The", "cat", "sat", "down"]
+    page = tab.page
+    expect(page.get_by_test_id("kind-decoder_self")).to_have_attribute("aria-selected", "true")
+    assert_main_views_painted(page, 2, 2, 4, 4)
+    assert hover_cell(page, 0, 3) == "'The' → 'down': masked"
+    assert (
+        hover_cell(page, 3, 1)
+        == f"'down' → 'cat': {format_weight(float(decode_weights(embedded_document(path), 'decoder_self')[0, 0, 3, 1]))}"
+    )
+    assert_only_the_file(tab, path)
