@@ -94,7 +94,8 @@ export function embeddedAnswer(path: string, body: unknown): { data: unknown } |
 /** The single-file template: this page itself when it is one, else the build's dist/embed/index.html. */
 async function template(): Promise<string> {
   if (pristine) return pristine;
-  const res = await fetch(new URL('embed/index.html', document.baseURI));
+  // next to the build's assets/ (where this module is bundled), whatever route the page is at
+  const res = await fetch(new URL(/* @vite-ignore */ '../embed/index.html', import.meta.url));
   if (!res.ok) throw new Error(`The single-file template is missing (embed/index.html answered ${res.status}); rebuild the front end with "make frontend".`);
   return res.text();
 }
