@@ -113,7 +113,14 @@ export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () =
   if (!isEmbedded()) return null;
   document.body.classList.add('embedded');
   document.querySelector<HTMLInputElement>('[data-testid="text-input"]')?.setAttribute('readonly', '');
-  show(embeddedDoc);
+  try {
+    show(embeddedDoc);
+  } catch (e) {
+    // a hand-edited file: say what is wrong where the views would be
+    const empty = document.getElementById('empty-state');
+    if (empty) empty.textContent = `This file's attention document cannot be shown: ${(e as Error).message}`;
+    return Promise.resolve();
+  }
   // the server views this file does not carry data for say so where they would draw
   const notes: [string, unknown, string][] = [
     ['timeline', data.timeline, 'Attention over training needs the attnviz server: this saved file does not include it (attnviz html --with timeline does).'],
