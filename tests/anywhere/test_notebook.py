@@ -156,3 +156,24 @@ def test_show_paints_every_view_inside_the_notebook(lab: Lab, offline_browser: A
     outside = [u.geturl() for u in network if u.hostname != "127.0.0.1"]
     assert outside == [], outside
     assert errors == [], errors
+
+
+def test_show_output_is_a_widget_carrying_the_single_file_page(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headless (nbclient, as nbconvert / CI would run it): the cell's output is an anywidget view
+    whose state holds the whole offline page with the cell's document."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(lab.root / "attention.ipynb", as_version=4)
+    env_path = os.pathsep.join(p for p in (str(REPO / "backend"), os.environ.get("PYTHONPATH", "")) if p)
+    monkeypatch.setenv("PYTHONPATH", env_path)  # the kernel imports this checkout's attnviz
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(lab.root)}})
+    client.execute()
+    outputs = nb.cells[0].outputs
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1, outputs
+    model_id = views[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model_id]["state"]
+    assert state["height"] == 700
+    html = state["html"]
+    assert 'id="attnviz-document"' in html and '"src":["The","cat","sat","on","mats"]' in html
+    assert "http://" not in html.split('id="attnviz-document"')[1]  # the embedded part names no server
