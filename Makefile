@@ -34,8 +34,10 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	cd frontend && npm ci --no-audit --no-fund
 	@touch $@
 
-frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/index.html -type f 2>/dev/null)
+frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/index.html frontend/vite*.ts -type f 2>/dev/null)
 	cd frontend && npm run build
+	@# the single-file page (attnviz.show / save_html / `attnviz html`) ships inside the Python package
+	mkdir -p backend/attnviz/_static && cp frontend/dist/embed/index.html backend/attnviz/_static/attnviz.html
 
 frontend-deps: frontend/node_modules/.installed
 
@@ -79,4 +81,4 @@ bench: setup demo  ## benchmarks: training, inference, service, browser (figures
 	$(PY) bench/run_all.py
 
 clean:  ## remove build outputs (keeps checkpoints and the venv)
-	rm -rf frontend/dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf frontend/dist backend/attnviz/_static .pytest_cache .mypy_cache .ruff_cache

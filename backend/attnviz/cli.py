@@ -3,6 +3,8 @@
 attnviz serve [--host H] [--port P] [--checkpoints DIR]   # the API and the web visualizer
 attnviz train ...                                          # = python -m attnviz.train ...
 attnviz export ...                                         # = python -m attnviz.export_attention_json ...
+attnviz html --document DOC.json --out FILE.html           # one offline HTML file of a document
+attnviz html --checkpoint NAME --text TEXT --out FILE.html [--checkpoints DIR] [--with timeline] [--with math]
 """
 
 from __future__ import annotations
@@ -21,16 +23,71 @@ def main(argv: list[str] | None = None) -> int:
         from .export_attention_json import main as export_main
 
         return export_main(argv[1:])
+    if argv and argv[0] == "html":
+        return html_main(argv[1:])
     from .server.__main__ import add_serve_arguments, serve
 
     parser = argparse.ArgumentParser(prog="attnviz", description="attnviz: a small Transformer and its attention, visualized.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,train,export}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,train,export,html}")
     serve_parser = sub.add_parser("serve", help="serve the API and the web visualizer")
     add_serve_arguments(serve_parser)
     sub.add_parser("train", help="train a model (python -m attnviz.train; see attnviz train --help)", add_help=False)
     sub.add_parser("export", help="write an attention document (see attnviz export --help)", add_help=False)
+    sub.add_parser("html", help="write one self-contained offline HTML file (see attnviz html --help)", add_help=False)
     args = parser.parse_args(argv)
     return serve(args)
+
+
+def html_main(argv: list[str]) -> int:
+    """``attnviz html``: one self-contained HTML file (app + document) that opens from disk."""
+    parser = argparse.ArgumentParser(
+        prog="attnviz html",
+        description="Write one self-contained HTML file (the visualizer and an attention document) that opens "
+        "from disk with no server and no network.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--document", help="an attention document (JSON, any encoding) to embed")
+    source.add_argument("--checkpoint", help="a checkpoint name as the server lists it, e.g. copy/ckpt_epoch3.pt")
+    parser.add_argument("--text", help="input text for --checkpoint")
+    parser.add_argument(
+        "--checkpoints", default="checkpoints", help="checkpoint directory for --checkpoint (default: checkpoints)"
+    )
+    parser.add_argument(
+        "--with",
+        dest="extras",
+        action="append",
+        choices=("timeline", "math"),
+        default=[],
+        help="also embed what a server view needs: the training timeline of the run, the math of every head (repeatable)",
+    )
+    parser.add_argument("--out", required=True, help="HTML file to write")
+    args = parser.parse_args(argv)
+
+    from .anywhere import AttentionInputError, load_document
+    from .html import FrontendNotBuiltError, LessonError, checkpoint_page, render_html, write_text_atomic
+
+    try:
+        if args.document is not None:
+            if args.text is not None or args.extras:
+                parser.error("--text and --with go with --checkpoint (a document file already holds its text)")
+            doc, data = load_document(args.document), None
+        else:
+            if not args.text:
+                parser.error("--checkpoint needs --text")
+            doc, data = checkpoint_page(
+                args.checkpoint,
+                args.text,
+                args.checkpoints,
+                with_timeline="timeline" in args.extras,
+                with_math="math" in args.extras,
+            )
+        path = write_text_atomic(args.out, render_html(doc, data))
+    except (AttentionInputError, LessonError, FrontendNotBuiltError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    size = path.stat().st_size
+    print(f"wrote {path} ({size / 1e6:.1f} MB): {doc.get('input', '')!r}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
 import { createInsightPanel } from './views/insightPanel';
 import { insightHook, installInsight, type InsightHook } from './insight';
+import { bootEmbedded, downloadSingleFile } from './embedded'; // [embedded] single-file page
+import { downloadBlob } from './export'; // [embedded]
 
 // Wire encoding (runNow): float16, ~2 bytes per weight instead of ~7 characters of JSON, no big
 // JSON.parse, and 3 significant digits are more than a colour scale can show; large documents (a
@@ -319,6 +321,10 @@ function createToolbar(el: HTMLElement) {
     mk('PNG', 'download-png', 'Download the focused view as PNG', () => void download('png', store.get())),
     mk('SVG', 'download-svg', 'Download the focused view as SVG', () => void download('svg', store.get())),
     mk('JSON', 'download-json', 'Download the current attention document (schema v1)', () => void download('json', store.get())),
+    // [embedded] one self-contained HTML file of this document (src/embedded.ts)
+    mk('HTML', 'download-html', 'Download this document as one HTML file that opens offline, without the server', () =>
+      void downloadSingleFile(store.get().rawDoc, downloadBlob).catch((e: Error) =>
+        store.set({ error: { message: e.message, code: 'download', invalidCharacters: [] } }))),
   ];
   const upd = (s: AppState) => dl.forEach((b) => (b.disabled = !s.doc));
   store.subscribe((s, p) => s.doc !== p.doc && upd(s));
@@ -415,7 +421,13 @@ window.__attnviz = hook;
 renderChrome(store.get());
 warmFonts(document.querySelector<HTMLElement>('.glyph-warmup')!);
 scheduleWarmUp(() => store.get().doc !== null);
-void loadCheckpoints().finally(() => {
+// [embedded] a single-file page shows its own document and asks no server (src/embedded.ts)
+const embeddedBoot = bootEmbedded((raw) => {
+  const doc = decodeDocument(raw);
+  setDoc(doc, 'api');
+  store.set({ ckpt: doc.checkpoint ?? '', text: doc.input });
+}, loadCheckpoints);
+void (embeddedBoot ?? loadCheckpoints()).finally(() => {
   hook.isReady = true;
   document.documentElement.dataset.ready = '1';
   markReady();

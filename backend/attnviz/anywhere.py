@@ -1,0 +1,342 @@
+"""Attention documents (schema version 1) from anything: ``attnviz.document_from``.
+
+A document (dict or path), a tensor / array ``[layers, heads, q, k]`` (a leading batch allowed with
+``batch_index``), a list of per-layer ``[batch, heads, q, k]`` tensors (Hugging Face
+``outputs.attentions``), a Hugging Face output object (``attentions``, or ``encoder_attentions`` /
+``decoder_attentions`` / ``cross_attentions`` for seq2seq), or explicit ``encoder_self=``,
+``decoder_self=``, ``cross=``. The result is the document the service returns, with compact
+float16 weights by default; bad input raises :class:`AttentionInputError` naming the argument and
+the shape it expected. Rows that do not sum to 1 are reported in ``doc["warnings"]`` (and with
+:func:`warnings.warn`), never renormalised: a viewer should show what the model computed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .encoding import Encoding, decode_weights, encode_weights
+
+SCHEMA_VERSION = 1
+KINDS = ("encoder_self", "decoder_self", "cross")
+ROW_SUM_TOLERANCE = 1e-2
+"""A row is reported when its sum is further than this from 1 (float16 models drift by ~1e-3)."""
+RANGE_TOLERANCE = 1e-3
+
+
+class AttentionInputError(ValueError):
+    """Input that cannot be an attention document; the message names the argument and the shape it expected."""
+
+
+class AttentionInputWarning(UserWarning):
+    """Attention weights that are usable but not what a softmax gives (rows not summing to 1)."""
+
+
+def _is_array(x: Any) -> bool:
+    return hasattr(x, "shape") and (hasattr(x, "detach") or isinstance(x, np.ndarray))
+
+
+def _to_numpy(x: Any, name: str) -> np.ndarray:
+    """A float64 array of a torch tensor, numpy array or nested lists."""
+    if hasattr(x, "detach"):  # torch (bfloat16 has no numpy twin: go through float32)
+        x = x.detach().to("cpu").float().numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise AttentionInputError(f"{name}: not a rectangular array of numbers ({exc})") from None
+    return arr
+
+
+def _pick_batch(arr: np.ndarray, name: str, batch_index: int | None, dims: str) -> np.ndarray:
+    """``arr`` with its leading batch axis removed: batch 1, or the chosen ``batch_index``."""
+    batch = arr.shape[0]
+    if batch_index is None:
+        if batch != 1:
+            raise AttentionInputError(
+                f"{name} has a batch of {batch} (shape {list(arr.shape)}, read as [batch, {dims}]); "
+                f"pass batch_index=0..{batch - 1} to choose one"
+            )
+        return np.asarray(arr[0])
+    if not -batch <= batch_index < batch:
+        raise AttentionInputError(f"batch_index={batch_index} is out of range: {name} has a batch of {batch}")
+    return np.asarray(arr[batch_index])
+
+
+def _stack(x: Any, name: str, batch_index: int | None) -> np.ndarray:
+    """One kind's weights as a float64 ``(layers, heads, q, k)`` array, from any supported form."""
+    if x is None:
+        raise AttentionInputError(f"{name} is None")
+    if isinstance(x, (list, tuple)) and x and all(_is_array(t) for t in x):
+        # Hugging Face: one [batch, heads, q, k] tensor per layer
+        layers: list[np.ndarray] = []
+        for i, t in enumerate(x):
+            a = _to_numpy(t, f"{name}[{i}]")
+            if a.ndim == 4:
+                a = _pick_batch(a, f"{name}[{i}]", batch_index, "heads, queries, keys")
+            elif a.ndim == 3 and batch_index is not None:
+                raise AttentionInputError(f"batch_index={batch_index} but {name}[{i}] has no batch axis (shape {list(a.shape)})")
+            elif a.ndim != 3:
+                raise AttentionInputError(
+                    f"{name}[{i}] has shape {list(a.shape)}; "
+                    "each layer must be [batch, heads, queries, keys] or [heads, queries, keys]"
+                )
+            if layers and a.shape != layers[0].shape:
+                raise AttentionInputError(
+                    f"{name} is ragged: layer {i} has shape {list(a.shape)} but layer 0 has {list(layers[0].shape)} "
+                    "(every layer must be [heads, queries, keys] of one size)"
+                )
+            layers.append(a)
+        return np.stack(layers)
+    arr = _to_numpy(x, name)
+    if arr.ndim == 5:
+        arr = _pick_batch(arr, name, batch_index, "layers, heads, queries, keys")
+    elif batch_index is not None:
+        raise AttentionInputError(
+            f"batch_index={batch_index} but {name} has no batch axis (shape {list(arr.shape)}; "
+            "a batch is [batch, layers, heads, queries, keys])"
+        )
+    elif arr.ndim == 3:
+        arr = arr[None]  # one layer
+    elif arr.ndim == 2:
+        arr = arr[None, None]  # one head of one layer
+    if arr.ndim != 4:
+        raise AttentionInputError(
+            f"{name} has shape {list(arr.shape)}; expected [layers, heads, queries, keys] "
+            "(or [batch, layers, heads, queries, keys], or a list of [batch, heads, queries, keys] per layer)"
+        )
+    if 0 in arr.shape:
+        raise AttentionInputError(f"{name} has shape {list(arr.shape)}: no layer, head, query or key")
+    return arr
+
+
+def _check_values(arr: np.ndarray, name: str) -> list[str]:
+    """Errors for NaN / inf / values outside [0, 1]; a warning for rows that do not sum to 1."""
+    finite = np.isfinite(arr)
+    if not finite.all():
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise AttentionInputError(f"{name} has NaN or infinite weights (first at [layer, head, query, key] = {list(where)})")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+        raise AttentionInputError(
+            f"{name} has weights outside [0, 1] (min {lo:.3g}, max {hi:.3g}): pass the softmax probabilities, not the scores"
+        )
+    sums = arr.sum(axis=-1)
+    off = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
+    if off.any():
+        n, total = int(off.sum()), off.size
+        where = tuple(int(i) for i in np.argwhere(off)[0])
+        return [
+            f"{name}: {n} of {total} query rows do not sum to 1 (first at [layer, head, query] = {list(where)}, "
+            f"sum {float(sums[where]):.4g}); shown as given, not renormalised"
+        ]
+    return []
+
+
+def _tokens(tokens: Any, n: int, name: str, what: str) -> tuple[list[str], list[str]]:
+    """``tokens`` as strings of length ``n``, or "0".."n-1" (with a warning) when None."""
+    if tokens is None:
+        return [str(i) for i in range(n)], [f"no {name} given: the {n} {what} are labelled 0..{n - 1}"]
+    if isinstance(tokens, str):
+        raise AttentionInputError(
+            f"{name} must be a list of token strings, not one string (split it, or use the tokenizer's tokens)"
+        )
+    try:
+        out = list(tokens)
+    except TypeError:
+        raise AttentionInputError(f"{name} must be a list of token strings, not {type(tokens).__name__}") from None
+    bad = [t for t in out if not isinstance(t, str)]
+    if bad:
+        raise AttentionInputError(
+            f"{name} must be strings, got {type(bad[0]).__name__} {bad[0]!r} "
+            "(token ids? use tokenizer.convert_ids_to_tokens(ids))"
+        )
+    if len(out) != n:
+        raise AttentionInputError(f"{name} has {len(out)} tokens but the attention has {n} {what}")
+    return out, []
+
+
+def _get(x: Any, key: str) -> Any:
+    """A model output's field; None when missing or empty (BERT's output has ``cross_attentions=()``)."""
+    value = x.get(key) if isinstance(x, Mapping) else getattr(x, key, None)
+    if isinstance(value, (list, tuple)) and not value:
+        return None
+    return value
+
+
+def _is_hf_output(x: Any) -> bool:
+    keys = ("attentions", "encoder_attentions", "decoder_attentions", "cross_attentions")
+    if isinstance(x, Mapping) and "schema_version" in x:
+        return False
+    return any(_get(x, k) is not None for k in keys) and not _is_array(x)
+
+
+def _check_document(doc: Any, source: str) -> dict[str, Any]:
+    """A document as given (any encoding), after checking its shapes against its tokens."""
+    if not isinstance(doc, Mapping):
+        raise AttentionInputError(f"{source}: an attention document is a JSON object, not {type(doc).__name__}")
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise AttentionInputError(
+            f"{source}: schema_version {doc.get('schema_version')!r} is not supported "
+            f"(this attnviz reads version {SCHEMA_VERSION})"
+        )
+    tokens, attentions = doc.get("tokens"), doc.get("attentions")
+    if not isinstance(tokens, Mapping) or not isinstance(attentions, Mapping):
+        raise AttentionInputError(f"{source}: a document needs a 'tokens' and an 'attentions' object")
+    src, tgt = list(tokens.get("src") or []), list(tokens.get("tgt") or [])
+    sides = {"encoder_self": (src, src), "decoder_self": (tgt, tgt), "cross": (tgt, src)}
+    found = False
+    for kind, (q, k) in sides.items():
+        if attentions.get(kind) is None:
+            continue
+        found = True
+        try:
+            shape = decode_weights(attentions[kind]).shape
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AttentionInputError(f"{source}: attentions.{kind} cannot be decoded ({exc})") from None
+        if len(shape) != 4 or shape[2:] != (len(q), len(k)):
+            raise AttentionInputError(
+                f"{source}: attentions.{kind} has shape {list(shape)} but the tokens need [layers, heads, {len(q)}, {len(k)}]"
+            )
+    if not found:
+        raise AttentionInputError(f"{source}: the document holds no attention weights (encoder_self, decoder_self or cross)")
+    return dict(doc)
+
+
+def load_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a document file (JSON, any encoding)."""
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AttentionInputError(f"{p}: no such file") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AttentionInputError(f"{p}: not a readable JSON document ({exc})") from None
+    return _check_document(raw, str(p))
+
+
+def document_from(
+    x: Any = None,
+    tokens: Sequence[str] | None = None,
+    *,
+    tgt_tokens: Sequence[str] | None = None,
+    encoder_self: Any = None,
+    decoder_self: Any = None,
+    cross: Any = None,
+    kind: str = "encoder_self",
+    batch_index: int | None = None,
+    text: str | None = None,
+    output: str | None = None,
+    model: Mapping[str, Any] | None = None,
+    encoding: Encoding = "float16",
+    precision: int = 4,
+) -> dict[str, Any]:
+    """A schema-1 attention document from ``x`` (see the module docstring) or the explicit kinds.
+
+    ``tokens`` are the key/query tokens of a single stack, and the source tokens of a seq2seq
+    model; ``tgt_tokens`` the target tokens. Without tokens, positions are labelled "0", "1", ...
+    (with a warning in the document). ``kind`` says what a single stack is: ``"encoder_self"``
+    (BERT-like, the default) or ``"decoder_self"`` (GPT-like, causal). ``batch_index`` picks one
+    sequence of a batch. ``text`` / ``output`` / ``model`` fill the document's fields of the same name.
+    """
+    if isinstance(x, (str, os.PathLike)):
+        return load_document(x)
+    if isinstance(x, Mapping) and "schema_version" in x:
+        return _check_document(x, "document")
+    if kind not in ("encoder_self", "decoder_self"):
+        raise AttentionInputError(f"kind must be 'encoder_self' or 'decoder_self' for a single stack, not {kind!r}")
+
+    given: dict[str, tuple[Any, str]] = {}
+    explicit = {"encoder_self": encoder_self, "decoder_self": decoder_self, "cross": cross}
+    if x is not None and any(v is not None for v in explicit.values()):
+        raise AttentionInputError("pass either x or encoder_self= / decoder_self= / cross=, not both")
+    if x is None:
+        given = {k: (v, k) for k, v in explicit.items() if v is not None}
+        if not given:
+            raise AttentionInputError(
+                "nothing to show: pass x (a tensor, a list of per-layer tensors, a model output or a document)"
+            )
+    elif _is_hf_output(x):
+        hf = {
+            "encoder_self": ("encoder_attentions", _get(x, "encoder_attentions")),
+            "decoder_self": ("decoder_attentions", _get(x, "decoder_attentions")),
+            "cross": ("cross_attentions", _get(x, "cross_attentions")),
+        }
+        given = {k: (v, f"x.{attr}") for k, (attr, v) in hf.items() if v is not None}
+        if not given:  # encoder-only or decoder-only: one stack in `attentions`
+            given = {kind: (_get(x, "attentions"), "x.attentions")}
+    else:
+        given = {kind: (x, "x")}
+
+    arrays = {k: _stack(v, name, batch_index) for k, (v, name) in given.items()}
+    names = {k: name for k, (_, name) in given.items()}
+    notes: list[str] = []
+    for k, arr in arrays.items():
+        notes += _check_values(arr, names[k])
+
+    # sides: source for encoder rows and cross keys, target for decoder rows
+    n_src: int | None = None
+    n_tgt: int | None = None
+    for k, arr in arrays.items():
+        q, kk = arr.shape[2:]
+        if k in ("encoder_self", "decoder_self") and q != kk:
+            raise AttentionInputError(f"{names[k]} has {q} queries and {kk} keys; self-attention is square [layers, heads, n, n]")
+        want = {"encoder_self": ("src", q, "src", kk), "decoder_self": ("tgt", q, "tgt", kk), "cross": ("tgt", q, "src", kk)}[k]
+        for side, n in ((want[0], want[1]), (want[2], want[3])):
+            seen: int | None = n_src if side == "src" else n_tgt
+            if seen is not None and seen != n:
+                raise AttentionInputError(
+                    f"{names[k]} has {n} {'source' if side == 'src' else 'target'} positions but another kind has {seen}: "
+                    "encoder_self is [L, H, S, S], decoder_self [L, H, T, T], cross [L, H, T, S]"
+                )
+            if side == "src":
+                n_src = n
+            else:
+                n_tgt = n
+    layers = {arr.shape[:2] for arr in arrays.values()}
+    if len({h for _, h in layers}) > 1:
+        raise AttentionInputError(f"the kinds have different head counts: {sorted(h for _, h in layers)}")
+
+    single_decoder = set(arrays) == {"decoder_self"}
+    src: list[str] = []
+    tgt: list[str] = []
+    if single_decoder:
+        # a decoder-only model: its tokens are the target side (causal self-attention)
+        tgt, w = _tokens(tokens if tgt_tokens is None else tgt_tokens, n_tgt or 0, "tokens", "positions")
+        notes = w + notes
+    else:
+        if n_src is not None:
+            src, w = _tokens(tokens, n_src, "tokens", "source positions")
+            notes = w + notes
+        if n_tgt is not None:
+            tgt, w = _tokens(tgt_tokens, n_tgt, "tgt_tokens", "target positions")
+            notes = w + notes
+    for note in notes:
+        if "do not sum to 1" in note:
+            warnings.warn(note, AttentionInputWarning, stacklevel=2)
+
+    first = next(iter(arrays.values()))
+    info: dict[str, Any] = {"task": None, "epoch": None, "n_layers": int(first.shape[0]), "n_heads": int(first.shape[1])}
+    info.update(model or {})
+    joined = " ".join(src if src else tgt)
+    tok: dict[str, list[str]] = {"src": src}
+    if tgt:
+        tok["tgt"] = tgt
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "checkpoint": None,
+        "model": info,
+        "input": text if text is not None else joined,
+        "output": output if output is not None else (" ".join(tgt) if tgt and src else None),
+        "expected": None,
+        "tokens": tok,
+        "encoding": encoding,
+        "attentions": {k: encode_weights(arrays[k], encoding, precision) for k in KINDS if k in arrays},
+        "warnings": notes,
+    }
+    return doc

@@ -1,0 +1,156 @@
+"""One self-contained HTML file: the front end's single-file build (every chunk, stylesheet and
+font inlined) with an attention document embedded as
+``<script type="application/json" id="attnviz-document">``, plus optional server data
+(``id="attnviz-data"``: checkpoint listing, timelines, math) for the views that need the server.
+It opens from disk with no server and no network. The front end's "Download HTML" button writes
+the same tags (frontend/src/lib/embedHtml.ts).
+
+The template ships inside the package (``attnviz/_static/attnviz.html``, copied there by
+``make frontend``); a development checkout reads its build, ``frontend/dist/embed/index.html``,
+first, so a rebuilt front end is never shadowed by an older packaged copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+DOCUMENT_ID = "attnviz-document"
+DATA_ID = "attnviz-data"
+PACKAGED_TEMPLATE = Path(__file__).resolve().parent / "_static" / "attnviz.html"
+CHECKOUT_TEMPLATE = Path(__file__).resolve().parents[2] / "frontend" / "dist" / "embed" / "index.html"
+
+
+class FrontendNotBuiltError(RuntimeError):
+    """Neither the packaged template nor a built front end is there."""
+
+
+def template_path() -> Path:
+    """The single-file template: the checkout's build, else the packaged one."""
+    for path in (CHECKOUT_TEMPLATE, PACKAGED_TEMPLATE):
+        if path.is_file():
+            return path
+    raise FrontendNotBuiltError(
+        f"the visualizer's single-file build is missing (looked for {PACKAGED_TEMPLATE} and {CHECKOUT_TEMPLATE}); "
+        "build it with `make frontend` (cd frontend && npm run build)"
+    )
+
+
+_cache: tuple[Path, float, str] | None = None
+
+
+def template() -> str:
+    """The template's text, read once per file version."""
+    global _cache
+    path = template_path()
+    mtime = path.stat().st_mtime
+    if _cache is None or _cache[0] != path or _cache[1] != mtime:
+        _cache = (path, mtime, path.read_text(encoding="utf-8"))
+    return _cache[2]
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside a ``<script>`` element: ``<`` only occurs inside strings, where ``\\u003c`` is the same."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def render_html(doc: dict[str, Any], data: dict[str, Any] | None = None) -> str:
+    """The single-file page showing ``doc`` (and ``data`` for the server views)."""
+    page = template()
+    tags = f'<script type="application/json" id="{DOCUMENT_ID}">{script_json(doc)}</script>\n'
+    if data:
+        tags += f'<script type="application/json" id="{DATA_ID}">{script_json(data)}</script>\n'
+    at = page.rfind("</body>")
+    if at < 0:
+        raise FrontendNotBuiltError(f"{template_path()} is not the single-file build (no </body>); rebuild with `make frontend`")
+    return page[:at] + tags + page[at:]
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+MATH_BUDGET_BYTES = 32 * 1024 * 1024
+"""Largest math step-through data a file embeds (every head of every kind, every query row)."""
+
+
+class LessonError(ValueError):
+    """A checkpoint or text the single file cannot be built from; the message says why."""
+
+
+def checkpoint_page(
+    checkpoint: str,
+    text: str,
+    checkpoints: str | os.PathLike[str] = "checkpoints",
+    *,
+    with_timeline: bool = False,
+    with_math: bool = False,
+    max_text_len: int = 128,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The document of ``checkpoint`` (a name in the ``checkpoints`` directory, as the service
+    lists it) on ``text``, through the service's own code path, plus the embedded server data
+    asked for: the run's timeline (and its listing, which the timeline view reads), and the
+    math step-through of every head of every kind. Raises :class:`LessonError`."""
+    import orjson
+
+    from .server.errors import ApiError
+    from .server.model_cache import LoadedHF, ModelCache
+    from .server.registry import CheckpointRegistry, run_of
+    from .server.service import AttentionService
+
+    root = Path(checkpoints)
+    if not root.is_dir():
+        raise LessonError(f"the checkpoint directory {str(root)!r} does not exist (pass --checkpoints DIR)")
+    models = ModelCache(2)
+    registry = CheckpointRegistry(root, hf_loader=lambda p: models.get_hf(p).encoder)
+    service = AttentionService(registry=registry, models=models, max_text_len=max_text_len, timeline_cache_size=0)
+    try:
+        doc = orjson.loads(service.attention_json(checkpoint, text, 4, "float16", ()))
+        data: dict[str, Any] = {}
+        if with_timeline:
+            run = run_of(checkpoint)
+            data["timeline"] = [orjson.loads(service.timeline_json(run, text, 4, "float16"))]
+            listing = registry.listing(max_text_len)
+            # only this run, and not where it lives on this machine: the file is handed out
+            data["checkpoints"] = {"checkpoint_dir": "", "runs": [r for r in listing["runs"] if r["name"] == run]}
+        if with_math:
+            if isinstance(service.load_any(checkpoint), LoadedHF):
+                raise LessonError(f"{checkpoint!r} is a pretrained model: the math step-through is for the toy models only")
+            entries, size = [], 0
+            for kind, layers in doc["attentions"].items():
+                n_layers, n_heads = layers["shape"][:2]
+                for layer in range(n_layers):
+                    for head in range(n_heads):
+                        body = service.math_json(checkpoint, text, kind, layer, head)
+                        size += len(body)
+                        if size > MATH_BUDGET_BYTES:
+                            raise LessonError(
+                                f"the math of every head is over {MATH_BUDGET_BYTES >> 20} MB for this text; "
+                                "use a shorter text or leave out --with math"
+                            )
+                        request = {"checkpoint": checkpoint, "text": text, "kind": kind, "layer": layer, "head": head}
+                        entries.append({"request": request, "response": orjson.loads(body)})
+            data["math"] = entries
+    except ApiError as exc:
+        if exc.code in ("unknown_checkpoint", "unknown_run"):
+            names = [c["name"] for r in registry.listing(max_text_len)["runs"] for c in r["checkpoints"] if c.get("usable")]
+            have = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "") if names else "none"
+            raise LessonError(f"there is no checkpoint named {checkpoint!r} in {root}; usable checkpoints: {have}") from None
+        raise LessonError(exc.detail) from None
+    return doc, data or None

@@ -1,0 +1,147 @@
+/**
+ * The single-file page ("embedded document" mode). A page written by attnviz.save_html /
+ * attnviz.show / `attnviz html` / the Download HTML button carries its document in
+ * `<script type="application/json" id="attnviz-document">` and, optionally, what the server views
+ * need (`id="attnviz-data"`: the checkpoint listing, timelines, math step-throughs). Such a page
+ * makes no request at all: `embeddedAnswer` answers the API client's calls from that data, or
+ * says in place that the view needs the server.
+ */
+import './embedded.css';
+import type { AttentionDocument, CheckpointsResponse, MathRequest, MathResponse, TimelineResponse } from './api/types';
+import { compactDocument, DATA_ID, DOCUMENT_ID, embedDocument } from './lib/embedHtml';
+import type { AttnDoc } from './lib/doc';
+
+export interface EmbeddedData {
+  checkpoints?: CheckpointsResponse | null;
+  timeline?: TimelineResponse[];
+  math?: { request: MathRequest; response: MathResponse }[];
+}
+
+// Read before any view touches the DOM (module scripts run after parsing, this module before
+// main.ts's body): the pristine page is the template of "Download HTML" from a file.
+const pristine = document.getElementById(DOCUMENT_ID) ? `<!doctype html>\n${document.documentElement.outerHTML}` : null;
+
+function readJson<T>(id: string): T | null {
+  const el = document.getElementById(id);
+  if (!el?.textContent) return null;
+  return JSON.parse(el.textContent) as T;
+}
+
+const embeddedDoc: unknown = pristine ? readJson<unknown>(DOCUMENT_ID) : null;
+const data: EmbeddedData = (pristine ? readJson<EmbeddedData>(DATA_ID) : null) ?? {};
+
+if (pristine && location.protocol === 'about:') {
+  // a notebook's <iframe srcdoc> has no URL to mirror the state into (replaceState would throw)
+  const replace = history.replaceState.bind(history);
+  history.replaceState = (...args: Parameters<History['replaceState']>) => {
+    try {
+      replace(...args);
+    } catch {
+      /* about:srcdoc */
+    }
+  };
+}
+
+/** Is this page a single file carrying its own document? */
+export function isEmbedded(): boolean {
+  return pristine !== null;
+}
+
+/** The embedded (raw, still encoded) document, or null on the served app. */
+export function embeddedDocument(): unknown {
+  return embeddedDoc;
+}
+
+const NEEDS_SERVER =
+  'This view needs the attnviz server: this page is a saved file that does not include it ' +
+  '(attnviz html --with timeline / --with math embeds the training timeline and the math).';
+
+/**
+ * The seam for the API client: undefined on the served app (go to the network); on a
+ * single-file page `{ data }` when the file embeds the answer, else `{ missing }`, a message
+ * saying the view needs the server. Never a request.
+ */
+export function embeddedAnswer(path: string, body: unknown): { data: unknown } | { missing: string } | undefined {
+  if (!isEmbedded()) return undefined;
+  const req = (typeof body === 'string' ? JSON.parse(body) : {}) as Record<string, unknown>;
+  const found = (x: unknown) => (x === undefined || x === null ? { missing: NEEDS_SERVER } : { data: x });
+  switch (path) {
+    case '/api/checkpoints':
+      return found(data.checkpoints);
+    case '/api/timeline':
+      return found(data.timeline?.find((t) => t.run === req.run && t.text === req.text));
+    case '/api/attention/math':
+      return found(
+        data.math?.find(({ request: r }) =>
+          r.checkpoint === req.checkpoint && r.text === req.text && r.kind === req.kind && r.layer === req.layer && r.head === req.head,
+        )?.response,
+      );
+    case '/api/attention': {
+      if (Array.isArray(req.ablate) && req.ablate.length) return { missing: NEEDS_SERVER };
+      const doc = embeddedDoc as AttentionDocument | null;
+      if (doc && doc.checkpoint === req.checkpoint && doc.input === req.text) return { data: doc };
+      for (const t of data.timeline ?? []) {
+        const e = t.text === req.text ? t.epochs.find((x) => x.checkpoint === req.checkpoint) : undefined;
+        if (e) return { data: e.document };
+      }
+      return { missing: NEEDS_SERVER };
+    }
+    default:
+      return { missing: NEEDS_SERVER };
+  }
+}
+
+/** The single-file template: this page itself when it is one, else the build's dist/embed/index.html. */
+async function template(): Promise<string> {
+  if (pristine) return pristine;
+  // next to the build's assets/ (where this module is bundled), whatever route the page is at
+  const res = await fetch(new URL(/* @vite-ignore */ '../embed/index.html', import.meta.url));
+  if (!res.ok) throw new Error(`The single-file template is missing (embed/index.html answered ${res.status}); rebuild the front end with "make frontend".`);
+  return res.text();
+}
+
+/** One self-contained HTML file showing `doc` (float16 weights), ready to save. */
+export async function singleFileHtml(doc: AttnDoc): Promise<string> {
+  return embedDocument(await template(), compactDocument(doc), pristine ? data : null);
+}
+
+/**
+ * Boot a single-file page: no checkpoint listing unless embedded, the document shown as if the
+ * server had answered it (so the embedded math / timeline apply to it). Null on the served app.
+ */
+export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () => Promise<void>): Promise<void> | null {
+  if (!isEmbedded()) return null;
+  document.body.classList.add('embedded');
+  document.querySelector<HTMLInputElement>('[data-testid="text-input"]')?.setAttribute('readonly', '');
+  try {
+    show(embeddedDoc);
+  } catch (e) {
+    // a hand-edited file: say what is wrong where the views would be
+    const empty = document.getElementById('empty-state');
+    if (empty) empty.textContent = `This file's attention document cannot be shown: ${(e as Error).message}`;
+    return Promise.resolve();
+  }
+  // the server views this file does not carry data for say so where they would draw
+  const notes: [string, unknown, string][] = [
+    ['timeline', data.timeline, 'Attention over training needs the attnviz server: this saved file does not include it (attnviz html --with timeline does).'],
+    ['math', data.math, 'The math step-through needs the attnviz server: this saved file does not include it (attnviz html --with math does).'],
+  ];
+  for (const [name, have, text] of notes) {
+    const body = document.querySelector<HTMLElement>(`[data-insight="${name}"]`);
+    if (have || !body) continue;
+    const p = document.createElement('p');
+    p.className = 'embedded-note';
+    p.dataset.testid = `embedded-note-${name}`;
+    p.textContent = text;
+    body.prepend(p);
+  }
+  return data.checkpoints ? loadCheckpoints() : Promise.resolve();
+}
+
+/** The "Download HTML" button: this document as one offline file (client-side, works from a file too). */
+export async function downloadSingleFile(doc: AttnDoc | null, save: (blob: Blob, name: string) => void): Promise<void> {
+  if (!doc) return;
+  const html = await singleFileHtml(doc);
+  const task = typeof doc.model.task === 'string' ? doc.model.task : 'attention';
+  save(new Blob([html], { type: 'text/html' }), `attnviz_${task}.html`.replace(/[^\w.-]+/g, '_'));
+}

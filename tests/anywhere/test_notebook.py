@@ -1,0 +1,179 @@
+"""``attnviz.show`` in a real JupyterLab 4 server, its notebook open in headless Chromium (every
+non-local host unresolvable): run the cell, the views are painted inside its output, hover links
+them, two views in one notebook stay independent, no request leaves the machine. One JupyterLab
+for the module (its start-up is the slow part); the cells run through the page, like a user's."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import nbformat
+import pytest
+from playwright.sync_api import expect
+
+from ..e2e.helpers import CANVAS_STATS_JS
+from ..live_server import REPO, free_port, log_tail
+
+pytestmark = pytest.mark.browser
+
+CELL_1 = """\
+import numpy as np
+import attnviz
+rng = np.random.default_rng(0)
+w = rng.random((2, 3, 5, 5)) ** 4 + 1e-3
+w /= w.sum(-1, keepdims=True)
+attnviz.show(w, ["The", "cat", "sat", "on", "mats"], height=700)
+"""
+CELL_2 = """\
+v = rng.random((1, 2, 4, 4)) + 0.1
+v /= v.sum(-1, keepdims=True)
+attnviz.show(v, ["a", "b", "c", "d"], height=700)
+"""
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def lab(single_file_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A real `jupyter lab` over a temporary directory holding the notebook (as root: --allow-root)."""
+    root = tmp_path_factory.mktemp("lab")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(CELL_1), nbformat.v4.new_code_cell(CELL_2)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "attention.ipynb")
+    port, token = free_port(), secrets.token_hex(16)
+    home = tmp_path_factory.mktemp("lab-home")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO / "backend"), os.environ.get("PYTHONPATH", "")) if p),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
+    cmd = [
+        sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        f"--ServerApp.token={token}", "--ServerApp.root_dir=" + str(root),
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    log = home / "lab.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter lab exited with code {proc.returncode}:\n{log_tail(log)}")
+            try:
+                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"jupyter lab did not answer within 120 s:\n{log_tail(log)}")
+            time.sleep(0.2)  # polling the server's readiness, not waiting for a result
+        yield Lab(base, token, root)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def frame_of(output: Any) -> Any:
+    """The attnviz page inside one cell output, booted with its document."""
+    handle = output.locator("iframe.attnviz-frame").element_handle(timeout=120_000)
+    frame = handle.content_frame()
+    frame.wait_for_function("() => window.__attnviz && window.__attnviz.isReady && window.__attnviz.store.get().doc")
+    return frame
+
+
+def painted(frame: Any, testid: str) -> dict[str, int]:
+    stats: dict[str, int] = frame.locator(f"[data-testid={testid}]").evaluate(CANVAS_STATS_JS)
+    return stats
+
+
+def test_show_paints_every_view_inside_the_notebook(lab: Lab, offline_browser: Any) -> None:
+    context = offline_browser.new_context(viewport={"width": 1440, "height": 1000})
+    requests: list[str] = []
+    errors: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{lab.url}/lab/tree/attention.ipynb?token={lab.token}")
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        # the kernel is up and idle (the status bar names it) before the cells run
+        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=120_000)
+        expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible(timeout=120_000)
+        # run both cells the way a user does: click into the first, Shift+Enter twice
+        page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+        page.keyboard.press("Shift+Enter")
+        page.keyboard.press("Shift+Enter")
+        outputs = page.locator(".jp-Cell.jp-CodeCell .jp-OutputArea")
+        first, second = frame_of(outputs.nth(0)), frame_of(outputs.nth(1))
+
+        # the first view: every head painted, the focus heatmap and the arcs
+        for layer in range(2):
+            for head in range(3):
+                st = painted(first, f"model-view-{layer}-{head}")
+                assert (st["width"], st["height"], st["opaque"]) == (5, 5, 25)
+        assert painted(first, "focus-heatmap-canvas")["colours"] >= 8
+        assert painted(first, "arc-canvas")["opaque"] > 0
+        # hover linking inside the output: a token lights its labels in the heatmap and the arcs
+        first.locator("[data-testid=tokens-src] span.tok").nth(2).hover()
+        expect(first.locator("[data-testid=focus-heatmap] g.labels-q text.lit")).to_have_text("sat")
+        expect(first.locator("[data-testid=arc-view] svg text.lit")).to_have_count(2)
+        # the second view is its own page: its own document, untouched by the first one's hover
+        assert second.evaluate("() => window.__attnviz.store.get().doc.tokens.src") == ["a", "b", "c", "d"]
+        assert second.evaluate("() => window.__attnviz.store.get().hover") is None
+        assert painted(second, "model-view-0-1")["opaque"] == 16
+        # no CSS leaks: the notebook's own cells keep JupyterLab's font, the app's rules stay in its frame
+        assert page.evaluate("() => document.querySelectorAll('.topbar, #model-view').length") == 0
+    finally:
+        context.close()
+    network = [urlsplit(u) for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
+    outside = [u.geturl() for u in network if u.hostname != "127.0.0.1"]
+    assert outside == [], outside
+    assert errors == [], errors
+
+
+def test_show_output_is_a_widget_carrying_the_single_file_page(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headless (nbclient, as nbconvert / CI would run it): the cell's output is an anywidget view
+    whose state holds the whole offline page with the cell's document."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(lab.root / "attention.ipynb", as_version=4)
+    env_path = os.pathsep.join(p for p in (str(REPO / "backend"), os.environ.get("PYTHONPATH", "")) if p)
+    monkeypatch.setenv("PYTHONPATH", env_path)  # the kernel imports this checkout's attnviz
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(lab.root)}})
+    client.execute()
+    outputs = nb.cells[0].outputs
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1, outputs
+    model_id = views[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model_id]["state"]
+    assert state["height"] == 700
+    html = state["html"]
+    assert 'id="attnviz-document"' in html and '"src":["The","cat","sat","on","mats"]' in html
+    assert "http://" not in html.split('id="attnviz-document"')[1]  # the embedded part names no server
