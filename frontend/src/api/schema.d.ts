@@ -149,7 +149,10 @@ export interface paths {
         get: operations["status_api_train__job_id__get"];
         put?: never;
         post?: never;
-        /** Cancel a job (finished epochs stay) */
+        /**
+         * Cancel a job (finished epochs stay)
+         * @description The worker stops at its next step (it is terminated after 5 s if it does not); the epoch in progress is not saved. 403 `training_disabled` when training is off.
+         */
         delete: operations["cancel_api_train__job_id__delete"];
         options?: never;
         head?: never;
@@ -1296,7 +1299,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainStatus"];
                 };
             };
-            /** @description Error */
+            /** @description Training is off on this server (`training_disabled`, naming the setting `ATTNVIZ_TRAINING`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1305,7 +1308,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The checkpoint file exists but cannot be loaded; `detail` says why. */
+            /** @description No such training job (`unknown_job`); never returned by POST. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Another job is running (`training_busy`, naming it), the run exists, or the folder is not writable. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1314,7 +1326,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Out of bounds (`out_of_bounds` with `field`, `maximum`, `setting`), `invalid_model_size`, `invalid_name`, or wrong JSON types (`validation_error`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1365,7 +1386,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainStatus"];
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description No such training job (`unknown_job`); never returned by POST. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1405,7 +1426,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainStatus"];
                 };
             };
-            /** @description Error */
+            /** @description Training is off on this server (`training_disabled`, naming the setting `ATTNVIZ_TRAINING`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1414,7 +1435,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description No such training job (`unknown_job`); never returned by POST. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1458,22 +1479,24 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description No such training job (`unknown_job`); never returned by POST. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": unknown;
                     "text/event-stream": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Out of bounds (`out_of_bounds` with `field`, `maximum`, `setting`), `invalid_model_size`, `invalid_name`, or wrong JSON types (`validation_error`). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": unknown;
+                    "text/event-stream": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -6,15 +6,28 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from ..deps import ServicesDep
-from ..errors import error_responses
-from ..schemas import TrainLimits, TrainRequest, TrainStatus
+from ..schemas import ErrorResponse, TrainLimits, TrainRequest, TrainStatus
 from ..training import TrainingJob, TrainingManager, TrainSpec
 
 router = APIRouter(prefix="/api/train", tags=["training"])
+
+ERRORS = {
+    403: "Training is off on this server (`training_disabled`, naming the setting `ATTNVIZ_TRAINING`).",
+    404: "No such training job (`unknown_job`); never returned by POST.",
+    409: "Another job is running (`training_busy`, naming it), the run exists, or the folder is not writable.",
+    413: "The request body is larger than the configured limit.",
+    422: "Out of bounds (`out_of_bounds` with `field`, `maximum`, `setting`), `invalid_model_size`, "
+    "`invalid_name`, or wrong JSON types (`validation_error`).",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    # content given explicitly: on the event stream the route's own media type is text/event-stream
+    return {s: {"model": ErrorResponse, "description": ERRORS[s], "content": {"application/json": {}}} for s in statuses}
 
 
 def get_manager(request: Request, services: ServicesDep) -> TrainingManager:
@@ -29,7 +42,7 @@ def get_manager(request: Request, services: ServicesDep) -> TrainingManager:
 ManagerDep = Annotated[TrainingManager, Depends(get_manager)]
 
 
-def get_job(manager: ManagerDep, job_id: Annotated[str, Path(max_length=64)]) -> TrainingJob:
+def get_job(manager: ManagerDep, job_id: str) -> TrainingJob:
     return manager.get(job_id)
 
 
@@ -46,7 +59,7 @@ async def limits(manager: ManagerDep) -> dict[str, Any]:
     "",
     status_code=202,
     response_model=TrainStatus,
-    responses=error_responses(403, 409, 422),
+    responses=error_responses(403, 404, 409, 413, 422),
     summary="Start training a model (one job at a time)",
     description="403 `training_disabled` when the server does not allow it; 409 `training_busy` naming the running job "
     "(or `run_exists`); 422 for bounds (`out_of_bounds` with `field` and `maximum`, `invalid_model_size`, `invalid_name`).",
@@ -57,15 +70,43 @@ async def start(body: TrainRequest, manager: ManagerDep) -> dict[str, Any]:
     return manager.start(spec).status()
 
 
+def _status_or_cancel(method: str, job_id: str, manager: TrainingManager) -> dict[str, Any]:
+    if method == "DELETE":
+        manager.require_allowed()
+        return manager.cancel(job_id).status()
+    return manager.get(job_id).status()
+
+
+# GET and DELETE are served by this one route, so a 405 on the path lists both in `Allow`
+# (separate routes would answer with the first one's method only); the two routes below
+# document them in the schema with their own operation ids and hold the same code.
+@router.api_route("/{job_id}", methods=["GET", "DELETE"], include_in_schema=False)
+async def job_route(request: Request, job_id: str, manager: ManagerDep) -> Response:
+    body = TrainStatus.model_validate(_status_or_cancel(request.method, job_id, manager))
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
 @router.get("/{job_id}", response_model=TrainStatus, responses=error_responses(404), summary="A job's state")
-async def status(job: JobDep) -> dict[str, Any]:
-    return job.status()
+async def status(job_id: str, manager: ManagerDep) -> dict[str, Any]:
+    return _status_or_cancel("GET", job_id, manager)
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=TrainStatus,
+    responses=error_responses(403, 404),
+    summary="Cancel a job (finished epochs stay)",
+    description="The worker stops at its next step (it is terminated after 5 s if it does not); the epoch in "
+    "progress is not saved. 403 `training_disabled` when training is off.",
+)
+async def cancel(job_id: str, manager: ManagerDep) -> dict[str, Any]:
+    return _status_or_cancel("DELETE", job_id, manager)
 
 
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
-    responses=error_responses(404),
+    responses=error_responses(404, 422),
     summary="A job's events (server-sent): its history, then live until the last",
     description="Events `progress` {step, epoch, loss, accuracy, total_steps}, `snapshot` {step, epoch, checkpoint}, "
     "`epoch` {epoch, step, checkpoint, metrics}, then one of `done` / `cancelled` / `failed` {run, epochs_done, "
@@ -82,11 +123,3 @@ async def events(
         start = max(start, int(last_event_id))
     async for event in manager.events(job, start):
         yield ServerSentEvent(data=event["data"], event=event["event"], id=str(event["id"]))
-
-
-@router.delete(
-    "/{job_id}", response_model=TrainStatus, responses=error_responses(403, 404), summary="Cancel a job (finished epochs stay)"
-)
-async def cancel(job_id: Annotated[str, Path(max_length=64)], manager: ManagerDep) -> dict[str, Any]:
-    manager.require_allowed()
-    return manager.cancel(job_id).status()
