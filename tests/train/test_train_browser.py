@@ -3,8 +3,10 @@ views update while it trains, and the run is an ordinary run in the picker when 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from ..live_server import serve
 from .conftest import TrainServer
 
 
@@ -47,3 +49,17 @@ def test_train_from_the_page(browser: Any, train_server: TrainServer) -> None:
         assert not errors
     finally:
         context.close()
+
+
+def test_panel_says_why_when_training_is_off(browser: Any, tmp_path: Path) -> None:
+    with serve(tmp_path, tmp_path / "server.log", env={"ATTNVIZ_TRAINING": "0"}) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        try:
+            page.goto(f"{url}/?insight=train")
+            notice = page.get_by_test_id("train-disabled")
+            notice.wait_for(state="visible")
+            assert "ATTNVIZ_TRAINING" in notice.inner_text()
+            assert not page.get_by_test_id("train-start").is_visible()
+            assert not page.get_by_test_id("train-chart").is_visible()
+        finally:
+            page.close()

@@ -249,8 +249,8 @@ class AttentionService:
             }
             for i, (name, lm, result) in enumerate(zip(names, loaded, results, strict=True))
         ]
-        if extra:  # snapshots between the epochs, in training order (at equal steps the epoch first)
-            epochs.sort(key=lambda e: (e["step"] if e["step"] is not None else 1 << 62, e["snapshot"]))
+        if extra:  # snapshots between the epochs, in training order (at equal steps the epoch last)
+            epochs.sort(key=lambda e: (e["step"] if e["step"] is not None else 1 << 62, not e["snapshot"]))
         body = dumps({"run": run, "text": text, "epochs": epochs})
         if self.timeline_cache_size > 0:
             with self._timeline_lock:

@@ -140,7 +140,10 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
   const lossKey = el('span', 'train-key loss', 'loss');
   const accKey = el('span', 'train-key acc', 'accuracy');
   legend.append(lossKey, accKey);
-  container.append(head, notice, form, status, svg, legend);
+  const chartBox = el('div', 'train-chart-box');
+  chartBox.hidden = true; // shown once the server says it trains
+  chartBox.append(svg, legend);
+  container.append(head, notice, form, status, chartBox);
 
   const hook = { redraws: 0, snapshotLatency: [] as number[], firstRedraw: null as number | null, events: 0 };
   window.__attnvizTrain = hook;
@@ -333,6 +336,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     if (typeof task === 'string' && l.tasks.includes(task)) taskSel.value = task;
     for (const f of FIELDS) inputs.get(f.key)!.max = String(f.max(l));
     form.hidden = false;
+    chartBox.hidden = false;
     setRunning(false);
     if (l.current) attach(l.current, !TERMINAL.includes(l.current.state as (typeof TERMINAL)[number]));
   }
