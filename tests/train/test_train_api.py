@@ -120,6 +120,7 @@ def test_sigkilled_worker_fails_the_job_and_leaves_epochs_intact(train_server: T
         ({"d_model": 30, "n_heads": 4}, "invalid_model_size", "d_model"),
         ({"name": "../../etc"}, "invalid_name", "name"),
         ({"name": "Has Spaces"}, "invalid_name", "name"),
+        ({"name": "snapshots"}, "invalid_name", "name"),
         ({"task": "bogus"}, "validation_error", None),
         ({"epochs": 0}, "validation_error", None),
         ({"lr": -1}, "validation_error", None),
