@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import time
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,16 @@ def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any) -> None:
     with contextlib.suppress(OSError):
         os.nice(5)  # the page's requests come first when both cores are busy
     torch.set_num_threads(1)
+    parent = os.getppid()
     _warm_up()
     ready.set()
-    cfg = jobs.get()
+    while True:  # wait for the job; a server that died (even SIGKILL) leaves no waiting worker behind
+        try:
+            cfg = jobs.get(timeout=1.0)
+            break
+        except queue.Empty:
+            if os.getppid() != parent:
+                return
     if cfg is None:  # the server is shutting down
         return
     config = TrainConfig(**cfg)
@@ -59,7 +67,7 @@ def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any) -> None:
     epochs_done = [0]
 
     def on_step(step: int, epoch: int, loss: float, acc: float) -> None:
-        if cancel.is_set():
+        if cancel.is_set() or os.getppid() != parent:  # cancelled, or the server is gone
             raise Cancelled
         window.append((loss, acc))
         now = time.monotonic()

@@ -22,7 +22,8 @@ from .conftest import make_app
 pytestmark = pytest.mark.slow
 
 CHECKPOINTS = Path(tempfile.mkdtemp(prefix="attnviz-schemathesis-"))
-app = make_app(CHECKPOINTS)
+# training from the page is fuzzed too, with jobs kept tiny (one epoch of 100 examples, d_model ≤ 16)
+app = make_app(CHECKPOINTS, training_max_epochs=1, training_max_layers=1, training_max_d_model=16, training_examples=100)
 # A schema-valid text can still be refused with 422 for reasons that depend on the chosen
 # checkpoint (its vocabulary, its length limit), which a JSON schema cannot state.
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict(

@@ -50,7 +50,7 @@ def test_timeline_one_request_scrub_and_play(page: Page) -> None:
     assert page.locator("[data-testid=timeline-multiple-3]").get_attribute("class") == "tl-card current"
     assert len([r for r in reqs if r.url.endswith("/api/timeline")]) == 1
     body = json.loads(next(r for r in reqs if r.url.endswith("/api/timeline")).post_data or "{}")
-    assert body == {"run": RUN, "text": "abca", "encoding": "float16"}
+    assert body == {"run": RUN, "text": "abca", "encoding": "float16", "snapshots": True}  # snapshots: issue 16
     n = len(reqs)
 
     # scrubbing repaints the shown document (model view, heatmap, output) from the fetched epochs

@@ -22,9 +22,8 @@ SUMMARY = """() => { const d = window.__attnviz.store.get().doc;
 KINDS = {"decoder": ["decoder_self"], "encoder-decoder": ["encoder_self", "decoder_self", "cross"]}
 
 
-def test_each_family_is_in_the_picker_and_its_document_draws(tiny_server: str, browser: sync_api.Browser) -> None:
-    shots = Path("/tmp/attnviz-hf-shots")
-    shots.mkdir(exist_ok=True)
+def test_each_family_is_in_the_picker_and_its_document_draws(tiny_server: str, browser: sync_api.Browser, tmp_path: Path) -> None:
+    shots = tmp_path  # screenshots to look at after a failure
     for name, family in TINY.items():
         with browser_tab(browser, 900) as (page, errors):
             page.goto(f"{tiny_server}/?ckpt={quote('hf/' + name, safe='')}&text={quote(TEXT)}")

@@ -69,7 +69,7 @@ def test_train_stream_and_the_finished_run(train_server: TrainServer) -> None:
         plain = c.post("/api/timeline", json={"run": "live/api-done", "text": "ab"}).json()
         assert [e["epoch"] for e in plain["epochs"]] == [1, 2]
         full = c.post("/api/timeline", json={"run": "live/api-done", "text": "ab", "snapshots": True}).json()
-        steps = [(e["step"], e["snapshot"]) for e in full["epochs"]]
+        steps = [(e["step"], not e["snapshot"]) for e in full["epochs"]]  # at equal steps the epoch last
         assert steps == sorted(steps) and len(steps) == 2 + len(snaps)
         assert [e["checkpoint"] for e in full["epochs"] if e["snapshot"]] == [s["checkpoint"] for s in snaps]
 
@@ -120,6 +120,7 @@ def test_sigkilled_worker_fails_the_job_and_leaves_epochs_intact(train_server: T
         ({"d_model": 30, "n_heads": 4}, "invalid_model_size", "d_model"),
         ({"name": "../../etc"}, "invalid_name", "name"),
         ({"name": "Has Spaces"}, "invalid_name", "name"),
+        ({"name": "snapshots"}, "invalid_name", "name"),
         ({"task": "bogus"}, "validation_error", None),
         ({"epochs": 0}, "validation_error", None),
         ({"lr": -1}, "validation_error", None),

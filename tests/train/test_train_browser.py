@@ -3,12 +3,28 @@ views update while it trains, and the run is an ordinary run in the picker when 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from .conftest import TrainServer
+import pytest
+
+from ..live_server import serve
+from .conftest import TRAIN_ENV, TrainServer
 
 
-def test_train_from_the_page(browser: Any, train_server: TrainServer) -> None:
+@pytest.fixture(scope="module")
+def page_train_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainServer]:
+    """Jobs of a few seconds (3000 examples an epoch, a snapshot every 10 steps): long enough that
+    the page redraws while the job runs, whatever the machine's load."""
+    root = tmp_path_factory.mktemp("page-train-checkpoints")
+    env = {**TRAIN_ENV, "ATTNVIZ_TRAINING_EXAMPLES": "3000", "ATTNVIZ_TRAINING_SNAPSHOT_EVERY": "10"}
+    with serve(root, tmp_path_factory.mktemp("page-train-log") / "server.log", env=env) as url:
+        yield TrainServer(url, root)
+
+
+def test_train_from_the_page(browser: Any, page_train_server: TrainServer) -> None:
+    train_server = page_train_server
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     errors: list[str] = []
     page = context.new_page()
@@ -32,7 +48,9 @@ def test_train_from_the_page(browser: Any, train_server: TrainServer) -> None:
         shown = page.evaluate("() => window.__attnviz.store.get().doc.checkpoint")
         assert "/snapshots/step" in shown
         assert page.locator("[data-testid=train-chart] path.train-loss").get_attribute("d")
-        page.wait_for_function("() => document.querySelector('[data-testid=train-panel]').dataset.state === 'done'")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=train-panel]').dataset.state === 'done'", timeout=120_000
+        )
         # an ordinary run: in the picker, its last epoch selected and drawn
         page.wait_for_function("() => window.__attnviz.store.get().ckpt.endsWith('/ckpt_epoch8.pt')")
         run = page.evaluate("() => window.__attnviz.store.get().ckpt").rsplit("/", 1)[0]
@@ -43,7 +61,20 @@ def test_train_from_the_page(browser: Any, train_server: TrainServer) -> None:
         hook = page.evaluate("() => window.__attnvizTrain")
         assert hook["redraws"] >= 2 and hook["firstRedraw"] is not None
         assert int(panel.get_attribute("data-redraws") or 0) == hook["redraws"]
-        page.screenshot(path="/tmp/tr/train-panel-1440.png", full_page=True)
         assert not errors
     finally:
         context.close()
+
+
+def test_panel_says_why_when_training_is_off(browser: Any, tmp_path: Path) -> None:
+    with serve(tmp_path, tmp_path / "server.log", env={"ATTNVIZ_TRAINING": "0"}) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        try:
+            page.goto(f"{url}/?insight=train")
+            notice = page.get_by_test_id("train-disabled")
+            notice.wait_for(state="visible")
+            assert "ATTNVIZ_TRAINING" in notice.inner_text()
+            assert not page.get_by_test_id("train-start").is_visible()
+            assert not page.get_by_test_id("train-chart").is_visible()
+        finally:
+            page.close()

@@ -53,10 +53,16 @@ class AppServices:
     queue: int = 16
     listing_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(1))
     pending: int = 0
+    _threads: CapacityLimiter = field(init=False, repr=False)
     _trim: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """Run model work in a worker thread; 503 ``busy`` (with Retry-After) when the queue is full."""
+    def __post_init__(self) -> None:
+        # the threads that run model work, as many as ``limiter`` admits (the slot is taken on ``limiter``)
+        self._threads = CapacityLimiter(self.limiter.total_tokens)
+
+    async def run(self, fn: Callable[..., T], *args: object, request: Request | None = None) -> T:
+        """Run model work in a worker thread; 503 ``busy`` (with Retry-After) when the queue is full.
+        With ``request``, work whose client disconnected while it waited is skipped."""
         if self.pending >= self.limiter.total_tokens + self.queue:
             raise ApiError(
                 503,
@@ -67,7 +73,12 @@ class AppServices:
             )
         self.pending += 1
         try:
-            return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+            async with self.limiter:
+                # a client that gave up while its request waited (a superseded keystroke, a newer training
+                # snapshot) costs nothing more: its work is dropped instead of computed for nobody
+                if request is not None and await request.is_disconnected():
+                    raise ApiError(499, "client_closed_request", "The client closed the connection before the work started.")
+                return await anyio.to_thread.run_sync(fn, *args, limiter=self._threads)
         finally:
             self.pending -= 1
             if self.pending == 0:

@@ -150,10 +150,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
 
 
-def error_responses(*statuses: int, streaming: bool = False) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route: each status described with :class:`ErrorResponse`. ``streaming``: the
-    route answers ``text/event-stream``, so its errors are declared as JSON explicitly (FastAPI would
-    otherwise give them the route's media type)."""
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status described with :class:`ErrorResponse`."""
     descriptions = {
         404: "Unknown checkpoint or run (names never leave the checkpoint directory).",
         409: "The checkpoint file exists but cannot be loaded; `detail` says why.",
@@ -163,7 +161,4 @@ def error_responses(*statuses: int, streaming: bool = False) -> dict[int | str, 
         503: "`busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds.",
         422: "Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types.",
     }
-    if streaming:
-        json_error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
-        return {s: {"content": json_error, "description": descriptions.get(s, "Error")} for s in statuses}
     return {s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in statuses}

@@ -423,8 +423,8 @@ class AttentionService:
             }
             for i, (name, lm, result) in enumerate(zip(names, loaded, results, strict=True))
         ]
-        if extra:  # snapshots between the epochs, in training order (at equal steps the epoch first)
-            epochs.sort(key=lambda e: (e["step"] if e["step"] is not None else 1 << 62, e["snapshot"]))
+        if extra:  # snapshots between the epochs, in training order (at equal steps the epoch last)
+            epochs.sort(key=lambda e: (e["step"] if e["step"] is not None else 1 << 62, not e["snapshot"]))
         check_budget([cast(dict[str, Any], e["document"]) for e in epochs], encoding, precision, self.max_response_bytes)
         body = dumps({"run": run, "text": text, "epochs": epochs})
         if self.timeline_cache_size > 0 and len(body) <= self.timeline_cache_bytes:

@@ -126,7 +126,7 @@ def check_spec(spec: TrainSpec, limits: Limits) -> None:
             "each head gets d_model / n_heads dimensions.",
             field="d_model",
         )
-    if not NAME_PATTERN.match(spec.name):
+    if not NAME_PATTERN.match(spec.name) or spec.name == "snapshots":  # snapshots/ folders are not listed as runs
         raise ApiError(
             422,
             "invalid_name",

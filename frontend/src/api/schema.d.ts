@@ -149,7 +149,10 @@ export interface paths {
         get: operations["status_api_train__job_id__get"];
         put?: never;
         post?: never;
-        /** Cancel a job (finished epochs stay) */
+        /**
+         * Cancel a job (finished epochs stay)
+         * @description The worker stops at its next step (it is terminated after 5 s if it does not); the epoch in progress is not saved. 403 `training_disabled` when training is off.
+         */
         delete: operations["cancel_api_train__job_id__delete"];
         options?: never;
         head?: never;
@@ -1392,7 +1395,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainStatus"];
                 };
             };
-            /** @description Error */
+            /** @description Training is off on this server (`training_disabled`, naming the setting `ATTNVIZ_TRAINING`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1401,7 +1404,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The checkpoint file exists but cannot be loaded; `detail` says why. */
+            /** @description Another job is running (`training_busy`, naming it), the run exists, or the folder is not writable. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1410,7 +1413,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
+            /** @description The request body is larger than the configured limit. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1428,7 +1431,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            /** @description Out of bounds (`out_of_bounds` with `field`, `maximum`, `setting`), `invalid_model_size`, `invalid_name`, or wrong JSON types (`validation_error`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1479,7 +1482,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainStatus"];
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description No such training job (`unknown_job`); never returned by POST. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1488,7 +1491,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            /** @description Out of bounds (`out_of_bounds` with `field`, `maximum`, `setting`), `invalid_model_size`, `invalid_name`, or wrong JSON types (`validation_error`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1519,7 +1522,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainStatus"];
                 };
             };
-            /** @description Error */
+            /** @description Training is off on this server (`training_disabled`, naming the setting `ATTNVIZ_TRAINING`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1528,7 +1531,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description No such training job (`unknown_job`); never returned by POST. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1537,7 +1540,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            /** @description Out of bounds (`out_of_bounds` with `field`, `maximum`, `setting`), `invalid_model_size`, `invalid_name`, or wrong JSON types (`validation_error`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1572,22 +1575,24 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description No such training job (`unknown_job`); never returned by POST. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": unknown;
+                    "text/event-stream": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            /** @description Out of bounds (`out_of_bounds` with `field`, `maximum`, `setting`), `invalid_model_size`, `invalid_name`, or wrong JSON types (`validation_error`). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": unknown;
+                    "text/event-stream": components["schemas"]["ErrorResponse"];
                 };
             };
         };

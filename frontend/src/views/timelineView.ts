@@ -228,7 +228,8 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
     scrub.value = String(i);
     const e = epochs[i];
     const where = e?.snapshot ? `step ${e.step} (after epoch ${e.epoch})` : `epoch ${e?.epoch}`;
-    label.textContent = e ? `${where} / ${epochs[epochs.length - 1]!.epoch}${accText(e.metrics) ? ` · ${accText(e.metrics)}` : ''}` : '';
+    const lastEpoch = Math.max(...epochs.map((x) => x.epoch));
+    label.textContent = e ? `${where} / ${lastEpoch}${accText(e.metrics) ? ` · ${accText(e.metrics)}` : ''}` : '';
     for (const el of strip.children) (el as HTMLElement).classList.toggle('current', (el as HTMLElement).dataset.index === String(i));
     play.textContent = playing !== undefined ? '❚❚ Pause' : '▶ Play';
   }

@@ -140,7 +140,10 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
   const lossKey = el('span', 'train-key loss', 'loss');
   const accKey = el('span', 'train-key acc', 'accuracy');
   legend.append(lossKey, accKey);
-  container.append(head, notice, form, status, svg, legend);
+  const chartBox = el('div', 'train-chart-box');
+  chartBox.hidden = true; // shown once the server says it trains
+  chartBox.append(svg, legend);
+  container.append(head, notice, form, status, chartBox);
 
   const hook = { redraws: 0, snapshotLatency: [] as number[], firstRedraw: null as number | null, events: 0 };
   window.__attnvizTrain = hook;
@@ -152,6 +155,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
   let totalSteps = 0;
   let pressedAt: number | null = null;
   let inflight: AbortController | null = null;
+  let queued: { checkpoint: string; receivedAt: number } | null = null;
   let chartQueued = false;
 
   const setRunning = (running: boolean) => {
@@ -178,9 +182,14 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     requestAnimationFrame(drawChart);
   };
 
-  /** Run the current text through `checkpoint` and show it (the newest request wins). */
+  /** Run the current text through `checkpoint` and show it. One request at a time: snapshots that
+   * arrive meanwhile are coalesced into the newest, sent when it returns, so a server slower than
+   * the snapshots still redraws steadily (aborting would starve it: no answer would ever arrive). */
   async function redraw(checkpoint: string, receivedAt: number) {
-    inflight?.abort();
+    if (inflight) {
+      queued = { checkpoint, receivedAt };
+      return;
+    }
     const ac = new AbortController();
     inflight = ac;
     const s = store.get();
@@ -204,6 +213,9 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
       status.className = 'insight-status error';
     } finally {
       if (inflight === ac) inflight = null;
+      const next = queued;
+      queued = null;
+      if (next && !ac.signal.aborted) void redraw(next.checkpoint, next.receivedAt);
     }
   }
 
@@ -217,6 +229,9 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
   async function finish(kind: (typeof TERMINAL)[number], data: TrainEvents[(typeof TERMINAL)[number]], live: boolean) {
     source?.close();
     source = null;
+    // the finished run's last epoch is shown next: a snapshot still on its way must not replace it
+    inflight?.abort();
+    queued = null;
     if (!job) return;
     job = { ...job, state: kind, epoch: data.epochs_done };
     const why = kind === 'failed' ? ` — ${(data as TrainEvents['failed']).detail ?? ''}` : kind === 'cancelled' ? ` (${(data as TrainEvents['cancelled']).reason ?? 'cancelled'})` : '';
@@ -333,6 +348,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     if (typeof task === 'string' && l.tasks.includes(task)) taskSel.value = task;
     for (const f of FIELDS) inputs.get(f.key)!.max = String(f.max(l));
     form.hidden = false;
+    chartBox.hidden = false;
     setRunning(false);
     if (l.current) attach(l.current, !TERMINAL.includes(l.current.state as (typeof TERMINAL)[number]));
   }

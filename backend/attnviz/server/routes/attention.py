@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from ..deps import ServicesDep
 from ..errors import error_responses
@@ -19,10 +19,17 @@ router = APIRouter(prefix="/api", tags=["attention"])
     "returns the kinds of its family: an encoder `encoder_self`; a decoder `decoder_self` over prompt + "
     "generated tokens; an encoder-decoder all three.",
 )
-async def attention(body: AttentionRequest, services: ServicesDep) -> Response:
+async def attention(body: AttentionRequest, services: ServicesDep, request: Request) -> Response:
     ablate = [(a.kind, a.layer, a.head) for a in body.ablate]
     data = await services.run(
-        services.service.attention_json, body.checkpoint, body.text, body.precision, body.encoding, ablate, body.max_new_tokens
+        services.service.attention_json,
+        body.checkpoint,
+        body.text,
+        body.precision,
+        body.encoding,
+        ablate,
+        body.max_new_tokens,
+        request=request,
     )
     return Response(data, media_type="application/json")
 
@@ -37,8 +44,15 @@ async def attention(body: AttentionRequest, services: ServicesDep) -> Response:
     "Hugging Face model Q, K, V come from the model's own projections (RoPE applied, grouped key/value heads "
     "repeated); `scale` is the model's own (T5: 1) and `position_bias` T5's relative bias.",
 )
-async def attention_math(body: MathRequest, services: ServicesDep) -> Response:
+async def attention_math(body: MathRequest, services: ServicesDep, request: Request) -> Response:
     data = await services.run(
-        services.service.math_json, body.checkpoint, body.text, body.kind, body.layer, body.head, body.max_new_tokens
+        services.service.math_json,
+        body.checkpoint,
+        body.text,
+        body.kind,
+        body.layer,
+        body.head,
+        body.max_new_tokens,
+        request=request,
     )
     return Response(data, media_type="application/json")

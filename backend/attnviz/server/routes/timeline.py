@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from ..deps import ServicesDep
 from ..errors import error_responses
@@ -17,6 +17,8 @@ router = APIRouter(prefix="/api", tags=["attention"])
     description="Runs every usable checkpoint of the run on the same text (unusable files are skipped). "
     "Responses are cached while the run's files are unchanged.",
 )
-async def timeline(body: TimelineRequest, services: ServicesDep) -> Response:
-    data = await services.run(services.service.timeline_json, body.run, body.text, body.precision, body.encoding, body.snapshots)
+async def timeline(body: TimelineRequest, services: ServicesDep, request: Request) -> Response:
+    data = await services.run(
+        services.service.timeline_json, body.run, body.text, body.precision, body.encoding, body.snapshots, request=request
+    )
     return Response(data, media_type="application/json")

@@ -10,11 +10,25 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from ..deps import ServicesDep
-from ..errors import error_responses
-from ..schemas import TrainLimits, TrainRequest, TrainStatus
+from ..schemas import ErrorResponse, TrainLimits, TrainRequest, TrainStatus
 from ..training import TrainingJob, TrainingManager, TrainSpec
 
 router = APIRouter(prefix="/api/train", tags=["training"])
+
+ERRORS = {
+    403: "Training is off on this server (`training_disabled`, naming the setting `ATTNVIZ_TRAINING`).",
+    404: "No such training job (`unknown_job`); never returned by POST.",
+    409: "Another job is running (`training_busy`, naming it), the run exists, or the folder is not writable.",
+    413: "The request body is larger than the configured limit.",
+    415: "The body is not declared as JSON (`Content-Type: application/json`).",
+    422: "Out of bounds (`out_of_bounds` with `field`, `maximum`, `setting`), `invalid_model_size`, "
+    "`invalid_name`, or wrong JSON types (`validation_error`).",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    # content given explicitly: on the event stream the route's own media type is text/event-stream
+    return {s: {"model": ErrorResponse, "description": ERRORS[s], "content": {"application/json": {}}} for s in statuses}
 
 
 def get_manager(request: Request, services: ServicesDep) -> TrainingManager:
@@ -29,7 +43,7 @@ def get_manager(request: Request, services: ServicesDep) -> TrainingManager:
 ManagerDep = Annotated[TrainingManager, Depends(get_manager)]
 
 
-def get_job(manager: ManagerDep, job_id: Annotated[str, Path(max_length=64)]) -> TrainingJob:
+def get_job(manager: ManagerDep, job_id: str) -> TrainingJob:
     return manager.get(job_id)
 
 
@@ -65,7 +79,7 @@ async def status(job: JobDep) -> dict[str, Any]:
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
-    responses=error_responses(404, 422, streaming=True),
+    responses=error_responses(404, 422),
     summary="A job's events (server-sent): its history, then live until the last",
     description="Events `progress` {step, epoch, loss, accuracy, total_steps}, `snapshot` {step, epoch, checkpoint}, "
     "`epoch` {epoch, step, checkpoint, metrics}, then one of `done` / `cancelled` / `failed` {run, epochs_done, "
@@ -89,6 +103,8 @@ async def events(
     response_model=TrainStatus,
     responses=error_responses(403, 404, 422),
     summary="Cancel a job (finished epochs stay)",
+    description="The worker stops at its next step (it is terminated after 5 s if it does not); the epoch in "
+    "progress is not saved. 403 `training_disabled` when training is off.",
 )
 async def cancel(job_id: Annotated[str, Path(max_length=64)], manager: ManagerDep) -> dict[str, Any]:
     manager.require_allowed()
