@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
@@ -95,7 +96,10 @@ def test_a_full_model_queue_is_503_with_retry_after_while_the_listing_answers(ck
             release.set()
         assert services.pending == 0
 
-    anyio.run(scenario)
+    # a thread of its own: once a browser suite has started Playwright's sync API, the main thread
+    # already runs an event loop, and anyio.run refuses to start a second one there
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, scenario).result(timeout=60)
 
 
 def test_allowed_hosts_apply_on_other_addresses(ckpt_dir: Path) -> None:
