@@ -9,9 +9,10 @@ import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
 import { sameHover, type Hover } from './lib/hover';
 import { createStore } from './lib/store';
+import { userMessage } from './lib/errors';
 import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
-import { initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
+import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
 import { createArcView } from './views/arcView';
 import { createFocusHeatmap } from './views/focusHeatmap';
 import { createInputBar, findCheckpoint } from './views/inputBar';
@@ -63,6 +64,7 @@ function renderChrome(s: AppState) {
   views.setAttribute('aria-busy', String(s.status === 'loading'));
   $('output-panel').classList.toggle('loading', s.status === 'loading');
   document.body.classList.toggle('present', s.present);
+  views.classList.toggle('mv-zoom', s.mvzoom);
   for (const el of views.querySelectorAll<HTMLElement>('[data-view]')) el.classList.toggle('is-focused', el.dataset.view === s.view);
   const empty = $('empty-state');
   empty.style.display = s.doc || s.shape ? 'none' : '';
@@ -99,7 +101,7 @@ function renderChrome(s: AppState) {
 }
 store.subscribe((s, p) => {
   if (
-    s.doc !== p.doc || s.shape !== p.shape || s.status !== p.status || s.view !== p.view || s.present !== p.present ||
+    s.doc !== p.doc || s.shape !== p.shape || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
     s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints
   ) renderChrome(s);
 });
@@ -161,6 +163,9 @@ function setDoc(raw: AttnDoc, source: 'api' | 'file', fileName: string | null = 
   store.set(patch);
 }
 
+/** What an error clears: the previous result does not belong to the text that failed. */
+const NO_DOC = { doc: null, rawDoc: null, shape: null, hover: null, docSource: null, fileName: null, docAblate: '' } satisfies Partial<AppState>;
+
 let inflight: AbortController | null = null;
 let timer: number | undefined;
 
@@ -172,7 +177,7 @@ function precheck(): boolean {
   const bad = findInvalid(s.text, vocab);
   if (!bad.length) return true;
   inflight?.abort();
-  store.set({ status: 'error', error: { message: describeInvalid(bad), code: 'unknown_characters', invalidCharacters: bad, text: s.text } });
+  store.set({ ...NO_DOC, status: 'error', error: { message: describeInvalid(bad, vocab), code: 'unknown_characters', invalidCharacters: bad, text: s.text } });
   return false;
 }
 
@@ -212,12 +217,14 @@ async function runNow() {
   } catch (e) {
     if (ac.signal.aborted || (e as Error).name === 'AbortError') return;
     const err = e instanceof ApiError ? e : null;
+    const code = err?.code ?? 'error';
     store.set({
+      // the old result is not this text's: it goes (views, output, downloads) rather than mislead
+      ...NO_DOC,
       status: 'error',
-      shape: null,
       error: {
-        message: (e as Error).message,
-        code: err?.code ?? 'error',
+        message: userMessage(code, (e as Error).message, ckpt),
+        code,
         invalidCharacters: err?.invalidCharacters ?? [],
         text,
       },
@@ -250,8 +257,15 @@ function recordLoad(t0: number, t1: number, t2: number) {
 // auto-run: when checkpoint or text change and differ from what is shown
 store.subscribe((s, p) => {
   if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
+  // an opened file names its checkpoint and text (for links); it is shown as it is, not re-run
+  if (s.doc !== p.doc && s.docSource === 'file') return;
   if (s.doc && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
   clearTimeout(timer);
+  if (!s.text && s.error) {
+    // an emptied input drops the error about the text it held
+    inflight?.abort();
+    store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
+  }
   if (!s.ckpt || !s.text) return;
   if (!precheck()) return;
   if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
@@ -261,7 +275,10 @@ store.subscribe((s, p) => {
 async function openFile(file: File) {
   try {
     const raw = JSON.parse(await file.text()) as unknown;
-    setDoc(decodeDocument(raw), 'file', file.name);
+    const doc = decodeDocument(raw);
+    // the view the document was exported from (kind, layer, head…), then the document itself
+    store.set(docViewPatch((raw as { view?: unknown }).view));
+    setDoc(doc, 'file', file.name);
   } catch (e) {
     const msg = e instanceof DocumentError ? e.message : e instanceof SyntaxError ? `${file.name} is not valid JSON (${e.message}).` : String(e);
     store.set({ error: { message: `${file.name}: ${msg}`, code: 'file', invalidCharacters: [] } });
@@ -335,6 +352,12 @@ for (const el of document.querySelectorAll<HTMLElement>('[data-view]')) {
 // (the model view's grid moves the focus itself; moving again here would skip a head)
 document.addEventListener('keydown', (e) => {
   if (e.defaultPrevented) return;
+  // Escape leaves presenter mode from anywhere (a menu that Escape closed has prevented it)
+  if (e.key === 'Escape' && store.get().present) {
+    store.set({ present: false });
+    e.preventDefault();
+    return;
+  }
   const t = e.target as HTMLElement;
   if (t.closest('input, select, textarea, [contenteditable], .hm-wrap')) return;
   if (e.altKey || e.ctrlKey || e.metaKey) return;

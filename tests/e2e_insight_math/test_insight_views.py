@@ -182,7 +182,7 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     assert bodies[0].get("ablate") is None
     assert {"kind": "cross", "layer": 1, "head": 0} in [a for b in bodies for a in b.get("ablate", [])]
     assert "ablate=cross%3A1.0" in settled_url(page)
-    assert page.locator("[data-testid=ablate-chip]").inner_text().startswith("cross 1.0")
+    assert page.locator("[data-testid=ablate-chip]").inner_text().startswith("cross L1·H0")
     assert "ablated" in (page.locator("[data-testid=model-view-1-0]").get_attribute("class") or "")
     assert "ablated" not in (page.locator("[data-testid=model-view-1-1]").get_attribute("class") or "")
 

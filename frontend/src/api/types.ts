@@ -154,6 +154,8 @@ export interface AttentionDocument {
   encoding?: Encoding;
   /** optional: top predictions per greedy decoding step (absent in older documents) */
   steps?: DecodingStep[] | null;
+  /** optional, front end only: the view it was exported from, a URL query string (`kind=cross&layer=1`) */
+  view?: string;
 }
 
 export interface InvalidCharacter {

@@ -58,6 +58,13 @@ export const KIND_LABEL: Record<AttentionKind, string> = {
   cross: 'Cross-attention',
 };
 
+/** Short kind names for chips and menus (the tabs use KIND_LABEL). */
+export const KIND_SHORT: Record<AttentionKind, string> = {
+  encoder_self: 'encoder self',
+  decoder_self: 'decoder self',
+  cross: 'cross',
+};
+
 /** Which token list the queries / keys of a kind come from. */
 export function querySide(kind: AttentionKind): Side {
   return kind === 'encoder_self' ? 'src' : 'tgt';

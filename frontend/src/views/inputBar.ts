@@ -4,6 +4,7 @@
  */
 import * as d3 from 'd3';
 import type { CheckpointInfo, RunInfo } from '../api/types';
+import { errorHeading } from '../lib/errors';
 import type { Store } from '../lib/store';
 import { segmentInvalid } from '../lib/text';
 import type { AppState } from '../state';
@@ -178,7 +179,7 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     error.style('display', e ? '' : 'none');
     error.selectAll('*').remove();
     if (e) {
-      error.append('strong').text(e.code === 'network' ? 'Server unavailable. ' : e.code === 'file' ? 'Cannot open file. ' : 'Cannot run this text. ');
+      error.append('strong').text(`${errorHeading(e.code)} `);
       error.append('span').text(e.message);
       if (e.invalidCharacters.length && e.text !== undefined) {
         const p = error.append('div').attr('class', 'error-text');

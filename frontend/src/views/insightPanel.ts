@@ -27,7 +27,7 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
     b.textContent = t.label;
     b.title = t.title;
     b.dataset.testid = `insight-tab-${t.name}`;
-    b.addEventListener('click', () => store.set({ insight: store.get().insight === t.name ? 'none' : t.name }));
+    b.addEventListener('click', () => store.set({ insight: store.get().insight === t.name ? 'none' : t.name, mvzoom: false }));
     tabs.append(b);
     return b;
   });
@@ -54,18 +54,18 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
   createDecodeSteps(bodies.steps, store);
   createAblationBar(document.getElementById('ablation-bar')!, store, api);
 
-  function render(s: AppState, scroll: boolean) {
+  function render(s: AppState) {
     document.body.classList.toggle('has-insight', s.insight !== 'none');
+    container.parentElement?.classList.toggle('has-insight', s.insight !== 'none');
     TABS.forEach((t, i) => {
       buttons[i]!.classList.toggle('active', s.insight === t.name);
       buttons[i]!.setAttribute('aria-pressed', String(s.insight === t.name));
       bodies[t.name].hidden = s.insight !== t.name;
     });
     container.hidden = s.insight === 'none';
-    if (scroll && s.insight !== 'none') requestAnimationFrame(() => container.scrollIntoView({ block: 'nearest' }));
   }
   store.subscribe((s, p) => {
-    if (s.insight !== p.insight) render(s, true);
+    if (s.insight !== p.insight) render(s);
   });
-  render(store.get(), false);
+  render(store.get());
 }
