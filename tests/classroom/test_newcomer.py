@@ -6,6 +6,7 @@ truth, errors clear the old result and say what works, links open the view they 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,8 @@ from playwright.sync_api import Browser, Page
 from tests.chromium import settled_url
 
 from ..live_server import REPO
-from .conftest import Server, open_app, wait_drawn
+from ..conftest import TinyRun
+from .conftest import Server, open_app, start_server, stop_server, wait_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -260,4 +262,53 @@ def test_an_exported_document_reopens_in_its_view(open_page, server: Server, tmp
     other.wait_for_function("document.querySelector('[data-testid=kind-cross]')?.getAttribute('aria-selected') === 'true'")
     label = other.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label")
     assert label and label.startswith("Cross-attention, layer 1 head 2"), label
+    assert open_page.errors == []  # type: ignore[attr-defined]
+
+
+OUTLINED_CELLS = """([xs, ys]) => {
+  const c = document.querySelector('[data-testid=focus-heatmap-canvas]');
+  const r = c.getBoundingClientRect(), sx = c.width / r.width, sy = c.height / r.height;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const cell = xs.length > 1 ? xs[1] - xs[0] : 20, out = [];
+  ys.forEach((y, q) => xs.forEach((x, k) => {
+    let n = 0;
+    for (let py = Math.floor((y - cell / 2 - r.top) * sy); py < (y + cell / 2 - r.top) * sy; py++)
+      for (let px = Math.floor((x - cell / 2 - r.left) * sx); px < (x + cell / 2 - r.left) * sx; px++) {
+        const i = (py * c.width + px) * 4;
+        if (d[i] > 180 && d[i] - d[i + 1] > 80 && d[i + 2] - d[i + 1] > 40 && d[i] > d[i + 2]) n++;  // #e4007c, anti-aliased
+      }
+    if (n > cell) out.push([q, k]);
+  }));
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def copying_server(tiny_run: TinyRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server over the session's tiny copy run that really copies (the demo stand-ins write
+    almost nothing, so a decoder side long enough to check needs this one)."""
+    root = tmp_path_factory.mktemp("copying")
+    shutil.copytree(tiny_run.dir, root / "copy")
+    srv = start_server(root, root / "server.log")
+    yield srv
+    stop_server(srv)
+
+
+def test_expected_alignment_stays_on_its_cells_with_special_tokens_hidden(open_page, copying_server: Server) -> None:  # type: ignore[no-untyped-def]
+    from tests.e2e.helpers import heatmap_cells
+
+    page = open_page(1440, 900)
+    # copy: decoder token t predicts output t, which comes from source t
+    open_app(page, f"{copying_server.base}/?ckpt=copy&text=hello&kind=cross&layer=1&align=1")
+    cells = heatmap_cells(page)
+    rows = len(cells["ys"])  # <bos> + what the tiny model wrote
+    assert rows >= 3 and len(cells["xs"]) == 6
+    assert page.evaluate(OUTLINED_CELLS, [cells["xs"], cells["ys"]]) == [[q, q] for q in range(min(rows, 6))]
+    # hidden <bos>/<eos>: row q is the decoder token that predicts output q + 1, from source q + 1
+    page.get_by_test_id("hide-special").check()
+    page.wait_for_function("document.querySelectorAll('[data-testid=focus-heatmap] g.labels-k text').length === 5")
+    cells = heatmap_cells(page)
+    hidden_rows = len(cells["ys"])
+    assert hidden_rows >= 2
+    assert page.evaluate(OUTLINED_CELLS, [cells["xs"], cells["ys"]]) == [[q, q + 1] for q in range(hidden_rows) if q + 1 < 5]
     assert open_page.errors == []  # type: ignore[attr-defined]

@@ -145,7 +145,10 @@ export interface AttentionDocument {
   model: ModelInfo;
   input: string;
   output: string | null;
-  tokens: { src: string[]; tgt?: string[] | null };
+  /** `src` is absent in a decoder-only model's document (tokens.tgt and decoder_self only) */
+  tokens: { src?: string[] | null; tgt?: string[] | null };
+  /** optional: the tokens the model's tokenizer marks special ([CLS], [SEP], <|endoftext|>…) */
+  special_tokens?: string[] | null;
   attentions: Partial<Record<AttentionKind, EncodedWeights | null>>;
   warnings?: string[];
   /** API extra: the task's correct output, or null */

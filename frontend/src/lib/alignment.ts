@@ -79,11 +79,17 @@ export function taskOrigins(task: string | undefined, src: readonly string[], ex
 export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array | null {
   const t = doc.kinds[kind];
   if (!t || kind === 'decoder_self') return null;
-  const origin = taskOrigins(doc.model.task as string | undefined, doc.tokens.src, doc.expected);
+  // with special tokens hidden, positions shift: compute on the original tokens, then map back
+  const src = doc.hidden?.tokens.src ?? doc.tokens.src;
+  const origin = taskOrigins(doc.model.task as string | undefined, src, doc.expected);
   if (!origin) return null;
+  const qKept = doc.hidden ? (kind === 'encoder_self' ? doc.hidden.kept.src : doc.hidden.kept.tgt) : null;
+  const kPos = doc.hidden ? new Map(doc.hidden.kept.src.map((orig, i) => [orig, i])) : null;
   const out = new Int32Array(t.nq).fill(-1);
   for (let q = 0; q < t.nq; q++) {
-    const k = q < origin.length ? origin[q]! : -1;
+    const oq = qKept ? qKept[q]! : q;
+    const ok = oq < origin.length ? origin[oq]! : -1;
+    const k = kPos ? (kPos.get(ok) ?? -1) : ok;
     out[q] = k >= 0 && k < t.nk ? k : -1;
   }
   return out;

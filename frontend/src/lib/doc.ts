@@ -38,6 +38,13 @@ export interface AttnDoc {
    * decoded ones, so a uint8 document shows weights rounded to 1/255 (the UI says so).
    */
   encoding: Encoding;
+  /** the tokens the model marks special (`special_tokens` of the document), when it says so */
+  specialTokens: string[] | null;
+  /**
+   * Set on a document with special tokens hidden (lib/special.ts): the original token lists and
+   * which of their positions were kept, so per-position facts (the expected alignment) map back.
+   */
+  hidden?: { tokens: { src: string[]; tgt: string[] }; kept: { src: number[]; tgt: number[] } };
   /**
    * A skeleton (lib/skeleton.ts): the shape and source tokens of a document still being computed,
    * weights NaN. Only the main views draw it (AppState.shape); it is never `AppState.doc`.
@@ -174,7 +181,8 @@ export function decodeDocument(raw: unknown): AttnDoc {
     throw new DocumentError(`Unsupported schema_version ${JSON.stringify(d.schema_version)}: this viewer reads attention documents of schema version 1.`);
   }
   if (typeof d.tokens !== 'object' || d.tokens === null) throw new DocumentError('The document has no "tokens" object.');
-  const src = stringList(d.tokens.src, 'tokens.src');
+  // a decoder-only document has no source side (tokens.tgt and decoder_self only)
+  const src = d.tokens.src === undefined || d.tokens.src === null ? [] : stringList(d.tokens.src, 'tokens.src');
   const tgt = d.tokens.tgt === undefined || d.tokens.tgt === null ? [] : stringList(d.tokens.tgt, 'tokens.tgt');
   if (typeof d.attentions !== 'object' || d.attentions === null) throw new DocumentError('The document has no "attentions" object.');
 
@@ -208,6 +216,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     kinds,
     warnings: Array.isArray(d.warnings) ? d.warnings.filter((x): x is string => typeof x === 'string') : [],
     steps: decodeSteps(d.steps),
+    specialTokens: Array.isArray(d.special_tokens) && d.special_tokens.every((t) => typeof t === 'string') ? (d.special_tokens as string[]) : null,
     encoding,
   };
 }

@@ -12,14 +12,24 @@ import { ATTENTION_KINDS } from '../api/types';
 import { keySide, querySide, type AttnDoc, type AttnTensor, type Side } from './doc';
 import { isSpecialToken } from './tokens';
 
+/** `[UNK]` / `<unk>` stand for real text the vocabulary lacks: they are never hidden. */
+const UNKNOWN = new Set(['[UNK]', '<unk>', '<UNK>']);
+
+/** Is `t` one of the tokens "hide special tokens" drops (the document's own list when it has one)? */
+export function isHideable(t: string, special: readonly string[] | null = null): boolean {
+  if (UNKNOWN.has(t)) return false;
+  return special ? special.includes(t) : isSpecialToken(t);
+}
+
 /** Indices of the tokens kept on one side (all of them if every token is special). */
-export function keptIndices(tokens: readonly string[]): number[] {
-  const kept = tokens.flatMap((t, i) => (isSpecialToken(t) ? [] : [i]));
+export function keptIndices(tokens: readonly string[], special: readonly string[] | null = null): number[] {
+  const kept = tokens.flatMap((t, i) => (isHideable(t, special) ? [] : [i]));
   return kept.length ? kept : tokens.map((_, i) => i);
 }
 
 export function hasSpecialTokens(doc: AttnDoc): boolean {
-  return doc.tokens.src.some(isSpecialToken) || doc.tokens.tgt.some(isSpecialToken);
+  const h = (t: string) => isHideable(t, doc.specialTokens);
+  return doc.tokens.src.some(h) || doc.tokens.tgt.some(h);
 }
 
 /** `t` restricted to the kept query rows and key columns, each row renormalised to sum to 1. */
@@ -44,7 +54,7 @@ export function renormalizedSubmatrix(t: AttnTensor, qKeep: readonly number[], k
 /** The document without its special tokens (a new object; `doc` is not changed). */
 export function hideSpecialTokens(doc: AttnDoc): AttnDoc {
   if (!hasSpecialTokens(doc)) return doc;
-  const keep: Record<Side, number[]> = { src: keptIndices(doc.tokens.src), tgt: keptIndices(doc.tokens.tgt) };
+  const keep: Record<Side, number[]> = { src: keptIndices(doc.tokens.src, doc.specialTokens), tgt: keptIndices(doc.tokens.tgt, doc.specialTokens) };
   const kinds: Partial<Record<AttentionKind, AttnTensor>> = {};
   for (const kind of ATTENTION_KINDS) {
     const t = doc.kinds[kind];
@@ -54,5 +64,6 @@ export function hideSpecialTokens(doc: AttnDoc): AttnDoc {
     ...doc,
     tokens: { src: keep.src.map((i) => doc.tokens.src[i]!), tgt: keep.tgt.map((i) => doc.tokens.tgt[i]!) },
     kinds,
+    hidden: { tokens: doc.tokens, kept: keep },
   };
 }

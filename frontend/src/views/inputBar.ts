@@ -5,13 +5,13 @@
 import * as d3 from 'd3';
 import type { CheckpointInfo, RunInfo } from '../api/types';
 import { errorHeading } from '../lib/errors';
+import { checkpointInfo } from '../lib/features';
 import type { Store } from '../lib/store';
 import { segmentInvalid } from '../lib/text';
 import type { AppState } from '../state';
 
 export function findCheckpoint(s: AppState, name: string): CheckpointInfo | null {
-  for (const r of s.checkpoints?.runs ?? []) for (const c of r.checkpoints) if (c.name === name) return c;
-  return null;
+  return checkpointInfo(s.checkpoints, name);
 }
 
 interface RunGroup {

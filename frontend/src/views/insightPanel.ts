@@ -5,17 +5,27 @@
  */
 import '../insight.css';
 import type { ApiClient } from '../api/client';
+import type { Feature } from '../api/types';
+import { featureBlock } from '../lib/features';
 import type { Store } from '../lib/store';
 import type { AppState, InsightName } from '../state';
 import { createAblationBar } from './ablationBar';
 import { createDecodeSteps } from './decodeSteps';
 import { createTimelineView } from './timelineView';
 
-const TABS: { name: Exclude<InsightName, 'none'>; label: string; title: string }[] = [
-  { name: 'timeline', label: 'Training', title: 'The same input through every epoch of this run' },
-  { name: 'math', label: 'Math', title: 'Q, K, V, softmax(QKᵀ/√d_k)V of the focused head, with its real numbers' },
-  { name: 'steps', label: 'Decoding', title: 'Greedy decoding step by step: what the decoder looked at and its top-5 guesses' },
+const TABS: { name: Exclude<InsightName, 'none'>; feature: Feature; label: string; title: string }[] = [
+  { name: 'timeline', feature: 'timeline', label: 'Training', title: 'The same input through every epoch of this run' },
+  { name: 'math', feature: 'math', label: 'Math', title: 'Q, K, V, softmax(QKᵀ/√d_k)V of the focused head, with its real numbers' },
+  { name: 'steps', feature: 'steps', label: 'Decoding', title: 'Greedy decoding step by step: what the decoder looked at and its top-5 guesses' },
 ];
+
+/** Why the tab cannot open for what is shown, or null. */
+function blocked(s: AppState, t: (typeof TABS)[number]): string | null {
+  const why = featureBlock(s.checkpoints, s.ckpt, t.feature, s.docSource === 'file');
+  if (why) return why;
+  if (t.name === 'steps' && s.doc && !s.doc.steps && !s.doc.kinds.decoder_self) return 'Decoding steps need a model that writes an output; this one only encodes.';
+  return null;
+}
 
 export function createInsightPanel(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
   container.classList.add('insight-panel');
@@ -27,7 +37,12 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
     b.textContent = t.label;
     b.title = t.title;
     b.dataset.testid = `insight-tab-${t.name}`;
-    b.addEventListener('click', () => store.set({ insight: store.get().insight === t.name ? 'none' : t.name, mvzoom: false }));
+    b.addEventListener('click', () => {
+      const s = store.get();
+      // an unavailable tab says why (its tooltip and the note) instead of failing after the click
+      if (blocked(s, t)) return;
+      store.set({ insight: s.insight === t.name ? 'none' : t.name, mvzoom: false });
+    });
     tabs.append(b);
     return b;
   });
@@ -58,14 +73,23 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
     document.body.classList.toggle('has-insight', s.insight !== 'none');
     container.parentElement?.classList.toggle('has-insight', s.insight !== 'none');
     TABS.forEach((t, i) => {
+      const why = blocked(s, t);
       buttons[i]!.classList.toggle('active', s.insight === t.name);
+      buttons[i]!.classList.toggle('unavailable', !!why);
+      buttons[i]!.setAttribute('aria-disabled', String(!!why));
+      buttons[i]!.title = why ?? t.title;
       buttons[i]!.setAttribute('aria-pressed', String(s.insight === t.name));
       bodies[t.name].hidden = s.insight !== t.name;
     });
     container.hidden = s.insight === 'none';
   }
   store.subscribe((s, p) => {
-    if (s.insight !== p.insight) render(s);
+    // a model that cannot serve the open view (a pretrained encoder and Math…) closes it
+    if (s.insight !== 'none' && (s.checkpoints !== p.checkpoints || s.ckpt !== p.ckpt || s.doc !== p.doc || s.insight !== p.insight)) {
+      const t = TABS.find((x) => x.name === s.insight);
+      if (t && blocked(s, t) && s.checkpointsStatus !== 'loading') return store.set({ insight: 'none' });
+    }
+    if (s.insight !== p.insight || s.checkpoints !== p.checkpoints || s.ckpt !== p.ckpt || s.doc !== p.doc || s.docSource !== p.docSource) render(s);
   });
   render(store.get());
 }
