@@ -36,7 +36,10 @@ import { insightHook, installInsight, type InsightHook } from './insight';
 // JSON.parse, and 3 significant digits are more than a colour scale can show; large documents (a
 // pretrained encoder past ~170 tokens) come as uint8, 1 byte per weight (lib/wireEncoding.ts).
 // The decoder accepts every encoding, so a server answering "json" still works.
-const AUTO_RUN_DELAY_MS = 350;
+// typing: the first keystroke after a pause runs at once; keys that follow within the window are
+// coalesced into one run when the typist pauses (superseded requests are aborted in runNow)
+const TYPING_WINDOW_MS = 120;
+let lastEdit = -Infinity;
 const DEFAULT_TEXT = 'hello';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -269,7 +272,10 @@ store.subscribe((s, p) => {
   if (!s.ckpt || !s.text) return;
   if (!precheck()) return;
   if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
-  timer = window.setTimeout(runNow, s.ckpt !== p.ckpt || s.ablate !== p.ablate ? 0 : AUTO_RUN_DELAY_MS);
+  const now = performance.now();
+  const burst = s.text !== p.text && now - lastEdit < TYPING_WINDOW_MS;
+  if (s.text !== p.text) lastEdit = now;
+  timer = window.setTimeout(runNow, burst && s.ckpt === p.ckpt && s.ablate === p.ablate ? TYPING_WINDOW_MS : 0);
 });
 
 async function openFile(file: File) {
