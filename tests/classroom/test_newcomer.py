@@ -312,3 +312,30 @@ def test_expected_alignment_stays_on_its_cells_with_special_tokens_hidden(open_p
     assert hidden_rows >= 2
     assert page.evaluate(OUTLINED_CELLS, [cells["xs"], cells["ys"]]) == [[q, q + 1] for q in range(hidden_rows) if q + 1 < 5]
     assert open_page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["cross", "decoder_self"])
+def test_the_math_step_through_renders_special_tokens_and_masked_weights(open_page, copying_server: Server, kind: str) -> None:  # type: ignore[no-untyped-def]
+    page = open_page(1280, 720)
+    open_app(page, f"{copying_server.base}/?ckpt=copy&text=hello&kind={kind}&insight=math")
+    page.get_by_test_id("math-table-weights").wait_for(state="visible")
+    # the default query is <bos>: KaTeX draws it, no red error text
+    assert page.get_by_test_id("math-view").locator(".katex-error").count() == 0
+    assert "<bos>" in page.get_by_test_id("math-view").inner_text()
+    # after the softmax a masked weight is 0, not −∞ (the scores keep −∞)
+    weights = page.get_by_test_id("math-table-weights").locator("td.masked").all_inner_texts()
+    scores = page.get_by_test_id("math-table-masked").locator("td.masked").all_inner_texts()
+    if kind == "decoder_self":
+        assert weights and set(weights) == {"0"} and set(scores) == {"−∞"}
+    else:
+        assert weights == [] and scores == []
+    # nothing is cut off at a card's edge; a matrix that scrolls says so
+    clipped = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=math-view] .mstep')].flatMap((card) => {
+             const r = card.getBoundingClientRect();
+             return [...card.querySelectorAll('.mprose, .mx-note')].filter((p) => p.getBoundingClientRect().right > r.right + 0.5 || p.scrollWidth > p.clientWidth + 1).map((p) => p.textContent);
+           })"""
+    )
+    assert clipped == []
+    page.wait_for_function("() => [...document.querySelectorAll('.mx-wrap')].every((w) => (w.scrollWidth > w.clientWidth + 1) === w.classList.contains('scrolls'))")
+    assert open_page.errors == []  # type: ignore[attr-defined]
