@@ -117,6 +117,8 @@ def test_model_view_of_a_12_head_model_shows_every_head_without_scrolling(open_p
         assert box and box["x"] >= panel["x"] and box["x"] + box["width"] <= panel["x"] + panel["width"] + 0.5, testid
     # opening the file shows it; it does not run its text on the server's checkpoint
     assert not page.get_by_test_id("error-message").is_visible()
+    # 128 tokens do not fit one label per column: the heatmap says its labels are thinned
+    assert "of 128" in page.get_by_test_id("labels-thinned").inner_text()
     # enlarged, a 128-token thumbnail gets several times the pixels (previous-token vs diagonal)
     small = page.get_by_test_id("model-view-0-0").bounding_box()
     page.get_by_test_id("mv-zoom").click()
@@ -241,6 +243,13 @@ def test_names_match_and_tabs_move_the_focus(open_page, server: Server) -> None:
     chip.wait_for(state="visible")
     assert chip.inner_text().startswith("cross L1·H0")
     assert page.get_by_test_id("arc-mass").get_attribute("min") == "0.05"
+    # one-character column labels stand upright ("l" is not rotated into "/"); <eos> slants
+    slant = page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('[data-testid=focus-heatmap] g.labels-k text')]"
+        ".map((t) => [t.textContent, t.getAttribute('transform').includes('rotate')]))"
+    )
+    assert slant == {"h": False, "e": False, "l": False, "o": False, "<eos>": True}, slant
+    assert page.get_by_test_id("labels-thinned").count() == 0
     page.get_by_test_id("kind-encoder_self").focus()
     page.keyboard.press("ArrowRight")
     assert page.evaluate("document.activeElement.dataset.testid") == "kind-decoder_self"

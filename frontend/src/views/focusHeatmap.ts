@@ -165,7 +165,11 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       gk.selectAll<SVGTextElement, Label>('text')
         .data(lab('k', kTokens), (d) => `${d.i}`)
         .join('text')
-        .attr('transform', (d) => `translate(${g.x0 + (d.i + 0.5) * g.cell + fs * 0.35},${g.y0 - 6}) rotate(-60)`)
+        // one character stands upright over its column (rotated, "l" reads as "/"); longer tokens slant
+        .attr('transform', (d) =>
+          Array.from(d.text).length <= 1 ? `translate(${g.x0 + (d.i + 0.5) * g.cell},${g.y0 - 6})` : `translate(${g.x0 + (d.i + 0.5) * g.cell + fs * 0.35},${g.y0 - 6}) rotate(-60)`,
+        )
+        .attr('text-anchor', (d) => (Array.from(d.text).length <= 1 ? 'middle' : null))
         .attr('font-size', fs)
         .classed('special', (d) => isSpecialToken(kTokens[d.i]!))
         .classed('thin', (d) => d.i % stride !== 0)
@@ -186,6 +190,13 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     if (t.causal) {
       legend.append('span').attr('class', 'legend-masked');
       legend.append('span').text('masked (future position)');
+    }
+    if (stride > 1) {
+      legend
+        .append('span')
+        .attr('class', 'legend-note')
+        .attr('data-testid', 'labels-thinned')
+        .text(`labels: every ${stride === 2 ? 'other' : `${stride}th`} token of ${Math.max(t.nq, t.nk)} · hover a cell for its tokens`);
     }
     updateHover();
   }
