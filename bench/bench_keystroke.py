@@ -47,7 +47,9 @@ def main() -> int:
     med = statistics.median(lat)
     print(f"keystroke -> painted figure, demo copy run, {len(lat)} keys over {args.runs} fresh tabs\n")
     print(f"{'what':36} {'median':>8} {'min':>8} {'max':>8}  target")
-    print(f"{'keydown -> painted document':36} {med:7.1f}ms {min(lat):7.1f}ms {max(lat):7.1f}ms  <= 200 ms {'ok' if med <= 200 else 'MISSED'}")
+    print(
+        f"{'keydown -> painted document':36} {med:7.1f}ms {min(lat):7.1f}ms {max(lat):7.1f}ms  <= 200 ms {'ok' if med <= 200 else 'MISSED'}"
+    )
     return 0
 
 

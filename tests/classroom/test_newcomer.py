@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, Page
 
 from tests.chromium import settled_url
 
-from ..live_server import REPO
 from ..conftest import TinyRun
+from ..live_server import REPO
 from .conftest import Server, open_app, start_server, stop_server, wait_drawn
 
 pytestmark = pytest.mark.browser
@@ -55,7 +55,9 @@ def on_screen(page: Page, testid: str) -> None:
     box = page.get_by_test_id(testid).bounding_box()
     vw, vh = page.viewport_size["width"], page.viewport_size["height"]  # type: ignore[index]
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= vh + 1 and box["x"] + box["width"] <= vw + 1, (testid, box)
-    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth")
+    assert page.evaluate(
+        "document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth"
+    )
 
 
 def test_an_example_opens_the_view_it_names_also_in_presenter_mode(open_page, server: Server) -> None:  # type: ignore[no-untyped-def]
@@ -96,14 +98,17 @@ def test_every_insight_panel_opens_on_screen(open_page, server: Server, size: tu
 def twelve_heads(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("docs") / "twelve.json"
     subprocess.run(
-        ["node", "scripts/make_sample_doc.mjs", "--layers", "6", "--heads", "12", "--tokens", "128", "--encoder-only", "--encoding", "float16", "--out", str(out)],
+        ["node", "scripts/make_sample_doc.mjs", "--layers", "6", "--heads", "12", "--tokens", "128", "--encoder-only",
+         "--encoding", "float16", "--out", str(out)],
         cwd=REPO / "frontend", check=True,
     )  # fmt: skip
     return out
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_model_view_of_a_12_head_model_shows_every_head_without_scrolling(open_page, server: Server, twelve_heads: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_model_view_of_a_12_head_model_shows_every_head_without_scrolling(  # type: ignore[no-untyped-def]
+    open_page, server: Server, twelve_heads: Path, size: tuple[int, int]
+) -> None:
     page = open_page(*size)
     open_app(page, f"{server.base}/")
     page.get_by_test_id("file-input").set_input_files(str(twelve_heads))
@@ -342,9 +347,14 @@ def test_the_math_step_through_renders_special_tokens_and_masked_weights(open_pa
     clipped = page.evaluate(
         """() => [...document.querySelectorAll('[data-testid=math-view] .mstep')].flatMap((card) => {
              const r = card.getBoundingClientRect();
-             return [...card.querySelectorAll('.mprose, .mx-note')].filter((p) => p.getBoundingClientRect().right > r.right + 0.5 || p.scrollWidth > p.clientWidth + 1).map((p) => p.textContent);
+             return [...card.querySelectorAll('.mprose, .mx-note')]
+               .filter((p) => p.getBoundingClientRect().right > r.right + 0.5 || p.scrollWidth > p.clientWidth + 1)
+               .map((p) => p.textContent);
            })"""
     )
     assert clipped == []
-    page.wait_for_function("() => [...document.querySelectorAll('.mx-wrap')].every((w) => (w.scrollWidth > w.clientWidth + 1) === w.classList.contains('scrolls'))")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.mx-wrap')]"
+        ".every((w) => (w.scrollWidth > w.clientWidth + 1) === w.classList.contains('scrolls'))"
+    )
     assert open_page.errors == []  # type: ignore[attr-defined]

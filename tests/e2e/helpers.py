@@ -152,6 +152,8 @@ def decode_weights(doc: dict[str, Any], kind: str) -> np.ndarray:
         arr = np.frombuffer(raw, dtype="<f2").astype(np.float64)
     else:
         arr = np.frombuffer(raw, dtype=np.uint8).astype(np.float64) * a["scale"]
+        if a.get("compand") == "sqrt":
+            arr = arr**2
     return arr.reshape(a["shape"])
 
 

@@ -121,8 +121,10 @@ export interface CompactWeights {
   dtype: 'float16' | 'uint8';
   /** [layers, heads, queries, keys] */
   shape: number[];
-  /** only for uint8: weight = value * scale */
+  /** only for uint8: weight = (value * scale)² with `compand: "sqrt"`, else value * scale */
   scale?: number | null;
+  /** only for uint8: "sqrt" = square-root companded (absent in older, linear documents) */
+  compand?: 'sqrt' | null;
   /** base64 of little-endian values, C order */
   data: string;
 }

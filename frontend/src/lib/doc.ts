@@ -103,10 +103,11 @@ function isCompact(w: EncodedWeights): w is CompactWeights {
   return !Array.isArray(w) && typeof w === 'object' && w !== null && 'dtype' in w;
 }
 
-/** uint8 → value * scale through a 256-entry table (the same float32 values as the product). */
-export function decodeUint8(bytes: Uint8Array, scale: number): Float32Array {
+/** uint8 → (value * scale)² (square-root companded, `compand: "sqrt"`) or value * scale (older
+ *  linear documents), through a 256-entry table. */
+export function decodeUint8(bytes: Uint8Array, scale: number, compand: string | null = null): Float32Array {
   const lut = new Float32Array(256);
-  for (let i = 0; i < 256; i++) lut[i] = i * scale;
+  for (let i = 0; i < 256; i++) lut[i] = compand === 'sqrt' ? (i * scale) ** 2 : i * scale;
   const out = new Float32Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = lut[bytes[i]!]!;
   return out;
@@ -124,7 +125,7 @@ function decodeCompact(w: CompactWeights, kind: string): { shape: number[]; data
     data = decodeFloat16(bytes);
   } else if (w.dtype === 'uint8') {
     const scale = typeof w.scale === 'number' ? w.scale : 1 / 255;
-    data = decodeUint8(bytes, scale);
+    data = decodeUint8(bytes, scale, typeof w.compand === 'string' ? w.compand : null);
   } else {
     throw new DocumentError(`attentions.${kind}.dtype "${String((w as { dtype: unknown }).dtype)}" is not supported (float16 or uint8).`);
   }

@@ -57,3 +57,31 @@ describe('special tokens', () => {
     expect(Object.keys(doc.kinds)).toEqual(['decoder_self']);
   });
 });
+
+describe('companded uint8', () => {
+  it('decodes the service encoding (Python attnviz.encoding) to the same weights, every row keeping its mass', async () => {
+    const fx = (await import('./__fixtures__/companded-uint8.json')).default as unknown as {
+      exact: number[][][][];
+      decoded_by_python: number[][][][];
+    };
+    const doc = decodeDocument(fx);
+    const t = doc.kinds.cross!;
+    expect(doc.encoding).toBe('uint8');
+    const exact = fx.exact.flat(3);
+    const py = fx.decoded_by_python.flat(3);
+    for (let i = 0; i < exact.length; i++) {
+      expect(t.data[i]).toBeCloseTo(py[i]!, 6);
+      if (exact[i]! >= 1 / 255) expect(t.data[i]).toBeGreaterThan(0);
+    }
+    for (let r = 0; r < t.layers * t.heads * t.nq; r++) {
+      let sum = 0;
+      for (let k = 0; k < t.nk; k++) sum += t.data[r * t.nk + k]!;
+      expect(sum).toBeGreaterThan(0.995);
+      expect(sum).toBeLessThan(1.005);
+    }
+  });
+  it('still reads an older linear uint8 document', () => {
+    const doc = decodeDocument({ schema_version: 1, attentions: { cross: { dtype: 'uint8', shape: [1, 1, 1, 2], scale: 1 / 255, data: 'f4A=' } }, tokens: { src: ['a', 'b'], tgt: ['<bos>'] } });
+    expect(doc.kinds.cross!.data[0]).toBeCloseTo(127 / 255, 6);
+  });
+});
