@@ -358,3 +358,33 @@ def test_the_math_step_through_renders_special_tokens_and_masked_weights(open_pa
         ".every((w) => (w.scrollWidth > w.clientWidth + 1) === w.classList.contains('scrolls'))"
     )
     assert open_page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_decoder_only_document_shows_its_one_kind(open_page, server: Server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Decoder-only documents (tokens.tgt + decoder_self, no encoder keys) open with their kind
+    selected; what needs the model again (Training, Math, ablation) is disabled for a file."""
+    n = 5
+    weights = [[[[1 / (q + 1) if k <= q else 0.0 for k in range(n)] for q in range(n)] for _ in range(2)]]
+    doc = {
+        "schema_version": 1, "checkpoint": None, "model": {}, "input": "the cat", "output": " sat on",
+        "tokens": {"tgt": ["the", " cat", " sat", " on", "<|endoftext|>"]}, "special_tokens": ["<|endoftext|>"],
+        "attentions": {"decoder_self": weights},
+    }  # fmt: skip
+    path = tmp_path / "decoder.json"
+    path.write_text(json.dumps(doc))
+    page = open_page(1440, 900)
+    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=cross")
+    page.get_by_test_id("file-input").set_input_files(str(path))
+    page.get_by_test_id("kind-decoder_self").wait_for(state="visible")
+    assert page.get_by_test_id("kind-decoder_self").get_attribute("aria-selected") == "true"
+    assert page.get_by_test_id("kind-cross").count() == 0 and page.get_by_test_id("kind-encoder_self").count() == 0
+    assert page.get_by_test_id("tokens-src").count() == 0 and page.get_by_test_id("tokens-tgt").is_visible()
+    label = page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label")
+    assert label and label.startswith("Decoder self-attention (masked), layer 0 head 0: 5 queries by 5 keys"), label
+    for tab in ("timeline", "math"):
+        assert page.get_by_test_id(f"insight-tab-{tab}").get_attribute("aria-disabled") == "true"
+    assert page.get_by_test_id("ablate-toggle").is_disabled()
+    page.get_by_test_id("hide-special").check()
+    page.wait_for_function("document.querySelectorAll('[data-testid=focus-heatmap] g.labels-k text').length === 4")
+    assert not page.get_by_test_id("error-message").is_visible()
+    assert open_page.errors == []  # type: ignore[attr-defined]

@@ -55,9 +55,12 @@ export function checkpointInfo(list: CheckpointsResponse | null, name: string): 
  */
 export function featureBlock(list: CheckpointsResponse | null, ckpt: string, feature: Feature, fromFile = false): string | null {
   const info = checkpointInfo(list, ckpt);
+  const fromDoc = feature === 'special_tokens' || feature === 'steps';
+  // a file's document is shown as it is: what needs the model run again needs the server's copy
+  if (fromFile && !fromDoc) return `${WHAT[feature]} needs the model on the server; this document was opened from a file.`;
   if (!info) {
-    if (feature === 'special_tokens' || feature === 'steps') return null; // the document itself says
-    return fromFile ? `${WHAT[feature]} needs the model on the server; this document was opened from a file.` : `${WHAT[feature]} needs a checkpoint from the list.`;
+    if (fromDoc) return null; // the document itself says
+    return `${WHAT[feature]} needs a checkpoint from the list.`;
   }
   return supportedFeatures(info).has(feature) ? null : unsupportedReason(info, feature);
 }
