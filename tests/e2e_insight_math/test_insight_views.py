@@ -104,8 +104,8 @@ def test_math_view_formulas_numbers_and_hover(page: Page) -> None:
             if mask[i][j]:
                 assert float(td.get_attribute("data-v") or "nan") == pytest.approx(w[i][j], abs=1e-9)
                 assert td.inner_text() == fmt(w[i][j])
-            else:
-                assert td.inner_text() == "−∞"
+            else:  # after the softmax a masked key's weight is exactly 0
+                assert td.inner_text() == "0" and w[i][j] == 0
     # the chosen query row is highlighted in every query-row table
     for table in ("q", "qk", "scaled", "masked", "weights", "output"):
         assert page.locator(f"[data-testid=math-table-{table}] tr.qrow").get_attribute("data-r") == "2"
