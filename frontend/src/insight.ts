@@ -32,7 +32,7 @@ export function installInsight(store: Store<AppState>, el: { views: HTMLElement;
       if (p && p.aside === 'stats') store.set({ view: 'arcs' });
       else store.set({ aside: 'stats' });
     } else if (s.view === 'diff' && !s.diff) {
-      if (p && p.diff) store.set({ view: 'heatmap' });
+      if (p?.diff) store.set({ view: 'heatmap' });
       else {
         const cur = current(s);
         if (cur && !cur.doc.pending) store.set({ diff: defaultDiffRef(s, cur.t.heads) });

@@ -118,7 +118,7 @@ function decodeCompact(w: CompactWeights, kind: string): { shape: number[]; data
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
     throw new DocumentError(`attentions.${kind}.shape must be four non-negative integers [layers, heads, queries, keys].`);
   }
-  const n = shape[0] * shape[1] * shape[2] * shape[3];
+  const n = shape.reduce((a, b) => a * b, 1);
   const bytes = base64ToBytes(w.data);
   let data: Float32Array;
   if (w.dtype === 'float16') {

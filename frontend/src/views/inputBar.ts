@@ -160,7 +160,7 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
   function renderText(s: AppState) {
     const el = input.node() as HTMLInputElement;
     if (el.value !== s.text) el.value = s.text;
-    const inv = s.error && s.error.invalidCharacters.length && s.error.text === s.text ? s.error.invalidCharacters : [];
+    const inv = s.error?.invalidCharacters.length && s.error.text === s.text ? s.error.invalidCharacters : [];
     backdrop
       .selectAll<HTMLSpanElement, { text: string; invalid: boolean }>('span')
       .data(inv.length ? segmentInvalid(s.text, inv) : [])
