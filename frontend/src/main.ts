@@ -3,7 +3,8 @@
  * the API controller, file open / drag and drop, downloads, and the test/bench hook.
  */
 import './styles.css';
-import { ApiError, createClient } from './api/client';
+import { ApiError } from './api/client';
+import { fetchCheckpoints, fetchDocument } from './data';
 import type { AttentionDocument } from './api/types';
 import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
@@ -23,7 +24,6 @@ import { createSpecialToggle } from './views/specialToggle';
 import { createExamplesMenu } from './views/examplesMenu';
 import { createPresenterToggle } from './views/presenterToggle';
 import { resolveRunAlias } from './lib/examples';
-import { requestEncoding } from './lib/wireEncoding';
 import { scheduleWarmUp, warmAggregates, warmFonts } from './warmup';
 import { skeletonDoc } from './lib/skeleton';
 import { createThrottle } from './lib/throttle';
@@ -45,7 +45,6 @@ const DEFAULT_TEXT = 'hello';
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
-const api = createClient();
 
 // ---- timings for the hook: hover → all views updated (listeners are synchronous) ----
 interface Timings {
@@ -119,7 +118,7 @@ createModelView($('model-view'), store);
 createFocusHeatmap($('focus-heatmap'), store);
 createArcView($('arc-view'), store);
 createToolbar($('toolbar'));
-createInsightPanel($('insight-panel'), store, api);
+createInsightPanel($('insight-panel'), store);
 installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
 createPresenterToggle($('toolbar'), store);
 
@@ -194,7 +193,7 @@ async function runNow() {
   store.set({ status: 'loading' });
   try {
     const info = findCheckpoint(store.get(), ckpt);
-    const pending = api.attention({ checkpoint: ckpt, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}) }, ac.signal);
+    const pending = fetchDocument(ckpt, info, text, ablate, ac.signal);
     if (!store.get().doc) {
       // nothing shown yet: lay out the skeleton (lib/skeleton.ts) while the server computes, so
       // only the weights are left to draw when they arrive
@@ -209,12 +208,8 @@ async function runNow() {
         warmAggregates();
       }
     }
-    const raw = await pending;
+    const { doc, arrivedAt: t0, decodedAt: t1 } = await pending;
     if (ac.signal.aborted) return;
-    const t0 = performance.now();
-    performance.mark('attnviz:data');
-    const doc = decodeDocument(raw);
-    const t1 = performance.now();
     setDoc(doc, 'api', null, ablationKey(ablate));
     recordLoad(t0, t1, performance.now());
   } catch (e) {
@@ -374,7 +369,7 @@ document.addEventListener('keydown', (e) => {
 async function loadCheckpoints() {
   store.set({ checkpointsStatus: 'loading' });
   try {
-    const list = await api.checkpoints();
+    const list = await fetchCheckpoints();
     const s = store.get();
     const patch: Partial<AppState> = { checkpoints: list, checkpointsStatus: 'ready', checkpointsError: null };
     // `?ckpt=copy` names a run: its last usable epoch (lesson links survive retraining)

@@ -3,9 +3,8 @@
  * greedy decoding included), see the switched-off heads as chips, greyed in the model view, and
  * the new output beside the intact model's (and whether each is correct). State: `ablate` in the URL.
  */
-import type { ApiClient } from '../api/client';
+import { cachedDocument } from '../data';
 import { ablationKey, clampAblation, headLabel, isAblated, toggleHead } from '../lib/ablate';
-import { decodeDocument } from '../lib/doc';
 import { checkpointInfo, featureBlock, supportedFeatures } from '../lib/features';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
@@ -16,7 +15,7 @@ interface Baseline {
   expected: string | null;
 }
 
-export function createAblationBar(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+export function createAblationBar(container: HTMLElement, store: Store<AppState>) {
   container.classList.add('ablation-bar');
   const toggle = document.createElement('button');
   toggle.className = 'btn small';
@@ -48,10 +47,8 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
     const k = keyOf(ckpt, text);
     if (baselines.has(k) || pending.has(k)) return;
     pending.add(k);
-    api
-      .attention({ checkpoint: ckpt, text, encoding: 'float16' })
-      .then((raw) => {
-        const d = decodeDocument(raw);
+    cachedDocument(ckpt, text)
+      .then((d) => {
         baselines.set(k, { output: d.output, expected: d.expected });
         render();
       })

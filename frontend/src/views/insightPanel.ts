@@ -4,7 +4,6 @@
  * the ablation bar. Only the open view fetches or renders.
  */
 import '../insight.css';
-import type { ApiClient } from '../api/client';
 import type { Feature } from '../api/types';
 import { featureBlock } from '../lib/features';
 import type { Store } from '../lib/store';
@@ -27,7 +26,7 @@ function blocked(s: AppState, t: (typeof TABS)[number]): string | null {
   return null;
 }
 
-export function createInsightPanel(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+export function createInsightPanel(container: HTMLElement, store: Store<AppState>) {
   container.classList.add('insight-panel');
   const tabs = document.getElementById('insight-tabs')!;
   tabs.classList.add('insight-tabs');
@@ -56,18 +55,18 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
     el.dataset.insight = name;
     container.append(el);
   }
-  createTimelineView(bodies.timeline, store, api);
+  createTimelineView(bodies.timeline, store);
   // KaTeX (~270 kB) is only loaded when the math view is first opened (bundled: works offline)
   let mathLoading = false;
   const loadMath = () => {
     if (mathLoading || store.get().insight !== 'math') return;
     mathLoading = true;
-    void import('./mathView').then((m) => m.createMathView(bodies.math, store, api));
+    void import('./mathView').then((m) => m.createMathView(bodies.math, store));
   };
   store.subscribe(loadMath);
   loadMath();
   createDecodeSteps(bodies.steps, store);
-  createAblationBar(document.getElementById('ablation-bar')!, store, api);
+  createAblationBar(document.getElementById('ablation-bar')!, store);
 
   function render(s: AppState) {
     document.body.classList.toggle('has-insight', s.insight !== 'none');

@@ -7,7 +7,7 @@
  */
 import katex from 'katex';
 import 'katex/dist/katex.min.css';
-import type { ApiClient } from '../api/client';
+import { fetchMath } from '../data';
 import type { AttentionKind, MathResponse } from '../api/types';
 import { KIND_LABEL } from '../lib/doc';
 import { highlightFor, sameHover } from '../lib/hover';
@@ -163,7 +163,7 @@ function step(n: number, id: string, title: string, formula: string, prose: stri
   return { el, body };
 }
 
-export function createMathView(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+export function createMathView(container: HTMLElement, store: Store<AppState>) {
   container.classList.add('math-view');
   container.dataset.testid = 'math-view';
   const head = document.createElement('div');
@@ -186,7 +186,6 @@ export function createMathView(container: HTMLElement, store: Store<AppState>, a
   tip.hidden = true;
   container.append(head, status, steps, tip);
 
-  const cache = new Map<string, Promise<MathResponse>>();
   let shown: MathResponse | null = null;
   let shownKey = '';
   let wanted = '';
@@ -209,12 +208,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>, a
     }
     if (key === wanted) return;
     wanted = key;
-    let p = cache.get(key);
-    if (!p) {
-      p = api.math({ checkpoint: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head });
-      p.catch(() => cache.delete(key));
-      cache.set(key, p);
-    }
+    const p = fetchMath({ checkpoint: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head });
     status.textContent = 'Computing…';
     status.className = 'insight-status loading';
     p.then(
