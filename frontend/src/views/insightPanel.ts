@@ -12,10 +12,18 @@ import { createAblationBar } from './ablationBar';
 import { createDecodeSteps } from './decodeSteps';
 import { createTimelineView } from './timelineView';
 
-const TABS: { name: Exclude<InsightName, 'none'>; feature: Feature; label: string; title: string }[] = [
-  { name: 'timeline', feature: 'timeline', label: 'Training', title: 'The same input through every epoch of this run' },
-  { name: 'math', feature: 'math', label: 'Math', title: 'Q, K, V, softmax(QKᵀ/√d_k)V of the focused head, with its real numbers' },
-  { name: 'steps', feature: 'steps', label: 'Decoding', title: 'Greedy decoding step by step: what the decoder looked at and its top-5 guesses' },
+type PanelView = (container: HTMLElement, store: Store<AppState>) => void;
+
+/**
+ * The registry of insight panels: adding one is a file in views/ with `createX(container, store)`
+ * and one line here (plus its name in state.ts INSIGHTS, for the URL). `lazy` panels are loaded
+ * the first time they are opened.
+ */
+const TABS: { name: Exclude<InsightName, 'none'>; feature: Feature; label: string; title: string; create?: PanelView; lazy?: () => Promise<PanelView> }[] = [
+  { name: 'timeline', feature: 'timeline', label: 'Training', title: 'The same input through every epoch of this run', create: createTimelineView },
+  // KaTeX (~270 kB) is only loaded when the math view is first opened (bundled: works offline)
+  { name: 'math', feature: 'math', label: 'Math', title: 'Q, K, V, softmax(QKᵀ/√d_k)V of the focused head, with its real numbers', lazy: () => import('./mathView').then((m) => m.createMathView) },
+  { name: 'steps', feature: 'steps', label: 'Decoding', title: 'Greedy decoding step by step: what the decoder looked at and its top-5 guesses', create: createDecodeSteps },
 ];
 
 /** Why the tab cannot open for what is shown, or null. */
@@ -45,27 +53,26 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
     tabs.append(b);
     return b;
   });
-  const bodies: Record<Exclude<InsightName, 'none'>, HTMLElement> = {
-    timeline: document.createElement('div'),
-    math: document.createElement('div'),
-    steps: document.createElement('div'),
-  };
-  for (const [name, el] of Object.entries(bodies)) {
+  const bodies = new Map<InsightName, HTMLElement>();
+  for (const t of TABS) {
+    const el = document.createElement('div');
     el.className = 'insight-body';
-    el.dataset.insight = name;
+    el.dataset.insight = t.name;
     container.append(el);
+    bodies.set(t.name, el);
+    if (t.create) t.create(el, store);
+    else if (t.lazy) {
+      const load = t.lazy;
+      let loading = false;
+      const open = () => {
+        if (loading || store.get().insight !== t.name) return;
+        loading = true;
+        void load().then((create) => create(el, store));
+      };
+      store.subscribe(open);
+      open();
+    }
   }
-  createTimelineView(bodies.timeline, store);
-  // KaTeX (~270 kB) is only loaded when the math view is first opened (bundled: works offline)
-  let mathLoading = false;
-  const loadMath = () => {
-    if (mathLoading || store.get().insight !== 'math') return;
-    mathLoading = true;
-    void import('./mathView').then((m) => m.createMathView(bodies.math, store));
-  };
-  store.subscribe(loadMath);
-  loadMath();
-  createDecodeSteps(bodies.steps, store);
   createAblationBar(document.getElementById('ablation-bar')!, store);
 
   function render(s: AppState) {
@@ -78,7 +85,7 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
       buttons[i]!.setAttribute('aria-disabled', String(!!why));
       buttons[i]!.title = why ?? t.title;
       buttons[i]!.setAttribute('aria-pressed', String(s.insight === t.name));
-      bodies[t.name].hidden = s.insight !== t.name;
+      bodies.get(t.name)!.hidden = s.insight !== t.name;
     });
     container.hidden = s.insight === 'none';
   }
