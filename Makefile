@@ -62,11 +62,12 @@ test-py: setup
 test-js: frontend/node_modules/.installed
 	cd frontend && npm test
 
-lint: setup  ## ruff, mypy, TypeScript, Dockerfile and compose checks
+lint: setup  ## ruff, mypy, TypeScript, Biome, API-type drift, Dockerfile and compose checks
 	$(VENV)/bin/ruff check backend tests bench
 	$(VENV)/bin/ruff format --check backend tests bench
 	$(VENV)/bin/mypy
 	cd frontend && npm run typecheck
+	cd frontend && npm run lint
 	$(VENV)/bin/hadolint Dockerfile
 	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"; \
 	 else echo "docker-compose not installed (apt-get install docker-compose): compose file not checked"; fi

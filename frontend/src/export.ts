@@ -2,7 +2,7 @@
 import { layerArcs } from './lib/arcs';
 import { KIND_LABEL, keySide, querySide, toJsonDocument, type AttnDoc } from './lib/doc';
 import { arcsSvg, heatmapSvg } from './lib/svgExport';
-import type { AppState } from './state';
+import { docViewString, type AppState } from './state';
 import { current, SIDE_LABEL } from './views/common';
 import { shownHeads } from './views/arcView';
 import { focusRef } from './views/insightCommon';
@@ -71,7 +71,8 @@ export async function download(kind: 'png' | 'svg' | 'json', s: AppState): Promi
   if (!s.doc) return;
   const name = baseName(s);
   if (kind === 'json') {
-    downloadBlob(new Blob([documentJson(s.doc)], { type: 'application/json' }), `${name.replace(/_L\d+H\d+$/, '')}.json`);
+    // the document as received (special tokens included) and the view it was looked at in
+    downloadBlob(new Blob([documentJson(s.rawDoc ?? s.doc, docViewString(s))], { type: 'application/json' }), `${name.replace(/_L\d+H\d+$/, '')}.json`);
     return;
   }
   const svg = focusedSvg(s);
@@ -81,6 +82,6 @@ export async function download(kind: 'png' | 'svg' | 'json', s: AppState): Promi
   else downloadBlob(await svgToPng(svg), `${file}.png`);
 }
 
-export function documentJson(doc: AttnDoc): string {
-  return JSON.stringify(toJsonDocument(doc));
+export function documentJson(doc: AttnDoc, view = ''): string {
+  return JSON.stringify(view ? { ...toJsonDocument(doc), view } : toJsonDocument(doc));
 }

@@ -3,15 +3,17 @@
  * the API controller, file open / drag and drop, downloads, and the test/bench hook.
  */
 import './styles.css';
-import { ApiError, createClient } from './api/client';
+import { ApiError } from './api/client';
+import { fetchCheckpoints, fetchDocument } from './data';
 import type { AttentionDocument } from './api/types';
 import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
 import { sameHover, type Hover } from './lib/hover';
 import { createStore } from './lib/store';
+import { userMessage } from './lib/errors';
 import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
-import { initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
+import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
 import { createArcView } from './views/arcView';
 import { createFocusHeatmap } from './views/focusHeatmap';
 import { createInputBar, findCheckpoint } from './views/inputBar';
@@ -22,7 +24,6 @@ import { createSpecialToggle } from './views/specialToggle';
 import { createExamplesMenu } from './views/examplesMenu';
 import { createPresenterToggle } from './views/presenterToggle';
 import { resolveRunAlias } from './lib/examples';
-import { requestEncoding } from './lib/wireEncoding';
 import { scheduleWarmUp, warmAggregates, warmFonts } from './warmup';
 import { skeletonDoc } from './lib/skeleton';
 import { createThrottle } from './lib/throttle';
@@ -37,13 +38,15 @@ import { downloadBlob } from './export'; // [embedded]
 // JSON.parse, and 3 significant digits are more than a colour scale can show; large documents (a
 // pretrained encoder past ~170 tokens) come as uint8, 1 byte per weight (lib/wireEncoding.ts).
 // The decoder accepts every encoding, so a server answering "json" still works.
-const AUTO_RUN_DELAY_MS = 350;
+// typing: the first keystroke after a pause runs at once; keys that follow within the window are
+// coalesced into one run when the typist pauses (superseded requests are aborted in runNow)
+const TYPING_WINDOW_MS = 120;
+let lastEdit = -Infinity;
 const DEFAULT_TEXT = 'hello';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
-const api = createClient();
 
 // ---- timings for the hook: hover → all views updated (listeners are synchronous) ----
 interface Timings {
@@ -65,6 +68,7 @@ function renderChrome(s: AppState) {
   views.setAttribute('aria-busy', String(s.status === 'loading'));
   $('output-panel').classList.toggle('loading', s.status === 'loading');
   document.body.classList.toggle('present', s.present);
+  views.classList.toggle('mv-zoom', s.mvzoom);
   for (const el of views.querySelectorAll<HTMLElement>('[data-view]')) el.classList.toggle('is-focused', el.dataset.view === s.view);
   const empty = $('empty-state');
   empty.style.display = s.doc || s.shape ? 'none' : '';
@@ -101,7 +105,7 @@ function renderChrome(s: AppState) {
 }
 store.subscribe((s, p) => {
   if (
-    s.doc !== p.doc || s.shape !== p.shape || s.status !== p.status || s.view !== p.view || s.present !== p.present ||
+    s.doc !== p.doc || s.shape !== p.shape || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
     s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints
   ) renderChrome(s);
 });
@@ -116,7 +120,7 @@ createModelView($('model-view'), store);
 createFocusHeatmap($('focus-heatmap'), store);
 createArcView($('arc-view'), store);
 createToolbar($('toolbar'));
-createInsightPanel($('insight-panel'), store, api);
+createInsightPanel($('insight-panel'), store);
 installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
 createPresenterToggle($('toolbar'), store);
 
@@ -163,6 +167,9 @@ function setDoc(raw: AttnDoc, source: 'api' | 'file', fileName: string | null = 
   store.set(patch);
 }
 
+/** What an error clears: the previous result does not belong to the text that failed. */
+const NO_DOC = { doc: null, rawDoc: null, shape: null, hover: null, docSource: null, fileName: null, docAblate: '' } satisfies Partial<AppState>;
+
 let inflight: AbortController | null = null;
 let timer: number | undefined;
 
@@ -174,7 +181,7 @@ function precheck(): boolean {
   const bad = findInvalid(s.text, vocab);
   if (!bad.length) return true;
   inflight?.abort();
-  store.set({ status: 'error', error: { message: describeInvalid(bad), code: 'unknown_characters', invalidCharacters: bad, text: s.text } });
+  store.set({ ...NO_DOC, status: 'error', error: { message: describeInvalid(bad, vocab), code: 'unknown_characters', invalidCharacters: bad, text: s.text } });
   return false;
 }
 
@@ -188,7 +195,7 @@ async function runNow() {
   store.set({ status: 'loading' });
   try {
     const info = findCheckpoint(store.get(), ckpt);
-    const pending = api.attention({ checkpoint: ckpt, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}) }, ac.signal);
+    const pending = fetchDocument(ckpt, info, text, ablate, ac.signal);
     if (!store.get().doc) {
       // nothing shown yet: lay out the skeleton (lib/skeleton.ts) while the server computes, so
       // only the weights are left to draw when they arrive
@@ -203,23 +210,21 @@ async function runNow() {
         warmAggregates();
       }
     }
-    const raw = await pending;
+    const { doc, arrivedAt: t0, decodedAt: t1 } = await pending;
     if (ac.signal.aborted) return;
-    const t0 = performance.now();
-    performance.mark('attnviz:data');
-    const doc = decodeDocument(raw);
-    const t1 = performance.now();
     setDoc(doc, 'api', null, ablationKey(ablate));
     recordLoad(t0, t1, performance.now());
   } catch (e) {
     if (ac.signal.aborted || (e as Error).name === 'AbortError') return;
     const err = e instanceof ApiError ? e : null;
+    const code = err?.code ?? 'error';
     store.set({
+      // the old result is not this text's: it goes (views, output, downloads) rather than mislead
+      ...NO_DOC,
       status: 'error',
-      shape: null,
       error: {
-        message: (e as Error).message,
-        code: err?.code ?? 'error',
+        message: userMessage(code, (e as Error).message, ckpt),
+        code,
         invalidCharacters: err?.invalidCharacters ?? [],
         text,
       },
@@ -252,18 +257,31 @@ function recordLoad(t0: number, t1: number, t2: number) {
 // auto-run: when checkpoint or text change and differ from what is shown
 store.subscribe((s, p) => {
   if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
+  // an opened file names its checkpoint and text (for links); it is shown as it is, not re-run
+  if (s.doc !== p.doc && s.docSource === 'file') return;
   if (s.doc && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
   clearTimeout(timer);
+  if (!s.text && s.error) {
+    // an emptied input drops the error about the text it held
+    inflight?.abort();
+    store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
+  }
   if (!s.ckpt || !s.text) return;
   if (!precheck()) return;
   if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
-  timer = window.setTimeout(runNow, s.ckpt !== p.ckpt || s.ablate !== p.ablate ? 0 : AUTO_RUN_DELAY_MS);
+  const now = performance.now();
+  const burst = s.text !== p.text && now - lastEdit < TYPING_WINDOW_MS;
+  if (s.text !== p.text) lastEdit = now;
+  timer = window.setTimeout(runNow, burst && s.ckpt === p.ckpt && s.ablate === p.ablate ? TYPING_WINDOW_MS : 0);
 });
 
 async function openFile(file: File) {
   try {
     const raw = JSON.parse(await file.text()) as unknown;
-    setDoc(decodeDocument(raw), 'file', file.name);
+    const doc = decodeDocument(raw);
+    // the view the document was exported from (kind, layer, head…), then the document itself
+    store.set(docViewPatch((raw as { view?: unknown }).view));
+    setDoc(doc, 'file', file.name);
   } catch (e) {
     const msg = e instanceof DocumentError ? e.message : e instanceof SyntaxError ? `${file.name} is not valid JSON (${e.message}).` : String(e);
     store.set({ error: { message: `${file.name}: ${msg}`, code: 'file', invalidCharacters: [] } });
@@ -341,6 +359,12 @@ for (const el of document.querySelectorAll<HTMLElement>('[data-view]')) {
 // (the model view's grid moves the focus itself; moving again here would skip a head)
 document.addEventListener('keydown', (e) => {
   if (e.defaultPrevented) return;
+  // Escape leaves presenter mode from anywhere (a menu that Escape closed has prevented it)
+  if (e.key === 'Escape' && store.get().present) {
+    store.set({ present: false });
+    e.preventDefault();
+    return;
+  }
   const t = e.target as HTMLElement;
   if (t.closest('input, select, textarea, [contenteditable], .hm-wrap')) return;
   if (e.altKey || e.ctrlKey || e.metaKey) return;
@@ -351,7 +375,7 @@ document.addEventListener('keydown', (e) => {
 async function loadCheckpoints() {
   store.set({ checkpointsStatus: 'loading' });
   try {
-    const list = await api.checkpoints();
+    const list = await fetchCheckpoints();
     const s = store.get();
     const patch: Partial<AppState> = { checkpoints: list, checkpointsStatus: 'ready', checkpointsError: null };
     // `?ckpt=copy` names a run: its last usable epoch (lesson links survive retraining)

@@ -3,13 +3,14 @@ import type { AblateHead, AttentionKind, CheckpointsResponse, InvalidCharacter }
 import { ATTENTION_KINDS } from './api/types';
 import { availableKinds, type AttnDoc } from './lib/doc';
 import type { Hover } from './lib/hover';
-import { param, type Specs } from './lib/url';
+import { formatParams, param, parseParams, type Specs } from './lib/url';
 import { ablationParam } from './lib/ablate';
 import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
 import { hideSpecialTokens } from './lib/special';
 
-/** Views that can take the focus slot (downloads act on it). Later: 'timeline', 'math'. */
-export const VIEWS = ['heatmap', 'arcs'] as const;
+/** Views that can take the focus slot (downloads act on it); `stats` and `diff` also open their
+ *  panel (insight.ts), so `view=stats` / `view=diff` links show what they name. */
+export const VIEWS = ['heatmap', 'arcs', 'stats', 'diff'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 export interface UrlState {
@@ -51,6 +52,8 @@ export interface UrlState {
   mvstat: string;
   /** model view: order the heads of each layer by `mvstat` */
   mvorder: boolean;
+  /** model view enlarged to the whole views area */
+  mvzoom: boolean;
   /** outline the task's expected alignment in the focus heatmap */
   align: boolean;
   /** diff view: the B side ("L.H", "L.mean", "L.rollout"); null = no diff */
@@ -84,10 +87,31 @@ export const URL_SPECS: Specs<UrlState> = {
   offset: param.int(-1, -64, 64),
   mvstat: param.string(''),
   mvorder: param.bool(false),
+  mvzoom: param.bool(false),
   align: param.bool(false),
   diff: headRefParam(),
   diffckpt: param.string(''),
 };
+
+/**
+ * The view an exported JSON document remembers (its optional `view` field, a query string like
+ * the URL's): opening the file shows it as it was exported, not the default view.
+ */
+const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'heads', 'mass', 'mvzoom'] as const;
+type DocViewKey = (typeof DOC_VIEW_KEYS)[number];
+const DOC_VIEW_SPECS = Object.fromEntries(DOC_VIEW_KEYS.map((k) => [k, URL_SPECS[k]])) as Specs<Pick<UrlState, DocViewKey>>;
+
+export function docViewString(s: UrlState): string {
+  return formatParams(DOC_VIEW_SPECS, s).replace(/^\?/, '');
+}
+
+/** The view fields a document's `view` string names (only those it names). */
+export function docViewPatch(view: unknown): Partial<UrlState> {
+  if (typeof view !== 'string' || !view) return {};
+  const named = new URLSearchParams(view);
+  const all = parseParams(DOC_VIEW_SPECS, `?${view}`);
+  return Object.fromEntries(DOC_VIEW_KEYS.filter((k) => named.has(k)).map((k) => [k, all[k]]));
+}
 
 export interface UiError {
   message: string;

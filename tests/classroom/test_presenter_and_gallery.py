@@ -128,7 +128,7 @@ def test_gallery_lists_examples_per_task(tab: Tab, server: Server) -> None:
 
 def test_gallery_click_loads_text_and_the_tasks_run(tab: Tab, server: Server) -> None:
     page = tab.page
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=cross&layer=1&head=2")
+    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=encoder_self&layer=0&head=3")
     for testid, text, run in (("example-reverse-racecar", "racecar", "reverse"), ("example-sort-banana", "banana", "sort")):
         page.get_by_test_id("examples-button").click()
         page.get_by_test_id(testid).click()
@@ -136,7 +136,11 @@ def test_gallery_click_loads_text_and_the_tasks_run(tab: Tab, server: Server) ->
         s = page.evaluate("window.__attnviz.store.get()")
         assert s["text"] == text and s["ckpt"] == last_epoch(server, run), s["ckpt"]
         assert s["doc"]["checkpoint"] == s["ckpt"] and s["doc"]["input"] == text
-        assert (s["kind"], s["layer"], s["head"]) == ("cross", 1, 2)  # the view stays where the teacher put it
+        # the example opens the view its line talks about ("Cross-attention, layer 1"), not the current one
+        assert (s["kind"], s["layer"], s["head"]) == ("cross", 1, 0)
+        assert page.get_by_test_id("kind-cross").get_attribute("aria-selected") == "true"
+        label = page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label")
+        assert label and label.startswith("Cross-attention, layer 1 head 0"), label
         assert page.get_by_test_id("text-input").input_value() == text
         assert page.get_by_test_id("run-select").input_value() == run
         q = parse_qs(urlsplit(settled_url(page)).query)

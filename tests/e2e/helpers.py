@@ -77,15 +77,18 @@ def canvas_stats(locator: Any) -> dict[str, int]:
 
 def heatmap_cells(page: Any) -> dict[str, list[float]]:
     """Page coordinates of the focus heatmap's row and column centres, from its token labels
-    (row label at the row's centre; column label translated to the column's centre + 0.35 em)."""
+    (row label at the row's centre; a slanted column label at the column's centre + 0.35 em, an
+    upright one-character label on it)."""
     cells: dict[str, list[float]] = page.evaluate(
         """() => {
              const svg = document.querySelector('[data-testid=focus-heatmap] svg.hm-labels');
              const r = svg.getBoundingClientRect();
              const ys = [...svg.querySelectorAll('g.labels-q text')].map((t) => r.top + +t.getAttribute('y'));
              const xs = [...svg.querySelectorAll('g.labels-k text')].map((t) => {
-               const m = /translate\\(([-\\d.e]+),/.exec(t.getAttribute('transform'));
-               return r.left + +m[1] - 0.35 * +t.getAttribute('font-size');
+               const tr = t.getAttribute('transform');
+               const m = /translate\\(([-\\d.e]+),/.exec(tr);
+               // slanted labels sit 0.35 em right of the centre; upright one-character ones on it
+               return r.left + +m[1] - (tr.includes('rotate') ? 0.35 * +t.getAttribute('font-size') : 0);
              });
              return {ys, xs};
            }"""
@@ -149,6 +152,8 @@ def decode_weights(doc: dict[str, Any], kind: str) -> np.ndarray:
         arr = np.frombuffer(raw, dtype="<f2").astype(np.float64)
     else:
         arr = np.frombuffer(raw, dtype=np.uint8).astype(np.float64) * a["scale"]
+        if a.get("compand") == "sqrt":
+            arr = arr**2
     return arr.reshape(a["shape"])
 
 

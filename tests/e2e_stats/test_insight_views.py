@@ -185,7 +185,8 @@ def test_mean_and_rollout_pseudo_heads_focus_and_restore_from_url(page: Page, se
     page.get_by_test_id("kind-cross").click()
     page.wait_for_function("() => window.__attnviz.store.get().agg === 'mean'")
     expect(page.get_by_test_id("model-view-0-rollout")).to_have_count(0)
-    # arrow keys go back to real heads
+    # arrow keys go back to real heads (once the focus has left the kind tabs, whose arrows switch tabs)
+    page.evaluate("() => document.activeElement.blur()")
     page.locator("body").press("ArrowLeft")
     assert page.evaluate("() => window.__attnviz.store.get().agg") == "none"
 

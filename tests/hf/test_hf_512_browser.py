@@ -45,7 +45,7 @@ def test_minilm_at_512_tokens_draws_every_view_and_shows_the_api_value(
         )
         # a 512-token document is asked for as uint8 (1 byte per weight), and the UI says so
         assert [a["encoding"] for a in asked if isinstance(a, dict)] == ["uint8"]
-        assert page.get_by_test_id("precision-note").inner_text() == "uint8 · ±0.002"
+        assert page.get_by_test_id("precision-note").inner_text() == "uint8 · ±0.005"
         assert page.get_by_test_id("precision-note").is_visible()
 
         # every view draws: 72 thumbnails, the mean and (computed in slices after the first paint)
@@ -69,12 +69,13 @@ def test_minilm_at_512_tokens_draws_every_view_and_shows_the_api_value(
         )
         assert max(widths) < N / 2
 
-        # the weights the API sends for this text: bytes × scale (to the nearest float32, as the page does)
+        # the weights the API sends for this text: (bytes × scale)², square-root companded (float32, as the page)
         body = {"checkpoint": MINILM, "text": text, "encoding": "uint8"}
         wire = httpx.post(f"{hf_server}/api/attention", json=body, timeout=60).json()["attentions"]["encoder_self"]
         assert wire["dtype"] == "uint8" and wire["shape"] == [6, 12, N, N]
         codes = np.frombuffer(base64.b64decode(wire["data"]), dtype=np.uint8).reshape(6, 12, N, N)
-        api = (codes.astype(np.float64) * wire["scale"]).astype(np.float32)
+        assert wire["compand"] == "sqrt"
+        api = ((codes.astype(np.float64) * wire["scale"]) ** 2).astype(np.float32)
         layer, head = 2, 5
         page.evaluate(f"() => window.__attnviz.store.set({{layer: {layer}, head: {head}}})")
         # a strong cell: the largest weight of query row 200

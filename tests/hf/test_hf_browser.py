@@ -4,7 +4,7 @@ the built front end)."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -87,4 +87,36 @@ def test_minilm_at_128_tokens_in_the_browser(hf_server: str, hf_root: Path, brow
         page.get_by_test_id("hide-special").uncheck()
         page.wait_for_function("() => window.__attnviz.store.get().doc.tokens.src.length === 128")
         page.screenshot(path=str(hf_root / "minilm-128.png"))
+    assert errors == []
+
+
+def test_a_pretrained_encoder_offers_only_what_it_supports(hf_server: str, browser: sync_api.Browser) -> None:
+    """MiniLM lists attention + special_tokens: no failing click on ablation, Training, Math or
+    Decoding (each disabled, its tooltip says why), a link's ablation is dropped, not sent; hiding
+    special tokens keeps [UNK] (real text the vocabulary lacks)."""
+    requests: list[str] = []
+    with browser_tab(browser, 900) as (page, errors):
+        page.on("request", lambda r: requests.append(r.url) if "/api/attention" in r.url or "/api/timeline" in r.url else None)
+        page.goto(f"{hf_server}/?ckpt={quote(MINILM, safe='')}&text={quote('a ☃ b')}&ablate=encoder_self:0.0")
+        page.get_by_test_id("kind-encoder_self").wait_for(state="visible", timeout=60_000)
+        page.get_by_test_id("tokens-src").wait_for(state="visible")
+        assert "ablate" not in urlsplit(settled_url(page)).query
+        toggle = page.get_by_test_id("ablate-toggle")
+        assert toggle.is_disabled() and "not available for a pretrained encoder" in (toggle.get_attribute("title") or "")
+        assert page.get_by_test_id("model-view-0-0").get_attribute("class") is not None
+        assert "ablated" not in (page.get_by_test_id("model-view-0-0").get_attribute("class") or "")
+        for tab in ("timeline", "math", "steps"):
+            b = page.get_by_test_id(f"insight-tab-{tab}")
+            assert b.get_attribute("aria-disabled") == "true", tab
+            assert "not available for a pretrained encoder" in (b.get_attribute("title") or ""), tab
+            b.click(force=True)  # a user clicks anyway: nothing opens, nothing fails
+            assert b.get_attribute("aria-pressed") == "false" and not page.get_by_test_id("insight-panel").is_visible()
+        tokens = page.get_by_test_id("tokens-src").locator("span.tok").all_inner_texts()
+        assert "[UNK]" in tokens, tokens
+        page.get_by_test_id("hide-special").check()
+        page.wait_for_function("() => !document.querySelector('[data-testid=tokens-src]').innerText.includes('[CLS]')")
+        kept = page.get_by_test_id("tokens-src").locator("span.tok").all_inner_texts()
+        assert "[UNK]" in kept and "[SEP]" not in kept, kept
+    assert all("ablate" not in u for u in requests)
+    # every /api/attention request succeeded: the console holds no failed resource
     assert errors == []

@@ -31,8 +31,8 @@ def assert_png(path: Path) -> None:
 def test_load_accepts_json_and_compact(tiny_ckpt: Checkpoint, tiny_doc: dict[str, Any], tmp_path: Path) -> None:
     plain = load_attention_json(write(tmp_path, tiny_doc))
     compact = load_attention_json(write(tmp_path, build_document(tiny_ckpt, "hello", encoding="uint8"), "c.json"))
-    for kind in plain["attentions"]:
-        assert np.abs(np.asarray(plain["attentions"][kind]) - np.asarray(compact["attentions"][kind])).max() < 3e-3
+    for kind in plain["attentions"]:  # uint8: ±0.005
+        assert np.abs(np.asarray(plain["attentions"][kind]) - np.asarray(compact["attentions"][kind])).max() < 5e-3
 
 
 def test_load_rejects_other_versions_and_files(tiny_doc: dict[str, Any], tmp_path: Path) -> None:

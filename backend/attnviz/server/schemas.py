@@ -224,7 +224,12 @@ class CompactWeights(BaseModel):
     dtype: Literal["float16", "uint8"] = Field(description="Element type of `data`.")
     shape: list[int] = Field(description="`[layer, head, query, key]`.")
     data: str = Field(description="Base64 of the little-endian array in C order.")
-    scale: float | None = Field(None, description="uint8 only: a weight is `value * scale` (1/255).")
+    scale: float | None = Field(
+        None, description="uint8 only: a weight is `(value * scale)²` with `compand`, else `value * scale` (1/255)."
+    )
+    compand: Literal["sqrt"] | None = Field(
+        None, description="uint8 only: `sqrt` = square-root companded, each row's mass kept (absent in older linear documents)."
+    )
 
 
 Weights = list[list[list[list[float]]]] | CompactWeights

@@ -429,6 +429,11 @@ export interface components {
         /** CompactWeights */
         CompactWeights: {
             /**
+             * Compand
+             * @description uint8 only: `sqrt` = square-root companded, each row's mass kept (absent in older linear documents).
+             */
+            compand?: "sqrt" | null;
+            /**
              * Data
              * @description Base64 of the little-endian array in C order.
              */
@@ -441,7 +446,7 @@ export interface components {
             dtype: "float16" | "uint8";
             /**
              * Scale
-             * @description uint8 only: a weight is `value * scale` (1/255).
+             * @description uint8 only: a weight is `(value * scale)²` with `compand`, else `value * scale` (1/255).
              */
             scale?: number | null;
             /**

@@ -189,8 +189,10 @@ export interface CompactWeights {
   dtype: 'float16' | 'uint8';
   /** [layers, heads, queries, keys] */
   shape: number[];
-  /** only for uint8: weight = value * scale */
+  /** only for uint8: weight = (value * scale)² with `compand: "sqrt"`, else value * scale */
   scale?: number | null;
+  /** only for uint8: "sqrt" = square-root companded (absent in older, linear documents) */
+  compand?: 'sqrt' | null;
   /** base64 of little-endian values, C order */
   data: string;
 }
@@ -213,7 +215,10 @@ export interface AttentionDocument {
   model: ModelInfo;
   input: string;
   output: string | null;
-  tokens: { src: string[]; tgt?: string[] | null };
+  /** `src` is absent in a decoder-only model's document (tokens.tgt and decoder_self only) */
+  tokens: { src?: string[] | null; tgt?: string[] | null };
+  /** optional: the tokens the model's tokenizer marks special ([CLS], [SEP], <|endoftext|>…) */
+  special_tokens?: string[] | null;
   attentions: Partial<Record<AttentionKind, EncodedWeights | null>>;
   warnings?: string[];
   /** API extra: the task's correct output, or null */
@@ -222,8 +227,8 @@ export interface AttentionDocument {
   encoding?: Encoding;
   /** optional: top predictions per greedy decoding step (absent in older documents) */
   steps?: DecodingStep[] | null;
-  /** optional (Hugging Face models): the tokenizer's special tokens, as they appear in `tokens` */
-  special_tokens?: string[] | null;
+  /** optional, front end only: the view it was exported from, a URL query string (`kind=cross&layer=1`) */
+  view?: string;
 }
 
 export interface InvalidCharacter {

@@ -4,6 +4,7 @@
  */
 import type { AblateHead, AttentionKind } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
+import { KIND_SHORT } from './doc';
 import type { ParamSpec } from './url';
 
 export type Ablation = readonly AblateHead[];
@@ -59,11 +60,11 @@ export function clampAblation(list: Ablation, layers: number, heads: number): Ab
   return list.filter((h) => h.layer < layers && h.head < heads);
 }
 
-export const KIND_SHORT: Record<AttentionKind, string> = { encoder_self: 'enc', decoder_self: 'dec', cross: 'cross' };
 
 /** "cross 0.1" (layer.head) */
 export function headLabel(h: AblateHead): string {
-  return `${KIND_SHORT[h.kind]} ${h.layer}.${h.head}`;
+  // the same L·H form as the buttons and the focus title
+  return `${KIND_SHORT[h.kind]} L${h.layer}·H${h.head}`;
 }
 
 export function ablationParam(): ParamSpec<AblateHead[]> {

@@ -111,19 +111,26 @@ export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array
   const t = doc.kinds[kind];
   if (!t || kind === 'decoder_self') return null;
   const task = doc.model.task as string | undefined;
+  // with special tokens hidden, positions shift: compute on the original tokens, then map back
+  const src = doc.hidden?.tokens.src ?? doc.tokens.src;
+  let origin: Int32Array | null;
   if (task === 'recall' && kind === 'encoder_self') {
-    const { sep, origins } = recallOrigins(sourceChars(doc.tokens.src));
-    const out = new Int32Array(t.nq).fill(-1);
+    // each query key looks at the value it recalls (the induction step): one row per source position
+    const { sep, origins } = recallOrigins(sourceChars(src));
+    const rows = new Int32Array(src.length).fill(-1);
     origins.forEach((k, j) => {
-      if (sep + 1 + j < t.nq && k < t.nk) out[sep + 1 + j] = k;
+      if (sep + 1 + j < rows.length) rows[sep + 1 + j] = k;
     });
-    return out;
-  }
-  const origin = taskOrigins(task, doc.tokens.src, doc.expected);
+    origin = rows;
+  } else origin = taskOrigins(task, src, doc.expected);
   if (!origin) return null;
+  const qKept = doc.hidden ? (kind === 'encoder_self' ? doc.hidden.kept.src : doc.hidden.kept.tgt) : null;
+  const kPos = doc.hidden ? new Map(doc.hidden.kept.src.map((orig, i) => [orig, i])) : null;
   const out = new Int32Array(t.nq).fill(-1);
   for (let q = 0; q < t.nq; q++) {
-    const k = q < origin.length ? origin[q]! : -1;
+    const oq = qKept ? qKept[q]! : q;
+    const ok = oq < origin.length ? origin[oq]! : -1;
+    const k = kPos ? (kPos.get(ok) ?? -1) : ok;
     out[q] = k >= 0 && k < t.nk ? k : -1;
   }
   return out;

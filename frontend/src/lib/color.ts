@@ -67,7 +67,7 @@ export function matrixToRgba(
         continue;
       }
       const w = m[q * nk + k]!;
-      if (w !== w) {
+      if (Number.isNaN(w)) {
         out[p] = PENDING_RGB[0];
         out[p + 1] = PENDING_RGB[1];
         out[p + 2] = PENDING_RGB[2];

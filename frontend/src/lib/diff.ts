@@ -74,10 +74,11 @@ export function diffDomain(maxAbs: number): number {
   return steps.find((s) => s >= m - 1e-9) ?? 1;
 }
 
-/** t ∈ [0, 1] on PuOr for a difference: d = +m → 0 (orange), 0 → 0.5 (white), −m → 1 (purple). */
+/** t ∈ [0, 1] on PuOr for a difference: d = −m → 0 (purple, B larger), 0 → 0.5 (white), +m → 1
+ *  (orange, A larger); d3's interpolatePuOr runs purple → orange. */
 export function divergingT(d: number, m: number): number {
   if (!(m > 0) || !Number.isFinite(d)) return 0.5;
-  return Math.max(0, Math.min(1, 0.5 - d / (2 * m)));
+  return Math.max(0, Math.min(1, 0.5 + d / (2 * m)));
 }
 
 export function diffColor(d: number, m: number): string {

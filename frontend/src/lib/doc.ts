@@ -33,13 +33,18 @@ export interface AttnDoc {
   warnings: string[];
   /** top predictions per decoding step; null when the document has none (older exporters) */
   steps: DecodingStep[] | null;
-  /** a pretrained model's own special tokens as they appear in `tokens` (`special_tokens`), if the document names them */
-  specialTokens?: string[];
   /**
    * How the weights came over the wire (the coarsest of the kinds): the values shown are the
    * decoded ones, so a uint8 document shows weights rounded to 1/255 (the UI says so).
    */
   encoding: Encoding;
+  /** the tokens the model marks special (`special_tokens` of the document), when it says so */
+  specialTokens: string[] | null;
+  /**
+   * Set on a document with special tokens hidden (lib/special.ts): the original token lists and
+   * which of their positions were kept, so per-position facts (the expected alignment) map back.
+   */
+  hidden?: { tokens: { src: string[]; tgt: string[] }; kept: { src: number[]; tgt: number[] } };
   /**
    * A skeleton (lib/skeleton.ts): the shape and source tokens of a document still being computed,
    * weights NaN. Only the main views draw it (AppState.shape); it is never `AppState.doc`.
@@ -58,6 +63,13 @@ export const KIND_LABEL: Record<AttentionKind, string> = {
   encoder_self: 'Encoder self-attention',
   decoder_self: 'Decoder self-attention (masked)',
   cross: 'Cross-attention',
+};
+
+/** Short kind names for chips and menus (the tabs use KIND_LABEL). */
+export const KIND_SHORT: Record<AttentionKind, string> = {
+  encoder_self: 'encoder self',
+  decoder_self: 'decoder self',
+  cross: 'cross',
 };
 
 /** Which token list the queries / keys of a kind come from. */
@@ -91,10 +103,11 @@ function isCompact(w: EncodedWeights): w is CompactWeights {
   return !Array.isArray(w) && typeof w === 'object' && w !== null && 'dtype' in w;
 }
 
-/** uint8 → value * scale through a 256-entry table (the same float32 values as the product). */
-export function decodeUint8(bytes: Uint8Array, scale: number): Float32Array {
+/** uint8 → (value * scale)² (square-root companded, `compand: "sqrt"`) or value * scale (older
+ *  linear documents), through a 256-entry table. */
+export function decodeUint8(bytes: Uint8Array, scale: number, compand: string | null = null): Float32Array {
   const lut = new Float32Array(256);
-  for (let i = 0; i < 256; i++) lut[i] = i * scale;
+  for (let i = 0; i < 256; i++) lut[i] = compand === 'sqrt' ? (i * scale) ** 2 : i * scale;
   const out = new Float32Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = lut[bytes[i]!]!;
   return out;
@@ -105,14 +118,14 @@ function decodeCompact(w: CompactWeights, kind: string): { shape: number[]; data
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
     throw new DocumentError(`attentions.${kind}.shape must be four non-negative integers [layers, heads, queries, keys].`);
   }
-  const n = shape[0] * shape[1] * shape[2] * shape[3];
+  const n = shape.reduce((a, b) => a * b, 1);
   const bytes = base64ToBytes(w.data);
   let data: Float32Array;
   if (w.dtype === 'float16') {
     data = decodeFloat16(bytes);
   } else if (w.dtype === 'uint8') {
     const scale = typeof w.scale === 'number' ? w.scale : 1 / 255;
-    data = decodeUint8(bytes, scale);
+    data = decodeUint8(bytes, scale, typeof w.compand === 'string' ? w.compand : null);
   } else {
     throw new DocumentError(`attentions.${kind}.dtype "${String((w as { dtype: unknown }).dtype)}" is not supported (float16 or uint8).`);
   }
@@ -169,7 +182,8 @@ export function decodeDocument(raw: unknown): AttnDoc {
     throw new DocumentError(`Unsupported schema_version ${JSON.stringify(d.schema_version)}: this viewer reads attention documents of schema version 1.`);
   }
   if (typeof d.tokens !== 'object' || d.tokens === null) throw new DocumentError('The document has no "tokens" object.');
-  const src = stringList(d.tokens.src, 'tokens.src');
+  // a decoder-only document has no source side (tokens.tgt and decoder_self only)
+  const src = d.tokens.src === undefined || d.tokens.src === null ? [] : stringList(d.tokens.src, 'tokens.src');
   const tgt = d.tokens.tgt === undefined || d.tokens.tgt === null ? [] : stringList(d.tokens.tgt, 'tokens.tgt');
   if (typeof d.attentions !== 'object' || d.attentions === null) throw new DocumentError('The document has no "attentions" object.');
 
@@ -203,8 +217,8 @@ export function decodeDocument(raw: unknown): AttnDoc {
     kinds,
     warnings: Array.isArray(d.warnings) ? d.warnings.filter((x): x is string => typeof x === 'string') : [],
     steps: decodeSteps(d.steps),
+    specialTokens: Array.isArray(d.special_tokens) && d.special_tokens.every((t) => typeof t === 'string') ? (d.special_tokens as string[]) : null,
     encoding,
-    ...(Array.isArray(d.special_tokens) ? { specialTokens: d.special_tokens.filter((x): x is string => typeof x === 'string') } : {}),
   };
 }
 

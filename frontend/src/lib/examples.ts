@@ -2,13 +2,25 @@
  * The example gallery: per task, a few inputs chosen to show something, each with a one-line
  * "what to look for"; and which checkpoint an example loads (the task's run, if the server has one).
  */
-import type { CheckpointInfo, CheckpointsResponse, RunInfo } from '../api/types';
+import type { AttentionKind, CheckpointInfo, CheckpointsResponse, RunInfo } from '../api/types';
+
+/** The view an example opens: the attention kind, layer and head its "look" line talks about. */
+export interface ExampleView {
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+}
 
 export interface Example {
   text: string;
   /** one line: what to look for once it is drawn */
   look: string;
+  view: ExampleView;
 }
+
+const CROSS_L1: ExampleView = { kind: 'cross', layer: 1, head: 0 };
+// the tasks trained from the page: their runs may have one layer
+const CROSS_L0: ExampleView = { kind: 'cross', layer: 0, head: 0 };
 
 export interface TaskExamples {
   task: string;
@@ -23,45 +35,45 @@ export const GALLERY: TaskExamples[] = [
     task: 'copy',
     title: 'copy — write the input again',
     examples: [
-      { text: 'hello', look: 'Cross-attention, layer 1: a bright diagonal — each row looks at the letter it is about to write.' },
-      { text: 'balloon', look: 'Twin letters (ll, oo): each row still finds its own copy — the model tracks positions, not just letters.' },
-      { text: 'abcdefghij', look: 'A longer input: the diagonal just keeps going.' },
+      { text: 'hello', look: 'Cross-attention, layer 1: a bright diagonal — each row looks at the letter it is about to write.', view: CROSS_L1 },
+      { text: 'balloon', look: 'Twin letters (ll, oo): each row still finds its own copy — the model tracks positions, not just letters.', view: CROSS_L1 },
+      { text: 'abcdefghij', look: 'A longer input: the diagonal just keeps going.', view: CROSS_L1 },
     ],
   },
   {
     task: 'reverse',
     title: 'reverse — write it backwards',
     examples: [
-      { text: 'stressed', look: 'Cross-attention, layer 1: the anti-diagonal — the first output reads the last input letter.' },
-      { text: 'racecar', look: 'A palindrome: output = input, yet the attention is still the anti-diagonal.' },
-      { text: 'abc123', look: 'Digits are just characters: the same anti-diagonal.' },
+      { text: 'stressed', look: 'Cross-attention, layer 1: the anti-diagonal — the first output reads the last input letter.', view: CROSS_L1 },
+      { text: 'racecar', look: 'A palindrome: output = input, yet the attention is still the anti-diagonal.', view: CROSS_L1 },
+      { text: 'abc123', look: 'Digits are just characters: the same anti-diagonal.', view: CROSS_L1 },
     ],
   },
   {
     task: 'sort',
     title: 'sort — characters in alphabetical order',
     examples: [
-      { text: 'sorting', look: 'Each output letter looks up where that letter sits in the input: a shuffled pattern, not a line.' },
-      { text: 'banana', look: 'Ties: each output a spreads its attention over all three a’s — for sorting, which copy does not matter.' },
-      { text: 'mississippi', look: 'Many repeats: count the i’s and s’s in the output. Counting is where this small model slips.' },
+      { text: 'sorting', look: 'Each output letter looks up where that letter sits in the input: a shuffled pattern, not a line.', view: CROSS_L1 },
+      { text: 'banana', look: 'Ties: each output a spreads its attention over all three a’s — for sorting, which copy does not matter.', view: CROSS_L1 },
+      { text: 'mississippi', look: 'Many repeats: count the i’s and s’s in the output. Counting is where this small model slips.', view: CROSS_L1 },
     ],
   },
   {
     task: 'shift',
     title: 'shift — each output is the input two places back',
     examples: [
-      { text: 'look back', look: 'Cross-attention: the diagonal moved two keys to the left; the first two rows (the “-” filler) have no source.' },
-      { text: 'abcdefgh', look: 'A relative-position head: every row looks exactly two positions behind itself.' },
-      { text: 'aaaa', look: 'All letters equal: only position can say which one to read, and the offset line stays sharp.' },
+      { text: 'look back', look: 'Cross-attention: the diagonal moved two keys to the left; the first two rows (the “-” filler) have no source.', view: CROSS_L0 },
+      { text: 'abcdefgh', look: 'A relative-position head: every row looks exactly two positions behind itself.', view: CROSS_L0 },
+      { text: 'aaaa', look: 'All letters equal: only position can say which one to read, and the offset line stays sharp.', view: CROSS_L0 },
     ],
   },
   {
     task: 'recall',
     title: 'recall — look up the value of a key',
     examples: [
-      { text: 'a1b2c3d4:c', look: 'Find the key c and read what follows it: the output row looks at the 3, right after the c — an induction-style lookup.' },
-      { text: 'k7q2z9:z', look: 'The query is the last key: the attention jumps back to the value just after the earlier z.' },
-      { text: 'x5y8:x', look: 'Two pairs: the answer 5 sits one place after the first occurrence of the query x.' },
+      { text: 'a1b2c3d4:c', look: 'Find the key c and read what follows it: the output row looks at the 3, right after the c — an induction-style lookup.', view: CROSS_L0 },
+      { text: 'k7q2z9:z', look: 'The query is the last key: the attention jumps back to the value just after the earlier z.', view: CROSS_L0 },
+      { text: 'x5y8:x', look: 'Two pairs: the answer 5 sits one place after the first occurrence of the query x.', view: CROSS_L0 },
     ],
   },
 ];

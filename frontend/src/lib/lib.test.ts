@@ -151,7 +151,7 @@ describe('store', () => {
     expect(fn).not.toHaveBeenCalled();
     s.set({ a: 2 });
     expect(fn).toHaveBeenCalledWith({ a: 2, b: 'x' }, { a: 1, b: 'x' });
-    s.set((st) => ({ b: st.b + 'y' }));
+    s.set((st) => ({ b: `${st.b}y` }));
     expect(s.get()).toEqual({ a: 2, b: 'xy' });
     const w = vi.fn();
     watch(s, ['b'], w);

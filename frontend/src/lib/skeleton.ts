@@ -45,6 +45,7 @@ export function skeletonDoc(info: CheckpointInfo | null, name: string, text: str
     kinds: { encoder_self: { kind: 'encoder_self', layers, heads, nq: n, nk: n, causal: false, data: new Float32Array(layers * heads * n * n).fill(NaN) } },
     warnings: [],
     steps: null,
+    specialTokens: null,
     encoding: 'json',
     pending: true,
   };

@@ -16,22 +16,24 @@ import { ATTENTION_KINDS } from '../api/types';
 import { keySide, querySide, type AttnDoc, type AttnTensor, type Side } from './doc';
 import { isSpecialToken } from './tokens';
 
-/** The special-token test for `doc`: its own list when it has one, else the shape of the token. */
-export function specialTest(doc: Pick<AttnDoc, 'specialTokens'>): (t: string) => boolean {
-  if (!doc.specialTokens) return isSpecialToken;
-  const names = new Set(doc.specialTokens);
-  return (t) => names.has(t);
+/** `[UNK]` / `<unk>` stand for real text the vocabulary lacks: they are never hidden. */
+const UNKNOWN = new Set(['[UNK]', '<unk>', '<UNK>']);
+
+/** Is `t` one of the tokens "hide special tokens" drops (the document's own list when it has one)? */
+export function isHideable(t: string, special: readonly string[] | null = null): boolean {
+  if (UNKNOWN.has(t)) return false;
+  return special ? special.includes(t) : isSpecialToken(t);
 }
 
 /** Indices of the tokens kept on one side (all of them if every token is special). */
-export function keptIndices(tokens: readonly string[], isSpecial: (t: string) => boolean = isSpecialToken): number[] {
-  const kept = tokens.flatMap((t, i) => (isSpecial(t) ? [] : [i]));
+export function keptIndices(tokens: readonly string[], special: readonly string[] | null = null): number[] {
+  const kept = tokens.flatMap((t, i) => (isHideable(t, special) ? [] : [i]));
   return kept.length ? kept : tokens.map((_, i) => i);
 }
 
 export function hasSpecialTokens(doc: AttnDoc): boolean {
-  const isSpecial = specialTest(doc);
-  return doc.tokens.src.some(isSpecial) || doc.tokens.tgt.some(isSpecial);
+  const h = (t: string) => isHideable(t, doc.specialTokens);
+  return doc.tokens.src.some(h) || doc.tokens.tgt.some(h);
 }
 
 /** `t` restricted to the kept query rows and key columns, each row renormalised to sum to 1. */
@@ -56,8 +58,7 @@ export function renormalizedSubmatrix(t: AttnTensor, qKeep: readonly number[], k
 /** The document without its special tokens (a new object; `doc` is not changed). */
 export function hideSpecialTokens(doc: AttnDoc): AttnDoc {
   if (!hasSpecialTokens(doc)) return doc;
-  const isSpecial = specialTest(doc);
-  const keep: Record<Side, number[]> = { src: keptIndices(doc.tokens.src, isSpecial), tgt: keptIndices(doc.tokens.tgt, isSpecial) };
+  const keep: Record<Side, number[]> = { src: keptIndices(doc.tokens.src, doc.specialTokens), tgt: keptIndices(doc.tokens.tgt, doc.specialTokens) };
   const kinds: Partial<Record<AttentionKind, AttnTensor>> = {};
   for (const kind of ATTENTION_KINDS) {
     const t = doc.kinds[kind];
@@ -67,5 +68,6 @@ export function hideSpecialTokens(doc: AttnDoc): AttnDoc {
     ...doc,
     tokens: { src: keep.src.map((i) => doc.tokens.src[i]!), tgt: keep.tgt.map((i) => doc.tokens.tgt[i]!) },
     kinds,
+    hidden: { tokens: doc.tokens, kept: keep },
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectedAlignment, matchOrigins, noAlignmentReason, sourceChars, taskOrigins } from './alignment';
-import { compareTokens, diffDomain, diffMatrices, diffToRgba, divergingT } from './diff';
+import { color as d3color } from 'd3';
+import { compareTokens, diffColor, diffDomain, diffMatrices, diffToRgba, divergingT } from './diff';
 import { decodeDocument } from './doc';
 import { formatHeadRef, kindStats, parseHeadRef, refMatrix, refProblem, sameRef } from './headRef';
 import { attentionRollout, layerMeans, rolloutFromMeans } from './rollout';
@@ -242,8 +243,14 @@ describe('diff', () => {
     expect(diffDomain(0.01)).toBe(0.05);
     expect(diffDomain(0.3)).toBe(0.5);
     expect(divergingT(0, 1)).toBe(0.5);
-    expect(divergingT(1, 1)).toBe(0);
-    expect(divergingT(-2, 1)).toBe(1);
+    expect(divergingT(1, 1)).toBe(1);
+    expect(divergingT(-2, 1)).toBe(0);
+  });
+  it('colours A larger orange and B larger purple, as the legend says', () => {
+    const orange = d3color(diffColor(0.5, 0.5))!.rgb();
+    const purple = d3color(diffColor(-0.5, 0.5))!.rgb();
+    expect(orange.r).toBeGreaterThan(orange.b);
+    expect(purple.b).toBeGreaterThan(purple.r);
   });
   it('diffs the top-left block of different shapes', () => {
     const a = new Float32Array([1, 2, 3, 4, 5, 6]); // 2 × 3

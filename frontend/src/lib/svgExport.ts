@@ -94,7 +94,7 @@ export function arcsSvg(inp: ArcsSvgInput): string {
     `<text x="12" y="22" font-size="15" font-weight="600" fill="#111">${escapeXml(inp.title)}</text>`,
   ];
   inp.heads.forEach((hd, i) => {
-    p.push(`<rect x="${12 + i * 34}" y="34" width="10" height="10" fill="${headColor(hd)}"/><text x="${25 + i * 34}" y="43" font-size="10" fill="#333">${hd}</text>`);
+    p.push(`<rect x="${12 + i * 34}" y="34" width="10" height="10" fill="${headColor(hd)}"/><text x="${25 + i * 34}" y="43" font-size="10" fill="#333">H${hd}</text>`);
   });
   p.push(`<g transform="translate(0 ${top})">`);
   for (const a of inp.arcs) {

@@ -39,8 +39,42 @@ export function findInvalid(text: string, vocabulary: string): InvalidCharacter[
   return out;
 }
 
-export function describeInvalid(list: readonly InvalidCharacter[]): string {
+/**
+ * "Text has 2 characters outside the vocabulary: …" plus, when the vocabulary is known, what works
+ * ("This model reads lower-case letters, digits, space and .,!?'-:;()") and "use lower case" when
+ * every bad letter has a lower-case twin the model reads.
+ */
+export function describeInvalid(list: readonly InvalidCharacter[], vocabulary?: string | null): string {
   const n = list.length;
   const shown = list.slice(0, 8).map((c) => `'${c.char}' at position ${c.position}`);
-  return `Text has ${n} character${n === 1 ? '' : 's'} outside the vocabulary: ${shown.join(', ')}${n > 8 ? ', …' : ''}.`;
+  let out = `Text has ${n} character${n === 1 ? '' : 's'} outside the vocabulary: ${shown.join(', ')}${n > 8 ? ', …' : ''}.`;
+  if (!vocabulary) return out;
+  const ok = new Set(Array.from(vocabulary));
+  if (n && list.every((c) => c.char !== c.char.toLowerCase() && ok.has(c.char.toLowerCase()))) out += ' Use lower case.';
+  return `${out} ${describeVocabulary(vocabulary)}`;
+}
+
+/** What a character vocabulary holds, in words: "This model reads lower-case letters, digits, space and .,!?". */
+export function describeVocabulary(vocabulary: string): string {
+  const chars = new Set(Array.from(vocabulary));
+  const has = (s: string) => Array.from(s).every((c) => chars.has(c));
+  const parts: string[] = [];
+  const taken = new Set<string>();
+  const group = (set: string, name: string) => {
+    if (!has(set)) return;
+    parts.push(name);
+    for (const c of set) taken.add(c);
+  };
+  group('abcdefghijklmnopqrstuvwxyz', 'lower-case letters');
+  group('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'upper-case letters');
+  group('0123456789', 'digits');
+  if (chars.has(' ')) {
+    parts.push('space');
+    taken.add(' ');
+  }
+  const rest = [...chars].filter((c) => !taken.has(c) && c.trim() !== '' && c.length === 1);
+  if (rest.length) parts.push(rest.length > 40 ? `${rest.length} other symbols` : rest.join(''));
+  if (!parts.length) return '';
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0];
+  return `This model reads ${list}.`;
 }

@@ -3,9 +3,9 @@
  * greedy decoding included), see the switched-off heads as chips, greyed in the model view, and
  * the new output beside the intact model's (and whether each is correct). State: `ablate` in the URL.
  */
-import type { ApiClient } from '../api/client';
+import { cachedDocument } from '../data';
 import { ablationKey, clampAblation, headLabel, isAblated, toggleHead } from '../lib/ablate';
-import { decodeDocument } from '../lib/doc';
+import { checkpointInfo, featureBlock, supportedFeatures } from '../lib/features';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
 import type { AppState } from '../state';
@@ -15,7 +15,7 @@ interface Baseline {
   expected: string | null;
 }
 
-export function createAblationBar(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+export function createAblationBar(container: HTMLElement, store: Store<AppState>) {
   container.classList.add('ablation-bar');
   const toggle = document.createElement('button');
   toggle.className = 'btn small';
@@ -47,10 +47,8 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
     const k = keyOf(ckpt, text);
     if (baselines.has(k) || pending.has(k)) return;
     pending.add(k);
-    api
-      .attention({ checkpoint: ckpt, text, encoding: 'float16' })
-      .then((raw) => {
-        const d = decodeDocument(raw);
+    cachedDocument(ckpt, text)
+      .then((d) => {
         baselines.set(k, { output: d.output, expected: d.expected });
         render();
       })
@@ -69,7 +67,11 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
     toggle.textContent = on ? `Restore L${s.layer}·H${s.head}` : `Switch off L${s.layer}·H${s.head}`;
     toggle.title = on ? 'Give this head its weights back' : 'Ablate the focused head: its output and weights become 0, and the model runs again';
     toggle.classList.toggle('on', on);
-    toggle.disabled = !s.doc || s.docSource === 'file';
+    const why = featureBlock(s.checkpoints, s.ckpt, 'ablate', s.docSource === 'file');
+    toggle.disabled = !s.doc || !!why;
+    if (why) toggle.title = why;
+    // nothing to switch off on a model that cannot: no button to press, the reason in its place
+    container.classList.toggle('unavailable', !!why && s.checkpointsStatus === 'ready');
     chips.replaceChildren(
       ...s.ablate.map((h) => {
         const c = document.createElement('span');
@@ -108,7 +110,8 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
   function markThumbs() {
     const s = store.get();
     const t = s.doc?.kinds[s.kind];
-    const list = t ? clampAblation(s.ablate, t.layers, t.heads) : [];
+    // a head is drawn switched off only when the shown document was computed without it
+    const list = t && s.docAblate === ablationKey(s.ablate) ? clampAblation(s.ablate, t.layers, t.heads) : [];
     for (const el of document.querySelectorAll<HTMLElement>('#model-view button.thumb')) {
       const m = /^model-view-(\d+)-(\d+)$/.exec(el.dataset.testid ?? '');
       const off = !!m && isAblated(list, s.kind, +m[1]!, +m[2]!);
@@ -119,8 +122,14 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
   }
 
   store.subscribe((s, p) => {
+    // a model that cannot ablate (a pretrained encoder) drops switched-off heads from a link,
+    // rather than sending a request that fails
+    if (s.ablate.length && (s.ckpt !== p.ckpt || s.checkpoints !== p.checkpoints || s.ablate !== p.ablate) && s.checkpointsStatus === 'ready') {
+      const info = checkpointInfo(s.checkpoints, s.ckpt);
+      if (info && !supportedFeatures(info).has('ablate')) return store.set({ ablate: [] });
+    }
     if (s.doc !== p.doc) remember(s);
-    if (s.doc !== p.doc || s.ablate !== p.ablate || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.docAblate !== p.docAblate) render();
+    if (s.doc !== p.doc || s.ablate !== p.ablate || s.ckpt !== p.ckpt || s.checkpoints !== p.checkpoints || s.docSource !== p.docSource || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.docAblate !== p.docAblate) render();
   });
   remember(store.get());
   render();

@@ -57,7 +57,8 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   const massInput = massLabel
     .append('input')
     .attr('type', 'range')
-    .attr('min', 0.5)
+    // the URL's range (state.ts `mass`, frontend/README.md): 5 % keeps only each query's top key
+    .attr('min', 0.05)
     .attr('max', 1)
     .attr('step', 0.01)
     .attr('aria-label', 'Attention mass kept per query')

@@ -87,7 +87,7 @@ export function trackSize(el: HTMLElement, fn: () => void): () => Size {
     });
   }).observe(el);
   return () => {
-    if (!size || !size.width) {
+    if (!size?.width) {
       const cs = getComputedStyle(el);
       const px = (v: string) => parseFloat(v) || 0;
       return {

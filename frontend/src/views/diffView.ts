@@ -6,9 +6,9 @@
  * with a message saying where they differ (lib/diff.ts).
  */
 import * as d3 from 'd3';
-import { createClient } from '../api/client';
+import { cachedDocument } from '../data';
 import { matrixToRgba, weightColor } from '../lib/color';
-import { decodeDocument, keySide, KIND_LABEL, querySide, type AttnDoc } from '../lib/doc';
+import { keySide, KIND_LABEL, querySide, type AttnDoc } from '../lib/doc';
 import { compareTokens, diffColor, diffDomain, diffMatrices, diffToRgba } from '../lib/diff';
 import { formatWeight } from '../lib/format';
 import { cellAt, heatmapGeometry, type HeatmapGeom } from '../lib/geometry';
@@ -20,8 +20,6 @@ import type { AppState } from '../state';
 import { countRender, current, sizeCanvas, timed, tokensOf, trackSize } from './common';
 import { drawAlignment, focusRef } from './insightCommon';
 
-const REQUEST_ENCODING = 'float16' as const;
-const api = createClient();
 
 interface Pane {
   root: d3.Selection<HTMLDivElement, unknown, null, undefined>;
@@ -29,20 +27,6 @@ interface Pane {
   canvas: HTMLCanvasElement;
   overlay: HTMLCanvasElement;
   geom: HeatmapGeom | null;
-}
-
-/** B documents of other checkpoints, by checkpoint + text (a small session cache). */
-const bDocs = new Map<string, Promise<AttnDoc>>();
-function fetchB(ckpt: string, text: string): Promise<AttnDoc> {
-  const key = `${ckpt}\n${text}`;
-  let p = bDocs.get(key);
-  if (!p) {
-    p = api.attention({ checkpoint: ckpt, text, encoding: REQUEST_ENCODING }).then((raw) => decodeDocument(raw));
-    p.catch(() => bDocs.delete(key));
-    bDocs.set(key, p);
-    if (bDocs.size > 8) bDocs.delete(bDocs.keys().next().value!);
-  }
-  return p;
 }
 
 export function createDiffView(container: HTMLElement, store: Store<AppState>) {
@@ -163,7 +147,7 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     const key = `${s.diffckpt}\n${s.doc.input}`;
     if (bState.key === key) return;
     bState = { key, doc: null, error: null };
-    fetchB(s.diffckpt, s.doc.input).then(
+    cachedDocument(s.diffckpt, s.doc.input).then(
       (doc) => {
         if (bState.key !== key) return;
         bState = { key, doc, error: null };

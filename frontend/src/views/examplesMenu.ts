@@ -6,6 +6,7 @@
 import * as d3 from 'd3';
 import '../examples.css';
 import { checkpointForTask, GALLERY, type Example, type TaskExamples } from '../lib/examples';
+import { KIND_SHORT } from '../lib/doc';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 
@@ -21,7 +22,9 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
   function pick(t: TaskExamples, ex: Example) {
     const s = store.get();
     const ckpt = checkpointForTask(s.checkpoints, t.task, s.ckpt);
-    store.set(ckpt ? { text: ex.text, ckpt } : { text: ex.text });
+    // the example opens the view its "look" line talks about (kind, layer, head), not the current one
+    const view = { ...ex.view, agg: 'none' as const, diff: null, hover: null };
+    store.set(ckpt ? { text: ex.text, ckpt, ...view } : { text: ex.text, ...view });
     (details.node() as HTMLDetailsElement).open = false;
   }
 
@@ -49,6 +52,7 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
         const b = enter.append('button').attr('class', 'example').attr('role', 'menuitem');
         b.append('span').attr('class', 'example-text');
         b.append('span').attr('class', 'example-look');
+        b.append('span').attr('class', 'example-view');
         return b;
       })
       .attr('data-testid', function (d) {
@@ -59,7 +63,8 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
         pick(d3.select(this.parentElement as HTMLElement).datum() as TaskExamples, d);
       })
       .call((b) => b.select('.example-text').text((d) => d.text))
-      .call((b) => b.select('.example-look').text((d) => d.look));
+      .call((b) => b.select('.example-look').text((d) => d.look))
+      .call((b) => b.select('.example-view').text((d) => `opens ${KIND_SHORT[d.view.kind]} · L${d.view.layer}·H${d.view.head}`));
   }
 
   // close on outside click and on Escape
@@ -68,7 +73,11 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
     if (el.open && !el.contains(e.target as Node)) el.open = false;
   });
   details.on('keydown', (e: KeyboardEvent) => {
-    if (e.key === 'Escape') (details.node() as HTMLDetailsElement).open = false;
+    const el = details.node() as HTMLDetailsElement;
+    if (e.key !== 'Escape' || !el.open) return;
+    el.open = false;
+    // this Escape closed the menu; it must not also leave presenter mode (main.ts)
+    e.preventDefault();
   });
 
   store.subscribe((s, p) => {

@@ -5,6 +5,7 @@
 import * as d3 from 'd3';
 import { MASKED_FILL, MASKED_HATCH, matrixToRgba, weightColor } from '../lib/color';
 import { isMasked, KIND_LABEL, keySide, querySide } from '../lib/doc';
+import type { Encoding } from '../api/types';
 import { focusRef, drawAlignment } from './insightCommon';
 import { refLabel, refMatrix } from '../lib/headRef';
 import { describeCell } from '../lib/format';
@@ -22,6 +23,16 @@ interface Label {
   text: string;
 }
 
+const PRECISION: Record<Encoding, { text: string; title: string }> = {
+  json: { text: '', title: '' },
+  float16: { text: 'float16 · 3 digits', title: 'The weights came as float16: about 3 significant digits, more than a colour can show.' },
+  uint8: {
+    text: 'uint8 · ±0.005',
+    title:
+      'This large document came as uint8 (1 byte per weight, square-root companded): a weight is within ±0.005 of the model’s value (finer for small weights), no visible weight reads 0, and every row keeps ≥ 99.5 % of its mass.',
+  },
+};
+
 export function createFocusHeatmap(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).classed('panel focus-panel', true).attr('data-view', 'heatmap');
   const head = root.append('header').attr('class', 'panel-head');
@@ -31,14 +42,8 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     .attr('class', 'readout')
     .attr('data-testid', 'hover-value')
     .attr('aria-live', 'polite');
-  // a uint8 document (large: lib/wireEncoding.ts) shows weights in steps of 1/255: say so beside the value
-  const precision = head
-    .append('p')
-    .attr('class', 'hint')
-    .attr('data-testid', 'precision-note')
-    .attr('title', 'This large document came as uint8 (1 byte per weight): every weight shown is a multiple of 1/255, within ±0.002 of the model’s value.')
-    .style('display', 'none')
-    .text('uint8 · ±0.002');
+  // the precision of the weights shown, as they came over the wire (lib/doc.ts `encoding`)
+  const precision = head.append('p').attr('class', 'hint').attr('data-testid', 'precision-note');
   const body = root.append('div').attr('class', 'panel-body hm-body');
   const wrap = body
     .append('div')
@@ -84,7 +89,8 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       return;
     }
     const { t, qTokens, kTokens, kind } = cur;
-    precision.style('display', cur.doc.encoding === 'uint8' ? '' : 'none');
+    const p = PRECISION[cur.doc.encoding];
+    precision.text(p.text).attr('title', p.title).style('display', p.text ? '' : 'none');
     const ref = focusRef(s, t);
     const label = ref.agg === 'none' ? `Layer ${s.layer} · Head ${s.head}` : refLabel(ref);
     title.text(label).attr('title', `${KIND_LABEL[kind]}, ${label}`);
@@ -165,7 +171,11 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       gk.selectAll<SVGTextElement, Label>('text')
         .data(lab('k', kTokens), (d) => `${d.i}`)
         .join('text')
-        .attr('transform', (d) => `translate(${g.x0 + (d.i + 0.5) * g.cell + fs * 0.35},${g.y0 - 6}) rotate(-60)`)
+        // one character stands upright over its column (rotated, "l" reads as "/"); longer tokens slant
+        .attr('transform', (d) =>
+          Array.from(d.text).length <= 1 ? `translate(${g.x0 + (d.i + 0.5) * g.cell},${g.y0 - 6})` : `translate(${g.x0 + (d.i + 0.5) * g.cell + fs * 0.35},${g.y0 - 6}) rotate(-60)`,
+        )
+        .attr('text-anchor', (d) => (Array.from(d.text).length <= 1 ? 'middle' : null))
         .attr('font-size', fs)
         .classed('special', (d) => isSpecialToken(kTokens[d.i]!))
         .classed('thin', (d) => d.i % stride !== 0)
@@ -186,6 +196,13 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     if (t.causal) {
       legend.append('span').attr('class', 'legend-masked');
       legend.append('span').text('masked (future position)');
+    }
+    if (stride > 1) {
+      legend
+        .append('span')
+        .attr('class', 'legend-note')
+        .attr('data-testid', 'labels-thinned')
+        .text(`labels: every ${stride === 2 ? 'other' : `${stride}th`} token of ${Math.max(t.nq, t.nk)} · hover a cell for its tokens`);
     }
     updateHover();
   }

@@ -4,13 +4,14 @@
  */
 import * as d3 from 'd3';
 import type { CheckpointInfo, RunInfo } from '../api/types';
+import { errorHeading } from '../lib/errors';
+import { checkpointInfo } from '../lib/features';
 import type { Store } from '../lib/store';
 import { segmentInvalid } from '../lib/text';
 import type { AppState } from '../state';
 
 export function findCheckpoint(s: AppState, name: string): CheckpointInfo | null {
-  for (const r of s.checkpoints?.runs ?? []) for (const c of r.checkpoints) if (c.name === name) return c;
-  return null;
+  return checkpointInfo(s.checkpoints, name);
 }
 
 interface RunGroup {
@@ -159,7 +160,7 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
   function renderText(s: AppState) {
     const el = input.node() as HTMLInputElement;
     if (el.value !== s.text) el.value = s.text;
-    const inv = s.error && s.error.invalidCharacters.length && s.error.text === s.text ? s.error.invalidCharacters : [];
+    const inv = s.error?.invalidCharacters.length && s.error.text === s.text ? s.error.invalidCharacters : [];
     backdrop
       .selectAll<HTMLSpanElement, { text: string; invalid: boolean }>('span')
       .data(inv.length ? segmentInvalid(s.text, inv) : [])
@@ -178,7 +179,7 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     error.style('display', e ? '' : 'none');
     error.selectAll('*').remove();
     if (e) {
-      error.append('strong').text(e.code === 'network' ? 'Server unavailable. ' : e.code === 'file' ? 'Cannot open file. ' : 'Cannot run this text. ');
+      error.append('strong').text(`${errorHeading(e.code)} `);
       error.append('span').text(e.message);
       if (e.invalidCharacters.length && e.text !== undefined) {
         const p = error.append('div').attr('class', 'error-text');

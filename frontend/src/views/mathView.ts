@@ -7,7 +7,7 @@
  */
 import katex from 'katex';
 import 'katex/dist/katex.min.css';
-import type { ApiClient } from '../api/client';
+import { fetchMath } from '../data';
 import type { AttentionKind, MathResponse } from '../api/types';
 import { KIND_LABEL } from '../lib/doc';
 import { highlightFor, sameHover } from '../lib/hover';
@@ -33,6 +33,8 @@ interface TableSpec {
   /** the highlighted query row (rowAxis 'q') */
   qrow?: number;
   masked?: (i: number, j: number) => boolean;
+  /** what a masked cell holds: −∞ (scores, the default) or 0 (weights) */
+  maskedValue?: 0;
   hiddenCols?: number;
   /** cells explain their dot product on hover */
   explain?: boolean;
@@ -51,7 +53,8 @@ function tex(expr: string, display = true): HTMLElement {
 
 /** A token as KaTeX text: \text{'h'} with specials escaped. */
 function texTok(t: string): string {
-  const s = displayToken(t).replace(/[\\{}$&#^_%~]/g, (c) => `\\${c}`).replace(/</g, '\\lt ').replace(/>/g, '\\gt ');
+  // inside \text only text-mode commands work: \lt / \gt there render as red errors
+  const s = displayToken(t).replace(/[\\{}$&#^_%~]/g, (c) => `\\${c}`).replace(/</g, '\\textless{}').replace(/>/g, '\\textgreater{}');
   return `\\text{“${s}”}`;
 }
 
@@ -66,6 +69,8 @@ function cell(td: HTMLTableCellElement, v: number, tint: Tint) {
 function buildTable(spec: TableSpec): HTMLElement {
   const wrap = document.createElement('div');
   wrap.className = 'mx-wrap';
+  // a matrix wider than its card scrolls: say so under it (a bare scrollbar goes unnoticed)
+  requestAnimationFrame(() => wrap.classList.toggle('scrolls', wrap.scrollWidth > wrap.clientWidth + 1));
   const table = document.createElement('table');
   table.className = 'mx';
   table.dataset.testid = `math-table-${spec.id}`;
@@ -111,9 +116,10 @@ function buildTable(spec: TableSpec): HTMLElement {
       const td = tr.insertCell();
       td.dataset.c = String(j);
       if (spec.masked?.(i, j)) {
+        // a masked score is −∞; after the softmax its weight is exactly 0
         td.className = 'masked';
-        td.textContent = '−∞';
-        td.dataset.v = '-Infinity';
+        td.textContent = spec.maskedValue === 0 ? '0' : '−∞';
+        td.dataset.v = spec.maskedValue === 0 ? '0' : '-Infinity';
       } else cell(td, row[j]!, spec.tint);
       if (spec.explain) td.classList.add('explain');
     });
@@ -157,7 +163,7 @@ function step(n: number, id: string, title: string, formula: string, prose: stri
   return { el, body };
 }
 
-export function createMathView(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+export function createMathView(container: HTMLElement, store: Store<AppState>) {
   container.classList.add('math-view');
   container.dataset.testid = 'math-view';
   const head = document.createElement('div');
@@ -180,7 +186,6 @@ export function createMathView(container: HTMLElement, store: Store<AppState>, a
   tip.hidden = true;
   container.append(head, status, steps, tip);
 
-  const cache = new Map<string, Promise<MathResponse>>();
   let shown: MathResponse | null = null;
   let shownKey = '';
   let wanted = '';
@@ -203,12 +208,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>, a
     }
     if (key === wanted) return;
     wanted = key;
-    let p = cache.get(key);
-    if (!p) {
-      p = api.math({ checkpoint: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head });
-      p.catch(() => cache.delete(key));
-      cache.set(key, p);
-    }
+    const p = fetchMath({ checkpoint: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head });
     status.textContent = 'Computing…';
     status.className = 'insight-status loading';
     p.then(
@@ -340,7 +340,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>, a
     s5.body.append(
       tex(`A_{${qi},${best}} = \\frac{e^{${fmtNum(row[best]!)}}}{${denomTex}} = ${fmtNum(w[qi]![best]!)} \\qquad (${texTok(m.query_tokens[qi]!)} \\to ${texTok(m.key_tokens[best]!)})`),
       buildTable({
-        id: 'weights', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: w, tint: weightTint, qrow: qi, masked,
+        id: 'weights', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: w, tint: weightTint, qrow: qi, masked, maskedValue: 0,
         explain: true,
       }),
     );

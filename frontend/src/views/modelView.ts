@@ -50,6 +50,13 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
       store.set({ mvorder: (this as HTMLInputElement).checked });
     });
   orderLab.append('span').text('sort');
+  // enlarge: the model view takes the whole views area, so a 128-token thumbnail is big enough
+  // to tell a previous-token head from the diagonal
+  const zoomBtn = statCtl
+    .append('button')
+    .attr('class', 'btn small mv-zoom')
+    .attr('data-testid', 'mv-zoom')
+    .on('click', () => store.set({ mvzoom: !store.get().mvzoom, insight: 'none' }));
   const body = root.append('div').attr('class', 'panel-body');
   const colLabels = body.append('div').attr('class', 'mv-cols');
   const grid = body.append('div').attr('class', 'mv-grid').attr('role', 'grid').attr('aria-label', 'Layers by heads');
@@ -82,9 +89,12 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const aggs: Agg[] = hasRollout(t) ? ['mean', 'rollout'] : ['mean'];
     const statKey = s.mvstat;
     // frames (stat-frames: 3px ring, 7px gaps, 3px padding) need room; the aggregate columns sit after a 2px spacer
-    const gap = statKey ? 7 : 4;
-    const newSize = thumbSize(t.heads + aggs.length, width - 2 - gap - (statKey ? 6 : 0), gap, 30, 16, 96);
-    const stamp = `${statKey}|${s.mvorder}|${s.offset}`;
+    // many heads: tighter gaps and a shorter layer label, so every head and the aggregates fit
+    const many = t.heads + aggs.length > 8;
+    const gap = statKey ? (many ? 5 : 7) : many ? 2 : 4;
+    const label = many ? 24 : 30;
+    const newSize = thumbSize(t.heads + aggs.length, width - 2 - gap - (statKey ? 6 : 0), gap, label, 8, s.mvzoom ? 200 : 96);
+    const stamp = `${statKey}|${s.mvorder}|${s.offset}|${gap}|${s.mvzoom}`;
     if (!force && rendered === t && newSize === size && stamp === renderedStamp) return;
     size = newSize;
     rendered = t;
@@ -104,8 +114,9 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
       if (ordered) hs.sort((a, b) => compareStat(value(l, a), value(l, b), true) || a - b);
       return hs;
     };
-    const template = `30px repeat(${t.heads}, ${size}px) 2px repeat(${aggs.length}, ${size}px)`;
-    colLabels.style('grid-template-columns', template);
+    const template = `${label}px repeat(${t.heads}, ${size}px) 2px repeat(${aggs.length}, ${size}px)`;
+    colLabels.style('grid-template-columns', template).style('gap', `${gap}px`);
+    grid.style('gap', `${gap}px`);
     const colData = [-1, ...d3.range(t.heads), -2, ...aggs.map((_, i) => 1000 + i)];
     colLabels
       .selectAll<HTMLSpanElement, number>('span')
@@ -125,7 +136,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
         r.append('span').attr('class', 'mv-layer').attr('role', 'rowheader');
         return r;
       });
-    rows.style('grid-template-columns', template);
+    rows.style('grid-template-columns', template).style('gap', `${gap}px`);
     rows.select('span.mv-layer').text((d) => `L${d}`);
 
     const buf = new Uint8ClampedArray(t.nq * t.nk * 4);
@@ -266,9 +277,17 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     orderBox.property('checked', s.mvorder).property('disabled', !s.mvstat);
   }
   syncStatControls(store.get());
+  function syncZoom(s: AppState) {
+    zoomBtn
+      .text(s.mvzoom ? 'Shrink' : 'Enlarge')
+      .attr('aria-pressed', String(s.mvzoom))
+      .attr('title', s.mvzoom ? 'Back to the heatmap and the arcs beside the model view' : 'Give the model view the whole width: large thumbnails tell a previous-token head from the diagonal');
+  }
+  syncZoom(store.get());
   store.subscribe((s, p) => {
     if (s.doc !== p.doc || s.kind !== p.kind || s.offset !== p.offset || s.mvstat !== p.mvstat) syncStatControls(s);
     if (s.mvorder !== p.mvorder) orderBox.property('checked', s.mvorder);
+    if (s.mvzoom !== p.mvzoom) syncZoom(s);
     if (s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.mvstat !== p.mvstat || s.mvorder !== p.mvorder || (s.mvstat && s.offset !== p.offset)) render();
     if (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.mvorder !== p.mvorder || s.mvstat !== p.mvstat) updateSelection();
     if (s.hover !== p.hover) updateHover();

@@ -28,8 +28,9 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
     const doc = s.doc ?? s.shape;
     root.classed('no-doc', !doc);
     if (!doc) return;
-    const sides: { side: Side; label: string }[] = [{ side: 'src', label: 'Source' }];
-    if (doc.tokens.tgt.length) sides.push({ side: 'tgt', label: 'Target' });
+    // a decoder-only model has no source side: only its tokens (prompt + generated) are listed
+    const sides: { side: Side; label: string }[] = doc.tokens.src.length || !doc.tokens.tgt.length ? [{ side: 'src', label: 'Source' }] : [];
+    if (doc.tokens.tgt.length) sides.push({ side: 'tgt', label: doc.tokens.src.length ? 'Target' : 'Tokens' });
     const r = rows
       .selectAll<HTMLDivElement, { side: Side; label: string }>('div.token-row')
       .data(sides, (d) => d.side)

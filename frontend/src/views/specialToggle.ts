@@ -1,8 +1,8 @@
 /** "Hide [CLS]/[SEP]" switch (URL `hidespecial=1`), shown when the document has special tokens. */
 import * as d3 from 'd3';
-import { hasSpecialTokens } from '../lib/special';
+import { featureBlock } from '../lib/features';
+import { hasSpecialTokens, isHideable } from '../lib/special';
 import type { Store } from '../lib/store';
-import { isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
 
 export function createSpecialToggle(container: HTMLElement, store: Store<AppState>) {
@@ -20,14 +20,15 @@ export function createSpecialToggle(container: HTMLElement, store: Store<AppStat
   function render() {
     const s = store.get();
     const raw = s.rawDoc;
-    root.style('display', raw && hasSpecialTokens(raw) ? '' : 'none');
+    const why = featureBlock(s.checkpoints, s.ckpt, 'special_tokens', s.docSource === 'file');
+    root.style('display', raw && hasSpecialTokens(raw) && !why ? '' : 'none');
     box.property('checked', s.hidespecial);
     if (!raw) return;
-    const names = [...new Set([...raw.tokens.src, ...raw.tokens.tgt].filter(isSpecialToken))];
+    const names = [...new Set([...raw.tokens.src, ...raw.tokens.tgt].filter((t) => isHideable(t, raw.specialTokens)))];
     text.text(`Hide ${names.slice(0, 3).join(' ') || 'special tokens'} · renormalise rows`);
   }
   store.subscribe((s, p) => {
-    if (s.rawDoc !== p.rawDoc || s.hidespecial !== p.hidespecial) render();
+    if (s.rawDoc !== p.rawDoc || s.hidespecial !== p.hidespecial || s.checkpoints !== p.checkpoints || s.ckpt !== p.ckpt) render();
   });
   render();
 }

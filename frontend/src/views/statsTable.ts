@@ -113,11 +113,11 @@ export function createStatsTable(container: HTMLElement, store: Store<AppState>)
     const rows: Row[] = [];
     for (let l = 0; l < t.layers; l++) for (let h = 0; h < t.heads; h++) rows.push({ layer: l, head: h, stats: stats[l * t.heads + h]! });
     const statCols = cols.filter((c): c is StatDef => c.key !== 'layer' && c.key !== 'head');
-    const valueOf = (r: Row, key: string) => (key === 'layer' ? r.layer : key === 'head' ? r.head : statValue(r.stats, key as StatKey));
+    const cellValue = (r: Row, key: string) => (key === 'layer' ? r.layer : key === 'head' ? r.head : statValue(r.stats, key as StatKey));
     const known = cols.some((c) => c.key === sort.key);
     const key = known ? sort.key : 'layer';
-    rows.sort((a, b) => compareStat(valueOf(a, key), valueOf(b, key), known && sort.desc) || a.layer - b.layer || a.head - b.head);
-    const max = new Map(statCols.map((c) => [c.key, c.unit ? 1 : Math.max(1e-9, ...rows.map((r) => valueOf(r, c.key)).filter(Number.isFinite))]));
+    rows.sort((a, b) => compareStat(cellValue(a, key), cellValue(b, key), known && sort.desc) || a.layer - b.layer || a.head - b.head);
+    const max = new Map(statCols.map((c) => [c.key, c.unit ? 1 : Math.max(1e-9, ...rows.map((r) => cellValue(r, c.key)).filter(Number.isFinite))]));
 
     tbody
       .selectAll<HTMLTableRowElement, Row>('tr')
@@ -143,10 +143,10 @@ export function createStatsTable(container: HTMLElement, store: Store<AppState>)
       .classed('sorted', (d) => d.c.key === key)
       .style('--bar', (d) => {
         if (d.c.key === 'layer' || d.c.key === 'head') return null;
-        const v = valueOf(d.r, d.c.key);
+        const v = cellValue(d.r, d.c.key);
         return Number.isFinite(v) ? `${Math.max(0, Math.min(1, v / max.get(d.c.key)!)) * 100}%` : '0%';
       })
-      .text((d) => (d.c.key === 'layer' || d.c.key === 'head' ? String(valueOf(d.r, d.c.key)) : formatStat(valueOf(d.r, d.c.key), d.c.key)));
+      .text((d) => (d.c.key === 'layer' || d.c.key === 'head' ? String(cellValue(d.r, d.c.key)) : formatStat(cellValue(d.r, d.c.key), d.c.key)));
     updateSelection();
   }
 

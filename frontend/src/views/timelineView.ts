@@ -4,24 +4,15 @@
  * shown document (model view, focus heatmap, arcs, output) to that epoch's without any request;
  * small multiples show the focused head at every epoch with its accuracy.
  */
-import type { ApiClient } from '../api/client';
+import { fetchTimeline as fetchRun, type TimelineEpoch } from '../data';
 import type { CheckpointMetrics } from '../api/types';
 import { matrixToRgba } from '../lib/color';
-import { decodeDocument, headMatrix, KIND_LABEL, type AttnDoc } from '../lib/doc';
+import { headMatrix, KIND_LABEL } from '../lib/doc';
 import type { Store } from '../lib/store';
 import { showDocPatch, type AppState } from '../state';
 import { countRender, timed } from './common';
 import { findCheckpoint } from './inputBar';
 
-export interface TimelineEpoch {
-  epoch: number;
-  /** optimizer steps; an intermediate snapshot (`<run>/snapshots/`) when `snapshot` */
-  step: number | null;
-  snapshot: boolean;
-  checkpoint: string;
-  metrics: CheckpointMetrics;
-  doc: AttnDoc;
-}
 
 const PLAY_MS = 700;
 
@@ -57,7 +48,7 @@ declare global {
   }
 }
 
-export function createTimelineView(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+export function createTimelineView(container: HTMLElement, store: Store<AppState>) {
   container.classList.add('timeline-view');
   container.dataset.testid = 'timeline-view';
   const head = document.createElement('div');
@@ -90,7 +81,6 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
   strip.dataset.testid = 'timeline-multiples';
   container.append(head, status, strip);
 
-  const cache = new Map<string, Promise<TimelineEpoch[]>>();
   let epochs: TimelineEpoch[] = [];
   let loadedKey = '';
   let wanted = '';
@@ -99,25 +89,8 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
   let requests = 0;
 
   function fetchTimeline(run: string, text: string): Promise<TimelineEpoch[]> {
-    const key = `${run}\n${text}`;
-    let p = cache.get(key);
-    if (!p) {
-      requests++;
-      // snapshots: a run trained with snapshots steps through them too (issue 16)
-      p = api.timeline({ run, text, encoding: 'float16', snapshots: true }).then((r) =>
-        r.epochs.map((e) => ({
-          epoch: e.epoch,
-          step: e.step ?? null,
-          snapshot: e.snapshot ?? false,
-          checkpoint: e.checkpoint,
-          metrics: e.metrics,
-          doc: decodeDocument(e.document),
-        })),
-      );
-      p.catch(() => cache.delete(key));
-      cache.set(key, p);
-    }
-    return p;
+    requests++;
+    return fetchRun(run, text);
   }
 
   function currentIndex(s: AppState): number {

@@ -9,9 +9,9 @@
  * A reloaded page re-attaches to the running (or latest) job from the limits' `current`.
  */
 import '../trainPanel.css';
-import { ApiError, type ApiClient } from '../api/client';
+import { ApiError } from '../api/client';
+import { fetchCheckpoints, fetchDocument, training } from '../data';
 import type { TrainEvents, TrainLimits, TrainStatus, TrainTask } from '../api/types';
-import { decodeDocument } from '../lib/doc';
 import type { Store } from '../lib/store';
 import { chartPaths, type TrainPoint } from '../lib/trainChart';
 import { showDocPatch, type AppState } from '../state';
@@ -77,7 +77,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
   return e;
 }
 
-export function createTrainPanel(container: HTMLElement, store: Store<AppState>, api: ApiClient) {
+export function createTrainPanel(container: HTMLElement, store: Store<AppState>) {
   container.classList.add('train-panel');
   container.dataset.testid = 'train-panel';
   container.dataset.redraws = '0';
@@ -195,9 +195,8 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     const s = store.get();
     const text = s.text || SAMPLE[job?.spec.task ?? 'copy'] || 'hello';
     try {
-      const raw = await api.attention({ checkpoint, text, encoding: 'float16' }, ac.signal);
+      const { doc } = await fetchDocument(checkpoint, null, text, [], ac.signal);
       if (ac.signal.aborted) return;
-      const doc = decodeDocument(raw);
       const now = store.get();
       store.set({ ckpt: checkpoint, ...(now.text ? {} : { text }), ...showDocPatch({ ...now, text }, doc, 'api') });
       requestAnimationFrame(() => {
@@ -240,7 +239,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     setRunning(false);
     if (!live) return;
     try {
-      const list = await api.checkpoints();
+      const list = await fetchCheckpoints();
       const last = data.checkpoints[data.checkpoints.length - 1];
       // the run is now an ordinary run: listed in the picker, its last epoch selected
       store.set({ checkpoints: list, ...(last ? { ckpt: last } : {}) });
@@ -258,7 +257,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     status.textContent = describe(s);
     status.className = 'insight-status';
     setRunning(!TERMINAL.includes(s.state as (typeof TERMINAL)[number]));
-    const es = new EventSource(api.trainEventsUrl(s.id));
+    const es = new EventSource(training.eventsUrl(s.id));
     source = es;
     const on = <K extends keyof TrainEvents>(name: K, fn: (d: TrainEvents[K]) => void) =>
       es.addEventListener(name, (ev) => {
@@ -300,8 +299,8 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     startBtn.disabled = true;
     status.textContent = 'Starting…';
     status.className = 'insight-status loading';
-    api
-      .train({
+    training
+      .start({
         task: taskSel.value as TrainTask,
         n_layers: num('n_layers'),
         n_heads: num('n_heads'),
@@ -315,13 +314,13 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
         status.className = 'insight-status error';
         startBtn.disabled = false;
         // another job is running (409 training_busy): follow it instead
-        if (e instanceof ApiError && e.code === 'training_busy') void api.trainLimits().then((l) => l.current && attach(l.current));
+        if (e instanceof ApiError && e.code === 'training_busy') void training.limits().then((l) => l.current && attach(l.current));
       });
   });
   cancelBtn.addEventListener('click', () => {
     if (!job) return;
     cancelBtn.disabled = true;
-    api.cancelTrain(job.id).catch((e: Error) => {
+    training.cancel(job.id).catch((e: Error) => {
       status.textContent = e.message;
       status.className = 'insight-status error';
     });
@@ -359,7 +358,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>,
     if (asked || store.get().insight !== 'train') return;
     asked = true;
     notice.textContent = 'Asking the server whether it trains…';
-    api.trainLimits().then(applyLimits, (e: Error) => {
+    training.limits().then(applyLimits, (e: Error) => {
       asked = false;
       notice.textContent = `Training is not available: ${e.message}`;
       notice.className = 'train-notice off';

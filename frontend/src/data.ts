@@ -1,0 +1,120 @@
+/**
+ * The one data path: every request for data (checkpoint list, attention documents, the timeline,
+ * the math of one head) goes through here, with its cache, its cancellation and the choice of
+ * wire encoding; views read the store or call these and draw.
+ *
+ * `setDataSource` is the one seam for another source: a page that carries its documents inside
+ * it (an offline HTML file, a notebook widget) passes an object with the same four calls before
+ * the app boots, and no view changes.
+ */
+import { createClient } from './api/client';
+import type { AblateHead, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, MathRequest, MathResponse, TrainRequest } from './api/types';
+import { decodeDocument, type AttnDoc } from './lib/doc';
+import { requestEncoding } from './lib/wireEncoding';
+
+/** What a data source answers; the HTTP client (src/api/client.ts) is the default one. */
+export type DataSource = Pick<ReturnType<typeof createClient>, 'checkpoints' | 'attention' | 'math' | 'timeline'>;
+
+const server = createClient();
+let source: DataSource = server;
+
+/** Training from the page: always the server's (a page without one is told so by the client). */
+export const training = {
+  limits: () => server.trainLimits(),
+  start: (req: TrainRequest) => server.train(req),
+  cancel: (id: string) => server.cancelTrain(id),
+  eventsUrl: (id: string) => server.trainEventsUrl(id),
+};
+
+/** Replace the server by another source (call before the app boots; see the module comment). */
+export function setDataSource(s: DataSource): void {
+  source = s;
+  documents.clear();
+  timelines.clear();
+  maths.clear();
+}
+
+export function fetchCheckpoints(signal?: AbortSignal): Promise<CheckpointsResponse> {
+  return source.checkpoints(signal);
+}
+
+/**
+ * The document of `text` on checkpoint `info.name` (heads in `ablate` switched off), decoded. The
+ * encoding is chosen here: float16, uint8 for large documents (lib/wireEncoding.ts). Not cached:
+ * the caller (main.ts) cancels a superseded one through `signal`.
+ */
+export async function fetchDocument(
+  checkpoint: string,
+  info: CheckpointInfo | null,
+  text: string,
+  ablate: AblateHead[],
+  signal?: AbortSignal,
+): Promise<{ doc: AttnDoc; arrivedAt: number; decodedAt: number }> {
+  const raw = await source.attention({ checkpoint, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}) }, signal);
+  // the page's load timings (test/bench hook) split the wait at the answer's arrival and its decoding
+  const arrivedAt = performance.now();
+  performance.mark('attnviz:data');
+  const doc = decodeDocument(raw);
+  return { doc, arrivedAt, decodedAt: performance.now() };
+}
+
+/** Documents asked for again (a diff's B side, an ablation's intact baseline): a small session cache. */
+const documents = new Map<string, Promise<AttnDoc>>();
+const DOCUMENTS_KEPT = 8;
+export function cachedDocument(checkpoint: string, text: string): Promise<AttnDoc> {
+  const key = `${checkpoint}\n${text}`;
+  let p = documents.get(key);
+  if (!p) {
+    p = source.attention({ checkpoint, text, encoding: 'float16' }).then(decodeDocument);
+    p.catch(() => documents.delete(key));
+    documents.set(key, p);
+    if (documents.size > DOCUMENTS_KEPT) documents.delete(documents.keys().next().value!);
+  }
+  return p;
+}
+
+export interface TimelineEpoch {
+  epoch: number;
+  /** optimizer steps; an intermediate snapshot (`<run>/snapshots/`) when `snapshot` */
+  step: number | null;
+  snapshot: boolean;
+  checkpoint: string;
+  metrics: CheckpointMetrics;
+  doc: AttnDoc;
+}
+
+const timelines = new Map<string, Promise<TimelineEpoch[]>>();
+/** Every usable epoch of `run` on `text`, decoded; cached per run + text. */
+export function fetchTimeline(run: string, text: string): Promise<TimelineEpoch[]> {
+  const key = `${run}\n${text}`;
+  let p = timelines.get(key);
+  if (!p) {
+    // a run trained with snapshots steps through them too
+    p = source.timeline({ run, text, encoding: 'float16', snapshots: true }).then((r) =>
+      r.epochs.map((e) => ({
+        epoch: e.epoch,
+        step: e.step ?? null,
+        snapshot: e.snapshot ?? false,
+        checkpoint: e.checkpoint,
+        metrics: e.metrics,
+        doc: decodeDocument(e.document),
+      })),
+    );
+    p.catch(() => timelines.delete(key));
+    timelines.set(key, p);
+  }
+  return p;
+}
+
+const maths = new Map<string, Promise<MathResponse>>();
+/** Q, K, V, scores and weights of one head; cached per checkpoint + text + kind + layer + head. */
+export function fetchMath(req: MathRequest): Promise<MathResponse> {
+  const key = [req.checkpoint, req.text, req.kind, req.layer, req.head].join('\n');
+  let p = maths.get(key);
+  if (!p) {
+    p = source.math(req);
+    p.catch(() => maths.delete(key));
+    maths.set(key, p);
+  }
+  return p;
+}
