@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import torch
@@ -71,6 +71,27 @@ def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield b
+            yield cast(Browser, BypassCspBrowser(b))
         finally:
             b.close()
+
+
+class BypassCspBrowser:
+    """The shared browser, whose pages bypass the app's Content-Security-Policy by default:
+    Playwright evaluates string predicates (``wait_for_function("() => ...")``) with ``eval``, which
+    ``script-src 'self'`` forbids. tests/api/test_csp_browser.py opens its pages with
+    ``bypass_csp=False`` to check the policy itself."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("bypass_csp", True)
+        return self._browser.new_context(**kwargs)
+
+    def new_page(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("bypass_csp", True)
+        return self._browser.new_page(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)

@@ -28,7 +28,8 @@ def base(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def page(browser: Any, base: str) -> Iterator[tuple[Any, list[str], list[str]]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    # the policy itself is under test here: the shared browser's pages bypass it by default
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=False)
     page = context.new_page()
     page.add_init_script(RECORD_VIOLATIONS)
     console: list[str] = []

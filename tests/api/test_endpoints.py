@@ -67,8 +67,10 @@ def test_compact_encodings_decode_to_the_json_document(client: TestClient, encod
     assert compact["encoding"] == encoding
     assert compact["attentions"]["cross"]["dtype"] == encoding
     decoded = decode_document(compact)
+    # the precision each encoding states: float16 keeps 3 digits, companded uint8 is within ±0.005
+    atol = 5e-3 if encoding == "uint8" else 1e-3
     for kind in ("encoder_self", "decoder_self", "cross"):
-        np.testing.assert_allclose(np.array(decoded["attentions"][kind]), np.array(plain["attentions"][kind]), atol=3e-3)
+        np.testing.assert_allclose(np.array(decoded["attentions"][kind]), np.array(plain["attentions"][kind]), atol=atol)
 
 
 def test_ablated_head_has_zero_weights(client: TestClient) -> None:

@@ -33,10 +33,15 @@ def is_attention(r: Any) -> bool:
 
 
 def type_text(page: Any, text: str) -> dict[str, Any]:
-    """Type ``text`` into the input like a person; return the body of the request the page sent."""
+    """Type ``text`` into the input like a person; return the body of the request the page sent for
+    the whole text (the first key runs at once, so earlier requests carry a prefix)."""
     box = page.get_by_test_id("text-input")
     box.fill("")
-    with page.expect_request(is_attention) as req:
+
+    def for_text(r: Any) -> bool:
+        return is_attention(r) and (r.post_data_json or {}).get("text") == text
+
+    with page.expect_request(for_text) as req:
         box.press_sequentially(text)
     wait_for_doc(page, text)
     body: dict[str, Any] = req.value.post_data_json
