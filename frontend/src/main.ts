@@ -71,7 +71,8 @@ function renderChrome(s: AppState) {
   views.classList.toggle('mv-zoom', s.mvzoom);
   for (const el of views.querySelectorAll<HTMLElement>('[data-view]')) el.classList.toggle('is-focused', el.dataset.view === s.view);
   const empty = $('empty-state');
-  empty.style.display = s.doc || s.shape ? 'none' : '';
+  // an open insight panel (training a first model on an empty server) is never covered by it
+  empty.style.display = s.doc || s.shape || s.insight !== 'none' ? 'none' : '';
   if (!s.doc && !s.shape) {
     let title = 'Pick a checkpoint and type some text';
     let body = 'The attention of every layer and head appears here. You can also open an attention document exported by the CLI (drag it onto the page).';
@@ -106,7 +107,7 @@ function renderChrome(s: AppState) {
 store.subscribe((s, p) => {
   if (
     s.doc !== p.doc || s.shape !== p.shape || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
-    s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints
+    s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints || s.insight !== p.insight
   ) renderChrome(s);
 });
 

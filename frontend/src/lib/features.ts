@@ -53,13 +53,21 @@ export function checkpointInfo(list: CheckpointsResponse | null, name: string): 
  * Is `feature` offered for what is shown? null = yes; else the reason. A document opened from a
  * file has no server model behind it unless its checkpoint is listed: server features need one.
  */
-export function featureBlock(list: CheckpointsResponse | null, ckpt: string, feature: Feature, fromFile = false): string | null {
+export function featureBlock(
+  list: CheckpointsResponse | null,
+  ckpt: string,
+  feature: Feature,
+  fromFile = false,
+  singleFile = false,
+): string | null {
   const info = checkpointInfo(list, ckpt);
   const fromDoc = feature === 'special_tokens' || feature === 'steps';
   // a file's document is shown as it is: what needs the model run again needs the server's copy
   if (fromFile && !fromDoc) return `${WHAT[feature]} needs the model on the server; this document was opened from a file.`;
   if (!info) {
     if (fromDoc) return null; // the document itself says
+    // a single-file page (save_html, `attnviz html`) has only what it embeds
+    if (singleFile) return `${WHAT[feature]} needs the attnviz server: this file carries only its document.`;
     return `${WHAT[feature]} needs a checkpoint from the list.`;
   }
   return supportedFeatures(info).has(feature) ? null : unsupportedReason(info, feature);

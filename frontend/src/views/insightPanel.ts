@@ -5,6 +5,7 @@
  */
 import '../insight.css';
 import type { Feature } from '../api/types';
+import { isEmbedded } from '../embedded';
 import { featureBlock } from '../lib/features';
 import type { Store } from '../lib/store';
 import type { AppState, InsightName } from '../state';
@@ -31,7 +32,7 @@ const TABS: { name: Exclude<InsightName, 'none'>; feature?: Feature; label: stri
 
 /** Why the tab cannot open for what is shown, or null. */
 function blocked(s: AppState, t: (typeof TABS)[number]): string | null {
-  const why = t.feature ? featureBlock(s.checkpoints, s.ckpt, t.feature, s.docSource === 'file') : null;
+  const why = t.feature ? featureBlock(s.checkpoints, s.ckpt, t.feature, s.docSource === 'file', isEmbedded()) : null;
   if (why) return why;
   if (t.name === 'steps' && s.doc && !s.doc.steps && !s.doc.kinds.decoder_self) return 'Decoding steps need a model that writes an output; this one only encodes.';
   return null;
