@@ -187,3 +187,91 @@ def test_gpt2_math_is_the_paper_scale_without_rope(tiny_server: str, browser: sy
         assert "RoPE" not in steps["qkv"]["tex"] and "kvHead" not in steps["qkv"]["data"]
         assert "sqrt" in steps["scaled"]["tex"] and "bias" not in steps
         assert errors == [], errors
+
+
+CLIPPED = """(sel) => [...document.querySelectorAll(sel)].flatMap(el => {
+  const panel = el.closest('.panel') ?? document.body; const p = panel.getBoundingClientRect();
+  const r = el.getBoundingClientRect();
+  if (!el.textContent || r.width === 0 || getComputedStyle(el).opacity === '0') return [];
+  return r.left < p.left - 0.5 || r.right > p.right + 0.5 || r.top < p.top - 0.5 || r.bottom > p.bottom + 0.5
+    ? [`${el.textContent} ${JSON.stringify([r.left, r.top, r.right, r.bottom])} outside ${JSON.stringify([p.left, p.top])}`]
+    : [];
+})"""
+LONG = "the cat sat on the mat then every token looks at every other token"
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (1280, 720)])
+def test_visible_space_tokens_are_drawn_whole(tiny_server: str, browser: sync_api.Browser, size: tuple[int, int]) -> None:
+    with browser_tab(browser, size[1]) as (page, errors):
+        page.set_viewport_size({"width": size[0], "height": size[1]})
+        open_model(page, tiny_server, "gpt2-tiny", "&kind=decoder_self&view=arcs", LONG)
+        tgt = page.evaluate("() => window.__attnviz.store.get().doc.tokens.tgt")
+        assert len(tgt) >= 30 and sum("␣" in t for t in tgt) >= 10
+        page.get_by_test_id("arc-canvas").wait_for()
+        for sel in ('[data-testid="focus-heatmap"] text', '[data-testid="arc-view"] text', '[data-testid="arc-view"] .arc-label'):
+            assert page.evaluate(CLIPPED, sel) == [], sel
+        labels = page.eval_on_selector_all('[data-testid="focus-heatmap"] text', "els => els.map(e => e.textContent)")
+        assert any(t.startswith("␣") for t in labels)
+        page.screenshot(path=f"/tmp/attnviz-hf-tokens-{size[0]}.png")
+        assert errors == [], errors
+
+
+def test_hide_special_tokens_uses_the_models_list(tiny_server: str, browser: sync_api.Browser) -> None:
+    text = PROMPTS["llama-gqa-tiny"]
+    doc = document(tiny_server, "llama-gqa-tiny", text)
+    tgt, special = doc["tokens"]["tgt"], doc["special_tokens"]
+    assert tgt[0] == "<s>" and "<s>" in special and any(t.startswith("<0x") for t in tgt)
+    with browser_tab(browser, 900) as (page, errors):
+        open_model(page, tiny_server, "llama-gqa-tiny", "&kind=decoder_self&insight=steps", text)
+        page.get_by_test_id("hide-special").check()
+        page.wait_for_function("() => window.__attnviz.store.get().doc.hidden")
+        shown = page.evaluate("() => window.__attnviz.store.get().doc.tokens.tgt")
+        # exactly the model's special tokens go; byte tokens such as <0x1A>, which look alike, stay
+        assert shown == [t for t in tgt if t not in special]
+        # the decoding steps follow the kept rows: one per shown token, the boundary mapped
+        page.get_by_test_id("decode-step-0").wait_for()
+        roles = page.eval_on_selector_all('[data-testid^="decode-step-"]', "els => els.map(e => e.dataset.role)")
+        n_prompt = prompt_length(tiny_server, "llama-gqa-tiny", text) - 1  # <s> hidden
+        assert roles == ["prompt"] * (n_prompt - 1) + ["generated"] * (len(shown) - n_prompt) + ["next"], roles
+        bars = page.locator('[data-testid="decode-row-decoder-self"] .ds-bar')
+        assert bars.count() == len(shown)
+        w = [float(x) for x in bars.evaluate_all("els => els.map(e => e.dataset.w)")]
+        assert math.isclose(sum(w), 1, abs_tol=2e-3)  # renormalised over the kept keys
+        shot(page, "hide-llama")
+        assert errors == [], errors
+
+
+@pytest.mark.parametrize("name", ["gpt2-tiny", "llama-gqa-tiny", "t5-tiny", "bart-tiny"])
+def test_every_offered_view_draws_without_an_error(tiny_server: str, browser: sync_api.Browser, name: str) -> None:
+    with browser_tab(browser, 900) as (page, errors):
+        open_model(page, tiny_server, name)
+        kinds = page.evaluate("() => Object.keys(window.__attnviz.store.get().doc.kinds)")
+        for kind in kinds:
+            page.get_by_test_id(f"kind-{kind}").click()
+            page.wait_for_function(f"() => window.__attnviz.store.get().kind === '{kind}'")
+            # the controls a person uses: the right-hand panel (arcs | stats), the diff on and off
+            controls = (("aside-stats", "stats-row-0-0"), ("aside-arcs", "arc-canvas"), ("diff-toggle", "diff-a-canvas"))
+            for button, testid in controls:
+                page.get_by_test_id(button).click()
+                page.get_by_test_id(testid).first.wait_for()
+            page.get_by_test_id("diff-toggle").click()
+            page.wait_for_function("() => !window.__attnviz.store.get().diff")
+            page.get_by_test_id("focus-heatmap").wait_for()
+            # the model view: every head of the kind, its aggregate columns (rollout only for encoders)
+            cols = page.locator(".model-view-canvas, [data-testid='model-view-canvas']").count()
+            assert cols > 0
+            for tab in ("math", "steps"):
+                page.get_by_test_id(f"insight-tab-{tab}").click()
+                ready = '[data-testid="math-step-weights"]' if tab == "math" else '[data-testid="decode-row-decoder-self"]'
+                page.wait_for_selector(ready, timeout=60_000)
+                page.get_by_test_id(f"insight-tab-{tab}").click()
+                page.wait_for_function("() => window.__attnviz.store.get().insight === 'none'")
+        # switch a head off and back: the output is recomputed with it ablated
+        page.get_by_test_id("ablate-toggle").click()
+        page.wait_for_function("() => window.__attnviz.store.get().ablate.length === 1")
+        page.wait_for_function(READY)
+        page.get_by_test_id("ablation-compare").wait_for()
+        page.get_by_test_id("ablate-toggle").click()
+        page.wait_for_function("() => window.__attnviz.store.get().ablate.length === 0")
+        shot(page, f"views-{name}")
+        assert errors == [], errors
