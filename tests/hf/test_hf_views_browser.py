@@ -275,3 +275,22 @@ def test_every_offered_view_draws_without_an_error(tiny_server: str, browser: sy
         page.wait_for_function("() => window.__attnviz.store.get().ablate.length === 0")
         shot(page, f"views-{name}")
         assert errors == [], errors
+
+
+OVERLAPS = """() => { const hm = document.querySelector('[data-testid="focus-heatmap"]').closest('.panel');
+  const boxes = [...hm.querySelectorAll('.axis-title, .legend')].filter(e => getComputedStyle(e).display !== 'none')
+    .map(e => [e.textContent, e.getBoundingClientRect()]);
+  const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  return boxes.flatMap(([t, a], i) => boxes.slice(i + 1).filter(([, b]) => hit(a, b)).map(([u]) => `${t} / ${u}`)); }"""
+
+
+def test_a_one_row_heatmap_keeps_its_titles_apart(tiny_server: str, browser: sync_api.Browser) -> None:
+    doc = document(tiny_server, "bart-tiny")
+    assert len(doc["tokens"]["tgt"]) <= 2  # the tiny BART stops at once: one or two query rows
+    with browser_tab(browser, 900) as (page, errors):
+        open_model(page, tiny_server, "bart-tiny", "&kind=cross")
+        page.get_by_test_id("focus-heatmap-canvas").wait_for()
+        assert page.evaluate(OVERLAPS) == []
+        assert "query · target" in page.locator('[data-testid="focus-heatmap"] .axis-title').all_text_contents()[1]
+        shot(page, "bart-cross")
+        assert errors == [], errors
