@@ -208,6 +208,6 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     # switching them back on: the intact model again
     for _ in range(2):
         page.locator("[data-testid=ablate-chip] button").first.click()
-    page.wait_for_function("() => window.__attnviz.store.get().docAblate === '' && window.__attnviz.store.get().status === 'ready'")
+    page.wait_for_function("() => { const s = window.__attnviz.store.get(); return s.docAblate === '' && s.status === 'ready'; }")
     assert "ablate=" not in settled_url(page)
     assert store(page, "s.doc.output") == intact["output"]
