@@ -201,7 +201,7 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     page.wait_for_function("() => window.__attnviz.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
     reqs.clear()
     page.reload()
-    page.wait_for_function("() => window.__attnviz.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
+    page.wait_for_function("() => window.__attnviz?.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
     sent = [json.loads(r.post_data or "{}") for r in reqs if r.url.endswith("/api/attention")]
     assert sent[0]["ablate"] == [{"kind": "encoder_self", "layer": 0, "head": 1}, {"kind": "cross", "layer": 1, "head": 0}]
     assert page.locator("[data-testid=ablate-chip]").count() == 2
