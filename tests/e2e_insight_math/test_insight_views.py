@@ -63,8 +63,8 @@ def test_timeline_one_request_scrub_and_play(page: Page) -> None:
     assert store(page, "s.doc.model.epoch") == 2
 
     page.locator("[data-testid=timeline-play]").click()
-    page.wait_for_function("window.__attnviz.store.get().doc.model.epoch === 3", timeout=5000)
-    page.wait_for_function("document.querySelector('[data-testid=timeline-play]').textContent.includes('Play')")
+    page.wait_for_function("() => window.__attnviz.store.get().doc.model.epoch === 3", timeout=5000)
+    page.wait_for_function("() => document.querySelector('[data-testid=timeline-play]').textContent.includes('Play')")
     page.wait_for_timeout(400)  # the auto-run would have fired by now
     assert len(reqs) == n, [r.url for r in reqs[n:]]  # no request while scrubbing or playing
 
@@ -72,7 +72,7 @@ def test_timeline_one_request_scrub_and_play(page: Page) -> None:
     page.evaluate("window.__attnvizInsight.scrubTo(0)")
     reqs.clear()
     page.reload()
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
     page.locator("[data-testid=timeline-multiple-1].current").wait_for()
     assert store(page, "s.insight") == "timeline"
     assert page.locator("[data-testid=timeline-scrubber]").input_value() == "0"
@@ -139,7 +139,7 @@ def test_math_view_formulas_numbers_and_hover(page: Page) -> None:
         page.evaluate(f"window.__attnviz.store.set({{kind: '{kind}', layer: 0, head: 0}})")
         word = kind.split("_")[0]
         h2 = "document.querySelector('[data-testid=math-view] h2').textContent"
-        page.wait_for_function(f"{h2}.includes('layer 0 · head 0') && {h2}.toLowerCase().includes('{word}')")
+        page.wait_for_function(f"() => {h2}.includes('layer 0 · head 0') && {h2}.toLowerCase().includes('{word}')")
         mk = math_api(page, kind, 0, 0)
         first = page.locator("[data-testid=math-table-weights] tbody tr[data-r='0'] td").first
         assert float(first.get_attribute("data-v") or "nan") == pytest.approx(mk["tensors"]["weights"]["data"][0][0], abs=1e-9)
@@ -177,7 +177,7 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     reqs = api_requests(page)
     open_app(page, f"?ckpt={LAST}&text=abca&kind=cross&layer=1&head=0")
     page.locator("[data-testid=ablate-toggle]").click()
-    page.wait_for_function("window.__attnviz.store.get().docAblate === 'cross:1.0'")
+    page.wait_for_function("() => window.__attnviz.store.get().docAblate === 'cross:1.0'")
     bodies = [json.loads(r.post_data or "{}") for r in reqs if r.url.endswith("/api/attention")]
     assert bodies[0].get("ablate") is None
     assert {"kind": "cross", "layer": 1, "head": 0} in [a for b in bodies for a in b.get("ablate", [])]
@@ -198,16 +198,16 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     # a second head, then reload: restored from the URL and sent again
     page.evaluate("window.__attnviz.store.set({kind: 'encoder_self', layer: 0, head: 1})")
     page.locator("[data-testid=ablate-toggle]").click()
-    page.wait_for_function("window.__attnviz.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
+    page.wait_for_function("() => window.__attnviz.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
     reqs.clear()
     page.reload()
-    page.wait_for_function("window.__attnviz.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
+    page.wait_for_function("() => window.__attnviz?.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
     sent = [json.loads(r.post_data or "{}") for r in reqs if r.url.endswith("/api/attention")]
     assert sent[0]["ablate"] == [{"kind": "encoder_self", "layer": 0, "head": 1}, {"kind": "cross", "layer": 1, "head": 0}]
     assert page.locator("[data-testid=ablate-chip]").count() == 2
     # switching them back on: the intact model again
     for _ in range(2):
         page.locator("[data-testid=ablate-chip] button").first.click()
-    page.wait_for_function("window.__attnviz.store.get().docAblate === '' && window.__attnviz.store.get().status === 'ready'")
+    page.wait_for_function("() => { const s = window.__attnviz.store.get(); return s.docAblate === '' && s.status === 'ready'; }")
     assert "ablate=" not in settled_url(page)
     assert store(page, "s.doc.output") == intact["output"]

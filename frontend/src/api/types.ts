@@ -289,5 +289,16 @@ export interface MathResponse {
     mask: MathTensor<boolean>;
     weights: MathTensor;
     output: MathTensor;
+    /** T5 only: the relative position bias already added into `scores` */
+    position_bias?: MathTensor | null;
   };
+  /** Hugging Face models: the factor on QKᵀ (1/√d_k; T5: 1); `scores` = scale·QKᵀ (+ position_bias) */
+  scale?: number | null;
+  /** Hugging Face models: rotary position embedding was applied to Q and K */
+  rope?: boolean | null;
+  /** Hugging Face models: the key/value head this query head reads, and how many a layer has (GQA) */
+  kv_head?: number | null;
+  n_kv_heads?: number | null;
+  /** Hugging Face models: largest |weights − the model's own attention weights| */
+  max_abs_diff?: number | null;
 }

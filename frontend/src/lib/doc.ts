@@ -42,9 +42,10 @@ export interface AttnDoc {
   specialTokens: string[] | null;
   /**
    * Set on a document with special tokens hidden (lib/special.ts): the original token lists and
-   * which of their positions were kept, so per-position facts (the expected alignment) map back.
+   * which of their positions were kept, so per-position facts (the expected alignment) map back;
+   * `steps` are the original steps (the shown ones follow the kept target rows).
    */
-  hidden?: { tokens: { src: string[]; tgt: string[] }; kept: { src: number[]; tgt: number[] } };
+  hidden?: { tokens: { src: string[]; tgt: string[] }; kept: { src: number[]; tgt: number[] }; steps?: DecodingStep[] | null };
   /**
    * A skeleton (lib/skeleton.ts): the shape and source tokens of a document still being computed,
    * weights NaN. Only the main views draw it (AppState.shape); it is never `AppState.doc`.

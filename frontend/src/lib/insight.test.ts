@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ablationKey, clampAblation, parseAblation, toggleHead } from './ablate';
-import { dotProduct, fmtNum, shownColumns } from './mathFormat';
+import { dotProduct, fmtNum, isInvSqrt, shownColumns } from './mathFormat';
 import { decodeDocument } from './doc';
 import { formatParams, parseParams } from './url';
 import { URL_SPECS } from '../state';
@@ -42,6 +42,14 @@ describe('step-through formatting', () => {
     expect(d.terms).toBe('1.00×1.00 + 1.00×1.00 + 1.00×1.00 + … 61 more');
     expect(d.dot).toBe(64);
     expect(d.text.endsWith('= 64.00; ÷√64 = 8.00')).toBe(true);
+  });
+  it("uses the model's own scale: none for T5, √d_k only when it is 1/√d_k", () => {
+    const q = [1, 2, 3, 4];
+    expect(dotProduct(q, q, 8, 1).text.endsWith('= 30.00; not scaled')).toBe(true);
+    expect(dotProduct(q, q, 8, 0.5).text.endsWith('; ÷√4 = 15.00')).toBe(true);
+    expect(dotProduct(q, q, 8, 0.1).text.endsWith('; ×0.1000 = 3.00')).toBe(true);
+    expect(isInvSqrt(1 / Math.sqrt(64), 64)).toBe(true);
+    expect(isInvSqrt(1, 64)).toBe(false);
   });
   it('formats numbers and columns', () => {
     expect(fmtNum(-Infinity)).toBe('−∞');

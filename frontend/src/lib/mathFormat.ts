@@ -23,8 +23,8 @@ export interface DotProduct {
   text: string;
 }
 
-/** q·k written out term by term, then ÷√d_k. */
-export function dotProduct(q: readonly number[], k: readonly number[], maxTerms = 8): DotProduct {
+/** q·k written out term by term, then ÷√d_k, or × `scale` when the model scales otherwise (T5: 1). */
+export function dotProduct(q: readonly number[], k: readonly number[], maxTerms = 8, scale: number | null = null): DotProduct {
   const n = Math.min(q.length, k.length);
   let dot = 0;
   const parts: string[] = [];
@@ -34,14 +34,23 @@ export function dotProduct(q: readonly number[], k: readonly number[], maxTerms 
   }
   if (n > maxTerms) parts.push(`… ${n - maxTerms} more`);
   const terms = parts.join(' + ');
-  const scaled = dot / Math.sqrt(n);
-  return { terms, dot, scaled, text: `q·k = ${terms} = ${fmtNum(dot)}; ÷√${n} = ${fmtNum(scaled)}` };
+  const s = scale ?? 1 / Math.sqrt(n);
+  const scaled = dot * s;
+  const how = isInvSqrt(s, n) ? `÷√${n}` : s === 1 ? 'not scaled' : `×${fmtNum(s, 4)}`;
+  return { terms, dot, scaled, text: `q·k = ${terms} = ${fmtNum(dot)}; ${how}${s === 1 ? '' : ` = ${fmtNum(scaled)}`}` };
 }
 
-/** Largest |value| of a matrix, ignoring infinities (≥ 1e-9 so it can divide). */
-export function maxAbs(m: readonly (readonly number[])[]): number {
+/** Is `scale` the paper's 1/√d_k (to float32 precision)? */
+export function isInvSqrt(scale: number, dk: number): boolean {
+  return Math.abs(scale * Math.sqrt(dk) - 1) < 1e-5;
+}
+
+/** Largest |value| of a matrix, ignoring infinities and the cells `skip` names (≥ 1e-9 so it can divide). */
+export function maxAbs(m: readonly (readonly number[])[], skip?: (i: number, j: number) => boolean): number {
   let mx = 1e-9;
-  for (const row of m) for (const v of row) if (Number.isFinite(v) && Math.abs(v) > mx) mx = Math.abs(v);
+  m.forEach((row, i) => row.forEach((v, j) => {
+    if (Number.isFinite(v) && Math.abs(v) > mx && !skip?.(i, j)) mx = Math.abs(v);
+  }));
   return mx;
 }
 

@@ -92,3 +92,23 @@ describe('a document that names its special tokens', () => {
     expect(keptIndices(['<s>', '<0xE2>', 'hi'])).toEqual([2]);
   });
 });
+
+describe('hiding special tokens keeps the decoding steps on their rows', () => {
+  it('drops the steps of hidden target rows and renumbers the rest', () => {
+    const doc = decodeDocument({
+      schema_version: 1,
+      checkpoint: 'hf/gpt',
+      model: {},
+      input: 'a',
+      output: ' b',
+      tokens: { src: [], tgt: ['<s>', 'a', '␣b'] },
+      attentions: { decoder_self: [[[[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]]] },
+      steps: [{ t: 0, token: 'a', top: [] }, { t: 1, token: '␣b', top: [] }, { t: 2, token: 'c', top: [] }],
+      special_tokens: ['<s>'],
+    });
+    const h = hideSpecialTokens(doc);
+    expect(h.tokens.tgt).toEqual(['a', '␣b']);
+    expect(h.steps).toEqual([{ t: 0, token: '␣b', top: [] }, { t: 1, token: 'c', top: [] }]);
+    expect(h.hidden?.steps).toBe(doc.steps);
+  });
+});

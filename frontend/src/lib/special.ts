@@ -68,6 +68,8 @@ export function hideSpecialTokens(doc: AttnDoc): AttnDoc {
     ...doc,
     tokens: { src: keep.src.map((i) => doc.tokens.src[i]!), tgt: keep.tgt.map((i) => doc.tokens.tgt[i]!) },
     kinds,
-    hidden: { tokens: doc.tokens, kept: keep },
+    // a step belongs to its target row: kept rows keep theirs, renumbered to the shown positions
+    steps: doc.steps && doc.steps.length === doc.tokens.tgt.length ? keep.tgt.map((i, t) => ({ ...doc.steps![i]!, t })) : doc.steps,
+    hidden: { tokens: doc.tokens, kept: keep, steps: doc.steps },
   };
 }

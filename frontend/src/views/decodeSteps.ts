@@ -1,9 +1,11 @@
 /**
- * Decoding, step by step: at step t the decoder has read `<bos>` and the t tokens it produced so
- * far; its masked self-attention row t and its cross-attention row t (focused layer and head)
- * feed the prediction of the next token, shown as the top-5 probabilities (`steps` of the
- * document). Documents without `steps` say so.
+ * Decoding, step by step: at step t the decoder has read `<bos>` (or, decoder-only, the prompt)
+ * and the tokens it produced so far; its masked self-attention row t and, with an encoder, its
+ * cross-attention row t (focused layer and head) feed the prediction of the next token, shown as
+ * the top-5 probabilities (`steps` of the document). A decoder-only model's prompt rows are
+ * marked apart from the rows that generated a token. Documents without `steps` say so.
  */
+import { shownPromptLength } from '../lib/decoding';
 import { weightAt, type AttnTensor } from '../lib/doc';
 import { sameHover } from '../lib/hover';
 import type { Store } from '../lib/store';
@@ -67,7 +69,7 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
     strip.replaceChildren();
     detail.replaceChildren();
     if (!doc) return;
-    if (!steps || !dec || !cross) {
+    if (!steps || !dec || !steps.length) {
       empty.textContent = !dec
         ? 'This model has no decoder: nothing is decoded.'
         : 'This document has no decoding steps (it was exported before they were added). Run it through the server to see them.';
@@ -78,15 +80,29 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
     const t = stepOf(s);
     const layer = Math.min(s.layer, dec.layers - 1);
     const h = Math.min(s.head, dec.heads - 1);
-    sub.textContent = `Greedy decoding reads what it has produced so far and picks the most probable next token. Attention rows of layer ${layer} · head ${h} (focus another head in the model view).`;
+    const tgt = doc.tokens.tgt;
+    // decoder-only: rows before the last prompt token only guess the next prompt token
+    const prompt = cross ? null : shownPromptLength(doc);
+    const role = (i: number): 'prompt' | 'generated' | 'next' | '' =>
+      prompt === null ? '' : i < prompt - 1 ? 'prompt' : i < tgt.length - 1 ? 'generated' : 'next';
+    sub.textContent =
+      (cross
+        ? 'Greedy decoding reads what it has produced so far and picks the most probable next token.'
+        : `A decoder-only model reads the prompt${prompt !== null ? ` (${prompt} token${prompt === 1 ? '' : 's'})` : ''}, then each token it produced, and picks the most probable next token; on the prompt rows that pick is only its guess.`) +
+      ` Attention rows of layer ${layer} · head ${h} (focus another head in the model view).`;
 
     strip.append(
       ...steps.map((st) => {
         const b = document.createElement('button');
-        b.className = `ds-step${st.t === t ? ' current' : ''}`;
+        const r = role(st.t);
+        b.className = `ds-step${st.t === t ? ' current' : ''}${r ? ` ${r}` : ''}`;
         b.dataset.testid = `decode-step-${st.t}`;
+        if (r) b.dataset.role = r;
         const p0 = st.top[0]?.p ?? 0;
-        b.title = `Step ${st.t}: read ${quoteToken(doc.tokens.tgt[st.t] ?? '')}, produced ${quoteToken(st.token)} (${pct(p0)})`;
+        const did = r === 'prompt' ? `guessed ${quoteToken(st.token)} (${pct(p0)}); the prompt goes on with ${quoteToken(tgt[st.t + 1] ?? '')}`
+          : r === 'next' ? `would produce ${quoteToken(st.token)} (${pct(p0)}) next`
+          : `produced ${quoteToken(st.token)} (${pct(p0)})`;
+        b.title = `Step ${st.t}${r === 'prompt' ? ' (prompt)' : r === 'generated' ? ' (generated)' : ''}: read ${quoteToken(tgt[st.t] ?? '')}, ${did}`;
         const tok = document.createElement('span');
         tok.className = `ds-tok${isSpecialToken(st.token) ? ' special' : ''}`;
         tok.textContent = displayToken(st.token);
@@ -96,6 +112,12 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
         const n = document.createElement('small');
         n.textContent = `t=${st.t}`;
         b.append(n, tok, bar);
+        if (r) {
+          const tag = document.createElement('small');
+          tag.className = 'ds-role';
+          tag.textContent = r;
+          b.append(tag);
+        }
         b.addEventListener('click', () => store.set({ step: st.t }));
         return b;
       }),
@@ -109,14 +131,18 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
     h1.textContent = `Step ${t}: the decoder has read`;
     const chips = document.createElement('div');
     chips.className = 'ds-read';
-    doc.tokens.tgt.slice(0, t + 1).forEach((tok, i) => {
+    chips.dataset.testid = 'decode-read';
+    tgt.slice(0, t + 1).forEach((tok, i) => {
       const c = document.createElement('span');
-      c.className = `tok${isSpecialToken(tok) ? ' special' : ''}${i === t ? ' last' : ''}`;
+      const from = prompt === null ? '' : i < prompt ? ' from-prompt' : ' from-generated';
+      c.className = `tok${isSpecialToken(tok) ? ' special' : ''}${i === t ? ' last' : ''}${from}`;
+      if (prompt !== null) c.title = i < prompt ? 'prompt' : 'generated';
       c.textContent = displayToken(tok);
       chips.append(c);
     });
     const h2 = document.createElement('h3');
-    h2.textContent = 'and predicts';
+    const r = role(t);
+    h2.textContent = r === 'prompt' ? `and guesses (the prompt goes on with ${quoteToken(tgt[t + 1] ?? '')})` : r === 'next' ? 'and would predict next' : 'and predicts';
     const top = document.createElement('ol');
     top.className = 'ds-top';
     top.dataset.testid = 'decode-top';
@@ -143,9 +169,10 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
 
     detail.append(
       read,
-      attentionRow('Decoder self-attention (masked)', 'decoder-self', dec, layer, h, t, doc.tokens.tgt, 'tgt', 'looks back at what it has produced'),
-      attentionRow('Cross-attention', 'cross', cross, layer, h, t, doc.tokens.src, 'src', 'looks at the source'),
+      attentionRow('Decoder self-attention (masked)', 'decoder-self', dec, layer, h, t, tgt, 'tgt', cross ? 'looks back at what it has produced' : 'looks back at the prompt and what it has produced'),
     );
+    detail.classList.toggle('no-cross', !cross);
+    if (cross) detail.append(attentionRow('Cross-attention', 'cross', cross, Math.min(s.layer, cross.layers - 1), Math.min(s.head, cross.heads - 1), t, doc.tokens.src, 'src', 'looks at the source'));
   }
 
   function attentionRow(label: string, id: string, tensor: AttnTensor, layer: number, h: number, t: number, toks: string[], side: 'src' | 'tgt', what: string): HTMLElement {
@@ -161,6 +188,8 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
       const w = masked ? 0 : weightAt(tensor, layer, h, t, k);
       const b = document.createElement('div');
       b.className = `ds-bar${masked ? ' masked' : ''}`;
+      // as wide as its label (a BPE token such as '␣attention' is more than one glyph)
+      b.style.setProperty('--w', `${Math.max(24, Math.round(displayToken(tok).length * 7.2) + 6)}px`);
       b.dataset.w = String(w);
       b.title = masked ? `${quoteToken(tok)}: not produced yet (masked)` : `${quoteToken(tok)}: ${w.toFixed(3)}`;
       const fill = document.createElement('i');

@@ -181,10 +181,15 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
         .classed('thin', (d) => d.i % stride !== 0)
         .text((d) => d.text);
     }
+    // a grid of a few rows (a decoder that produced one token) is shorter than the upright query
+    // title: the title then joins the key axis's instead of running over the legend
+    const qTitle = `query · ${SIDE_LABEL[querySide(kind)]}`;
+    const upright = g.height >= qTitle.length * 6.5;
     axisQ
       .attr('transform', `translate(10,${g.y0 + g.height / 2}) rotate(-90)`)
-      .text(`query · ${SIDE_LABEL[querySide(kind)]}`);
-    axisK.attr('x', g.x0 + g.width / 2).attr('y', 11).text(`key · ${SIDE_LABEL[keySide(kind)]}`);
+      .style('display', upright ? '' : 'none')
+      .text(qTitle);
+    axisK.attr('x', g.x0 + g.width / 2).attr('y', 11).text(`key · ${SIDE_LABEL[keySide(kind)]}${upright ? '' : `  (rows: ${qTitle})`}`);
 
     legend.html('');
     legend.append('span').text('0');

@@ -2,6 +2,8 @@
  * The math, stepped through with real numbers: for the focused head and a chosen query token,
  * Q, K, V → QKᵀ → ÷√d_k → mask → softmax → weighted sum of V → the head's output, each step with
  * its formula (KaTeX, bundled) and the model's own numbers (POST /api/attention/math, cached).
+ * A Hugging Face model's own variant is what is written: its `scale` (T5: none), T5's position
+ * bias as a step of its own, RoPE-rotated Q and K, a key/value head shared by several query heads.
  * Hovering a score or weight writes out q·k term by term; the chosen query row is highlighted
  * through every step; hovering a cell also lights it in the other views.
  */
@@ -11,7 +13,7 @@ import { fetchMath } from '../data';
 import type { AttentionKind, MathResponse } from '../api/types';
 import { KIND_LABEL } from '../lib/doc';
 import { highlightFor, sameHover } from '../lib/hover';
-import { dotProduct, fmtNum, maxAbs, shownColumns, signedTint, weightTint } from '../lib/mathFormat';
+import { dotProduct, fmtNum, isInvSqrt, maxAbs, shownColumns, signedTint, weightTint } from '../lib/mathFormat';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
@@ -248,6 +250,12 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     const t = m.tensors;
     const dk = m.d_k;
     const sq = Math.sqrt(dk);
+    const scale = m.scale ?? 1 / sq;
+    const paperScale = isInvSqrt(scale, dk);
+    const bias = t.position_bias?.data ?? null;
+    const nHeads = store.get().doc?.kinds[kind]?.heads ?? null;
+    const kvHead = m.kv_head ?? m.head;
+    const shared = m.n_kv_heads && nHeads && m.n_kv_heads < nHeads ? nHeads / m.n_kv_heads : 1;
     const qLabels = m.query_tokens.map(displayToken);
     const kLabels = m.key_tokens.map(displayToken);
     const { cols, hidden } = shownColumns(dk, DK_SHOWN);
@@ -255,7 +263,13 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     const pick = (rows: number[][]) => rows.map((r) => cols.map((d) => r[d]!));
     const qTok = quoteToken(m.query_tokens[qi]!);
     const masked = (i: number, j: number) => !t.mask.data[i]![j];
-    const raw = t.scores.data.map((r) => r.map((v) => v * sq)); // QKᵀ before scaling
+    const raw = t.q.data.map((q) => t.k.data.map((k) => dotProduct(q, k, 0).dot)); // QKᵀ, unscaled
+    const scaled = raw.map((r) => r.map((v) => v * scale));
+    // masked cells can hold T5's "minus a huge number": they must not set the colour scale
+    const tintM = (mat: number[][]): Tint => {
+      const mx = maxAbs(mat, masked);
+      return (v) => signedTint(v, mx);
+    };
 
     title.textContent = `The math of one head: ${KIND_LABEL[kind]}, layer ${m.layer} · head ${m.head}`;
     sub.textContent = `Query ${qTok} (row ${qi}) is followed through every step — pick another query below or click a row. d_k = ${dk}.` +
@@ -279,15 +293,26 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     const cards: HTMLElement[] = [];
     const xName = kind === 'encoder_self' ? 'X' : 'Y';
     const kvName = kind === 'cross' ? 'Z' : xName;
+    const decoderOnly = kind === 'decoder_self' && !store.get().doc?.kinds.cross && !store.get().doc?.tokens.src.length;
     const inputs =
       kind === 'encoder_self' ? 'X is the input of this encoder layer (one row per source token).'
-      : kind === 'decoder_self' ? 'Y is the input of this decoder layer (one row per target token read so far).'
+      : kind === 'decoder_self' ? (decoderOnly ? 'Y is the input of this decoder layer (one row per token: the prompt, then what was generated).' : 'Y is the input of this decoder layer (one row per target token read so far).')
       : 'The queries come from the decoder (Y, after its self-attention); keys and values from the encoder output Z.';
+    const kvSub = kvHead !== m.head || shared > 1 ? String(kvHead) : String(m.head);
+    const rot = (e: string) => (m.rope ? `\\operatorname{RoPE}(${e})` : e);
+    const notes: string[] = [];
+    if (m.rope) notes.push('Q and K are then rotated by the rotary position embedding (RoPE): each pair of dimensions turns by an angle that grows with the position, so q·k depends on how far apart the two tokens are. The Q and K shown are the rotated ones.');
+    if (shared > 1) {
+      const from = kvHead * shared;
+      notes.push(`Grouped-query attention: this model has ${m.n_kv_heads} key/value heads for ${nHeads} query heads, so K and V come from key/value head ${kvHead}, shared by query heads ${from}–${from + shared - 1}.`);
+    }
 
     // 1. projections
     const s1 = step(1, 'qkv', 'Project every token to a query, a key and a value',
-      `Q = ${xName}W^Q_{${m.head}},\\quad K = ${kvName}W^K_{${m.head}},\\quad V = ${kvName}W^V_{${m.head}}`,
-      `${inputs} Each head has its own learned projections, so each row becomes a ${dk}-number query, key and value.`);
+      `Q = ${rot(`${xName}W^Q_{${m.head}}`)},\\quad K = ${rot(`${kvName}W^K_{${kvSub}}`)},\\quad V = ${kvName}W^V_{${kvSub}}`,
+      `${inputs} Each head has its own learned projections, so each row becomes a ${dk}-number query, key and value.${notes.length ? ` ${notes.join(' ')}` : ''}`);
+    s1.el.dataset.rope = String(!!m.rope);
+    if (shared > 1) s1.el.dataset.kvHead = String(kvHead);
     const trio = document.createElement('div');
     trio.className = 'mtrio';
     const labelled = (name: string, el: HTMLElement) => {
@@ -309,20 +334,43 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     s2.body.append(buildTable({ id: 'qk', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: raw, tint: tintOf(raw), qrow: qi, explain: true }));
     cards.push(s2.el);
 
-    // 3. scale
-    const s3 = step(3, 'scaled', 'Scale by √d_k', `\\tilde S = \\frac{QK^\\top}{\\sqrt{d_k}} = \\frac{S}{\\sqrt{${dk}}} = \\frac{S}{${fmtNum(sq, sq % 1 ? 2 : 0)}}`,
-      `Dividing by √${dk} keeps the scores in a range where the softmax still has useful gradients (section 3.2.1 of the paper).`);
-    s3.body.append(buildTable({ id: 'scaled', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: t.scores.data, tint: tintOf(t.scores.data), qrow: qi, explain: true }));
+    // 3. scale (the model's own factor: the paper's 1/√d_k, or e.g. none for T5)
+    const s3 = paperScale
+      ? step(3, 'scaled', 'Scale by √d_k', `\\tilde S = \\frac{QK^\\top}{\\sqrt{d_k}} = \\frac{S}{\\sqrt{${dk}}} = \\frac{S}{${fmtNum(sq, sq % 1 ? 2 : 0)}}`,
+        `Dividing by √${dk} keeps the scores in a range where the softmax still has useful gradients (section 3.2.1 of the paper).`)
+      : scale === 1
+        ? step(3, 'scaled', 'No scaling', '\\tilde S = S = QK^\\top \\qquad (\\text{scale } 1)',
+          `This model does not divide by √${dk}: its weights were initialised so that the scores already stay in range (T5 folds the 1/√d_k into the initialisation of W^Q).`)
+        : step(3, 'scaled', `Scale by ${fmtNum(scale, 4)}`, `\\tilde S = ${fmtNum(scale, 4)}\\cdot QK^\\top`,
+          `This model scales the scores by its own factor ${fmtNum(scale, 4)} (1/√${dk} would be ${fmtNum(1 / sq, 4)}).`);
+    s3.el.dataset.scale = String(scale);
+    s3.body.append(buildTable({ id: 'scaled', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: scaled, tint: tintOf(scaled), qrow: qi, explain: true }));
     cards.push(s3.el);
+    let n = 4;
+    const sTex = paperScale ? '\\frac{QK^\\top}{\\sqrt{d_k}}' : scale === 1 ? 'QK^\\top' : `${fmtNum(scale, 4)}\\,QK^\\top`;
 
-    // 4. mask
+    // T5: its relative position bias is added to the scores, a step of its own
+    if (bias) {
+      const sb = step(n++, 'bias', 'Add the relative position bias', `\\tilde S = ${sTex} + B, \\qquad B_{ij} = b_{${m.head}}\\big(\\text{bucket}(j - i)\\big)`,
+        'T5 has no position embeddings: each head learns one number per bucket of relative distance j − i (near distances get their own buckets, far ones share log-spaced buckets) and adds it to the score. The first table is B, the second the scores with it.');
+      const pair = document.createElement('div');
+      pair.className = 'mtrio';
+      pair.append(
+        labelled('B', buildTable({ id: 'bias', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: bias, tint: tintM(bias), qrow: qi, masked })),
+        labelled(`\\tilde S = ${paperScale || scale !== 1 ? `${fmtNum(scale, 4)}\\,S` : 'S'} + B`, buildTable({ id: 'biased', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: t.scores.data, tint: tintM(t.scores.data), qrow: qi, masked, explain: true })),
+      );
+      sb.body.append(pair);
+      cards.push(sb.el);
+    }
+
+    // mask
     const anyMasked = t.mask.data.some((r) => r.some((x) => !x));
-    const s4 = step(4, 'mask', 'Mask what the query may not see',
+    const s4 = step(n++, 'mask', 'Mask what the query may not see',
       kind === 'decoder_self' ? 'M_{ij} = \\begin{cases} 0 & j \\le i \\\\ -\\infty & j > i \\end{cases}' : 'M_{ij} = 0 \\quad \\text{(every key is visible)}',
       kind === 'decoder_self'
         ? 'The decoder predicts left to right, so a target position may only look at itself and earlier positions: later keys get −∞, which the softmax turns into exactly 0.'
         : anyMasked ? 'Padding keys get −∞.' : 'Encoder self-attention and cross-attention see every source token; only padding would be masked, and there is none here.');
-    s4.body.append(buildTable({ id: 'masked', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: t.scores.data, tint: tintOf(t.scores.data), qrow: qi, masked, explain: true }));
+    s4.body.append(buildTable({ id: 'masked', rowLabels: qLabels, rowAxis: 'q', colLabels: kLabels, colAxis: 'k', data: t.scores.data, tint: tintM(t.scores.data), qrow: qi, masked, explain: true }));
     cards.push(s4.el);
 
     // 5. softmax, with the chosen row worked out
@@ -334,9 +382,11 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     const best = top[0]!;
     const denom = order.map((j) => `e^{${fmtNum(row[j]!)}}`);
     const denomTex = denom.length > 4 ? `${denom.slice(0, 3).join(' + ')} + \\dots` : denom.join(' + ');
-    const s5 = step(5, 'weights', 'Softmax each row into weights that sum to 1',
+    const s5 = step(n++, 'weights', 'Softmax each row into weights that sum to 1',
       `A_{ij} = \\operatorname{softmax}_j\\big(\\tilde S_{ij} + M_{ij}\\big) = \\frac{e^{\\tilde S_{ij} + M_{ij}}}{\\sum_{j'} e^{\\tilde S_{ij'} + M_{ij'}}}`,
-      'These are the attention weights the heatmaps show. Hover a weight for its dot product.');
+      'These are the attention weights the heatmaps show. Hover a weight for its dot product.' +
+        (m.max_abs_diff != null ? ` Recomputed here from the model's own projections, they match the weights the model itself returns ${m.max_abs_diff === 0 ? 'exactly' : `to within ${m.max_abs_diff.toExponential(1)}`}.` : ''));
+    if (m.max_abs_diff != null) s5.el.dataset.maxAbsDiff = String(m.max_abs_diff);
     s5.body.append(
       tex(`A_{${qi},${best}} = \\frac{e^{${fmtNum(row[best]!)}}}{${denomTex}} = ${fmtNum(w[qi]![best]!)} \\qquad (${texTok(m.query_tokens[qi]!)} \\to ${texTok(m.key_tokens[best]!)})`),
       buildTable({
@@ -350,7 +400,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     const out = t.output.data;
     const contrib = t.v.data.map((vr, j) => cols.map((d) => w[qi]![j]! * vr[d]!));
     const terms = top.slice(0, 3).map((j) => `${fmtNum(w[qi]![j]!)}\\,v_{${j}}`).join(' + ') + (top.length > 3 ? ' + \\dots' : '');
-    const s6 = step(6, 'wsum', `Mix the values with the weights of ${qTok}`, `\\text{head}(${texTok(m.query_tokens[qi]!)}) = \\sum_j A_{${qi}j}\\, v_j = ${terms}`,
+    const s6 = step(n++, 'wsum', `Mix the values with the weights of ${qTok}`, `\\text{head}(${texTok(m.query_tokens[qi]!)}) = \\sum_j A_{${qi}j}\\, v_j = ${terms}`,
       'Each value row is scaled by its weight; the sum is what this head passes on for that query.');
     const scaleC = maxAbs(contrib.concat([pick([out[qi]!])[0]!]));
     s6.body.append(
@@ -364,7 +414,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     cards.push(s6.el);
 
     // 7. the head's output
-    const s7 = step(7, 'output', "The head's output for every query", `\\text{head}_{${m.head}} = \\operatorname{softmax}\\!\\Big(\\frac{QK^\\top}{\\sqrt{d_k}} + M\\Big)V`,
+    const s7 = step(n++, 'output', "The head's output for every query", `\\text{head}_{${m.head}} = \\operatorname{softmax}\\!\\Big(${sTex}${bias ? ' + B' : ''} + M\\Big)V`,
       'Concat(head₀ … headₕ)·Wᴼ then mixes this with the other heads of the layer (section 3.2.2).');
     s7.body.append(buildTable({ id: 'output', rowLabels: qLabels, rowAxis: 'q', colLabels: dLabels, colAxis: 'd', data: pick(out), tint: tintOf(out), qrow: qi, hiddenCols: hidden }));
     cards.push(s7.el);
@@ -402,9 +452,11 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
   function explainText(table: string, i: number, j: number): string {
     const m = shown!;
     const t = m.tensors;
-    const d = dotProduct(t.q.data[i]!, t.k.data[j]!);
+    const d = dotProduct(t.q.data[i]!, t.k.data[j]!, 8, m.scale ?? null);
     let text = `${quoteToken(m.query_tokens[i]!)} · ${quoteToken(m.key_tokens[j]!)}\n${d.text}`;
     const isMasked = !t.mask.data[i]![j];
+    const b = t.position_bias?.data[i]?.[j];
+    if (b !== undefined && !isMasked && table !== 'math-table-qk' && table !== 'math-table-scaled') text += `; + bias ${fmtNum(b)} = ${fmtNum(t.scores.data[i]![j]!)}`;
     if (table === 'math-table-masked' && isMasked) text += '\nmasked: a later position → −∞';
     if (table === 'math-table-weights') text += isMasked ? '\nmasked → weight 0' : `\nsoftmax → ${fmtNum(t.weights.data[i]![j]!)}`;
     return text;
