@@ -4,12 +4,8 @@
  * kind row (Arcs | Head stats, Diff, expected-alignment overlay), and the state clean-up they need.
  */
 import * as d3 from 'd3';
-import type { AttentionKind } from './api/types';
-import { expectedAlignment, noAlignmentReason } from './lib/alignment';
-import { keySide } from './lib/doc';
+import { noAlignmentReason } from './lib/alignment';
 import { hasRollout } from './lib/headRef';
-import { layerMeans, rolloutFromMeans } from './lib/rollout';
-import { stackStats } from './lib/stats';
 import type { Store } from './lib/store';
 import type { AppState } from './state';
 import { current } from './views/common';
@@ -106,30 +102,4 @@ function createInsightBar(container: HTMLElement, store: Store<AppState>) {
     if (s.aside !== p.aside || s.diff !== p.diff || s.align !== p.align || s.doc !== p.doc || s.kind !== p.kind) sync(s);
   });
   sync(store.get());
-}
-
-/** Bench hook (window.__attnviz.insight): time the statistics of the shown document, uncached. */
-export interface InsightHook {
-  timeStats(kind?: AttentionKind, offset?: number): { statsMs: number; meansMs: number; rolloutMs: number; heads: number; shape: number[] };
-}
-
-export function insightHook(store: Store<AppState>): InsightHook {
-  return {
-    timeStats(kind, offset = -1) {
-      const s = store.get();
-      const doc = s.doc;
-      const k = kind ?? s.kind;
-      const t = doc?.kinds[k];
-      if (!doc || !t) throw new Error(`no ${k} attention in the shown document`);
-      const kTokens = keySide(k) === 'src' ? doc.tokens.src : doc.tokens.tgt;
-      const t0 = performance.now();
-      stackStats(t.data, t.layers, t.heads, t.nq, t.nk, { causal: t.causal, kTokens, offset, expected: expectedAlignment(doc, k) });
-      const t1 = performance.now();
-      const means = layerMeans(t.data, t.layers, t.heads, t.nq, t.nk);
-      const t2 = performance.now();
-      if (hasRollout(t)) rolloutFromMeans(means, t.layers, t.nq);
-      const t3 = performance.now();
-      return { statsMs: t1 - t0, meansMs: t2 - t1, rolloutMs: hasRollout(t) ? t3 - t2 : NaN, heads: t.layers * t.heads, shape: [t.layers, t.heads, t.nq, t.nk] };
-    },
-  };
 }

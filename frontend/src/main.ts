@@ -5,10 +5,8 @@
 import './styles.css';
 import { ApiError } from './api/client';
 import { fetchCheckpoints, fetchDocument } from './data';
-import type { AttentionDocument } from './api/types';
 import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
-import { sameHover, type Hover } from './lib/hover';
 import { createStore } from './lib/store';
 import { userMessage } from './lib/errors';
 import { describeInvalid, findInvalid } from './lib/text';
@@ -27,10 +25,10 @@ import { resolveRunAlias } from './lib/examples';
 import { scheduleWarmUp, warmAggregates, warmFonts } from './warmup';
 import { skeletonDoc } from './lib/skeleton';
 import { createThrottle } from './lib/throttle';
-import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
 import { createInsightPanel } from './views/insightPanel';
-import { insightHook, installInsight, type InsightHook } from './insight';
+import { installInsight } from './insight';
+import { installTestHook, timeHovers, timings, type LoadTimings } from './testHook';
 import { bootEmbedded, downloadSingleFile } from './embedded'; // [embedded] single-file page
 import { downloadBlob } from './export'; // [embedded]
 
@@ -47,18 +45,6 @@ const DEFAULT_TEXT = 'hello';
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
-
-// ---- timings for the hook: hover → all views updated (listeners are synchronous) ----
-interface Timings {
-  load: { decodeMs: number; renderMs: number; frameMs: number; totalMs: number } | null;
-  hover: number[];
-  renders: Record<string, number>;
-}
-const timings: Timings = { load: null, hover: [], renders: renderCounts };
-let hoverT0 = 0;
-store.subscribe((s, p) => {
-  if (s.hover !== p.hover) hoverT0 = performance.now();
-});
 
 // ---- layout state: empty state, loading veil, focused view, presenter mode (reserved) ----
 function renderChrome(s: AppState) {
@@ -111,24 +97,19 @@ store.subscribe((s, p) => {
 });
 
 // ---- views ----
-createInputBar($('input-bar'), store, { onRun: () => runNow() });
-createExamplesMenu($('input-bar'), store);
-createOutputPanel($('output-panel'), store);
-createKindTabs($('kind-tabs'), store);
-createSpecialToggle($('special-toggle'), store);
-createModelView($('model-view'), store);
-createFocusHeatmap($('focus-heatmap'), store);
-createArcView($('arc-view'), store);
-createToolbar($('toolbar'));
-createInsightPanel($('insight-panel'), store);
-installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
-createPresenterToggle($('toolbar'), store);
-
-store.subscribe((s, p) => {
-  if (s.hover !== p.hover) {
-    timings.hover.push(performance.now() - hoverT0);
-    if (timings.hover.length > 1000) timings.hover.shift();
-  }
+timeHovers(store, () => {
+  createInputBar($('input-bar'), store, { onRun: () => runNow() });
+  createExamplesMenu($('input-bar'), store);
+  createOutputPanel($('output-panel'), store);
+  createKindTabs($('kind-tabs'), store);
+  createSpecialToggle($('special-toggle'), store);
+  createModelView($('model-view'), store);
+  createFocusHeatmap($('focus-heatmap'), store);
+  createArcView($('arc-view'), store);
+  createToolbar($('toolbar'));
+  createInsightPanel($('insight-panel'), store);
+  installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
+  createPresenterToggle($('toolbar'), store);
 });
 
 // hide / show special tokens: derive the shown document again (hovers index the old token lists)
@@ -239,7 +220,7 @@ function recordLoad(t0: number, t1: number, t2: number) {
   performance.measure('attnviz:decode', { start: t0, end: t1 });
   performance.measure('attnviz:render', { start: t1, end: t2 });
   // next frame's rAF, then a task queued from it: runs once that frame's style, layout and paint are done
-  return new Promise<NonNullable<Timings['load']>>((resolve) =>
+  return new Promise<LoadTimings>((resolve) =>
     requestAnimationFrame(() => {
       const ch = new MessageChannel();
       ch.port1.onmessage = () => {
@@ -395,52 +376,18 @@ async function loadCheckpoints() {
   }
 }
 
-// ---- test / bench hook ----
-declare global {
-  interface Window {
-    __attnviz: AttnvizHook;
-  }
-}
-export interface AttnvizHook {
-  version: string;
-  store: typeof store;
-  /** Decode and show a document (any encoding) without the server; resolves after the next frame. */
-  loadDocument(doc: AttentionDocument | unknown, fileName?: string): Promise<NonNullable<Timings['load']>>;
-  /** Set the linked hover like a pointer would; returns the synchronous update time in ms. */
-  hover(h: Hover): number;
-  ready: Promise<void>;
-  isReady: boolean;
-  timings: Timings;
-  /** insight views: time the head statistics / means / rollout of the shown document (bench) */
-  insight: InsightHook;
-  /** Is a URL update still waiting for the end of its window (≤ 100 ms)? Tests wait for false. */
-  urlPending(): boolean;
-}
-
-let markReady: () => void = () => {};
-const hook: AttnvizHook = {
-  version: '0.1.0',
-  store,
-  async loadDocument(raw, fileName) {
+// ---- test / bench hook (src/testHook.ts) ----
+const hook = installTestHook(store, {
+  loadDocument(raw, fileName) {
     const t0 = performance.now();
     performance.mark('attnviz:data');
     const doc = decodeDocument(raw);
     const t1 = performance.now();
-    setDoc(doc, 'file', fileName ?? null);
+    setDoc(doc, 'file', fileName);
     return recordLoad(t0, t1, performance.now());
   },
-  hover(h) {
-    const t0 = performance.now();
-    if (!sameHover(store.get().hover, h)) store.set({ hover: h });
-    return performance.now() - t0;
-  },
-  ready: new Promise<void>((r) => (markReady = r)),
-  isReady: false,
-  timings,
-  insight: insightHook(store),
   urlPending: () => urlSync.pending(),
-};
-window.__attnviz = hook;
+});
 
 renderChrome(store.get());
 warmFonts(document.querySelector<HTMLElement>('.glyph-warmup')!);
@@ -452,9 +399,7 @@ const embeddedBoot = bootEmbedded((raw) => {
   store.set({ ckpt: doc.checkpoint ?? '', text: doc.input });
 }, loadCheckpoints);
 void (embeddedBoot ?? loadCheckpoints()).finally(() => {
-  hook.isReady = true;
-  document.documentElement.dataset.ready = '1';
-  markReady();
+  hook.markReady();
   const s = store.get();
   if (s.ckpt && s.text && !s.doc) void runNow();
 });
