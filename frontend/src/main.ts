@@ -1,36 +1,26 @@
 /**
- * Boot: one store (the single source of state) mirrored to the URL, the views subscribed to it,
- * the API controller, file open / drag and drop, downloads, and the test/bench hook.
+ * Boot: one store (the single source of state) mirrored to the URL, the views (views/index.ts)
+ * subscribed to it, the API controller, file open / drag and drop, and the test/bench hook.
  */
 import './styles.css';
 import { ApiError } from './api/client';
 import { fetchCheckpoints, fetchDocument } from './data';
-import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
 import { createStore } from './lib/store';
 import { userMessage } from './lib/errors';
 import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
 import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
-import { createArcView } from './views/arcView';
-import { createFocusHeatmap } from './views/focusHeatmap';
-import { createInputBar, findCheckpoint } from './views/inputBar';
-import { createKindTabs } from './views/kindTabs';
-import { createModelView, moveFocus } from './views/modelView';
-import { createOutputPanel } from './views/outputPanel';
-import { createSpecialToggle } from './views/specialToggle';
-import { createExamplesMenu } from './views/examplesMenu';
-import { createPresenterToggle } from './views/presenterToggle';
+import { findCheckpoint } from './views/inputBar';
+import { VIEWS } from './views';
+import { moveFocus } from './views/modelView';
 import { resolveRunAlias } from './lib/examples';
-import { scheduleWarmUp, warmAggregates, warmFonts } from './warmup';
-import { skeletonDoc } from './lib/skeleton';
+import { installPerf, isSkeleton } from './perf';
 import { createThrottle } from './lib/throttle';
 import { ablationKey } from './lib/ablate';
-import { createInsightPanel } from './views/insightPanel';
 import { installInsight } from './insight';
 import { installTestHook, timeHovers, timings, type LoadTimings } from './testHook';
-import { bootEmbedded, downloadSingleFile } from './embedded'; // [embedded] single-file page
-import { downloadBlob } from './export'; // [embedded]
+import { bootEmbedded } from './embedded'; // [embedded] single-file page
 
 // Wire encoding (runNow): float16, ~2 bytes per weight instead of ~7 characters of JSON, no big
 // JSON.parse, and 3 significant digits are more than a colour scale can show; large documents (a
@@ -49,7 +39,7 @@ const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location
 // ---- layout state: empty state, loading veil, focused view, presenter mode (reserved) ----
 function renderChrome(s: AppState) {
   const views = $('views');
-  views.classList.toggle('has-doc', !!(s.doc || s.shape));
+  views.classList.toggle('has-doc', !!s.doc);
   views.classList.toggle('loading', s.status === 'loading');
   views.setAttribute('aria-busy', String(s.status === 'loading'));
   $('output-panel').classList.toggle('loading', s.status === 'loading');
@@ -57,8 +47,8 @@ function renderChrome(s: AppState) {
   views.classList.toggle('mv-zoom', s.mvzoom);
   for (const el of views.querySelectorAll<HTMLElement>('[data-view]')) el.classList.toggle('is-focused', el.dataset.view === s.view);
   const empty = $('empty-state');
-  empty.style.display = s.doc || s.shape ? 'none' : '';
-  if (!s.doc && !s.shape) {
+  empty.style.display = s.doc ? 'none' : '';
+  if (!s.doc) {
     let title = 'Pick a checkpoint and type some text';
     let body = 'The attention of every layer and head appears here. You can also open an attention document exported by the CLI (drag it onto the page).';
     if (s.checkpointsStatus === 'loading') {
@@ -91,25 +81,15 @@ function renderChrome(s: AppState) {
 }
 store.subscribe((s, p) => {
   if (
-    s.doc !== p.doc || s.shape !== p.shape || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
+    s.doc !== p.doc || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
     s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints
   ) renderChrome(s);
 });
 
-// ---- views ----
+// ---- views (views/index.ts) ----
 timeHovers(store, () => {
-  createInputBar($('input-bar'), store, { onRun: () => runNow() });
-  createExamplesMenu($('input-bar'), store);
-  createOutputPanel($('output-panel'), store);
-  createKindTabs($('kind-tabs'), store);
-  createSpecialToggle($('special-toggle'), store);
-  createModelView($('model-view'), store);
-  createFocusHeatmap($('focus-heatmap'), store);
-  createArcView($('arc-view'), store);
-  createToolbar($('toolbar'));
-  createInsightPanel($('insight-panel'), store);
-  installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
-  createPresenterToggle($('toolbar'), store);
+  for (const mount of VIEWS) mount(store, $, { run: () => void runNow(), openFile: () => fileInput.click() });
+  installInsight(store, { views: $('views') });
 });
 
 // hide / show special tokens: derive the shown document again (hovers index the old token lists)
@@ -149,7 +129,7 @@ function setDoc(raw: AttnDoc, source: 'api' | 'file', fileName: string | null = 
 }
 
 /** What an error clears: the previous result does not belong to the text that failed. */
-const NO_DOC = { doc: null, rawDoc: null, shape: null, hover: null, docSource: null, fileName: null, docAblate: '' } satisfies Partial<AppState>;
+const NO_DOC = { doc: null, rawDoc: null, hover: null, docSource: null, fileName: null, docAblate: '' } satisfies Partial<AppState>;
 
 let inflight: AbortController | null = null;
 let timer: number | undefined;
@@ -173,24 +153,10 @@ async function runNow() {
   inflight?.abort();
   const ac = new AbortController();
   inflight = ac;
-  store.set({ status: 'loading' });
   try {
-    const info = findCheckpoint(store.get(), ckpt);
-    const pending = fetchDocument(ckpt, info, text, ablate, ac.signal);
-    if (!store.get().doc) {
-      // nothing shown yet: lay out the skeleton (lib/skeleton.ts) while the server computes, so
-      // only the weights are left to draw when they arrive
-      const s = store.get();
-      const shape = s.kind === 'encoder_self' ? skeletonDoc(info, ckpt, text) : null;
-      if (shape) {
-        store.set({ shape: shownDoc(shape, s.hidespecial) });
-        // lay it out now rather than at the next frame, which a quick answer can beat: the
-        // document's own frame then only restyles what its weights change
-        void document.documentElement.offsetHeight;
-        performance.mark('attnviz:skeleton');
-        warmAggregates();
-      }
-    }
+    const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal);
+    // after the request is on its way: what loading sets off (perf.ts's skeleton) does not delay it
+    store.set({ status: 'loading' });
     const { doc, arrivedAt: t0, decodedAt: t1 } = await pending;
     if (ac.signal.aborted) return;
     setDoc(doc, 'api', null, ablationKey(ablate));
@@ -240,16 +206,16 @@ store.subscribe((s, p) => {
   if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
   // an opened file names its checkpoint and text (for links); it is shown as it is, not re-run
   if (s.doc !== p.doc && s.docSource === 'file') return;
-  if (s.doc && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
+  if (s.doc && !isSkeleton(s) && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
   clearTimeout(timer);
   if (!s.text && s.error) {
     // an emptied input drops the error about the text it held
     inflight?.abort();
-    store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
+    store.set({ error: null, status: s.rawDoc ? 'ready' : 'idle' });
   }
   if (!s.ckpt || !s.text) return;
   if (!precheck()) return;
-  if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
+  if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.rawDoc ? 'ready' : 'idle' });
   const now = performance.now();
   const burst = s.text !== p.text && now - lastEdit < TYPING_WINDOW_MS;
   if (s.text !== p.text) lastEdit = now;
@@ -299,36 +265,6 @@ window.addEventListener('drop', (e) => {
   const f = e.dataTransfer?.files?.[0];
   if (f) void openFile(f);
 });
-
-// ---- toolbar: open, downloads ----
-function createToolbar(el: HTMLElement) {
-  const mk = (label: string, testid: string, title: string, fn: () => void) => {
-    const b = document.createElement('button');
-    b.className = 'btn';
-    b.textContent = label;
-    b.title = title;
-    b.dataset.testid = testid;
-    b.addEventListener('click', fn);
-    el.append(b);
-    return b;
-  };
-  mk('Open…', 'open-file', 'Open an attention document exported by the CLI', () => fileInput.click());
-  const sep = document.createElement('span');
-  sep.className = 'sep';
-  el.append(sep);
-  const dl = [
-    mk('PNG', 'download-png', 'Download the focused view as PNG', () => void download('png', store.get())),
-    mk('SVG', 'download-svg', 'Download the focused view as SVG', () => void download('svg', store.get())),
-    mk('JSON', 'download-json', 'Download the current attention document (schema v1)', () => void download('json', store.get())),
-    // [embedded] one self-contained HTML file of this document (src/embedded.ts)
-    mk('HTML', 'download-html', 'Download this document as one HTML file that opens offline, without the server', () =>
-      void downloadSingleFile(store.get().rawDoc, downloadBlob).catch((e: Error) =>
-        store.set({ error: { message: e.message, code: 'download', invalidCharacters: [] } }))),
-  ];
-  const upd = (s: AppState) => dl.forEach((b) => (b.disabled = !s.doc));
-  store.subscribe((s, p) => s.doc !== p.doc && upd(s));
-  upd(store.get());
-}
 
 // focused view: clicking into a focus panel makes it the focused one (download target)
 for (const el of document.querySelectorAll<HTMLElement>('[data-view]')) {
@@ -390,8 +326,8 @@ const hook = installTestHook(store, {
 });
 
 renderChrome(store.get());
-warmFonts(document.querySelector<HTMLElement>('.glyph-warmup')!);
-scheduleWarmUp(() => store.get().doc !== null);
+// subscribed after the views: a skeleton it puts in the store reaches them as any document
+installPerf(store, document.querySelector<HTMLElement>('.glyph-warmup')!);
 // [embedded] a single-file page shows its own document and asks no server (src/embedded.ts)
 const embeddedBoot = bootEmbedded((raw) => {
   const doc = decodeDocument(raw);

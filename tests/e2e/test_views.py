@@ -36,7 +36,8 @@ def type_text(page: Any, text: str) -> dict[str, Any]:
     """Type ``text`` into the input like a person; return the body of the request the page sent."""
     box = page.get_by_test_id("text-input")
     box.fill("")
-    with page.expect_request(is_attention) as req:
+    # the first keystroke runs at once ("a"), the rest coalesce: the request for the whole text
+    with page.expect_request(lambda r: is_attention(r) and (r.post_data_json or {}).get("text") == text) as req:
         box.press_sequentially(text)
     wait_for_doc(page, text)
     body: dict[str, Any] = req.value.post_data_json

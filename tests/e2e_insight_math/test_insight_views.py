@@ -199,6 +199,7 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     page.evaluate("() => window.__attnviz.store.set({kind: 'encoder_self', layer: 0, head: 1})")
     page.locator("[data-testid=ablate-toggle]").click()
     page.wait_for_function("() => window.__attnviz.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
+    assert "ablate=encoder_self%3A0.1%2Ccross%3A1.0" in settled_url(page)  # the URL reloaded below
     reqs.clear()
     page.reload()
     page.wait_for_function("() => window.__attnviz.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
@@ -208,6 +209,8 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     # switching them back on: the intact model again
     for _ in range(2):
         page.locator("[data-testid=ablate-chip] button").first.click()
-    page.wait_for_function("() => window.__attnviz.store.get().docAblate === '' && window.__attnviz.store.get().status === 'ready'")
+    page.wait_for_function(
+        "() => window.__attnviz.store.get().docAblate === '' && window.__attnviz.store.get().status === 'ready'"
+    )
     assert "ablate=" not in settled_url(page)
     assert store(page, "s.doc.output") == intact["output"]

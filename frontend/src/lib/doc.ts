@@ -45,11 +45,6 @@ export interface AttnDoc {
    * which of their positions were kept, so per-position facts (the expected alignment) map back.
    */
   hidden?: { tokens: { src: string[]; tgt: string[] }; kept: { src: number[]; tgt: number[] } };
-  /**
-   * A skeleton (lib/skeleton.ts): the shape and source tokens of a document still being computed,
-   * weights NaN. Only the main views draw it (AppState.shape); it is never `AppState.doc`.
-   */
-  pending?: true;
 }
 
 export class DocumentError extends Error {

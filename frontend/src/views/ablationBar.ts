@@ -4,7 +4,7 @@
  * the new output beside the intact model's (and whether each is correct). State: `ablate` in the URL.
  */
 import { cachedDocument } from '../data';
-import { ablationKey, clampAblation, headLabel, isAblated, toggleHead } from '../lib/ablate';
+import { ablationKey, headLabel, isAblated, toggleHead } from '../lib/ablate';
 import { checkpointInfo, featureBlock, supportedFeatures } from '../lib/features';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
@@ -102,22 +102,6 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
       was.textContent = base ? `was “${Array.from(base.output ?? '').map(displayToken).join('')}”${verdict(base.output, base.expected)}` : 'was …';
       compare.append(now, was);
       compare.title = base && base.output === out ? 'Same output as the intact model' : 'The output changed';
-    }
-    markThumbs();
-  }
-
-  /** grey / strike the switched-off heads of the current kind in the model view */
-  function markThumbs() {
-    const s = store.get();
-    const t = s.doc?.kinds[s.kind];
-    // a head is drawn switched off only when the shown document was computed without it
-    const list = t && s.docAblate === ablationKey(s.ablate) ? clampAblation(s.ablate, t.layers, t.heads) : [];
-    for (const el of document.querySelectorAll<HTMLElement>('#model-view button.thumb')) {
-      const m = /^model-view-(\d+)-(\d+)$/.exec(el.dataset.testid ?? '');
-      const off = !!m && isAblated(list, s.kind, +m[1]!, +m[2]!);
-      el.classList.toggle('ablated', off);
-      if (off) el.title = 'Switched off (ablated)';
-      else el.removeAttribute('title');
     }
   }
 
