@@ -259,6 +259,20 @@ def test_a_skeleton_of_the_document_shows_while_the_model_runs(page: Any, server
     assert pixel_at(page, "[data-testid=focus-heatmap-canvas]", cells["xs"][0], cells["ys"][0]) != [238, 240, 243, 255]
 
 
+def test_a_skeleton_keeps_the_insight_panel_the_link_opened(page: Any, server: Server) -> None:
+    # the skeleton has no decoder side yet: the Decoding tab must not be judged on it and closed
+    held: list[Any] = []
+    page.route("**/api/attention", lambda route: held.append(route))
+    open_app(page, server.url, SKELETON_URL + "&insight=steps")
+    expect(page.locator(".hm-labels .labels-q text")).to_have_count(6)
+    tab = page.get_by_test_id("insight-tab-steps")
+    expect(tab).to_have_attribute("aria-pressed", "true")
+    held[0].continue_()
+    wait_for_doc(page, "abcab")
+    expect(tab).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("insight-panel")).to_be_visible()
+
+
 def test_a_failed_request_takes_the_skeleton_away(page: Any, server: Server, console: ConsoleLog) -> None:
     console.allow(r"Failed to load resource: net::ERR_FAILED")  # the aborted request below
     held: list[Any] = []

@@ -37,10 +37,10 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
   const pending = new Set<string>();
   const keyOf = (ckpt: string, text: string) => `${ckpt}\n${text}`;
 
+  /** a received document (`rawDoc`, never a skeleton) computed without ablation is its own baseline */
   function remember(s: AppState) {
-    if (s.doc && s.docAblate === '' && s.doc.checkpoint) {
-      baselines.set(keyOf(s.doc.checkpoint, s.doc.input), { output: s.doc.output, expected: s.doc.expected });
-    }
+    const d = s.rawDoc;
+    if (d && s.docAblate === '' && d.checkpoint) baselines.set(keyOf(d.checkpoint, d.input), { output: d.output, expected: d.expected });
   }
 
   function fetchBaseline(ckpt: string, text: string) {
@@ -112,7 +112,7 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
       const info = checkpointInfo(s.checkpoints, s.ckpt);
       if (info && !supportedFeatures(info).has('ablate')) return store.set({ ablate: [] });
     }
-    if (s.doc !== p.doc) remember(s);
+    if (s.rawDoc !== p.rawDoc) remember(s);
     if (s.doc !== p.doc || s.ablate !== p.ablate || s.ckpt !== p.ckpt || s.checkpoints !== p.checkpoints || s.docSource !== p.docSource || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.docAblate !== p.docAblate) render();
   });
   remember(store.get());

@@ -24,7 +24,8 @@ export interface InsightTab {
 function blocked(s: AppState, t: InsightTab): string | null {
   const why = t.feature ? featureBlock(s.checkpoints, s.ckpt, t.feature, s.docSource === 'file') : null;
   if (why) return why;
-  if (t.name === 'steps' && s.doc && !s.doc.steps && !s.doc.kinds.decoder_self) return 'Decoding steps need a model that writes an output; this one only encodes.';
+  // judged on a received document (`rawDoc`): a skeleton has no decoder side yet
+  if (t.name === 'steps' && s.rawDoc && !s.rawDoc.steps && !s.rawDoc.kinds.decoder_self) return 'Decoding steps need a model that writes an output; this one only encodes.';
   return null;
 }
 
