@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                     "() => ['done', 'failed', 'cancelled'].includes(document.querySelector('[data-testid=train-panel]').dataset.state)"
                 )
                 wall = time.perf_counter() - started
-                hook = page.evaluate("() => window.__attnvizTrain")
+                hook = page.evaluate("() => window.__attnviz.train")
                 browser.close()
             status = httpx.get(f"{base}/api/train/limits").json()["current"]
         finally:

@@ -111,21 +111,21 @@ def main() -> int:
                 page = b.new_page(viewport={"width": 1400, "height": 900})
                 query = f"?ckpt={last}&text={TEXT.replace(' ', '+')}&kind=cross&layer=1&insight=timeline"
                 page.goto(f"http://127.0.0.1:{port}/{query}")
-                ready = "window.__attnvizInsight && window.__attnvizInsight.timelineEpochs().length > 1"
+                ready = "() => window.__attnviz.timeline && window.__attnviz.timeline.timelineEpochs().length > 1"
                 page.wait_for_function(ready, timeout=120000)
-                n = page.evaluate("window.__attnvizInsight.timelineEpochs().length")
+                n = page.evaluate("() => window.__attnviz.timeline.timelineEpochs().length")
                 scrub_ms: list[float] = page.evaluate(
                     """async (n) => {
                       const out = [];
                       for (let r = 0; r < 6; r++) for (let i = 0; i < n; i++) {
-                        out.push(window.__attnvizInsight.scrubTo(i));
+                        out.push(window.__attnviz.timeline.scrubTo(i));
                         await new Promise((res) => requestAnimationFrame(() => res(null)));
                       }
                       return out;
                     }""",
                     n,
                 )
-                requests = page.evaluate("window.__attnvizInsight.timelineRequests")
+                requests = page.evaluate("() => window.__attnviz.timeline.timelineRequests")
                 b.close()
         finally:
             proc.terminate()

@@ -1,26 +1,15 @@
 /**
- * The insight views wired into the page: the head-statistics table (right-hand panel, instead of
- * the token arcs), the diff view (takes the focus area while `diff` is set), the switcher in the
- * kind row (Arcs | Head stats, Diff, expected-alignment overlay), and the state clean-up they need.
+ * The layout and state clean-up of the insight views (their views are in views/index.ts): the
+ * head-statistics table takes the right-hand panel instead of the token arcs, the diff view the
+ * focus area while `diff` is set, and the focused view and its panel agree.
  */
-import * as d3 from 'd3';
-import type { AttentionKind } from './api/types';
-import { expectedAlignment, noAlignmentReason } from './lib/alignment';
-import { keySide } from './lib/doc';
 import { hasRollout } from './lib/headRef';
-import { layerMeans, rolloutFromMeans } from './lib/rollout';
-import { stackStats } from './lib/stats';
 import type { Store } from './lib/store';
 import type { AppState } from './state';
 import { current } from './views/common';
-import { createDiffView, defaultDiffRef } from './views/diffView';
-import { createStatsTable } from './views/statsTable';
+import { defaultDiffRef } from './views/diffView';
 
-export function installInsight(store: Store<AppState>, el: { views: HTMLElement; bar: HTMLElement; stats: HTMLElement; diff: HTMLElement }) {
-  createStatsTable(el.stats, store);
-  createDiffView(el.diff, store);
-  createInsightBar(el.bar, store);
-
+export function installInsight(store: Store<AppState>, el: { views: HTMLElement }) {
   const layout = (s: AppState) => {
     el.views.classList.toggle('aside-stats', s.aside === 'stats');
     el.views.classList.toggle('has-diff', !!s.diff && !!s.doc);
@@ -35,7 +24,7 @@ export function installInsight(store: Store<AppState>, el: { views: HTMLElement;
       if (p?.diff) store.set({ view: 'heatmap' });
       else {
         const cur = current(s);
-        if (cur && !cur.doc.pending) store.set({ diff: defaultDiffRef(s, cur.t.heads) });
+        if (cur && s.rawDoc) store.set({ diff: defaultDiffRef(s, cur.t.heads) });
       }
     }
   };
@@ -52,84 +41,4 @@ export function installInsight(store: Store<AppState>, el: { views: HTMLElement;
     }
   });
   layout(store.get());
-}
-
-function createInsightBar(container: HTMLElement, store: Store<AppState>) {
-  const root = d3.select(container).attr('class', 'insight-bar');
-  const seg = root.append('div').attr('class', 'seg').attr('role', 'group').attr('aria-label', 'Right-hand panel');
-  const asides = [
-    { v: 'arcs' as const, label: 'Arcs', title: 'Token arcs of the focused layer' },
-    { v: 'stats' as const, label: 'Head stats', title: 'Statistics of every head: entropy, distance, line scores, alignment' },
-  ];
-  const segBtns = seg
-    .selectAll('button')
-    .data(asides)
-    .join('button')
-    .attr('data-testid', (d) => `aside-${d.v}`)
-    .attr('title', (d) => d.title)
-    .text((d) => d.label)
-    .on('click', (_e, d) => store.set({ aside: d.v }));
-  const diffBtn = root
-    .append('button')
-    .attr('class', 'toggle')
-    .attr('data-testid', 'diff-toggle')
-    .attr('title', 'Compare the focused head (A) with another head, layer mean, rollout or checkpoint (B). Shift-click a thumbnail to pick B.')
-    .text('Diff A − B')
-    .on('click', () => {
-      const s = store.get();
-      const cur = current(s);
-      if (s.diff) store.set({ diff: null, diffckpt: '' });
-      else if (cur) store.set({ diff: defaultDiffRef(s, cur.t.heads) });
-    });
-  const alignLab = root.append('label').attr('class', 'toggle check');
-  const alignBox = alignLab
-    .append('input')
-    .attr('type', 'checkbox')
-    .attr('data-testid', 'align-toggle')
-    .on('change', function () {
-      store.set({ align: (this as HTMLInputElement).checked });
-    });
-  alignLab.append('span').attr('class', 'align-swatch');
-  alignLab.append('span').text('Expected alignment');
-
-  const sync = (s: AppState) => {
-    segBtns.classed('active', (d) => d.v === s.aside).attr('aria-pressed', (d) => String(d.v === s.aside));
-    diffBtn.classed('active', !!s.diff).attr('aria-pressed', String(!!s.diff)).property('disabled', !s.doc);
-    alignBox.property('checked', s.align).property('disabled', !s.doc);
-    const cur = current(s);
-    const why = cur ? noAlignmentReason(cur.doc, cur.kind) : null;
-    alignLab
-      .classed('unavailable', !!why)
-      .attr('title', why ?? 'Outline the cells the task expects each query to attend to (copy: diagonal, reverse: anti-diagonal, sort: where each output character came from)');
-  };
-  store.subscribe((s, p) => {
-    if (s.aside !== p.aside || s.diff !== p.diff || s.align !== p.align || s.doc !== p.doc || s.kind !== p.kind) sync(s);
-  });
-  sync(store.get());
-}
-
-/** Bench hook (window.__attnviz.insight): time the statistics of the shown document, uncached. */
-export interface InsightHook {
-  timeStats(kind?: AttentionKind, offset?: number): { statsMs: number; meansMs: number; rolloutMs: number; heads: number; shape: number[] };
-}
-
-export function insightHook(store: Store<AppState>): InsightHook {
-  return {
-    timeStats(kind, offset = -1) {
-      const s = store.get();
-      const doc = s.doc;
-      const k = kind ?? s.kind;
-      const t = doc?.kinds[k];
-      if (!doc || !t) throw new Error(`no ${k} attention in the shown document`);
-      const kTokens = keySide(k) === 'src' ? doc.tokens.src : doc.tokens.tgt;
-      const t0 = performance.now();
-      stackStats(t.data, t.layers, t.heads, t.nq, t.nk, { causal: t.causal, kTokens, offset, expected: expectedAlignment(doc, k) });
-      const t1 = performance.now();
-      const means = layerMeans(t.data, t.layers, t.heads, t.nq, t.nk);
-      const t2 = performance.now();
-      if (hasRollout(t)) rolloutFromMeans(means, t.layers, t.nq);
-      const t3 = performance.now();
-      return { statsMs: t1 - t0, meansMs: t2 - t1, rolloutMs: hasRollout(t) ? t3 - t2 : NaN, heads: t.layers * t.heads, shape: [t.layers, t.heads, t.nq, t.nk] };
-    },
-  };
 }

@@ -1,38 +1,26 @@
 /**
- * Boot: one store (the single source of state) mirrored to the URL, the views subscribed to it,
- * the API controller, file open / drag and drop, downloads, and the test/bench hook.
+ * Boot: one store (the single source of state) mirrored to the URL, the views (views/index.ts)
+ * subscribed to it, the API controller, file open / drag and drop, and the test/bench hook.
  */
 import './styles.css';
 import { ApiError } from './api/client';
 import { fetchCheckpoints, fetchDocument } from './data';
-import type { AttentionDocument } from './api/types';
-import { download } from './export';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
-import { sameHover, type Hover } from './lib/hover';
 import { createStore } from './lib/store';
 import { userMessage } from './lib/errors';
 import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
 import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
-import { createArcView } from './views/arcView';
-import { createFocusHeatmap } from './views/focusHeatmap';
-import { createInputBar, findCheckpoint } from './views/inputBar';
-import { createKindTabs } from './views/kindTabs';
-import { createModelView, moveFocus } from './views/modelView';
-import { createOutputPanel } from './views/outputPanel';
-import { createSpecialToggle } from './views/specialToggle';
-import { createExamplesMenu } from './views/examplesMenu';
-import { createPresenterToggle } from './views/presenterToggle';
+import { findCheckpoint } from './views/inputBar';
+import { VIEWS } from './views';
+import { moveFocus } from './views/modelView';
 import { resolveRunAlias } from './lib/examples';
-import { scheduleWarmUp, warmAggregates, warmFonts } from './warmup';
-import { skeletonDoc } from './lib/skeleton';
+import { installPerf, isSkeleton } from './perf';
 import { createThrottle } from './lib/throttle';
-import { renderCounts } from './views/common';
 import { ablationKey } from './lib/ablate';
-import { createInsightPanel } from './views/insightPanel';
-import { insightHook, installInsight, type InsightHook } from './insight';
-import { bootEmbedded, downloadSingleFile } from './embedded'; // [embedded] single-file page
-import { downloadBlob } from './export'; // [embedded]
+import { installInsight } from './insight';
+import { installTestHook, timeHovers, timings, type LoadTimings } from './testHook';
+import { bootEmbedded } from './embedded'; // [embedded] single-file page
 
 // Wire encoding (runNow): float16, ~2 bytes per weight instead of ~7 characters of JSON, no big
 // JSON.parse, and 3 significant digits are more than a colour scale can show; large documents (a
@@ -48,22 +36,10 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 
 const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
 
-// ---- timings for the hook: hover → all views updated (listeners are synchronous) ----
-interface Timings {
-  load: { decodeMs: number; renderMs: number; frameMs: number; totalMs: number } | null;
-  hover: number[];
-  renders: Record<string, number>;
-}
-const timings: Timings = { load: null, hover: [], renders: renderCounts };
-let hoverT0 = 0;
-store.subscribe((s, p) => {
-  if (s.hover !== p.hover) hoverT0 = performance.now();
-});
-
 // ---- layout state: empty state, loading veil, focused view, presenter mode (reserved) ----
 function renderChrome(s: AppState) {
   const views = $('views');
-  views.classList.toggle('has-doc', !!(s.doc || s.shape));
+  views.classList.toggle('has-doc', !!s.doc);
   views.classList.toggle('loading', s.status === 'loading');
   views.setAttribute('aria-busy', String(s.status === 'loading'));
   $('output-panel').classList.toggle('loading', s.status === 'loading');
@@ -72,8 +48,8 @@ function renderChrome(s: AppState) {
   for (const el of views.querySelectorAll<HTMLElement>('[data-view]')) el.classList.toggle('is-focused', el.dataset.view === s.view);
   const empty = $('empty-state');
   // an open insight panel (training a first model on an empty server) is never covered by it
-  empty.style.display = s.doc || s.shape || s.insight !== 'none' ? 'none' : '';
-  if (!s.doc && !s.shape) {
+  empty.style.display = s.doc || s.insight !== 'none' ? 'none' : '';
+  if (!s.doc) {
     let title = 'Pick a checkpoint and type some text';
     let body = 'The attention of every layer and head appears here. You can also open an attention document exported by the CLI (drag it onto the page).';
     if (s.checkpointsStatus === 'loading') {
@@ -106,30 +82,15 @@ function renderChrome(s: AppState) {
 }
 store.subscribe((s, p) => {
   if (
-    s.doc !== p.doc || s.shape !== p.shape || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
+    s.doc !== p.doc || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
     s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints || s.insight !== p.insight
   ) renderChrome(s);
 });
 
-// ---- views ----
-createInputBar($('input-bar'), store, { onRun: () => runNow() });
-createExamplesMenu($('input-bar'), store);
-createOutputPanel($('output-panel'), store);
-createKindTabs($('kind-tabs'), store);
-createSpecialToggle($('special-toggle'), store);
-createModelView($('model-view'), store);
-createFocusHeatmap($('focus-heatmap'), store);
-createArcView($('arc-view'), store);
-createToolbar($('toolbar'));
-createInsightPanel($('insight-panel'), store);
-installInsight(store, { views: $('views'), bar: $('insight-bar'), stats: $('stats-table'), diff: $('diff-view') });
-createPresenterToggle($('toolbar'), store);
-
-store.subscribe((s, p) => {
-  if (s.hover !== p.hover) {
-    timings.hover.push(performance.now() - hoverT0);
-    if (timings.hover.length > 1000) timings.hover.shift();
-  }
+// ---- views (views/index.ts) ----
+timeHovers(store, () => {
+  for (const mount of VIEWS) mount(store, $, { run: () => void runNow(), openFile: () => fileInput.click() });
+  installInsight(store, { views: $('views') });
 });
 
 // hide / show special tokens: derive the shown document again (hovers index the old token lists)
@@ -169,7 +130,7 @@ function setDoc(raw: AttnDoc, source: 'api' | 'file', fileName: string | null = 
 }
 
 /** What an error clears: the previous result does not belong to the text that failed. */
-const NO_DOC = { doc: null, rawDoc: null, shape: null, hover: null, docSource: null, fileName: null, docAblate: '' } satisfies Partial<AppState>;
+const NO_DOC = { doc: null, rawDoc: null, hover: null, docSource: null, fileName: null, docAblate: '' } satisfies Partial<AppState>;
 
 let inflight: AbortController | null = null;
 let timer: number | undefined;
@@ -193,24 +154,10 @@ async function runNow() {
   inflight?.abort();
   const ac = new AbortController();
   inflight = ac;
-  store.set({ status: 'loading' });
   try {
-    const info = findCheckpoint(store.get(), ckpt);
-    const pending = fetchDocument(ckpt, info, text, ablate, ac.signal);
-    if (!store.get().doc) {
-      // nothing shown yet: lay out the skeleton (lib/skeleton.ts) while the server computes, so
-      // only the weights are left to draw when they arrive
-      const s = store.get();
-      const shape = s.kind === 'encoder_self' ? skeletonDoc(info, ckpt, text) : null;
-      if (shape) {
-        store.set({ shape: shownDoc(shape, s.hidespecial) });
-        // lay it out now rather than at the next frame, which a quick answer can beat: the
-        // document's own frame then only restyles what its weights change
-        void document.documentElement.offsetHeight;
-        performance.mark('attnviz:skeleton');
-        warmAggregates();
-      }
-    }
+    const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal);
+    // after the request is on its way: what loading sets off (perf.ts's skeleton) does not delay it
+    store.set({ status: 'loading' });
     const { doc, arrivedAt: t0, decodedAt: t1 } = await pending;
     if (ac.signal.aborted) return;
     setDoc(doc, 'api', null, ablationKey(ablate));
@@ -240,7 +187,7 @@ function recordLoad(t0: number, t1: number, t2: number) {
   performance.measure('attnviz:decode', { start: t0, end: t1 });
   performance.measure('attnviz:render', { start: t1, end: t2 });
   // next frame's rAF, then a task queued from it: runs once that frame's style, layout and paint are done
-  return new Promise<NonNullable<Timings['load']>>((resolve) =>
+  return new Promise<LoadTimings>((resolve) =>
     requestAnimationFrame(() => {
       const ch = new MessageChannel();
       ch.port1.onmessage = () => {
@@ -260,16 +207,16 @@ store.subscribe((s, p) => {
   if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
   // an opened file names its checkpoint and text (for links); it is shown as it is, not re-run
   if (s.doc !== p.doc && s.docSource === 'file') return;
-  if (s.doc && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
+  if (s.doc && !isSkeleton(s) && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
   clearTimeout(timer);
   if (!s.text && s.error) {
     // an emptied input drops the error about the text it held
     inflight?.abort();
-    store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
+    store.set({ error: null, status: s.rawDoc ? 'ready' : 'idle' });
   }
   if (!s.ckpt || !s.text) return;
   if (!precheck()) return;
-  if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.doc ? 'ready' : 'idle' });
+  if (s.error?.code === 'unknown_characters') store.set({ error: null, status: s.rawDoc ? 'ready' : 'idle' });
   const now = performance.now();
   const burst = s.text !== p.text && now - lastEdit < TYPING_WINDOW_MS;
   if (s.text !== p.text) lastEdit = now;
@@ -320,36 +267,6 @@ window.addEventListener('drop', (e) => {
   if (f) void openFile(f);
 });
 
-// ---- toolbar: open, downloads ----
-function createToolbar(el: HTMLElement) {
-  const mk = (label: string, testid: string, title: string, fn: () => void) => {
-    const b = document.createElement('button');
-    b.className = 'btn';
-    b.textContent = label;
-    b.title = title;
-    b.dataset.testid = testid;
-    b.addEventListener('click', fn);
-    el.append(b);
-    return b;
-  };
-  mk('Open…', 'open-file', 'Open an attention document exported by the CLI', () => fileInput.click());
-  const sep = document.createElement('span');
-  sep.className = 'sep';
-  el.append(sep);
-  const dl = [
-    mk('PNG', 'download-png', 'Download the focused view as PNG', () => void download('png', store.get())),
-    mk('SVG', 'download-svg', 'Download the focused view as SVG', () => void download('svg', store.get())),
-    mk('JSON', 'download-json', 'Download the current attention document (schema v1)', () => void download('json', store.get())),
-    // [embedded] one self-contained HTML file of this document (src/embedded.ts)
-    mk('HTML', 'download-html', 'Download this document as one HTML file that opens offline, without the server', () =>
-      void downloadSingleFile(store.get().rawDoc, downloadBlob).catch((e: Error) =>
-        store.set({ error: { message: e.message, code: 'download', invalidCharacters: [] } }))),
-  ];
-  const upd = (s: AppState) => dl.forEach((b) => (b.disabled = !s.doc));
-  store.subscribe((s, p) => s.doc !== p.doc && upd(s));
-  upd(store.get());
-}
-
 // focused view: clicking into a focus panel makes it the focused one (download target)
 for (const el of document.querySelectorAll<HTMLElement>('[data-view]')) {
   el.addEventListener('pointerdown', () => store.set({ view: el.dataset.view as ViewName }));
@@ -396,56 +313,22 @@ async function loadCheckpoints() {
   }
 }
 
-// ---- test / bench hook ----
-declare global {
-  interface Window {
-    __attnviz: AttnvizHook;
-  }
-}
-export interface AttnvizHook {
-  version: string;
-  store: typeof store;
-  /** Decode and show a document (any encoding) without the server; resolves after the next frame. */
-  loadDocument(doc: AttentionDocument | unknown, fileName?: string): Promise<NonNullable<Timings['load']>>;
-  /** Set the linked hover like a pointer would; returns the synchronous update time in ms. */
-  hover(h: Hover): number;
-  ready: Promise<void>;
-  isReady: boolean;
-  timings: Timings;
-  /** insight views: time the head statistics / means / rollout of the shown document (bench) */
-  insight: InsightHook;
-  /** Is a URL update still waiting for the end of its window (≤ 100 ms)? Tests wait for false. */
-  urlPending(): boolean;
-}
-
-let markReady: () => void = () => {};
-const hook: AttnvizHook = {
-  version: '0.1.0',
-  store,
-  async loadDocument(raw, fileName) {
+// ---- test / bench hook (src/testHook.ts) ----
+const hook = installTestHook(store, {
+  loadDocument(raw, fileName) {
     const t0 = performance.now();
     performance.mark('attnviz:data');
     const doc = decodeDocument(raw);
     const t1 = performance.now();
-    setDoc(doc, 'file', fileName ?? null);
+    setDoc(doc, 'file', fileName);
     return recordLoad(t0, t1, performance.now());
   },
-  hover(h) {
-    const t0 = performance.now();
-    if (!sameHover(store.get().hover, h)) store.set({ hover: h });
-    return performance.now() - t0;
-  },
-  ready: new Promise<void>((r) => (markReady = r)),
-  isReady: false,
-  timings,
-  insight: insightHook(store),
   urlPending: () => urlSync.pending(),
-};
-window.__attnviz = hook;
+});
 
 renderChrome(store.get());
-warmFonts(document.querySelector<HTMLElement>('.glyph-warmup')!);
-scheduleWarmUp(() => store.get().doc !== null);
+// subscribed after the views: a skeleton it puts in the store reaches them as any document
+installPerf(store, document.querySelector<HTMLElement>('.glyph-warmup')!);
 // [embedded] a single-file page shows its own document and asks no server (src/embedded.ts)
 const embeddedBoot = bootEmbedded((raw) => {
   const doc = decodeDocument(raw);
@@ -453,9 +336,7 @@ const embeddedBoot = bootEmbedded((raw) => {
   store.set({ ckpt: doc.checkpoint ?? '', text: doc.input });
 }, loadCheckpoints);
 void (embeddedBoot ?? loadCheckpoints()).finally(() => {
-  hook.isReady = true;
-  document.documentElement.dataset.ready = '1';
-  markReady();
+  hook.markReady();
   const s = store.get();
   if (s.ckpt && s.text && !s.doc) void runNow();
 });

@@ -124,15 +124,13 @@ export interface UiError {
 export type Status = 'idle' | 'loading' | 'ready' | 'error';
 
 export interface AppState extends UrlState {
-  /** the document shown: `rawDoc`, or `rawDoc` without special tokens when `hidespecial` is on */
+  /**
+   * the document shown: `rawDoc`, or `rawDoc` without special tokens when `hidespecial` is on;
+   * while the first one is computed, its skeleton (perf.ts; `rawDoc` is then null)
+   */
   doc: AttnDoc | null;
   /** the document as received (API or file) */
   rawDoc: AttnDoc | null;
-  /**
-   * While the first document is computed: its skeleton (lib/skeleton.ts, `pending`), which the
-   * main views lay out before the weights arrive (views/common.ts `shown`); null otherwise.
-   */
-  shape: AttnDoc | null;
   docSource: 'api' | 'file' | null;
   fileName: string | null;
   hover: Hover;
@@ -150,7 +148,6 @@ export function initialState(url: UrlState): AppState {
     ...url,
     doc: null,
     rawDoc: null,
-    shape: null,
     docSource: null,
     fileName: null,
     hover: null,
@@ -194,5 +191,5 @@ export function showDocPatch(
   docAblate = '',
 ): Partial<AppState> {
   const doc = shownDoc(raw, s.hidespecial);
-  return { doc, rawDoc: raw, shape: null, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
+  return { doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
 }

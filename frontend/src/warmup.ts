@@ -59,7 +59,7 @@ let aggregatesWarm = false;
 
 /**
  * The model view's mean and rollout pseudo-heads (computed within the first render when small):
- * also run at once when a skeleton is laid out (main.ts), as the first document is then close.
+ * also run at once when a skeleton is laid out (perf.ts), as the first document is then close.
  */
 export function warmAggregates(): void {
   if (aggregatesWarm) return; // the skeleton ran it already: the scheduled step has nothing to add

@@ -101,15 +101,15 @@ def open_app(page: Page, url: str) -> None:
     """Open ``url`` and wait for the boot (checkpoint list) and, if the URL names a checkpoint and
     text, for the drawn document."""
     page.goto(url)
-    page.wait_for_function("window.__attnviz && window.__attnviz.isReady")
+    page.wait_for_function("() => window.__attnviz && window.__attnviz.isReady")
     wait_drawn(page)
 
 
 def wait_drawn(page: Page) -> None:
     page.wait_for_function(
-        "(() => { const s = window.__attnviz.store.get();"
+        "() => { const s = window.__attnviz.store.get();"
         " return s.status === 'error' || (s.status === 'ready' && s.doc !== null"
-        " && s.doc.checkpoint === s.ckpt && s.doc.input === s.text); })()",
+        " && s.doc.checkpoint === s.ckpt && s.doc.input === s.text); }",
         timeout=30_000,
     )
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")

@@ -59,15 +59,15 @@ def test_lesson_link_opens_its_view(link: str, tab: Tab, server: Server) -> None
     layer, head = int(q.get("layer", 0)), int(q.get("head", 0))
 
     s = page.evaluate(
-        "(() => { const s = window.__attnviz.store.get();"
+        "() => { const s = window.__attnviz.store.get();"
         " return {ckpt: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head, present: s.present,"
-        " status: s.status, error: s.error, doc: s.doc && {checkpoint: s.doc.checkpoint, input: s.doc.input}}; })()"
+        " status: s.status, error: s.error, doc: s.doc && {checkpoint: s.doc.checkpoint, input: s.doc.input}}; }"
     )
     assert s["error"] is None and s["status"] == "ready", s
     assert s["doc"] == {"checkpoint": want_ckpt, "input": q["text"]}
     assert (s["ckpt"], s["text"], s["kind"], s["layer"], s["head"]) == (want_ckpt, q["text"], kind, layer, head)
     assert s["present"] == (q.get("present") == "1")
-    assert page.evaluate("document.body.classList.contains('present')") == s["present"]
+    assert page.evaluate("() => document.body.classList.contains('present')") == s["present"]
     # the URL now names the exact checkpoint; the rest is unchanged (defaults are left out of it)
     now = {k: v[0] for k, v in parse_qs(urlsplit(settled_url(page)).query).items()}
     assert drop_defaults(now) == drop_defaults({**q, "ckpt": want_ckpt})
@@ -81,10 +81,10 @@ def test_lesson_link_opens_its_view(link: str, tab: Tab, server: Server) -> None
     assert page.get_by_test_id("epoch-select").input_value() == want_ckpt
     assert page.locator(".arc-head h2").inner_text() == f"Token arcs · layer {layer}"
     drawn = page.evaluate(
-        "(() => { const c = document.querySelector('[data-testid=focus-heatmap-canvas]');"
+        "() => { const c = document.querySelector('[data-testid=focus-heatmap-canvas]');"
         " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; const seen = new Set();"
         " for (let i = 0; i < d.length; i += 4 * 7) if (d[i + 3]) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);"
-        " return seen.size; })()"
+        " return seen.size; }"
     )
     assert drawn >= 1, "the heatmap canvas is empty"  # a 1×1 map (the tiny model wrote nothing) has one colour
     assert not page.get_by_test_id("error-message").is_visible()

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.chromium import settled_url
 
@@ -56,7 +56,7 @@ def on_screen(page: Page, testid: str) -> None:
     vw, vh = page.viewport_size["width"], page.viewport_size["height"]  # type: ignore[index]
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= vh + 1 and box["x"] + box["width"] <= vw + 1, (testid, box)
     assert page.evaluate(
-        "document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth"
+        "() => document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth"
     )
 
 
@@ -127,7 +127,7 @@ def test_model_view_of_a_12_head_model_shows_every_head_without_scrolling(  # ty
     # enlarged, a 128-token thumbnail gets several times the pixels (previous-token vs diagonal)
     small = page.get_by_test_id("model-view-0-0").bounding_box()
     page.get_by_test_id("mv-zoom").click()
-    page.wait_for_function("document.querySelector('[data-testid=model-view-0-0]').getBoundingClientRect().width > 60")
+    page.wait_for_function("() => document.querySelector('[data-testid=model-view-0-0]').getBoundingClientRect().width > 60")
     big = page.get_by_test_id("model-view-0-0").bounding_box()
     assert small and big and big["width"] >= 3 * small["width"]
     assert not page.get_by_test_id("focus-heatmap").is_visible()
@@ -152,7 +152,7 @@ def test_presenter_mode_at_1280x720(open_page, server: Server) -> None:  # type:
     assert not page.get_by_test_id("examples-menu").is_visible()
     assert page.get_by_test_id("present-toggle").get_attribute("aria-pressed") == "true"
     page.keyboard.press("Escape")
-    page.wait_for_function("document.querySelector('[data-testid=present-toggle]').getAttribute('aria-pressed') === 'false'")
+    expect(page.get_by_test_id("present-toggle")).to_have_attribute("aria-pressed", "false")
     assert page.locator("#model-view").is_visible()
     assert "present" not in query(page)
     assert open_page.errors == []  # type: ignore[attr-defined]
@@ -257,7 +257,7 @@ def test_names_match_and_tabs_move_the_focus(open_page, server: Server) -> None:
     assert page.get_by_test_id("labels-thinned").count() == 0
     page.get_by_test_id("kind-encoder_self").focus()
     page.keyboard.press("ArrowRight")
-    assert page.evaluate("document.activeElement.dataset.testid") == "kind-decoder_self"
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "kind-decoder_self"
     assert page.get_by_test_id("kind-decoder_self").get_attribute("aria-selected") == "true"
     assert open_page.errors == []  # type: ignore[attr-defined]
 
@@ -273,7 +273,7 @@ def test_an_exported_document_reopens_in_its_view(open_page, server: Server, tmp
     other = open_page(1440, 900)
     open_app(other, f"{server.base}/")
     other.get_by_test_id("file-input").set_input_files(str(path))
-    other.wait_for_function("document.querySelector('[data-testid=kind-cross]')?.getAttribute('aria-selected') === 'true'")
+    other.wait_for_function("() => document.querySelector('[data-testid=kind-cross]')?.getAttribute('aria-selected') === 'true'")
     label = other.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label")
     assert label and label.startswith("Cross-attention, layer 1 head 2"), label
     assert open_page.errors == []  # type: ignore[attr-defined]
@@ -320,7 +320,7 @@ def test_expected_alignment_stays_on_its_cells_with_special_tokens_hidden(open_p
     assert page.evaluate(OUTLINED_CELLS, [cells["xs"], cells["ys"]]) == [[q, q] for q in range(min(rows, 6))]
     # hidden <bos>/<eos>: row q is the decoder token that predicts output q + 1, from source q + 1
     page.get_by_test_id("hide-special").check()
-    page.wait_for_function("document.querySelectorAll('[data-testid=focus-heatmap] g.labels-k text').length === 5")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=focus-heatmap] g.labels-k text').length === 5")
     cells = heatmap_cells(page)
     hidden_rows = len(cells["ys"])
     assert hidden_rows >= 2
@@ -385,6 +385,6 @@ def test_a_decoder_only_document_shows_its_one_kind(open_page, server: Server, t
         assert page.get_by_test_id(f"insight-tab-{tab}").get_attribute("aria-disabled") == "true"
     assert page.get_by_test_id("ablate-toggle").is_disabled()
     page.get_by_test_id("hide-special").check()
-    page.wait_for_function("document.querySelectorAll('[data-testid=focus-heatmap] g.labels-k text').length === 4")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=focus-heatmap] g.labels-k text').length === 4")
     assert not page.get_by_test_id("error-message").is_visible()
     assert open_page.errors == []  # type: ignore[attr-defined]

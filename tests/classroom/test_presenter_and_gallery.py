@@ -50,9 +50,9 @@ def test_presenter_mode_from_the_url(tab: Tab, server: Server) -> None:
     page = tab.page
     # encoder self-attention: its size is the input's (8×8), whatever the tiny model writes
     open_app(page, f"{server.base}/?ckpt=reverse&text=racecar&kind=encoder_self&layer=0&head=2&present=1")
-    s = page.evaluate("window.__attnviz.store.get()")
+    s = page.evaluate("() => window.__attnviz.store.get()")
     assert s["present"] is True and s["ckpt"] == last_epoch(server, "reverse") and s["status"] == "ready"
-    assert page.evaluate("document.body.classList.contains('present')")
+    assert page.evaluate("() => document.body.classList.contains('present')")
     # the input and the focus views only
     assert page.get_by_test_id("text-input").is_visible()
     assert page.locator("#focus-heatmap").is_visible() and page.locator("#arc-view").is_visible()
@@ -72,7 +72,7 @@ def test_presenter_mode_from_the_url(tab: Tab, server: Server) -> None:
     assert contrast(page, ".row-label", ".output-panel") >= 12
     # it fits a 1280×720 projector: nothing scrolls, the heatmap is big
     assert page.evaluate(
-        "document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth"
+        "() => document.documentElement.scrollHeight <= innerHeight && document.documentElement.scrollWidth <= innerWidth"
     )
     box = page.get_by_test_id("focus-heatmap").bounding_box()
     assert box and box["height"] >= 300
@@ -85,20 +85,22 @@ def test_presenter_mode_from_the_url(tab: Tab, server: Server) -> None:
 def test_presenter_toggle(tab: Tab, server: Server) -> None:
     page = tab.page
     open_app(page, f"{server.base}/?ckpt=copy&text=hello&layer=1")
-    assert page.locator("#model-view").is_visible() and not page.evaluate("document.body.classList.contains('present')")
+    assert page.locator("#model-view").is_visible() and not page.evaluate("() => document.body.classList.contains('present')")
     normal = px(page, "[data-testid=text-input]")
     assert px(page, ".hm-labels .labels-q text") <= 13
     toggle = page.get_by_test_id("present-toggle")
     assert toggle.inner_text() == "Present" and toggle.get_attribute("aria-pressed") == "false"
     toggle.click()
-    page.wait_for_function("document.body.classList.contains('present')")
+    page.wait_for_function("() => document.body.classList.contains('present')")
     assert parse_qs(urlsplit(settled_url(page)).query)["present"] == ["1"]
     assert not page.locator("#model-view").is_visible()
     assert px(page, "[data-testid=text-input]") >= 1.5 * normal
-    page.wait_for_function("parseFloat(getComputedStyle(document.querySelector('.hm-labels .labels-q text')).fontSize) >= 20")
+    page.wait_for_function(
+        "() => parseFloat(getComputedStyle(document.querySelector('.hm-labels .labels-q text')).fontSize) >= 20"
+    )
     assert toggle.inner_text() == "Exit presenter" and toggle.get_attribute("aria-pressed") == "true"
     toggle.click()
-    page.wait_for_function("!document.body.classList.contains('present')")
+    page.wait_for_function("() => !document.body.classList.contains('present')")
     assert "present" not in parse_qs(urlsplit(settled_url(page)).query)
     assert page.locator("#model-view").is_visible() and page.get_by_test_id("download-png").is_visible()
     assert tab.errors == []
@@ -134,7 +136,7 @@ def test_gallery_click_loads_text_and_the_tasks_run(tab: Tab, server: Server) ->
         page.get_by_test_id("examples-button").click()
         page.get_by_test_id(testid).click()
         wait_drawn(page)
-        s = page.evaluate("window.__attnviz.store.get()")
+        s = page.evaluate("() => window.__attnviz.store.get()")
         assert s["text"] == text and s["ckpt"] == last_epoch(server, run), s["ckpt"]
         assert s["doc"]["checkpoint"] == s["ckpt"] and s["doc"]["input"] == text
         # the example opens the view its line talks about ("Cross-attention, layer 1"), not the current one
@@ -153,7 +155,7 @@ def test_gallery_click_loads_text_and_the_tasks_run(tab: Tab, server: Server) ->
     page.get_by_test_id("examples-button").click()
     page.get_by_test_id("example-sort-mississippi").click()
     wait_drawn(page)
-    s = page.evaluate("window.__attnviz.store.get()")
+    s = page.evaluate("() => window.__attnviz.store.get()")
     assert s["ckpt"] == "sort/ckpt_epoch1.pt" and s["text"] == "mississippi" and s["doc"]["input"] == "mississippi"
     assert not page.get_by_test_id("error-message").is_visible()
     assert tab.errors == []
@@ -172,7 +174,7 @@ def test_gallery_without_a_run_of_the_task(tab: Tab, demo_dir: Path, tmp_path: P
         assert "no copy run" not in titles[0] and "(no reverse run on this server)" in titles[1]
         page.get_by_test_id("example-reverse-stressed").click()
         wait_drawn(page)
-        s = page.evaluate("window.__attnviz.store.get()")
+        s = page.evaluate("() => window.__attnviz.store.get()")
         assert s["text"] == "stressed" and s["ckpt"].startswith("copy/") and s["doc"]["input"] == "stressed"
         assert tab.errors == []
     finally:

@@ -70,7 +70,7 @@ def test_screenshot(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         open_app(page, f"{shot_server.base}/?{query}")
-        s = page.evaluate("(() => { const s = window.__attnviz.store.get(); return {status: s.status, doc: !!s.doc}; })()")
+        s = page.evaluate("() => { const s = window.__attnviz.store.get(); return {status: s.status, doc: !!s.doc}; }")
         assert s == {"status": "ready", "doc": True}
         if click:
             page.get_by_test_id(click).click()

@@ -223,7 +223,6 @@ def test_a_skeleton_of_the_document_shows_while_the_model_runs(page: Any, server
     held: list[Any] = []
     page.route("**/api/attention", lambda route: held.append(route))  # hold the real request
     open_app(page, server.url, SKELETON_URL)
-    page.wait_for_function("() => window.__attnviz.store.get().shape !== null")
     # what is known before the weights is laid out: the source tokens and the model's shape
     info = next(
         c for r in server.api("/api/checkpoints").json()["runs"] for c in r["checkpoints"] if c["name"] == "copy/ckpt_epoch2.pt"
@@ -248,7 +247,7 @@ def test_a_skeleton_of_the_document_shows_while_the_model_runs(page: Any, server
         ]  # PENDING_RGB
     assert canvas_stats(page.get_by_test_id("arc-canvas"))["opaque"] == 0
     expect(page.get_by_test_id("download-json")).to_be_disabled()
-    assert state(page)["doc"] is None  # the skeleton is not a document: nothing else reads it
+    assert page.evaluate("() => window.__attnviz.store.get().rawDoc") is None  # nothing received yet
     first_label = page.locator(".hm-labels .labels-q text").first.element_handle()
 
     held[0].continue_()  # the real server answers
@@ -257,8 +256,21 @@ def test_a_skeleton_of_the_document_shows_while_the_model_runs(page: Any, server
     assert first_label.evaluate("(el) => el.isConnected")  # labels kept, not rebuilt
     expect(page.get_by_test_id("output-pending")).to_have_count(0)
     assert canvas_stats(page.get_by_test_id("arc-canvas"))["opaque"] > 0
-    assert page.evaluate("() => window.__attnviz.store.get().shape") is None
     assert pixel_at(page, "[data-testid=focus-heatmap-canvas]", cells["xs"][0], cells["ys"][0]) != [238, 240, 243, 255]
+
+
+def test_a_skeleton_keeps_the_insight_panel_the_link_opened(page: Any, server: Server) -> None:
+    # the skeleton has no decoder side yet: the Decoding tab must not be judged on it and closed
+    held: list[Any] = []
+    page.route("**/api/attention", lambda route: held.append(route))
+    open_app(page, server.url, SKELETON_URL + "&insight=steps")
+    expect(page.locator(".hm-labels .labels-q text")).to_have_count(6)
+    tab = page.get_by_test_id("insight-tab-steps")
+    expect(tab).to_have_attribute("aria-pressed", "true")
+    held[0].continue_()
+    wait_for_doc(page, "abcab")
+    expect(tab).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("insight-panel")).to_be_visible()
 
 
 def test_a_failed_request_takes_the_skeleton_away(page: Any, server: Server, console: ConsoleLog) -> None:
@@ -266,13 +278,13 @@ def test_a_failed_request_takes_the_skeleton_away(page: Any, server: Server, con
     held: list[Any] = []
     page.route("**/api/attention", lambda route: held.append(route))
     open_app(page, server.url, SKELETON_URL)
-    page.wait_for_function("() => window.__attnviz.store.get().shape !== null")
     expect(page.locator(".hm-labels .labels-q text")).to_have_count(6)
     held[0].abort()
     expect(page.get_by_test_id("error-message")).to_be_visible()
     expect(page.get_by_test_id("empty-state")).to_be_visible()
     expect(page.locator("#views")).not_to_have_class(re.compile(r"\bhas-doc\b"))
-    assert page.evaluate("() => window.__attnviz.store.get().shape") is None
+    expect(page.locator(".hm-labels .labels-q text")).to_have_count(0)
+    expect(page.get_by_test_id("output-pending")).to_be_hidden()
 
 
 def test_an_unknown_checkpoint_in_the_url_gives_a_clear_message(page: Any, server: Server, console: ConsoleLog) -> None:

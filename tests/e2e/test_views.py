@@ -37,11 +37,8 @@ def type_text(page: Any, text: str) -> dict[str, Any]:
     the whole text (the first key runs at once, so earlier requests carry a prefix)."""
     box = page.get_by_test_id("text-input")
     box.fill("")
-
-    def for_text(r: Any) -> bool:
-        return is_attention(r) and (r.post_data_json or {}).get("text") == text
-
-    with page.expect_request(for_text) as req:
+    # the first keystroke runs at once ("a"), the rest coalesce: the request for the whole text
+    with page.expect_request(lambda r: is_attention(r) and (r.post_data_json or {}).get("text") == text) as req:
         box.press_sequentially(text)
     wait_for_doc(page, text)
     body: dict[str, Any] = req.value.post_data_json

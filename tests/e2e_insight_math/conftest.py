@@ -51,4 +51,6 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
 
 def open_app(page: Page, query: str) -> None:
     page.goto(f"/{query}")
-    page.wait_for_function("() => document.documentElement.dataset.ready === '1' && !!window.__attnviz.store.get().doc")
+    page.wait_for_function(
+        "() => document.documentElement.dataset.ready === '1' && window.__attnviz.store.get().status === 'ready'"
+    )

@@ -29,7 +29,7 @@ def api_requests(page: Page) -> list[Request]:
 
 
 def store(page: Page, expr: str) -> Any:
-    return page.evaluate(f"(() => {{ const s = window.__attnviz.store.get(); return {expr}; }})()")
+    return page.evaluate(f"() => {{ const s = window.__attnviz.store.get(); return {expr}; }}")
 
 
 def fmt(v: float) -> str:
@@ -59,7 +59,7 @@ def test_timeline_one_request_scrub_and_play(page: Page) -> None:
     assert "ckpt=copy%2Fckpt_epoch1.pt" in settled_url(page)
     assert page.locator("[data-testid=timeline-label]").inner_text().startswith("epoch 1 / 3")
     assert "current" in (page.locator("[data-testid=timeline-multiple-1]").get_attribute("class") or "")
-    assert page.evaluate("window.__attnvizInsight.scrubTo(1)") >= 0
+    assert page.evaluate("() => window.__attnviz.timeline.scrubTo(1)") >= 0
     assert store(page, "s.doc.model.epoch") == 2
 
     page.locator("[data-testid=timeline-play]").click()
@@ -69,7 +69,7 @@ def test_timeline_one_request_scrub_and_play(page: Page) -> None:
     assert len(reqs) == n, [r.url for r in reqs[n:]]  # no request while scrubbing or playing
 
     # restored from the URL: a scrubbed epoch and the open timeline
-    page.evaluate("window.__attnvizInsight.scrubTo(0)")
+    page.evaluate("() => window.__attnviz.timeline.scrubTo(0)")
     reqs.clear()
     page.reload()
     page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
@@ -89,9 +89,9 @@ def test_math_view_formulas_numbers_and_hover(page: Page) -> None:
     open_app(page, f"?ckpt={LAST}&text=abca&kind=decoder_self&layer=1&head=1&insight=math&mq=2")
     page.locator("[data-testid=math-table-weights]").wait_for()
     assert page.locator(".katex").count() >= 8  # one formula per step, plus the worked softmax
-    page.evaluate("document.fonts.ready")
-    assert page.evaluate("document.fonts.check('16px KaTeX_Main') && document.fonts.check('16px KaTeX_Math')")
-    assert page.evaluate("[...document.fonts].some(f => f.family.includes('KaTeX') && f.status === 'loaded')")
+    page.evaluate("() => document.fonts.ready")
+    assert page.evaluate("() => document.fonts.check('16px KaTeX_Main') && document.fonts.check('16px KaTeX_Math')")
+    assert page.evaluate("() => [...document.fonts].some(f => f.family.includes('KaTeX') && f.status === 'loaded')")
 
     m = math_api(page, "decoder_self", 1, 1)
     w = m["tensors"]["weights"]["data"]
@@ -136,7 +136,7 @@ def test_math_view_formulas_numbers_and_hover(page: Page) -> None:
 
     # the other two kinds
     for kind in ("encoder_self", "cross"):
-        page.evaluate(f"window.__attnviz.store.set({{kind: '{kind}', layer: 0, head: 0}})")
+        page.evaluate(f"() => window.__attnviz.store.set({{kind: '{kind}', layer: 0, head: 0}})")
         word = kind.split("_")[0]
         h2 = "document.querySelector('[data-testid=math-view] h2').textContent"
         page.wait_for_function(f"() => {h2}.includes('layer 0 · head 0') && {h2}.toLowerCase().includes('{word}')")
@@ -196,9 +196,10 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     assert page.locator("[data-testid=output] code.out-text").first.inner_text() == ablated["output"]  # the output panel
 
     # a second head, then reload: restored from the URL and sent again
-    page.evaluate("window.__attnviz.store.set({kind: 'encoder_self', layer: 0, head: 1})")
+    page.evaluate("() => window.__attnviz.store.set({kind: 'encoder_self', layer: 0, head: 1})")
     page.locator("[data-testid=ablate-toggle]").click()
     page.wait_for_function("() => window.__attnviz.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
+    assert "ablate=encoder_self%3A0.1%2Ccross%3A1.0" in settled_url(page)  # the URL reloaded below
     reqs.clear()
     page.reload()
     page.wait_for_function("() => window.__attnviz?.store.get().docAblate === 'encoder_self:0.1,cross:1.0'")
@@ -208,6 +209,8 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     # switching them back on: the intact model again
     for _ in range(2):
         page.locator("[data-testid=ablate-chip] button").first.click()
-    page.wait_for_function("() => { const s = window.__attnviz.store.get(); return s.docAblate === '' && s.status === 'ready'; }")
+    page.wait_for_function(
+        "() => window.__attnviz.store.get().docAblate === '' && window.__attnviz.store.get().status === 'ready'"
+    )
     assert "ablate=" not in settled_url(page)
     assert store(page, "s.doc.output") == intact["output"]

@@ -58,7 +58,7 @@ def test_train_from_the_page(browser: Any, page_train_server: TrainServer) -> No
         options = page.get_by_test_id("run-select").locator("option").evaluate_all("els => els.map(e => e.value)")
         assert run in options
         page.wait_for_function("() => window.__attnviz.store.get().doc?.checkpoint?.endsWith('/ckpt_epoch8.pt')")
-        hook = page.evaluate("() => window.__attnvizTrain")
+        hook = page.evaluate("() => window.__attnviz.train")
         assert hook["redraws"] >= 2 and hook["firstRedraw"] is not None
         assert int(panel.get_attribute("data-redraws") or 0) == hook["redraws"]
         assert not errors

@@ -46,11 +46,6 @@ export interface AttnDoc {
    * `steps` are the original steps (the shown ones follow the kept target rows).
    */
   hidden?: { tokens: { src: string[]; tgt: string[] }; kept: { src: number[]; tgt: number[] }; steps?: DecodingStep[] | null };
-  /**
-   * A skeleton (lib/skeleton.ts): the shape and source tokens of a document still being computed,
-   * weights NaN. Only the main views draw it (AppState.shape); it is never `AppState.doc`.
-   */
-  pending?: true;
 }
 
 export class DocumentError extends Error {

@@ -39,7 +39,6 @@ describe('predictSourceTokens', () => {
 describe('skeletonDoc', () => {
   it("has the encoder self-attention's shape, NaN weights and no output", () => {
     const d = skeletonDoc(toy, toy.name, 'abc')!;
-    expect(d.pending).toBe(true);
     expect(d.checkpoint).toBe(toy.name);
     expect(d.input).toBe('abc');
     expect(d.output).toBeNull();

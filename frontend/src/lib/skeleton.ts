@@ -25,7 +25,7 @@ export function predictSourceTokens(info: CheckpointInfo | null, text: string): 
 }
 
 /**
- * A pending document with the encoder self-attention's shape for `text` on checkpoint `name`
+ * A document with the encoder self-attention's shape for `text` on checkpoint `name`
  * (weights NaN, no output), or null when its shape cannot be known (see predictSourceTokens).
  */
 export function skeletonDoc(info: CheckpointInfo | null, name: string, text: string): AttnDoc | null {
@@ -47,6 +47,5 @@ export function skeletonDoc(info: CheckpointInfo | null, name: string, text: str
     steps: null,
     specialTokens: null,
     encoding: 'json',
-    pending: true,
   };
 }

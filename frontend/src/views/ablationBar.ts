@@ -4,7 +4,7 @@
  * the new output beside the intact model's (and whether each is correct). State: `ablate` in the URL.
  */
 import { cachedDocument } from '../data';
-import { ablationKey, clampAblation, headLabel, isAblated, toggleHead } from '../lib/ablate';
+import { ablationKey, headLabel, isAblated, toggleHead } from '../lib/ablate';
 import { checkpointInfo, featureBlock, supportedFeatures } from '../lib/features';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
@@ -37,10 +37,10 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
   const pending = new Set<string>();
   const keyOf = (ckpt: string, text: string) => `${ckpt}\n${text}`;
 
+  /** a received document (`rawDoc`, never a skeleton) computed without ablation is its own baseline */
   function remember(s: AppState) {
-    if (s.doc && s.docAblate === '' && s.doc.checkpoint) {
-      baselines.set(keyOf(s.doc.checkpoint, s.doc.input), { output: s.doc.output, expected: s.doc.expected });
-    }
+    const d = s.rawDoc;
+    if (d && s.docAblate === '' && d.checkpoint) baselines.set(keyOf(d.checkpoint, d.input), { output: d.output, expected: d.expected });
   }
 
   function fetchBaseline(ckpt: string, text: string) {
@@ -103,22 +103,6 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
       compare.append(now, was);
       compare.title = base && base.output === out ? 'Same output as the intact model' : 'The output changed';
     }
-    markThumbs();
-  }
-
-  /** grey / strike the switched-off heads of the current kind in the model view */
-  function markThumbs() {
-    const s = store.get();
-    const t = s.doc?.kinds[s.kind];
-    // a head is drawn switched off only when the shown document was computed without it
-    const list = t && s.docAblate === ablationKey(s.ablate) ? clampAblation(s.ablate, t.layers, t.heads) : [];
-    for (const el of document.querySelectorAll<HTMLElement>('#model-view button.thumb')) {
-      const m = /^model-view-(\d+)-(\d+)$/.exec(el.dataset.testid ?? '');
-      const off = !!m && isAblated(list, s.kind, +m[1]!, +m[2]!);
-      el.classList.toggle('ablated', off);
-      if (off) el.title = 'Switched off (ablated)';
-      else el.removeAttribute('title');
-    }
   }
 
   store.subscribe((s, p) => {
@@ -128,7 +112,7 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
       const info = checkpointInfo(s.checkpoints, s.ckpt);
       if (info && !supportedFeatures(info).has('ablate')) return store.set({ ablate: [] });
     }
-    if (s.doc !== p.doc) remember(s);
+    if (s.rawDoc !== p.rawDoc) remember(s);
     if (s.doc !== p.doc || s.ablate !== p.ablate || s.ckpt !== p.ckpt || s.checkpoints !== p.checkpoints || s.docSource !== p.docSource || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.docAblate !== p.docAblate) render();
   });
   remember(store.get());

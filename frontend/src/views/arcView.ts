@@ -14,7 +14,7 @@ import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
-import { current, shown, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
+import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
 import { createLitSet } from './litSet';
 
 interface Tok {
@@ -92,14 +92,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   let W = 0;
 
   function computeArcs(s: AppState): Arc[] {
-    const cur = shown(s)!;
-    const { t } = cur;
-    if (cur.doc.pending) {
-      // a skeleton (weights still computed): labels only
-      perRow = 0;
-      total = 0;
-      return [];
-    }
+    const { t } = current(s)!;
     const r = layerArcs(t, s.layer, shownHeads(s, t), s.mass);
     perRow = r.perRow;
     total = r.total;
@@ -150,7 +143,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   }
 
   function renderChips(s: AppState) {
-    const cur = shown(s);
+    const cur = current(s);
     const n = cur ? cur.t.heads : 0;
     const on = new Set(cur ? shownHeads(s, cur.t) : []);
     chips
@@ -194,7 +187,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     countRender('arcs');
     const s = store.get();
     renderChips(s);
-    const cur = shown(s);
+    const cur = current(s);
     if (!cur) {
       svg.selectAll('*').remove();
       labelsFor = [];
@@ -246,7 +239,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     }
     const nHeads = shownHeads(s, t).length;
     stat.text(
-      cur.doc.pending
+      !total && s.status === 'loading'
         ? 'Running the model…'
         : `${arcs.length < total ? `strongest ${arcs.length} of ${total}` : arcs.length} lines · ${nHeads} head${nHeads === 1 ? '' : 's'} · up to ${Math.round(s.mass * 100)}% of each query's attention` +
             (perRow < t.nk ? `, at most ${perRow} key${perRow === 1 ? '' : 's'} per query and head` : ''),
@@ -312,7 +305,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     .on('pointerleave', () => store.set({ hover: null }));
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.layer !== p.layer || s.heads !== p.heads || s.mass !== p.mass || s.present !== p.present) render();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.heads !== p.heads || s.mass !== p.mass || s.present !== p.present) render();
     else {
       if (s.head !== p.head) renderChips(s);
       if (s.hover !== p.hover) updateHover();

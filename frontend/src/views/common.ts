@@ -40,17 +40,9 @@ export interface Current {
   kTokens: string[];
 }
 
+/** The shown document's tensor of the selected kind, with its query and key tokens. */
 export function current(s: AppState): Current | null {
   return currentOf(s.doc, s);
-}
-
-/**
- * What the main views (model view, focus heatmap, token arcs, output panel) draw: the document, or
- * while the first one is computed, its skeleton (`AppState.shape`, `doc.pending`: shape and
- * labels, no weights). Interaction and everything else use `current`, which has no skeleton.
- */
-export function shown(s: AppState): Current | null {
-  return current(s) ?? (s.doc ? null : currentOf(s.shape, s));
 }
 
 function currentOf(doc: AttnDoc | null, s: Pick<AppState, 'kind'>): Current | null {

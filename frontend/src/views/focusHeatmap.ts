@@ -14,7 +14,7 @@ import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
-import { current, shown, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
+import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
 import { createLitSet } from './litSet';
 
 interface Label {
@@ -78,7 +78,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   function renderNow() {
     countRender('heatmap');
     const s = store.get();
-    const cur = shown(s);
+    const cur = current(s);
     if (!cur) {
       title.text('Focus heatmap');
       precision.style('display', 'none');
@@ -143,7 +143,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
       }
       ctx.stroke();
     }
-    if (s.align && !cur.doc.pending) drawAlignment(ctx, g, cur.doc, kind);
+    if (s.align) drawAlignment(ctx, g, cur.doc, kind);
     if (sizeCanvasBox(overlay, cw, ch)) overlayDirty = false; // resizing cleared it
     svg.attr('width', cw).attr('height', ch);
     wrap.style('width', `${cw}px`).style('height', `${ch}px`);
@@ -311,7 +311,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   });
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align || s.present !== p.present) render();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align || s.present !== p.present) render();
     else if (s.hover !== p.hover) updateHover();
   });
   render();

@@ -5,6 +5,7 @@
  * block max (lib/thumbnail.ts). Hover only moves two absolutely-positioned bands per thumbnail.
  */
 import * as d3 from 'd3';
+import { ablationKey, clampAblation, isAblated } from '../lib/ablate';
 import { matrixToRgba } from '../lib/color';
 import { hasRollout, kindStats, refMatrix, rolloutCheap, rolloutInSlices, rolloutReady, type Agg } from '../lib/headRef';
 import { blockMaxRgba, thumbFactor } from '../lib/thumbnail';
@@ -14,7 +15,7 @@ import { thumbSize } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
-import { current, shown, trackSize, countRender, timed } from './common';
+import { current, trackSize, countRender, timed } from './common';
 import { statColor, formatStat } from './insightCommon';
 
 interface Thumb {
@@ -77,7 +78,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   function renderNow(force: boolean) {
     countRender('model');
     const s = store.get();
-    const cur = shown(s);
+    const cur = current(s);
     if (!cur) {
       grid.selectAll('*').remove();
       colLabels.selectAll('*').remove();
@@ -94,14 +95,16 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const gap = statKey ? (many ? 5 : 7) : many ? 2 : 4;
     const label = many ? 24 : 30;
     const newSize = thumbSize(t.heads + aggs.length, width - 2 - gap - (statKey ? 6 : 0), gap, label, 8, s.mvzoom ? 200 : 96);
-    const stamp = `${statKey}|${s.mvorder}|${s.offset}|${gap}|${s.mvzoom}`;
+    const stamp = `${statKey}|${s.mvorder}|${s.offset}|${gap}|${s.mvzoom}|${s.docAblate}|${ablationKey(s.ablate)}`;
     if (!force && rendered === t && newSize === size && stamp === renderedStamp) return;
     size = newSize;
     rendered = t;
     renderedStamp = stamp;
     const pixelated = size >= Math.max(t.nq, t.nk);
+    // a head is drawn switched off only when the shown document was computed without it
+    const ablated = s.docAblate === ablationKey(s.ablate) ? clampAblation(s.ablate, t.layers, t.heads) : [];
     // statistic: frame colour per head, optional per-layer ordering (highest first)
-    const stats = statKey && !cur.doc.pending ? kindStats(cur.doc, cur.kind, s.offset) : null;
+    const stats = statKey ? kindStats(cur.doc, cur.kind, s.offset) : null;
     const value = (l: number, h: number) => (stats ? statValue(stats[l * t.heads + h]!, statKey as StatKey) : NaN);
     const vals = stats ? stats.map((st) => statValue(st, statKey as StatKey)).filter(Number.isFinite) : [];
     const def = stats ? statDefs(s.offset, SPECIAL_KEYS).find((d) => d.key === statKey) : undefined;
@@ -185,7 +188,9 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
         return b;
       })
       .attr('aria-label', (d) => (d.agg === 'none' ? `Layer ${d.layer}, head ${d.head}` : d.agg === 'mean' ? `Layer ${d.layer}, mean of heads` : `Rollout through layer ${d.layer}`))
+      .classed('ablated', (d) => d.agg === 'none' && isAblated(ablated, cur.kind, d.layer, d.head))
       .attr('title', (d) => {
+        if (d.agg === 'none' && isAblated(ablated, cur.kind, d.layer, d.head)) return 'Switched off (ablated)';
         if (d.agg !== 'none') return d.agg === 'mean' ? `L${d.layer} · mean of heads` : `Rollout through L${d.layer}`;
         return stats ? `L${d.layer} · H${d.head} · ${def?.label ?? statKey}: ${formatStat(value(d.layer, d.head), statKey)}` : `L${d.layer} · H${d.head} (shift-click: diff against it)`;
       })
@@ -202,8 +207,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
           return;
         }
         this.dataset.gen = String(gen);
-        // a skeleton's cells are all NaN (grey): its means and rollouts are not worth computing
-        drawThumb(this.querySelector('canvas')!, cur.doc.pending ? t.data.subarray(0, t.nq * t.nk) : refMatrix(t, d), t, pixelated, buf, size);
+        drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf, size);
       });
     // a costly rollout (a chain of n³ products) is computed after the first paint, in slices that
     // leave the page responsive (seconds of work at 512 tokens), then drawn; a cheap one is drawn above
@@ -288,8 +292,8 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     if (s.doc !== p.doc || s.kind !== p.kind || s.offset !== p.offset || s.mvstat !== p.mvstat) syncStatControls(s);
     if (s.mvorder !== p.mvorder) orderBox.property('checked', s.mvorder);
     if (s.mvzoom !== p.mvzoom) syncZoom(s);
-    if (s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.mvstat !== p.mvstat || s.mvorder !== p.mvorder || (s.mvstat && s.offset !== p.offset)) render();
-    if (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.doc !== p.doc || s.shape !== p.shape || s.kind !== p.kind || s.mvorder !== p.mvorder || s.mvstat !== p.mvstat) updateSelection();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.mvstat !== p.mvstat || s.mvorder !== p.mvorder || (s.mvstat && s.offset !== p.offset) || s.ablate !== p.ablate || s.docAblate !== p.docAblate) render();
+    if (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.doc !== p.doc || s.kind !== p.kind || s.mvorder !== p.mvorder || s.mvstat !== p.mvstat) updateSelection();
     if (s.hover !== p.hover) updateHover();
   });
   render(true);

@@ -24,8 +24,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
 
   function render() {
     const s = store.get();
-    // while the first document is computed: its skeleton's source tokens (views/common.ts `shown`)
-    const doc = s.doc ?? s.shape;
+    const doc = s.doc;
     root.classed('no-doc', !doc);
     if (!doc) return;
     // a decoder-only model has no source side: only its tokens (prompt + generated) are listed
@@ -63,7 +62,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
       .text((d) => displayToken(d.tok));
 
     result.selectAll('*').remove();
-    if (doc.pending) {
+    if (doc.output === null && s.status === 'loading') {
       const out = result.append('div').attr('class', 'out');
       out.append('span').attr('class', 'row-label').text('Output');
       out.append('span').attr('class', 'empty-out').attr('data-testid', 'output-pending').text('running the model…');
@@ -120,7 +119,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
   }
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.shape !== p.shape || s.docSource !== p.docSource || s.hidespecial !== p.hidespecial) render();
+    if (s.doc !== p.doc || s.docSource !== p.docSource || s.hidespecial !== p.hidespecial) render();
     else if (s.hover !== p.hover || s.kind !== p.kind) updateHover();
   });
   render();

@@ -12,6 +12,7 @@ import type { Store } from '../lib/store';
 import { showDocPatch, type AppState } from '../state';
 import { countRender, timed } from './common';
 import { findCheckpoint } from './inputBar';
+import { publish } from '../testHook';
 
 
 const PLAY_MS = 700;
@@ -34,18 +35,6 @@ export function runOf(s: AppState, ckpt: string): string {
   if (info) return info.run;
   const i = ckpt.lastIndexOf('/');
   return i < 0 ? '.' : ckpt.slice(0, i);
-}
-
-declare global {
-  interface Window {
-    /** test / bench hook of the insight views */
-    __attnvizInsight?: {
-      /** scrub the timeline to epoch index i; returns the synchronous repaint time (ms) */
-      scrubTo(i: number): number;
-      timelineEpochs(): number[];
-      timelineRequests: number;
-    };
-  }
 }
 
 export function createTimelineView(container: HTMLElement, store: Store<AppState>) {
@@ -247,11 +236,11 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
   });
   load();
 
-  window.__attnvizInsight = {
+  publish('timeline', {
     scrubTo,
     timelineEpochs: () => epochs.map((e) => e.epoch),
     get timelineRequests() {
       return requests;
     },
-  };
+  });
 }

@@ -15,6 +15,7 @@ import type { TrainEvents, TrainLimits, TrainStatus, TrainTask } from '../api/ty
 import type { Store } from '../lib/store';
 import { chartPaths, type TrainPoint } from '../lib/trainChart';
 import { showDocPatch, type AppState } from '../state';
+import { publish, type TrainHook } from '../testHook';
 
 const SAMPLE: Record<string, string> = {
   copy: 'hello world',
@@ -53,22 +54,6 @@ const FIELDS: NumberField[] = [
   { key: 'lr', label: 'Learning rate', value: 0.005, min: 0.0001, max: () => 0.1, step: 'any' },
   { key: 'seed', label: 'Seed', value: 0, min: 0, max: () => 2 ** 31 - 1, step: 1 },
 ];
-
-declare global {
-  interface Window {
-    /** test / bench hook of the training panel */
-    __attnvizTrain?: {
-      /** attention redraws from snapshots so far */
-      redraws: number;
-      /** ms from a snapshot event to its attention drawn, per redraw */
-      snapshotLatency: number[];
-      /** ms from Train pressed to the first redrawn attention (null until then) */
-      firstRedraw: number | null;
-      /** the job's events received */
-      events: number;
-    };
-  }
-}
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -145,8 +130,8 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
   chartBox.append(svg, legend);
   container.append(head, notice, form, status, chartBox);
 
-  const hook = { redraws: 0, snapshotLatency: [] as number[], firstRedraw: null as number | null, events: 0 };
-  window.__attnvizTrain = hook;
+  const hook: TrainHook = { redraws: 0, snapshotLatency: [], firstRedraw: null, events: 0 };
+  publish('train', hook);
 
   let limits: TrainLimits | null = null;
   let job: TrainStatus | null = null;

@@ -1,0 +1,34 @@
+/** The toolbar: open a document, download the focused view (PNG, SVG) or the document (JSON, one HTML file). */
+import { downloadSingleFile } from '../embedded';
+import { download, downloadBlob } from '../export';
+import type { Store } from '../lib/store';
+import type { AppState } from '../state';
+
+export function createToolbar(el: HTMLElement, store: Store<AppState>, app: { openFile(): void }) {
+  const mk = (label: string, testid: string, title: string, fn: () => void) => {
+    const b = document.createElement('button');
+    b.className = 'btn';
+    b.textContent = label;
+    b.title = title;
+    b.dataset.testid = testid;
+    b.addEventListener('click', fn);
+    el.append(b);
+    return b;
+  };
+  mk('Open…', 'open-file', 'Open an attention document exported by the CLI', () => app.openFile());
+  const sep = document.createElement('span');
+  sep.className = 'sep';
+  el.append(sep);
+  const dl = [
+    mk('PNG', 'download-png', 'Download the focused view as PNG', () => void download('png', store.get())),
+    mk('SVG', 'download-svg', 'Download the focused view as SVG', () => void download('svg', store.get())),
+    mk('JSON', 'download-json', 'Download the current attention document (schema v1)', () => void download('json', store.get())),
+    // [embedded] one self-contained HTML file of this document (src/embedded.ts)
+    mk('HTML', 'download-html', 'Download this document as one HTML file that opens offline, without the server', () =>
+      void downloadSingleFile(store.get().rawDoc, downloadBlob).catch((e: Error) =>
+        store.set({ error: { message: e.message, code: 'download', invalidCharacters: [] } }))),
+  ];
+  const upd = (s: AppState) => dl.forEach((b) => (b.disabled = !s.rawDoc));
+  store.subscribe((s, p) => s.rawDoc !== p.rawDoc && upd(s));
+  upd(store.get());
+}
