@@ -6,6 +6,8 @@ Tasks map an input string to the string the model must produce:
 - ``sort``: the characters in vocabulary order (each output character looks up where it came from);
 - ``shift``: each output character is the input character ``SHIFT`` positions back, ``-`` before
   the start (``abcdef`` → ``--abcd``: a diagonal moved ``SHIFT`` keys to the left);
+- ``swap``: adjacent characters swapped in pairs, an odd last character kept (``abcde`` →
+  ``badce``): a zig-zag, each output looks at its pair partner (position ``t ^ 1``);
 - ``recall``: associative recall. The input is key-value pairs, ``:`` and query keys
   (``a1b2c3:ca``); the output is each query's value (``31``): the token that follows the query's
   first earlier occurrence (``?`` if none), the lookup an induction head does. Its training inputs
@@ -117,6 +119,12 @@ def shift_text(text: str) -> str:
     return (SHIFT_FILL * SHIFT + text)[: len(text)]
 
 
+def swap_pairs(text: str) -> str:
+    """Characters 0-1, 2-3, ... swapped; an odd last character stays where it is."""
+    odd_tail = text[-1] if len(text) % 2 else ""
+    return "".join(text[i + 1] + text[i] for i in range(0, len(text) - 1, 2)) + odd_tail
+
+
 def recall_answer(text: str) -> str:
     """Each query key's value: the character after its first occurrence before the separator."""
     pairs, sep, queries = text.partition(RECALL_SEP)
@@ -130,6 +138,7 @@ TASKS: dict[str, Callable[[str, Vocab], str]] = {
     "reverse": lambda text, vocab: text[::-1],
     "sort": lambda text, vocab: "".join(sorted(text, key=_sort_key(vocab))),
     "shift": lambda text, vocab: shift_text(text),
+    "swap": lambda text, vocab: swap_pairs(text),
     "recall": lambda text, vocab: recall_answer(text),
 }
 TASK_NAMES = tuple(TASKS)
@@ -139,6 +148,7 @@ SAMPLE_INPUTS = {
     "reverse": "attention",
     "sort": "transformer",
     "shift": "look back",
+    "swap": "zig zag",
     "recall": "a1b2c3d4:db",
 }
 
@@ -154,6 +164,8 @@ def expected_origins(task: str, text: str, vocab: Vocab) -> list[int]:
         return [n - 1 - t for t in range(n)]
     if task == "shift":
         return [t - SHIFT if t >= SHIFT else -1 for t in range(n)]
+    if task == "swap":  # the pair partner; an odd last character is its own
+        return [t ^ 1 if t ^ 1 < n else t for t in range(n)]
     if task == "recall":
         pairs, _, queries = text.partition(RECALL_SEP)
         return [i + 1 if 0 <= (i := pairs.find(q)) < len(pairs) - 1 else -1 for q in queries[: len(target)]]

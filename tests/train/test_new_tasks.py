@@ -1,4 +1,4 @@
-"""The shift and recall tasks: their targets, their expected alignment (the overlay's rule), and a
+"""The shift, swap and recall tasks: their targets, their expected alignment (the overlay's rule), and a
 small model trained by the real trainer whose heads show that alignment."""
 
 from __future__ import annotations
@@ -19,10 +19,16 @@ VOCAB = Vocab.default()
 
 
 def test_targets_and_origins() -> None:
-    assert {"shift", "recall"} <= set(TASK_NAMES)
+    assert {"shift", "swap", "recall"} <= set(TASK_NAMES)
     assert target_for("shift", "abcdef", VOCAB) == "--abcd"
     assert expected_origins("shift", "abcdef", VOCAB) == [-1, -1, 0, 1, 2, 3]
     assert target_for("shift", "a", VOCAB) == "-"
+    assert target_for("swap", "abcdef", VOCAB) == "badcfe"
+    assert expected_origins("swap", "abcdef", VOCAB) == [1, 0, 3, 2, 5, 4]  # the zig-zag: t ^ 1
+    assert target_for("swap", "abcde", VOCAB) == "badce"  # an odd last character stays
+    assert expected_origins("swap", "abcde", VOCAB) == [1, 0, 3, 2, 4]
+    assert target_for("swap", "a", VOCAB) == "a" and expected_origins("swap", "a", VOCAB) == [0]
+    assert target_for("swap", "", VOCAB) == "" and expected_origins("swap", "", VOCAB) == []
     assert target_for("recall", "a1b2c3:ca", VOCAB) == "31"
     assert expected_origins("recall", "a1b2c3:ca", VOCAB) == [5, 1]
     assert target_for("recall", "a1b2:z", VOCAB) == "?"  # a key that is not there
@@ -75,4 +81,14 @@ def test_a_trained_shift_model_looks_two_back(tmp_path: Path) -> None:
     assert history[-1]["token_accuracy"] > 0.9
     agreement = head_agreement(tmp_path / "ckpt_epoch3.pt", "shift", "cross")
     # chance is about 1 / 6 of the weight on any one key; a head doing the task puts most of it two back
+    assert float(agreement.max()) > 0.6, agreement
+
+
+def test_a_trained_swap_model_looks_at_the_pair_partner(tmp_path: Path) -> None:
+    # the parity of a position is harder to learn than a fixed offset: twice the shift test's epochs
+    cfg = tiny_train_config("swap", tmp_path, epochs=6, d_model=32, d_ff=64, n_train=3000, max_len=10, lr=1e-2, warmup_steps=30)
+    history = train(cfg, progress=False)
+    assert history[-1]["token_accuracy"] > 0.9
+    agreement = head_agreement(tmp_path / "ckpt_epoch6.pt", "swap", "cross")
+    # a head doing the task puts most of each row's weight on the partner key: the zig-zag
     assert float(agreement.max()) > 0.6, agreement

@@ -32,6 +32,8 @@ def test_tasks() -> None:
     assert target_for("copy", "abc", vocab) == "abc"
     assert target_for("reverse", "abc", vocab) == "cba"
     assert target_for("sort", "cab1", vocab) == "abc1"  # vocabulary order: letters, then digits
+    assert target_for("swap", "abcdef", vocab) == "badcfe"
+    assert target_for("swap", "abc", vocab) == "bac"  # an odd last character stays
     with pytest.raises(ValueError, match="unknown task"):
         target_for("shuffle", "abc", vocab)
 

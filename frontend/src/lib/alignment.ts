@@ -9,6 +9,8 @@
  *   exactly the stable argsort of the source;
  * - shift: origin[t] = t − 2 (the input two positions back; the first two outputs are the filler “-”
  *   and have none): the diagonal moved two keys to the left;
+ * - swap (`abcde` → `badce`): origin[t] = t xor 1, the pair partner (an odd last character: itself):
+ *   a zig-zag along the diagonal;
  * - recall (`a1b2c3:ca` → `31`): output j is the value of query key j, the character after that key's
  *   first occurrence before the `:`; origin[j] = that value's position (−1 when the key is missing);
  * - the output's end (position n, where the decoder must predict <eos>) comes from the source <eos>
@@ -18,7 +20,7 @@
  * - cross (tgt queries × src keys): decoder query t (token tgt[t]) predicts output t, so its expected
  *   key is origin[t];
  * - encoder_self (src × src): source query i ↔ origin[i], the same permutation read inside the source
- *   (copy: diagonal; reverse: anti-diagonal; shift: two back); for recall, the induction step: each
+ *   (copy: diagonal; reverse: anti-diagonal; shift: two back; swap: zig-zag); for recall, the induction step: each
  *   query key (after the `:`) ↔ the value it recalls, other rows none;
  * - decoder_self: the task says nothing about it → no expected alignment (null).
  * Rows without an expected key (−1) are left out of the agreement.
@@ -26,8 +28,8 @@
 import type { AttentionKind } from '../api/types';
 import type { AttnDoc } from './doc';
 
-export type Task = 'copy' | 'reverse' | 'sort' | 'shift' | 'recall';
-export const TASKS: readonly Task[] = ['copy', 'reverse', 'sort', 'shift', 'recall'];
+export type Task = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap' | 'recall';
+export const TASKS: readonly Task[] = ['copy', 'reverse', 'sort', 'shift', 'swap', 'recall'];
 /** How far back the shift task looks (attnviz.data.SHIFT). */
 export const SHIFT = 2;
 const RECALL_SEP = ':';
@@ -95,6 +97,7 @@ export function taskOrigins(task: string | undefined, src: readonly string[], ex
   let origin: Int32Array;
   if (task === 'copy') origin = Int32Array.from({ length: n }, (_, t) => t);
   else if (task === 'shift') origin = Int32Array.from({ length: n }, (_, t) => (t >= SHIFT ? t - SHIFT : -1));
+  else if (task === 'swap') origin = Int32Array.from({ length: n }, (_, t) => ((t ^ 1) < n ? t ^ 1 : t));
   else if (task === 'reverse') origin = Int32Array.from({ length: n }, (_, t) => n - 1 - t);
   else {
     const out = expected !== null ? [...expected] : [...chars].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -139,7 +142,7 @@ export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array
 /** Why a kind has no expected alignment (for the UI), or null when it has one. */
 export function noAlignmentReason(doc: AttnDoc, kind: AttentionKind): string | null {
   const task = doc.model.task as string | undefined;
-  if (!task || !(TASKS as readonly string[]).includes(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not copy, reverse, sort, shift or recall.`;
+  if (!task || !(TASKS as readonly string[]).includes(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not copy, reverse, sort, shift, swap or recall.`;
   if (kind === 'decoder_self') return 'No expected alignment for decoder self-attention (the task defines output ↔ source only).';
   return null;
 }

@@ -27,7 +27,7 @@ const list: CheckpointsResponse = {
 
 describe('example gallery', () => {
   it('has copy, reverse and sort examples, each with a non-empty hint and demo-vocabulary text', () => {
-    expect(GALLERY.map((t) => t.task)).toEqual(['copy', 'reverse', 'sort', 'shift', 'recall']);
+    expect(GALLERY.map((t) => t.task)).toEqual(['copy', 'reverse', 'sort', 'shift', 'swap', 'recall']);
     const vocab = new Set('abcdefghijklmnopqrstuvwxyz0123456789 .,!?\'-:;()');
     for (const t of GALLERY) {
       expect(t.examples.length).toBeGreaterThanOrEqual(2);
@@ -42,6 +42,7 @@ describe('example gallery', () => {
     expect(texts('copy').some((s) => /(.)\1/.test(s))).toBe(true); // a repeated letter
     expect(texts('reverse').some((s) => s.length > 2 && s === [...s].reverse().join(''))).toBe(true); // a palindrome
     expect(texts('sort').some((s) => new Set(s).size < s.length)).toBe(true); // ties
+    expect(texts('swap').some((s) => s.length % 2 === 1)).toBe(true); // an odd last letter, kept in place
   });
 
   it('loads the task’s demo run, else any run of that task, keeping a current checkpoint of the task', () => {

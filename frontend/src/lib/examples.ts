@@ -68,6 +68,15 @@ export const GALLERY: TaskExamples[] = [
     ],
   },
   {
+    task: 'swap',
+    title: 'swap — adjacent letters trade places',
+    examples: [
+      { text: 'abcdef', look: 'Cross-attention: a zig-zag along the diagonal — row 0 reads key 1, row 1 reads key 0, and so on in pairs.', view: CROSS_L0 },
+      { text: 'hello', look: 'An odd length: the last letter has no partner, so its row looks straight down at itself.', view: CROSS_L0 },
+      { text: 'aabb', look: 'Swapping equal letters changes nothing in the output, yet each row still looks at its partner.', view: CROSS_L0 },
+    ],
+  },
+  {
     task: 'recall',
     title: 'recall — look up the value of a key',
     examples: [

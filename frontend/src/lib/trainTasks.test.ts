@@ -14,11 +14,17 @@ const doc = (task: string, input: string, output: string) => {
   });
 };
 
-describe('expected alignment of the shift and recall tasks (same rule as attnviz.data.expected_origins)', () => {
+describe('expected alignment of the shift, swap and recall tasks (same rule as attnviz.data.expected_origins)', () => {
   it('shift: two positions back, none for the filler', () => {
     const src = [...'abcdef', '<eos>'];
     expect(Array.from(taskOrigins('shift', src, '--abcd')!)).toEqual([-1, -1, 0, 1, 2, 3, 6]);
     expect(Array.from(expectedAlignment(doc('shift', 'abcd', '--ab'), 'encoder_self')!)).toEqual([-1, -1, 0, 1, 4]); // <eos> ↔ <eos>
+  });
+  it('swap: each row looks at its pair partner (a zig-zag), an odd last one at itself', () => {
+    expect(Array.from(taskOrigins('swap', [...'abcdef', '<eos>'], 'badcfe')!)).toEqual([1, 0, 3, 2, 5, 4, 6]);
+    expect(Array.from(taskOrigins('swap', [...'abcde', '<eos>'], 'badce')!)).toEqual([1, 0, 3, 2, 4, 5]);
+    expect(Array.from(expectedAlignment(doc('swap', 'abc', 'bac'), 'cross')!)).toEqual([1, 0, 2, 3]); // <eos> ↔ <eos>
+    expect(Array.from(expectedAlignment(doc('swap', 'abc', 'bac'), 'encoder_self')!)).toEqual([1, 0, 2, 3]);
   });
   it('recall: each output row looks at the value after its key', () => {
     // a1b2c3:ca → values at 5 (3) and 1 (1); then <eos> ↔ source <eos> (position 9)

@@ -22,6 +22,7 @@ const SAMPLE: Record<string, string> = {
   reverse: 'attention',
   sort: 'transformer',
   shift: 'look back',
+  swap: 'zig zag',
   recall: 'a1b2c3d4:c',
 };
 const TASK_LABEL: Record<string, string> = {
@@ -29,6 +30,7 @@ const TASK_LABEL: Record<string, string> = {
   reverse: 'reverse',
   sort: 'sort',
   shift: 'shift (2 back)',
+  swap: 'swap (pairs)',
   recall: 'recall (key → value)',
 };
 const CHART_W = 320;
