@@ -20,7 +20,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 TEXT = "the cat sat on the mat"
-READY = "() => { const s = window.__attnviz?.store.get(); return s && s.doc && !s.doc.pending; }"
+READY = "() => { const s = window.__attnviz?.store.get(); return s && s.rawDoc && s.doc && s.status === 'ready'; }"
 
 
 def open_model(page: Any, base: str, name: str, query: str = "", text: str = TEXT) -> None:
