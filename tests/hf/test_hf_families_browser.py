@@ -28,7 +28,8 @@ def test_each_family_is_in_the_picker_and_its_document_draws(tiny_server: str, b
         with browser_tab(browser, 900) as (page, errors):
             page.goto(f"{tiny_server}/?ckpt={quote('hf/' + name, safe='')}&text={quote(TEXT)}")
             page.wait_for_function(
-                "() => { const s = window.__attnviz?.store.get(); return s && s.rawDoc && s.doc && s.status === 'ready'; }", timeout=60_000
+                "() => { const s = window.__attnviz?.store.get(); return s && s.rawDoc && s.status === 'ready'; }",
+                timeout=60_000,
             )
             options = page.locator('[data-testid="run-select"] option').all_inner_texts()
             assert all(any(o.startswith(f"hf/{n}") for o in options) for n in TINY), options
