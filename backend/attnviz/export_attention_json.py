@@ -4,7 +4,7 @@ and a command-line tool::
     python -m attnviz.export_attention_json --checkpoint checkpoints/copy/ckpt_epoch3.pt \\
         --out attention.json --text "hello world"
 
-The document's shape is fixed in DESIGN.md; ``docs/api.md`` describes the extra fields
+The document's shape (schema version 1) and its extra fields are described in ``docs/api.md``
 (``expected``, ``encoding``) and the compact encodings.
 """
 

@@ -20,7 +20,7 @@ from ..conftest import TinyRun
 
 
 def assert_schema_v1(doc: dict[str, Any]) -> None:
-    """A hand-written validator of the document DESIGN.md fixes (JSON encoding)."""
+    """A hand-written validator of the attention document, schema version 1 (docs/api.md; JSON encoding)."""
     assert doc["schema_version"] == 1
     assert isinstance(doc["checkpoint"], str)
     model = doc["model"]

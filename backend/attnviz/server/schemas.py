@@ -283,7 +283,7 @@ class DecodingStep(BaseModel):
 
 
 class AttentionDocument(BaseModel):
-    """The attention document, schema version 1 (DESIGN.md), plus `expected` and `encoding`."""
+    """The attention document, schema version 1 (docs/api.md), plus `expected` and `encoding`."""
 
     schema_version: Literal[1] = Field(description="Document schema version.")
     checkpoint: str = Field(description="Checkpoint name.")

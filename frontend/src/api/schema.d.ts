@@ -204,7 +204,7 @@ export interface components {
         };
         /**
          * AttentionDocument
-         * @description The attention document, schema version 1 (DESIGN.md), plus `expected` and `encoding`.
+         * @description The attention document, schema version 1 (docs/api.md), plus `expected` and `encoding`.
          */
         AttentionDocument: {
             attentions: components["schemas"]["Attentions"];

@@ -208,7 +208,7 @@ export interface ModelInfo {
   [name: string]: unknown;
 }
 
-/** The attention document, schema version 1 (DESIGN.md), plus the API's extras. */
+/** The attention document, schema version 1 (docs/api.md), plus the API's extras. */
 export interface AttentionDocument {
   schema_version: 1;
   checkpoint: string | null;

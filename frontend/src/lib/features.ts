@@ -1,6 +1,6 @@
 /**
- * What the selected model can do, from the checkpoint listing (`supports`, DESIGN "model
- * families"): the page offers a feature only where it is listed, and says why elsewhere. Older
+ * What the selected model can do, from the checkpoint listing (`supports`, docs/api.md "Families"):
+ * the page offers a feature only where it is listed, and says why elsewhere. Older
  * servers send no `supports`: a toy checkpoint does everything, a Hugging Face one attention and
  * special tokens only.
  */
