@@ -148,6 +148,16 @@ def no_tokens() -> ApiError:
     return ApiError(422, "empty_text", "The model's tokenizer makes no tokens of this text; type some words.")
 
 
+def too_many_tokens(exc: HFTextTooLongError) -> ApiError:
+    return ApiError(
+        422,
+        "text_too_long",
+        f"The text is {exc.n_tokens} tokens long (special tokens included); this model accepts at most {exc.limit}. Shorten it.",
+        max_length=exc.limit,
+        n_tokens=exc.n_tokens,
+    )
+
+
 def check_hf_head(m: HFModel, kind: str, layer: int, head: int, what: str = "") -> None:
     """422 ``not_supported`` for a kind the model lacks, ``out_of_range`` past its layers/heads."""
     sites = m.sites.get(kind)
@@ -270,14 +280,7 @@ class AttentionService:
                 m, text, name=name, precision=precision, encoding=encoding, json_as_array=True, max_new_tokens=new, ablate=ablate
             )
         except HFTextTooLongError as exc:
-            raise ApiError(
-                422,
-                "text_too_long",
-                f"The text is {exc.n_tokens} tokens long (special tokens included); this model accepts at most "
-                f"{exc.limit}. Shorten it.",
-                max_length=exc.limit,
-                n_tokens=exc.n_tokens,
-            ) from None
+            raise too_many_tokens(exc) from None
         except ValueError:  # the tokenizer made no tokens of it
             raise no_tokens() from None
 
@@ -316,14 +319,7 @@ class AttentionService:
         try:
             traced = hf_math(m, text, kind, layer, head, new)
         except HFTextTooLongError as exc:
-            raise ApiError(
-                422,
-                "text_too_long",
-                f"The text is {exc.n_tokens} tokens long (special tokens included); this model accepts at most "
-                f"{exc.limit}. Shorten it.",
-                max_length=exc.limit,
-                n_tokens=exc.n_tokens,
-            ) from None
+            raise too_many_tokens(exc) from None
         except HFUnsupportedError as exc:
             raise ApiError(422, "not_supported", f"The step-through is not available: {exc}.") from None
         except ValueError:  # the tokenizer made no tokens of it
