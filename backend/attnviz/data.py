@@ -197,20 +197,30 @@ class Example:
     tgt: str
 
 
-def random_strings(n: int, min_len: int, max_len: int, alphabet: str, rng: random.Random) -> list[str]:
-    """``n`` distinct random strings with lengths uniform in ``[min_len, max_len]``."""
+def distinct_draws(n: int, draw: Callable[[], str], what: str) -> list[str]:
+    """``n`` distinct results of ``draw()``, in the order drawn; ValueError naming ``what`` when the
+    space is too small to find them."""
     seen: set[str] = set()
     out: list[str] = []
     attempts = 0
     while len(out) < n:
         attempts += 1
         if attempts > 50 * n + 1000:
-            raise ValueError(f"cannot draw {n} distinct strings of length {min_len}..{max_len}")
-        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(min_len, max_len)))
+            raise ValueError(f"cannot draw {n} distinct {what}")
+        s = draw()
         if s not in seen:
             seen.add(s)
             out.append(s)
     return out
+
+
+def random_strings(n: int, min_len: int, max_len: int, alphabet: str, rng: random.Random) -> list[str]:
+    """``n`` distinct random strings with lengths uniform in ``[min_len, max_len]``."""
+    return distinct_draws(
+        n,
+        lambda: "".join(rng.choice(alphabet) for _ in range(rng.randint(min_len, max_len))),
+        f"strings of length {min_len}..{max_len}",
+    )
 
 
 def recall_inputs(n: int, max_len: int, rng: random.Random) -> list[str]:
@@ -218,21 +228,14 @@ def recall_inputs(n: int, max_len: int, rng: random.Random) -> list[str]:
     2-8 pairs of distinct letters and digits, then ``:`` and 1-2 of the keys."""
     alphabet_keys, alphabet_values = "abcdefghijklmnopqrstuvwxyz", "0123456789"
     most_pairs = max(2, min(8, (max_len - 2) // 2))
-    seen: set[str] = set()
-    out: list[str] = []
-    attempts = 0
-    while len(out) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:
-            raise ValueError(f"cannot draw {n} distinct recall inputs of at most {max_len} characters")
+
+    def draw() -> str:
         n_pairs = rng.randint(2, most_pairs)
         n_queries = rng.randint(1, max(1, min(RECALL_QUERIES, max_len - 2 * n_pairs - 1)))
         keys = rng.sample(alphabet_keys, n_pairs)
-        text = "".join(k + rng.choice(alphabet_values) for k in keys) + RECALL_SEP + "".join(rng.sample(keys, n_queries))
-        if text not in seen:
-            seen.add(text)
-            out.append(text)
-    return out
+        return "".join(k + rng.choice(alphabet_values) for k in keys) + RECALL_SEP + "".join(rng.sample(keys, n_queries))
+
+    return distinct_draws(n, draw, f"recall inputs of at most {max_len} characters")
 
 
 def make_splits(
