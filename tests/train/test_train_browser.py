@@ -40,11 +40,19 @@ def test_train_from_the_page(browser: Any, page_train_server: TrainServer) -> No
             page.get_by_test_id(f"train-{key}").fill(value)
         page.get_by_test_id("train-task").select_option("copy")
         start.click()
-        # while it trains: the chart grows and the attention is redrawn from snapshots
+        # while it trains: the chart grows and the attention is redrawn from snapshots, the focused
+        # head in sight beside the panel (not covered by it) and its picture changing
+        canvas = page.get_by_test_id("focus-heatmap-canvas")
+        page.wait_for_function("() => +document.querySelector('[data-testid=train-panel]').dataset.redraws >= 1")
+        first_picture = canvas.evaluate("c => c.toDataURL()")
         page.wait_for_function(
             "() => +document.querySelector('[data-testid=train-chart]').dataset.points >= 2"
-            " && +document.querySelector('[data-testid=train-panel]').dataset.redraws >= 2"
+            " && +document.querySelector('[data-testid=train-panel]').dataset.redraws >= 3"
         )
+        heat, side = canvas.bounding_box(), panel.bounding_box()
+        assert heat and side and heat["width"] > 100 and heat["y"] + heat["height"] <= 900
+        assert heat["x"] + heat["width"] <= side["x"], "the Train panel covers the focused head"
+        assert canvas.evaluate("c => c.toDataURL()") != first_picture, "the focused head was not redrawn"
         shown = page.evaluate("() => window.__attnviz.store.get().doc.checkpoint")
         assert "/snapshots/step" in shown
         assert page.locator("[data-testid=train-chart] path.train-loss").get_attribute("d")

@@ -19,6 +19,8 @@ export interface InsightTab {
   title: string;
   create?: PanelView;
   lazy?: () => Promise<PanelView>;
+  /** Opens beside the focused head (in the arcs' place) instead of over both, for a panel that is about the focused head changing. */
+  beside?: boolean;
 }
 
 /** Why the tab cannot open for what is shown, or null. */
@@ -74,6 +76,7 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
   function render(s: AppState) {
     document.body.classList.toggle('has-insight', s.insight !== 'none');
     container.parentElement?.classList.toggle('has-insight', s.insight !== 'none');
+    container.parentElement?.classList.toggle('insight-beside', panels.some((t) => t.beside && t.name === s.insight));
     panels.forEach((t, i) => {
       const why = blocked(s, t);
       buttons[i]!.classList.toggle('active', s.insight === t.name);

@@ -110,6 +110,8 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('viewBox', `0 0 ${CHART_W} ${CHART_H}`);
   svg.setAttribute('class', 'train-chart');
+  // stretched to the panel's width at a fixed height (the strokes do not scale), so the whole panel fits at 1280×720
+  svg.setAttribute('preserveAspectRatio', 'none');
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', 'Training loss and accuracy');
   svg.dataset.testid = 'train-chart';
@@ -158,6 +160,8 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     accPath.setAttribute('d', p.accuracy);
     svg.dataset.points = String(points.length);
     const last = points[points.length - 1];
+    // the step count moves with the chart (drawn once a frame), not only at each epoch's end
+    if (job && !TERMINAL.includes(job.state as (typeof TERMINAL)[number]) && !status.classList.contains('error')) status.textContent = describe(job);
     if (last) {
       lossKey.textContent = `loss ${last.loss.toFixed(3)} (top ${p.maxLoss.toFixed(2)})`;
       accKey.textContent = `accuracy ${(last.accuracy * 100).toFixed(1)}%`;
@@ -322,7 +326,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
       form.hidden = true;
       return;
     }
-    notice.textContent = `Up to ${l.max_layers} layers, ${l.max_heads} heads, d_model ${l.max_d_model}, ${l.max_epochs} epochs; a snapshot every ${l.snapshot_every} steps. Runs appear as “${l.run_prefix}/<name>”.`;
+    notice.textContent = `Up to ${l.max_layers} layers · ${l.max_heads} heads · d_model ${l.max_d_model} · ${l.max_epochs} epochs; a snapshot every ${l.snapshot_every} steps; saved as “${l.run_prefix}/…”.`;
     taskSel.replaceChildren(
       ...l.tasks.map((t) => {
         const o = el('option', undefined, TASK_LABEL[t] ?? t);
