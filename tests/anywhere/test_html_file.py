@@ -100,7 +100,7 @@ def test_array_file_paints_every_view_offline(array_file: tuple[Path, np.ndarray
     page.get_by_test_id("model-view-1-rollout").click()
     assert canvas_stats(page.get_by_test_id("focus-heatmap-canvas"))["opaque"] > 0
     # the views that need the server say so in place: their tabs are unavailable, saying why
-    for name in ("timeline", "math"):
+    for name in ("timeline", "math", "train"):
         tab_button = page.get_by_test_id(f"insight-tab-{name}")
         expect(tab_button).to_have_attribute("aria-disabled", "true")
         expect(tab_button).to_have_attribute("title", re.compile("needs the attnviz server"))

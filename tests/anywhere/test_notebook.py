@@ -1,12 +1,14 @@
-"""``attnviz.show`` in a real JupyterLab 4 server, its notebook open in headless Chromium (every
-non-local host unresolvable): run the cell, the views are painted inside its output, hover links
-them, two views in one notebook stay independent, no request leaves the machine. One JupyterLab
-for the module (its start-up is the slow part); the cells run through the page, like a user's."""
+"""``attnviz.show`` in a real JupyterLab 4 server and a real Notebook 7 server, the notebook open in
+headless Chromium (every non-local host unresolvable): run the cell, the views are painted inside
+its output, hover links them, two views in one notebook stay independent, no request leaves the
+machine. One server of each for the module (its start-up is the slow part); the cells run through
+the page, like a user's."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -46,16 +48,31 @@ class Lab:
     url: str
     token: str
     root: Path
+    app: str  # "jupyterlab" or "notebook" (Notebook 7)
+
+    @property
+    def notebook_url(self) -> str:
+        path = "lab/tree" if self.app == "jupyterlab" else "notebooks"
+        return f"{self.url}/{path}/attention.ipynb?token={self.token}"
 
 
 @pytest.fixture(scope="module")
-def lab(single_file_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A real `jupyter lab` over a temporary directory holding the notebook (as root: --allow-root)."""
-    root = tmp_path_factory.mktemp("lab")
+def notebook_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding ``attention.ipynb``: the two cells above, not yet run."""
+    root = tmp_path_factory.mktemp("notebooks")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(CELL_1), nbformat.v4.new_code_cell(CELL_2)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "attention.ipynb")
+    return root
+
+
+@pytest.fixture(scope="module", params=["jupyterlab", "notebook"])
+def lab(request: pytest.FixtureRequest, single_file_build: Path, notebook_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A real `jupyter lab` or Notebook 7 (`jupyter notebook`) over a copy of ``notebook_dir`` (as root: --allow-root)."""
+    app: str = request.param
+    root = tmp_path_factory.mktemp(app)
+    shutil.copy(notebook_dir / "attention.ipynb", root / "attention.ipynb")
     port, token = free_port(), secrets.token_hex(16)
     home = tmp_path_factory.mktemp("lab-home")
     env = {
@@ -68,7 +85,7 @@ def lab(single_file_build: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         "IPYTHONDIR": str(home / "ipython"),
     }
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        sys.executable, "-m", app, "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         f"--ServerApp.token={token}", "--ServerApp.root_dir=" + str(root),
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]  # fmt: skip
@@ -80,16 +97,16 @@ def lab(single_file_build: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with code {proc.returncode}:\n{log_tail(log)}")
+                pytest.fail(f"{app} exited with code {proc.returncode}:\n{log_tail(log)}")
             try:
                 if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer within 120 s:\n{log_tail(log)}")
+                pytest.fail(f"{app} did not answer within 120 s:\n{log_tail(log)}")
             time.sleep(0.2)  # polling the server's readiness, not waiting for a result
-        yield Lab(base, token, root)
+        yield Lab(base, token, root, app)
     finally:
         proc.terminate()
         try:
@@ -119,13 +136,14 @@ def test_show_paints_every_view_inside_the_notebook(lab: Lab, offline_browser: A
     context.on("request", lambda r: requests.append(r.url))
     page = context.new_page()
     page.set_default_timeout(60_000)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("pageerror", lambda e: errors.append(f"{e} {e.stack}"))
     try:
-        page.goto(f"{lab.url}/lab/tree/attention.ipynb?token={lab.token}")
+        page.goto(lab.notebook_url)
         page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        # the kernel is up and idle (the status bar names it) before the cells run
+        # the kernel is up and idle before the cells run (JupyterLab's status bar names it too)
         expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=120_000)
-        expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible(timeout=120_000)
+        if lab.app == "jupyterlab":
+            expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible(timeout=120_000)
         # run both cells the way a user does: click into the first, Shift+Enter twice
         page.locator(".jp-Cell .jp-InputArea-editor").first.click()
         page.keyboard.press("Shift+Enter")
@@ -155,18 +173,21 @@ def test_show_paints_every_view_inside_the_notebook(lab: Lab, offline_browser: A
     network = [urlsplit(u) for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
     outside = [u.geturl() for u in network if u.hostname != "127.0.0.1"]
     assert outside == [], outside
-    assert errors == [], errors
+    # Notebook 7.6's own bundle throws one TypeError while it loads its settings, before any cell
+    # runs (also with no attnviz output in the notebook); an error anywhere else fails the test
+    ours = [e for e in errors if not (lab.app == "notebook" and "reading 'schema'" in e and "/static/notebook/" in e)]
+    assert ours == [], ours
 
 
-def test_show_output_is_a_widget_carrying_the_single_file_page(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_show_output_is_a_widget_carrying_the_single_file_page(notebook_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Headless (nbclient, as nbconvert / CI would run it): the cell's output is an anywidget view
     whose state holds the whole offline page with the cell's document."""
     from nbclient import NotebookClient
 
-    nb = nbformat.read(lab.root / "attention.ipynb", as_version=4)
+    nb = nbformat.read(notebook_dir / "attention.ipynb", as_version=4)
     env_path = os.pathsep.join(p for p in (str(REPO / "backend"), os.environ.get("PYTHONPATH", "")) if p)
     monkeypatch.setenv("PYTHONPATH", env_path)  # the kernel imports this checkout's attnviz
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(lab.root)}})
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(notebook_dir)}})
     client.execute()
     outputs = nb.cells[0].outputs
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]

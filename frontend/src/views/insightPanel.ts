@@ -27,6 +27,8 @@ export interface InsightTab {
 function blocked(s: AppState, t: InsightTab): string | null {
   const why = t.feature ? featureBlock(s.checkpoints, s.ckpt, t.feature, s.docSource === 'file', isEmbedded()) : null;
   if (why) return why;
+  // a saved file or notebook output has no server to train on
+  if (t.name === 'train' && isEmbedded()) return 'Training needs the attnviz server (attnviz serve): this page is a saved file with only its document.';
   // judged on a received document (`rawDoc`): a skeleton has no decoder side yet
   if (t.name === 'steps' && s.rawDoc && !s.rawDoc.steps && !s.rawDoc.kinds.decoder_self) return 'Decoding steps need a model that writes an output; this one only encodes.';
   return null;
