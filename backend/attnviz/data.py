@@ -8,10 +8,6 @@ Tasks map an input string to the string the model must produce:
   the start (``abcdef`` → ``--abcd``: a diagonal moved ``SHIFT`` keys to the left);
 - ``swap``: adjacent characters swapped in pairs, an odd last character kept (``abcde`` →
   ``badce``): a zig-zag, each output looks at its pair partner (position ``t ^ 1``);
-- ``recall``: associative recall. The input is key-value pairs, ``:`` and query keys
-  (``a1b2c3:ca``); the output is each query's value (``31``): the token that follows the query's
-  first earlier occurrence (``?`` if none), the lookup an induction head does. Its training inputs
-  are drawn as letter-digit pairs with distinct keys.
 
 A training pair is encoded as ``src = text + <eos>``, ``tgt_in = <bos> + target`` and
 ``tgt_out = target + <eos>`` (teacher forcing: position t of ``tgt_in`` predicts position t of
@@ -110,9 +106,6 @@ def _sort_key(vocab: Vocab) -> Callable[[str], int]:
 
 SHIFT = 2  # how far back the shift task looks
 SHIFT_FILL = "-"
-RECALL_SEP = ":"
-RECALL_MISSING = "?"
-RECALL_QUERIES = 1  # most query keys per training input
 
 
 def shift_text(text: str) -> str:
@@ -125,21 +118,12 @@ def swap_pairs(text: str) -> str:
     return "".join(text[i + 1] + text[i] for i in range(0, len(text) - 1, 2)) + odd_tail
 
 
-def recall_answer(text: str) -> str:
-    """Each query key's value: the character after its first occurrence before the separator."""
-    pairs, sep, queries = text.partition(RECALL_SEP)
-    if not sep:
-        return ""
-    return "".join(pairs[i + 1] if 0 <= (i := pairs.find(q)) < len(pairs) - 1 else RECALL_MISSING for q in queries)
-
-
 TASKS: dict[str, Callable[[str, Vocab], str]] = {
     "copy": lambda text, vocab: text,
     "reverse": lambda text, vocab: text[::-1],
     "sort": lambda text, vocab: "".join(sorted(text, key=_sort_key(vocab))),
     "shift": lambda text, vocab: shift_text(text),
     "swap": lambda text, vocab: swap_pairs(text),
-    "recall": lambda text, vocab: recall_answer(text),
 }
 TASK_NAMES = tuple(TASKS)
 
@@ -149,7 +133,6 @@ SAMPLE_INPUTS = {
     "sort": "transformer",
     "shift": "look back",
     "swap": "zig zag",
-    "recall": "a1b2c3d4:db",
 }
 
 
@@ -166,9 +149,6 @@ def expected_origins(task: str, text: str, vocab: Vocab) -> list[int]:
         return [t - SHIFT if t >= SHIFT else -1 for t in range(n)]
     if task == "swap":  # the pair partner; an odd last character is its own
         return [t ^ 1 if t ^ 1 < n else t for t in range(n)]
-    if task == "recall":
-        pairs, _, queries = text.partition(RECALL_SEP)
-        return [i + 1 if 0 <= (i := pairs.find(q)) < len(pairs) - 1 else -1 for q in queries[: len(target)]]
     used: dict[str, int] = {}
     out = []
     for ch in target:  # sort: the k-th occurrence in the output <-> the k-th in the input
@@ -223,21 +203,6 @@ def random_strings(n: int, min_len: int, max_len: int, alphabet: str, rng: rando
     )
 
 
-def recall_inputs(n: int, max_len: int, rng: random.Random) -> list[str]:
-    """``n`` distinct recall inputs of at most ``max_len`` characters (at least 4: ``a1:a``):
-    2-8 pairs of distinct letters and digits, then ``:`` and 1-2 of the keys."""
-    alphabet_keys, alphabet_values = "abcdefghijklmnopqrstuvwxyz", "0123456789"
-    most_pairs = max(2, min(8, (max_len - 2) // 2))
-
-    def draw() -> str:
-        n_pairs = rng.randint(2, most_pairs)
-        n_queries = rng.randint(1, max(1, min(RECALL_QUERIES, max_len - 2 * n_pairs - 1)))
-        keys = rng.sample(alphabet_keys, n_pairs)
-        return "".join(k + rng.choice(alphabet_values) for k in keys) + RECALL_SEP + "".join(rng.sample(keys, n_queries))
-
-    return distinct_draws(n, draw, f"recall inputs of at most {max_len} characters")
-
-
 def make_splits(
     task: str,
     vocab: Vocab,
@@ -249,10 +214,7 @@ def make_splits(
 ) -> tuple[list[Example], list[Example]]:
     """Seeded train and held-out evaluation sets that share no input string."""
     rng = random.Random(seed)
-    if task == "recall":
-        texts = recall_inputs(n_train + n_eval, max_len, rng)
-    else:
-        texts = random_strings(n_train + n_eval, min_len, max_len, vocab.chars, rng)
+    texts = random_strings(n_train + n_eval, min_len, max_len, vocab.chars, rng)
     examples = [Example(t, target_for(task, t, vocab)) for t in texts]
     return examples[:n_train], examples[n_train:]
 

@@ -3,36 +3,38 @@
  * the math of one head) goes through here, with its cache, its cancellation and the choice of
  * wire encoding; views read the store or call these and draw.
  *
- * `setDataSource` is the one seam for another source: a page that carries its documents inside
- * it (an offline HTML file, a notebook widget) passes an object with the same four calls before
- * the app boots, and no view changes.
+ * The source is the server, or, on a page that carries its documents inside it (an offline HTML
+ * file, a notebook output), that page's embedded data (src/embedded.ts): the same four calls, and
+ * no view knows which. Training is always the server's; a single-file page refuses it here,
+ * without a request.
  */
 import { createClient } from './api/client';
 import type { AblateHead, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, MathRequest, MathResponse, TrainRequest } from './api/types';
 import { decodeDocument, type AttnDoc } from './lib/doc';
 import { requestEncoding } from './lib/wireEncoding';
+import { embeddedSource, embeddedTrainingBlock } from './embedded';
+import { ApiError } from './api/client';
 
 /** What a data source answers; the HTTP client (src/api/client.ts) is the default one. */
 export type DataSource = Pick<ReturnType<typeof createClient>, 'checkpoints' | 'attention' | 'math' | 'timeline'>;
 
 const server = createClient();
-let source: DataSource = server;
+const source: DataSource = embeddedSource() ?? server;
 
-/** Training from the page: always the server's (a page without one is told so by the client). */
-export const training = {
-  limits: () => server.trainLimits(),
-  start: (req: TrainRequest) => server.train(req),
-  cancel: (id: string) => server.cancelTrain(id),
-  eventsUrl: (id: string) => server.trainEventsUrl(id),
-};
-
-/** Replace the server by another source (call before the app boots; see the module comment). */
-export function setDataSource(s: DataSource): void {
-  source = s;
-  documents.clear();
-  timelines.clear();
-  maths.clear();
+/** No server behind this page: training is refused before any request. */
+function trainingServer(): typeof server {
+  const why = embeddedTrainingBlock();
+  if (why) throw new ApiError(why, 0, 'needs_server');
+  return server;
 }
+
+/** Training from the page: always the server's. */
+export const training = {
+  limits: () => Promise.resolve().then(() => trainingServer().trainLimits()),
+  start: (req: TrainRequest) => Promise.resolve().then(() => trainingServer().train(req)),
+  cancel: (id: string) => Promise.resolve().then(() => trainingServer().cancelTrain(id)),
+  eventsUrl: (id: string) => trainingServer().trainEventsUrl(id),
+};
 
 export function fetchCheckpoints(signal?: AbortSignal): Promise<CheckpointsResponse> {
   return source.checkpoints(signal);

@@ -3,11 +3,13 @@
  * attnviz.show / `attnviz html` / the Download HTML button carries its document in
  * `<script type="application/json" id="attnviz-document">` and, optionally, what the server views
  * need (`id="attnviz-data"`: the checkpoint listing, timelines, math step-throughs). Such a page
- * makes no request at all: `embeddedAnswer` answers the API client's calls from that data, or
+ * makes no request at all: `embeddedSource` answers the data module's calls from that data, or
  * says in place that the view needs the server.
  */
 import './embedded.css';
+import { ApiError } from './api/client';
 import type { AttentionDocument, CheckpointsResponse, MathRequest, MathResponse, TimelineResponse } from './api/types';
+import type { DataSource } from './data';
 import { compactDocument, DATA_ID, DOCUMENT_ID, embedDocument } from './lib/embedHtml';
 import type { AttnDoc } from './lib/doc';
 
@@ -18,8 +20,11 @@ export interface EmbeddedData {
 }
 
 // Read before any view touches the DOM (module scripts run after parsing, this module before
-// main.ts's body): the pristine page is the template of "Download HTML" from a file.
-const pristine = document.getElementById(DOCUMENT_ID) ? `<!doctype html>\n${document.documentElement.outerHTML}` : null;
+// main.ts's body): the pristine page is the template of "Download HTML" from a file. A clone
+// shares the page's strings; it is serialised only when a file is downloaded (the page holds
+// megabytes of weights: serialising them at boot delays the first paint).
+const pristineRoot = document.getElementById(DOCUMENT_ID) ? (document.documentElement.cloneNode(true) as HTMLElement) : null;
+const pristine = pristineRoot !== null;
 
 function readJson<T>(id: string): T | null {
   const el = document.getElementById(id);
@@ -44,7 +49,7 @@ if (pristine && location.protocol === 'about:') {
 
 /** Is this page a single file carrying its own document? */
 export function isEmbedded(): boolean {
-  return pristine !== null;
+  return pristine;
 }
 
 /** The embedded (raw, still encoded) document, or null on the served app. */
@@ -57,43 +62,44 @@ const NEEDS_SERVER =
   '(attnviz html --with timeline / --with math embeds the training timeline and the math).';
 
 /**
- * The seam for the API client: undefined on the served app (go to the network); on a
- * single-file page `{ data }` when the file embeds the answer, else `{ missing }`, a message
- * saying the view needs the server. Never a request.
+ * The page's data source on a single-file page (data.ts uses it instead of the server): answers
+ * from what the file embeds, or rejects with a `needs_server` error saying the view needs the
+ * server. Never a request. Null on the served app.
  */
-export function embeddedAnswer(path: string, body: unknown): { data: unknown } | { missing: string } | undefined {
-  if (!isEmbedded()) return undefined;
-  const req = (typeof body === 'string' ? JSON.parse(body) : {}) as Record<string, unknown>;
-  const found = (x: unknown) => (x === undefined || x === null ? { missing: NEEDS_SERVER } : { data: x });
-  switch (path) {
-    case '/api/checkpoints':
-      return found(data.checkpoints);
-    case '/api/timeline':
-      return found(data.timeline?.find((t) => t.run === req.run && t.text === req.text));
-    case '/api/attention/math':
-      return found(
+export function embeddedSource(): DataSource | null {
+  if (!isEmbedded()) return null;
+  const answer = <T>(x: T | null | undefined): Promise<T> =>
+    x === undefined || x === null ? Promise.reject(new ApiError(NEEDS_SERVER, 0, 'needs_server')) : Promise.resolve(x);
+  return {
+    checkpoints: () => answer(data.checkpoints),
+    timeline: (req) => answer(data.timeline?.find((t) => t.run === req.run && t.text === req.text)),
+    math: (req) =>
+      answer(
         data.math?.find(({ request: r }) =>
           r.checkpoint === req.checkpoint && r.text === req.text && r.kind === req.kind && r.layer === req.layer && r.head === req.head,
         )?.response,
-      );
-    case '/api/attention': {
-      if (Array.isArray(req.ablate) && req.ablate.length) return { missing: NEEDS_SERVER };
+      ),
+    attention: (req) => {
+      if (req.ablate?.length) return answer<AttentionDocument>(null);
       const doc = embeddedDoc as AttentionDocument | null;
-      if (doc && doc.checkpoint === req.checkpoint && doc.input === req.text) return { data: doc };
+      if (doc && doc.checkpoint === req.checkpoint && doc.input === req.text) return answer(doc);
       for (const t of data.timeline ?? []) {
         const e = t.text === req.text ? t.epochs.find((x) => x.checkpoint === req.checkpoint) : undefined;
-        if (e) return { data: e.document };
+        if (e) return answer(e.document);
       }
-      return { missing: NEEDS_SERVER };
-    }
-    default:
-      return { missing: NEEDS_SERVER };
-  }
+      return answer<AttentionDocument>(null);
+    },
+  };
+}
+
+/** Why training is not offered on a single-file page (null on the served app). */
+export function embeddedTrainingBlock(): string | null {
+  return isEmbedded() ? 'Training needs the attnviz server (attnviz serve): this page is a saved file with only its document.' : null;
 }
 
 /** The single-file template: this page itself when it is one, else the build's dist/embed/index.html. */
 async function template(): Promise<string> {
-  if (pristine) return pristine;
+  if (pristineRoot) return `<!doctype html>\n${pristineRoot.outerHTML}`;
   // next to the build's assets/ (where this module is bundled), whatever route the page is at
   const res = await fetch(new URL(/* @vite-ignore */ '../embed/index.html', import.meta.url));
   if (!res.ok) throw new Error(`The single-file template is missing (embed/index.html answered ${res.status}); rebuild the front end with "make frontend".`);

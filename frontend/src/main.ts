@@ -4,6 +4,7 @@
  */
 import './styles.css';
 import { ApiError } from './api/client';
+import type { CheckpointsResponse } from './api/types';
 import { fetchCheckpoints, fetchDocument } from './data';
 import { decodeDocument, DocumentError, type AttnDoc } from './lib/doc';
 import { createStore } from './lib/store';
@@ -35,6 +36,10 @@ const DEFAULT_TEXT = 'hello';
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
+// asked for before the views are built, so the answer comes back while they are (boot is this
+// request's round trip, not the build plus it); loadCheckpoints takes it
+let bootList: Promise<CheckpointsResponse> | null = fetchCheckpoints();
+bootList.catch(() => undefined); // handled in loadCheckpoints
 
 // ---- layout state: empty state, loading veil, focused view, presenter mode (reserved) ----
 function renderChrome(s: AppState) {
@@ -293,7 +298,9 @@ document.addEventListener('keydown', (e) => {
 async function loadCheckpoints() {
   store.set({ checkpointsStatus: 'loading' });
   try {
-    const list = await fetchCheckpoints();
+    const first = bootList;
+    bootList = null;
+    const list = await (first ?? fetchCheckpoints());
     const s = store.get();
     const patch: Partial<AppState> = { checkpoints: list, checkpointsStatus: 'ready', checkpointsError: null };
     // `?ckpt=copy` names a run: its last usable epoch (lesson links survive retraining)
@@ -328,7 +335,7 @@ const hook = installTestHook(store, {
 
 renderChrome(store.get());
 // subscribed after the views: a skeleton it puts in the store reaches them as any document
-installPerf(store, document.querySelector<HTMLElement>('.glyph-warmup')!);
+const perf = installPerf(store, document.querySelector<HTMLElement>('.glyph-warmup')!);
 // [embedded] a single-file page shows its own document and asks no server (src/embedded.ts)
 const embeddedBoot = bootEmbedded((raw) => {
   const doc = decodeDocument(raw);
@@ -337,6 +344,7 @@ const embeddedBoot = bootEmbedded((raw) => {
 }, loadCheckpoints);
 void (embeddedBoot ?? loadCheckpoints()).finally(() => {
   hook.markReady();
+  perf.booted();
   const s = store.get();
   if (s.ckpt && s.text && !s.doc) void runNow();
 });

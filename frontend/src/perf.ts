@@ -16,9 +16,10 @@ export function isSkeleton(s: Pick<AppState, 'doc' | 'rawDoc'>): boolean {
   return s.doc !== null && s.rawDoc === null;
 }
 
-export function installPerf(store: Store<AppState>, glyphs: HTMLElement): void {
+/** Install the helpers; call the returned `booted` once the page is interactive: the warm-up
+ * starts then, so it never delays the boot (it has the wait for the first document to fill). */
+export function installPerf(store: Store<AppState>, glyphs: HTMLElement): { booted: () => void } {
   warmFonts(glyphs);
-  scheduleWarmUp(() => store.get().rawDoc !== null);
   // while a request runs and nothing real is shown, the store holds the skeleton of what it will
   // show; once it ends (answer, error, abort) the skeleton goes
   store.subscribe((s, p) => {
@@ -36,4 +37,5 @@ export function installPerf(store: Store<AppState>, glyphs: HTMLElement): void {
     performance.mark('attnviz:skeleton');
     warmAggregates();
   });
+  return { booted: () => scheduleWarmUp(() => store.get().rawDoc !== null) };
 }

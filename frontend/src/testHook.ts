@@ -146,6 +146,7 @@ export function installTestHook(store: Store<AppState>, deps: HookDeps): { markR
     markReady() {
       hook.isReady = true;
       document.documentElement.dataset.ready = '1';
+      performance.mark('attnviz:ready');
       resolveReady();
     },
   };

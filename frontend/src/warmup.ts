@@ -72,7 +72,7 @@ export function warmAggregates(): void {
 type PostTask = (cb: () => void, o: { priority: 'background' }) => Promise<void>;
 
 /**
- * Run the steps one task each, at background priority (`scheduler.postTask`), from page load on;
+ * Run the steps one task each, at background priority (`scheduler.postTask`), from the end of the boot on;
  * steps left when `done()` turns true (a document is shown: the real code is running) are skipped.
  * Every other task goes first: the checkpoint list, the skeleton, and the attention response
  * whenever it arrives, so a document waits for one step at most. (Idle callbacks often came too

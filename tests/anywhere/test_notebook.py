@@ -68,7 +68,9 @@ def notebook_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module", params=["jupyterlab", "notebook"])
-def lab(request: pytest.FixtureRequest, single_file_build: Path, notebook_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(
+    request: pytest.FixtureRequest, single_file_build: Path, notebook_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Lab]:
     """A real `jupyter lab` or Notebook 7 (`jupyter notebook`) over a copy of ``notebook_dir`` (as root: --allow-root)."""
     app: str = request.param
     root = tmp_path_factory.mktemp(app)

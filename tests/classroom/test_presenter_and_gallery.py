@@ -114,8 +114,8 @@ def test_gallery_lists_examples_per_task(tab: Tab, server: Server) -> None:
     menu = page.get_by_test_id("examples-menu")
     assert menu.is_visible()
     titles = menu.locator(".examples-title").all_text_contents()
-    assert [t.split(" ")[0].lower() for t in titles] == ["copy", "reverse", "sort", "shift", "swap", "recall"]
-    # the demo tasks have their runs here; shift, swap and recall are trained from the page (Train tab)
+    assert [t.split(" ")[0].lower() for t in titles] == ["copy", "reverse", "sort", "shift", "swap"]
+    # the demo tasks have their runs here; shift and swap are trained from the page (Train tab)
     assert not any("no " in t and " run on this server" in t for t in titles[:3])
     for testid in ("example-copy-balloon", "example-reverse-racecar", "example-sort-banana"):
         entry = page.get_by_test_id(testid)

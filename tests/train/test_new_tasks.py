@@ -1,15 +1,14 @@
-"""The shift, swap and recall tasks: their targets, their expected alignment (the overlay's rule), and a
+"""The shift and swap tasks: their targets, their expected alignment (the overlay's rule), and a
 small model trained by the real trainer whose heads show that alignment."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import torch
 
 from attnviz.checkpoint import load_checkpoint
-from attnviz.data import TASK_NAMES, Vocab, expected_origins, make_splits, recall_inputs, target_for
+from attnviz.data import TASK_NAMES, Vocab, expected_origins, make_splits, target_for
 from attnviz.inference import run_attention
 from attnviz.train import train
 
@@ -19,7 +18,7 @@ VOCAB = Vocab.default()
 
 
 def test_targets_and_origins() -> None:
-    assert {"shift", "swap", "recall"} <= set(TASK_NAMES)
+    assert set(TASK_NAMES) == {"copy", "reverse", "sort", "shift", "swap"}
     assert target_for("shift", "abcdef", VOCAB) == "--abcd"
     assert expected_origins("shift", "abcdef", VOCAB) == [-1, -1, 0, 1, 2, 3]
     assert target_for("shift", "a", VOCAB) == "-"
@@ -29,33 +28,15 @@ def test_targets_and_origins() -> None:
     assert expected_origins("swap", "abcde", VOCAB) == [1, 0, 3, 2, 4]
     assert target_for("swap", "a", VOCAB) == "a" and expected_origins("swap", "a", VOCAB) == [0]
     assert target_for("swap", "", VOCAB) == "" and expected_origins("swap", "", VOCAB) == []
-    assert target_for("recall", "a1b2c3:ca", VOCAB) == "31"
-    assert expected_origins("recall", "a1b2c3:ca", VOCAB) == [5, 1]
-    assert target_for("recall", "a1b2:z", VOCAB) == "?"  # a key that is not there
-    assert expected_origins("recall", "a1b2:z", VOCAB) == [-1]
-    assert target_for("recall", "no separator", VOCAB) == ""
     assert expected_origins("copy", "abc", VOCAB) == [0, 1, 2]
     assert expected_origins("reverse", "abc", VOCAB) == [2, 1, 0]
     assert expected_origins("sort", "cab", VOCAB) == [1, 2, 0]
     # every origin points at the character the output holds
     for task in TASK_NAMES:
-        for text in ("hello world", "a1b2c3d4:db", "banana"):
+        for text in ("hello world", "a1b2c3d4", "banana"):
             out = target_for(task, text, VOCAB)
             for t, k in enumerate(expected_origins(task, text, VOCAB)):
                 assert k == -1 or text[k] == out[t], (task, text, t)
-
-
-def test_recall_inputs_are_key_value_pairs_then_queries() -> None:
-    texts = recall_inputs(200, 12, random.Random(0))
-    assert len(set(texts)) == 200
-    for text in texts:
-        pairs, sep, queries = text.partition(":")
-        assert sep and len(text) <= 12 and len(pairs) % 2 == 0 and queries
-        keys = pairs[0::2]
-        assert keys.isalpha() and pairs[1::2].isdigit() and len(set(keys)) == len(keys)
-        assert set(queries) <= set(keys)
-    train_set, eval_set = make_splits("recall", VOCAB, 100, 20, max_len=12)
-    assert not {e.src for e in train_set} & {e.src for e in eval_set}
 
 
 def head_agreement(ckpt_path: Path, task: str, kind: str, n: int = 40) -> torch.Tensor:

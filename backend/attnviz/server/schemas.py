@@ -408,7 +408,7 @@ class TimelineResponse(BaseModel):
 
 # ---- training from the page (/api/train) -------------------------------------------------------
 
-TaskName = Literal["copy", "reverse", "sort", "shift", "swap", "recall"]
+TaskName = Literal["copy", "reverse", "sort", "shift", "swap"]
 TrainState = Literal["queued", "running", "done", "cancelled", "failed"]
 
 

@@ -13,7 +13,6 @@ import type {
   TrainRequest,
   TrainStatus,
 } from './types';
-import { embeddedAnswer } from '../embedded';
 
 /** An error a person can act on; `code` is the server's stable code or a client-side one. */
 export class ApiError extends Error {
@@ -62,12 +61,6 @@ export function createClient(opts: ClientOptions = {}) {
   const f = opts.fetchImpl ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
 
   async function request<T>(path: string, what: string, init?: RequestInit): Promise<T> {
-    // a single-file page answers from what it embeds and never asks the network (src/embedded.ts)
-    const embedded = embeddedAnswer(path, init?.body);
-    if (embedded) {
-      if ('missing' in embedded) throw new ApiError(embedded.missing, 0, 'needs_server');
-      return embedded.data as T;
-    }
     let res: Response;
     try {
       res = await f(base + path, init);

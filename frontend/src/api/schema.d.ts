@@ -1011,7 +1011,7 @@ export interface components {
              * @example copy
              * @enum {string}
              */
-            task: "copy" | "reverse" | "sort" | "shift" | "swap" | "recall";
+            task: "copy" | "reverse" | "sort" | "shift" | "swap";
         };
         /** TrainSpecOut */
         TrainSpecOut: {

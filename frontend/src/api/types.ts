@@ -126,7 +126,7 @@ export interface TimelineResponse {
 }
 
 // ---- training from the page (/api/train; docs/api.md "Training") ----
-export type TrainTask = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap' | 'recall';
+export type TrainTask = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap';
 export type TrainState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
 
 export interface TrainRequest {

@@ -11,43 +11,24 @@
  *   and have none): the diagonal moved two keys to the left;
  * - swap (`abcde` → `badce`): origin[t] = t xor 1, the pair partner (an odd last character: itself):
  *   a zig-zag along the diagonal;
- * - recall (`a1b2c3:ca` → `31`): output j is the value of query key j, the character after that key's
- *   first occurrence before the `:`; origin[j] = that value's position (−1 when the key is missing);
  * - the output's end (position n, where the decoder must predict <eos>) comes from the source <eos>
- *   when the source ends with one (for recall: n = the number of queries).
+ *   when the source ends with one.
  *
  * Per attention kind (query row → expected key):
  * - cross (tgt queries × src keys): decoder query t (token tgt[t]) predicts output t, so its expected
  *   key is origin[t];
  * - encoder_self (src × src): source query i ↔ origin[i], the same permutation read inside the source
- *   (copy: diagonal; reverse: anti-diagonal; shift: two back; swap: zig-zag); for recall, the induction step: each
- *   query key (after the `:`) ↔ the value it recalls, other rows none;
+ *   (copy: diagonal; reverse: anti-diagonal; shift: two back; swap: zig-zag);
  * - decoder_self: the task says nothing about it → no expected alignment (null).
  * Rows without an expected key (−1) are left out of the agreement.
  */
 import type { AttentionKind } from '../api/types';
 import type { AttnDoc } from './doc';
 
-export type Task = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap' | 'recall';
-export const TASKS: readonly Task[] = ['copy', 'reverse', 'sort', 'shift', 'swap', 'recall'];
+export type Task = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap';
+export const TASKS: readonly Task[] = ['copy', 'reverse', 'sort', 'shift', 'swap'];
 /** How far back the shift task looks (attnviz.data.SHIFT). */
 export const SHIFT = 2;
-const RECALL_SEP = ':';
-
-/** recall: for each query key, the position of the value it recalls (−1 if the key is missing). */
-export function recallOrigins(chars: readonly string[]): { sep: number; origins: Int32Array } {
-  const sep = chars.indexOf(RECALL_SEP);
-  if (sep < 0) return { sep, origins: new Int32Array(0) };
-  const pairs = chars.slice(0, sep);
-  const queries = chars.slice(sep + 1);
-  return {
-    sep,
-    origins: Int32Array.from(queries, (q) => {
-      const i = pairs.indexOf(q);
-      return i >= 0 && i < pairs.length - 1 ? i + 1 : -1;
-    }),
-  };
-}
 
 const END_TOKENS = new Set(['<eos>', '[SEP]']);
 
@@ -86,13 +67,6 @@ export function matchOrigins(source: readonly string[], output: readonly string[
 export function taskOrigins(task: string | undefined, src: readonly string[], expected: string | null): Int32Array | null {
   if (!task || !(TASKS as readonly string[]).includes(task)) return null;
   const chars = sourceChars(src);
-  if (task === 'recall') {
-    const { origins } = recallOrigins(chars);
-    const full = new Int32Array(origins.length + 1).fill(-1);
-    full.set(origins);
-    if (src.length === chars.length + 1) full[origins.length] = chars.length; // <eos> ↔ <eos>
-    return full;
-  }
   const n = chars.length;
   let origin: Int32Array;
   if (task === 'copy') origin = Int32Array.from({ length: n }, (_, t) => t);
@@ -116,16 +90,7 @@ export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array
   const task = doc.model.task as string | undefined;
   // with special tokens hidden, positions shift: compute on the original tokens, then map back
   const src = doc.hidden?.tokens.src ?? doc.tokens.src;
-  let origin: Int32Array | null;
-  if (task === 'recall' && kind === 'encoder_self') {
-    // each query key looks at the value it recalls (the induction step): one row per source position
-    const { sep, origins } = recallOrigins(sourceChars(src));
-    const rows = new Int32Array(src.length).fill(-1);
-    origins.forEach((k, j) => {
-      if (sep + 1 + j < rows.length) rows[sep + 1 + j] = k;
-    });
-    origin = rows;
-  } else origin = taskOrigins(task, src, doc.expected);
+  const origin = taskOrigins(task, src, doc.expected);
   if (!origin) return null;
   const qKept = doc.hidden ? (kind === 'encoder_self' ? doc.hidden.kept.src : doc.hidden.kept.tgt) : null;
   const kPos = doc.hidden ? new Map(doc.hidden.kept.src.map((orig, i) => [orig, i])) : null;
@@ -142,7 +107,7 @@ export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array
 /** Why a kind has no expected alignment (for the UI), or null when it has one. */
 export function noAlignmentReason(doc: AttnDoc, kind: AttentionKind): string | null {
   const task = doc.model.task as string | undefined;
-  if (!task || !(TASKS as readonly string[]).includes(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not copy, reverse, sort, shift, swap or recall.`;
+  if (!task || !(TASKS as readonly string[]).includes(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not copy, reverse, sort, shift or swap.`;
   if (kind === 'decoder_self') return 'No expected alignment for decoder self-attention (the task defines output ↔ source only).';
   return null;
 }

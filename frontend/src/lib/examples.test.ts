@@ -27,7 +27,7 @@ const list: CheckpointsResponse = {
 
 describe('example gallery', () => {
   it('has copy, reverse and sort examples, each with a non-empty hint and demo-vocabulary text', () => {
-    expect(GALLERY.map((t) => t.task)).toEqual(['copy', 'reverse', 'sort', 'shift', 'swap', 'recall']);
+    expect(GALLERY.map((t) => t.task)).toEqual(['copy', 'reverse', 'sort', 'shift', 'swap']);
     const vocab = new Set('abcdefghijklmnopqrstuvwxyz0123456789 .,!?\'-:;()');
     for (const t of GALLERY) {
       expect(t.examples.length).toBeGreaterThanOrEqual(2);

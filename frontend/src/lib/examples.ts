@@ -76,15 +76,6 @@ export const GALLERY: TaskExamples[] = [
       { text: 'aabb', look: 'Swapping equal letters changes nothing in the output, yet each row still looks at its partner.', view: CROSS_L0 },
     ],
   },
-  {
-    task: 'recall',
-    title: 'recall — look up the value of a key',
-    examples: [
-      { text: 'a1b2c3d4:c', look: 'Find the key c and read what follows it: the output row looks at the 3, right after the c — an induction-style lookup.', view: CROSS_L0 },
-      { text: 'k7q2z9:z', look: 'The query is the last key: the attention jumps back to the value just after the earlier z.', view: CROSS_L0 },
-      { text: 'x5y8:x', look: 'Two pairs: the answer 5 sits one place after the first occurrence of the query x.', view: CROSS_L0 },
-    ],
-  },
 ];
 
 export function findRun(list: CheckpointsResponse | null, name: string): RunInfo | null {

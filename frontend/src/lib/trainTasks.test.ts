@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectedAlignment, recallOrigins, taskOrigins } from './alignment';
+import { expectedAlignment, taskOrigins, TASKS } from './alignment';
 import { decodeDocument } from './doc';
 
 const doc = (task: string, input: string, output: string) => {
@@ -14,7 +14,7 @@ const doc = (task: string, input: string, output: string) => {
   });
 };
 
-describe('expected alignment of the shift, swap and recall tasks (same rule as attnviz.data.expected_origins)', () => {
+describe('expected alignment of the shift and swap tasks (same rule as attnviz.data.expected_origins)', () => {
   it('shift: two positions back, none for the filler', () => {
     const src = [...'abcdef', '<eos>'];
     expect(Array.from(taskOrigins('shift', src, '--abcd')!)).toEqual([-1, -1, 0, 1, 2, 3, 6]);
@@ -26,14 +26,8 @@ describe('expected alignment of the shift, swap and recall tasks (same rule as a
     expect(Array.from(expectedAlignment(doc('swap', 'abc', 'bac'), 'cross')!)).toEqual([1, 0, 2, 3]); // <eos> ↔ <eos>
     expect(Array.from(expectedAlignment(doc('swap', 'abc', 'bac'), 'encoder_self')!)).toEqual([1, 0, 2, 3]);
   });
-  it('recall: each output row looks at the value after its key', () => {
-    // a1b2c3:ca → values at 5 (3) and 1 (1); then <eos> ↔ source <eos> (position 9)
-    expect(Array.from(taskOrigins('recall', [...'a1b2c3:ca', '<eos>'], '31')!)).toEqual([5, 1, 9]);
-    expect(Array.from(recallOrigins([...'a1b2:z']).origins)).toEqual([-1]); // a missing key
-    expect(recallOrigins([...'abc']).sep).toBe(-1);
-    expect(Array.from(expectedAlignment(doc('recall', 'a1b2:b', '2'), 'cross')!)).toEqual([3, 6]);
-  });
-  it('recall, encoder self-attention: the query key looks at the value it recalls (the induction step)', () => {
-    expect(Array.from(expectedAlignment(doc('recall', 'a1b2:ba', '21'), 'encoder_self')!)).toEqual([-1, -1, -1, -1, -1, 3, 1, -1]);
+  it('lists the tasks of the trainer (attnviz.data.TASK_NAMES)', () => {
+    expect([...TASKS]).toEqual(['copy', 'reverse', 'sort', 'shift', 'swap']);
+    expect(taskOrigins('recall', [...'a1b2:a', '<eos>'], '1')).toBeNull();
   });
 });

@@ -4,7 +4,7 @@
  */
 import '../insight.css';
 import type { Feature } from '../api/types';
-import { isEmbedded } from '../embedded';
+import { embeddedTrainingBlock, isEmbedded } from '../embedded';
 import { featureBlock } from '../lib/features';
 import type { Store } from '../lib/store';
 import type { AppState, InsightName } from '../state';
@@ -28,7 +28,7 @@ function blocked(s: AppState, t: InsightTab): string | null {
   const why = t.feature ? featureBlock(s.checkpoints, s.ckpt, t.feature, s.docSource === 'file', isEmbedded()) : null;
   if (why) return why;
   // a saved file or notebook output has no server to train on
-  if (t.name === 'train' && isEmbedded()) return 'Training needs the attnviz server (attnviz serve): this page is a saved file with only its document.';
+  if (t.name === 'train') return embeddedTrainingBlock();
   // judged on a received document (`rawDoc`): a skeleton has no decoder side yet
   if (t.name === 'steps' && s.rawDoc && !s.rawDoc.steps && !s.rawDoc.kinds.decoder_self) return 'Decoding steps need a model that writes an output; this one only encodes.';
   return null;

@@ -23,7 +23,6 @@ const SAMPLE: Record<string, string> = {
   sort: 'transformer',
   shift: 'look back',
   swap: 'zig zag',
-  recall: 'a1b2c3d4:c',
 };
 const TASK_LABEL: Record<string, string> = {
   copy: 'copy',
@@ -31,7 +30,6 @@ const TASK_LABEL: Record<string, string> = {
   sort: 'sort',
   shift: 'shift (2 back)',
   swap: 'swap (pairs)',
-  recall: 'recall (key → value)',
 };
 const CHART_W = 320;
 const CHART_H = 120;
