@@ -162,7 +162,11 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     );
   }
 
+  /** Nothing drawn since the panes were created or cleared: clearing again would only cost contexts. */
+  let blank = true;
   function clearPanes() {
+    if (blank) return;
+    blank = true;
     for (const p of [pA, pB, pD]) {
       p.geom = null;
       p.title.text('');
@@ -188,6 +192,7 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
       say('');
       return;
     }
+    blank = false;
     syncControls(s);
     ensureB(s);
     const { t, kind, doc } = cur;

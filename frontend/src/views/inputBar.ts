@@ -169,7 +169,8 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
       .text((d) => d.text);
     tf.classed('invalid', inv.length > 0);
     input.attr('aria-invalid', inv.length > 0 ? 'true' : null);
-    syncScroll();
+    // reading scrollLeft lays the page out: only when the backdrop shows marks to line up
+    if (inv.length) syncScroll();
   }
 
   function renderStatus(s: AppState) {
