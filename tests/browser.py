@@ -91,10 +91,11 @@ class ConsoleLog:
         return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
 
     def watch(self, page: Any, *, local_only: bool = False) -> None:
-        page.on(
-            "console",
-            lambda m: self.errors.append(f"console.{m.type}: {m.text} ({m.location.get('url', '')})") if m.type == "error" else None,
-        )
+        def on_console(m: Any) -> None:
+            if m.type == "error":
+                self.errors.append(f"console.{m.type}: {m.text} ({m.location.get('url', '')})")
+
+        page.on("console", on_console)
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         if local_only:
             page.on("request", lambda r: None if is_local(r.url) else self.outside.append(r.url))
