@@ -265,11 +265,30 @@ def heatmap_cells(page: Any) -> dict[str, list[float]]:
     return cells
 
 
+MATRIX_BOX_JS = """(c) => {
+  // the matrix is the block of fully opaque cells nearest the bottom-right corner (labels, the
+  // frame line and the margins around it are transparent or translucent at its edges)
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const solid = (x, y) => d[(y * c.width + x) * 4 + 3] === 255;
+  let xr = -1, yb = -1;
+  for (let y = c.height - 1; y >= 0 && yb < 0; y--)
+    for (let x = c.width - 1; x >= 0; x--) if (solid(x, y)) { xr = x; yb = y; break; }
+  if (yb < 0) return {x: 0, y: 0, width: 0, height: 0};
+  for (let x = xr; x < c.width && solid(x, yb); x++) xr = x;
+  let x0 = xr, y0 = yb;
+  while (x0 > 0 && solid(x0 - 1, yb)) x0--;
+  while (y0 > 0 && solid(xr, y0 - 1)) y0--;
+  const r = c.getBoundingClientRect(), sx = r.width / c.width, sy = r.height / c.height;
+  return {x: r.left + x0 * sx, y: r.top + y0 * sy, width: (xr + 1 - x0) * sx, height: (yb + 1 - y0) * sy};
+}"""
+
+
 def cell_point(page: Any, testid: str, q: int, k: int, nq: int, nk: int) -> tuple[float, float]:
-    """Page coordinates of the centre of cell (q, k) of an nq × nk heatmap canvas (one cell per
-    nq-th of its height and nk-th of its width; for maps too dense for a label per cell)."""
-    box = page.get_by_test_id(testid).bounding_box()
-    assert box, testid
+    """Page coordinates of the centre of cell (q, k) of the nq × nk matrix painted on a heatmap
+    canvas (its block of opaque cells). For maps too dense for a label per cell, and for the diff
+    view's panes (labels painted on the canvas)."""
+    box = page.get_by_test_id(testid).evaluate(MATRIX_BOX_JS)
+    assert box["width"] > 0, f"{testid} has nothing painted"
     return box["x"] + (k + 0.5) * box["width"] / nk, box["y"] + (q + 0.5) * box["height"] / nq
 
 
