@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import numpy as np
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from .live_server import DIST, REPO, serve
@@ -153,6 +154,16 @@ def wait_drawn(
     the wait."""
     page.wait_for_function(DRAWN_JS, arg=[text, ckpt, ablate, or_error], timeout=timeout)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def assert_no_request(page: Any, is_api: Any, within_ms: float) -> None:
+    """No request the page sends within ``within_ms`` matches ``is_api``: waits for one, and fails
+    the moment it comes (there is no "nothing happened" to wait for)."""
+    try:
+        r = page.wait_for_event("request", is_api, timeout=within_ms)
+    except PlaywrightError:
+        return
+    pytest.fail(f"the page sent {r.method} {r.url}")
 
 
 def settled_url(page: Page) -> str:

@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.browser import Server, canvas_stats, decode_weights, decoded_weights, open_app, shown, wait_drawn
+from tests.browser import Server, assert_no_request, canvas_stats, decode_weights, decoded_weights, open_app, shown, wait_drawn
 from tests.live_server import REPO
 
 pytestmark = pytest.mark.browser
@@ -28,16 +27,6 @@ KINDS = ("encoder_self", "decoder_self", "cross")
 
 def is_attention(r: Any) -> bool:
     return bool(r.url.endswith("/api/attention") and r.method == "POST")
-
-
-def assert_no_request(page: Any, is_api: Any, within_ms: float) -> None:
-    """No request the page sends within ``within_ms`` matches ``is_api``: waits for one, and fails
-    the moment it comes (there is no "nothing happened" to wait for)."""
-    try:
-        r = page.wait_for_event("request", is_api, timeout=within_ms)
-    except PlaywrightError:
-        return
-    pytest.fail(f"the page sent {r.method} {r.url}")
 
 
 def download(page: Any, testid: str, tmp_path: Path) -> tuple[str, bytes]:
