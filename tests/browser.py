@@ -134,8 +134,10 @@ DRAWN_JS = """([text, ckpt, ablate, orError]) => {
   if (!v) return false;
   if (orError && v.dataset.state === 'error') return true;
   const box = document.querySelector('[data-testid=text-input]');
+  const picked = document.querySelector('[data-testid=epoch-select]')?.value;
   return v.dataset.state === 'ready' && v.dataset.input === (text === null ? box && box.value : text)
-    && (ckpt === null || v.dataset.checkpoint === ckpt) && (ablate === null || v.dataset.ablate === ablate);
+    && v.dataset.checkpoint === (ckpt === null ? picked || v.dataset.checkpoint : ckpt)
+    && (ablate === null || v.dataset.ablate === ablate);
 }"""
 
 
@@ -149,9 +151,9 @@ def wait_drawn(
     timeout: float = 30_000,
 ) -> None:
     """Wait until the document for ``text`` (default: the text in the input) is drawn, from ``ckpt``
-    and with heads ``ablate`` (e.g. ``cross:1.0``; '' = none) when given, then two frames more so
-    anything painted at the next frame is on screen. ``or_error``: an error shown instead also ends
-    the wait."""
+    (default: the one the epoch picker shows, if any) and with heads ``ablate`` (e.g. ``cross:1.0``;
+    '' = none) when given, then two frames more so anything painted at the next frame is on screen.
+    ``or_error``: an error shown instead also ends the wait."""
     page.wait_for_function(DRAWN_JS, arg=[text, ckpt, ablate, or_error], timeout=timeout)
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
