@@ -155,7 +155,9 @@ def wait_drawn(
     '' = none) when given, then two frames more so anything painted at the next frame is on screen.
     ``or_error``: an error shown instead also ends the wait."""
     page.wait_for_function(DRAWN_JS, arg=[text, ckpt, ablate, or_error], timeout=timeout)
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    # a frame that is not rendered (an iframe scrolled out of a notebook) gets no animation frames:
+    # it has nothing on screen to wait for either
+    page.evaluate("() => new Promise((r) => { requestAnimationFrame(() => requestAnimationFrame(r)); setTimeout(r, 200); })")
 
 
 def assert_no_request(page: Any, is_api: Any, within_ms: float) -> None:
