@@ -36,7 +36,7 @@ import httpx  # noqa: E402
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.live_server import free_port  # noqa: E402
 
 import attnviz  # noqa: E402

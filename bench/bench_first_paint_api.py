@@ -27,7 +27,7 @@ from playwright.sync_api import Page, sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.live_server import serve  # noqa: E402
 
 TEXT = "the quick brown fox jumps over t"  # 32 characters

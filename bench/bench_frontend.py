@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
 DIST = FRONTEND / "dist"
 sys.path.insert(0, str(ROOT))
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
 
 from run_all import cpu_model  # noqa: E402  (bench/ is on sys.path when a benchmark runs as a script)
 

@@ -47,7 +47,7 @@ from bench_frontend import HOVER_JS  # noqa: E402  (bench/ is on sys.path when a
 from run_all import cpu_model  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
 
 SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
 COLD_TABS = 3

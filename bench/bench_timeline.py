@@ -30,7 +30,7 @@ from attnviz.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
 
 TEXT = "hello world"
 

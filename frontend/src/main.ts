@@ -47,6 +47,12 @@ function renderChrome(s: AppState) {
   views.classList.toggle('has-doc', !!s.doc);
   views.classList.toggle('loading', s.status === 'loading');
   views.setAttribute('aria-busy', String(s.status === 'loading'));
+  // the document drawn (a skeleton is not one), on the DOM so tests wait for what is shown
+  const drawn = s.rawDoc ? s.doc : null;
+  views.dataset.state = s.status === 'loading' || s.status === 'error' ? s.status : drawn ? 'ready' : 'idle';
+  views.dataset.input = drawn?.input ?? '';
+  views.dataset.checkpoint = drawn?.checkpoint ?? '';
+  views.dataset.ablate = drawn ? s.docAblate : '';
   $('output-panel').classList.toggle('loading', s.status === 'loading');
   document.body.classList.toggle('present', s.present);
   views.classList.toggle('mv-zoom', s.mvzoom);
@@ -87,7 +93,7 @@ function renderChrome(s: AppState) {
 }
 store.subscribe((s, p) => {
   if (
-    s.doc !== p.doc || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
+    s.doc !== p.doc || s.rawDoc !== p.rawDoc || s.docAblate !== p.docAblate || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
     s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints || s.insight !== p.insight
   ) renderChrome(s);
 });

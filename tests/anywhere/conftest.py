@@ -1,6 +1,6 @@
-"""Fixtures for the single-file and notebook tests: a Chromium in which no host but 127.0.0.1
-resolves (so any request to the network fails loudly), pages whose requests and console errors
-are recorded, and the real `attnviz html` CLI run over a checkpoint of the real trainer."""
+"""The single-file and notebook suite's special needs: a Chromium in which no host but 127.0.0.1
+resolves (so any request to the network fails loudly), the shared pages opened in it recording
+their requests, and the real `attnviz html` CLI run over a checkpoint of the real trainer."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ import pytest
 
 from attnviz.html import CHECKOUT_TEMPLATE, PACKAGED_TEMPLATE
 
-from ..chromium import CHROMIUM, CHROMIUM_ARGS
+from ..browser import CHROMIUM, CHROMIUM_ARGS
 from ..conftest import TinyRun
 from ..live_server import REPO
 
 OFFLINE_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
-VIEWPORT = {"width": 1440, "height": 900}
 
 
 @pytest.fixture(scope="session")
@@ -45,36 +44,23 @@ def offline_browser(browser: Any) -> Iterator[Any]:
 
 @dataclass
 class Tab:
+    """A page of the offline browser and every URL it requested."""
+
     page: Any
     requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
-def new_tab(offline_browser: Any) -> Iterator[Callable[[], Tab]]:
-    """Fresh-context pages recording every request and every console / page error; errors fail the test."""
-    contexts: list[Any] = []
-    tabs: list[Tab] = []
+def new_tab(new_page: Callable[..., Any], offline_browser: Any) -> Callable[[], Tab]:
+    """Fresh-context pages of the offline browser (the shared ``new_page``: console and page errors
+    fail the test, a screenshot is kept) that record every request they make."""
 
     def make() -> Tab:
-        context = offline_browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-        contexts.append(context)
-        tab = Tab(context.new_page())
-        tab.page.set_default_timeout(15_000)
+        tab = Tab(new_page(in_browser=offline_browser))
         tab.page.on("request", lambda r: tab.requests.append(r.url))
-        tab.page.on("console", lambda m: tab.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-        tab.page.on("pageerror", lambda e: tab.errors.append(f"page error: {e}"))
-        tabs.append(tab)
         return tab
 
-    try:
-        yield make
-    finally:
-        for context in contexts:
-            context.close()
-    bad = [e for t in tabs for e in t.errors]
-    if bad:
-        pytest.fail("errors in the browser console:\n" + "\n".join(bad))
+    return make
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -17,9 +17,9 @@ from playwright.sync_api import expect
 import attnviz
 from attnviz.html import DOCUMENT_ID
 
+from ..browser import canvas_stats, decode_weights, format_weight, hover_cell, open_app, serve_app, wait_drawn
+from ..browser import shown as read_shown
 from ..conftest import TinyRun
-from ..e2e.helpers import canvas_stats, decode_weights, format_weight, hover_cell
-from ..live_server import serve
 from .conftest import Tab, run_cli
 
 pytestmark = pytest.mark.browser
@@ -31,13 +31,17 @@ def softmax(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 
 def open_file(tab: Tab, path: Path) -> dict[str, Any]:
-    tab.page.goto(path.as_uri())
-    tab.page.wait_for_function("() => window.__attnviz && window.__attnviz.isReady && window.__attnviz.store.get().doc")
-    summary: dict[str, Any] = tab.page.evaluate(
-        "() => { const s = window.__attnviz.store.get(); return {status: s.status, input: s.doc.input, ckpt: s.ckpt,"
-        " src: s.doc.tokens.src, tgt: s.doc.tokens.tgt, error: s.error && s.error.message}; }"
-    )
-    return summary
+    open_app(tab.page, path.as_uri(), drawn=True)
+    s = read_shown(tab.page)  # the file's own checkpoint is the drawn one (no picker lists it)
+    d = s["doc"]
+    return {
+        "status": s["status"],
+        "input": d["input"],
+        "ckpt": d["checkpoint"],
+        "src": d["src"],
+        "tgt": d["tgt"],
+        "error": s["error"],
+    }
 
 
 def embedded_document(path: Path) -> dict[str, Any]:
@@ -122,9 +126,9 @@ def test_cli_lesson_file_embeds_timeline_and_math(lesson_file: Path, tiny_run: T
     expect(page.locator("[data-testid=timeline-multiples] canvas")).to_have_count(tiny_run.config.epochs)
     expect(page.get_by_test_id("embedded-note-timeline")).to_have_count(0)
     page.locator("[data-testid=timeline-multiples] canvas").first.click()
-    page.wait_for_function("(n) => window.__attnviz.store.get().doc.checkpoint === n", arg=f"{tiny_run.dir.name}/ckpt_epoch1.pt")
+    wait_drawn(page, ckpt=f"{tiny_run.dir.name}/ckpt_epoch1.pt")
     page.locator("[data-testid=timeline-multiples] canvas").last.click()
-    page.wait_for_function("(n) => window.__attnviz.store.get().doc.checkpoint === n", arg=name)
+    wait_drawn(page, ckpt=name)
     # the math step-through of another head than the default, typeset offline
     page.get_by_test_id("model-view-1-2").click()
     page.get_by_test_id("insight-tab-math").click()
@@ -191,12 +195,11 @@ def test_download_html_button_writes_a_file_that_opens_offline(
 def test_download_html_from_the_served_app(tiny_run: TinyRun, single_file_build: Path, tmp_path: Path, new_tab: Any) -> None:
     """The served app builds the file client-side from its own single-file build (embed/index.html)."""
     name = f"{tiny_run.dir.name}/ckpt_epoch3.pt"
-    with serve(tiny_run.dir.parent, tmp_path / "server.log", env={"ATTNVIZ_INFERENCE_THREADS": "1"}) as url:
+    with serve_app(tiny_run.dir.parent, tmp_path / "server.log") as srv:
+        url = srv.url
         tab = new_tab()
-        tab.page.goto(f"{url}/?ckpt={name}&text=hello")
-        tab.page.wait_for_function(
-            "(n) => { const s = window.__attnviz.store.get(); return s.doc && s.doc.checkpoint === n; }", arg=name
-        )
+        open_app(tab.page, url, f"/?ckpt={name}&text=hello")
+        wait_drawn(tab.page, ckpt=name)
         api_doc = httpx.post(f"{url}/api/attention", json={"checkpoint": name, "text": "hello", "encoding": "float16"}).json()
         with tab.page.expect_download() as info:
             tab.page.get_by_test_id("download-html").click()

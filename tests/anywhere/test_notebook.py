@@ -23,7 +23,7 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from ..e2e.helpers import CANVAS_STATS_JS
+from ..browser import CANVAS_STATS_JS, wait_drawn
 from ..live_server import REPO, free_port, log_tail
 
 pytestmark = pytest.mark.browser
@@ -122,7 +122,7 @@ def frame_of(output: Any) -> Any:
     """The attnviz page inside one cell output, booted with its document."""
     handle = output.locator("iframe.attnviz-frame").element_handle(timeout=120_000)
     frame = handle.content_frame()
-    frame.wait_for_function("() => window.__attnviz && window.__attnviz.isReady && window.__attnviz.store.get().doc")
+    wait_drawn(frame)
     return frame
 
 
@@ -165,8 +165,10 @@ def test_show_paints_every_view_inside_the_notebook(lab: Lab, offline_browser: A
         expect(first.locator("[data-testid=focus-heatmap] g.labels-q text.lit")).to_have_text("sat")
         expect(first.locator("[data-testid=arc-view] svg text.lit")).to_have_count(2)
         # the second view is its own page: its own document, untouched by the first one's hover
-        assert second.evaluate("() => window.__attnviz.store.get().doc.tokens.src") == ["a", "b", "c", "d"]
-        assert second.evaluate("() => window.__attnviz.store.get().hover") is None
+        assert second.locator("[data-testid=tokens-src] span.tok").all_text_contents() == ["a", "b", "c", "d"]
+        # nothing hovered there: no readout of a cell or token, no token lit
+        expect(second.locator("[data-testid=tokens-src] span.tok.lit")).to_have_count(0)
+        expect(second.locator("[data-testid=arc-view] svg text.lit")).to_have_count(0)
         assert painted(second, "model-view-0-1")["opaque"] == 16
         # no CSS leaks: the notebook's own cells keep JupyterLab's font, the app's rules stay in its frame
         assert page.evaluate("() => document.querySelectorAll('.topbar, #model-view').length") == 0

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import DEMO_TASKS, ROOT, Server, tiny
+from ..browser import Server
+from .conftest import DEMO_TASKS, ROOT, tiny
 
 
 def test_make_demo_runs_the_demo_module() -> None:
@@ -21,7 +22,7 @@ def test_make_demo_runs_the_demo_module() -> None:
 
 
 def test_server_lists_the_demo_runs(server: Server, demo_dir: Path) -> None:
-    body = httpx.get(f"{server.base}/api/checkpoints", timeout=30).json()
+    body = httpx.get(f"{server.url}/api/checkpoints", timeout=30).json()
     runs = {r["name"]: r for r in body["runs"]}
     assert sorted(runs) == sorted(DEMO_TASKS)
     for task in DEMO_TASKS:
@@ -31,7 +32,7 @@ def test_server_lists_the_demo_runs(server: Server, demo_dir: Path) -> None:
         epochs = [c["epoch"] for c in run["checkpoints"]]
         assert epochs == list(range(1, len(epochs) + 1))
         assert [p.name for p in sorted((demo_dir / task).glob("*.pt"))] == [c["name"].split("/")[-1] for c in run["checkpoints"]]
-    doc = httpx.post(f"{server.base}/api/attention", json={"checkpoint": "sort/ckpt_epoch1.pt", "text": "banana"}, timeout=30)
+    doc = httpx.post(f"{server.url}/api/attention", json={"checkpoint": "sort/ckpt_epoch1.pt", "text": "banana"}, timeout=30)
     assert doc.status_code == 200, doc.text
     assert doc.json()["expected"] == "aaabnn"
 

@@ -10,10 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 
-from tests.chromium import settled_url
+from tests.browser import Server, open_app, settled_url, shown
 
-from .conftest import ROOT, Server, Tab, open_app
+from .conftest import ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -45,26 +46,21 @@ def test_the_lesson_has_links_for_every_task() -> None:
 
 
 @pytest.mark.parametrize("link", lesson_links())
-def test_lesson_link_opens_its_view(link: str, tab: Tab, server: Server) -> None:
+def test_lesson_link_opens_its_view(link: str, page: Page, server: Server) -> None:
     url = urlsplit(link)
     q = {k: v[0] for k, v in parse_qs(url.query).items()}
-    page = tab.page
-    open_app(page, f"{server.base}{url.path}?{url.query}")
+    open_app(page, f"{server.url}{url.path}?{url.query}", drawn=True, or_error=True)
 
-    listing = httpx.get(f"{server.base}/api/checkpoints", timeout=30).json()
+    listing = httpx.get(f"{server.url}/api/checkpoints", timeout=30).json()
     names = {c["name"] for r in listing["runs"] for c in r["checkpoints"] if c["usable"]}
     runs = {r["name"]: [c["name"] for c in r["checkpoints"] if c["usable"]] for r in listing["runs"]}
     want_ckpt = q["ckpt"] if q["ckpt"] in names else runs[q["ckpt"]][-1]
     kind = q.get("kind", "encoder_self")
     layer, head = int(q.get("layer", 0)), int(q.get("head", 0))
 
-    s = page.evaluate(
-        "() => { const s = window.__attnviz.store.get();"
-        " return {ckpt: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head, present: s.present,"
-        " status: s.status, error: s.error, doc: s.doc && {checkpoint: s.doc.checkpoint, input: s.doc.input}}; }"
-    )
+    s = shown(page)
     assert s["error"] is None and s["status"] == "ready", s
-    assert s["doc"] == {"checkpoint": want_ckpt, "input": q["text"]}
+    assert (s["doc"]["checkpoint"], s["doc"]["input"]) == (want_ckpt, q["text"])
     assert (s["ckpt"], s["text"], s["kind"], s["layer"], s["head"]) == (want_ckpt, q["text"], kind, layer, head)
     assert s["present"] == (q.get("present") == "1")
     assert page.evaluate("() => document.body.classList.contains('present')") == s["present"]
@@ -89,4 +85,3 @@ def test_lesson_link_opens_its_view(link: str, tab: Tab, server: Server) -> None
     assert drawn >= 1, "the heatmap canvas is empty"  # a 1×1 map (the tiny model wrote nothing) has one colour
     assert not page.get_by_test_id("error-message").is_visible()
     assert not page.get_by_test_id("empty-state").is_visible()
-    assert tab.errors == []

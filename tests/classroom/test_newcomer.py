@@ -6,44 +6,23 @@ truth, errors clear the old result and say what works, links open the view they 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.chromium import settled_url
+from tests.browser import ConsoleLog, Server, heatmap_cells, open_app, settled_url, wait_drawn
 
-from ..conftest import TinyRun
 from ..live_server import REPO
-from .conftest import Server, open_app, start_server, stop_server, wait_drawn
+from .conftest import PROJECTOR
 
 pytestmark = pytest.mark.browser
 
 SIZES = [(1440, 900), (1280, 720)]
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[object]:
-    """``open_page(width, height)``: a fresh page whose console errors fail the test."""
-    contexts = []
-    errors: list[str] = []
-
-    def make(width: int = 1280, height: int = 720) -> Page:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
-        contexts.append(ctx)
-        pg = ctx.new_page()
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        return pg
-
-    make.errors = errors  # type: ignore[attr-defined]
-    yield make
-    for ctx in contexts:
-        ctx.close()
 
 
 def query(page: Page) -> dict[str, list[str]]:
@@ -60,27 +39,26 @@ def on_screen(page: Page, testid: str) -> None:
     )
 
 
-def test_an_example_opens_the_view_it_names_also_in_presenter_mode(open_page, server: Server) -> None:  # type: ignore[no-untyped-def]
+def test_an_example_opens_the_view_it_names_also_in_presenter_mode(new_page: Callable[..., Any], server: Server) -> None:
     for present in ("", "&present=1"):
-        page = open_page()
-        open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=encoder_self&layer=0&head=3{present}")
+        page = new_page(viewport=PROJECTOR)
+        open_app(page, f"{server.url}/?ckpt=copy&text=hello&kind=encoder_self&layer=0&head=3{present}", drawn=True, or_error=True)
         page.get_by_test_id("examples-button").click()
         entry = page.get_by_test_id("example-reverse-stressed")
         assert "Cross-attention, layer 1" in entry.inner_text() and "opens cross · L1·H0" in entry.inner_text()
         entry.click()
-        wait_drawn(page)
+        wait_drawn(page, or_error=True)
         assert page.get_by_test_id("kind-cross").get_attribute("aria-selected") == "true"
         label = page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label")
         assert label and label.startswith("Cross-attention, layer 1 head 0"), label
         q = query(page)
         assert q["kind"] == ["cross"] and q["layer"] == ["1"] and "head" not in q and q["text"] == ["stressed"]
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_every_insight_panel_opens_on_screen(open_page, server: Server, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(*size)
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=cross")
+def test_every_insight_panel_opens_on_screen(new_page: Callable[..., Any], server: Server, size: tuple[int, int]) -> None:
+    page = new_page(viewport={"width": size[0], "height": size[1]})
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&kind=cross", drawn=True, or_error=True)
     for tab, content in (("timeline", "timeline-multiple-1"), ("math", "math-step-qkv"), ("steps", "decode-step-0")):
         page.get_by_test_id(f"insight-tab-{tab}").click()
         assert page.get_by_test_id(f"insight-tab-{tab}").get_attribute("aria-pressed") == "true"
@@ -91,7 +69,6 @@ def test_every_insight_panel_opens_on_screen(open_page, server: Server, size: tu
     page.get_by_test_id("insight-tab-steps").click()
     assert not page.get_by_test_id("insight-panel").is_visible()
     assert page.get_by_test_id("focus-heatmap").is_visible()
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +83,11 @@ def twelve_heads(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_model_view_of_a_12_head_model_shows_every_head_without_scrolling(  # type: ignore[no-untyped-def]
-    open_page, server: Server, twelve_heads: Path, size: tuple[int, int]
+def test_model_view_of_a_12_head_model_shows_every_head_without_scrolling(
+    new_page: Callable[..., Any], server: Server, twelve_heads: Path, size: tuple[int, int]
 ) -> None:
-    page = open_page(*size)
-    open_app(page, f"{server.base}/")
+    page = new_page(viewport={"width": size[0], "height": size[1]})
+    open_app(page, f"{server.url}/", drawn=True, or_error=True)
     page.get_by_test_id("file-input").set_input_files(str(twelve_heads))
     page.get_by_test_id("model-view-5-11").wait_for(state="visible")
     body = page.locator("#model-view .panel-body")
@@ -134,12 +111,11 @@ def test_model_view_of_a_12_head_model_shows_every_head_without_scrolling(  # ty
     assert body.evaluate("b => b.scrollWidth <= b.clientWidth")
     page.get_by_test_id("mv-zoom").click()
     page.get_by_test_id("focus-heatmap").wait_for(state="visible")
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
-def test_presenter_mode_at_1280x720(open_page, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(1280, 720)
-    open_app(page, f"{server.base}/?ckpt=sort&text=mississippi&present=1")
+def test_presenter_mode_at_1280x720(new_page: Callable[..., Any], server: Server) -> None:
+    page = new_page(viewport=PROJECTOR)
+    open_app(page, f"{server.url}/?ckpt=sort&text=mississippi&present=1", drawn=True, or_error=True)
     # an 11-letter word fits the input
     assert page.get_by_test_id("text-input").evaluate("e => e.scrollWidth <= e.clientWidth")
     # Examples and Exit presenter do not overlap
@@ -155,12 +131,11 @@ def test_presenter_mode_at_1280x720(open_page, server: Server) -> None:  # type:
     expect(page.get_by_test_id("present-toggle")).to_have_attribute("aria-pressed", "false")
     assert page.locator("#model-view").is_visible()
     assert "present" not in query(page)
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
-def test_the_diff_legend_matches_the_cells(open_page, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(1440, 900)
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=encoder_self&layer=0&head=0&diff=0.1")
+def test_the_diff_legend_matches_the_cells(new_page: Callable[..., Any], server: Server) -> None:
+    page = new_page(viewport={"width": 1440, "height": 900})
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&kind=encoder_self&layer=0&head=0&diff=0.1", drawn=True, or_error=True)
     note = page.locator(".diff-legend .legend-note").inner_text()
     assert "orange: A larger" in note and "purple: B larger" in note
     canvas = page.get_by_test_id("diff-d-canvas")
@@ -189,12 +164,11 @@ def test_the_diff_legend_matches_the_cells(open_page, server: Server) -> None:  
             assert colour == ("orange" if value > 0 else "purple"), (text, r, b)
             seen.add(colour)
     assert seen == {"orange", "purple"}
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
-def test_a_bad_text_clears_the_old_result_and_says_what_works(open_page, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(1440, 900)
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello")
+def test_a_bad_text_clears_the_old_result_and_says_what_works(new_page: Callable[..., Any], server: Server) -> None:
+    page = new_page(viewport={"width": 1440, "height": 900})
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello", drawn=True, or_error=True)
     assert page.get_by_test_id("output-verdict").is_visible() and page.get_by_test_id("download-png").is_enabled()
     page.get_by_test_id("text-input").fill("Hello")
     err = page.get_by_test_id("error-message")
@@ -211,38 +185,36 @@ def test_a_bad_text_clears_the_old_result_and_says_what_works(open_page, server:
     # an emptied input drops the error
     page.get_by_test_id("text-input").fill("")
     err.wait_for(state="hidden")
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
-def test_an_unknown_checkpoint_is_not_called_a_bad_text(open_page, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(1440, 900)
-    open_page.errors.clear()  # type: ignore[attr-defined]
-    open_app(page, f"{server.base}/?ckpt=gone/ckpt_epoch9.pt&text=hello")
+def test_an_unknown_checkpoint_is_not_called_a_bad_text(
+    new_page: Callable[..., Any], server: Server, console: ConsoleLog
+) -> None:
+    page = new_page(viewport={"width": 1440, "height": 900})
+    console.allow(r"404", "the browser logs the 404 response itself; nothing else may go wrong")
+    open_app(page, f"{server.url}/?ckpt=gone/ckpt_epoch9.pt&text=hello", drawn=True, or_error=True)
     err = page.get_by_test_id("error-message")
     err.wait_for(state="visible")
     text = err.inner_text()
     assert text.startswith("Cannot use this checkpoint.") and "gone/ckpt_epoch9.pt" in text
     assert "/api" not in text and "Cannot run this text" not in text
-    # the browser logs the 404 response itself; nothing else may go wrong
-    assert all("404" in e for e in open_page.errors), open_page.errors  # type: ignore[attr-defined]
 
 
-def test_links_open_the_view_they_name(open_page, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(1440, 900)
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&view=stats")
+def test_links_open_the_view_they_name(new_page: Callable[..., Any], server: Server) -> None:
+    page = new_page(viewport={"width": 1440, "height": 900})
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&view=stats", drawn=True, or_error=True)
     assert page.get_by_test_id("stats-table").is_visible() and not page.get_by_test_id("arc-view").is_visible()
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&view=diff")
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&view=diff", drawn=True, or_error=True)
     page.get_by_test_id("diff-view").wait_for(state="visible")
     page.get_by_test_id("diff-close").click()
     page.get_by_test_id("focus-heatmap").wait_for(state="visible")
     q = query(page)
     assert "view" not in q and "diff" not in q, q
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
-def test_names_match_and_tabs_move_the_focus(open_page, server: Server) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(1440, 900)
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=cross&layer=1&head=0")
+def test_names_match_and_tabs_move_the_focus(new_page: Callable[..., Any], server: Server) -> None:
+    page = new_page(viewport={"width": 1440, "height": 900})
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&kind=cross&layer=1&head=0", drawn=True, or_error=True)
     page.get_by_test_id("ablate-toggle").click()
     chip = page.get_by_test_id("ablate-chip")
     chip.wait_for(state="visible")
@@ -259,24 +231,22 @@ def test_names_match_and_tabs_move_the_focus(open_page, server: Server) -> None:
     page.keyboard.press("ArrowRight")
     assert page.evaluate("() => document.activeElement.dataset.testid") == "kind-decoder_self"
     assert page.get_by_test_id("kind-decoder_self").get_attribute("aria-selected") == "true"
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
-def test_an_exported_document_reopens_in_its_view(open_page, server: Server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(1440, 900)
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=cross&layer=1&head=2&view=arcs")
+def test_an_exported_document_reopens_in_its_view(new_page: Callable[..., Any], server: Server, tmp_path: Path) -> None:
+    page = new_page(viewport={"width": 1440, "height": 900})
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&kind=cross&layer=1&head=2&view=arcs", drawn=True, or_error=True)
     with page.expect_download() as dl:
         page.get_by_test_id("download-json").click()
     path = tmp_path / "doc.json"
     dl.value.save_as(path)
     assert parse_qs(json.loads(path.read_text())["view"]) == {"kind": ["cross"], "layer": ["1"], "head": ["2"], "view": ["arcs"]}
-    other = open_page(1440, 900)
-    open_app(other, f"{server.base}/")
+    other = new_page(viewport={"width": 1440, "height": 900})
+    open_app(other, f"{server.url}/", drawn=True, or_error=True)
     other.get_by_test_id("file-input").set_input_files(str(path))
     other.wait_for_function("() => document.querySelector('[data-testid=kind-cross]')?.getAttribute('aria-selected') === 'true'")
     label = other.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label")
     assert label and label.startswith("Cross-attention, layer 1 head 2"), label
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
 OUTLINED_CELLS = """([xs, ys]) => {
@@ -297,23 +267,13 @@ OUTLINED_CELLS = """([xs, ys]) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def copying_server(tiny_run: TinyRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server over the session's tiny copy run that really copies (the demo stand-ins write
-    almost nothing, so a decoder side long enough to check needs this one)."""
-    root = tmp_path_factory.mktemp("copying")
-    shutil.copytree(tiny_run.dir, root / "copy")
-    srv = start_server(root, root / "server.log")
-    yield srv
-    stop_server(srv)
-
-
-def test_expected_alignment_stays_on_its_cells_with_special_tokens_hidden(open_page, copying_server: Server) -> None:  # type: ignore[no-untyped-def]
-    from tests.e2e.helpers import heatmap_cells
-
-    page = open_page(1440, 900)
-    # copy: decoder token t predicts output t, which comes from source t
-    open_app(page, f"{copying_server.base}/?ckpt=copy&text=hello&kind=cross&layer=1&align=1")
+def test_expected_alignment_stays_on_its_cells_with_special_tokens_hidden(
+    new_page: Callable[..., Any], trained_server: Server
+) -> None:
+    page = new_page(viewport={"width": 1440, "height": 900})
+    # the session's copy run really copies (the demo stand-ins write almost nothing, so a decoder
+    # side long enough to check needs it); copy: decoder token t predicts output t, from source t
+    open_app(page, f"{trained_server.url}/?ckpt=copy&text=hello&kind=cross&layer=1&align=1", drawn=True, or_error=True)
     cells = heatmap_cells(page)
     rows = len(cells["ys"])  # <bos> + what the tiny model wrote
     assert rows >= 3 and len(cells["xs"]) == 6
@@ -325,13 +285,14 @@ def test_expected_alignment_stays_on_its_cells_with_special_tokens_hidden(open_p
     hidden_rows = len(cells["ys"])
     assert hidden_rows >= 2
     assert page.evaluate(OUTLINED_CELLS, [cells["xs"], cells["ys"]]) == [[q, q + 1] for q in range(hidden_rows) if q + 1 < 5]
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("kind", ["cross", "decoder_self"])
-def test_the_math_step_through_renders_special_tokens_and_masked_weights(open_page, copying_server: Server, kind: str) -> None:  # type: ignore[no-untyped-def]
-    page = open_page(1280, 720)
-    open_app(page, f"{copying_server.base}/?ckpt=copy&text=hello&kind={kind}&insight=math")
+def test_the_math_step_through_renders_special_tokens_and_masked_weights(
+    new_page: Callable[..., Any], trained_server: Server, kind: str
+) -> None:
+    page = new_page(viewport=PROJECTOR)
+    open_app(page, f"{trained_server.url}/?ckpt=copy&text=hello&kind={kind}&insight=math", drawn=True, or_error=True)
     page.get_by_test_id("math-table-weights").wait_for(state="visible")
     # the default query is <bos>: KaTeX draws it, no red error text
     assert page.get_by_test_id("math-view").locator(".katex-error").count() == 0
@@ -357,10 +318,9 @@ def test_the_math_step_through_renders_special_tokens_and_masked_weights(open_pa
         "() => [...document.querySelectorAll('.mx-wrap')]"
         ".every((w) => (w.scrollWidth > w.clientWidth + 1) === w.classList.contains('scrolls'))"
     )
-    assert open_page.errors == []  # type: ignore[attr-defined]
 
 
-def test_a_decoder_only_document_shows_its_one_kind(open_page, server: Server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_decoder_only_document_shows_its_one_kind(new_page: Callable[..., Any], server: Server, tmp_path: Path) -> None:
     """Decoder-only documents (tokens.tgt + decoder_self, no encoder keys) open with their kind
     selected; what needs the model again (Training, Math, ablation) is disabled for a file."""
     n = 5
@@ -372,8 +332,8 @@ def test_a_decoder_only_document_shows_its_one_kind(open_page, server: Server, t
     }  # fmt: skip
     path = tmp_path / "decoder.json"
     path.write_text(json.dumps(doc))
-    page = open_page(1440, 900)
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=cross")
+    page = new_page(viewport={"width": 1440, "height": 900})
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&kind=cross", drawn=True, or_error=True)
     page.get_by_test_id("file-input").set_input_files(str(path))
     page.get_by_test_id("kind-decoder_self").wait_for(state="visible")
     assert page.get_by_test_id("kind-decoder_self").get_attribute("aria-selected") == "true"
@@ -387,4 +347,3 @@ def test_a_decoder_only_document_shows_its_one_kind(open_page, server: Server, t
     page.get_by_test_id("hide-special").check()
     page.wait_for_function("() => document.querySelectorAll('[data-testid=focus-heatmap] g.labels-k text').length === 4")
     assert not page.get_by_test_id("error-message").is_visible()
-    assert open_page.errors == []  # type: ignore[attr-defined]

@@ -11,15 +11,13 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from tests.chromium import settled_url
-
-from .conftest import Server, Tab, open_app, start_server, stop_server, wait_drawn
+from tests.browser import Server, open_app, serve_app, settled_url, shown, wait_drawn
 
 pytestmark = pytest.mark.browser
 
 
 def last_epoch(server: Server, run: str) -> str:
-    runs = {r["name"]: r for r in httpx.get(f"{server.base}/api/checkpoints", timeout=30).json()["runs"]}
+    runs = {r["name"]: r for r in httpx.get(f"{server.url}/api/checkpoints", timeout=30).json()["runs"]}
     return str([c for c in runs[run]["checkpoints"] if c["usable"]][-1]["name"])
 
 
@@ -46,11 +44,11 @@ def contrast(page: Page, fg: str, bg: str) -> float:
     return (max(a, b) + 0.05) / (min(a, b) + 0.05)
 
 
-def test_presenter_mode_from_the_url(tab: Tab, server: Server) -> None:
-    page = tab.page
+def test_presenter_mode_from_the_url(page: Page, server: Server) -> None:
     # encoder self-attention: its size is the input's (8×8), whatever the tiny model writes
-    open_app(page, f"{server.base}/?ckpt=reverse&text=racecar&kind=encoder_self&layer=0&head=2&present=1")
-    s = page.evaluate("() => window.__attnviz.store.get()")
+    url = f"{server.url}/?ckpt=reverse&text=racecar&kind=encoder_self&layer=0&head=2&present=1"
+    open_app(page, url, drawn=True, or_error=True)
+    s = shown(page)
     assert s["present"] is True and s["ckpt"] == last_epoch(server, "reverse") and s["status"] == "ready"
     assert page.evaluate("() => document.body.classList.contains('present')")
     # the input and the focus views only
@@ -79,12 +77,10 @@ def test_presenter_mode_from_the_url(tab: Tab, server: Server) -> None:
     label = page.get_by_test_id("focus-heatmap-canvas").get_attribute("aria-label")
     assert label and label.startswith("Encoder self-attention, layer 0 head 2")
     assert not page.get_by_test_id("error-message").is_visible()
-    assert tab.errors == []
 
 
-def test_presenter_toggle(tab: Tab, server: Server) -> None:
-    page = tab.page
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&layer=1")
+def test_presenter_toggle(page: Page, server: Server) -> None:
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&layer=1", drawn=True, or_error=True)
     assert page.locator("#model-view").is_visible() and not page.evaluate("() => document.body.classList.contains('present')")
     normal = px(page, "[data-testid=text-input]")
     assert px(page, ".hm-labels .labels-q text") <= 13
@@ -103,12 +99,10 @@ def test_presenter_toggle(tab: Tab, server: Server) -> None:
     page.wait_for_function("() => !document.body.classList.contains('present')")
     assert "present" not in parse_qs(urlsplit(settled_url(page)).query)
     assert page.locator("#model-view").is_visible() and page.get_by_test_id("download-png").is_visible()
-    assert tab.errors == []
 
 
-def test_gallery_lists_examples_per_task(tab: Tab, server: Server) -> None:
-    page = tab.page
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello")
+def test_gallery_lists_examples_per_task(page: Page, server: Server) -> None:
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello", drawn=True, or_error=True)
     assert not page.get_by_test_id("examples-menu").is_visible()
     page.get_by_test_id("examples-button").click()
     menu = page.get_by_test_id("examples-menu")
@@ -129,14 +123,13 @@ def test_gallery_lists_examples_per_task(tab: Tab, server: Server) -> None:
     assert not menu.is_visible()
 
 
-def test_gallery_click_loads_text_and_the_tasks_run(tab: Tab, server: Server) -> None:
-    page = tab.page
-    open_app(page, f"{server.base}/?ckpt=copy&text=hello&kind=encoder_self&layer=0&head=3")
+def test_gallery_click_loads_text_and_the_tasks_run(page: Page, server: Server) -> None:
+    open_app(page, f"{server.url}/?ckpt=copy&text=hello&kind=encoder_self&layer=0&head=3", drawn=True, or_error=True)
     for testid, text, run in (("example-reverse-racecar", "racecar", "reverse"), ("example-sort-banana", "banana", "sort")):
         page.get_by_test_id("examples-button").click()
         page.get_by_test_id(testid).click()
-        wait_drawn(page)
-        s = page.evaluate("() => window.__attnviz.store.get()")
+        wait_drawn(page, or_error=True)
+        s = shown(page)
         assert s["text"] == text and s["ckpt"] == last_epoch(server, run), s["ckpt"]
         assert s["doc"]["checkpoint"] == s["ckpt"] and s["doc"]["input"] == text
         # the example opens the view its line talks about ("Cross-attention, layer 1"), not the current one
@@ -151,31 +144,25 @@ def test_gallery_click_loads_text_and_the_tasks_run(tab: Tab, server: Server) ->
         assert not page.get_by_test_id("examples-menu").is_visible()
     # a checkpoint of the example's task already chosen (epoch 1) is kept
     page.get_by_test_id("epoch-select").select_option("sort/ckpt_epoch1.pt")
-    wait_drawn(page)
+    wait_drawn(page, or_error=True)
     page.get_by_test_id("examples-button").click()
     page.get_by_test_id("example-sort-mississippi").click()
-    wait_drawn(page)
-    s = page.evaluate("() => window.__attnviz.store.get()")
+    wait_drawn(page, or_error=True)
+    s = shown(page)
     assert s["ckpt"] == "sort/ckpt_epoch1.pt" and s["text"] == "mississippi" and s["doc"]["input"] == "mississippi"
     assert not page.get_by_test_id("error-message").is_visible()
-    assert tab.errors == []
 
 
-def test_gallery_without_a_run_of_the_task(tab: Tab, demo_dir: Path, tmp_path: Path) -> None:
+def test_gallery_without_a_run_of_the_task(page: Page, demo_dir: Path, tmp_path: Path) -> None:
     """Only a copy run: a reverse example still sets the text (on the copy run) and says so in the menu."""
     only_copy = tmp_path / "ck"
     shutil.copytree(demo_dir / "copy", only_copy / "copy")
-    srv = start_server(only_copy, tmp_path / "server.log")
-    try:
-        page = tab.page
-        open_app(page, f"{srv.base}/")
+    with serve_app(only_copy, tmp_path / "server.log") as srv:
+        open_app(page, f"{srv.url}/", drawn=True, or_error=True)
         page.get_by_test_id("examples-button").click()
         titles = page.get_by_test_id("examples-menu").locator(".examples-title").all_text_contents()
         assert "no copy run" not in titles[0] and "(no reverse run on this server)" in titles[1]
         page.get_by_test_id("example-reverse-stressed").click()
-        wait_drawn(page)
-        s = page.evaluate("() => window.__attnviz.store.get()")
+        wait_drawn(page, or_error=True)
+        s = shown(page)
         assert s["text"] == "stressed" and s["ckpt"].startswith("copy/") and s["doc"]["input"] == "stressed"
-        assert tab.errors == []
-    finally:
-        stop_server(srv)

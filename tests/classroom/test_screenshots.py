@@ -9,11 +9,11 @@ import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
 
-from .conftest import Server, open_app, start_server, stop_server
+from tests.browser import Server, open_app, serve_app, shown
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +34,8 @@ def shot_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtur
     if not real:
         yield request.getfixturevalue("server")
         return
-    srv = start_server(Path(real), tmp_path_factory.mktemp("shots") / "server.log")
-    yield srv
-    stop_server(srv)
+    with serve_app(Path(real), tmp_path_factory.mktemp("shots") / "server.log") as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -60,33 +59,27 @@ def test_screenshot(
     viewport: tuple[int, int],
     element: str | None,
     click: str | None,
-    browser: Browser,
+    new_page: Any,
     shot_server: Server,
     out_dir: Path,
 ) -> None:
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-    page: Page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        open_app(page, f"{shot_server.base}/?{query}")
-        s = page.evaluate("() => { const s = window.__attnviz.store.get(); return {status: s.status, doc: !!s.doc}; }")
-        assert s == {"status": "ready", "doc": True}
-        if click:
-            page.get_by_test_id(click).click()
-            page.get_by_test_id("examples-menu").wait_for(state="visible")
-        page.mouse.move(0, 0)
-        path = out_dir / name
-        if element:
-            page.locator(element).screenshot(path=str(path), animations="disabled")
-            box = page.locator(element).bounding_box()
-            assert box
-            expected = (round(box["width"]), round(box["height"]))
-            assert all(abs(a - b) <= 1 for a, b in zip(png_size(path), expected, strict=True))
-        else:
-            page.screenshot(path=str(path), animations="disabled")
-            assert png_size(path) == viewport
-        assert path.stat().st_size > 10_000, "suspiciously small: is the view drawn?"
-        assert errors == []
-    finally:
-        context.close()
+    page = new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    # its console errors and page errors fail the test (tests/conftest.py new_page)
+    open_app(page, f"{shot_server.url}/?{query}", drawn=True, or_error=True)
+    s = shown(page)
+    assert (s["status"], s["doc"] is not None) == ("ready", True)
+    if click:
+        page.get_by_test_id(click).click()
+        page.get_by_test_id("examples-menu").wait_for(state="visible")
+    page.mouse.move(0, 0)
+    path = out_dir / name
+    if element:
+        page.locator(element).screenshot(path=str(path), animations="disabled")
+        box = page.locator(element).bounding_box()
+        assert box
+        expected = (round(box["width"]), round(box["height"]))
+        assert all(abs(a - b) <= 1 for a, b in zip(png_size(path), expected, strict=True))
+    else:
+        page.screenshot(path=str(path), animations="disabled")
+        assert png_size(path) == viewport
+    assert path.stat().st_size > 10_000, "suspiciously small: is the view drawn?"

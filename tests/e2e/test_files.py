@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import REPO, Server
-from .helpers import canvas_stats, decode_weights, open_app, state, wait_for_doc
+from tests.browser import Server, assert_no_request, canvas_stats, decode_weights, decoded_weights, open_app, shown, wait_drawn
+from tests.live_server import REPO
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ def download(page: Any, testid: str, tmp_path: Path) -> tuple[str, bytes]:
 
 def test_downloads_png_svg_and_json(page: Any, server: Server, tmp_path: Path) -> None:
     open_app(page, server.url, "?ckpt=copy%2Fckpt_epoch2.pt&text=abcba&layer=1&head=2")
-    wait_for_doc(page, "abcba")
+    wait_drawn(page, "abcba")
 
     name, png = download(page, "download-png", tmp_path)
     assert name == "attnviz_copy_encoder_self_L1H2_heatmap.png"
@@ -101,8 +101,7 @@ def export_with_cli(server: Server, out: Path, text: str, encoding: str) -> dict
 
 
 def assert_views_drawn_from(page: Any, doc: dict[str, Any], file_name: str) -> None:
-    s = state(page)
-    assert s["docSource"] == "file"
+    s = shown(page)  # drawn from the file: the meta line says so (below)
     assert s["doc"]["input"] == doc["input"] and s["doc"]["output"] == doc["output"]
     assert s["doc"]["src"] == doc["tokens"]["src"] and s["doc"]["tgt"] == doc["tokens"]["tgt"]
     expect(page.locator(".output-panel .meta")).to_contain_text(f"from file {file_name}")
@@ -118,8 +117,7 @@ def assert_views_drawn_from(page: Any, doc: dict[str, Any], file_name: str) -> N
     assert canvas_stats(page.get_by_test_id("arc-canvas"))["opaque"] > 500
     # the page holds the file's weights
     enc = decode_weights(doc, "encoder_self")
-    shown = page.evaluate("() => Array.from(window.__attnviz.store.get().doc.kinds.encoder_self.data)")
-    np.testing.assert_allclose(np.asarray(shown).reshape(enc.shape), enc, atol=1e-6)
+    np.testing.assert_allclose(decoded_weights(page, "encoder_self"), enc, atol=1e-6)
 
 
 def test_open_an_exported_file_with_the_file_picker(page: Any, empty_server: Server, server: Server, tmp_path: Path) -> None:
@@ -131,16 +129,16 @@ def test_open_an_exported_file_with_the_file_picker(page: Any, empty_server: Ser
     with page.expect_file_chooser() as chooser:
         page.get_by_test_id("open-file").click()
     chooser.value.set_files(str(tmp_path / "abcab.json"))
-    wait_for_doc(page, "abcab")
+    wait_drawn(page, "abcab")
     assert_views_drawn_from(page, doc, "abcab.json")
-    page.wait_for_timeout(500)  # longer than the auto-run delay: no request follows either
+    assert_no_request(page, lambda r: "/api/attention" in r.url, 500)  # longer than the auto-run delay
     assert sent == []
 
 
 def test_drop_an_exported_file_on_the_page(page: Any, server: Server, tmp_path: Path) -> None:
     doc = export_with_cli(server, tmp_path / "dropped.json", "cab", "float16")
     open_app(page, server.url)
-    wait_for_doc(page, "hello")  # the sample shown at boot came from the API; nothing after
+    wait_drawn(page, "hello")  # the sample shown at boot came from the API; nothing after
     sent: list[Any] = []
     page.on("request", lambda r: sent.append(r.url) if "/api/attention" in r.url else None)
     transfer = page.evaluate_handle(
@@ -156,10 +154,10 @@ def test_drop_an_exported_file_on_the_page(page: Any, server: Server, tmp_path: 
     expect(page.locator("#drop-overlay")).to_be_visible()
     page.dispatch_event("#app", "dragover", {"dataTransfer": transfer})
     page.dispatch_event("#app", "drop", {"dataTransfer": transfer})
-    wait_for_doc(page, "cab")
+    wait_drawn(page, "cab")
     expect(page.locator("#drop-overlay")).to_be_hidden()
     assert_views_drawn_from(page, doc, "dropped.json")
-    page.wait_for_timeout(500)
+    assert_no_request(page, lambda r: "/api/attention" in r.url, 500)
     assert sent == []
 
 
@@ -189,10 +187,13 @@ def test_float16_weights_decode_exactly_in_the_browser(page: Any, empty_server: 
         "warnings": [],
     }
     open_app(page, empty_server.url)
-    page.evaluate("(d) => window.__attnviz.loadDocument(d, 'halves.json')", doc)
-    got = np.asarray(
-        page.evaluate("() => Array.from(window.__attnviz.store.get().doc.kinds.encoder_self.data)"), dtype=np.float32
-    )
+    # opened as a user does: the file picker, a JSON file
+    with page.expect_file_chooser() as chooser:
+        page.get_by_test_id("open-file").click()
+    chooser.value.set_files(files=[{"name": "halves.json", "mimeType": "application/json", "buffer": json.dumps(doc).encode()}])
+    wait_drawn(page, "")
+    expect(page.get_by_test_id("model-view-0-0")).to_be_visible()
+    got = decoded_weights(page, "encoder_self").reshape(-1)
     want = bits.view(np.float16).astype(np.float32)
     assert page.evaluate("() => typeof Float16Array") == "function"  # the native path ran
     np.testing.assert_array_equal(got, want)

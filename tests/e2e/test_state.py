@@ -10,14 +10,24 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.chromium import settled_url
-
-from .conftest import ConsoleLog, Server
-from .helpers import canvas_stats, heatmap_cells, hover_cell, open_app, pixel_at, state, url_params, wait_for_doc
+from tests.browser import (
+    ConsoleLog,
+    Server,
+    canvas_stats,
+    heatmap_cells,
+    hover_cell,
+    open_app,
+    pixel_at,
+    settled_url,
+    shown,
+    url_params,
+    wait_drawn,
+)
 
 pytestmark = pytest.mark.browser
 
 URL_KEYS = ("ckpt", "text", "kind", "layer", "head", "view")
+NEWEST = "copy/ckpt_epoch3.pt"  # the first run's newest epoch (tests/conftest.py trained_runs)
 
 
 def is_attention(r: Any) -> bool:
@@ -33,18 +43,18 @@ def attention_requests(page: Any) -> list[dict[str, Any]]:
 
 def test_picking_run_then_epoch_shows_output_against_expected(page: Any, server: Server) -> None:
     open_app(page, server.url)
-    wait_for_doc(page, "hello", "copy/ckpt_epoch2.pt")
+    wait_drawn(page, "hello", NEWEST)
     runs = page.get_by_test_id("run-select")
     epochs = page.get_by_test_id("epoch-select")
-    expect(runs.locator("option")).to_have_text(["copy", "reverse"])
-    expect(epochs.locator("option")).to_have_count(2)
-    expect(epochs).to_have_value("copy/ckpt_epoch2.pt")
+    expect(runs.locator("option")).to_have_text(["copy", "reverse", "sort"])
+    expect(epochs.locator("option")).to_have_count(3)
+    expect(epochs).to_have_value(NEWEST)
 
     # a run: its newest usable epoch is run
     with page.expect_request(is_attention) as req:
         runs.select_option("reverse")
     assert req.value.post_data_json["checkpoint"] == "reverse/ckpt_epoch1.pt"
-    wait_for_doc(page, "hello", "reverse/ckpt_epoch1.pt")
+    wait_drawn(page, "hello", "reverse/ckpt_epoch1.pt")
     expect(epochs.locator("option")).to_have_count(1)
     expect(epochs.locator("option")).to_contain_text("epoch 1")
     doc = server.api("/api/attention", req.value.post_data_json).json()
@@ -62,12 +72,12 @@ def test_picking_run_then_epoch_shows_output_against_expected(page: Any, server:
     # back to copy, then an older epoch
     with page.expect_request(is_attention) as req:
         runs.select_option("copy")
-    assert req.value.post_data_json["checkpoint"] == "copy/ckpt_epoch2.pt"
-    wait_for_doc(page, "hello", "copy/ckpt_epoch2.pt")
+    assert req.value.post_data_json["checkpoint"] == NEWEST
+    wait_drawn(page, "hello", NEWEST)
     with page.expect_request(is_attention) as req:
         epochs.select_option("copy/ckpt_epoch1.pt")
     assert req.value.post_data_json == {"checkpoint": "copy/ckpt_epoch1.pt", "text": "hello", "encoding": "float16"}
-    wait_for_doc(page, "hello", "copy/ckpt_epoch1.pt")
+    wait_drawn(page, "hello", "copy/ckpt_epoch1.pt")
     expect(page.get_by_test_id("expected")).to_have_text("hello")
     expect(page.locator(".output-panel .meta")).to_contain_text("task copy · epoch 1")
     assert url_params(page)["ckpt"] == "copy/ckpt_epoch1.pt"
@@ -75,18 +85,17 @@ def test_picking_run_then_epoch_shows_output_against_expected(page: Any, server:
 
 def set_up_a_state(page: Any, server: Server) -> dict[str, Any]:
     """Pick epoch 1, type "abc", cross-attention, layer 1 head 3, the arc view; return the state."""
-    open_app(page, server.url)
-    wait_for_doc(page)
+    open_app(page, server.url, drawn=True)
     page.get_by_test_id("epoch-select").select_option("copy/ckpt_epoch1.pt")
-    wait_for_doc(page, "hello", "copy/ckpt_epoch1.pt")
+    wait_drawn(page, "hello", "copy/ckpt_epoch1.pt")
     box = page.get_by_test_id("text-input")
     box.fill("")
     box.press_sequentially("abc")
-    wait_for_doc(page, "abc", "copy/ckpt_epoch1.pt")
+    wait_drawn(page, "abc", "copy/ckpt_epoch1.pt")
     page.get_by_test_id("kind-cross").click()
     page.get_by_test_id("model-view-1-3").click()
     page.get_by_test_id("arc-view").click(position={"x": 5, "y": 5})
-    s = state(page)
+    s = shown(page)
     assert {k: s[k] for k in URL_KEYS} == {
         "ckpt": "copy/ckpt_epoch1.pt",
         "text": "abc",
@@ -113,7 +122,8 @@ def test_reload_restores_the_same_state(page: Any, server: Server) -> None:
     with page.expect_request(is_attention) as req:
         page.reload()
     assert req.value.post_data_json == {"checkpoint": "copy/ckpt_epoch1.pt", "text": "abc", "encoding": "float16"}
-    after = wait_for_doc(page, "abc", "copy/ckpt_epoch1.pt")
+    wait_drawn(page, "abc", "copy/ckpt_epoch1.pt")
+    after = shown(page)
     assert settled_url(page) == url
     assert {k: after[k] for k in URL_KEYS} == {k: before[k] for k in URL_KEYS}
     assert after["doc"] == before["doc"]
@@ -129,14 +139,17 @@ def test_a_burst_of_changes_reaches_the_url_once_it_settles(page: Any, server: S
     """The URL follows the state at most every 100 ms: a burst (a scrub, a slider drag) updates it
     at once for the first change and again, with the last state, when the window ends."""
     open_app(page, server.url)
-    wait_for_doc(page, "hello", "copy/ckpt_epoch2.pt")
-    page.wait_for_timeout(150)  # no recent update: the next change is written at once
+    wait_drawn(page, "hello", NEWEST)
+    # the precondition is time itself: 100 ms without an update (the window), so nothing to poll for
+    page.wait_for_timeout(150)
+    # a burst of clicks on four thumbnails within one task (layer 1: heads 2, 3, 0, 1), as a fast user
+    # would make them; whether the URL update still waits is the page's timer, read through the hook
     pending = page.evaluate(
         """() => {
-          const s = window.__attnviz.store;
-          s.set({ layer: 1, head: 2 });
+          const click = (h) => document.querySelector(`[data-testid=model-view-1-${h}]`).click();
+          click(2);
           const first = location.search;
-          for (const h of [3, 0, 1]) s.set({ head: h });
+          for (const h of [3, 0, 1]) click(h);
           return { first, pending: window.__attnviz.urlPending(), now: location.search };
         }"""
     )
@@ -152,7 +165,8 @@ def test_a_fresh_page_at_the_url_restores_exactly_that_state(page: Any, new_page
     with fresh.expect_request(is_attention) as req:
         fresh.goto(url)
     assert req.value.post_data_json == {"checkpoint": "copy/ckpt_epoch1.pt", "text": "abc", "encoding": "float16"}
-    after = wait_for_doc(fresh, "abc", "copy/ckpt_epoch1.pt")
+    wait_drawn(fresh, "abc", "copy/ckpt_epoch1.pt")
+    after = shown(fresh)
     assert {k: after[k] for k in URL_KEYS} == {k: before[k] for k in URL_KEYS}
     assert after["doc"] == before["doc"]
     assert fresh.url == url
@@ -164,8 +178,7 @@ def test_a_fresh_page_at_the_url_restores_exactly_that_state(page: Any, new_page
 
 
 def test_characters_outside_the_vocabulary_are_named_and_highlighted(page: Any, server: Server) -> None:
-    open_app(page, server.url)
-    wait_for_doc(page)
+    open_app(page, server.url, drawn=True)
     sent = attention_requests(page)
     box = page.get_by_test_id("text-input")
     box.fill("")
@@ -173,7 +186,7 @@ def test_characters_outside_the_vocabulary_are_named_and_highlighted(page: Any, 
     message = page.get_by_test_id("error-message")
     expect(message).to_be_visible()
     # the same sentence the server gives for that text
-    res = server.api("/api/attention", {"checkpoint": "copy/ckpt_epoch2.pt", "text": "ab@c#"})
+    res = server.api("/api/attention", {"checkpoint": NEWEST, "text": "ab@c#"})
     assert res.status_code == 422 and res.json()["code"] == "unknown_characters"
     named = "Text has 2 characters outside the vocabulary: '@' at position 2, '#' at position 4."
     assert res.json()["detail"].startswith(named + " Use only: ")
@@ -190,15 +203,14 @@ def test_characters_outside_the_vocabulary_are_named_and_highlighted(page: Any, 
     box.press("ArrowLeft")
     box.press("Backspace")  # "abc"
     expect(box).to_have_value("abc")
-    wait_for_doc(page, "abc")
+    wait_drawn(page, "abc")
     expect(message).to_be_hidden()
     expect(page.locator(".text-field .backdrop span.bad")).to_have_count(0)
     assert [b["text"] for b in sent][-1] == "abc" and all("@" not in b["text"] and "#" not in b["text"] for b in sent)
 
 
 def test_a_loading_state_shows_while_the_model_runs(page: Any, server: Server) -> None:
-    open_app(page, server.url)
-    wait_for_doc(page)
+    open_app(page, server.url, drawn=True)
     held: list[Any] = []
     page.route("**/api/attention", lambda route: held.append(route))  # hold the real request...
     page.get_by_test_id("text-input").fill("abc")
@@ -210,7 +222,7 @@ def test_a_loading_state_shows_while_the_model_runs(page: Any, server: Server) -
     assert page.locator("#views").get_attribute("aria-busy") == "true"
     assert len(held) == 1
     held[0].continue_()  # ...then let the real server answer it
-    wait_for_doc(page, "abc")
+    wait_drawn(page, "abc")
     expect(loading).to_be_hidden()
     expect(page.get_by_test_id("status")).to_have_text("")
     assert page.locator("#views").get_attribute("aria-busy") == "false"
@@ -247,12 +259,14 @@ def test_a_skeleton_of_the_document_shows_while_the_model_runs(page: Any, server
         ]  # PENDING_RGB
     assert canvas_stats(page.get_by_test_id("arc-canvas"))["opaque"] == 0
     expect(page.get_by_test_id("download-json")).to_be_disabled()
-    assert page.evaluate("() => window.__attnviz.store.get().rawDoc") is None  # nothing received yet
+    # nothing received yet: the views are loading, no document is drawn
+    expect(page.locator("#views")).to_have_attribute("data-state", "loading")
+    assert shown(page)["doc"] is None
     first_label = page.locator(".hm-labels .labels-q text").first.element_handle()
 
     held[0].continue_()  # the real server answers
-    st = wait_for_doc(page, "abcab")
-    assert st["doc"]["src"] == tokens  # the skeleton predicted the service's tokens
+    wait_drawn(page, "abcab")
+    assert shown(page)["doc"]["src"] == tokens  # the skeleton predicted the service's tokens
     assert first_label.evaluate("(el) => el.isConnected")  # labels kept, not rebuilt
     expect(page.get_by_test_id("output-pending")).to_have_count(0)
     assert canvas_stats(page.get_by_test_id("arc-canvas"))["opaque"] > 0
@@ -268,13 +282,13 @@ def test_a_skeleton_keeps_the_insight_panel_the_link_opened(page: Any, server: S
     tab = page.get_by_test_id("insight-tab-steps")
     expect(tab).to_have_attribute("aria-pressed", "true")
     held[0].continue_()
-    wait_for_doc(page, "abcab")
+    wait_drawn(page, "abcab")
     expect(tab).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_test_id("insight-panel")).to_be_visible()
 
 
 def test_a_failed_request_takes_the_skeleton_away(page: Any, server: Server, console: ConsoleLog) -> None:
-    console.allow(r"Failed to load resource: net::ERR_FAILED")  # the aborted request below
+    console.allow(r"Failed to load resource: net::ERR_FAILED", "the request this test aborts")
     held: list[Any] = []
     page.route("**/api/attention", lambda route: held.append(route))
     open_app(page, server.url, SKELETON_URL)
@@ -288,8 +302,10 @@ def test_a_failed_request_takes_the_skeleton_away(page: Any, server: Server, con
 
 
 def test_an_unknown_checkpoint_in_the_url_gives_a_clear_message(page: Any, server: Server, console: ConsoleLog) -> None:
-    # Chromium logs every 4xx response as a console error; this one is the point of the test
-    console.allow(r"Failed to load resource: the server responded with a status of 404 .*/api/attention")
+    console.allow(
+        r"Failed to load resource: the server responded with a status of 404 .*/api/attention",
+        "Chromium logs every 4xx response as a console error; this one is the point of the test",
+    )
     res = server.api("/api/attention", {"checkpoint": "nope/ckpt_epoch9.pt", "text": "hello"})
     assert res.status_code == 404
     detail = res.json()["detail"]
@@ -307,7 +323,7 @@ def test_an_unknown_checkpoint_in_the_url_gives_a_clear_message(page: Any, serve
     expect(page.get_by_test_id("loading")).to_be_hidden()
     # the user can recover by picking a real run
     page.get_by_test_id("run-select").select_option("copy")
-    wait_for_doc(page, "hello", "copy/ckpt_epoch2.pt")
+    wait_drawn(page, "hello", NEWEST)
     expect(message).to_be_hidden()
 
 
@@ -322,4 +338,4 @@ def test_an_empty_checkpoint_directory_shows_the_empty_state(page: Any, empty_se
     expect(page.get_by_test_id("run-select")).to_be_disabled()
     expect(page.get_by_test_id("run-select")).to_contain_text("No checkpoints")
     expect(page.get_by_test_id("download-png")).to_be_disabled()
-    assert state(page)["doc"] is None
+    assert shown(page)["doc"] is None

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.chromium import settled_url
-
-from .conftest import Server
-from .helpers import (
+from tests.browser import (
+    Server,
     canvas_stats,
     decode_weights,
+    decoded_weights,
     displayed_weight,
     format_weight,
     heatmap_cells,
     hover_cell,
     open_app,
     pixel_at,
-    state,
+    settled_url,
+    shown,
     thumbnail_pixels,
-    wait_for_doc,
+    wait_drawn,
 )
 
 pytestmark = pytest.mark.browser
@@ -40,16 +41,15 @@ def type_text(page: Any, text: str) -> dict[str, Any]:
     # the first keystroke runs at once ("a"), the rest coalesce: the request for the whole text
     with page.expect_request(lambda r: is_attention(r) and (r.post_data_json or {}).get("text") == text) as req:
         box.press_sequentially(text)
-    wait_for_doc(page, text)
+    wait_drawn(page, text)
     body: dict[str, Any] = req.value.post_data_json
     return body
 
 
 @pytest.fixture
-def shown(page: Any, server: Server) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def typed(page: Any, server: Server) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """The app after typing "abcba": (page, the request it sent, the API's document for it)."""
-    open_app(page, server.url)
-    wait_for_doc(page)  # the default checkpoint and sample text, shown at boot
+    open_app(page, server.url, drawn=True)  # the default checkpoint and sample text, shown at boot
     body = type_text(page, "abcba")
     res = server.api("/api/attention", body)
     assert res.status_code == 200, res.text
@@ -58,10 +58,10 @@ def shown(page: Any, server: Server) -> tuple[Any, dict[str, Any], dict[str, Any
     return page, body, doc
 
 
-def test_typed_text_draws_every_head_and_the_focus_cells(shown: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
-    page, body, doc = shown
+def test_typed_text_draws_every_head_and_the_focus_cells(typed: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
+    page, body, doc = typed
     assert body["text"] == "abcba" and body["encoding"] == "float16"
-    assert body["checkpoint"] == "copy/ckpt_epoch2.pt"  # the newest epoch of the first run
+    assert body["checkpoint"] == "copy/ckpt_epoch3.pt"  # the newest epoch of the first run
     enc = decode_weights(doc, "encoder_self")
     n_layers, n_heads, nq, nk = enc.shape
     assert (n_layers, n_heads) == (2, 4) and nq == nk == len(doc["tokens"]["src"]) == 6
@@ -88,8 +88,8 @@ def test_typed_text_draws_every_head_and_the_focus_cells(shown: tuple[Any, dict[
             assert pixel_at(page, "[data-testid=focus-heatmap-canvas]", x, y) == thumb[q][k], (q, k)
 
 
-def test_hovered_cell_shows_the_api_value(shown: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
-    page, _, doc = shown
+def test_hovered_cell_shows_the_api_value(typed: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
+    page, _, doc = typed
     enc = decode_weights(doc, "encoder_self")
     src = doc["tokens"]["src"]
     for q, k in [(0, 0), (1, 3), (5, 2), (4, 5)]:
@@ -102,8 +102,8 @@ def test_hovered_cell_shows_the_api_value(shown: tuple[Any, dict[str, Any], dict
     assert displayed_weight(hover_cell(page, 2, 4)) == format_weight(float(enc[1, 2, 2, 4]))
 
 
-def test_kind_tabs_and_masked_decoder_cells(shown: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
-    page, _, doc = shown
+def test_kind_tabs_and_masked_decoder_cells(typed: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
+    page, _, doc = typed
     src, tgt = doc["tokens"]["src"], doc["tokens"]["tgt"]
     dec = decode_weights(doc, "decoder_self")
     cross = decode_weights(doc, "cross")
@@ -116,7 +116,7 @@ def test_kind_tabs_and_masked_decoder_cells(shown: tuple[Any, dict[str, Any], di
     expect(canvas).to_have_attribute(
         "aria-label", f"Decoder self-attention (masked), layer 0 head 0: {len(tgt)} queries by {len(tgt)} keys"
     )
-    assert state(page)["kind"] == "decoder_self"
+    assert shown(page)["kind"] == "decoder_self"
     assert hover_cell(page, 0, len(tgt) - 1) == f"'{tgt[0]}' → '{tgt[-1]}': masked"  # a future position
     last = len(tgt) - 1
     assert hover_cell(page, last, 0) == f"'{tgt[last]}' → '{tgt[0]}': {format_weight(float(dec[0, 0, last, 0]))}"
@@ -130,27 +130,27 @@ def test_kind_tabs_and_masked_decoder_cells(shown: tuple[Any, dict[str, Any], di
     assert hover_cell(page, 1, 2) == f"'{tgt[1]}' → '{src[2]}': {format_weight(float(cross[0, 0, 1, 2]))}"
 
 
-def test_thumbnail_click_focuses_head_and_arrow_keys_move(shown: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
-    page, _, _ = shown
+def test_thumbnail_click_focuses_head_and_arrow_keys_move(typed: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
+    page, _, _ = typed
     title = page.locator("[data-view=heatmap] h2")
     page.get_by_test_id("model-view-0-1").click()
     expect(page.get_by_test_id("model-view-0-1")).to_have_attribute("aria-selected", "true")
     expect(title).to_have_text("Layer 0 · Head 1")
-    assert (state(page)["layer"], state(page)["head"]) == (0, 1)
+    assert (shown(page)["layer"], shown(page)["head"]) == (0, 1)
 
     for key, expected in [("ArrowRight", (0, 2)), ("ArrowDown", (1, 2)), ("ArrowLeft", (1, 1)), ("ArrowUp", (0, 1))]:
         page.keyboard.press(key)
-        s = state(page)
+        s = shown(page)
         assert (s["layer"], s["head"]) == expected, f"after {key}"
         expect(title).to_have_text(f"Layer {expected[0]} · Head {expected[1]}")
         expect(page.get_by_test_id(f"model-view-{expected[0]}-{expected[1]}")).to_have_attribute("aria-selected", "true")
     # at the edge the focus stays put
     page.keyboard.press("ArrowUp")
-    assert (state(page)["layer"], state(page)["head"]) == (0, 1)
+    assert (shown(page)["layer"], shown(page)["head"]) == (0, 1)
     # from the page body (no thumbnail focused) too
     page.locator("body").click(position={"x": 5, "y": 890})
     page.keyboard.press("ArrowRight")
-    assert (state(page)["layer"], state(page)["head"]) == (0, 2)
+    assert (shown(page)["layer"], shown(page)["head"]) == (0, 2)
 
 
 ARC_TOKEN_JS = """([role, i]) => {
@@ -161,12 +161,13 @@ ARC_TOKEN_JS = """([role, i]) => {
 }"""
 
 
-def test_token_arcs_draw_and_hover_isolates_a_token(shown: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
-    page, _, _ = shown
+def test_token_arcs_draw_and_hover_isolates_a_token(typed: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
+    page, _, doc = typed
+    src = doc["tokens"]["src"]
     base = page.get_by_test_id("arc-canvas")
     overlay = page.locator("[data-testid=arc-view] canvas.arc-overlay")
     page.get_by_test_id("arc-view").click(position={"x": 5, "y": 5})
-    assert state(page)["view"] == "arcs"
+    assert shown(page)["view"] == "arcs"
     drawn = canvas_stats(base)
     assert drawn["opaque"] > 500 and drawn["colours"] > 4, drawn
     assert canvas_stats(overlay)["opaque"] == 0
@@ -174,14 +175,17 @@ def test_token_arcs_draw_and_hover_isolates_a_token(shown: tuple[Any, dict[str, 
 
     pt = page.evaluate(ARC_TOKEN_JS, ["q", 2])
     page.mouse.move(pt["x"], pt["y"])
-    page.wait_for_function("() => { const h = window.__attnviz.store.get().hover; return h && h.type === 'token'; }")
-    assert state(page)["hover"] == {"type": "token", "side": "src", "index": 2, "role": "q"}
+    # the hovered token: source token 2 (readout, its chip), in its query column only (one arc label lit)
+    expect(page.get_by_test_id("hover-value")).to_have_text(f"'{src[2]}' · source token 2")
+    expect(page.locator("[data-testid=tokens-src] span.tok.lit")).to_have_attribute("title", "source token 2")
+    expect(page.locator("[data-testid=arc-view] svg text.tok-q").nth(2)).to_have_class(re.compile(r"\blit\b"))
+    expect(page.locator("[data-testid=arc-view] svg text.tok-k.lit")).to_have_count(0)
     expect(base).to_have_class("arc-base dimmed")
     lit = canvas_stats(overlay)
     assert lit["opaque"] > 50, lit
     assert lit["opaque"] < drawn["opaque"]  # only that token's lines
     expect(page.locator("[data-testid=arc-view] svg text.lit")).to_have_count(1)
-    expect(page.locator("[data-testid=arc-view] svg text.tok-q.lit")).to_have_text(state(page)["doc"]["src"][2])
+    expect(page.locator("[data-testid=arc-view] svg text.tok-q.lit")).to_have_text(src[2])
 
     # toggling heads redraws fewer lines; the URL carries the heads
     page.mouse.move(5, 890)
@@ -189,18 +193,19 @@ def test_token_arcs_draw_and_hover_isolates_a_token(shown: tuple[Any, dict[str, 
     assert canvas_stats(overlay)["opaque"] == 0
     for h in (1, 2, 3):
         page.get_by_test_id(f"arc-head-{h}").click()
-    assert state(page)["heads"] == [0]
+    assert shown(page)["heads"] == [0]
     assert "heads=0" in settled_url(page)
     one = canvas_stats(base)
     assert 0 < one["opaque"] < drawn["opaque"]
 
 
-def test_hovering_a_token_highlights_it_in_every_view(shown: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
-    page, _, doc = shown
+def test_hovering_a_token_highlights_it_in_every_view(typed: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
+    page, _, doc = typed
     src = doc["tokens"]["src"]
     chip = page.locator("[data-testid=tokens-src] span.tok").nth(1)
     chip.hover()
-    assert state(page)["hover"] == {"type": "token", "side": "src", "index": 1}
+    # source token 1 as a whole (no column role): the readout names it, both its arc labels light up
+    expect(page.get_by_test_id("hover-value")).to_have_text(f"'{src[1]}' · source token 1")
     expect(chip).to_have_class("tok lit")
     expect(page.locator("[data-testid=tokens-src] span.tok.lit")).to_have_count(1)
     # focus heatmap: row 1 and column 1 labels lit (encoder self-attention: source on both axes)
@@ -225,14 +230,11 @@ def test_hovering_a_token_highlights_it_in_every_view(shown: tuple[Any, dict[str
     expect(page.locator("[data-testid=tokens-src] span.tok.lit")).to_have_count(0)
 
 
-def test_api_document_matches_what_page_decoded(shown: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
+def test_api_document_matches_what_page_decoded(typed: tuple[Any, dict[str, Any], dict[str, Any]]) -> None:
     """The page decoded the float16 answer to the same numbers the API gives (all kinds)."""
-    page, _, doc = shown
+    page, _, doc = typed
     for kind in ("encoder_self", "decoder_self", "cross"):
         api = decode_weights(doc, kind)
-        t = page.evaluate(
-            "(kind) => { const t = window.__attnviz.store.get().doc.kinds[kind]; return {data: Array.from(t.data), shape: [t.layers, t.heads, t.nq, t.nk]}; }",  # noqa: E501
-            kind,
-        )
-        assert tuple(t["shape"]) == api.shape
-        np.testing.assert_array_equal(np.asarray(t["data"]).reshape(api.shape), api.astype(np.float32))
+        mine = decoded_weights(page, kind)
+        assert mine.shape == api.shape
+        np.testing.assert_array_equal(mine, api.astype(np.float32))

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.chromium import settled_url
+from tests.browser import Server, cell_point, hover_cell, open_app, readout_value, shown, url_params, wait_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -23,15 +22,8 @@ COPY1 = "copy/ckpt_epoch1.pt"
 SORT1 = "sort/ckpt_epoch1.pt"
 
 
-def open_app(page: Page, base: str, query: str) -> None:
-    page.goto(f"{base}/?{query}")
-    page.wait_for_function(
-        "() => window.__attnviz && window.__attnviz.store.get().doc && window.__attnviz.store.get().status === 'ready'"
-    )
-
-
-def url_params(page: Page) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlparse(settled_url(page)).query).items()}
+def open_at(page: Page, base: str, query: str) -> None:
+    open_app(page, base, f"/?{query}", drawn=True)
 
 
 def attention(base: str, ckpt: str, text: str) -> dict[str, Any]:
@@ -45,12 +37,10 @@ def weights(doc: dict[str, Any], kind: str) -> np.ndarray:
     return np.asarray(doc["attentions"][kind], dtype=np.float64)
 
 
-def readout_value(page: Page, q: int, k: int) -> float:
-    page.evaluate("([q, k]) => window.__attnviz.hover({type: 'cell', q, k})", [q, k])
-    text = page.get_by_test_id("hover-value").inner_text()
-    m = re.search(r":\s*([0-9.e-]+)$", text)
-    assert m, text
-    return float(m.group(1))
+def cell_value(page: Page, q: int, k: int) -> float:
+    """The weight the readout shows with the mouse over cell (q, k) of the focus heatmap."""
+    hover_cell(page, q, k)
+    return readout_value(page)
 
 
 def column(page: Page, key: str) -> list[str]:
@@ -69,10 +59,10 @@ def row_ids(page: Page) -> list[str]:
     return ids
 
 
-def test_stats_table_one_row_per_head_sorts_and_focuses(page: Page, server_url: str) -> None:
+def test_stats_table_one_row_per_head_sorts_and_focuses(page: Page, server: Server) -> None:
     text = "hello"
-    open_app(page, server_url, f"ckpt={COPY2}&text={text}&aside=stats")
-    doc = attention(server_url, COPY2, text)
+    open_at(page, server.url, f"ckpt={COPY2}&text={text}&aside=stats")
+    doc = attention(server.url, COPY2, text)
     a = weights(doc, "encoder_self")  # [L, H, n, n]
     layers, heads, _n, _ = a.shape
     expect(page.get_by_test_id("stats-table")).to_be_visible()
@@ -82,10 +72,10 @@ def test_stats_table_one_row_per_head_sorts_and_focuses(page: Page, server_url: 
 
     # entropy in nats, against numpy on the server's document (the table shows 2 decimals)
     ent = -(np.where(a > 0, a * np.log(np.where(a > 0, a, 1)), 0)).sum(-1).mean(-1)  # [L, H]
-    shown = dict(zip(row_ids(page), column(page, "entropy"), strict=True))
+    shown_ent = dict(zip(row_ids(page), column(page, "entropy"), strict=True))
     for layer in range(layers):
         for h in range(heads):
-            assert abs(float(shown[f"stats-row-{layer}-{h}"]) - ent[layer, h]) < 0.006
+            assert abs(float(shown_ent[f"stats-row-{layer}-{h}"]) - ent[layer, h]) < 0.006
     diag = np.einsum("lhii->lhi", a).mean(-1)
     shown_diag = dict(zip(row_ids(page), column(page, "diagonal"), strict=True))
     assert all(
@@ -110,11 +100,11 @@ def test_stats_table_one_row_per_head_sorts_and_focuses(page: Page, server_url: 
 
     # a row click focuses the head; the table keeps its sort across a reload (URL)
     page.get_by_test_id("stats-row-1-0").click()
-    s = page.evaluate("() => { const s = window.__attnviz.store.get(); return [s.layer, s.head, s.agg]; }")
-    assert s == [1, 0, "none"]
+    s = shown(page)  # the heatmap's title names a real head ("Layer 1 · Head 0"), not a mean or rollout
+    assert (s["title"], s["layer"], s["head"]) == ("Layer 1 · Head 0", 1, 0)
     expect(page.get_by_test_id("stats-row-1-0")).to_have_class(re.compile(r"\bselected\b"))
     page.reload()
-    page.wait_for_function("() => window.__attnviz && window.__attnviz.store.get().status === 'ready'")
+    wait_drawn(page)
     assert row_ids(page) == asc_ids
 
     # the offset-k column follows k
@@ -129,8 +119,8 @@ def grid_png(page: Page) -> bytes:
     return shot
 
 
-def test_model_view_colours_and_orders_heads_by_a_statistic(page: Page, server_url: str) -> None:
-    open_app(page, server_url, f"ckpt={COPY2}&text=hello")
+def test_model_view_colours_and_orders_heads_by_a_statistic(page: Page, server: Server) -> None:
+    open_at(page, server.url, f"ckpt={COPY2}&text=hello")
     before = grid_png(page)
     page.get_by_test_id("mv-stat").select_option("diagonal")
     assert url_params(page)["mvstat"] == "diagonal"
@@ -139,7 +129,7 @@ def test_model_view_colours_and_orders_heads_by_a_statistic(page: Page, server_u
     assert grid_png(page) != before
 
     # order: within each layer, the head in the first column has the highest diagonal score
-    doc = attention(server_url, COPY2, "hello")
+    doc = attention(server.url, COPY2, "hello")
     diag = np.einsum("lhii->lhi", weights(doc, "encoder_self")).mean(-1)
     unordered = grid_png(page)
     page.get_by_test_id("mv-order").check()
@@ -155,10 +145,10 @@ def test_model_view_colours_and_orders_heads_by_a_statistic(page: Page, server_u
         assert grid_png(page) != unordered
 
 
-def test_mean_and_rollout_pseudo_heads_focus_and_restore_from_url(page: Page, server_url: str) -> None:
+def test_mean_and_rollout_pseudo_heads_focus_and_restore_from_url(page: Page, server: Server) -> None:
     text = "hello"
-    open_app(page, server_url, f"ckpt={COPY2}&text={text}")
-    a = weights(attention(server_url, COPY2, text), "encoder_self")
+    open_at(page, server.url, f"ckpt={COPY2}&text={text}")
+    a = weights(attention(server.url, COPY2, text), "encoder_self")
     layers, _, n, _ = a.shape
     mean = a.mean(1)
     roll = np.eye(n)
@@ -173,22 +163,22 @@ def test_mean_and_rollout_pseudo_heads_focus_and_restore_from_url(page: Page, se
     expect(page.locator("#focus-heatmap h2")).to_have_text("L1 · mean of heads")
     expect(page.get_by_test_id("model-view-1-mean")).to_have_class(re.compile(r"\bselected\b"))
     for q, k in [(0, 0), (2, 3), (n - 1, 1)]:
-        assert abs(readout_value(page, q, k) - mean[1, q, k]) < 0.006
+        assert abs(cell_value(page, q, k) - mean[1, q, k]) < 0.006
 
-    open_app(page, server_url, f"ckpt={COPY2}&text={text}&layer=1&agg=rollout")
+    open_at(page, server.url, f"ckpt={COPY2}&text={text}&layer=1&agg=rollout")
     expect(page.locator("#focus-heatmap h2")).to_have_text("Rollout through L1")
     expect(page.get_by_test_id("model-view-1-rollout")).to_have_class(re.compile(r"\bselected\b"))
     for q, k in [(0, 0), (1, 4), (n - 1, n - 1)]:
-        assert abs(readout_value(page, q, k) - rollouts[1][q, k]) < 0.006
+        assert abs(cell_value(page, q, k) - rollouts[1][q, k]) < 0.006
 
     # rollout exists for the encoder only: on cross-attention the focus falls back to the mean
     page.get_by_test_id("kind-cross").click()
-    page.wait_for_function("() => window.__attnviz.store.get().agg === 'mean'")
+    expect(page.locator("#focus-heatmap h2")).to_have_text("L1 · mean of heads")
     expect(page.get_by_test_id("model-view-0-rollout")).to_have_count(0)
     # arrow keys go back to real heads (once the focus has left the kind tabs, whose arrows switch tabs)
     page.evaluate("() => document.activeElement.blur()")
     page.locator("body").press("ArrowLeft")
-    assert page.evaluate("() => window.__attnviz.store.get().agg") == "none"
+    assert shown(page)["layer"] is not None, shown(page)["title"]  # "Layer L · Head H": a real head
 
 
 def canvas_stats(page: Page, testid: str) -> dict[str, float]:
@@ -208,10 +198,10 @@ def canvas_stats(page: Page, testid: str) -> dict[str, float]:
     return out
 
 
-def test_diff_view_draws_a_b_and_difference_and_restores_from_url(page: Page, server_url: str) -> None:
+def test_diff_view_draws_a_b_and_difference_and_restores_from_url(page: Page, server: Server) -> None:
     text = "hello"
-    open_app(page, server_url, f"ckpt={COPY2}&text={text}&layer=1&head=0")
-    a = weights(attention(server_url, COPY2, text), "encoder_self")
+    open_at(page, server.url, f"ckpt={COPY2}&text={text}&layer=1&head=0")
+    a = weights(attention(server.url, COPY2, text), "encoder_self")
     page.get_by_test_id("diff-toggle").click()
     assert url_params(page)["diff"] == "1.1"
     expect(page.get_by_test_id("diff-view")).to_be_visible()
@@ -219,7 +209,8 @@ def test_diff_view_draws_a_b_and_difference_and_restores_from_url(page: Page, se
     for pane in ("diff-a-canvas", "diff-b-canvas", "diff-d-canvas"):
         st = canvas_stats(page, pane)
         assert st["w"] > 100 and st["coloured"] > 1000, (pane, st)
-    page.evaluate("() => window.__attnviz.hover({type: 'cell', q: 1, k: 2})")
+    n = a.shape[-1]
+    page.mouse.move(*cell_point(page, "diff-a-canvas", 1, 2, n, n))
     ro = page.get_by_test_id("diff-readout").inner_text()
     m = re.search(r"A ([0-9.e-]+) · B ([0-9.e-]+) · A − B ([+−])([0-9.e-]+)", ro)
     assert m, ro
@@ -233,36 +224,48 @@ def test_diff_view_draws_a_b_and_difference_and_restores_from_url(page: Page, se
     expect(page.locator(".diff-pane-d .diff-pane-title")).to_contain_text("max |A − B| = 0")
 
     # restored from the URL: B = mean of layer 0 of another checkpoint (same text), fetched by the page
-    open_app(page, server_url, f"ckpt={COPY2}&text={text}&diff=0.mean&diffckpt={COPY1}")
+    open_at(page, server.url, f"ckpt={COPY2}&text={text}&diff=0.mean&diffckpt={COPY1}")
     expect(page.locator(".diff-pane-b .diff-pane-title")).to_contain_text(f"L0 · mean of heads · {COPY1}", timeout=15000)
     assert page.get_by_test_id("diff-b-ckpt").input_value() == COPY1
     assert canvas_stats(page, "diff-d-canvas")["coloured"] > 0
-    out1 = attention(server_url, COPY1, text)
-    out2 = attention(server_url, COPY2, text)
+    out1 = attention(server.url, COPY1, text)
+    out2 = attention(server.url, COPY2, text)
     msg = page.get_by_test_id("diff-message")
     if out1["tokens"]["tgt"] != out2["tokens"]["tgt"]:
         page.get_by_test_id("kind-cross").click()
         expect(msg).to_contain_text("token sequences differ")
     # a B that does not exist is refused with a reason
-    open_app(page, server_url, f"ckpt={COPY2}&text={text}&diff=7.0")
+    open_at(page, server.url, f"ckpt={COPY2}&text={text}&diff=7.0")
     expect(msg).to_contain_text("there is no layer 7")
     page.get_by_test_id("diff-close").click()
     assert "diff" not in url_params(page)
     expect(page.get_by_test_id("focus-heatmap")).to_be_visible()
 
 
-def test_expected_alignment_overlay_toggles(page: Page, server_url: str) -> None:
-    open_app(page, server_url, f"ckpt={SORT1}&text=cabba&kind=cross")
+def wait_for_magenta(page: Page) -> None:
+    """Until the expected-alignment outline (magenta) is on the focus heatmap."""
+    page.wait_for_function(
+        "(n) => { const c = document.querySelector('[data-testid=focus-heatmap-canvas]');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let m = 0;"
+        " for (let i = 0; i < d.length; i += 4)"
+        "   if (d[i+3] >= 200 && d[i] > 200 && d[i+1] < 40 && d[i+2] > 90 && d[i+2] < 160) m++;"
+        " return m > n; }",
+        arg=20,
+    )
+
+
+def test_expected_alignment_overlay_toggles(page: Page, server: Server) -> None:
+    open_at(page, server.url, f"ckpt={SORT1}&text=cabba&kind=cross")
     before = canvas_stats(page, "focus-heatmap-canvas")
     assert before["magenta"] == 0
     page.get_by_test_id("align-toggle").check()
     assert url_params(page)["align"] == "1"
-    page.wait_for_timeout(50)
+    wait_for_magenta(page)
     on = canvas_stats(page, "focus-heatmap-canvas")
     assert on["magenta"] > 20
     # restored from the URL, off again by the toggle
     page.reload()
-    page.wait_for_function("() => window.__attnviz && window.__attnviz.store.get().status === 'ready'")
+    wait_drawn(page)
     assert page.get_by_test_id("align-toggle").is_checked()
     assert canvas_stats(page, "focus-heatmap-canvas")["magenta"] > 20
     page.get_by_test_id("align-toggle").uncheck()

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from tests.chromium import settled_url
+from tests.browser import settled_url
 
 from .conftest import MINILM, browser_tab, readout_value, text_of_n_tokens
 
