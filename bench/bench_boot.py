@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
 
 import numpy as np  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.live_server import serve  # noqa: E402
 
 from attnviz.anywhere import document_from  # noqa: E402
