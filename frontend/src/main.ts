@@ -99,10 +99,12 @@ store.subscribe((s, p) => {
 });
 
 // ---- views (views/index.ts) ----
+performance.mark('attnviz:boot');
 timeHovers(store, () => {
   for (const mount of VIEWS) mount(store, $, { run: () => void runNow(), openFile: () => fileInput.click() });
   installInsight(store, { views: $('views') });
 });
+performance.mark('attnviz:mounted');
 
 // hide / show special tokens: derive the shown document again (hovers index the old token lists)
 store.subscribe((s, p) => {
@@ -307,6 +309,7 @@ async function loadCheckpoints() {
     const first = bootList;
     bootList = null;
     const list = await (first ?? fetchCheckpoints());
+    performance.mark('attnviz:checkpoints');
     const s = store.get();
     const patch: Partial<AppState> = { checkpoints: list, checkpointsStatus: 'ready', checkpointsError: null };
     // `?ckpt=copy` names a run: its last usable epoch (lesson links survive retraining)
