@@ -1,24 +1,26 @@
-"""Fixtures for the pretrained-model tests: a checkpoint directory holding the exported
-all-MiniLM-L6-v2 (``hf/all-MiniLM-L6-v2``, written by ``attnviz.hf_demo``) beside a tiny toy run
-from the real trainer. Skipped as a whole when the ``hf`` extra is not installed."""
+"""The hf suite's special part: a checkpoint directory holding the exported all-MiniLM-L6-v2
+(``hf/all-MiniLM-L6-v2``, written by ``attnviz.hf_demo``) beside a tiny toy run from the real
+trainer, one of tiny local models of every family, and the real server over each (the shared
+``start_server``). Pages and the app helpers are the shared ones (tests/conftest.py,
+tests/browser.py). Skipped as a whole when the ``hf`` extra is not installed."""
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 
 from attnviz.server import Settings, create_app
 from attnviz.train import TrainConfig, train
 
-from ..live_server import DIST, serve
+from ..browser import Server, display_token, heatmap_cells, readout_value
 
 MINILM = "hf/all-MiniLM-L6-v2"
 SENTENCE = "Attention lets every token look at every other token, weighing what matters most. "
@@ -72,35 +74,9 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def hf_server(hf_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real uvicorn over ``hf_root`` serving the built front end (the browser tests share it)."""
-    if not (DIST / "index.html").is_file():
-        pytest.skip("the front end is not built (make frontend)")
-    with serve(hf_root, tmp_path_factory.mktemp("hf-server") / "server.log", timeout=120) as base:
-        yield base
-
-
-@contextmanager
-def browser_tab(browser: Any, height: int) -> Iterator[tuple[Any, list[str]]]:
-    """A fresh 1440 × ``height`` tab in its own context and the list its console errors and
-    uncaught page errors go to; the context is closed on the way out."""
-    errors: list[str] = []
-    context = browser.new_context(viewport={"width": 1440, "height": height})
-    try:
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page, errors
-    finally:
-        context.close()
-
-
-def readout_value(page: Any) -> float:
-    """The weight the focus heatmap's readout shows ("'h' → 'e': 0.62" → 0.62)."""
-    text = page.get_by_test_id("hover-value").inner_text()
-    m = re.search(r":\s*([0-9.e-]+)\s*$", text)
-    assert m, text
-    return float(m.group(1))
+def hf_server(hf_root: Path, start_server: Callable[..., Server]) -> Server:
+    """The real server over ``hf_root`` serving the built front end (the browser tests share it)."""
+    return start_server(hf_root, timeout=120)
 
 
 def text_of_n_tokens(hf_root: Path, n: int) -> str:
@@ -134,13 +110,26 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_server(tiny_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real uvicorn over the tiny models (and MiniLM, when the package is installed)."""
+def tiny_server(tiny_root: Path, start_server: Callable[..., Server]) -> Server:
+    """The real server over the tiny models (and MiniLM, when the package is installed)."""
     try:
         from attnviz.hf_demo import install_minilm
 
         install_minilm(tiny_root)
     except ImportError:
         pass
-    with serve(tiny_root, tmp_path_factory.mktemp("hf-tiny-server") / "server.log", timeout=120) as base:
-        yield base
+    return start_server(tiny_root, timeout=120)
+
+
+def point_at_cell(page: Any, q: int, k: int, tokens: list[str]) -> float:
+    """Move the real mouse off the focus heatmap (its readout goes back to the hint), then onto
+    cell (q, k), at its row and column labels (one per token, drawn or thinned out); wait until the
+    readout names that cell's ``tokens`` and return the weight it shows."""
+    readout = page.get_by_test_id("hover-value")
+    page.mouse.move(0, 0)
+    expect(readout).to_have_text("Hover a cell for its weight")
+    cells = heatmap_cells(page)
+    page.mouse.move(cells["xs"][k], cells["ys"][q])
+    want = f"'{display_token(tokens[q])}' → '{display_token(tokens[k])}': "
+    expect(readout).to_have_text(re.compile("^" + re.escape(want)))
+    return readout_value(page)

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from attnviz.encoding import decode_weights
 
+from ..browser import Server
 from .conftest import make_app
 from .tiny_models import TINY
 
@@ -33,8 +34,8 @@ def listed(base: str) -> dict[str, dict[str, Any]]:
     return {c["name"]: {**c, "run_family": r["family"]} for r in runs for c in r["checkpoints"]}
 
 
-def test_every_family_is_listed_with_what_it_supports(tiny_server: str) -> None:
-    models = listed(tiny_server)
+def test_every_family_is_listed_with_what_it_supports(tiny_server: Server) -> None:
+    models = listed(tiny_server.url)
     for name, family in TINY.items():
         entry = models[f"hf/{name}"]
         assert entry["usable"], entry["error"]
@@ -53,9 +54,9 @@ def reference(d: Path, family: str) -> tuple[Any, Any]:
 
 
 @pytest.mark.parametrize("name", list(TINY))
-def test_documents_by_family_equal_transformers(tiny_server: str, tiny_root: Path, name: str) -> None:
+def test_documents_by_family_equal_transformers(tiny_server: Server, tiny_root: Path, name: str) -> None:
     family = TINY[name]
-    r = post(tiny_server, "/api/attention", {"checkpoint": f"hf/{name}", "text": TEXT, "max_new_tokens": 4, "precision": 8})
+    r = post(tiny_server.url, "/api/attention", {"checkpoint": f"hf/{name}", "text": TEXT, "max_new_tokens": 4, "precision": 8})
     assert r.status_code == 200, r.text
     doc = r.json()
     tok, model = reference(tiny_root / "hf" / name, family)
@@ -89,13 +90,13 @@ def test_documents_by_family_equal_transformers(tiny_server: str, tiny_root: Pat
 
 
 @pytest.mark.parametrize("name", list(TINY))
-def test_math_over_http_for_every_kind(tiny_server: str, name: str) -> None:
+def test_math_over_http_for_every_kind(tiny_server: Server, name: str) -> None:
     doc = post(
-        tiny_server, "/api/attention", {"checkpoint": f"hf/{name}", "text": TEXT, "max_new_tokens": 3, "precision": 8}
+        tiny_server.url, "/api/attention", {"checkpoint": f"hf/{name}", "text": TEXT, "max_new_tokens": 3, "precision": 8}
     ).json()
     for kind in doc["attentions"]:
         body = {"checkpoint": f"hf/{name}", "text": TEXT, "kind": kind, "layer": 1, "head": 2, "max_new_tokens": 3}
-        r = post(tiny_server, "/api/attention/math", body)
+        r = post(tiny_server.url, "/api/attention/math", body)
         assert r.status_code == 200, r.text
         m = r.json()
         np.testing.assert_allclose(m["tensors"]["weights"]["data"], doc["attentions"][kind][1][2], atol=1e-4)
@@ -104,11 +105,11 @@ def test_math_over_http_for_every_kind(tiny_server: str, name: str) -> None:
         assert m["max_abs_diff"] < 1e-4 and m["d_k"] == 8
 
 
-def test_ablation_over_http_changes_the_generated_tokens_or_logits(tiny_server: str) -> None:
+def test_ablation_over_http_changes_the_generated_tokens_or_logits(tiny_server: Server) -> None:
     base = {"checkpoint": "hf/gpt2-tiny", "text": TEXT, "max_new_tokens": 4, "precision": 8}
-    plain = post(tiny_server, "/api/attention", base).json()
+    plain = post(tiny_server.url, "/api/attention", base).json()
     heads = [{"kind": "decoder_self", "layer": 0, "head": h} for h in range(4)]
-    off = post(tiny_server, "/api/attention", {**base, "ablate": heads}).json()
+    off = post(tiny_server.url, "/api/attention", {**base, "ablate": heads}).json()
     assert np.asarray(off["attentions"]["decoder_self"])[0].max() == 0
     later = np.abs(np.asarray(off["attentions"]["decoder_self"])[1] - np.asarray(plain["attentions"]["decoder_self"])[1])
     n = min(later.shape[-1], 6)
@@ -125,27 +126,27 @@ def test_ablation_over_http_changes_the_generated_tokens_or_logits(tiny_server: 
         ({"checkpoint": "hf/llama-gqa-tiny", "kind": "decoder_self", "layer": 0, "head": 4}, "out_of_range"),
     ],
 )
-def test_math_of_a_missing_kind_or_head_is_422(tiny_server: str, body: dict[str, Any], code: str) -> None:
-    r = post(tiny_server, "/api/attention/math", {**body, "text": TEXT})
+def test_math_of_a_missing_kind_or_head_is_422(tiny_server: Server, body: dict[str, Any], code: str) -> None:
+    r = post(tiny_server.url, "/api/attention/math", {**body, "text": TEXT})
     assert r.status_code == 422 and r.json()["code"] == code, r.text
 
 
-def test_unsupported_features_and_bounds_are_422(tiny_server: str) -> None:
-    r = post(tiny_server, "/api/timeline", {"run": "hf/bart-tiny", "text": TEXT})
+def test_unsupported_features_and_bounds_are_422(tiny_server: Server) -> None:
+    r = post(tiny_server.url, "/api/timeline", {"run": "hf/bart-tiny", "text": TEXT})
     assert r.status_code == 422 and r.json()["code"] == "not_supported" and r.json()["family"] == "encoder-decoder"
-    r = post(tiny_server, "/api/attention", {"checkpoint": "hf/gpt2-tiny", "text": TEXT, "max_new_tokens": 257})
+    r = post(tiny_server.url, "/api/attention", {"checkpoint": "hf/gpt2-tiny", "text": TEXT, "max_new_tokens": 257})
     assert r.status_code == 422 and r.json()["code"] == "out_of_range" and r.json()["max_new_tokens_limit"] == 256
-    r = post(tiny_server, "/api/attention", {"checkpoint": "hf/gpt2-tiny", "text": TEXT, "max_new_tokens": -1})
+    r = post(tiny_server.url, "/api/attention", {"checkpoint": "hf/gpt2-tiny", "text": TEXT, "max_new_tokens": -1})
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
-    r = post(tiny_server, "/api/attention", {"checkpoint": "hf/gpt2-tiny", "text": "word " * 80})
+    r = post(tiny_server.url, "/api/attention", {"checkpoint": "hf/gpt2-tiny", "text": "word " * 80})
     assert r.status_code == 422 and r.json()["code"] == "text_too_long" and r.json()["max_length"] == 64
     r = post(
-        tiny_server,
+        tiny_server.url,
         "/api/attention",
         {"checkpoint": "hf/llama-gqa-tiny", "text": TEXT, "ablate": [{"kind": "cross", "layer": 0, "head": 0}]},
     )
     assert r.status_code == 422 and r.json()["code"] == "not_supported"
-    r = post(tiny_server, "/api/attention", {"checkpoint": "hf/gpt2-tiny", "text": TEXT, "max_new_tokens": 0})
+    r = post(tiny_server.url, "/api/attention", {"checkpoint": "hf/gpt2-tiny", "text": TEXT, "max_new_tokens": 0})
     assert r.status_code == 200 and r.json()["output"] == ""
 
 
