@@ -39,8 +39,10 @@ def _warm_up() -> None:
     torch.save(model.state_dict(), io.BytesIO())
 
 
-def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any) -> None:
-    """Wait for one training config on ``jobs``, train it, report to ``reports``; then exit."""
+def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any, parent: int | None = None) -> None:
+    """Wait for one training config on ``jobs``, train it, report to ``reports``; then exit.
+    ``parent`` is the server's pid, passed in: read here, it may already be init's when the server
+    died while this process was starting (it then waited forever, an orphan)."""
     import torch
 
     from .train import TrainConfig, train
@@ -48,7 +50,8 @@ def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any) -> None:
     with contextlib.suppress(OSError):
         os.nice(5)  # the page's requests come first when both cores are busy
     torch.set_num_threads(1)
-    parent = os.getppid()
+    if parent is None:
+        parent = os.getppid()
     _warm_up()
     ready.set()
     while True:  # wait for the job; a server that died (even SIGKILL) leaves no waiting worker behind

@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import math
 import multiprocessing as mp
+import os
 import queue
 import re
 import threading
@@ -219,7 +220,9 @@ class TrainingManager:
 
     def _spawn(self) -> Worker:
         jobs, reports, cancel, ready = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event(), self._ctx.Event()
-        process = self._ctx.Process(target=worker_main, args=(jobs, reports, cancel, ready), daemon=True, name="attnviz-train")
+        process = self._ctx.Process(
+            target=worker_main, args=(jobs, reports, cancel, ready, os.getpid()), daemon=True, name="attnviz-train"
+        )
         process.start()
         return Worker(process, jobs, reports, cancel, ready)
 
