@@ -190,7 +190,15 @@ def train(
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         started = time.perf_counter()
-        bar = tqdm(loader, desc=f"{cfg.task} epoch {epoch}/{cfg.epochs}", disable=not progress, leave=True, dynamic_ncols=True)
+        # disable=None: no bar when stderr is not a terminal (CI, docker build, a log file), whose
+        # logs a bar floods with a line per refresh; the per-epoch summary below is still written
+        bar = tqdm(
+            loader,
+            desc=f"{cfg.task} epoch {epoch}/{cfg.epochs}",
+            disable=None if progress else True,
+            leave=True,
+            dynamic_ncols=True,
+        )
         running_loss = running_acc = 0.0
         for batch in bar:
             for group in optimizer.param_groups:
