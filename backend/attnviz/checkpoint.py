@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Any
 
 import torch
 
+from .atomic import atomic_file
 from .data import TASKS, Vocab
 from .model import ModelConfig, SmallTransformer
 
@@ -94,12 +94,6 @@ class Checkpoint:
         return model.eval()
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def save_checkpoint(
     path: str | os.PathLike[str],
     model: SmallTransformer,
@@ -127,19 +121,8 @@ def save_checkpoint(
         **({"step": int(step)} if step is not None else {}),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates 0600; give the file the mode open() would (0644 under umask 022), so a run
-        # trained on the host is readable by the classroom container's user through the mount
-        os.chmod(tmp, 0o666 & ~_current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        torch.save(payload, f)
     return path
 
 

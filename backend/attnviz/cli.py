@@ -64,7 +64,8 @@ def html_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from .anywhere import AttentionInputError, load_document
-    from .html import FrontendNotBuiltError, LessonError, checkpoint_page, render_html, write_text_atomic
+    from .atomic import write_text_atomic
+    from .html import FrontendNotBuiltError, LessonError, checkpoint_page, render_html
 
     try:
         if args.document is not None:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .anywhere import document_from
-from .html import render_html, write_text_atomic
+from .atomic import write_text_atomic
+from .html import render_html
 
 DEFAULT_HEIGHT = 820
 """Notebook view height in pixels: the main views and the insight tabs without scrolling the cell."""

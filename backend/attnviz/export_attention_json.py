@@ -14,12 +14,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .atomic import atomic_file
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .data import SAMPLE_INPUTS, UnknownCharactersError, Vocab, target_for
 from .encoding import ENCODINGS, Encoding, encode_weights
@@ -123,17 +123,9 @@ def build_document(
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
     """Write JSON to ``path`` through a temporary file and a rename (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_file(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+    return Path(path)
 
 
 def main(argv: list[str] | None = None) -> int:
