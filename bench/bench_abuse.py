@@ -38,9 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.hostile_files import write_bombs  # noqa: E402
+from tests.live_server import free_port, stop, wait_until_answers  # noqa: E402
 
 from attnviz.train import TrainConfig, train  # noqa: E402
-from bench_service import free_port, percentile, rss_kib  # noqa: E402
+from bench_service import percentile, rss_kib  # noqa: E402
 
 TEXT = "hello world"
 
@@ -56,26 +57,13 @@ def server(checkpoints: Path, log: Path, workers: int = 1, env: dict[str, str] |
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("server exited:\n" + log.read_text())
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start:\n" + log.read_text())
-            time.sleep(0.1)
+        try:
+            wait_until_answers(proc, base + "/api/health", timeout=90)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}:\n{log.read_text()}") from None
         yield base, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=15)
 
 
 def prepare(checkpoints: Path | None, work: Path, quick: bool) -> tuple[Path, int]:

@@ -18,10 +18,7 @@ Needs:  the front end built (make frontend), Playwright for Python, Chromium; Ju
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,12 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
 
-import httpx  # noqa: E402
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.live_server import free_port  # noqa: E402
+from tests.jupyter import jupyter_server  # noqa: E402
 
 import attnviz  # noqa: E402
 
@@ -108,40 +104,9 @@ def bench_file(browser: object, size: tuple[int, int, int], runs: int, tmp: Path
 
 @contextmanager
 def jupyter_lab(root: Path) -> Iterator[str]:
-    port, token = free_port(), secrets.token_hex(16)
-    home = Path(tempfile.mkdtemp(prefix="attnviz-bench-lab-"))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "backend"), os.environ.get("PYTHONPATH", "")) if p),
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-    }
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"jupyter lab exited with code {proc.returncode}")
-            try:
-                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("jupyter lab did not start within 180 s")
-            time.sleep(0.2)
-        yield f"{base}/lab/tree/{{name}}?token={token}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    """A real JupyterLab over ``root``; yields the URL template of a notebook in it (``{name}``)."""
+    with jupyter_server("jupyterlab", root, Path(tempfile.mkdtemp(prefix="attnviz-bench-lab-")), timeout=180) as lab:
+        yield lab.notebook_url("{name}")
 
 
 def bench_notebook(browser: object, sizes: list[tuple[int, int, int]], tmp: Path) -> None:

@@ -25,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
 
-import numpy as np  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.live_server import serve  # noqa: E402
 
 from attnviz.anywhere import document_from  # noqa: E402
+from bench_anywhere import weights  # noqa: E402
 
 # the end of the first frame after `doc` appears in the store (a document from the file)
 PAINTED_JS = """() => { window.__benchPainted = new Promise((resolve) => {
@@ -49,9 +49,8 @@ PAINTED_JS = """() => { window.__benchPainted = new Promise((resolve) => {
 
 
 def sample_document(path: Path, layers: int = 6, heads: int = 12, tokens: int = 128) -> Path:
-    w = np.random.default_rng(0).random((layers, heads, tokens, tokens), dtype=np.float32) ** 4 + 1e-3
-    w /= w.sum(-1, keepdims=True)
-    doc = document_from(w, [f"t{i}" for i in range(tokens)], encoding="float16")
+    # the same random softmax rows as bench_anywhere's single file
+    doc = document_from(weights(layers, heads, tokens), [f"t{i}" for i in range(tokens)], encoding="float16")
     path.write_text(json.dumps(doc))
     return path
 

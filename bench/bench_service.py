@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,9 @@ from attnviz.inference import run_attention
 from attnviz.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.live_server import free_port, stop, wait_until_answers  # noqa: E402
+
 TEXT = "the quick brown fox jumps over a"  # 32 characters, all in the default vocabulary
 assert len(TEXT) == 32
 
@@ -41,12 +43,6 @@ assert len(TEXT) == 32
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:
@@ -92,26 +88,13 @@ def server(checkpoints: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("server exited:\n" + log.read_text())
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start:\n" + log.read_text())
-            time.sleep(0.1)
+        try:
+            wait_until_answers(proc, base + "/api/health", timeout=60)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}:\n{log.read_text()}") from None
         yield base, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def n_weights(doc: dict[str, Any]) -> int:

@@ -37,6 +37,43 @@ def log_tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
     return cut + "\n".join(text[-lines:])
 
 
+class NotAnswering(RuntimeError):
+    """A server process exited, or did not answer, before it was up."""
+
+
+def wait_until_answers(
+    proc: subprocess.Popen[bytes],
+    url: str,
+    *,
+    params: dict[str, str] | None = None,
+    timeout: float = 60,
+    what: str = "the server",
+) -> None:
+    """Poll ``url`` until it answers 200; NotAnswering if ``proc`` exits first or ``timeout`` s pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise NotAnswering(f"{what} exited with code {proc.returncode} before answering")
+        try:
+            if httpx.get(url, params=params, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise NotAnswering(f"{what} did not answer {url} within {timeout:g} s")
+        time.sleep(0.1)  # polling the process's readiness, not waiting for a result
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Terminate ``proc``; kill it if it is still there after ``timeout`` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def serve(checkpoints: Path, log: Path, *, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
     """Run the server over ``checkpoints`` (stdout and stderr to ``log``) and yield its base URL,
@@ -52,27 +89,10 @@ def serve(checkpoints: Path, log: Path, *, env: dict[str, str] | None = None, ti
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"the server over {checkpoints} exited with code {proc.returncode} before answering:\n{log_tail(log)}"
-                )
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the server over {checkpoints} did not answer {base}/api/health within {timeout:g} s:\n{log_tail(log)}"
-                )
-            time.sleep(0.1)
+        try:
+            wait_until_answers(proc, f"{base}/api/health", timeout=timeout, what=f"the server over {checkpoints}")
+        except NotAnswering as e:
+            pytest.fail(f"{e}:\n{log_tail(log)}")
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

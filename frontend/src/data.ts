@@ -21,19 +21,14 @@ export type DataSource = Pick<ReturnType<typeof createClient>, 'checkpoints' | '
 const server = createClient();
 const source: DataSource = embeddedSource() ?? server;
 
-/** No server behind this page: training is refused before any request. */
-function trainingServer(): typeof server {
-  const why = embeddedTrainingBlock();
-  if (why) throw new ApiError(why, 0, 'needs_server');
-  return server;
-}
-
-/** Training from the page: always the server's. */
+/** Training from the page: always the server's; a page without one is refused before any request. */
+const noTraining = embeddedTrainingBlock();
+const refused = () => Promise.reject(new ApiError(noTraining!, 0, 'needs_server'));
 export const training = {
-  limits: () => Promise.resolve().then(() => trainingServer().trainLimits()),
-  start: (req: TrainRequest) => Promise.resolve().then(() => trainingServer().train(req)),
-  cancel: (id: string) => Promise.resolve().then(() => trainingServer().cancelTrain(id)),
-  eventsUrl: (id: string) => trainingServer().trainEventsUrl(id),
+  limits: () => (noTraining ? refused() : server.trainLimits()),
+  start: (req: TrainRequest) => (noTraining ? refused() : server.train(req)),
+  cancel: (id: string) => (noTraining ? refused() : server.cancelTrain(id)),
+  eventsUrl: (id: string) => server.trainEventsUrl(id),
 };
 
 export function fetchCheckpoints(signal?: AbortSignal): Promise<CheckpointsResponse> {

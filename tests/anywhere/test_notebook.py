@@ -7,24 +7,19 @@ the page, like a user's."""
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import nbformat
 import pytest
 from playwright.sync_api import expect
 
 from ..browser import CANVAS_STATS_JS, wait_drawn
-from ..live_server import REPO, free_port, log_tail
+from ..jupyter import Jupyter, jupyter_server
+from ..live_server import REPO, NotAnswering
 
 pytestmark = pytest.mark.browser
 
@@ -43,19 +38,6 @@ attnviz.show(v, ["a", "b", "c", "d"], height=700)
 """
 
 
-@dataclass
-class Lab:
-    url: str
-    token: str
-    root: Path
-    app: str  # "jupyterlab" or "notebook" (Notebook 7)
-
-    @property
-    def notebook_url(self) -> str:
-        path = "lab/tree" if self.app == "jupyterlab" else "notebooks"
-        return f"{self.url}/{path}/attention.ipynb?token={self.token}"
-
-
 @pytest.fixture(scope="module")
 def notebook_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding ``attention.ipynb``: the two cells above, not yet run."""
@@ -70,52 +52,16 @@ def notebook_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module", params=["jupyterlab", "notebook"])
 def lab(
     request: pytest.FixtureRequest, single_file_build: Path, notebook_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Lab]:
-    """A real `jupyter lab` or Notebook 7 (`jupyter notebook`) over a copy of ``notebook_dir`` (as root: --allow-root)."""
+) -> Iterator[Jupyter]:
+    """A real `jupyter lab` or Notebook 7 (`jupyter notebook`) over a copy of ``notebook_dir``."""
     app: str = request.param
     root = tmp_path_factory.mktemp(app)
     shutil.copy(notebook_dir / "attention.ipynb", root / "attention.ipynb")
-    port, token = free_port(), secrets.token_hex(16)
-    home = tmp_path_factory.mktemp("lab-home")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO / "backend"), os.environ.get("PYTHONPATH", "")) if p),
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "IPYTHONDIR": str(home / "ipython"),
-    }
-    cmd = [
-        sys.executable, "-m", app, "--allow-root", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--ServerApp.token={token}", "--ServerApp.root_dir=" + str(root),
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    log = home / "lab.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"{app} exited with code {proc.returncode}:\n{log_tail(log)}")
-            try:
-                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{app} did not answer within 120 s:\n{log_tail(log)}")
-            time.sleep(0.2)  # polling the server's readiness, not waiting for a result
-        yield Lab(base, token, root, app)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with jupyter_server(app, root, tmp_path_factory.mktemp("lab-home")) as server:
+            yield server
+    except NotAnswering as e:
+        pytest.fail(str(e))
 
 
 def frame_of(output: Any) -> Any:
@@ -131,7 +77,7 @@ def painted(frame: Any, testid: str) -> dict[str, int]:
     return stats
 
 
-def test_show_paints_every_view_inside_the_notebook(lab: Lab, offline_browser: Any) -> None:
+def test_show_paints_every_view_inside_the_notebook(lab: Jupyter, offline_browser: Any) -> None:
     context = offline_browser.new_context(viewport={"width": 1440, "height": 1000})
     requests: list[str] = []
     errors: list[str] = []
@@ -140,7 +86,7 @@ def test_show_paints_every_view_inside_the_notebook(lab: Lab, offline_browser: A
     page.set_default_timeout(60_000)
     page.on("pageerror", lambda e: errors.append(f"{e} {e.stack}"))
     try:
-        page.goto(lab.notebook_url)
+        page.goto(lab.notebook_url("attention.ipynb"))
         page.locator(".jp-Notebook .jp-Cell").first.wait_for()
         # the kernel is up and idle before the cells run (JupyterLab's status bar names it too)
         expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=120_000)
