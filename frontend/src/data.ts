@@ -31,8 +31,24 @@ export const training = {
   eventsUrl: (id: string) => server.trainEventsUrl(id),
 };
 
+/**
+ * The listing the server wrote into the page it served (backend/attnviz/server/frontend.py):
+ * the boot needs no round trip for it. Taken once; asking again goes to the server.
+ */
+function takePageListing(): CheckpointsResponse | null {
+  const el = document.getElementById('attnviz-checkpoints');
+  if (!el) return null;
+  el.remove();
+  try {
+    return JSON.parse(el.textContent ?? '') as CheckpointsResponse;
+  } catch {
+    return null; // a page cut short in transit: ask the server
+  }
+}
+
 export function fetchCheckpoints(signal?: AbortSignal): Promise<CheckpointsResponse> {
-  return source.checkpoints(signal);
+  const listed = source === server ? takePageListing() : null;
+  return listed ? Promise.resolve(listed) : source.checkpoints(signal);
 }
 
 /**

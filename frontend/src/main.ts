@@ -36,8 +36,8 @@ const DEFAULT_TEXT = 'hello';
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
-// asked for before the views are built, so the answer comes back while they are (boot is this
-// request's round trip, not the build plus it); loadCheckpoints takes it
+// the listing the served page carries (src/data.ts), or else asked for before the views are built,
+// so the answer comes back while they are; loadCheckpoints takes it
 let bootList: Promise<CheckpointsResponse> | null = fetchCheckpoints();
 bootList.catch(() => undefined); // handled in loadCheckpoints
 

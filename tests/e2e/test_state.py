@@ -115,6 +115,17 @@ def set_up_a_state(page: Any, server: Server) -> dict[str, Any]:
     return s
 
 
+def test_the_page_boots_on_the_listing_it_carries(page: Any, server: Server) -> None:
+    # the served page holds the checkpoint listing: no round trip before the app is usable
+    listing = []
+    page.on("request", lambda r: listing.append(r.url) if "/api/checkpoints" in r.url else None)
+    open_app(page, server.url)
+    wait_drawn(page, "hello", NEWEST)
+    expect(page.get_by_test_id("run-select").locator("option")).to_have_text(["copy", "reverse", "sort"])
+    expect(page.get_by_test_id("epoch-select")).to_have_value(NEWEST)
+    assert listing == []
+
+
 def test_reload_restores_the_same_state(page: Any, server: Server) -> None:
     before = set_up_a_state(page, server)
     value = hover_cell(page, 1, 2)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import orjson
 import torch
 from anyio import CapacityLimiter
 from fastapi import FastAPI, Request, Response
@@ -30,6 +31,9 @@ from .routes import attention, checkpoints, health, timeline
 from .routes import train as train_routes  # training from the page (issue 16)
 from .service import AttentionService
 from .settings import Settings
+
+# how long the page waits for the checkpoint listing it carries before it goes without (frontend.py)
+PAGE_LISTING_WAIT_S = 0.3
 
 log = logging.getLogger("attnviz.server")
 
@@ -116,8 +120,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
+    async def page_listing() -> bytes | None:
+        body = await app.state.services.page_listing(PAGE_LISTING_WAIT_S)
+        return None if body is None else orjson.dumps(body)
+
     async def not_found(request: Request, exc: Exception) -> Response:
-        page = frontend_response(request, settings.frontend_dist)
+        page = await frontend_response(request, settings.frontend_dist, page_listing)
         return page if page is not None else await http_error_handler(request, exc)
 
     app.add_exception_handler(404, not_found)
@@ -130,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index(request: Request) -> Response:
-        page = frontend_response(request, settings.frontend_dist)
+        page = await frontend_response(request, settings.frontend_dist, page_listing)
         assert page is not None
         return page
 

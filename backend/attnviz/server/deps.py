@@ -8,7 +8,7 @@ import ctypes.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
@@ -87,6 +87,19 @@ class AppServices:
     async def run_listing(self, fn: Callable[..., T], *args: object) -> T:
         """Blocking file work of the listing, on its own thread (never behind model work)."""
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.listing_limiter)
+
+    async def page_listing(self, wait_s: float) -> dict[str, Any] | None:
+        """The listing for the page the server serves, or ``None`` if it is not ready within
+        ``wait_s`` seconds or cannot be read (the page then asks ``GET /api/checkpoints``, which
+        reports the error)."""
+        with anyio.move_on_after(wait_s):
+            try:
+                return await anyio.to_thread.run_sync(
+                    self.registry.listing, self.settings.max_text_len, limiter=self.listing_limiter, abandon_on_cancel=True
+                )
+            except OSError:
+                return None
+        return None
 
     def _release_memory(self) -> None:
         """Once the pool is idle, return the freed heap to the OS in the background, so the

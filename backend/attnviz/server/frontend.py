@@ -1,10 +1,16 @@
 """Serving the built front end (``frontend/dist``): its files with correct MIME types, and
 ``index.html`` for any other non-API GET (the app routes in the browser). Before the front end is
-built, ``/`` explains how to build it."""
+built, ``/`` explains how to build it.
+
+The page carries the checkpoint listing (``GET /api/checkpoints``'s body) in a JSON data block,
+so the app is usable as soon as its script has run instead of one more round trip later; it is
+written at request time and never cached, so it is as fresh as the API's answer. When the listing
+is slow (a cold or very large directory) the page goes without it and the app asks the API."""
 
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -40,12 +46,35 @@ code{background:#eee;padding:.1em .3em;border-radius:3px}</style></head>
 """
 
 
+# the data block's id, read (once) by frontend/src/data.ts
+LISTING_ID = "attnviz-checkpoints"
+Listing = Callable[[], Awaitable[bytes | None]]
+
+
 def _is_api(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
-def frontend_response(request: Request, dist: Path) -> Response | None:
-    """The response for a GET/HEAD outside /api, or ``None`` if it should be a 404."""
+def _script_safe(data: bytes) -> bytes:
+    """JSON that cannot end its ``<script>`` element or open a comment there (names come from the
+    file system): ``<``, ``>`` and ``&`` as their JSON ``\\u`` escapes, which parse to the same text."""
+    return data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+
+
+async def app_page(request: Request, index: Path, listing: Listing) -> Response:
+    """``index.html``, read now (a rebuilt front end is served at once), with the listing inside."""
+    html = index.read_bytes()
+    at = html.find(b"</head>")
+    data = await listing() if request.method == "GET" and at >= 0 else None
+    if data is not None:
+        block = b'<script type="application/json" id="' + LISTING_ID.encode() + b'">' + _script_safe(data) + b"</script>"
+        html = html[:at] + block + html[at:]
+    return HTMLResponse(html, headers={"cache-control": "no-cache"})
+
+
+async def frontend_response(request: Request, dist: Path, listing: Listing) -> Response | None:
+    """The response for a GET/HEAD outside /api, or ``None`` if it should be a 404. ``listing``
+    gives the checkpoint listing's JSON for the page, or ``None`` to serve it without."""
     if request.method not in ("GET", "HEAD") or _is_api(request.url.path):
         return None
     index = dist / "index.html"
@@ -66,4 +95,4 @@ def frontend_response(request: Request, dist: Path) -> Response | None:
     last = rel.rsplit("/", 1)[-1]
     if "." in last:  # a missing file (e.g. /assets/old.js) is a 404, not HTML posing as JS
         return None
-    return FileResponse(index, headers={"cache-control": "no-cache"})
+    return await app_page(request, index, listing)
