@@ -81,6 +81,12 @@ def test_array_file_paints_every_view_offline(array_file: tuple[Path, np.ndarray
     shown = open_file(tab, path)
     assert shown["src"] == ["The", "cat", "sat", "on", "mats"] and shown["status"] == "ready" and shown["error"] is None
     assert_main_views_painted(page, 2, 3, 5, 5)
+    # each view drew the document once: their first size report, frames later, redraws nothing
+    renders = page.evaluate(
+        "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame("
+        "() => done({ ...window.__attnviz.timings.renders })))))"
+    )
+    assert renders == {"model": 2, "heatmap": 2, "arcs": 2, "diff": 2}, renders  # mounted empty, then the document
     # the server's controls are gone; the text is read-only
     expect(page.get_by_test_id("run-button")).to_be_hidden()
     expect(page.get_by_test_id("run-select")).to_be_hidden()

@@ -59,9 +59,29 @@ export interface Size {
   height: number;
 }
 
+/** The content box of `el` as a ResizeObserver's `contentRect` gives it (fractional border box
+ * less borders, padding and a scrollbar), read synchronously: this forces a layout. */
+function contentBox(el: HTMLElement): Size {
+  const cs = getComputedStyle(el);
+  const px = (v: string) => parseFloat(v) || 0;
+  const r = el.getBoundingClientRect();
+  const bx = px(cs.borderLeftWidth) + px(cs.borderRightWidth);
+  const by = px(cs.borderTopWidth) + px(cs.borderBottomWidth);
+  // offset* and client* are whole pixels: a difference under 2 px is rounding, not a scrollbar
+  const bar = (d: number) => (d >= 2 ? d : 0);
+  const barY = bar(el.offsetWidth - el.clientWidth - bx);
+  const barX = bar(el.offsetHeight - el.clientHeight - by);
+  return {
+    width: Math.max(0, Math.floor(r.width - bx - px(cs.paddingLeft) - px(cs.paddingRight) - barY)),
+    height: Math.max(0, Math.floor(r.height - by - px(cs.paddingTop) - px(cs.paddingBottom) - barX)),
+  };
+}
+
 /**
  * The content-box size of `el`, kept up to date by a ResizeObserver so renders never force a
- * synchronous layout; `fn` runs (once per frame at most) when it changes.
+ * synchronous layout; `fn` runs (once per frame at most) when it changes. Before the observer's
+ * first report (a document drawn in the task that built the page, or in the one that showed the
+ * view) the size is read once and remembered, so that report, giving the same size, redraws nothing.
  */
 export function trackSize(el: HTMLElement, fn: () => void): () => Size {
   let size: Size | null = null;
@@ -79,14 +99,7 @@ export function trackSize(el: HTMLElement, fn: () => void): () => Size {
     });
   }).observe(el);
   return () => {
-    if (!size?.width) {
-      const cs = getComputedStyle(el);
-      const px = (v: string) => parseFloat(v) || 0;
-      return {
-        width: Math.floor(el.clientWidth - px(cs.paddingLeft) - px(cs.paddingRight)),
-        height: Math.floor(el.clientHeight - px(cs.paddingTop) - px(cs.paddingBottom)),
-      };
-    }
+    if (!size?.width) size = contentBox(el);
     return size;
   };
 }
