@@ -28,6 +28,19 @@ describe('float16', () => {
     expect(out[3]).toBeCloseTo(2 ** -24, 12);
   });
 
+  it('the table gives every bit pattern the value halfToFloat gives it', () => {
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const bytes = new Uint8Array(all.buffer);
+    for (const odd of [false, true]) {
+      // an odd byte offset (a view into a larger buffer) takes the copy-then-read path
+      const input = odd ? new Uint8Array([0, ...bytes]).subarray(1) : bytes;
+      const out = decodeFloat16(input, false);
+      const wrong: number[] = [];
+      for (let h = 0; h < 65536; h++) if (!Object.is(out[h], Math.fround(halfToFloat(h)))) wrong.push(h);
+      expect(wrong).toEqual([]);
+    }
+  });
+
   it('rejects odd byte counts', () => {
     expect(() => decodeFloat16(new Uint8Array(3))).toThrow(/odd/);
   });
