@@ -83,20 +83,37 @@ export class ArcRaster {
       const pa = Math.floor(top);
       const pb = Math.floor(bot);
       const a = alpha * hc;
-      const p0 = pa < 0 ? 0 : pa;
-      const p1 = pb >= Hh ? Hh - 1 : pb;
-      for (let py = p0; py <= p1; py++) {
-        // vertical coverage of pixel row py by [top, bot]; interior rows are fully covered
-        const c = py > pa && py < pb ? a : a * ((py + 1 < bot ? py + 1 : bot) - (py > top ? py : top));
-        if (c <= 0) continue;
-        const i = (py * W + px) << 2;
-        const k = 1 - c;
-        buf[i] = buf[i]! * k + r * c;
-        buf[i + 1] = buf[i + 1]! * k + g * c;
-        buf[i + 2] = buf[i + 2]! * k + b * c;
-        buf[i + 3] = buf[i + 3]! * k + c;
+      // rows pa and pb are partly covered; those between them fully, at coverage a
+      if (pa === pb) {
+        if (pa >= 0 && pa < Hh) this.blend(((pa * W + px) << 2), a * (bot - top), r, g, b);
+        continue;
       }
+      if (pa >= 0 && pa < Hh) this.blend(((pa * W + px) << 2), a * (pa + 1 - top), r, g, b);
+      const k = 1 - a;
+      const ra = r * a;
+      const ga = g * a;
+      const ba = b * a;
+      const q1 = pb - 1 < Hh - 1 ? pb - 1 : Hh - 1;
+      const step = W << 2;
+      for (let py = pa + 1 > 0 ? pa + 1 : 0, i = (py * W + px) << 2; py <= q1; py++, i += step) {
+        buf[i] = buf[i]! * k + ra;
+        buf[i + 1] = buf[i + 1]! * k + ga;
+        buf[i + 2] = buf[i + 2]! * k + ba;
+        buf[i + 3] = buf[i + 3]! * k + a;
+      }
+      if (pb >= 0 && pb < Hh) this.blend(((pb * W + px) << 2), a * (bot - pb), r, g, b);
     }
+  }
+
+  /** Composite colour (r, g, b) at coverage c over pixel i (premultiplied "over"). */
+  private blend(i: number, c: number, r: number, g: number, b: number): void {
+    if (c <= 0) return;
+    const buf = this.buf;
+    const k = 1 - c;
+    buf[i] = buf[i]! * k + r * c;
+    buf[i + 1] = buf[i + 1]! * k + g * c;
+    buf[i + 2] = buf[i + 2]! * k + b * c;
+    buf[i + 3] = buf[i + 3]! * k + c;
   }
 
   /** Un-premultiplied RGBA bytes for ImageData (only the touched columns are converted; `out` is reused). */

@@ -8,18 +8,18 @@
  *   layer l. Computed in float64, stored as float32.
  */
 
-/** [L, nq, nk] layer means. */
+/** [L, nq, nk] layer means, cell by cell over the heads (in head order): one pass and no
+ * accumulator array, which matters cold, in the first task of a saved page. */
 export function layerMeans(data: Float32Array, layers: number, heads: number, nq: number, nk: number): Float32Array {
   const size = nq * nk;
   const out = new Float32Array(layers * size);
-  const acc = new Float64Array(size);
   for (let l = 0; l < layers; l++) {
-    acc.fill(0);
-    for (let h = 0; h < heads; h++) {
-      const off = (l * heads + h) * size;
-      for (let i = 0; i < size; i++) acc[i]! += data[off + i]!;
+    const base = l * heads * size;
+    for (let i = 0; i < size; i++) {
+      let s = 0;
+      for (let h = 0, o = base + i; h < heads; h++, o += size) s += data[o]!;
+      out[l * size + i] = s / heads;
     }
-    for (let i = 0; i < size; i++) out[l * size + i] = acc[i]! / heads;
   }
   return out;
 }
