@@ -15,8 +15,17 @@ const dropFontFallbacks = {
   },
 };
 
+// A saved page is parsed in many slices (its document is megabytes of base64 at the end of the
+// body), and the browser would lay out and paint the empty shell between them; the first frame
+// waits for the document instead, which the app draws right after parsing (bench/bench_anywhere.py).
+const renderAfterDocument = {
+  name: 'attnviz-render-after-document',
+  enforce: 'post' as const,
+  transformIndexHtml: (html: string) => html.replace('</head>', '  <link rel="expect" href="#attnviz-document" blocking="render">\n  </head>'),
+};
+
 export default defineConfig({
   base: './',
-  plugins: [dropFontFallbacks, viteSingleFile({ removeViteModuleLoader: true })],
+  plugins: [dropFontFallbacks, viteSingleFile({ removeViteModuleLoader: true }), renderAfterDocument],
   build: { outDir: 'dist/embed', emptyOutDir: true, target: 'es2022', sourcemap: false, assetsInlineLimit: () => true },
 });
