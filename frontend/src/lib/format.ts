@@ -12,3 +12,10 @@ export function formatWeight(w: number): string {
 export function describeCell(qTok: string, kTok: string, w: number, masked: boolean): string {
   return `${quoteToken(qTok)} → ${quoteToken(kTok)}: ${masked ? 'masked' : formatWeight(w)}`;
 }
+
+/** 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd, 103rd, 111th */
+export function ordinal(n: number): string {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  const suffix = teen ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  return `${n}${suffix}`;
+}

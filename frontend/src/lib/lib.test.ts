@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { headArcs, pruneRowByMass } from './arcs';
 import { buildLut, headColor, HEAD_COLORS, luminance, lutIndex, matrixToRgba, MASKED_RGB, PENDING_RGB, weightColor, weightLut } from './color';
-import { describeCell, formatWeight } from './format';
+import { describeCell, formatWeight, ordinal } from './format';
 import { arcGeometry, arcTokenAt, arcY, cellAt, heatmapGeometry, labelStride, thumbSize } from './geometry';
 import { highlightFor, sameHover, tokenLit } from './hover';
 import { createStore, watch } from './store';
@@ -49,6 +49,12 @@ describe('colour', () => {
 });
 
 describe('format and tokens', () => {
+  it('writes ordinals', () => {
+    expect([1, 2, 3, 4, 10, 11, 12, 13, 21, 22, 23, 101, 111, 112, 113].map(ordinal)).toEqual(
+      ['1st', '2nd', '3rd', '4th', '10th', '11th', '12th', '13th', '21st', '22nd', '23rd', '101st', '111th', '112th', '113th'],
+    );
+  });
+
   it('formats weights and cells', () => {
     expect(formatWeight(0.6234)).toBe('0.62');
     expect(formatWeight(0)).toBe('0');

@@ -8,7 +8,7 @@ import { isMasked, KIND_LABEL, keySide, querySide } from '../lib/doc';
 import type { Encoding } from '../api/types';
 import { focusRef, drawAlignment } from './insightCommon';
 import { refLabel, refMatrix } from '../lib/headRef';
-import { describeCell } from '../lib/format';
+import { describeCell, ordinal } from '../lib/format';
 import { cellAt, heatmapGeometry, labelStride, type HeatmapGeom } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
@@ -207,7 +207,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
         .append('span')
         .attr('class', 'legend-note')
         .attr('data-testid', 'labels-thinned')
-        .text(`labels: every ${stride === 2 ? 'other' : `${stride}th`} token of ${Math.max(t.nq, t.nk)} · hover a cell for its tokens`);
+        .text(`labels: every ${stride === 2 ? 'other' : ordinal(stride)} token of ${Math.max(t.nq, t.nk)} · hover a cell for its tokens`);
     }
     updateHover();
   }
