@@ -77,20 +77,29 @@ function contentBox(el: HTMLElement): Size {
   };
 }
 
+interface Tracked {
+  el: HTMLElement;
+  size: Size | null;
+}
+/** Every tracked element, to read the unknown sizes in one pass (one layout, not one per view). */
+const tracked = new Set<Tracked>();
+
 /**
  * The content-box size of `el`, kept up to date by a ResizeObserver so renders never force a
  * synchronous layout; `fn` runs (once per frame at most) when it changes. Before the observer's
  * first report (a document drawn in the task that built the page, or in the one that showed the
- * view) the size is read once and remembered, so that report, giving the same size, redraws nothing.
+ * views) the sizes not known yet are read, all at once, and remembered, so that report, giving
+ * the same size, redraws nothing.
  */
 export function trackSize(el: HTMLElement, fn: () => void): () => Size {
-  let size: Size | null = null;
+  const me: Tracked = { el, size: null };
+  tracked.add(me);
   let pending = false;
   new ResizeObserver((entries) => {
     const r = entries[entries.length - 1]!.contentRect;
     const next = { width: Math.floor(r.width), height: Math.floor(r.height) };
-    const changed = !size || size.width !== next.width || size.height !== next.height;
-    size = next;
+    const changed = !me.size || me.size.width !== next.width || me.size.height !== next.height;
+    me.size = next;
     if (!changed || pending) return;
     pending = true;
     requestAnimationFrame(() => {
@@ -99,8 +108,9 @@ export function trackSize(el: HTMLElement, fn: () => void): () => Size {
     });
   }).observe(el);
   return () => {
-    if (!size?.width) size = contentBox(el);
-    return size;
+    // reads only, before any view writes: the first forces the layout, the others reuse it
+    if (!me.size?.width) for (const t of tracked) if (t === me || !t.size?.width) t.size = contentBox(t.el);
+    return me.size!;
   };
 }
 
