@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
-DIST = FRONTEND / "dist"
+DIST = Path(os.environ.get("ATTNVIZ_FRONTEND_DIST") or FRONTEND / "dist")  # another build to compare
 sys.path.insert(0, str(ROOT))
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests launch it the same way)
 

@@ -1,6 +1,6 @@
 """The real server for the suites that need one: ``python -m attnviz.server`` (real uvicorn) as a
 subprocess on a free loopback port, over a checkpoint directory, serving this checkout's
-frontend/dist; ready once /api/health answers, stopped (terminate, then kill) on exit."""
+frontend/dist (or ``$ATTNVIZ_FRONTEND_DIST``); ready once /api/health answers, stopped (terminate, then kill) on exit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DIST = REPO / "frontend" / "dist"
+# the build served: the checkout's, or another one to compare (bench A/B runs)
+DIST = Path(os.environ.get("ATTNVIZ_FRONTEND_DIST") or REPO / "frontend" / "dist")
 LOG_TAIL_LINES = 60
 
 
