@@ -1,147 +1,91 @@
 /**
- * While the page waits for its first document, the real drawing views (model view, focus
- * heatmap, arcs) draw a small synthetic document offscreen, against a store of their own, so the
- * JavaScript engine has compiled their code by the time real data arrives (a cold first document
- * otherwise pays ~2× for interpreter time). No call site is copied: what runs is the views' own
- * code, on a document that takes the same paths as a real one (float16 decoding through the
- * table, mean and rollout thumbnails, more arcs than canvas strokes are used for).
+ * While the page waits for its first document, run the hot drawing code once on a small synthetic
+ * input so the JavaScript engine has compiled it by the time real data arrives (a cold first
+ * document otherwise pays ~2× for interpreter time). Pure computation, no DOM, three background
+ * steps of a few to a few tens of ms each, run while the page waits for the model's answer.
  * `warmFonts` below does the same for the browser's font lookups.
  *
- * The views sit in a closed shadow root, inert and hidden, with a copy of the page's stylesheets
- * (laid out as on the page, so their sizes settle as there): no selector, test id, focus or screen
- * reader reaches them.
+ * The calls must look like the real ones, or the optimised code is thrown away at the first real
+ * call ("deoptimised") and the first document runs interpreted after all: the arcs go through the
+ * arc view's own `layerArcs` + `rasterArcs` with fractional coordinates (real geometry is never
+ * whole pixels), several heads and line widths, enough rounds for every branch to gather feedback.
  */
-import { bytesToBase64 } from './lib/base64';
-import { decodeDocument, type AttnDoc } from './lib/doc';
-import { floatToHalf } from './lib/float16';
+import { layerArcs } from './lib/arcs';
+import { matrixToRgba } from './lib/color';
+import type { AttnTensor } from './lib/doc';
+import { decodeFloat16 } from './lib/float16';
+import { arcGeometry } from './lib/geometry';
+import { ArcRaster, rasterArcs } from './lib/raster';
 import { layerMeans, rolloutFromMeans } from './lib/rollout';
-import { createStore, type Store } from './lib/store';
-import { URL_SPECS, initialState, type AppState } from './state';
-import { parseParams } from './lib/url';
-import { createArcView } from './views/arcView';
-import { createFocusHeatmap } from './views/focusHeatmap';
-import { createModelView } from './views/modelView';
 
-/** The drawing views warmed, in the page's containers (index.html) and so laid out by its styles. */
-const WARMED: readonly [(container: HTMLElement, store: Store<AppState>) => void, id: string][] = [
-  [createModelView, 'model-view'],
-  [createFocusHeatmap, 'focus-heatmap'],
-  [createArcView, 'arc-view'],
-];
-/**
- * The documents drawn: a small one first, the size of a toy model's (arcs drawn as canvas
- * strokes), then 4 × 4 heads × 64² = 65 536 weights: decoded through the float16 table as large
- * documents are, its rollout cheap enough to draw at once, ~1 300 arcs (the rasteriser's path).
- */
-const SHAPES = [
-  { layers: 2, heads: 4, tokens: 24 },
-  { layers: 4, heads: 4, tokens: 64 },
-] as const;
-
-/**
- * The raw (wire) document: heads that attend to the same, the mirrored and the previous token,
- * spread over their neighbours so each query keeps several keys at the arcs' mass.
- */
-function syntheticDocument({ layers, heads, tokens: n }: (typeof SHAPES)[number]): unknown {
-  const half = new Uint16Array(layers * heads * n * n);
-  const spread = [0.4, 0.2, 0.08, 0.02];
-  const row = new Float64Array(n);
-  for (let l = 0; l < layers; l++)
-    for (let h = 0; h < heads; h++)
-      for (let q = 0; q < n; q++) {
-        const peak = (h + l) % 3 === 0 ? q : (h + l) % 3 === 1 ? n - 1 - q : Math.max(0, q - 1);
-        row.fill(1e-3);
-        for (let d = -3; d <= 3; d++) if (peak + d >= 0 && peak + d < n) row[peak + d]! += spread[Math.abs(d)]!;
-        let sum = 0;
-        for (let k = 0; k < n; k++) sum += row[k]!;
-        for (let k = 0; k < n; k++) half[((l * heads + h) * n + q) * n + k] = floatToHalf(row[k]! / sum);
+/** Synthetic attention of `heads` heads over n tokens: diagonal, anti-diagonal, previous token (+ spread). */
+function syntheticHeads(heads: number, n: number): Float32Array {
+  const data = new Float32Array(heads * n * n);
+  for (let h = 0; h < heads; h++)
+    for (let q = 0; q < n; q++)
+      for (let k = 0; k < n; k++) {
+        const peak = h % 3 === 0 ? q : h % 3 === 1 ? n - 1 - q : Math.max(0, q - 1);
+        data[(h * n + q) * n + k] = k === peak ? 0.55 : Math.abs(k - peak) === 1 ? 0.15 : 0.15 / (n - 3);
       }
-  const tokens = Array.from({ length: n }, (_, i) => String.fromCharCode(97 + (i % 26)));
-  return {
-    schema_version: 1,
-    checkpoint: null,
-    model: { task: null, epoch: null, n_layers: layers, n_heads: heads, d_model: 64 },
-    input: tokens.join(''),
-    output: null,
-    expected: null,
-    tokens: { src: tokens, tgt: [] },
-    attentions: { encoder_self: { dtype: 'float16', shape: [layers, heads, n, n], data: bytesToBase64(new Uint8Array(half.buffer)) } },
-    encoding: 'float16',
-    warnings: [],
-  };
+  return data;
 }
 
-const shown = (doc: AttnDoc): Partial<AppState> => ({ doc, rawDoc: doc, docSource: 'api', status: 'ready', layer: 0, head: 0, heads: null, hover: null });
+/** Colour mapping (heatmap, thumbnails) and the float16 decoder's table. */
+function warmCells(): void {
+  const n = 24;
+  const m = syntheticHeads(1, n);
+  const px = new Uint8ClampedArray(n * n * 4);
+  for (let i = 0; i < 6; i++) matrixToRgba(m, n, n, i % 2 === 0, px);
+  decodeFloat16(new Uint8Array(4096), false); // builds the table large documents decode through
+}
+
+/** Arc pruning and the arc rasteriser, at the arc view's call sites (narrow canvases: cheap). */
+function warmArcs(): void {
+  const n = 24;
+  const heads = 3;
+  const t: AttnTensor = { kind: 'encoder_self', layers: 1, heads, nq: n, nk: n, causal: false, data: syntheticHeads(heads, n) };
+  for (let i = 0; i < 6; i++) {
+    const { arcs } = layerArcs(t, 0, i % 4 === 3 ? [i % heads] : [0, 1, 2], i % 2 ? 0.9 : 0.75);
+    arcs.sort((a, b) => a.w - b.w);
+    const g = arcGeometry(n, n, 64.5 + (i % 3), 100 + (i % 5) * 0.5, 12.5, 6, 4, 22);
+    const r = new ArcRaster(65 + (i % 3), g.height);
+    rasterArcs(r, arcs, g, g.xq + 6, g.xk - 6, i % 4 === 1 ? 2 : 1, 0.75 + (i % 3) * 0.8, i % 2 ? 1.15 : 1, i % 2 ? 1.8 : 2.5);
+    r.toRgba();
+    r.clear();
+  }
+}
 
 let aggregatesWarm = false;
 
 /**
- * The model view's mean and rollout pseudo-heads, run at once when a skeleton is laid out
- * (perf.ts): the first document is then close, and the background steps above rarely get a turn
- * before it (the skeleton's frame and the response come first); computed within that document's
- * first render, they are its costliest cold code.
+ * The model view's mean and rollout pseudo-heads (computed within the first render when small):
+ * also run at once when a skeleton is laid out (perf.ts), as the first document is then close.
  */
 export function warmAggregates(): void {
-  if (aggregatesWarm) return; // once: after the first document the real code is warm
+  if (aggregatesWarm) return; // the skeleton ran it already: the scheduled step has nothing to add
   aggregatesWarm = true;
   const n = 12;
-  const data = new Float32Array(3 * n * n).fill(1 / n); // 3 layers of one head
+  const data = syntheticHeads(3, n);
   for (let i = 0; i < 8; i++) rolloutFromMeans(layerMeans(data, 3, 1, n, n), 3, n);
 }
 
 type PostTask = (cb: () => void, o: { priority: 'background' }) => Promise<void>;
 
 /**
- * Run the warm-up one step a task, at background priority (`scheduler.postTask`), from the end
- * of the boot on; once `done()` turns true (a document is shown: the real code is running) the
- * steps left are skipped and the offscreen views removed. Every other task goes first: the
- * skeleton, and the attention response whenever it arrives, so a document waits for one step at
- * most. (Idle callbacks often came too late: the page is rarely idle before the first document.
- * Plain tasks went before the response and delayed it by the whole warm-up.)
+ * Run the steps one task each, at background priority (`scheduler.postTask`), from the end of the boot on;
+ * steps left when `done()` turns true (a document is shown: the real code is running) are skipped.
+ * Every other task goes first: the checkpoint list, the skeleton, and the attention response
+ * whenever it arrives, so a document waits for one step at most. (Idle callbacks often came too
+ * late: the page is rarely idle before the first document. Plain tasks went before the response
+ * and delayed it by the whole warm-up.)
  */
 export function scheduleWarmUp(done: () => boolean = () => false): void {
-  const host = document.createElement('div');
-  host.setAttribute('aria-hidden', 'true');
-  host.dataset.testid = 'warm-up';
-  host.inert = true;
-  host.style.cssText = 'position:fixed;left:-10000px;top:0;visibility:hidden;pointer-events:none;contain:strict;width:1400px;height:640px';
-  const root = host.attachShadow({ mode: 'closed' });
-  const views = document.createElement('main');
-  views.className = 'views has-doc';
-  views.style.height = '100%';
-  const stores: Store<AppState>[] = [];
-  let small: AttnDoc | null = null;
-  let large: AttnDoc | null = null;
-  // one short task a step: a document decoded, one view mounted (mounting draws it), one view redrawn
-  const steps: (() => void)[] = [
-    () => {
-      root.append(...Array.from(document.querySelectorAll('link[rel=stylesheet], style'), (n) => n.cloneNode(true)), views);
-      document.body.append(host);
-      small = decodeDocument(syntheticDocument(SHAPES[0]));
-    },
-    ...WARMED.map(([create, id]) => () => {
-      const box = document.createElement('section');
-      box.id = id;
-      views.append(box);
-      const store = createStore<AppState>({ ...initialState(parseParams(URL_SPECS, '')), ...shown(small!) });
-      stores.push(store);
-      create(box, store);
-    }),
-    () => {
-      large = decodeDocument(syntheticDocument(SHAPES[1]));
-    },
-    ...WARMED.map((_, i) => () => stores[i]!.set(shown(large!))),
-    // another layer and head, some heads on the arcs, a hover: the branches a user takes next
-    ...WARMED.map((_, i) => () => stores[i]!.set({ layer: 1, head: 2, heads: [0, 3], hover: { type: 'token', side: 'src', index: 5 } })),
-  ];
+  const steps = [warmAggregates, warmArcs, warmCells];
   const sched = (globalThis as { scheduler?: { postTask?: PostTask } }).scheduler;
   const post = (cb: () => void) => (sched?.postTask ? void sched.postTask(cb, { priority: 'background' }) : void setTimeout(cb, 0));
   const next = () => {
     const step = steps.shift();
-    if (!step || done()) {
-      host.remove();
-      return;
-    }
+    if (!step || done()) return;
     step();
     post(next);
   };

@@ -126,34 +126,6 @@ def test_the_page_boots_on_the_listing_it_carries(page: Any, server: Server) -> 
     assert listing == []
 
 
-WARM_UP_JS = """() => {
-  window.__warm = { added: 0, removed: 0, drawn: 0 };
-  new MutationObserver((records) => {
-    for (const r of records) {
-      for (const n of r.addedNodes) if (n.dataset && n.dataset.testid === 'warm-up') window.__warm.added++;
-      for (const n of r.removedNodes) if (n.dataset && n.dataset.testid === 'warm-up') window.__warm.removed++;
-    }
-  }).observe(document, { childList: true, subtree: true });
-}"""
-
-
-def test_the_warm_up_draws_offscreen_where_nothing_reaches_it(new_page: Callable[..., Any], empty_server: Server) -> None:
-    # an empty server shows no document, so the warm-up runs every step, then takes its views away
-    page = new_page()
-    page.add_init_script(f"({WARM_UP_JS})()")
-    open_app(page, empty_server.url)
-    page.wait_for_function("() => window.__warm.added === 1")
-    # its views (model view, heatmap, arcs, with their test ids) are in a closed shadow root
-    assert page.get_by_test_id("model-view-0-0").count() == 0
-    assert page.locator("canvas").count() == page.locator("#views canvas, #app canvas").count()
-    page.wait_for_function("() => window.__warm.removed === 1", timeout=30_000)
-    expect(page.get_by_test_id("empty-state")).to_be_visible()
-    assert page.get_by_test_id("warm-up").count() == 0
-    # the real views drew: beside the page's own (empty) mount, the warm-up's mount and two redraws
-    renders = page.evaluate("() => ({ ...window.__attnviz.timings.renders })")
-    assert all(renders[v] >= 4 for v in ("model", "heatmap", "arcs")), renders
-
-
 def test_reload_restores_the_same_state(page: Any, server: Server) -> None:
     before = set_up_a_state(page, server)
     value = hover_cell(page, 1, 2)

@@ -109,12 +109,7 @@ export function trackSize(el: HTMLElement, fn: () => void): () => Size {
   }).observe(el);
   return () => {
     // reads only, before any view writes: the first forces the layout, the others reuse it
-    if (!me.size?.width)
-      for (const t of tracked) {
-        if (!t.el.isConnected) tracked.delete(t); // a removed view (the warm-up's)
-        else if (t === me || !t.size?.width) t.size = contentBox(t.el);
-      }
-    if (!me.size) me.size = contentBox(el);
+    if (!me.size?.width) for (const t of tracked) if (t === me || !t.size?.width) t.size = contentBox(t.el);
     return me.size!;
   };
 }
