@@ -340,6 +340,7 @@ const hook = installTestHook(store, {
     return recordLoad(t0, t1, performance.now());
   },
   urlPending: () => urlSync.pending(),
+  urlIdle: () => urlSync.idle(),
 });
 
 renderChrome(store.get());

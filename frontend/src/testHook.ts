@@ -63,6 +63,8 @@ export interface AttnvizHook {
   insight: InsightHook;
   /** Is a URL update still waiting for the end of its window (≤ 100 ms)? Tests wait for false. */
   urlPending(): boolean;
+  /** Would a state change reach the URL at once (no update within the last window)? */
+  urlIdle(): boolean;
   /** the timeline view's part, once its tab was opened */
   timeline: TimelineHook | null;
   /** the training panel's part */
@@ -115,6 +117,7 @@ export interface HookDeps {
   /** decode and show a document as an opened file; resolves once painted */
   loadDocument(raw: unknown, fileName: string | null): Promise<LoadTimings>;
   urlPending(): boolean;
+  urlIdle(): boolean;
 }
 
 /** Install `window.__attnviz`; call `markReady` when boot is done. */
@@ -134,6 +137,7 @@ export function installTestHook(store: Store<AppState>, deps: HookDeps): { markR
     timings,
     insight: insightHook(store),
     urlPending: deps.urlPending,
+    urlIdle: deps.urlIdle,
     get timeline() {
       return parts.timeline;
     },

@@ -151,8 +151,8 @@ def test_a_burst_of_changes_reaches_the_url_once_it_settles(page: Any, server: S
     at once for the first change and again, with the last state, when the window ends."""
     open_app(page, server.url)
     wait_drawn(page, "hello", NEWEST)
-    # the precondition is time itself: 100 ms without an update (the window), so nothing to poll for
-    page.wait_for_timeout(150)
+    # the precondition: the last URL update's window (100 ms) is over, so the next change goes at once
+    page.wait_for_function("() => window.__attnviz.urlIdle()")
     # a burst of clicks on four thumbnails within one task (layer 1: heads 2, 3, 0, 1), as a fast user
     # would make them; whether the URL update still waits is the page's timer, read through the hook
     pending = page.evaluate(

@@ -27,6 +27,23 @@ function fakeClock() {
 }
 
 describe('createThrottle', () => {
+  it('is idle only when a request would run at once', () => {
+    const { clock, advance } = fakeClock();
+    const th = createThrottle(() => {}, 100, clock);
+    expect(th.idle()).toBe(true);
+    th.request(); // runs now: the window starts
+    expect(th.idle()).toBe(false);
+    th.request(); // waits for the window's end
+    expect(th.pending()).toBe(true);
+    advance(100); // the trailing run: a new window
+    expect(th.pending()).toBe(false);
+    expect(th.idle()).toBe(false);
+    advance(99);
+    expect(th.idle()).toBe(false);
+    advance(1);
+    expect(th.idle()).toBe(true);
+  });
+
   it('runs at once when idle, then once at the end of the window with the latest state', () => {
     const { clock, advance } = fakeClock();
     let state = 0;

@@ -27,6 +27,8 @@ export interface Throttle {
   flush(): void;
   /** Is a trailing run pending? */
   pending(): boolean;
+  /** Would a request run at once (no run pending, none within the last window)? */
+  idle(): boolean;
 }
 
 export function createThrottle(action: () => void, ms: number, clock: Clock = realClock): Throttle {
@@ -50,5 +52,6 @@ export function createThrottle(action: () => void, ms: number, clock: Clock = re
       run();
     },
     pending: () => timer !== null,
+    idle: () => timer === null && clock.now() - last >= ms,
   };
 }
