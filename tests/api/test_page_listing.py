@@ -77,8 +77,9 @@ def test_the_page_carries_the_listing_the_api_gives(ckpt_dir: Path, dist: Path) 
             assert r.headers["cache-control"] == "no-cache" and "etag" not in r.headers
             assert page_listing(r.text) == c.get("/api/checkpoints").json()
             assert r.text.index(LISTING_ID) < r.text.index("</head>")
-        head = c.head("/")
+        head, got = c.head("/"), c.get("/")
         assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == got.headers["content-length"]
 
 
 def test_the_listing_is_written_when_the_page_is_asked_for(ckpt_dir: Path, dist: Path) -> None:

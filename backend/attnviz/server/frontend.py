@@ -61,11 +61,11 @@ def _script_safe(data: bytes) -> bytes:
     return data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
 
 
-async def app_page(request: Request, index: Path, listing: Listing) -> Response:
+async def app_page(index: Path, listing: Listing) -> Response:
     """``index.html``, read now (a rebuilt front end is served at once), with the listing inside."""
     html = index.read_bytes()
     at = html.find(b"</head>")
-    data = await listing() if request.method == "GET" and at >= 0 else None
+    data = await listing() if at >= 0 else None  # HEAD too: its headers are the GET's
     if data is not None:
         block = b'<script type="application/json" id="' + LISTING_ID.encode() + b'">' + _script_safe(data) + b"</script>"
         html = html[:at] + block + html[at:]
@@ -95,4 +95,4 @@ async def frontend_response(request: Request, dist: Path, listing: Listing) -> R
     last = rel.rsplit("/", 1)[-1]
     if "." in last:  # a missing file (e.g. /assets/old.js) is a 404, not HTML posing as JS
         return None
-    return await app_page(request, index, listing)
+    return await app_page(index, listing)
