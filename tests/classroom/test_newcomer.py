@@ -97,6 +97,11 @@ def test_model_view_of_a_12_head_model_shows_every_head_without_scrolling(
     for testid in ("model-view-0-0", "model-view-5-11", "model-view-5-mean", "model-view-5-rollout"):
         box = page.get_by_test_id(testid).bounding_box()
         assert box and box["x"] >= panel["x"] and box["x"] + box["width"] <= panel["x"] + panel["width"] + 0.5, testid
+    # every column label fits its column ("mean" and "roll." ran into each other at 16-19 px)
+    crowded = page.locator("#model-view .mv-cols span").evaluate_all(
+        "spans => spans.filter(s => s.textContent && s.scrollWidth > s.clientWidth + 1).map(s => s.textContent)"
+    )
+    assert crowded == [], crowded
     # opening the file shows it; it does not run its text on the server's checkpoint
     assert not page.get_by_test_id("error-message").is_visible()
     # 128 tokens do not fit one label per column: the heatmap says its labels are thinned

@@ -125,7 +125,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
       .selectAll<HTMLSpanElement, number>('span')
       .data(colData, (d) => String(d))
       .join('span')
-      .text((d) => (d < 0 ? '' : d >= 1000 ? (aggs[d - 1000] === 'mean' ? 'mean' : 'roll.') : ordered ? `#${d + 1}` : t.heads > 8 ? String(d) : `H${d}`))
+      .text((d) => (d < 0 ? '' : d >= 1000 ? aggLabel(aggs[d - 1000]!, size) : ordered ? `#${d + 1}` : t.heads > 8 ? String(d) : `H${d}`))
       .attr('title', (d) =>
         d === -1 || d === -2 ? null : d >= 1000 ? (aggs[d - 1000] === 'mean' ? 'mean over the heads of the layer' : 'attention rollout through the layer (Abnar & Zuidema 2020)') : ordered ? `rank ${d + 1} by ${def?.label}` : `head ${d}`,
       );
@@ -298,6 +298,12 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   });
   render(true);
   return { render };
+}
+
+/** An aggregate column's label: a symbol when the column is too narrow for the word (the title says it). */
+function aggLabel(agg: Agg, size: number): string {
+  if (size >= 30) return agg === 'mean' ? 'mean' : 'roll.';
+  return agg === 'mean' ? 'μ' : 'R';
 }
 
 function drawThumb(c: HTMLCanvasElement, m: Float32Array | null, t: AttnTensor, pixelated: boolean, buf: Uint8ClampedArray<ArrayBuffer>, size: number) {
