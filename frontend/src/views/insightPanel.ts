@@ -64,11 +64,25 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
     if (t.create) t.create(el, store);
     else if (t.lazy) {
       const load = t.lazy;
-      let loading = false;
+      // failed: shown in the panel, tried again when the tab is next opened (not on every change)
+      let state: 'idle' | 'loading' | 'done' | 'failed' = 'idle';
       const open = () => {
-        if (loading || store.get().insight !== t.name) return;
-        loading = true;
-        void load().then((create) => create(el, store));
+        if (store.get().insight !== t.name) {
+          if (state === 'failed') state = 'idle';
+          return;
+        }
+        if (state !== 'idle') return;
+        state = 'loading';
+        load()
+          .then((create) => {
+            state = 'done';
+            el.replaceChildren();
+            create(el, store);
+          })
+          .catch((e: unknown) => {
+            state = 'failed';
+            el.textContent = `This view could not be loaded: ${(e as Error).message}.`;
+          });
       };
       store.subscribe(open);
       open();

@@ -7,8 +7,7 @@
  * Hovering a score or weight writes out q·k term by term; the chosen query row is highlighted
  * through every step; hovering a cell also lights it in the other views.
  */
-import katex from 'katex';
-import 'katex/dist/katex.min.css';
+import { loadKatex, type KatexApi } from '../lib/katex';
 import { fetchMath } from '../data';
 import type { AttentionKind, MathResponse } from '../api/types';
 import { KIND_LABEL } from '../lib/doc';
@@ -44,6 +43,14 @@ interface TableSpec {
   footer?: { label: string; values: number[]; tint: Tint };
   /** leading column (e.g. α) */
   lead?: { label: string; values: number[]; tint: Tint };
+}
+
+let katex: KatexApi;
+
+/** The math view's constructor, once KaTeX (loaded on first use, lib/katex.ts) is there. */
+export async function loadMathView(): Promise<typeof createMathView> {
+  katex = await loadKatex();
+  return createMathView;
 }
 
 function tex(expr: string, display = true): HTMLElement {
