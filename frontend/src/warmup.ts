@@ -1,8 +1,9 @@
 /**
  * While the page waits for its first document, run the hot drawing code once on a small synthetic
  * input so the JavaScript engine has compiled it by the time real data arrives (a cold first
- * document otherwise pays ~2× for interpreter time). Pure computation, no DOM, three background
- * steps of a few to a few tens of ms each, run while the page waits for the model's answer.
+ * document otherwise runs in the interpreter). Pure computation, no DOM (drawing through the real
+ * views offscreen measured worse, bench/NOTES.md): three short background steps, run while the
+ * page waits for the model's answer.
  * `warmFonts` below does the same for the browser's font lookups.
  *
  * The calls must look like the real ones, or the optimised code is thrown away at the first real
@@ -75,9 +76,8 @@ type PostTask = (cb: () => void, o: { priority: 'background' }) => Promise<void>
  * Run the steps one task each, at background priority (`scheduler.postTask`), from the end of the boot on;
  * steps left when `done()` turns true (a document is shown: the real code is running) are skipped.
  * Every other task goes first: the checkpoint list, the skeleton, and the attention response
- * whenever it arrives, so a document waits for one step at most. (Idle callbacks often came too
- * late: the page is rarely idle before the first document. Plain tasks went before the response
- * and delayed it by the whole warm-up.)
+ * whenever it arrives, so a document waits for one step at most (why not idle callbacks or plain
+ * tasks: bench/NOTES.md).
  */
 export function scheduleWarmUp(done: () => boolean = () => false): void {
   const steps = [warmAggregates, warmArcs, warmCells];
@@ -95,8 +95,8 @@ export function scheduleWarmUp(done: () => boolean = () => false): void {
 /**
  * Text sizes and weights the first document brings to the page (token labels, output panel, panel
  * chrome) that the empty page does not use. Chromium resolves the font of each (family, integer px
- * size, weight) once, through a synchronous call to the browser process (~1 ms each, a dozen on the
- * first document): laid out here, offscreen, at boot, they are resolved before the data arrives.
+ * size, weight) once, through a synchronous call to the browser process, a dozen on the first
+ * document: laid out here, offscreen, at boot, they are resolved before the data arrives.
  * Label sizes follow the data (cell / row height, 8–13 px): every integer size in that range.
  */
 const FONT_STRIKES: readonly [mono: boolean, px: number, weight: number][] = [

@@ -102,7 +102,7 @@ export function arcsPerRow(nq: number, heads: number, budget = ARC_BUDGET): numb
 /**
  * Hard cap on the lines of a layer. Past budget / heads queries even one key per query and head
  * exceeds the budget (128 tokens × 12 heads: 1 536 lines, kept); at 512 tokens that is 6 144
- * lines over rows 1–2 px apart, an unreadable hairball that costs ~100 ms to draw. Then each head
+ * lines over rows 1–2 px apart, an unreadable hairball that is also slow to draw. Then each head
  * keeps its strongest ⌊ARC_CAP / heads⌋ lines, so every head stays visible (a peaked head would
  * otherwise take the whole cap).
  */

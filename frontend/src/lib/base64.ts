@@ -4,8 +4,8 @@ type FromBase64 = (s: string) => Uint8Array;
 
 /**
  * The browser's native decoder (`Uint8Array.fromBase64`, Chromium 140+, Firefox 133+, Safari 18.2+)
- * when there is one: ≈ 4× faster than atob + a charCodeAt loop on the 25–50 MB strings of a
- * 512-token pretrained-model document, and no intermediate binary string.
+ * when there is one: faster than atob + a charCodeAt loop on the tens of MB of a 512-token
+ * pretrained-model document, and no intermediate binary string.
  */
 const nativeFromBase64: FromBase64 | null = (() => {
   const f = (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64;

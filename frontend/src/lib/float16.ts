@@ -13,7 +13,7 @@ let lut: Float32Array | null = null;
 /**
  * 65 536-entry table: decoding a 6×12×128² tensor is one lookup per value. Built from the bits
  * (sign, exponent rebased by 127 − 15, mantissa shifted into place), not by `halfToFloat` per
- * entry: a saved file decodes in its first task, where that loop ran cold for ~14 ms.
+ * entry: a saved file builds it in its first task, where code runs cold.
  */
 function table(): Float32Array {
   if (!lut) {
@@ -44,8 +44,8 @@ const NATIVE: Float16ArrayCtor | null = (() => {
 /**
  * Decode little-endian float16 bytes into a new Float32Array. Fewer values than the table has
  * entries go through the engine's Float16Array where it has one: building the table would cost
- * more than the decode (a 32-token document: ~12 → ~1.5 ms cold). More go through the table, which
- * Chromium's Float16Array → Float32Array copy does not beat (1.2 M values: 6–10 ms vs 8–30 ms).
+ * more than the decode. More go through the table, which Chromium's Float16Array → Float32Array
+ * copy does not beat (bench/NOTES.md).
  * `native: false` forces the table (tests).
  */
 export function decodeFloat16(bytes: Uint8Array, native = true): Float32Array {

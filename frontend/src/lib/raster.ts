@@ -1,8 +1,8 @@
 /**
  * A tiny software rasteriser for the token arcs. Canvas 2D strokes thousands of antialiased
- * curves slowly when the browser has no GPU (a classroom laptop, headless CI: 3 000 strokes ≈ 150 ms);
- * these curves are functions of x, so we fill them column by column into a float buffer instead
- * (≈ 10× faster) and blit with one putImageData.
+ * curves slowly when the browser has no GPU (a classroom laptop, headless CI); these curves are
+ * functions of x, so we fill them column by column into a float buffer instead and blit with one
+ * putImageData (bench/NOTES.md).
  *
  * Curve: y(x) = y1 + (y2 − y1)·s(u), u = (x − x1)/(x2 − x1), s(u) = 3u² − 2u³ (smoothstep), i.e.
  * the cubic Bézier with control points (x1 + L/3, y1), (x2 − L/3, y2): the SVG export draws that.

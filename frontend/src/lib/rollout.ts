@@ -38,9 +38,9 @@ export function drain<T>(steps: Generator<void, T>): T {
 }
 
 /**
- * The rollout as a generator that yields after every row of every matrix product (n² multiply-adds,
- * ≈ 0.3 ms at n = 512), so a caller can spread the 6 × 512³ work over many short tasks and keep
- * the page responsive (`drain` runs it in one go).
+ * The rollout as a generator that yields after every row of every matrix product (n² multiply-adds),
+ * so a caller can spread the 6 × 512³ work over many short tasks and keep the page responsive
+ * (`drain` runs it in one go).
  */
 export function* rolloutSteps(means: Float32Array, layers: number, n: number): Generator<void, Float32Array> {
   const size = n * n;

@@ -28,16 +28,15 @@ const MIN_WEIGHT = MIN_ARC_WEIGHT;
 /**
  * Up to this many lines are stroked on the canvas; more go through the software rasteriser.
  * Strokes are recorded cheaply and rasterised by the browser with the frame; the JS rasteriser
- * costs more until the engine has optimised it, so strokes win on a first document of 32 tokens
- * (~530 lines: 199 → 157 ms to the first painted frame, A/B on a 2-core VM) and it wins past ~1 000.
+ * costs more until the engine has optimised it, so strokes win on a small first document and the
+ * rasteriser on many lines (bench/NOTES.md).
  */
 const STROKE_LIMIT = 800;
 /**
  * The base canvas's lines are 1 CSS px wide, and the strong ones (opacity ≥ STRONG_ALPHA)
  * STRONG_WIDTH, so that weight reads as width as well as opacity. Without a GPU, a line at most
- * one device pixel wide takes Skia's hairline path, ~5× cheaper than a wider stroke, so a strong
- * line is stroked as two hairlines 0.8 px apart: a 32-token document's ~530 lines went from ~25 to
- * ~5 ms of rasterisation (first paint 155 → 120 ms, A/B on a 2-core VM). Hover lines (a few) are
+ * one device pixel wide takes Skia's hairline path, much cheaper than a wider stroke, so a strong
+ * line is stroked as two hairlines 0.8 px apart (bench/NOTES.md). Hover lines (a few) are
  * thicker, on the overlay.
  */
 const BASE_LINE = 1;
