@@ -15,7 +15,7 @@ import { layerArcs } from './lib/arcs';
 import { matrixToRgba } from './lib/color';
 import type { AttnTensor } from './lib/doc';
 import { decodeFloat16 } from './lib/float16';
-import { arcGeometry } from './lib/geometry';
+import { ARC_MAX_ROW, ARC_MIN_ROW, ARC_TOP, arcGeometry } from './lib/geometry';
 import { ArcRaster, rasterArcs } from './lib/raster';
 import { layerMeans, rolloutFromMeans } from './lib/rollout';
 
@@ -48,7 +48,7 @@ function warmArcs(): void {
   for (let i = 0; i < 6; i++) {
     const { arcs } = layerArcs(t, 0, i % 4 === 3 ? [i % heads] : [0, 1, 2], i % 2 ? 0.9 : 0.75);
     arcs.sort((a, b) => a.w - b.w);
-    const g = arcGeometry(n, n, 64.5 + (i % 3), 100 + (i % 5) * 0.5, 12.5, 6, 4, 22);
+    const g = arcGeometry(n, n, 64.5 + (i % 3), 100 + (i % 5) * 0.5, 12.5, ARC_TOP, ARC_MIN_ROW, ARC_MAX_ROW);
     const r = new ArcRaster(65 + (i % 3), g.height);
     rasterArcs(r, arcs, g, g.xq + 6, g.xk - 6, i % 4 === 1 ? 2 : 1, 0.75 + (i % 3) * 0.8, i % 2 ? 1.15 : 1, i % 2 ? 1.8 : 2.5);
     r.toRgba();

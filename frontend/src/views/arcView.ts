@@ -9,7 +9,7 @@ import { layerArcs, MIN_ARC_WEIGHT, type Arc } from '../lib/arcs';
 import { headColor } from '../lib/color';
 import { ArcRaster, arcAlpha, arcLineWidth, rasterArcs, STRONG_WIDTH } from '../lib/raster';
 import { headMatrix, KIND_LABEL, keySide, querySide, type AttnTensor } from '../lib/doc';
-import { arcGeometry, arcTokenAt, arcY, labelStride, type ArcGeom } from '../lib/geometry';
+import { ARC_MAX_ROW, ARC_MIN_ROW, ARC_TOP, arcGeometry, arcTokenAt, arcY, labelStride, type ArcGeom } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken } from '../lib/tokens';
@@ -203,7 +203,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const longest = Math.max(d3.max(qTokens, (x) => displayToken(x).length) ?? 1, d3.max(kTokens, (x) => displayToken(x).length) ?? 1);
     const zoom = labelScale(s);
     const labelW = Math.min(90 * zoom, 14 + longest * 7.5 * zoom);
-    geom = arcGeometry(t.nq, t.nk, W, availH, labelW, 6, 4, 22 * zoom);
+    geom = arcGeometry(t.nq, t.nk, W, availH, labelW, ARC_TOP, ARC_MIN_ROW, ARC_MAX_ROW * zoom);
     const g = geom;
     arcs = computeArcs(s);
     sizeCanvas(base, W, g.height);
