@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +29,7 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.live_server import serve  # noqa: E402
 
 from attnviz.anywhere import document_from  # noqa: E402
-from bench_anywhere import weights  # noqa: E402
+from bench_anywhere import fmt, weights  # noqa: E402
 
 # the end of the first frame after `doc` appears in the store (a document from the file)
 PAINTED_JS = """() => { window.__benchPainted = new Promise((resolve) => {
@@ -53,10 +52,6 @@ def sample_document(path: Path, layers: int = 6, heads: int = 12, tokens: int = 
     doc = document_from(weights(layers, heads, tokens), [f"t{i}" for i in range(tokens)], encoding="float16")
     path.write_text(json.dumps(doc))
     return path
-
-
-def fmt(xs: list[float]) -> str:
-    return f"median {statistics.median(xs):.0f} ms (min {min(xs):.0f}, max {max(xs):.0f}, n={len(xs)})"
 
 
 def main() -> int:

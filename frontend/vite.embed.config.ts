@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import { viteSingleFile } from 'vite-plugin-singlefile';
+import { KATEX_CSS_ID, KATEX_JS_ID } from './src/lib/katex.embed';
 
 // The single-file build: the same index.html and main.ts as the served app (same views), with
 // every chunk, stylesheet and font inlined into dist/embed/index.html. The Python package embeds
@@ -12,9 +13,6 @@ import { viteSingleFile } from 'vite-plugin-singlefile';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const katexDist = dirname(createRequire(import.meta.url).resolve('katex/dist/katex.min.js'));
-// the ids lib/katex.embed.ts reads (kept in step by the single-file tests, which open the math view)
-const KATEX_JS_ID = 'attnviz-katex-js';
-const KATEX_CSS_ID = 'attnviz-katex-css';
 
 /** Text that is safe as the content of a <script> element (the tokenizer ends or escapes it at these). */
 function inertText(text: string, what: string): string {

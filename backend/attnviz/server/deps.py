@@ -84,9 +84,10 @@ class AppServices:
             if self.pending == 0:
                 self._release_memory()
 
-    async def run_listing(self, fn: Callable[..., T], *args: object) -> T:
-        """Blocking file work of the listing, on its own thread (never behind model work)."""
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self.listing_limiter)
+    async def run_listing(self, fn: Callable[..., T], *args: object, abandon_on_cancel: bool = False) -> T:
+        """Blocking file work of the listing, on its own thread (never behind model work);
+        ``abandon_on_cancel``: a caller that stops waiting leaves the thread to finish alone."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.listing_limiter, abandon_on_cancel=abandon_on_cancel)
 
     async def page_listing(self, wait_s: float) -> dict[str, Any] | None:
         """The listing for the page the server serves, or ``None`` if it is not ready within
@@ -94,9 +95,7 @@ class AppServices:
         reports the error)."""
         with anyio.move_on_after(wait_s):
             try:
-                return await anyio.to_thread.run_sync(
-                    self.registry.listing, self.settings.max_text_len, limiter=self.listing_limiter, abandon_on_cancel=True
-                )
+                return await self.run_listing(self.registry.listing, self.settings.max_text_len, abandon_on_cancel=True)
             except OSError:
                 return None
         return None
