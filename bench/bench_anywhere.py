@@ -33,7 +33,7 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.jupyter import jupyter_server  # noqa: E402
+from tests.jupyter import jupyter_server, run_cell, wait_for_kernel  # noqa: E402
 
 import attnviz  # noqa: E402
 
@@ -122,10 +122,8 @@ def bench_notebook(browser: object, sizes: list[tuple[int, int, int]], tmp: Path
             page = context.new_page()
             page.set_default_timeout(180_000)
             page.goto(url.format(name=f"nb_{L}x{H}x{T}.ipynb"))
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
-            page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for()
-            page.locator(".jp-Cell .jp-InputArea-editor").first.click()
-            page.keyboard.press("Shift+Enter")
+            wait_for_kernel(page)
+            run_cell(page, 0)
             frame = page.locator("iframe.attnviz-frame").element_handle().content_frame()
             frame.wait_for_function("() => window.__paintedAt")
             painted = frame.evaluate("() => window.__paintedAt")

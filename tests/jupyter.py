@@ -6,6 +6,7 @@ no news or update checks, and this checkout's ``attnviz`` on the kernel's path."
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -13,6 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
 
 from .live_server import REPO, NotAnswering, free_port, log_tail, stop, wait_until_answers
 
@@ -62,3 +66,23 @@ def jupyter_server(app: str, root: Path, home: Path, *, timeout: float = 120) ->
         yield Jupyter(base, token, root, app)
     finally:
         stop(proc, timeout=20)
+
+
+def wait_for_kernel(page: Any, *, timeout_ms: float = 120_000) -> None:
+    """Wait until the open notebook's Python kernel is up and idle. The execution indicator also
+    reads "idle" for a moment while the notebook still has "No Kernel" (a cell run then goes
+    nowhere), so the toolbar must name the kernel too."""
+    expect(page.locator(".jp-NotebookPanel-toolbar .jp-KernelName")).to_contain_text("Python", timeout=timeout_ms)
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=timeout_ms)
+
+
+def run_cell(page: Any, index: int, *, timeout_ms: float = 120_000) -> None:
+    """Run code cell ``index`` of the open notebook the way a user does: click into its editor,
+    Shift+Enter. The keys are pressed only once its editor has the focus (a click that lands
+    while the notebook is still settling is otherwise lost), and this returns once the cell is
+    queued or has run: its prompt reads ``[*]`` or ``[n]``."""
+    cell = page.locator(".jp-Notebook .jp-Cell.jp-CodeCell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    expect(cell.locator(".cm-editor.cm-focused")).to_have_count(1)
+    page.keyboard.press("Shift+Enter")
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=timeout_ms)

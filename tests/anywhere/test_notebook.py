@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 
 import nbformat
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from ..browser import CANVAS_STATS_JS, wait_drawn
-from ..jupyter import Jupyter, jupyter_server
+from ..jupyter import Jupyter, jupyter_server, run_cell, wait_for_kernel
 from ..live_server import REPO, NotAnswering
 
 pytestmark = pytest.mark.browser
@@ -66,7 +67,10 @@ def lab(
 
 def frame_of(output: Any) -> Any:
     """The attnviz page inside one cell output, booted with its document."""
-    handle = output.locator("iframe.attnviz-frame").element_handle(timeout=120_000)
+    try:
+        handle = output.locator("iframe.attnviz-frame").element_handle(timeout=120_000)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"no attnviz view in the cell's output; it shows: {output.inner_text()!r}")
     frame = handle.content_frame()
     wait_drawn(frame)
     return frame
@@ -88,14 +92,9 @@ def test_show_paints_every_view_inside_the_notebook(lab: Jupyter, offline_browse
     try:
         page.goto(lab.notebook_url("attention.ipynb"))
         page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        # the kernel is up and idle before the cells run (JupyterLab's status bar names it too)
-        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=120_000)
-        if lab.app == "jupyterlab":
-            expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible(timeout=120_000)
-        # run both cells the way a user does: click into the first, Shift+Enter twice
-        page.locator(".jp-Cell .jp-InputArea-editor").first.click()
-        page.keyboard.press("Shift+Enter")
-        page.keyboard.press("Shift+Enter")
+        wait_for_kernel(page)
+        run_cell(page, 0)
+        run_cell(page, 1)
         outputs = page.locator(".jp-Cell.jp-CodeCell .jp-OutputArea")
         first, second = frame_of(outputs.nth(0)), frame_of(outputs.nth(1))
 
