@@ -28,6 +28,9 @@ KINDS = ("encoder_self", "decoder_self", "cross")
 ROW_SUM_TOLERANCE = 1e-2
 """A row is reported when its sum is further than this from 1 (float16 models drift by ~1e-3)."""
 RANGE_TOLERANCE = 1e-3
+MAX_WEIGHTS = 1 << 26
+"""Most weights one kind may hold (67 M: 12 layers x 12 heads x 682 tokens, or a 180 MB file):
+past that a browser cannot hold the page, and the float64 copy checked here alone is 0.5 GB."""
 
 
 class AttentionInputError(ValueError):
@@ -42,14 +45,33 @@ def _is_array(x: Any) -> bool:
     return hasattr(x, "shape") and (hasattr(x, "detach") or isinstance(x, np.ndarray))
 
 
+def _check_size(count: int, name: str, shape: Sequence[int]) -> None:
+    if count > MAX_WEIGHTS:
+        raise AttentionInputError(
+            f"{name} has {count:,} weights (shape {list(shape)}); attnviz shows at most {MAX_WEIGHTS:,} per kind: "
+            "pass fewer layers or heads (a slice such as x[:4]) or a shorter input"
+        )
+
+
 def _to_numpy(x: Any, name: str) -> np.ndarray:
     """A float64 array of a torch tensor, numpy array or nested lists."""
+    shape = getattr(x, "shape", None)
+    if shape is not None:  # before any copy: a huge tensor gets the error, not a MemoryError
+        _check_size(int(np.prod([int(d) for d in shape], dtype=np.int64)), name, [int(d) for d in shape])
     if hasattr(x, "detach"):  # torch (bfloat16 has no numpy twin: go through float32)
-        x = x.detach().to("cpu").float().numpy()
+        if x.is_complex():
+            raise AttentionInputError(f"{name} has complex values ({x.dtype}); attention weights are real")
+        try:
+            x = x.detach().to("cpu").float().numpy()
+        except (RuntimeError, NotImplementedError) as exc:  # a meta tensor, a device that cannot copy out
+            raise AttentionInputError(f"{name}: its values cannot be read on the CPU ({exc})") from None
+    if isinstance(x, np.ndarray) and np.iscomplexobj(x):
+        raise AttentionInputError(f"{name} has complex values; attention weights are real")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (ValueError, TypeError) as exc:
         raise AttentionInputError(f"{name}: not a rectangular array of numbers ({exc})") from None
+    _check_size(arr.size, name, arr.shape)
     return arr
 
 
@@ -68,17 +90,36 @@ def _pick_batch(arr: np.ndarray, name: str, batch_index: int | None, dims: str) 
     return np.asarray(arr[batch_index])
 
 
+def _slice_batch(x: Any, name: str, batch_index: int | None, batch_ndim: int) -> tuple[Any, int | None]:
+    """A tensor / array with a batch axis (``batch_ndim`` dimensions) cut to the chosen item, kept
+    as a batch of 1 (and the index into it), before anything is copied: only that item is
+    converted and size-checked."""
+    if batch_index is None or not _is_array(x) or len(x.shape) != batch_ndim:
+        return x, batch_index
+    batch = int(x.shape[0])
+    if not -batch <= batch_index < batch:
+        raise AttentionInputError(f"batch_index={batch_index} is out of range: {name} has a batch of {batch}")
+    i = batch_index % batch
+    return x[i : i + 1], 0
+
+
 def _stack(x: Any, name: str, batch_index: int | None) -> np.ndarray:
     """One kind's weights as a float64 ``(layers, heads, q, k)`` array, from any supported form."""
     if x is None:
         raise AttentionInputError(f"{name} is None")
     if isinstance(x, (list, tuple)) and x and all(_is_array(t) for t in x):
         # Hugging Face: one [batch, heads, q, k] tensor per layer
+        def count(t: Any) -> int:  # the weights of a layer (of the chosen sequence), from its shape
+            shape = [int(d) for d in t.shape]
+            return int(np.prod(shape[1:] if batch_index is not None and len(shape) == 4 else shape, dtype=np.int64))
+
+        _check_size(sum(count(t) for t in x), name, [len(x), *(int(d) for d in x[0].shape)])
         layers: list[np.ndarray] = []
         for i, t in enumerate(x):
+            t, bi = _slice_batch(t, f"{name}[{i}]", batch_index, 4)
             a = _to_numpy(t, f"{name}[{i}]")
             if a.ndim == 4:
-                a = _pick_batch(a, f"{name}[{i}]", batch_index, "heads, queries, keys")
+                a = _pick_batch(a, f"{name}[{i}]", bi, "heads, queries, keys")
             elif a.ndim == 3 and batch_index is not None:
                 raise AttentionInputError(f"batch_index={batch_index} but {name}[{i}] has no batch axis (shape {list(a.shape)})")
             elif a.ndim != 3:
@@ -93,9 +134,10 @@ def _stack(x: Any, name: str, batch_index: int | None) -> np.ndarray:
                 )
             layers.append(a)
         return np.stack(layers)
+    x, bi = _slice_batch(x, name, batch_index, 5)
     arr = _to_numpy(x, name)
     if arr.ndim == 5:
-        arr = _pick_batch(arr, name, batch_index, "layers, heads, queries, keys")
+        arr = _pick_batch(arr, name, bi, "layers, heads, queries, keys")
     elif batch_index is not None:
         raise AttentionInputError(
             f"batch_index={batch_index} but {name} has no batch axis (shape {list(arr.shape)}; "

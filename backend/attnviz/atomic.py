@@ -4,6 +4,7 @@ half-written file, and a killed writer leaves only a ``.<name>.*.tmp`` that the 
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb", **open_args: Any
     """Open a temporary file for ``path``; when the block ends without an error, it replaces
     ``path``; on an error it is removed and ``path`` is untouched."""
     target = Path(path)
+    if target.is_dir():  # else the rename at the end fails, naming the temporary file instead
+        raise IsADirectoryError(errno.EISDIR, "is a directory; give a file name", str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

@@ -82,9 +82,14 @@ def html_main(argv: list[str]) -> int:
                 with_timeline="timeline" in args.extras,
                 with_math="math" in args.extras,
             )
-        path = write_text_atomic(args.out, render_html(doc, data))
+        html = render_html(doc, data)
     except (AttentionInputError, LessonError, FrontendNotBuiltError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        path = write_text_atomic(args.out, html)
+    except OSError as exc:  # a directory, no permission, a full disk: the message names --out, not the temporary file
+        print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     size = path.stat().st_size
     print(f"wrote {path} ({size / 1e6:.1f} MB): {doc.get('input', '')!r}")

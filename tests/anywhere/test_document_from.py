@@ -144,6 +144,13 @@ def test_a_well_formed_input_gives_no_warning() -> None:
         (lambda: attnviz.document_from({"schema_version": 2}), "schema_version 2"),
         (lambda: attnviz.document_from("/nonexistent/doc.json"), "no such file"),
         (lambda: attnviz.document_from(softmax_weights(1, 1, 2, 2), ["a", "b"], kind="cross"), "kind must be"),
+        (lambda: attnviz.document_from(np.eye(2, dtype=complex)[None, None], ["a", "b"]), "complex values"),
+        (lambda: attnviz.document_from(torch.eye(2, dtype=torch.complex64)[None, None], ["a", "b"]), "complex values"),
+        (lambda: attnviz.document_from(torch.empty(1, 1, 2, 2, device="meta"), ["a", "b"]), "cannot be read on the CPU"),
+        # too large to show: refused from the shape, before any copy (a meta tensor holds no memory)
+        (lambda: attnviz.document_from(torch.empty(64, 64, 4096, 4096, device="meta")), "attnviz shows at most"),
+        (lambda: attnviz.document_from([torch.empty(1, 16, 2048, 2048, device="meta")] * 2), "attnviz shows at most"),
+        (lambda: attnviz.document_from(np.broadcast_to(np.float32(0.5), (16, 16, 1024, 1024))), "attnviz shows at most"),
     ],
 )
 def test_bad_input_gets_a_named_error(call: Any, named: str) -> None:
@@ -219,3 +226,13 @@ def test_import_attnviz_stays_light() -> None:
     code = "import sys, attnviz; print(sorted(m for m in ('torch', 'matplotlib', 'anywidget', 'numpy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
     assert out == "[]"
+
+
+def test_batch_index_converts_only_the_chosen_sequence() -> None:
+    """A batch too large to show as a whole is fine when one sequence of it is chosen."""
+    w = torch.from_numpy(softmax_weights(1, 1, 1, 3, 3)).expand(20_000, 1, 1, 3, 3)  # a view: one sequence of memory
+    big = torch.empty(20_000, 64, 4096, 4096, device="meta")
+    with pytest.raises(AttentionInputError, match="attnviz shows at most"):
+        attnviz.document_from(big[:, :1], list("abc"), batch_index=0)  # the chosen sequence alone is too large
+    doc = attnviz.document_from(w, list("abc"), batch_index=-1, encoding="json")
+    np.testing.assert_allclose(np.asarray(doc["attentions"]["encoder_self"]), w[-1].numpy(), atol=1e-4)  # JSON keeps 4 decimals

@@ -186,6 +186,18 @@ def test_cli_errors_exit_2_and_write_nothing(tiny_run: TinyRun, tmp_path: Path, 
     assert not out.exists()
 
 
+def test_cli_cannot_write_out_says_so_in_one_line(tiny_doc: dict[str, Any], single_file_build: Path, tmp_path: Path) -> None:
+    doc = tmp_path / "doc.json"
+    doc.write_text(json.dumps(tiny_doc), encoding="utf-8")
+    for out, message in [(tmp_path, "is a directory"), (tmp_path / "a-file" / "x.html", "cannot write")]:
+        (tmp_path / "a-file").write_text("not a directory", encoding="utf-8")
+        done = run_cli("--document", str(doc), "--out", str(out))
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        assert f"error: cannot write {out}" in done.stderr and message in done.stderr
+        assert "Traceback" not in done.stderr and ".tmp" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "doc.json"]  # nothing else written
+
+
 def test_download_html_button_writes_a_file_that_opens_offline(
     array_file: tuple[Path, np.ndarray], tmp_path: Path, new_tab: Any
 ) -> None:
