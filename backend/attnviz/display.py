@@ -10,6 +10,7 @@ several views in one notebook stay independent, and every asset comes from the P
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from .html import render_html
 
 DEFAULT_HEIGHT = 820
 """Notebook view height in pixels: the main views and the insight tabs without scrolling the cell."""
+HEIGHT_RANGE = (200, 10_000)
+"""Heights ``show`` accepts: below 200 px not even the toolbar fits; past 10 000 a typo."""
 
 _ESM = """
 function render({ model, el }) {
@@ -70,6 +73,9 @@ def show(x: Any = None, tokens: Any = None, *, height: int = DEFAULT_HEIGHT, **k
     """The full visualizer of ``document_from(x, tokens, **kwargs)`` in a notebook cell: return
     the widget (the cell shows it). ``height`` is the view's height in pixels."""
     global _view_class
+    lo, hi = HEIGHT_RANGE
+    if isinstance(height, bool) or not isinstance(height, numbers.Real) or not lo <= height <= hi:
+        raise ValueError(f"height must be a number of pixels from {lo} to {hi}, not {height!r}")
     doc = document_from(x, tokens, **kwargs)
     if _view_class is None:
         _view_class = _widget_class()

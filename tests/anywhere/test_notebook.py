@@ -147,3 +147,19 @@ def test_show_output_is_a_widget_carrying_the_single_file_page(notebook_dir: Pat
     html = state["html"]
     assert 'id="attnviz-document"' in html and '"src":["The","cat","sat","on","mats"]' in html
     assert "http://" not in html.split('id="attnviz-document"')[1]  # the embedded part names no server
+
+
+@pytest.mark.parametrize("height", [-5, 0, 199, 10_001, float("nan"), True, "700", None])
+def test_show_refuses_a_height_that_is_not_pixels(height: Any) -> None:
+    import attnviz
+
+    with pytest.raises(ValueError, match="height must be a number of pixels"):
+        attnviz.show([[0.5, 0.5], [0.5, 0.5]], ["a", "b"], height=height)
+
+
+def test_show_takes_any_real_height_in_range() -> None:
+    import numpy as np
+
+    import attnviz
+
+    assert [attnviz.show([[1.0]], ["a"], height=h).height for h in (200, np.int64(640), 700.6)] == [200, 640, 700]
