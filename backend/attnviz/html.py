@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 DOCUMENT_ID = "attnviz-document"
 DATA_ID = "attnviz-data"
+KATEX_IDS = ("attnviz-katex-js", "attnviz-katex-css")
+"""The template's inert KaTeX blocks (frontend/src/lib/katex.embed.ts), which typeset the math view
+only: a file without embedded math cannot open that view, so it is written without them."""
+_KATEX_BLOCK = re.compile(r'<script type="text/plain" id="(?:' + "|".join(KATEX_IDS) + r')">.*?</script>\n?', re.S)
 PACKAGED_TEMPLATE = Path(__file__).resolve().parent / "_static" / "attnviz.html"
 CHECKOUT_TEMPLATE = Path(__file__).resolve().parents[2] / "frontend" / "dist" / "embed" / "index.html"
 
@@ -51,6 +56,17 @@ def template() -> str:
     return _cache[2]
 
 
+_stripped: tuple[str, str] | None = None
+
+
+def _without_katex(page: str) -> str:
+    """``page`` without its KaTeX blocks (~560 kB the browser would parse on every open)."""
+    global _stripped
+    if _stripped is None or _stripped[0] is not page:
+        _stripped = (page, _KATEX_BLOCK.sub("", page))
+    return _stripped[1]
+
+
 def script_json(value: Any) -> str:
     """JSON safe inside a ``<script>`` element: ``<`` only occurs inside strings, where ``\\u003c`` is the same."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -60,6 +76,8 @@ def script_json(value: Any) -> str:
 def render_html(doc: dict[str, Any], data: dict[str, Any] | None = None) -> str:
     """The single-file page showing ``doc`` (and ``data`` for the server views)."""
     page = template()
+    if not (data and data.get("math")):
+        page = _without_katex(page)
     tags = f'<script type="application/json" id="{DOCUMENT_ID}">{script_json(doc)}</script>\n'
     if data:
         tags += f'<script type="application/json" id="{DATA_ID}">{script_json(data)}</script>\n'

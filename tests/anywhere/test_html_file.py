@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 import attnviz
-from attnviz.html import DOCUMENT_ID
+from attnviz.html import DOCUMENT_ID, KATEX_IDS
 
 from ..browser import canvas_stats, decode_weights, format_weight, hover_cell, open_app, serve_app, wait_drawn
 from ..browser import shown as read_shown
@@ -117,6 +117,23 @@ def test_array_file_paints_every_view_offline(array_file: tuple[Path, np.ndarray
         expect(tab_button).to_have_attribute("aria-disabled", "true")
         expect(tab_button).to_have_attribute("title", re.compile("needs the attnviz server"))
     assert_only_the_file(tab, path)
+
+
+def katex_blocks(html: str) -> list[str]:
+    return [i for i in KATEX_IDS if f'<script type="text/plain" id="{i}">' in html]
+
+
+def test_katex_ships_only_in_a_file_that_embeds_math(
+    single_file_build: Path, array_file: tuple[Path, np.ndarray], lesson_file: Path
+) -> None:
+    """KaTeX typesets the math view only, which a file without embedded math cannot open: such a
+    file (save_html, show's page) is written without it, ~560 kB less to parse on every open."""
+    template = single_file_build.read_text(encoding="utf-8")
+    assert katex_blocks(template) == list(KATEX_IDS)  # the build writes them under these ids
+    plain = array_file[0].read_text(encoding="utf-8")
+    assert katex_blocks(plain) == []
+    assert len(template) - len(plain) > 400_000  # what it saves, less the small document
+    assert katex_blocks(lesson_file.read_text(encoding="utf-8")) == list(KATEX_IDS)
 
 
 def test_cli_lesson_file_embeds_timeline_and_math(lesson_file: Path, tiny_run: TinyRun, new_tab: Any) -> None:

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDocument } from './doc';
 import { compactDocument, DOCUMENT_ID, embedDocument, scriptJson } from './embedHtml';
+import { KATEX_CSS_ID, KATEX_JS_ID } from './katex.embed';
 
 const TEMPLATE = '<!doctype html><html><head><script type="module">console.log("</b" + "ody>")</script></head><body><div id="app"></div></body></html>';
 
@@ -27,6 +28,26 @@ describe('embedDocument', () => {
     expect(twice.match(new RegExp(`id="${DOCUMENT_ID}"`, 'g'))).toHaveLength(1);
     expect(embedded(twice, DOCUMENT_ID)).toEqual({ b: 2 });
     expect(embedded(twice, 'attnviz-data')).toEqual({ math: [] });
+  });
+});
+
+describe('embedDocument and KaTeX', () => {
+  const katex = `<script type="text/plain" id="${KATEX_JS_ID}">export default 1;</script>\n<script type="text/plain" id="${KATEX_CSS_ID}">.katex{}</script>\n`;
+  const withKatex = TEMPLATE.replace('</body>', `${katex}</body>`);
+  const blocks = (html: string) => [KATEX_JS_ID, KATEX_CSS_ID].filter((id) => html.includes(`id="${id}"`));
+  it('leaves KaTeX out of a file that embeds no math (its math view cannot open)', () => {
+    expect(blocks(withKatex)).toHaveLength(2);
+    for (const data of [null, {}, { math: [] }, { timeline: [{}] }]) {
+      const html = embedDocument(withKatex, { a: 1 }, data);
+      expect(blocks(html)).toEqual([]);
+      expect(embedded(html, DOCUMENT_ID)).toEqual({ a: 1 });
+      expect(html).toContain('<div id="app"></div>');
+    }
+  });
+  it('keeps it in a file that embeds math', () => {
+    const html = embedDocument(withKatex, { a: 1 }, { math: [{ request: {}, response: {} }] });
+    expect(blocks(html)).toEqual([KATEX_JS_ID, KATEX_CSS_ID]);
+    expect(html).toContain(katex);
   });
 });
 

@@ -9,6 +9,7 @@ import { ATTENTION_KINDS } from '../api/types';
 import { bytesToBase64 } from './base64';
 import { toJsonDocument, type AttnDoc } from './doc';
 import { floatToHalf } from './float16';
+import { KATEX_CSS_ID, KATEX_JS_ID } from './katex.embed';
 
 export const DOCUMENT_ID = 'attnviz-document';
 export const DATA_ID = 'attnviz-data';
@@ -19,10 +20,14 @@ export function scriptJson(value: unknown): string {
 }
 
 const tagRe = (id: string) => new RegExp(`<script type="application/json" id="${id}">[\\s\\S]*?<\\/script>\\s*`, 'g');
+const inertRe = (id: string) => new RegExp(`<script type="text/plain" id="${id}">[\\s\\S]*?<\\/script>\\n?`);
 
 /** `template` (a single-file page) with its embedded document (and extras) replaced by `doc` (and `data`). */
 export function embedDocument(template: string, doc: unknown, data: unknown = null): string {
-  const clean = template.replace(tagRe(DOCUMENT_ID), '').replace(tagRe(DATA_ID), '');
+  let clean = template.replace(tagRe(DOCUMENT_ID), '').replace(tagRe(DATA_ID), '');
+  // KaTeX typesets the math view only, which a file without embedded math cannot open: ~560 kB
+  // less for the browser to parse on every open (attnviz/html.py does the same)
+  if (!(data as { math?: unknown[] } | null)?.math?.length) clean = clean.replace(inertRe(KATEX_JS_ID), '').replace(inertRe(KATEX_CSS_ID), '');
   const close = '</' + 'script>';
   let tags = `<script type="application/json" id="${DOCUMENT_ID}">${scriptJson(doc)}${close}\n`;
   if (data !== null) tags += `<script type="application/json" id="${DATA_ID}">${scriptJson(data)}${close}\n`;
