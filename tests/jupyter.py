@@ -35,8 +35,9 @@ class Jupyter:
 
 
 @contextmanager
-def jupyter_server(app: str, root: Path, home: Path, *, timeout: float = 120) -> Iterator[Jupyter]:
-    """Run ``python -m <app>`` over ``root`` (its state and log under ``home``) until the block ends.
+def jupyter_server(app: str, root: Path, home: Path, *, timeout: float = 120, static: Path | None = None) -> Iterator[Jupyter]:
+    """Run ``python -m <app>`` over ``root`` (its state and log under ``home``) until the block ends;
+    ``static``: a directory it also serves under ``/static/`` (same origin as its API).
     NotAnswering, with the log tail, when it does not come up within ``timeout`` s."""
     port, token = free_port(), secrets.token_hex(16)
     env = {
@@ -53,6 +54,8 @@ def jupyter_server(app: str, root: Path, home: Path, *, timeout: float = 120) ->
         f"--ServerApp.token={token}", "--ServerApp.root_dir=" + str(root),
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]  # fmt: skip
+    if static is not None:
+        cmd.append(f"--ServerApp.extra_static_paths={static}")
     home.mkdir(parents=True, exist_ok=True)
     log = home / f"{app}.log"
     with log.open("wb") as out:

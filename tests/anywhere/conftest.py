@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from attnviz.html import CHECKOUT_TEMPLATE, PACKAGED_TEMPLATE
 
-from ..browser import CHROMIUM, CHROMIUM_ARGS
+from ..browser import CANVAS_STATS_JS, CHROMIUM, CHROMIUM_ARGS, wait_drawn
 from ..conftest import TinyRun
 from ..live_server import REPO
 
@@ -81,3 +82,19 @@ def lesson_file(tiny_run: TinyRun, single_file_build: Path, tmp_path_factory: py
     assert done.returncode == 0, done.stderr
     assert f"wrote {out}" in done.stdout
     return out
+
+
+def frame_of(output: Any) -> Any:
+    """The attnviz page inside one widget output (a notebook cell's, a renderer's), booted with its document."""
+    try:
+        handle = output.locator("iframe.attnviz-frame").element_handle(timeout=120_000)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"no attnviz view in the output; it shows: {output.inner_text()!r}")
+    frame = handle.content_frame()
+    wait_drawn(frame)
+    return frame
+
+
+def painted(frame: Any, testid: str) -> dict[str, int]:
+    stats: dict[str, int] = frame.locator(f"[data-testid={testid}]").evaluate(CANVAS_STATS_JS)
+    return stats

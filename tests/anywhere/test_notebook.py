@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 
 import nbformat
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from ..browser import CANVAS_STATS_JS, wait_drawn
 from ..jupyter import Jupyter, jupyter_server, run_cell, wait_for_kernel
 from ..live_server import REPO, NotAnswering
+from .conftest import frame_of, painted
 
 pytestmark = pytest.mark.browser
 
@@ -63,22 +62,6 @@ def lab(
             yield server
     except NotAnswering as e:
         pytest.fail(str(e))
-
-
-def frame_of(output: Any) -> Any:
-    """The attnviz page inside one cell output, booted with its document."""
-    try:
-        handle = output.locator("iframe.attnviz-frame").element_handle(timeout=120_000)
-    except PlaywrightTimeoutError:
-        pytest.fail(f"no attnviz view in the cell's output; it shows: {output.inner_text()!r}")
-    frame = handle.content_frame()
-    wait_drawn(frame)
-    return frame
-
-
-def painted(frame: Any, testid: str) -> dict[str, int]:
-    stats: dict[str, int] = frame.locator(f"[data-testid={testid}]").evaluate(CANVAS_STATS_JS)
-    return stats
 
 
 def test_show_paints_every_view_inside_the_notebook(lab: Jupyter, offline_browser: Any) -> None:
