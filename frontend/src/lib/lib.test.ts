@@ -5,7 +5,7 @@ import { describeCell, formatWeight, ordinal } from './format';
 import { arcGeometry, arcTokenAt, arcY, cellAt, heatmapGeometry, labelStride, thumbSize } from './geometry';
 import { highlightFor, sameHover, tokenLit } from './hover';
 import { createStore, watch } from './store';
-import { describeInvalid, diffChars, findInvalid, segmentInvalid } from './text';
+import { describeInvalid, diffChars, findInvalid, quoteChar, segmentInvalid } from './text';
 import { displayToken, isSpecialToken } from './tokens';
 import { arcsSvg, escapeXml, heatmapSvg } from './svgExport';
 
@@ -80,6 +80,13 @@ describe('format and tokens', () => {
     const bad = findInvalid('helÉo w€rld', 'abcdefghijklmnopqrstuvwxyz ');
     expect(bad).toEqual([{ char: 'É', position: 3 }, { char: '€', position: 7 }]);
     expect(describeInvalid(bad)).toBe("Text has 2 characters outside the vocabulary: 'É' at position 3, '€' at position 7.");
+    // a character that would not show is named, or given by code point
+    expect(describeInvalid([{ char: '\u0000', position: 0 }, { char: '\t', position: 4 }])).toBe(
+      'Text has 2 characters outside the vocabulary: U+0000 at position 0, a tab (U+0009) at position 4.',
+    );
+    expect(['\u200b', '\u0301', '\u2028', '\u00ad', ' ', 'a', '😀', '<'].map(quoteChar)).toEqual([
+      'a zero-width space (U+200B)', 'U+0301', 'U+2028', 'U+00AD', "' '", "'a'", "'😀'", "'<'",
+    ]);
     expect(findInvalid('😀a', 'a')).toEqual([{ char: '😀', position: 0 }]);
   });
 });

@@ -46,12 +46,30 @@ export function findInvalid(text: string, vocabulary: string): InvalidCharacter[
  */
 export function describeInvalid(list: readonly InvalidCharacter[], vocabulary?: string | null): string {
   const n = list.length;
-  const shown = list.slice(0, 8).map((c) => `'${c.char}' at position ${c.position}`);
+  const shown = list.slice(0, 8).map((c) => `${quoteChar(c.char)} at position ${c.position}`);
   let out = `Text has ${n} character${n === 1 ? '' : 's'} outside the vocabulary: ${shown.join(', ')}${n > 8 ? ', …' : ''}.`;
   if (!vocabulary) return out;
   const ok = new Set(Array.from(vocabulary));
   if (n && list.every((c) => c.char !== c.char.toLowerCase() && ok.has(c.char.toLowerCase()))) out += ' Use lower case.';
   return `${out} ${describeVocabulary(vocabulary)}`;
+}
+
+const CHAR_NAMES: Record<string, string> = {
+  '\t': 'a tab',
+  '\n': 'a line break',
+  '\r': 'a carriage return',
+  '\u00a0': 'a no-break space',
+  '\u200b': 'a zero-width space',
+  '\ufeff': 'a byte-order mark',
+};
+
+/** A character as a message shows it: 'é' in quotes, one that would not show (a control, format or
+ * space character other than ' ', a combining mark) by name or code point: "U+0000". */
+export function quoteChar(ch: string): string {
+  const code = `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  const name = CHAR_NAMES[ch];
+  if (name) return `${name} (${code})`;
+  return ch !== ' ' && /^[\p{C}\p{Z}\p{M}]$/u.test(ch) ? code : `'${ch}'`;
 }
 
 /** What a character vocabulary holds, in words: "This model reads lower-case letters, digits, space and .,!?". */
