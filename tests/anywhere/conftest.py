@@ -8,12 +8,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from attnviz.html import CHECKOUT_TEMPLATE, PACKAGED_TEMPLATE
 
@@ -98,3 +101,62 @@ def frame_of(output: Any) -> Any:
 def painted(frame: Any, testid: str) -> dict[str, int]:
     stats: dict[str, int] = frame.locator(f"[data-testid={testid}]").evaluate(CANVAS_STATS_JS)
     return stats
+
+
+# Two attnviz.show views, as two notebook cells (test_notebook) or one cell displaying both
+# (test_vscode_renderer): (the code before the view, the call that makes it). assert_two_views
+# checks what they show.
+TWO_VIEWS = (
+    (
+        "import numpy as np\nimport attnviz\nrng = np.random.default_rng(0)\n"
+        "w = rng.random((2, 3, 5, 5)) ** 4 + 1e-3\nw /= w.sum(-1, keepdims=True)\n",
+        'attnviz.show(w, ["The", "cat", "sat", "on", "mats"], height=700)',
+    ),
+    ("v = rng.random((1, 2, 4, 4)) + 0.1\nv /= v.sum(-1, keepdims=True)\n", 'attnviz.show(v, ["a", "b", "c", "d"], height=700)'),
+)
+
+
+@contextmanager
+def recording_page(browser: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """A page in a fresh 1440 × 1000 context of ``browser``, with every URL it requests and every
+    page error (with its stack); the context is closed when the block ends."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    requests: list[str] = []
+    errors: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.on("pageerror", lambda e: errors.append(f"{e} {e.stack}"))
+    try:
+        yield page, requests, errors
+    finally:
+        context.close()
+
+
+def assert_two_views(page: Any, first: Any, second: Any) -> None:
+    """The frames of TWO_VIEWS in ``page``: each painted, hover linked inside the first, the second
+    its own page, and none of the app's rules or elements outside the frames."""
+    # the first view: every head painted, the focus heatmap and the arcs
+    for layer in range(2):
+        for head in range(3):
+            st = painted(first, f"model-view-{layer}-{head}")
+            assert (st["width"], st["height"], st["opaque"]) == (5, 5, 25)
+    assert painted(first, "focus-heatmap-canvas")["colours"] >= 8
+    assert painted(first, "arc-canvas")["opaque"] > 0
+    # hover linking inside the output: a token lights its labels in the heatmap and the arcs
+    first.locator("[data-testid=tokens-src] span.tok").nth(2).hover()
+    expect(first.locator("[data-testid=focus-heatmap] g.labels-q text.lit")).to_have_text("sat")
+    expect(first.locator("[data-testid=arc-view] svg text.lit")).to_have_count(2)
+    # the second view is its own page: its own document, untouched by the first one's hover
+    assert second.locator("[data-testid=tokens-src] span.tok").all_text_contents() == ["a", "b", "c", "d"]
+    expect(second.locator("[data-testid=arc-view] svg text.lit")).to_have_count(0)
+    assert painted(second, "model-view-0-1")["opaque"] == 16
+    # no CSS leaks: the app's rules and elements stay in its frames
+    assert page.evaluate("() => document.querySelectorAll('.topbar, #model-view').length") == 0
+
+
+def assert_only_local(requests: list[str]) -> None:
+    """No http(s) or websocket request went anywhere but 127.0.0.1."""
+    network = [urlsplit(u) for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
+    outside = [u.geturl() for u in network if u.hostname != "127.0.0.1"]
+    assert outside == [], outside

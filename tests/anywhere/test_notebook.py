@@ -11,7 +11,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import nbformat
 import pytest
@@ -19,31 +18,20 @@ from playwright.sync_api import expect
 
 from ..jupyter import Jupyter, jupyter_server, run_cell, wait_for_kernel
 from ..live_server import REPO, NotAnswering
-from .conftest import frame_of, painted
+from .conftest import TWO_VIEWS, assert_only_local, assert_two_views, frame_of, recording_page
 
 pytestmark = pytest.mark.browser
 
-CELL_1 = """\
-import numpy as np
-import attnviz
-rng = np.random.default_rng(0)
-w = rng.random((2, 3, 5, 5)) ** 4 + 1e-3
-w /= w.sum(-1, keepdims=True)
-attnviz.show(w, ["The", "cat", "sat", "on", "mats"], height=700)
-"""
-CELL_2 = """\
-v = rng.random((1, 2, 4, 4)) + 0.1
-v /= v.sum(-1, keepdims=True)
-attnviz.show(v, ["a", "b", "c", "d"], height=700)
-"""
+# the two views, a cell each (the call last: the cell shows it)
+CELLS = [code + view + "\n" for code, view in TWO_VIEWS]
 
 
 @pytest.fixture(scope="module")
 def notebook_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding ``attention.ipynb``: the two cells above, not yet run."""
+    """A directory holding ``attention.ipynb``: the two CELLS, not yet run."""
     root = tmp_path_factory.mktemp("notebooks")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(CELL_1), nbformat.v4.new_code_cell(CELL_2)]
+    nb.cells = [nbformat.v4.new_code_cell(cell) for cell in CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "attention.ipynb")
     return root
@@ -65,14 +53,7 @@ def lab(
 
 
 def test_show_paints_every_view_inside_the_notebook(lab: Jupyter, offline_browser: Any) -> None:
-    context = offline_browser.new_context(viewport={"width": 1440, "height": 1000})
-    requests: list[str] = []
-    errors: list[str] = []
-    context.on("request", lambda r: requests.append(r.url))
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.on("pageerror", lambda e: errors.append(f"{e} {e.stack}"))
-    try:
+    with recording_page(offline_browser) as (page, requests, errors):
         page.goto(lab.notebook_url("attention.ipynb"))
         page.locator(".jp-Notebook .jp-Cell").first.wait_for()
         wait_for_kernel(page)
@@ -80,31 +61,10 @@ def test_show_paints_every_view_inside_the_notebook(lab: Jupyter, offline_browse
         run_cell(page, 1)
         outputs = page.locator(".jp-Cell.jp-CodeCell .jp-OutputArea")
         first, second = frame_of(outputs.nth(0)), frame_of(outputs.nth(1))
-
-        # the first view: every head painted, the focus heatmap and the arcs
-        for layer in range(2):
-            for head in range(3):
-                st = painted(first, f"model-view-{layer}-{head}")
-                assert (st["width"], st["height"], st["opaque"]) == (5, 5, 25)
-        assert painted(first, "focus-heatmap-canvas")["colours"] >= 8
-        assert painted(first, "arc-canvas")["opaque"] > 0
-        # hover linking inside the output: a token lights its labels in the heatmap and the arcs
-        first.locator("[data-testid=tokens-src] span.tok").nth(2).hover()
-        expect(first.locator("[data-testid=focus-heatmap] g.labels-q text.lit")).to_have_text("sat")
-        expect(first.locator("[data-testid=arc-view] svg text.lit")).to_have_count(2)
-        # the second view is its own page: its own document, untouched by the first one's hover
-        assert second.locator("[data-testid=tokens-src] span.tok").all_text_contents() == ["a", "b", "c", "d"]
-        # nothing hovered there: no readout of a cell or token, no token lit
+        assert_two_views(page, first, second)
+        # nothing hovered in the second view: no token lit
         expect(second.locator("[data-testid=tokens-src] span.tok.lit")).to_have_count(0)
-        expect(second.locator("[data-testid=arc-view] svg text.lit")).to_have_count(0)
-        assert painted(second, "model-view-0-1")["opaque"] == 16
-        # no CSS leaks: the notebook's own cells keep JupyterLab's font, the app's rules stay in its frame
-        assert page.evaluate("() => document.querySelectorAll('.topbar, #model-view').length") == 0
-    finally:
-        context.close()
-    network = [urlsplit(u) for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
-    outside = [u.geturl() for u in network if u.hostname != "127.0.0.1"]
-    assert outside == [], outside
+    assert_only_local(requests)
     # Notebook 7.6's own bundle throws one TypeError while it loads its settings, before any cell
     # runs (also with no attnviz output in the notebook); an error anywhere else fails the test
     ours = [e for e in errors if not (lab.app == "notebook" and "reading 'schema'" in e and "/static/notebook/" in e)]

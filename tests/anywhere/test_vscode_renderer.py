@@ -14,28 +14,19 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
 from ..jupyter import Jupyter, jupyter_server
 from ..live_server import REPO, NotAnswering
-from .conftest import frame_of, painted
+from .conftest import TWO_VIEWS, assert_only_local, assert_two_views, frame_of, recording_page
 
 pytestmark = pytest.mark.browser
 
-CELL = """\
-import numpy as np
-import attnviz
-rng = np.random.default_rng(0)
-w = rng.random((2, 3, 5, 5)) ** 4 + 1e-3
-w /= w.sum(-1, keepdims=True)
-display(attnviz.show(w, ["The", "cat", "sat", "on", "mats"], height=700))
-v = rng.random((1, 2, 4, 4)) + 0.1
-v /= v.sum(-1, keepdims=True)
-display(attnviz.show(v, ["a", "b", "c", "d"], height=600))
-"""
+# one cell displaying both views
+CELL = "".join(f"{code}display({view})\n" for code, view in TWO_VIEWS)
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +57,7 @@ def server(static_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def test_vscode_widget_renderer_paints_the_view(server: Jupyter, offline_browser: Any) -> None:
-    context = offline_browser.new_context(viewport={"width": 1440, "height": 1000})
-    requests: list[str] = []
-    errors: list[str] = []
-    context.on("request", lambda r: requests.append(r.url))
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.on("pageerror", lambda e: errors.append(f"{e} {e.stack}"))
-    try:
+    with recording_page(offline_browser) as (page, requests, errors):
         page.goto(f"{server.url}/static/vscode/index.html?token={server.token}&code={quote(CELL)}")
         ran = "() => (window.harnessLog || []).some((l) => l.kind === 'done' || l.kind === 'error')"
         page.wait_for_function(ran, timeout=120_000)
@@ -85,26 +69,8 @@ def test_vscode_widget_renderer_paints_the_view(server: Jupyter, offline_browser
         loaded = [entry["text"] for entry in log if entry["kind"] == "loaded"]
         assert any(t.startswith("anywidget@") and t.endswith(":AnyView") for t in loaded), log
         first, second = frame_of(outputs.nth(0)), frame_of(outputs.nth(1))
-        for layer in range(2):
-            for head in range(3):
-                st = painted(first, f"model-view-{layer}-{head}")
-                assert (st["width"], st["height"], st["opaque"]) == (5, 5, 25)
-        assert painted(first, "focus-heatmap-canvas")["colours"] >= 8
-        assert painted(first, "arc-canvas")["opaque"] > 0
-        # the frame is as tall as asked, and hover links the views inside it
+        # the frame is as tall as asked
         assert outputs.nth(0).locator("iframe.attnviz-frame").evaluate("f => f.clientHeight") == 700
-        first.locator("[data-testid=tokens-src] span.tok").nth(2).hover()
-        expect(first.locator("[data-testid=focus-heatmap] g.labels-q text.lit")).to_have_text("sat")
-        expect(first.locator("[data-testid=arc-view] svg text.lit")).to_have_count(2)
-        # the second view is its own page, untouched by the first one's hover
-        assert second.locator("[data-testid=tokens-src] span.tok").all_text_contents() == ["a", "b", "c", "d"]
-        expect(second.locator("[data-testid=arc-view] svg text.lit")).to_have_count(0)
-        assert painted(second, "model-view-0-1")["opaque"] == 16
-        # no CSS leaks out of the frames into the renderer's page
-        assert page.evaluate("() => document.querySelectorAll('.topbar, #model-view').length") == 0
-    finally:
-        context.close()
-    network = [urlsplit(u) for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
-    outside = [u.geturl() for u in network if u.hostname != "127.0.0.1"]
-    assert outside == [], outside
+        assert_two_views(page, first, second)
+    assert_only_local(requests)
     assert errors == [], errors
