@@ -62,13 +62,13 @@ export interface ArcGeom {
   height: number;
 }
 
-/** Token-arc view: queries in a column on the left (x = xq), keys on the right (x = xk). */
 /** The arc view's column layout: padding above the first token, and the row height's range (CSS px). */
 export const ARC_TOP = 6;
 export const ARC_MIN_ROW = 4;
 export const ARC_MAX_ROW = 22;
 
-export function arcGeometry(nq: number, nk: number, width: number, availHeight: number, labelW: number, top = 8, minRow = 4, maxRow = 22): ArcGeom {
+/** Token-arc view: queries in a column on the left (x = xq), keys on the right (x = xk). */
+export function arcGeometry(nq: number, nk: number, width: number, availHeight: number, labelW: number, top = 8, minRow = ARC_MIN_ROW, maxRow = ARC_MAX_ROW): ArcGeom {
   const n = Math.max(nq, nk, 1);
   const row = Math.max(minRow, Math.min(maxRow, (availHeight - 2 * top) / n));
   return { nq, nk, row, top, xq: labelW, xk: Math.max(labelW + 40, width - labelW), height: row * n + 2 * top };
