@@ -43,28 +43,19 @@ def template_path() -> Path:
     )
 
 
-_cache: tuple[Path, float, str] | None = None
+_cache: tuple[Path, float, str, str] | None = None
 
 
-def template() -> str:
-    """The template's text, read once per file version."""
+def template(*, katex: bool = True) -> str:
+    """The template's text, read once per file version; ``katex=False``: without its KaTeX blocks
+    (~560 kB the browser would parse on every open of a file that cannot use them)."""
     global _cache
     path = template_path()
     mtime = path.stat().st_mtime
     if _cache is None or _cache[0] != path or _cache[1] != mtime:
-        _cache = (path, mtime, path.read_text(encoding="utf-8"))
-    return _cache[2]
-
-
-_stripped: tuple[str, str] | None = None
-
-
-def _without_katex(page: str) -> str:
-    """``page`` without its KaTeX blocks (~560 kB the browser would parse on every open)."""
-    global _stripped
-    if _stripped is None or _stripped[0] is not page:
-        _stripped = (page, _KATEX_BLOCK.sub("", page))
-    return _stripped[1]
+        text = path.read_text(encoding="utf-8")
+        _cache = (path, mtime, text, _KATEX_BLOCK.sub("", text))
+    return _cache[2] if katex else _cache[3]
 
 
 def script_json(value: Any) -> str:
@@ -75,9 +66,7 @@ def script_json(value: Any) -> str:
 
 def render_html(doc: dict[str, Any], data: dict[str, Any] | None = None) -> str:
     """The single-file page showing ``doc`` (and ``data`` for the server views)."""
-    page = template()
-    if not (data and data.get("math")):
-        page = _without_katex(page)
+    page = template(katex=bool(data and data.get("math")))
     tags = f'<script type="application/json" id="{DOCUMENT_ID}">{script_json(doc)}</script>\n'
     if data:
         tags += f'<script type="application/json" id="{DATA_ID}">{script_json(data)}</script>\n'
