@@ -55,9 +55,9 @@ def _check_size(count: int, name: str, shape: Sequence[int]) -> None:
 
 def _to_numpy(x: Any, name: str) -> np.ndarray:
     """A float64 array of a torch tensor, numpy array or nested lists."""
-    shape = getattr(x, "shape", None)
-    if shape is not None:  # before any copy: a huge tensor gets the error, not a MemoryError
-        _check_size(int(np.prod([int(d) for d in shape], dtype=np.int64)), name, [int(d) for d in shape])
+    if hasattr(x, "shape"):  # before any copy: a huge tensor gets the error, not a MemoryError
+        shape = [int(d) for d in x.shape]
+        _check_size(int(np.prod(shape, dtype=np.int64)), name, shape)
     if hasattr(x, "detach"):  # torch (bfloat16 has no numpy twin: go through float32)
         if x.is_complex():
             raise AttentionInputError(f"{name} has complex values ({x.dtype}); attention weights are real")
