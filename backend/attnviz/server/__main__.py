@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from typing import Any
+
+from pydantic import ValidationError
 
 from .settings import Settings
 
@@ -43,7 +46,13 @@ def serve(args: argparse.Namespace) -> int:
         overrides["checkpoint_dir"] = args.checkpoints
     if getattr(args, "workers", None) is not None:
         overrides["workers"] = args.workers
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:  # one line a setting, naming the variable, instead of a traceback
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "settings"
+            print(f"error: ATTNVIZ_{name.upper()}: {err['msg']} (got {err.get('input')!r})", file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
     url = f"http://{settings.host}:{settings.port}"
     log.info("attnviz serving %s/ (API docs at %s/docs), checkpoints from %s", url, url, settings.checkpoint_dir)
