@@ -107,8 +107,9 @@ async function template(): Promise<string> {
 }
 
 /** One self-contained HTML file showing `doc` (float16 weights), ready to save. */
-export async function singleFileHtml(doc: AttnDoc): Promise<string> {
-  return embedDocument(await template(), compactDocument(doc), pristine ? data : null);
+export async function singleFileHtml(doc: AttnDoc, view = ''): Promise<string> {
+  const compact = compactDocument(doc);
+  return embedDocument(await template(), view ? { ...compact, view } : compact, pristine ? data : null);
 }
 
 /**
@@ -144,10 +145,11 @@ export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () =
   return data.checkpoints ? loadCheckpoints() : Promise.resolve();
 }
 
-/** The "Download HTML" button: this document as one offline file (client-side, works from a file too). */
-export async function downloadSingleFile(doc: AttnDoc | null, save: (blob: Blob, name: string) => void): Promise<void> {
+/** The "Download HTML" button: this document as one offline file (client-side, works from a file
+ *  too) that opens on the view it was saved from (`view`: kind, layer, head…, as a JSON download). */
+export async function downloadSingleFile(doc: AttnDoc | null, save: (blob: Blob, name: string) => void, view = ''): Promise<void> {
   if (!doc) return;
-  const html = await singleFileHtml(doc);
+  const html = await singleFileHtml(doc, view);
   const task = typeof doc.model.task === 'string' ? doc.model.task : 'attention';
   save(new Blob([html], { type: 'text/html' }), `attnviz_${task}.html`.replace(/[^\w.-]+/g, '_'));
 }

@@ -240,7 +240,7 @@ def test_download_html_from_the_served_app(tiny_run: TinyRun, single_file_build:
     with serve_app(tiny_run.dir.parent, tmp_path / "server.log") as srv:
         url = srv.url
         tab = new_tab()
-        open_app(tab.page, url, f"/?ckpt={name}&text=hello")
+        open_app(tab.page, url, f"/?ckpt={name}&text=hello&kind=cross&layer=1&head=2")
         wait_drawn(tab.page, ckpt=name)
         api_doc = httpx.post(f"{url}/api/attention", json={"checkpoint": name, "text": "hello", "encoding": "float16"}).json()
         with tab.page.expect_download() as info:
@@ -253,7 +253,12 @@ def test_download_html_from_the_served_app(tiny_run: TinyRun, single_file_build:
         np.testing.assert_allclose(decode_weights(doc, kind), decode_weights(api_doc, kind), atol=1e-3)
     offline = new_tab()  # the server is gone: the file stands alone
     assert open_file(offline, saved)["input"] == "hello"
-    assert_main_views_painted(offline.page, *decode_weights(api_doc, "encoder_self").shape)
+    # it opens on the view it was saved from, as the JSON download does
+    expect(offline.page.get_by_test_id("kind-cross")).to_have_attribute("aria-selected", "true")
+    expect(offline.page.get_by_test_id("focus-heatmap-canvas")).to_have_attribute(
+        "aria-label", re.compile(r"^Cross-attention, layer 1 head 2:")
+    )
+    assert_main_views_painted(offline.page, *decode_weights(api_doc, "cross").shape)
     assert_only_the_file(offline, saved)
 
 
