@@ -119,7 +119,9 @@ export async function singleFileHtml(doc: AttnDoc, view = ''): Promise<string> {
 export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () => Promise<void>): Promise<void> | null {
   if (!isEmbedded()) return null;
   document.body.classList.add('embedded');
-  document.querySelector<HTMLInputElement>('[data-testid="text-input"]')?.setAttribute('readonly', '');
+  const input = document.querySelector<HTMLInputElement>('[data-testid="text-input"]');
+  input?.setAttribute('readonly', '');
+  input?.setAttribute('title', 'The text this file was saved with. To run another text, use the attnviz app (attnviz serve) or attnviz.show.');
   try {
     show(embeddedDoc);
   } catch (e) {

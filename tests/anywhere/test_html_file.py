@@ -92,7 +92,12 @@ def test_array_file_paints_every_view_offline(array_file: tuple[Path, np.ndarray
     # the server's controls are gone; the text is read-only
     expect(page.get_by_test_id("run-button")).to_be_hidden()
     expect(page.get_by_test_id("run-select")).to_be_hidden()
-    expect(page.get_by_test_id("text-input")).to_have_attribute("readonly", "")
+    box = page.get_by_test_id("text-input")
+    expect(box).to_have_attribute("readonly", "")
+    # ...and does not look like a box to type in: no border, no field background, says why on hover
+    looks = box.evaluate("(el) => { const s = getComputedStyle(el); return [s.borderTopColor, s.backgroundColor, s.cursor]; }")
+    assert looks == ["rgba(0, 0, 0, 0)", "rgba(0, 0, 0, 0)", "default"], looks
+    assert "saved with" in (box.get_attribute("title") or "")
     # the hovered cell shows the embedded weight
     doc = embedded_document(path)
     enc = decode_weights(doc, "encoder_self")
