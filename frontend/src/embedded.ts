@@ -119,6 +119,8 @@ export async function singleFileHtml(doc: AttnDoc, view = ''): Promise<string> {
 export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () => Promise<void>): Promise<void> | null {
   if (!isEmbedded()) return null;
   document.body.classList.add('embedded');
+  // a notebook output is an <iframe srcdoc>: no projector, no file picker there (embedded.css)
+  document.body.classList.toggle('notebook', location.protocol === 'about:');
   const input = document.querySelector<HTMLInputElement>('[data-testid="text-input"]');
   input?.setAttribute('readonly', '');
   input?.setAttribute('title', 'The text this file was saved with. To run another text, use the attnviz app (attnviz serve) or attnviz.show.');
