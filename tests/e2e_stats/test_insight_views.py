@@ -218,6 +218,14 @@ def test_diff_view_draws_a_b_and_difference_and_restores_from_url(page: Page, se
     d = (1 if m.group(3) == "+" else -1) * float(m.group(4))
     assert abs(d - (a[1, 0, 1, 2] - a[1, 1, 1, 2])) < 0.011
 
+    # B from another checkpoint is the same head as A (what training changed), not the next one
+    page.get_by_test_id("diff-b-ckpt").select_option(COPY1)
+    expect(page.locator(".diff-pane-b .diff-pane-title")).to_contain_text(f"L1 · H0 · {COPY1}", timeout=15000)
+    assert url_params(page)["diff"] == "1.0" and url_params(page)["diffckpt"] == COPY1
+    # back to this document: B is another head again (A − A would be empty)
+    page.get_by_test_id("diff-b-ckpt").select_option("")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('diff') === '1.1'")
+
     # B = A: the difference is 0 everywhere (white)
     page.get_by_test_id("diff-b-head").select_option("0")
     assert url_params(page)["diff"] == "1.0"

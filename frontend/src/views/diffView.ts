@@ -129,7 +129,12 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     store.set({ diff: { layer: s.diff.layer, head: agg === 'none' ? Number(v) : 0, agg } });
   });
   ckptSel.on('change', function () {
-    store.set({ diffckpt: (this as HTMLSelectElement).value });
+    const s = store.get();
+    const cur = current(s);
+    const diffckpt = (this as HTMLSelectElement).value;
+    // another checkpoint compares the same head (what changed between epochs); this document, another head
+    const diff = !cur ? s.diff : diffckpt ? focusRef(s, cur.t) : defaultDiffRef(s, cur.t.heads);
+    store.set({ diffckpt, diff });
   });
 
   /** B's document: the current one, or another checkpoint's for the same text (fetched once). */
@@ -243,9 +248,11 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
       p.title.text(label).attr('title', label);
       const left = Math.min(70, 14 + longest(qT) * 7);
       const top = Math.min(60, 12 + longest(kT) * 6);
-      const g = heatmapGeometry(nq, nk, paneW, paneH, { left, top, right: 4, bottom: 4 }, 1, 28);
+      // the key labels lean right (60°): the last one reaches half its length past its column
+      const right = 4 + Math.min(40, Math.ceil(longest(kT) * 7 * 0.5));
+      const g = heatmapGeometry(nq, nk, paneW, paneH, { left, top, right, bottom: 4 }, 1, 28);
       p.geom = g;
-      const cw = g.x0 + g.width + 4;
+      const cw = g.x0 + g.width + right;
       const ch = g.y0 + g.height + 4;
       const off = document.createElement('canvas');
       off.width = nk;
