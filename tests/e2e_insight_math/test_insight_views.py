@@ -201,6 +201,12 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     assert page.locator("[data-testid=ablate-chip]").inner_text().startswith("cross L1·H0")
     assert "ablated" in (page.locator("[data-testid=model-view-1-0]").get_attribute("class") or "")
     assert "ablated" not in (page.locator("[data-testid=model-view-1-1]").get_attribute("class") or "")
+    # the focused head's heatmap (all zeros now) says it is switched off; another head does not
+    expect(page.get_by_test_id("ablated-note")).to_contain_text("Switched off: layer 1 · head 0")
+    page.get_by_test_id("model-view-1-1").click()
+    expect(page.get_by_test_id("ablated-note")).to_be_hidden()
+    page.get_by_test_id("model-view-1-0").click()
+    expect(page.get_by_test_id("ablated-note")).to_be_visible()
 
     one_head = [{"kind": "cross", "layer": 1, "head": 0}]
     ablated = page.request.post("/api/attention", data={"checkpoint": LAST, "text": "abca", "ablate": one_head}).json()

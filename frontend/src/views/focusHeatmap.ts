@@ -8,6 +8,7 @@ import { isMasked, KIND_LABEL, keySide, querySide } from '../lib/doc';
 import type { Encoding } from '../api/types';
 import { focusRef, drawAlignment } from './insightCommon';
 import { refLabel, refMatrix } from '../lib/headRef';
+import { ablationKey, isAblated } from '../lib/ablate';
 import { describeCell, ordinal } from '../lib/format';
 import { cellAt, heatmapGeometry, labelStride, type HeatmapGeom } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
@@ -60,6 +61,8 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   const axisQ = svg.append('text').attr('class', 'axis-title');
   const axisK = svg.append('text').attr('class', 'axis-title');
   const legend = body.append('div').attr('class', 'legend');
+  // a switched-off head's weights are all 0: a dark square that says nothing unless we say why
+  const offNote = wrap.append('p').attr('class', 'ablated-note').attr('data-testid', 'ablated-note').attr('hidden', true);
 
   const bodySize = trackSize(body.node()!, () => render());
   const offscreen = document.createElement('canvas');
@@ -94,6 +97,10 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     const ref = focusRef(s, t);
     const label = ref.agg === 'none' ? `Layer ${s.layer} · Head ${s.head}` : refLabel(ref);
     title.text(label).attr('title', `${KIND_LABEL[kind]}, ${label}`);
+    const off = ref.agg === 'none' && s.docAblate === ablationKey(s.ablate) && isAblated(s.ablate, kind, s.layer, s.head);
+    offNote
+      .attr('hidden', off ? null : true)
+      .text(off ? `Switched off: layer ${s.layer} · head ${s.head} is ablated, so its weights are all 0. Switch it on again to see them.` : '');
     const sz = bodySize();
     W = Math.max(200, sz.width);
     H = Math.max(200, sz.height - 26);
@@ -311,7 +318,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
   });
 
   store.subscribe((s, p) => {
-    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align || s.present !== p.present) render();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.align !== p.align || s.present !== p.present || s.docAblate !== p.docAblate) render();
     else if (s.hover !== p.hover) updateHover();
   });
   render();
