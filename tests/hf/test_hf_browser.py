@@ -148,3 +148,34 @@ def test_the_math_of_a_long_text_stays_readable(hf_server: Server, hf_root: Path
     page.get_by_test_id("math-query-3").click()
     page.wait_for_function("() => document.querySelector('[data-testid=math-table-weights] tr.qrow')?.dataset.r === '3'")
     expect(page.get_by_test_id("math-rows-note-weights")).to_contain_text("Rows 0–23 of 174")
+
+
+WATCH_ROLLOUT = """() => {
+  window.__rollout = { stale: 0, pending: 0 };
+  const tick = () => {
+    const grid = document.querySelector('.mv-grid');
+    for (const b of document.querySelectorAll('[data-testid$="-rollout"]')) {
+      if (b.classList.contains('pending')) window.__rollout.pending++;
+      else if (b.dataset.gen !== grid.dataset.gen) window.__rollout.stale++;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
+def test_a_new_text_never_shows_the_old_rollout(hf_server: Server, hf_root: Path, new_page: Any) -> None:
+    """Rollout at 128 tokens is computed in slices after the first paint; meanwhile its thumbnails
+    are blank, not the previous text's rollout (which stayed 0.5-1 s before)."""
+    first, second = text_of_n_tokens(hf_root, 128), text_of_n_tokens(hf_root, 120)
+    page = new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{hf_server.url}/?ckpt={quote(MINILM, safe='')}&text={quote(first)}")
+    wait_drawn(page, first, MINILM, timeout=60_000)
+    done = "() => document.querySelectorAll('[data-testid$=\"-rollout\"].pending').length === 0"
+    page.wait_for_function(done, timeout=60_000)
+    page.evaluate(WATCH_ROLLOUT)
+    page.get_by_test_id("text-input").fill(second)
+    wait_drawn(page, second, MINILM, timeout=60_000)
+    page.wait_for_function(done, timeout=60_000)
+    seen = page.evaluate("() => window.__rollout")
+    assert seen["stale"] == 0 and seen["pending"] > 0, seen

@@ -145,6 +145,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const buf = new Uint8ClampedArray(t.nq * t.nk * 4);
     if (t !== genT || size !== genSize) {
       gen++;
+      grid.attr('data-gen', gen); // thumbnails drawn for this tensor carry the same number
       genT = t;
       genSize = size;
     }
@@ -203,9 +204,15 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
         // canvases are redrawn only when the tensor or the size changed (not for frames / ordering)
         if (this.dataset.gen === String(gen)) return;
         if (d.agg === 'rollout' && !rolloutReady(t) && !rolloutCheap(t)) {
+          // blank until this document's rollout is ready: the previous text's would pass for it
+          const c = this.querySelector('canvas')!;
+          c.getContext('2d')?.clearRect(0, 0, c.width, c.height);
+          this.dataset.gen = '';
+          this.classList.add('pending');
           deferred.push(this);
           return;
         }
+        this.classList.remove('pending');
         this.dataset.gen = String(gen);
         drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf, size);
       });
@@ -218,6 +225,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
         void rolloutInSlices(t, stale).then((done) => {
           if (!done || stale()) return;
           for (const el of deferred) {
+            el.classList.remove('pending');
             el.dataset.gen = String(gen);
             drawThumb(el.querySelector('canvas')!, refMatrix(t, d3.select<HTMLButtonElement, Thumb>(el).datum()), t, pixelated, buf, size);
           }
