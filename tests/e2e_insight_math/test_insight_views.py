@@ -235,3 +235,40 @@ def test_ablation_changes_the_request_and_the_output(page: Page) -> None:
     wait_drawn(page, "abca", ablate="")
     assert "ablate=" not in settled_url(page)
     assert shown(page)["doc"]["output"] == intact["output"]
+
+
+def test_the_timeline_strip_follows_the_selected_card(new_page: Any, tmp_path: Any) -> None:
+    """A run with snapshots has dozens of cards: scrubbing (or playing) scrolls the strip so the
+    selected card is in view, sideways only."""
+    from attnviz.train import train
+    from tests.browser import serve_app
+    from tests.conftest import tiny_config
+
+    train(tiny_config(tmp_path / "runs" / "snap", epochs=2, n_train=1200, snapshot_every=4), progress=False)
+    with serve_app(tmp_path / "runs", tmp_path / "server.log") as srv:
+        page = new_page(viewport={"width": 1280, "height": 720})
+        open_app(page, srv.url, "?ckpt=snap&text=abca&insight=timeline", drawn=True)
+        strip = page.locator(".tl-strip")
+        cards = page.locator(".tl-card")
+        expect(cards.first).to_be_visible()
+        n = cards.count()
+        assert n > 20 and page.evaluate(
+            "() => { const s = document.querySelector('.tl-strip'); return s.scrollWidth > s.clientWidth; }"
+        )
+        page_y = page.evaluate("() => window.scrollY")
+        for i in (0, n // 2, n - 1, 3):
+            page.get_by_test_id("timeline-scrubber").evaluate(
+                f"el => {{ el.value = '{i}'; el.dispatchEvent(new Event('input')); }}"
+            )
+            current = page.locator(f".tl-card.current[data-index='{i}']")
+            expect(current).to_have_count(1)
+            box, card = strip.bounding_box(), current.bounding_box()
+            assert box and card and card["x"] >= box["x"] - 1 and card["x"] + card["width"] <= box["x"] + box["width"] + 1, (
+                i,
+                box,
+                card,
+            )
+        assert page.evaluate("() => window.scrollY") == page_y
+        # a snapshot is its run's model between epochs: the timeline stays open on it, the run picked
+        expect(page.get_by_test_id("insight-tab-timeline")).to_have_attribute("aria-pressed", "true")
+        assert page.get_by_test_id("run-select").input_value() == "snap"

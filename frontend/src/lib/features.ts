@@ -46,7 +46,11 @@ export function unsupportedReason(info: CheckpointInfo | null | undefined, featu
 /** The listing's entry for checkpoint `name`, or null (a file's document, an unknown name). */
 export function checkpointInfo(list: CheckpointsResponse | null, name: string): CheckpointInfo | null {
   for (const r of list?.runs ?? []) for (const c of r.checkpoints) if (c.name === name) return c;
-  return null;
+  // a snapshot (`run/snapshots/step40.pt`, stepped through in the timeline) is not listed on its
+  // own: it is its run's model between two epochs, so the run's last checkpoint speaks for it
+  const snap = /^(.+)\/snapshots\/[^/]+\.pt$/.exec(name);
+  const run = snap ? list?.runs.find((r) => r.name === snap[1]) : undefined;
+  return run?.checkpoints[run.checkpoints.length - 1] ?? null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expectedAlignment } from './alignment';
 import { decodeDocument } from './doc';
 import { errorHeading, userMessage } from './errors';
-import { featureBlock, supportedFeatures } from './features';
+import { checkpointInfo, featureBlock, supportedFeatures } from './features';
 import { hideSpecialTokens, keptIndices } from './special';
 import { describeInvalid, describeVocabulary, lowerCaseFix } from './text';
 import type { CheckpointsResponse } from '../api/types';
@@ -38,6 +38,13 @@ describe('features', () => {
     expect(supportedFeatures(list({ kind: 'toy' }).runs[0]!.checkpoints[0]!).has('math')).toBe(true);
     expect(featureBlock(list({ family: 'decoder', supports: ['attention', 'steps'] }), 'm', 'math')).toContain('decoder-only');
     expect(featureBlock(list({ family: 'decoder', supports: ['attention', 'steps'] }), 'm', 'steps')).toBeNull();
+  });
+  it('a snapshot of a run has its run\'s features (the timeline steps through it)', () => {
+    const l = list({ kind: 'toy' });
+    expect(checkpointInfo(l, 'r/snapshots/step40.pt')?.name).toBe('m');
+    expect(featureBlock(l, 'r/snapshots/step40.pt', 'timeline')).toBeNull();
+    expect(checkpointInfo(l, 'other/snapshots/step40.pt')).toBeNull();
+    expect(checkpointInfo(l, 'r/step40.pt')).toBeNull();
   });
 });
 

@@ -193,7 +193,18 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
     const lastEpoch = Math.max(...epochs.map((x) => x.epoch));
     label.textContent = e ? `${where} / ${lastEpoch}${accText(e.metrics) ? ` · ${accText(e.metrics)}` : ''}` : '';
     for (const el of strip.children) (el as HTMLElement).classList.toggle('current', (el as HTMLElement).dataset.index === String(i));
+    revealCurrent();
     play.textContent = playing !== undefined ? '❚❚ Pause' : '▶ Play';
+  }
+
+  /** The selected card scrolled into the strip's view (sideways only: the page does not move). */
+  function revealCurrent() {
+    const card = strip.querySelector<HTMLElement>('.tl-card.current');
+    if (!card) return;
+    const box = strip.getBoundingClientRect();
+    const r = card.getBoundingClientRect();
+    if (r.left < box.left) strip.scrollLeft -= box.left - r.left + 8;
+    else if (r.right > box.right) strip.scrollLeft += r.right - box.right + 8;
   }
 
   function stop() {
