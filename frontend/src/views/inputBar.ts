@@ -136,6 +136,8 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     if (ph) runSel.node()!.prepend(ph);
     runSel.property('value', runName).property('disabled', !runs.length);
     const run = runs.find((r) => r.name === runName);
+    // the select is narrower than a long run name: its whole label on hover
+    runSel.attr('title', run ? runLabel(run) : null);
     epochSel
       .selectAll<HTMLOptionElement, CheckpointInfo>('option')
       .data(run?.checkpoints ?? [], (d) => d.name)
@@ -146,6 +148,7 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
       .text(epochLabel);
     const pretrained = run?.kind === 'huggingface';
     epochSel.property('value', cur?.name ?? '').property('disabled', !run).style('display', run && !pretrained ? '' : 'none');
+    epochSel.attr('title', cur ? epochLabel(cur) : null);
     const c = cur;
     const maxTokens = typeof c?.config?.max_length === 'number' ? c.config.max_length : null;
     input
