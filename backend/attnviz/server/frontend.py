@@ -40,7 +40,9 @@ code{background:#eee;padding:.1em .3em;border-radius:3px}</style></head>
 <body><h1>attnviz</h1>
 <p>The API is running, but the web visualizer has not been built yet.</p>
 <p>Build it with <code>make frontend</code> (or <code>make setup</code> for everything), then reload this page.
-<code>make run</code> does it all: install, train the demo checkpoints, build, serve.</p>
+<code>make run</code> does it all: install, train the demo checkpoints, build, serve.
+An installed package has it inside when it comes from the wheel or sdist that <code>make dist</code> builds
+(a <code>pip install</code> straight from a git checkout has no built front end).</p>
 <p>Meanwhile: the API is documented at <a href="/docs">/docs</a>, and
 <a href="/api/checkpoints">/api/checkpoints</a> lists the checkpoints.</p>
 </body></html>
