@@ -1,6 +1,7 @@
 """The demo runs the image ships: ``make demo`` (which the Dockerfile runs) calls ``attnviz demo``
-(``python -m attnviz.demo``, then the pretrained demo model); the same code with tiny settings (conftest.build_tiny_demo) gives runs
-that a real uvicorn server lists as copy, reverse and sort, each usable, with its own task."""
+(``python -m attnviz.demo``, then the pretrained demo model); the same code with tiny settings
+(conftest.build_tiny_demo) gives runs that a real uvicorn server lists as copy, reverse and sort,
+each usable, with its own task."""
 
 from __future__ import annotations
 
