@@ -291,6 +291,7 @@ class HFModel:
     supports: tuple[str, ...] = ()
     token_style: str = "plain"
     special_tokens: frozenset[str] = frozenset()
+    forward_inputs: frozenset[str] = frozenset({"input_ids", "attention_mask"})  # tokenizer outputs passed on
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))  # where the weights and activations live
 
     def describe(self) -> dict[str, Any]:
@@ -394,6 +395,7 @@ def load_hf_model(
         nbytes=sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()]),
         token_style=_pieces_style(tokenizer),
         special_tokens=special,
+        forward_inputs=forward_inputs(model),
         device=dev,
     )
     m.sites = hf_attn.find_sites(model, family)
@@ -412,8 +414,9 @@ def _supports(m: HFModel) -> tuple[str, ...]:
     base = ["attention"] if m.family == "encoder" else ["attention", "generate", "steps"]
     try:
         run = run_model(m, "hello", 1)
-    except Exception:  # an architecture whose forward we cannot drive: attention via transformers only
-        return (*base, "special_tokens")
+    except Exception as exc:  # transformers raises many types; a model that cannot run a word serves nothing
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise HFModelError(m.path, f"the model cannot run a text: {first[:200]}") from None
     ok = set(run.attentions) == set(m.sites) and all(
         len(m.sites[k]) == w.shape[0] and all(s.n_heads == w.shape[1] for s in m.sites[k]) for k, w in run.attentions.items()
     )
@@ -449,7 +452,18 @@ def encode_text(m: HFModel, text: str) -> dict[str, torch.Tensor]:
         raise HFTextTooLongError(n, m.max_length)
     if n == 0:
         raise ValueError("text is empty")
-    return {name: t.to(m.device) for name, t in batch.items()}
+    return {k: v.to(m.device) for k, v in batch.items() if k in m.forward_inputs}
+
+
+def forward_inputs(model: Any) -> frozenset[str]:
+    """The tokenizer outputs this model's forward names as parameters. A tokenizer saved beside
+    another architecture (a BERT tokenizer beside LLaMA or T5) also returns ``token_type_ids``,
+    which those forwards (and ``generate``) reject; ``**kwargs`` is not an invitation."""
+    import inspect
+
+    params = inspect.signature(model.forward).parameters
+    named = {n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    return frozenset({"input_ids", "attention_mask"} | (named & {"token_type_ids", "position_ids"}))
 
 
 def ablation_map(m: HFModel, ablate: Sequence[tuple[str, int, int]]) -> dict[int, list[int]]:

@@ -107,8 +107,9 @@ async function template(): Promise<string> {
 }
 
 /** One self-contained HTML file showing `doc` (float16 weights), ready to save. */
-export async function singleFileHtml(doc: AttnDoc): Promise<string> {
-  return embedDocument(await template(), compactDocument(doc), pristine ? data : null);
+export async function singleFileHtml(doc: AttnDoc, view = ''): Promise<string> {
+  const compact = compactDocument(doc);
+  return embedDocument(await template(), view ? { ...compact, view } : compact, pristine ? data : null);
 }
 
 /**
@@ -118,7 +119,11 @@ export async function singleFileHtml(doc: AttnDoc): Promise<string> {
 export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () => Promise<void>): Promise<void> | null {
   if (!isEmbedded()) return null;
   document.body.classList.add('embedded');
-  document.querySelector<HTMLInputElement>('[data-testid="text-input"]')?.setAttribute('readonly', '');
+  // a notebook output is an <iframe srcdoc>: no projector, no file picker there (embedded.css)
+  document.body.classList.toggle('notebook', location.protocol === 'about:');
+  const input = document.querySelector<HTMLInputElement>('[data-testid="text-input"]');
+  input?.setAttribute('readonly', '');
+  input?.setAttribute('title', 'The text this file was saved with. To run another text, use the attnviz app (attnviz serve) or attnviz.show.');
   try {
     show(embeddedDoc);
   } catch (e) {
@@ -144,10 +149,11 @@ export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () =
   return data.checkpoints ? loadCheckpoints() : Promise.resolve();
 }
 
-/** The "Download HTML" button: this document as one offline file (client-side, works from a file too). */
-export async function downloadSingleFile(doc: AttnDoc | null, save: (blob: Blob, name: string) => void): Promise<void> {
+/** The "Download HTML" button: this document as one offline file (client-side, works from a file
+ *  too) that opens on the view it was saved from (`view`: kind, layer, head…, as a JSON download). */
+export async function downloadSingleFile(doc: AttnDoc | null, save: (blob: Blob, name: string) => void, view = ''): Promise<void> {
   if (!doc) return;
-  const html = await singleFileHtml(doc);
+  const html = await singleFileHtml(doc, view);
   const task = typeof doc.model.task === 'string' ? doc.model.task : 'attention';
   save(new Blob([html], { type: 'text/html' }), `attnviz_${task}.html`.replace(/[^\w.-]+/g, '_'));
 }

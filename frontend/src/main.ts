@@ -349,6 +349,10 @@ const perf = installPerf(store, document.querySelector<HTMLElement>('.glyph-warm
 // [embedded] a single-file page shows its own document and asks no server (src/embedded.ts)
 const embeddedBoot = bootEmbedded((raw) => {
   const doc = decodeDocument(raw);
+  // the view it was saved from (Download HTML), where the file's own URL does not name another
+  const named = new URLSearchParams(location.search);
+  const saved = Object.entries(docViewPatch((raw as { view?: unknown }).view)).filter(([k]) => !named.has(k));
+  store.set(Object.fromEntries(saved) as Partial<AppState>);
   setDoc(doc, 'api');
   store.set({ ckpt: doc.checkpoint ?? '', text: doc.input });
 }, loadCheckpoints);

@@ -153,6 +153,30 @@ def assert_two_views(page: Any, first: Any, second: Any) -> None:
     assert painted(second, "model-view-0-1")["opaque"] == 16
     # no CSS leaks: the app's rules and elements stay in its frames
     assert page.evaluate("() => document.querySelectorAll('.topbar, #model-view').length") == 0
+    # what can never work in a notebook cell takes no room there: no projector mode, no file
+    # picker, no tab for a view that needs the server (left out, not greyed)
+    for testid in ("present-toggle", "open-file", "insight-tab-train", "insight-tab-math", "insight-tab-timeline"):
+        expect(first.get_by_test_id(testid)).to_be_hidden()
+    assert clipped_text(first) == []
+
+
+# Every element that shows text or a control: its content fits (an element that scrolls on purpose,
+# such as a token row, is judged by its children, which must fit it)
+CLIPPED_TEXT = """() => {
+  const shown = 'h2, h3, p, label, button, .hint, .meta, .row-label, .chip, .tok, .readout, .legend, .panel-head > *';
+  const scrolls = (s) => s.overflowX === 'auto' || s.overflowY === 'auto';
+  return [...document.querySelectorAll(shown)]
+    .filter((e) => e.offsetParent !== null && !scrolls(getComputedStyle(e)))
+    .filter((e) => e.scrollWidth > e.clientWidth + 1
+      || (e.scrollHeight > e.clientHeight + 2 && getComputedStyle(e).overflowY === 'hidden'))
+    .map((e) => `${e.dataset.testid || e.className || e.tagName}: ${e.scrollWidth}x${e.scrollHeight}`
+      + ` in ${e.clientWidth}x${e.clientHeight}`);
+}"""
+
+
+def clipped_text(frame: Any) -> list[str]:
+    """What a page or frame shows cut off: text wider than its box, or taller than a box that hides it."""
+    return list(frame.evaluate(CLIPPED_TEXT))
 
 
 def assert_only_local(requests: list[str]) -> None:

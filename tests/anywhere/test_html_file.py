@@ -20,7 +20,7 @@ from attnviz.html import DOCUMENT_ID, KATEX_IDS
 from ..browser import canvas_stats, decode_weights, format_weight, hover_cell, open_app, serve_app, wait_drawn
 from ..browser import shown as read_shown
 from ..conftest import TinyRun
-from .conftest import Tab, run_cli
+from .conftest import Tab, clipped_text, run_cli
 
 pytestmark = pytest.mark.browser
 
@@ -92,7 +92,12 @@ def test_array_file_paints_every_view_offline(array_file: tuple[Path, np.ndarray
     # the server's controls are gone; the text is read-only
     expect(page.get_by_test_id("run-button")).to_be_hidden()
     expect(page.get_by_test_id("run-select")).to_be_hidden()
-    expect(page.get_by_test_id("text-input")).to_have_attribute("readonly", "")
+    box = page.get_by_test_id("text-input")
+    expect(box).to_have_attribute("readonly", "")
+    # ...and does not look like a box to type in: no border, no field background, says why on hover
+    looks = box.evaluate("(el) => { const s = getComputedStyle(el); return [s.borderTopColor, s.backgroundColor, s.cursor]; }")
+    assert looks == ["rgba(0, 0, 0, 0)", "rgba(0, 0, 0, 0)", "default"], looks
+    assert "saved with" in (box.get_attribute("title") or "")
     # the hovered cell shows the embedded weight
     doc = embedded_document(path)
     enc = decode_weights(doc, "encoder_self")
@@ -111,11 +116,14 @@ def test_array_file_paints_every_view_offline(array_file: tuple[Path, np.ndarray
     assert canvas_stats(page.get_by_test_id("diff-d-canvas"))["opaque"] > 0
     page.get_by_test_id("model-view-1-rollout").click()
     assert canvas_stats(page.get_by_test_id("focus-heatmap-canvas"))["opaque"] > 0
-    # the views that need the server say so in place: their tabs are unavailable, saying why
+    # the views that need the server can never open in a file: their tabs are left out (not greyed),
+    # still saying why to whatever reads the page
     for name in ("timeline", "math", "train"):
         tab_button = page.get_by_test_id(f"insight-tab-{name}")
+        expect(tab_button).to_be_hidden()
         expect(tab_button).to_have_attribute("aria-disabled", "true")
         expect(tab_button).to_have_attribute("title", re.compile("needs the attnviz server"))
+    expect(page.get_by_test_id("insight-tab-steps")).to_be_hidden()  # an encoder writes no output
     assert_only_the_file(tab, path)
 
 
@@ -240,7 +248,7 @@ def test_download_html_from_the_served_app(tiny_run: TinyRun, single_file_build:
     with serve_app(tiny_run.dir.parent, tmp_path / "server.log") as srv:
         url = srv.url
         tab = new_tab()
-        open_app(tab.page, url, f"/?ckpt={name}&text=hello")
+        open_app(tab.page, url, f"/?ckpt={name}&text=hello&kind=cross&layer=1&head=2")
         wait_drawn(tab.page, ckpt=name)
         api_doc = httpx.post(f"{url}/api/attention", json={"checkpoint": name, "text": "hello", "encoding": "float16"}).json()
         with tab.page.expect_download() as info:
@@ -253,7 +261,12 @@ def test_download_html_from_the_served_app(tiny_run: TinyRun, single_file_build:
         np.testing.assert_allclose(decode_weights(doc, kind), decode_weights(api_doc, kind), atol=1e-3)
     offline = new_tab()  # the server is gone: the file stands alone
     assert open_file(offline, saved)["input"] == "hello"
-    assert_main_views_painted(offline.page, *decode_weights(api_doc, "encoder_self").shape)
+    # it opens on the view it was saved from, as the JSON download does
+    expect(offline.page.get_by_test_id("kind-cross")).to_have_attribute("aria-selected", "true")
+    expect(offline.page.get_by_test_id("focus-heatmap-canvas")).to_have_attribute(
+        "aria-label", re.compile(r"^Cross-attention, layer 1 head 2:")
+    )
+    assert_main_views_painted(offline.page, *decode_weights(api_doc, "cross").shape)
     assert_only_the_file(offline, saved)
 
 
@@ -273,3 +286,32 @@ def test_decoder_only_file_shows_masked_self_attention(single_file_build: Path, 
         == f"'down' → 'cat': {format_weight(float(decode_weights(embedded_document(path), 'decoder_self')[0, 0, 3, 1]))}"
     )
     assert_only_the_file(tab, path)
+
+
+@pytest.mark.parametrize("width", [720, 950, 1440])
+def test_a_file_fits_its_width(single_file_build: Path, tmp_path: Path, new_tab: Any, width: int) -> None:
+    """A notebook cell (~950 px) or a narrow window: no sideways page scroll, no clipped titles or
+    legends, every token and every head chip on screen, the model view readable at 12 x 12 heads."""
+    n, tokens = 40, [f"tok{i}" for i in range(40)]
+    path = attnviz.save_html(softmax((12, 12, n, n), seed=5), tmp_path / "wide.html", tokens=tokens)
+    tab = new_tab()
+    tab.page.set_viewport_size({"width": width, "height": 900})
+    open_file(tab, path)
+    page = tab.page
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    assert clipped_text(page) == []
+    # the heads' colour chips all sit inside the arc panel's header (they wrap; none is cut off)
+    inside = page.evaluate(
+        """() => { const h = document.querySelector('.arc-head').getBoundingClientRect();
+        return [...document.querySelectorAll('[data-testid^=arc-head-]')].map((c) => { const r = c.getBoundingClientRect();
+          return r.left >= h.left && r.right <= h.right && r.top >= h.top && r.bottom <= h.bottom; }); }"""
+    )
+    assert inside == [True] * 12
+    # the model view's thumbnails: 12 x 12, at least 16 px each
+    size = page.get_by_test_id("model-view-11-11").bounding_box()
+    assert size is not None and size["width"] >= 16 and size["height"] >= 16, size
+    if width < 1100:  # narrow: the source tokens wrap instead of running off in one line
+        rows = page.evaluate(
+            "() => new Set([...document.querySelectorAll('[data-testid=tokens-src] .tok')].map((t) => t.offsetTop)).size"
+        )
+        assert rows >= 2

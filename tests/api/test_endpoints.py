@@ -167,6 +167,10 @@ def test_serves_the_built_frontend_with_spa_fallback(ckpt_dir: Path, tmp_path: P
         spa = c.get("/runs/copy/epoch/2")  # a client-side route
         assert spa.status_code == 200 and "viz" in spa.text
         assert c.get("/assets/missing.js").status_code == 404
+        # under the build's asset folder only its files answer, whatever the name looks like
+        for missing in ("/assets/anything", "/assets/", "/assets/deep/er", "/assets"):
+            r = c.get(missing)
+            assert r.status_code == 404 and r.json()["code"] == "not_found", (missing, r.status_code, r.text[:80])
         # a path out of the build is a 404, never the file beside it, nor the app in its place
         for escape in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt"):
             r = c.get(escape)

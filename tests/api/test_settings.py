@@ -47,3 +47,37 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "--checkpoints" in out and "serve" in out
+
+
+def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose files write ``ATTNVIZ_TRAINING:`` with nothing after it; that is "not set", not a bad bool."""
+    for name in ("ATTNVIZ_TRAINING", "ATTNVIZ_PORT", "ATTNVIZ_HF_MODELS", "ATTNVIZ_CORS_ORIGINS"):
+        monkeypatch.setenv(name, "")
+    s = Settings()
+    assert (s.training, s.port, s.hf_models, s.cors_origins) == (None, 8000, [], [])
+
+
+def test_serve_with_an_empty_variable_starts(tmp_path: Path) -> None:
+    """The real server process over ``ATTNVIZ_TRAINING=`` answers; before, pydantic's traceback ended it."""
+    from ..live_server import serve
+
+    with serve(tmp_path, tmp_path / "server.log", env={"ATTNVIZ_TRAINING": "", "ATTNVIZ_WORKERS": ""}) as base:
+        import httpx
+
+        assert httpx.get(f"{base}/api/health").status_code == 200
+
+
+def test_serve_with_a_bad_variable_says_which_in_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from ..live_server import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "backend"), "ATTNVIZ_TRAINING": "maybe"}
+    cmd = [sys.executable, "-m", "attnviz.server", "--checkpoints", str(tmp_path), "--port", "0"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ATTNVIZ_TRAINING:") and "'maybe'" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr

@@ -187,6 +187,15 @@ def test_a_bad_text_clears_the_old_result_and_says_what_works(new_page: Callable
     assert not page.get_by_test_id("focus-heatmap").is_visible()
     for b in ("download-png", "download-svg", "download-json"):
         assert page.get_by_test_id(b).is_disabled(), b
+    # one click lower-cases it and runs it
+    page.get_by_test_id("error-fix-lowercase").click()
+    err.wait_for(state="hidden")
+    wait_drawn(page, "hello")
+    assert page.get_by_test_id("text-input").input_value() == "hello"
+    # a character with no lower-case twin the model reads gets no such offer
+    page.get_by_test_id("text-input").fill("Hello€")
+    err.wait_for(state="visible")
+    assert page.get_by_test_id("error-fix-lowercase").count() == 0
     # an emptied input drops the error
     page.get_by_test_id("text-input").fill("")
     err.wait_for(state="hidden")

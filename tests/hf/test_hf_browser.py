@@ -121,3 +121,30 @@ def test_a_pretrained_encoder_offers_only_what_it_supports(hf_server: Server, pa
     kept = page.get_by_test_id("tokens-src").locator("span.tok").all_inner_texts()
     assert "[UNK]" in kept and "[SEP]" not in kept, kept
     # every /api/attention request succeeded: a failed resource in the console fails the test (``console``)
+
+
+def test_the_math_of_a_long_text_stays_readable(hf_server: Server, hf_root: Path, new_page: Any) -> None:
+    """At 174 tokens every table of the step-through once had a row per token (~34,000 px of page);
+    now each shows a window of rows around the chosen query (or the key it weighs most), says so,
+    and moves with the query."""
+    text = text_of_n_tokens(hf_root, 174)
+    page = new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{hf_server.url}/?ckpt={quote(MINILM, safe='')}&text={quote(text)}&layer=2&head=5&insight=math&mq=100")
+    wait_drawn(page, text, MINILM, timeout=60_000)
+    weights = page.locator("[data-testid=math-table-weights]")
+    weights.wait_for(timeout=60_000)
+    for table in ("q", "k", "v", "qk", "weights", "wsum", "output"):
+        rows = page.locator(f"[data-testid=math-table-{table}] tbody tr:not(.sum)")
+        assert rows.count() == 24, table
+        expect(page.get_by_test_id(f"math-rows-note-{table}")).to_contain_text("of 174 shown")
+    assert weights.locator("tr.qrow").get_attribute("data-r") == "100"
+    # the key tables keep the key query 100 weighs most in view
+    w = [float(c.get_attribute("data-v") or "nan") for c in weights.locator("tr.qrow td").all()]
+    heaviest = max(range(len(w)), key=lambda j: w[j])
+    assert page.locator(f"[data-testid=math-table-k] tbody tr[data-r='{heaviest}']").count() == 1
+    height = page.evaluate("() => document.querySelector('[data-testid=insight-panel]').scrollHeight")
+    assert height < 8_000, height
+    # another query moves the window
+    page.get_by_test_id("math-query-3").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=math-table-weights] tr.qrow')?.dataset.r === '3'")
+    expect(page.get_by_test_id("math-rows-note-weights")).to_contain_text("Rows 0–23 of 174")

@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Any
 
+from pydantic import ValidationError
+
 from .settings import Settings
 
 log = logging.getLogger("attnviz.server")
@@ -59,7 +61,13 @@ def serve(args: argparse.Namespace) -> int:
     for name in ("device", "dtype"):
         if getattr(args, name, None) is not None:
             overrides[name] = getattr(args, name)
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:  # one line a setting, naming the variable, instead of a traceback
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "settings"
+            print(f"error: ATTNVIZ_{name.upper()}: {err['msg']} (got {err.get('input')!r})", file=sys.stderr)
+        return 2
     from ..hf import DeviceUnavailableError, resolve_device
 
     try:  # before serving: `--device cuda` on a machine without one is a one-line error, not a failed request later

@@ -88,6 +88,16 @@ async def app_page(index: Path, listing: Listing) -> Response:
     return HTMLResponse(html, headers={"cache-control": "no-cache"})
 
 
+def _is_build_dir(root: Path, segment: str) -> bool:
+    """``assets``, ``embed``: folders of the build, where only its files live (client routes never start there)."""
+    if not segment or len(segment) > 255 or segment in (".", ".."):
+        return False
+    try:
+        return (root / segment).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 async def frontend_response(request: Request, dist: Path, listing: Listing) -> Response | None:
     """The response for a GET/HEAD outside /api, or ``None`` if it should be a 404. ``listing``
     gives the checkpoint listing's JSON for the page, or ``None`` to serve it without."""
@@ -108,7 +118,8 @@ async def frontend_response(request: Request, dist: Path, listing: Listing) -> R
             immutable = candidate.parent.name == "assets"  # Vite's content-hashed files
             headers = {"cache-control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
             return FileResponse(candidate, headers=headers)
-    last = rel.rsplit("/", 1)[-1]
-    if "." in last:  # a missing file (e.g. /assets/old.js) is a 404, not HTML posing as JS
+    first, _, _ = rel.partition("/")
+    if "." in rel.rsplit("/", 1)[-1] or _is_build_dir(root, first):
+        # a missing file (/assets/old.js, /assets/anything) is a 404, not the page posing as an asset
         return None
     return await app_page(index, listing)

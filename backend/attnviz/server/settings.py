@@ -26,7 +26,7 @@ from .frontend import default_dist
 class Settings(BaseSettings):
     """Everything the service can be configured with; each field is also ``ATTNVIZ_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="ATTNVIZ_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ATTNVIZ_", extra="ignore", env_ignore_empty=True)  # `X=` means unset
 
     checkpoint_dir: Path = Field(default=Path("checkpoints"), description="directory holding the runs (one sub-directory each)")
     host: str = Field(default="127.0.0.1", description="interface to listen on (0.0.0.0 to accept other machines)")

@@ -111,3 +111,24 @@ describe('decodeDocument', () => {
     expect([querySide('cross'), keySide('cross')]).toEqual(['tgt', 'src']);
   });
 });
+
+describe('weights outside 0–1', () => {
+  it('a document with a weight of 5.0 opens with a warning naming where', () => {
+    const raw = encDecDoc();
+    raw.attentions.cross[1]![0]![2]![1] = 5;
+    raw.attentions.cross[0]![1]![0]![0] = -0.5;
+    const doc = decodeDocument(raw);
+    expect(weightAt(doc.kinds.cross!, 1, 0, 2, 1)).toBe(5); // opened as it is: the numbers are the file's
+    const w = doc.warnings.filter((x) => x.includes('outside 0–1'));
+    expect(w).toHaveLength(1);
+    expect(w[0]).toContain('attentions.cross holds 2 weights');
+    expect(w[0]).toContain('5 at layer 1, head 0, query 2, key 1');
+  });
+  it('probabilities, and float16 rounding of 1, give no warning', () => {
+    expect(decodeDocument(encDecDoc()).warnings).toEqual([]);
+    const raw = encDecDoc() as Record<string, unknown>;
+    raw.attentions = { encoder_self: compact('float16', 1, 1, 3, 3, () => 1) };
+    raw.tokens = { src };
+    expect(decodeDocument(raw).warnings).toEqual([]);
+  });
+});

@@ -201,6 +201,11 @@ export function decodeDocument(raw: unknown): AttnDoc {
     kinds[kind] = { kind, layers, heads, nq, nk, data, causal: kind === 'decoder_self' };
   }
   if (!Object.keys(kinds).length) throw new DocumentError('The document holds no attention weights (encoder_self, decoder_self or cross).');
+  const warnings = Array.isArray(d.warnings) ? d.warnings.filter((x): x is string => typeof x === 'string') : [];
+  for (const t of Object.values(kinds)) {
+    const w = rangeWarning(t);
+    if (w) warnings.push(w);
+  }
 
   return {
     schemaVersion: 1,
@@ -211,11 +216,38 @@ export function decodeDocument(raw: unknown): AttnDoc {
     expected: typeof d.expected === 'string' ? d.expected : null,
     tokens: { src, tgt },
     kinds,
-    warnings: Array.isArray(d.warnings) ? d.warnings.filter((x): x is string => typeof x === 'string') : [],
+    warnings,
     steps: decodeSteps(d.steps),
     specialTokens: Array.isArray(d.special_tokens) && d.special_tokens.every((t) => typeof t === 'string') ? (d.special_tokens as string[]) : null,
     encoding,
   };
+}
+
+/** Attention weights are probabilities: a file holding 5.0 (scores, logits, a bug upstream) opens,
+ *  but says so, since its colours are clipped to [0, 1] and its rows no longer mean "shares". */
+const RANGE_SLACK = 1e-3; // float16 and uint8 rounding of a weight of 1
+export function rangeWarning(t: AttnTensor): string | null {
+  let bad = 0;
+  let worst = 0;
+  let at = -1;
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v >= -RANGE_SLACK && v <= 1 + RANGE_SLACK) continue; // NaN fails both tests and is counted
+    bad++;
+    const off = Number.isFinite(v) ? Math.abs(v - Math.min(1, Math.max(0, v))) : Infinity;
+    if (at < 0 || off > worst) [worst, at] = [off, i];
+  }
+  if (!bad) return null;
+  const k = at % t.nk;
+  const q = Math.floor(at / t.nk) % t.nq;
+  const h = Math.floor(at / (t.nk * t.nq)) % t.heads;
+  const l = Math.floor(at / (t.nk * t.nq * t.heads));
+  const n = bad === 1 ? '1 weight' : `${bad.toLocaleString('en-US')} weights`;
+  return (
+    `attentions.${t.kind} holds ${n} outside 0–1 (for example ${d[at]} at layer ${l}, head ${h}, query ${q}, key ${k}): ` +
+    'attention weights are probabilities, so these may be scores or logits; colours are clipped to 0–1.'
+  );
 }
 
 /** Optional `steps`: kept only when well-formed (a malformed list is dropped, not fatal). */

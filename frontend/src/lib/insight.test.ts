@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ablationKey, clampAblation, parseAblation, toggleHead } from './ablate';
-import { dotProduct, fmtNum, isInvSqrt, shownColumns } from './mathFormat';
+import { dotProduct, fmtNum, isInvSqrt, MATH_ROWS_SHOWN, rowWindow, shownColumns } from './mathFormat';
 import { decodeDocument } from './doc';
 import { formatParams, parseParams } from './url';
 import { URL_SPECS } from '../state';
@@ -30,6 +30,17 @@ describe('ablation in the URL', () => {
 });
 
 describe('step-through formatting', () => {
+  it('shows every row of a short table and a window around the focus of a long one', () => {
+    expect(rowWindow(10, 3)).toEqual([0, 10]);
+    expect(rowWindow(174, 0)).toEqual([0, MATH_ROWS_SHOWN]);
+    expect(rowWindow(174, 100)).toEqual([100 - MATH_ROWS_SHOWN / 2, 100 + MATH_ROWS_SHOWN / 2]);
+    expect(rowWindow(174, 173)).toEqual([174 - MATH_ROWS_SHOWN, 174]);
+    for (const f of [0, 5, 50, 150, 173]) {
+      const [a, b] = rowWindow(174, f);
+      expect(b - a).toBe(MATH_ROWS_SHOWN);
+      expect(a <= f && f < b).toBe(true);
+    }
+  });
   it('writes q·k term by term, then ÷√d_k', () => {
     const d = dotProduct([0.31, -0.5, 2, 1], [1.2, 0.4, 1, -1]);
     expect(d.dot).toBeCloseTo(0.372 - 0.2 + 2 - 1);

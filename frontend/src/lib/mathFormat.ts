@@ -73,3 +73,15 @@ export function shownColumns(d: number, limit = 16): { cols: number[]; hidden: n
   const n = Math.min(d, limit);
   return { cols: Array.from({ length: n }, (_, i) => i), hidden: d - n };
 }
+
+/** Rows a math table shows at most: at 174 tokens every row made the view ~34,000 px tall. */
+export const MATH_ROWS_SHOWN = 24;
+
+/** The rows [start, end) a table of `n` rows shows: all of them when they fit, else `limit`
+ *  consecutive rows with `focus` (the chosen query, or the key it weighs most) near the middle. */
+export function rowWindow(n: number, focus: number, limit = MATH_ROWS_SHOWN): [number, number] {
+  if (n <= limit) return [0, n];
+  const f = Math.min(Math.max(0, focus), n - 1);
+  const start = Math.max(0, Math.min(n - limit, f - Math.floor(limit / 2)));
+  return [start, start + limit];
+}

@@ -4,7 +4,7 @@ import { decodeDocument } from './doc';
 import { errorHeading, userMessage } from './errors';
 import { featureBlock, supportedFeatures } from './features';
 import { hideSpecialTokens, keptIndices } from './special';
-import { describeInvalid, describeVocabulary } from './text';
+import { describeInvalid, describeVocabulary, lowerCaseFix } from './text';
 import type { CheckpointsResponse } from '../api/types';
 
 const VOCAB = "abcdefghijklmnopqrstuvwxyz0123456789 .,!?'-:;()";
@@ -16,6 +16,12 @@ describe('what the page says', () => {
     expect(msg).toContain('Use lower case.');
     expect(msg).toContain('lower-case letters');
     expect(describeInvalid([{ char: '€', position: 2 }], VOCAB)).not.toContain('lower case.');
+  });
+  it('offers the lower-case text only when that is all it takes', () => {
+    expect(lowerCaseFix('Hello World', VOCAB)).toBe('hello world');
+    expect(lowerCaseFix('Héllo', VOCAB)).toBeNull(); // é is unknown in lower case too
+    expect(lowerCaseFix('hello', VOCAB)).toBeNull(); // nothing to fix
+    expect(lowerCaseFix('Hello', null)).toBeNull(); // no vocabulary known: no promise
   });
   it('heads an error by what failed, without endpoint jargon', () => {
     expect(errorHeading('unknown_characters')).toBe('Cannot run this text.');

@@ -72,6 +72,14 @@ export function quoteChar(ch: string): string {
   return ch !== ' ' && /^[\p{C}\p{Z}\p{M}]$/u.test(ch) ? code : `'${ch}'`;
 }
 
+/** The text in lower case when that is all it takes for the model to read it (one capital letter
+ *  in a lower-case model), else null: the error message offers it as a one-click fix. */
+export function lowerCaseFix(text: string, vocabulary: string | null | undefined): string | null {
+  if (!vocabulary) return null;
+  const lower = text.toLowerCase();
+  return lower !== text && findInvalid(lower, vocabulary).length === 0 ? lower : null;
+}
+
 /** What a character vocabulary holds, in words: "This model reads lower-case letters, digits, space and .,!?". */
 export function describeVocabulary(vocabulary: string): string {
   const chars = new Set(Array.from(vocabulary));

@@ -7,7 +7,7 @@ import type { CheckpointInfo, RunInfo } from '../api/types';
 import { errorHeading } from '../lib/errors';
 import { checkpointInfo } from '../lib/features';
 import type { Store } from '../lib/store';
-import { segmentInvalid } from '../lib/text';
+import { lowerCaseFix, segmentInvalid } from '../lib/text';
 import type { AppState } from '../state';
 
 export function findCheckpoint(s: AppState, name: string): CheckpointInfo | null {
@@ -189,6 +189,18 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
           .join('span')
           .classed('bad', (d) => d.invalid)
           .text((d) => d.text);
+        const fixed = lowerCaseFix(e.text, findCheckpoint(s, s.ckpt)?.characters);
+        if (fixed !== null) {
+          error
+            .append('button')
+            .attr('class', 'btn small')
+            .attr('data-testid', 'error-fix-lowercase')
+            .text('Lower-case it')
+            .on('click', () => {
+              store.set({ text: fixed });
+              opts.onRun();
+            });
+        }
       }
     }
   }

@@ -100,6 +100,8 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
       buttons[i]!.setAttribute('aria-disabled', String(!!why));
       buttons[i]!.title = why ?? t.title;
       buttons[i]!.setAttribute('aria-pressed', String(s.insight === t.name));
+      // a saved file or notebook can never gain a server: a tab it cannot open is left out, not greyed
+      buttons[i]!.hidden = !!why && isEmbedded();
       bodies.get(t.name)!.hidden = s.insight !== t.name;
     });
     container.hidden = s.insight === 'none';

@@ -12,7 +12,7 @@ import { fetchMath } from '../data';
 import type { AttentionKind, MathResponse } from '../api/types';
 import { KIND_LABEL } from '../lib/doc';
 import { highlightFor, sameHover } from '../lib/hover';
-import { dotProduct, fmtNum, isInvSqrt, maxAbs, shownColumns, signedTint, weightTint } from '../lib/mathFormat';
+import { dotProduct, fmtNum, isInvSqrt, maxAbs, rowWindow, shownColumns, signedTint, weightTint } from '../lib/mathFormat';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
@@ -33,6 +33,8 @@ interface TableSpec {
   tint: Tint;
   /** the highlighted query row (rowAxis 'q') */
   qrow?: number;
+  /** the row a long table keeps in view (default: qrow): the rows around it are shown */
+  focusRow?: number;
   masked?: (i: number, j: number) => boolean;
   /** what a masked cell holds: −∞ (scores, the default) or 0 (weights) */
   maskedValue?: 0;
@@ -108,7 +110,9 @@ function buildTable(spec: TableSpec): HTMLElement {
     thead.append(th);
   }
   const body = table.createTBody();
-  spec.data.forEach((row, i) => {
+  const [r0, r1] = rowWindow(spec.data.length, spec.focusRow ?? spec.qrow ?? 0);
+  spec.data.slice(r0, r1).forEach((row, at) => {
+    const i = r0 + at;
     const tr = body.insertRow();
     tr.dataset.r = String(i);
     if (spec.rowAxis === 'q' && spec.qrow === i) tr.classList.add('qrow');
@@ -145,6 +149,14 @@ function buildTable(spec: TableSpec): HTMLElement {
     if (spec.hiddenCols) tr.insertCell().className = 'more';
   }
   wrap.append(table);
+  if (r1 - r0 < spec.data.length) {
+    const note = document.createElement('p');
+    note.className = 'mx-note';
+    note.dataset.testid = `math-rows-note-${spec.id}`;
+    const around = spec.rowAxis === 'q' ? 'around the chosen query' : 'around the key it weighs most';
+    note.textContent = `Rows ${r0}–${r1 - 1} of ${spec.data.length} shown, ${around}; pick another query to move them.`;
+    wrap.append(note);
+  }
   if (spec.hiddenCols) {
     const note = document.createElement('p');
     note.className = 'mx-note';
@@ -270,6 +282,8 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     const pick = (rows: number[][]) => rows.map((r) => cols.map((d) => r[d]!));
     const qTok = quoteToken(m.query_tokens[qi]!);
     const masked = (i: number, j: number) => !t.mask.data[i]![j];
+    const wq = t.weights.data[qi]!;
+    const heaviest = wq.reduce((b, v, j) => (v > wq[b]! ? j : b), 0); // the key rows a long K, V table keeps in view
     const raw = t.q.data.map((q) => t.k.data.map((k) => dotProduct(q, k, 0).dot)); // QKᵀ, unscaled
     const scaled = raw.map((r) => r.map((v) => v * scale));
     // masked cells can hold T5's "minus a huge number": they must not set the colour scale
@@ -329,8 +343,8 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     };
     trio.append(
       labelled('Q', buildTable({ id: 'q', rowLabels: qLabels, rowAxis: 'q', colLabels: dLabels, colAxis: 'd', data: pick(t.q.data), tint: tintOf(t.q.data), qrow: qi, hiddenCols: hidden })),
-      labelled('K', buildTable({ id: 'k', rowLabels: kLabels, rowAxis: 'k', colLabels: dLabels, colAxis: 'd', data: pick(t.k.data), tint: tintOf(t.k.data), hiddenCols: hidden })),
-      labelled('V', buildTable({ id: 'v', rowLabels: kLabels, rowAxis: 'k', colLabels: dLabels, colAxis: 'd', data: pick(t.v.data), tint: tintOf(t.v.data), hiddenCols: hidden })),
+      labelled('K', buildTable({ id: 'k', rowLabels: kLabels, rowAxis: 'k', colLabels: dLabels, colAxis: 'd', data: pick(t.k.data), tint: tintOf(t.k.data), hiddenCols: hidden, focusRow: heaviest })),
+      labelled('V', buildTable({ id: 'v', rowLabels: kLabels, rowAxis: 'k', colLabels: dLabels, colAxis: 'd', data: pick(t.v.data), tint: tintOf(t.v.data), hiddenCols: hidden, focusRow: heaviest })),
     );
     s1.body.append(trio);
     cards.push(s1.el);
@@ -413,7 +427,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     s6.body.append(
       buildTable({
         id: 'wsum', rowLabels: kLabels.map((l, j) => (masked(qi, j) ? `${l} (masked)` : l)), rowAxis: 'k', colLabels: dLabels, colAxis: 'd', data: contrib,
-        tint: (v) => signedTint(v, scaleC), hiddenCols: hidden,
+        tint: (v) => signedTint(v, scaleC), hiddenCols: hidden, focusRow: heaviest,
         lead: { label: 'A', values: w[qi]!, tint: weightTint },
         footer: { label: 'Σ = head', values: cols.map((d) => out[qi]![d]!), tint: (v) => signedTint(v, scaleC) },
       }),

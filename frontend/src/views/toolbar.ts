@@ -2,7 +2,7 @@
 import { downloadSingleFile } from '../embedded';
 import { download, downloadBlob } from '../export';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import { docViewString, type AppState } from '../state';
 
 export function createToolbar(el: HTMLElement, store: Store<AppState>, app: { openFile(): void }) {
   const mk = (label: string, testid: string, title: string, fn: () => void) => {
@@ -25,7 +25,7 @@ export function createToolbar(el: HTMLElement, store: Store<AppState>, app: { op
     mk('JSON', 'download-json', 'Download the current attention document (schema v1)', () => void download('json', store.get())),
     // [embedded] one self-contained HTML file of this document (src/embedded.ts)
     mk('HTML', 'download-html', 'Download this document as one HTML file that opens offline, without the server', () =>
-      void downloadSingleFile(store.get().rawDoc, downloadBlob).catch((e: Error) =>
+      void downloadSingleFile(store.get().rawDoc, downloadBlob, docViewString(store.get())).catch((e: Error) =>
         store.set({ error: { message: e.message, code: 'download', invalidCharacters: [] } }))),
   ];
   const upd = (s: AppState) => dl.forEach((b) => (b.disabled = !s.rawDoc));
