@@ -39,7 +39,8 @@ def template_path() -> Path:
             return path
     raise FrontendNotBuiltError(
         f"the visualizer's single-file build is missing (looked for {PACKAGED_TEMPLATE} and {CHECKOUT_TEMPLATE}); "
-        "build it with `make frontend` (cd frontend && npm run build)"
+        "build it with `make frontend` (cd frontend && npm run build), or install attnviz from the wheel or sdist "
+        "that `make dist` builds (they carry it; a pip install from a git checkout does not)"
     )
 
 
