@@ -17,7 +17,7 @@ comma := ,
 EXTRAS ?= dev$(if $(HF),$(comma)hf)
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(or $(EXTRAS),base))
 
-.PHONY: openapi setup setup-py run demo test test-py test-js lint bench frontend frontend-deps clean help screenshots
+.PHONY: openapi setup setup-py run demo dist test test-py test-js lint bench frontend frontend-deps clean help screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -47,8 +47,10 @@ setup: setup-py frontend  ## venv + pinned Python packages + front-end build
 
 # ---- using it -----------------------------------------------------------------------------
 demo: setup-py  ## train the copy, reverse and sort demo runs into checkpoints/<task>/ if missing
-	$(PY) -m attnviz.demo --checkpoints $(CHECKPOINTS)
-	$(PY) -m attnviz.hf_demo --checkpoints $(CHECKPOINTS)
+	$(VENV)/bin/attnviz demo --checkpoints $(CHECKPOINTS)
+
+dist: setup-py frontend  ## the wheel and sdist with the built front end inside: dist/attnviz-<version>-py3-none-any.whl
+	$(PY) deploy/build_dist.py --out dist
 
 run: setup demo  ## install, train demo runs if needed, build, serve on http://$(HOST):$(PORT)
 	$(VENV)/bin/attnviz serve --host $(HOST) --port $(PORT) --checkpoints $(CHECKPOINTS)
@@ -82,4 +84,4 @@ bench: setup demo  ## benchmarks: training, inference, service, browser (figures
 	$(PY) bench/run_all.py
 
 clean:  ## remove build outputs (keeps checkpoints and the venv)
-	rm -rf frontend/dist backend/attnviz/_static .pytest_cache .mypy_cache .ruff_cache
+	rm -rf frontend/dist backend/attnviz/_static dist build .pytest_cache .mypy_cache .ruff_cache

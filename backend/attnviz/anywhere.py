@@ -3,8 +3,12 @@
 A document (dict or path), a tensor / array ``[layers, heads, q, k]`` (a leading batch allowed with
 ``batch_index``), a list of per-layer ``[batch, heads, q, k]`` tensors (Hugging Face
 ``outputs.attentions``), a Hugging Face output object (``attentions``, or ``encoder_attentions`` /
-``decoder_attentions`` / ``cross_attentions`` for seq2seq), or explicit ``encoder_self=``,
-``decoder_self=``, ``cross=``. The result is the document the service returns, with compact
+``decoder_attentions`` / ``cross_attentions`` for seq2seq), a TransformerLens ``ActivationCache``
+(or any mapping of hook names to tensors: ``blocks.{l}.attn.hook_pattern``, ``[batch, heads, q, k]``;
+``encoder.{l}.attn`` / ``decoder.{l}.attn`` / ``decoder.{l}.cross_attn`` for encoder-decoders),
+nnsight-style saved values (anything holding its tensor in ``.value``, alone or in a list), or
+explicit ``encoder_self=``, ``decoder_self=``, ``cross=``. Interpretability libraries are read by
+duck typing: none of them is imported. The result is the document the service returns, with compact
 float16 weights by default; bad input raises :class:`AttentionInputError` naming the argument and
 the shape it expected. Rows that do not sum to 1 are reported in ``doc["warnings"]`` (and with
 :func:`warnings.warn`), never renormalised: a viewer should show what the model computed.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -43,6 +48,55 @@ class AttentionInputWarning(UserWarning):
 
 def _is_array(x: Any) -> bool:
     return hasattr(x, "shape") and (hasattr(x, "detach") or isinstance(x, np.ndarray))
+
+
+def _saved_value(x: Any) -> Any:
+    """nnsight: a saved proxy holds its tensor in ``.value`` once the trace has run (newer versions
+    hand back the tensor itself, which passes through)."""
+    if _is_array(x) or isinstance(x, (list, tuple, Mapping, str, os.PathLike)) or x is None:
+        return x
+    value = getattr(x, "value", None)
+    return value if _is_array(value) else x
+
+
+_HOOK_PATTERN = re.compile(r"^(blocks|encoder|decoder)\.(\d+)\.(attn|cross_attn)\.hook_pattern$")
+_HOOK_KINDS: dict[tuple[str, str], str | None] = {
+    ("blocks", "attn"): None,  # one stack: HookedTransformer (causal) or HookedEncoder
+    ("encoder", "attn"): "encoder_self",
+    ("decoder", "attn"): "decoder_self",
+    ("decoder", "cross_attn"): "cross",
+}
+
+
+def _hook_patterns(x: Any) -> dict[str | None, tuple[str, list[Any]]] | None:
+    """``{kind: per-layer patterns}`` of a TransformerLens ``ActivationCache`` (its ``cache_dict``)
+    or a mapping of hook names to tensors, else None; kind None is a single stack (``blocks.*``)."""
+    names = getattr(x, "cache_dict", x)
+    if not isinstance(names, Mapping) or "schema_version" in names:
+        return None
+    found: dict[str | None, tuple[str, dict[int, Any]]] = {}
+    for name, value in names.items():
+        m = _HOOK_PATTERN.match(name) if isinstance(name, str) else None
+        if m and (m[1], m[3]) in _HOOK_KINDS:
+            label = f"x['{m[1]}.{{l}}.{m[3]}.hook_pattern']"
+            found.setdefault(_HOOK_KINDS[(m[1], m[3])], (label, {}))[1][int(m[2])] = value
+    if not found:
+        return None
+    out: dict[str | None, tuple[str, list[Any]]] = {}
+    for kind, (label, layers) in found.items():
+        if sorted(layers) != list(range(len(layers))):
+            raise AttentionInputError(
+                f"{label} holds layers {sorted(layers)} only; a stack needs every layer from 0 to {max(layers)} "
+                "(run_with_cache with a names_filter that keeps every layer's hook_pattern)"
+            )
+        out[kind] = (label, [layers[i] for i in range(len(layers))])
+    return out
+
+
+def _causal(x: Any) -> bool:
+    """A TransformerLens cache of a causal model (``cache.model.cfg.attention_dir``)."""
+    cfg = getattr(getattr(x, "model", None), "cfg", None)
+    return getattr(cfg, "attention_dir", None) == "causal"
 
 
 def _check_size(count: int, name: str, shape: Sequence[int]) -> None:
@@ -105,6 +159,9 @@ def _slice_batch(x: Any, name: str, batch_index: int | None, batch_ndim: int) ->
 
 def _stack(x: Any, name: str, batch_index: int | None) -> np.ndarray:
     """One kind's weights as a float64 ``(layers, heads, q, k)`` array, from any supported form."""
+    x = _saved_value(x)
+    if isinstance(x, (list, tuple)):
+        x = [_saved_value(t) for t in x]
     if x is None:
         raise AttentionInputError(f"{name} is None")
     if isinstance(x, (list, tuple)) and x and all(_is_array(t) for t in x):
@@ -270,7 +327,7 @@ def document_from(
     encoder_self: Any = None,
     decoder_self: Any = None,
     cross: Any = None,
-    kind: str = "encoder_self",
+    kind: str | None = None,
     batch_index: int | None = None,
     text: str | None = None,
     output: str | None = None,
@@ -283,13 +340,18 @@ def document_from(
     ``tokens`` are the key/query tokens of a single stack, and the source tokens of a seq2seq
     model; ``tgt_tokens`` the target tokens. Without tokens, positions are labelled "0", "1", ...
     (with a warning in the document). ``kind`` says what a single stack is: ``"encoder_self"``
-    (BERT-like, the default) or ``"decoder_self"`` (GPT-like, causal). ``batch_index`` picks one
+    (BERT-like, the default) or ``"decoder_self"`` (GPT-like, causal); for a TransformerLens cache
+    the default comes from its model (``cfg.attention_dir == "causal"``: ``"decoder_self"``). ``batch_index`` picks one
     sequence of a batch. ``text`` / ``output`` / ``model`` fill the document's fields of the same name.
     """
     if isinstance(x, (str, os.PathLike)):
         return load_document(x)
     if isinstance(x, Mapping) and "schema_version" in x:
         return _check_document(x, "document")
+    x = _saved_value(x)
+    patterns = _hook_patterns(x) if x is not None else None
+    if kind is None:
+        kind = "decoder_self" if patterns is not None and _causal(x) else "encoder_self"
     if kind not in ("encoder_self", "decoder_self"):
         raise AttentionInputError(f"kind must be 'encoder_self' or 'decoder_self' for a single stack, not {kind!r}")
 
@@ -303,6 +365,8 @@ def document_from(
             raise AttentionInputError(
                 "nothing to show: pass x (a tensor, a list of per-layer tensors, a model output or a document)"
             )
+    elif patterns is not None:  # TransformerLens: blocks.{l}.attn.hook_pattern, [batch, heads, q, k] each
+        given = {(k or kind): (v, label) for k, (label, v) in patterns.items()}
     elif _is_hf_output(x):
         hf = {
             "encoder_self": ("encoder_attentions", _get(x, "encoder_attentions")),

@@ -2,10 +2,14 @@
 
     python -m attnviz.demo --checkpoints checkpoints                  # copy, reverse, sort
     python -m attnviz.demo --checkpoints checkpoints --tasks copy --force
+    attnviz demo --checkpoints DIR                                    # the same, from an installed package
+    attnviz demo --checkpoints DIR --tasks copy --epochs 1            # a quick look (not the lessons' runs)
 
 Each task trains into ``CHECKPOINTS/<task>/`` (one checkpoint per epoch, so the front end can
 show attention over training) only when that directory holds no ``*.pt`` file yet; ``--force``
-retrains anyway. ``make demo`` and the Docker image build call exactly this. The settings of
+retrains anyway; ``--epochs N`` trains N epochs instead of the table's (a quick try; the
+lessons link to the table's epochs). ``make demo`` and the Docker image build call exactly this
+(as ``attnviz demo``, which also registers the pretrained demo model, see hf_demo). The settings of
 every run are in :data:`DEMO_RUNS` and are recorded in each checkpoint's ``train`` field.
 """
 
@@ -17,7 +21,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .data import TASK_NAMES
 from .train import TrainConfig, train
 
 # One table of settings per task; anything not named is the TrainConfig default
@@ -35,16 +38,31 @@ def has_checkpoints(run_dir: Path) -> bool:
     return run_dir.is_dir() and any(run_dir.glob("*.pt"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m attnviz.demo",
+        prog=prog,
         description="Train the demo checkpoints (copy, reverse, sort) into CHECKPOINTS/<task>/ unless already there.",
     )
     parser.add_argument("--checkpoints", default="checkpoints", help="checkpoint directory (default: checkpoints)")
-    parser.add_argument("--tasks", nargs="+", choices=TASK_NAMES, default=list(DEMO_RUNS), help="which demo runs")
+    parser.add_argument("--tasks", nargs="+", choices=list(DEMO_RUNS), default=list(DEMO_RUNS), help="which demo runs")
     parser.add_argument("--force", action="store_true", help="retrain even if the run directory has checkpoints")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs per run instead of the demo's own (a quick try: --epochs 1)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def checkpoint_dir(argv: list[str]) -> Path:
+    """The ``--checkpoints`` directory the arguments name (after a successful ``main``)."""
+    return Path(_parser("attnviz demo").parse_args(argv).checkpoints)
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m attnviz.demo") -> int:
+    parser = _parser(prog)
     args = parser.parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be at least 1")
     root = Path(args.checkpoints)
     try:
         for task in args.tasks:
@@ -53,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"demo {task}: {run_dir} already has checkpoints, skipping (--force retrains)")
                 continue
             cfg = replace(DEMO_RUNS[task], save_dir=str(run_dir))
+            if args.epochs is not None:
+                cfg = replace(cfg, epochs=args.epochs)
             print(f"demo {task}: training {cfg.epochs} epochs into {run_dir}/ ...", flush=True)
             started = time.perf_counter()
             history = train(cfg, progress=not args.quiet)

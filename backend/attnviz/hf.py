@@ -13,7 +13,9 @@ Loading is offline (``local_files_only``, ``HF_HUB_OFFLINE``), with ``attn_imple
 (the ``sdpa`` kernel returns no weights), ``trust_remote_code=False`` (a config asking for custom
 code through ``auto_map`` is refused), safetensors preferred and pickled ``pytorch_model.bin``
 read only through ``torch.load(weights_only=True)`` (transformers' ``weights_only=True``, passed
-explicitly), in float32.
+explicitly), in float32 on the CPU by default. ``device`` / ``dtype`` (``attnviz serve --device
+--dtype``) put the weights and the forward pass on a GPU, in half precision if asked; only what is
+sent leaves the device: the attention weights and logits, converted to float32 on the CPU.
 
 ``transformers`` is imported lazily, so everything else in attnviz works without the extra.
 """
@@ -56,6 +58,37 @@ FAMILIES = ("encoder", "decoder", "encoder-decoder")
 DEFAULT_MAX_NEW_TOKENS = 20
 FALLBACK_CONTEXT = 512  # models with relative positions (T5) name no context size
 BYTES_PER_PARAM = 4  # loaded in float32
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class DeviceUnavailableError(ValueError):
+    """A device this torch cannot use (``cuda`` without a GPU, an unknown name); the message says why."""
+
+
+def resolve_device(name: str = "cpu") -> torch.device:
+    """``auto``: the first of CUDA, then Apple's MPS, that torch sees, else the CPU; ``cuda`` /
+    ``mps`` must be there (raises :class:`DeviceUnavailableError`), never a silent fallback."""
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps is not None and mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+        raise DeviceUnavailableError(
+            f"device 'cuda': this torch ({torch.__version__}, {build}) sees no CUDA GPU; use --device cpu (or auto)"
+        )
+    if name == "mps" and not has_mps:
+        raise DeviceUnavailableError("device 'mps': this torch sees no Apple GPU (MPS); use --device cpu (or auto)")
+    if name not in DEVICES:
+        raise DeviceUnavailableError(f"unknown device {name!r}: one of {', '.join(DEVICES)}")
+    return torch.device(name)
+
+
+def resolve_dtype(name: str = "float32") -> torch.dtype:
+    if name not in DTYPES:
+        raise DeviceUnavailableError(f"unknown dtype {name!r}: one of {', '.join(DTYPES)}")
+    return DTYPES[name]
 
 
 class HFModelError(Exception):
@@ -259,6 +292,7 @@ class HFModel:
     token_style: str = "plain"
     special_tokens: frozenset[str] = frozenset()
     forward_inputs: frozenset[str] = frozenset({"input_ids", "attention_mask"})  # tokenizer outputs passed on
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))  # where the weights and activations live
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -293,11 +327,16 @@ def _context(cfg: Any, tokenizer: Any) -> int:
     return min(limits) if limits else FALLBACK_CONTEXT
 
 
-def load_hf_model(path: str | os.PathLike[str], max_bytes: int | None = None) -> HFModel:
-    """Load a local model directory offline with eager attention; raises :class:`HFModelError`.
+def load_hf_model(
+    path: str | os.PathLike[str], max_bytes: int | None = None, *, device: str = "cpu", dtype: str = "float32"
+) -> HFModel:
+    """Load a local model directory offline with eager attention; raises :class:`HFModelError`
+    (:class:`DeviceUnavailableError` for a device this torch does not have).
 
-    ``max_bytes``: refuse (before loading anything) a model whose float32 weights need more."""
+    ``max_bytes``: refuse (before loading anything) a model whose weights in ``dtype`` need more.
+    ``device``: one of :data:`DEVICES` (see :func:`resolve_device`); ``dtype``: one of :data:`DTYPES`."""
     p = Path(path).resolve()
+    dev, torch_dtype = resolve_device(device), resolve_dtype(dtype)
     config = read_hf_config(p)
     try:
         import transformers
@@ -306,7 +345,7 @@ def load_hf_model(path: str | os.PathLike[str], max_bytes: int | None = None) ->
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     family = detect_family(config)
-    nbytes = estimate_bytes(p)
+    nbytes = estimate_bytes(p) * torch_dtype.itemsize // BYTES_PER_PARAM
     if not any((p / f).is_file() for f in TOKENIZER_FILES):
         # transformers would build an empty tokenizer that turns every text into no tokens
         raise HFModelError(p, f"no tokenizer files (one of {', '.join(TOKENIZER_FILES)}); save the tokenizer beside the model")
@@ -332,8 +371,9 @@ def load_hf_model(path: str | os.PathLike[str], max_bytes: int | None = None) ->
             trust_remote_code=False,
             use_safetensors=has_safetensors,
             weights_only=True,
-            dtype=torch.float32,
-        ).eval()
+            dtype=torch_dtype,
+        )
+        model = model.to(dev).eval()
     except Exception as exc:  # transformers raises many types for a broken directory
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise HFModelError(p, f"cannot load the model: {first[:200]}") from None
@@ -356,6 +396,7 @@ def load_hf_model(path: str | os.PathLike[str], max_bytes: int | None = None) ->
         token_style=_pieces_style(tokenizer),
         special_tokens=special,
         forward_inputs=forward_inputs(model),
+        device=dev,
     )
     m.sites = hf_attn.find_sites(model, family)
     m.supports = _supports(m)
@@ -411,7 +452,7 @@ def encode_text(m: HFModel, text: str) -> dict[str, torch.Tensor]:
         raise HFTextTooLongError(n, m.max_length)
     if n == 0:
         raise ValueError("text is empty")
-    return {k: v for k, v in batch.items() if k in m.forward_inputs}
+    return {k: v.to(m.device) for k, v in batch.items() if k in m.forward_inputs}
 
 
 def forward_inputs(model: Any) -> frozenset[str]:
@@ -486,7 +527,8 @@ def run_model(
         elif m.family == "decoder":
             seq = ids[0]
         else:
-            seq = torch.tensor([m.model.generation_config.decoder_start_token_id or m.model.config.decoder_start_token_id])
+            start_id = m.model.generation_config.decoder_start_token_id or m.model.config.decoder_start_token_id
+            seq = torch.tensor([start_id], device=m.device)
         start = n_prompt if m.family == "decoder" else 1
         produced = seq[start:].tolist()
         finished = bool(produced) and produced[-1] in eos
@@ -515,7 +557,7 @@ def run_model(
             produced,
             output,
             attentions,
-            out.logits[0].float(),
+            out.logits[0].float().cpu(),
             finished,
             warnings,
             cap,
@@ -529,7 +571,8 @@ def _zero_ablated(attentions: dict[str, torch.Tensor], ablate: Sequence[tuple[st
 
 
 def _stack(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
-    return torch.stack([a[0] for a in attentions]).float()
+    """(L, h, T_q, T_k) in float32 on the CPU: what is sent, whatever device and dtype ran the model."""
+    return torch.stack([a[0] for a in attentions]).float().cpu()
 
 
 def decoding_steps(m: HFModel, run: HFRun, top_k: int = DEFAULT_TOP_K, precision: int = 4) -> list[dict[str, Any]]:
@@ -612,6 +655,7 @@ def hf_math(
     run = run_model(m, text, max_new_tokens, capture=[site])
     captured = run.captured[id(site.module)]
     traced = hf_attn.trace_site(site, captured, head)
+    traced["tensors"] = {name: t.cpu() for name, t in traced["tensors"].items()}  # float32 already (trace_site)
     ref = run.attentions[kind][layer, head]
     traced["max_abs_diff"] = float((traced["tensors"]["weights"] - ref).abs().max())
     tok = m.tokenizer.convert_ids_to_tokens

@@ -228,9 +228,9 @@ def trace_site(site: Site, captured: tuple[tuple[Any, ...], dict[str, Any], Any]
             scores = scores + bias
     tq, tk = scores.shape
     if site.kind == "decoder_self":
-        mask = torch.ones(tq, tk, dtype=torch.bool).tril(tk - tq)
+        mask = torch.ones(tq, tk, dtype=torch.bool, device=scores.device).tril(tk - tq)
     else:
-        mask = torch.ones(tq, tk, dtype=torch.bool)
+        mask = torch.ones(tq, tk, dtype=torch.bool, device=scores.device)
     weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
     tensors = {"q": qh, "k": kh, "v": vh, "scores": scores, "mask": mask, "weights": weights, "output": weights @ vh}
     if bias is not None:

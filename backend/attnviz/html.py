@@ -39,7 +39,8 @@ def template_path() -> Path:
             return path
     raise FrontendNotBuiltError(
         f"the visualizer's single-file build is missing (looked for {PACKAGED_TEMPLATE} and {CHECKOUT_TEMPLATE}); "
-        "build it with `make frontend` (cd frontend && npm run build)"
+        "build it with `make frontend` (cd frontend && npm run build), or install attnviz from the wheel or sdist "
+        "that `make dist` builds (they carry it; a pip install from a git checkout does not)"
     )
 
 
@@ -92,13 +93,18 @@ def checkpoint_page(
     with_timeline: bool = False,
     with_math: bool = False,
     max_text_len: int = 128,
+    device: str = "cpu",
+    dtype: str = "float32",
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The document of ``checkpoint`` (a name in the ``checkpoints`` directory, as the service
     lists it) on ``text``, through the service's own code path, plus the embedded server data
     asked for: the run's timeline (and its listing, which the timeline view reads), and the
-    math step-through of every head of every kind. Raises :class:`LessonError`."""
+    math step-through of every head of every kind. Raises :class:`LessonError`; ``device`` and
+    ``dtype`` are where a Hugging Face model runs (:func:`attnviz.hf.load_hf_model`; a device this
+    torch does not have raises :class:`~attnviz.hf.DeviceUnavailableError` before anything loads)."""
     import orjson
 
+    from .hf import resolve_device, resolve_dtype
     from .server.errors import ApiError
     from .server.model_cache import LoadedHF, ModelCache
     from .server.registry import CheckpointRegistry, run_of
@@ -107,7 +113,8 @@ def checkpoint_page(
     root = Path(checkpoints)
     if not root.is_dir():
         raise LessonError(f"the checkpoint directory {str(root)!r} does not exist (pass --checkpoints DIR)")
-    models = ModelCache(2)
+    resolve_device(device), resolve_dtype(dtype)
+    models = ModelCache(2, device=device, dtype=dtype)
     registry = CheckpointRegistry(root, hf_loader=lambda p: models.get_hf(p).encoder)
     service = AttentionService(registry=registry, models=models, max_text_len=max_text_len, timeline_cache_size=0)
     try:

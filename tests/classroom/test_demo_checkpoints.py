@@ -1,6 +1,7 @@
-"""The demo runs the image ships: ``make demo`` (which the Dockerfile runs) calls
-``python -m attnviz.demo``; the same code with tiny settings (conftest.build_tiny_demo) gives runs
-that a real uvicorn server lists as copy, reverse and sort, each usable, with its own task."""
+"""The demo runs the image ships: ``make demo`` (which the Dockerfile runs) calls ``attnviz demo``
+(``python -m attnviz.demo``, then the pretrained demo model); the same code with tiny settings
+(conftest.build_tiny_demo) gives runs that a real uvicorn server lists as copy, reverse and sort,
+each usable, with its own task."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .conftest import DEMO_TASKS, ROOT, tiny
 def test_make_demo_runs_the_demo_module() -> None:
     r = subprocess.run(["make", "-n", "demo", "CHECKPOINTS=/x/ck"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "-m attnviz.demo --checkpoints /x/ck" in r.stdout
+    assert "bin/attnviz demo --checkpoints /x/ck" in r.stdout
     assert "make demo" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
 

@@ -71,5 +71,8 @@ def test_server_lists_and_serves_toy_runs_and_says_to_install_the_extra(root: Pa
 def test_hf_demo_does_nothing_but_say_so(tmp_path: Path) -> None:
     proc = run_hidden(HIDE + "from attnviz.hf_demo import main; main(['--checkpoints', sys.argv[1]])", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "pretrained demo model skipped: the 'hf' extra is not installed (make setup HF=1)"
+    assert (
+        proc.stdout.strip()
+        == "pretrained demo model skipped: the 'hf' extra is not installed (pip install 'attnviz[hf]', or make setup HF=1)"
+    )
     assert list(tmp_path.iterdir()) == []

@@ -27,6 +27,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="worker processes, each with its own model cache (default 1, or $ATTNVIZ_WORKERS)",
     )
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda", "mps"),
+        default=None,
+        help="where Hugging Face models run (default auto: a GPU when torch sees one; or $ATTNVIZ_DEVICE)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "bfloat16", "float16"),
+        default=None,
+        help="precision of Hugging Face models on that device (default float32, or $ATTNVIZ_DTYPE)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--no-access-log", action="store_true", help="do not log every request")
 
@@ -46,6 +58,9 @@ def serve(args: argparse.Namespace) -> int:
         overrides["checkpoint_dir"] = args.checkpoints
     if getattr(args, "workers", None) is not None:
         overrides["workers"] = args.workers
+    for name in ("device", "dtype"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:  # one line a setting, naming the variable, instead of a traceback
@@ -53,9 +68,18 @@ def serve(args: argparse.Namespace) -> int:
             name = str(err["loc"][0]) if err["loc"] else "settings"
             print(f"error: ATTNVIZ_{name.upper()}: {err['msg']} (got {err.get('input')!r})", file=sys.stderr)
         return 2
+    from ..hf import DeviceUnavailableError, resolve_device
+
+    try:  # before serving: `--device cuda` on a machine without one is a one-line error, not a failed request later
+        device = resolve_device(settings.device)
+    except DeviceUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
     url = f"http://{settings.host}:{settings.port}"
     log.info("attnviz serving %s/ (API docs at %s/docs), checkpoints from %s", url, url, settings.checkpoint_dir)
+    log.info("Hugging Face models run on %s in %s (--device %s)", device, settings.dtype, settings.device)
+    log.info("front end from %s", settings.frontend_dist)
     HeaderTimeoutH11Protocol.timeout_headers = settings.timeout_headers
     options: dict[str, Any] = {
         "host": settings.host,

@@ -85,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     _install_log_filter()
     limits = settings.checkpoint_limits()
-    models = ModelCache(settings.model_cache_size, settings.model_cache_bytes, limits)
+    models = ModelCache(
+        settings.model_cache_size, settings.model_cache_bytes, limits, device=settings.device, dtype=settings.dtype
+    )
     # Hugging Face directories are loaded once when first listed (through the shared model cache),
     # so an unloadable one is listed unusable with the reason and the first request is fast.
     registry = CheckpointRegistry(

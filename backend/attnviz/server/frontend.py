@@ -1,4 +1,5 @@
-"""Serving the built front end (``frontend/dist``): its files with correct MIME types, and
+"""Serving the built front end (``frontend/dist`` of a checkout, else the copy an installed
+package carries in ``attnviz/_static/app``, see ``default_dist``): its files with correct MIME types, and
 ``index.html`` for any other non-API GET (the app routes in the browser). Before the front end is
 built, ``/`` explains how to build it.
 
@@ -39,11 +40,26 @@ code{background:#eee;padding:.1em .3em;border-radius:3px}</style></head>
 <body><h1>attnviz</h1>
 <p>The API is running, but the web visualizer has not been built yet.</p>
 <p>Build it with <code>make frontend</code> (or <code>make setup</code> for everything), then reload this page.
-<code>make run</code> does it all: install, train the demo checkpoints, build, serve.</p>
+<code>make run</code> does it all: install, train the demo checkpoints, build, serve.
+An installed package has it inside when it comes from the wheel or sdist that <code>make dist</code> builds
+(a <code>pip install</code> straight from a git checkout has no built front end).</p>
 <p>Meanwhile: the API is documented at <a href="/docs">/docs</a>, and
 <a href="/api/checkpoints">/api/checkpoints</a> lists the checkpoints.</p>
 </body></html>
 """
+
+
+PACKAGED_APP = Path(__file__).resolve().parents[1] / "_static" / "app"
+"""The app inside the package (``make dist`` copies frontend/dist there; git-ignored in a checkout)."""
+CHECKOUT_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
+
+
+def default_dist() -> Path:
+    """What ``attnviz serve`` serves by default: a checkout's own build when there is one (a rebuilt
+    front end is never shadowed by an older packaged copy), else the packaged app."""
+    if (CHECKOUT_DIST / "index.html").is_file() or not (PACKAGED_APP / "index.html").is_file():
+        return CHECKOUT_DIST
+    return PACKAGED_APP
 
 
 # the data block's id, read (once) by frontend/src/data.ts

@@ -70,8 +70,17 @@ class ModelCache:
     """``path -> LoadedModel | LoadedHF``, least recently used evicted past ``maxsize`` entries or
     ``max_bytes`` of weights (the most recent model always stays)."""
 
-    def __init__(self, maxsize: int = 8, max_bytes: int = 1 << 30, limits: CheckpointLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        maxsize: int = 8,
+        max_bytes: int = 1 << 30,
+        limits: CheckpointLimits = DEFAULT_LIMITS,
+        *,
+        device: str = "cpu",
+        dtype: str = "float32",
+    ) -> None:
         self.maxsize = max(1, maxsize)
+        self.device, self.dtype = device, dtype  # of Hugging Face models (hf.load_hf_model); toy models stay on the CPU
         self.max_bytes = max_bytes
         self.limits = limits
         self._items: OrderedDict[Path, LoadedModel | LoadedHF] = OrderedDict()
@@ -117,7 +126,7 @@ class ModelCache:
         raises :class:`~attnviz.hf.HFModelError` before anything is loaded."""
 
         def load(key: FileKey) -> LoadedHF:
-            model = load_hf_model(path, self.max_bytes)
+            model = load_hf_model(path, self.max_bytes, device=self.device, dtype=self.dtype)
             return LoadedHF(path, key, model, nbytes=model.nbytes)
 
         return self._get(path, hf_dir_key(path), LoadedHF, load)

@@ -6,6 +6,7 @@ ATTNVIZ_HF_MODELS=/models/bert-base-uncased:/models/gpt2   # os.pathsep- or comm
 ATTNVIZ_MODEL_CACHE_BYTES=2000000000   # weights kept loaded; a bigger model is refused
 ATTNVIZ_ALLOWED_HOSTS=classroom.local,10.0.0.5   # Host headers served when bound to 0.0.0.0 (default: any)
 ATTNVIZ_TRAINING=1   # allow training from the page on a non-loopback host (docs/api.md "Training")
+ATTNVIZ_DEVICE=cuda ATTNVIZ_DTYPE=bfloat16   # where Hugging Face models run (attnviz serve --device --dtype)
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ..checkpoint import DEFAULT_LIMITS, CheckpointLimits
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-"""The source checkout (``backend/attnviz/server/settings.py`` → repo); used for defaults only."""
+from .frontend import default_dist
 
 
 class Settings(BaseSettings):
@@ -95,7 +94,17 @@ class Settings(BaseSettings):
         description="local Hugging Face model directories (encoder, decoder, seq2seq) to list as `hf:<dirname>` "
         "(needs the hf extra)",
     )
-    frontend_dist: Path = Field(default=REPO_ROOT / "frontend" / "dist", description="built front end served at /")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        default="auto",
+        description="where Hugging Face models run: auto (a GPU when torch sees one, else the CPU), cpu, cuda, mps",
+    )
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        default="float32", description="weights and activations of Hugging Face models (attention is sent as float32)"
+    )
+    frontend_dist: Path = Field(
+        default_factory=default_dist,
+        description="built front end served at / (default: the checkout's frontend/dist when built, else the package's copy)",
+    )
     # ---- training from the page (POST /api/train) ----
     training: bool | None = Field(
         default=None,
