@@ -1,9 +1,9 @@
 """``document_from`` / ``save_html`` on what interpretability libraries hand back: a TransformerLens
 ``ActivationCache`` (``blocks.{l}.attn.hook_pattern``, ``[batch, heads, q, k]``), a plain mapping of
-the same hook names, and nnsight's saved values. The real libraries are optional (they are not in
-the dev extra): their tests run where they are installed and skip elsewhere; the mapping and the
-``.value`` holder, which are what attnviz reads by duck typing, are tested everywhere. attnviz
-itself never imports either library."""
+the same hook names, and nnsight's saved values. Both libraries are in the dev extra (pinned in
+constraints.txt), so a real ``HookedTransformer`` built from a config (no download) and a real
+nnsight trace run here; the mapping and the ``.value`` holder, which are what attnviz reads by duck
+typing, are tested without them too. attnviz itself never imports either library."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def softmax(shape: tuple[int, ...], seed: int = 0, causal: bool = False) -> torc
 def tiny_lens_model() -> Any:
     """A 2-layer, 4-head causal model built from a config, offline: ``HookedTransformer`` (up to
     TransformerLens 3) or ``TransformerBridge.boot_native`` (TransformerLens 4, which removed it)."""
-    tl = pytest.importorskip("transformer_lens")
+    import transformer_lens as tl  # the dev extra: missing is a failure, not a skip
+
     cfg = {"n_layers": 2, "d_model": 32, "n_ctx": 16, "d_head": 8, "n_heads": 4, "d_vocab": 50, "act_fn": "gelu"}
     torch.manual_seed(0)
     try:
@@ -136,7 +137,8 @@ def test_saved_values_are_unwrapped() -> None:
 
 
 def test_nnsight_saved_attention_of_a_real_model() -> None:
-    nnsight = pytest.importorskip("nnsight")
+    import nnsight  # the dev extra
+
     tf = pytest.importorskip("transformers")
     cfg = tf.GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=2, n_head=4, bos_token_id=0, eos_token_id=0)
     torch.manual_seed(0)
