@@ -29,6 +29,13 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:
+        return ""
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -72,3 +79,31 @@ def test_a_server_killed_while_its_worker_starts_leaves_no_worker(tmp_path: Path
                 os.kill(p, signal.SIGKILL)
             raise AssertionError(f"worker processes {left} outlived their server")
         time.sleep(0.1)
+
+
+def test_a_server_stopped_after_a_job_leaks_no_semaphores(tmp_path: Path) -> None:
+    """SIGTERM (docker stop, systemd, Ctrl-C in some shells) after a finished job: the workers end
+    and their queues' named semaphores are released, so the resource tracker logs no leak."""
+    from ..live_server import serve
+
+    log = tmp_path / "server.log"
+    with serve(tmp_path / "ckpts", log, env=TRAIN_ENV) as base:
+        spec = {"task": "copy", "epochs": 1, "n_layers": 1, "n_heads": 2, "d_model": 16}
+        job = httpx.post(f"{base}/api/train", json=spec, timeout=30).json()["id"]
+        deadline = time.monotonic() + 120
+        while (state := httpx.get(f"{base}/api/train/{job}", timeout=5).json()["state"]) not in ("done", "failed"):
+            assert time.monotonic() < deadline, state
+            time.sleep(0.2)  # polling the job's state
+        assert state == "done"
+        port = base.rsplit(":", 1)[1]
+        server = next(p for p in children_of(os.getpid()) if f"--port\x00{port}\x00" in cmdline(p))
+        trackers = [p for p in children_of(server) if "resource_tracker" in cmdline(p)]
+        assert trackers, "the server runs no resource tracker: nothing would report a leak"
+    # serve() ends the server with SIGTERM; its resource tracker writes any warning as it exits
+    deadline = time.monotonic() + 30
+    while any(alive(p) for p in trackers):
+        assert time.monotonic() < deadline, "the resource tracker outlived its server"
+        time.sleep(0.1)
+    text = log.read_text(errors="replace")
+    assert "Application shutdown complete" in text
+    assert "leaked semaphore" not in text, text[-2000:]

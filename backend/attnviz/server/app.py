@@ -3,6 +3,7 @@ handlers, routers and the front end. ``uvicorn --factory attnviz.server.app:crea
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,6 +64,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 log.warning("unusable checkpoint %s: %s", m.name, m.error)
     yield
     services.service.clear()
+    training = getattr(app.state, "training", None)  # made on the first /api/train request (routes/train.py)
+    if training is not None:
+        await asyncio.to_thread(training.shutdown)  # ends its workers and releases their queues
 
 
 class _ShortAccessLines(logging.Filter):

@@ -11,6 +11,7 @@ already written intact (the trainer removes a killed save's temporary file on it
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import logging
 import math
@@ -76,6 +77,14 @@ class Worker:
     reports: Any  # multiprocessing queue: what the worker reports
     cancel: MpEvent
     ready: MpEvent  # set once torch is imported and warmed up
+
+    def close(self) -> None:
+        """Close its queues (the process has ended). Their semaphores are named, to be opened by the
+        spawned child, and unlinked only when collected: a server ended by SIGTERM never collects
+        them, and the resource tracker logs "leaked semaphore objects" (16 per job) at exit."""
+        for q in (self.jobs, self.reports):
+            q.cancel_join_thread()  # what the child never read is dropped, not waited for
+            q.close()
 
 
 @dataclass(frozen=True)
@@ -217,6 +226,7 @@ class TrainingManager:
         self._wake = asyncio.Event()
         self._ctx = mp.get_context("spawn")
         self._spare: Worker | None = None
+        self._closed = False  # shutdown() ran: no new worker
 
     def _spawn(self) -> Worker:
         jobs, reports, cancel, ready = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event(), self._ctx.Event()
@@ -229,6 +239,8 @@ class TrainingManager:
     def warm(self) -> None:
         """Start a worker that waits for the next job (so Train does not wait for torch to import)."""
         with self._lock:
+            if self._closed:  # a job that ends as the server stops must not start a worker it never ends
+                return
             if self.allowed and (self._spare is None or not self._spare.process.is_alive()):
                 self._spare = self._spawn()
 
@@ -239,12 +251,15 @@ class TrainingManager:
         self._wake = asyncio.Event()
 
     def shutdown(self) -> None:
-        spare, self._spare = self._spare, None
+        with self._lock:
+            self._closed = True
+            spare, self._spare = self._spare, None
         if spare is not None and spare.process.is_alive():
             spare.jobs.put(None)
             spare.process.join(2)
-            if spare.process.is_alive():
+            if spare.process.is_alive():  # still importing torch: it reads no queue yet
                 spare.process.terminate()
+                spare.process.join(2)
         job = self.current
         if job is not None and job.process is not None and job.process.is_alive():
             if job.cancel is not None:
@@ -253,6 +268,19 @@ class TrainingManager:
             if job.process.is_alive():
                 job.process.terminate()
                 job.process.join(2)
+        self._release(spare)
+        del job, spare
+        mp.active_children()  # forgets ended children (their Process objects hold the queues)
+        gc.collect()  # the queues and events, unreachable now, unlink their semaphores
+
+    def _release(self, spare: Worker | None) -> None:
+        """Close every worker's queues (Worker.close) and drop the references the jobs kept for
+        their status: a function of its own, so no local variable outlives it to hold one."""
+        for w in (spare, *(j.worker for j in self.jobs.values())):
+            if w is not None:
+                w.close()
+        for j in self.jobs.values():
+            j.worker = j.cancel = j.process = None
 
     def _notify(self) -> None:
         def wake() -> None:
