@@ -20,6 +20,7 @@ import { installPerf, isSkeleton } from './perf';
 import { createThrottle } from './lib/throttle';
 import { ablationKey } from './lib/ablate';
 import { installInsight } from './insight';
+import { lessonSearchIn, lessonSearchOut } from './lib/lessonUrl';
 import { installTestHook, timeHovers, timings, type LoadTimings } from './testHook';
 import { bootEmbedded } from './embedded'; // [embedded] single-file page
 
@@ -35,7 +36,7 @@ const DEFAULT_TEXT = 'hello';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
-const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
+const store = createStore<AppState>(initialState(parseParams(URL_SPECS, lessonSearchIn(location.search))));
 // the listing the served page carries (src/data.ts), or else asked for before the views are built,
 // so the answer comes back while they are; loadCheckpoints takes it
 let bootList: Promise<CheckpointsResponse> | null = fetchCheckpoints();
@@ -117,7 +118,7 @@ store.subscribe((s, p) => {
 // the URL mirrors the state, at most every URL_SYNC_MS (a scrub or a slider drag changes it every frame)
 const URL_SYNC_MS = 100;
 const urlSync = createThrottle(() => {
-  const q = formatParams(URL_SPECS, store.get(), location.search);
+  const q = lessonSearchOut(formatParams(URL_SPECS, store.get(), lessonSearchIn(location.search)));
   if (q !== location.search) history.replaceState(null, '', `${location.pathname}${q}${location.hash}`);
 }, URL_SYNC_MS);
 store.subscribe((s, p) => {
@@ -125,7 +126,7 @@ store.subscribe((s, p) => {
 });
 window.addEventListener('pagehide', () => urlSync.flush());
 window.addEventListener('popstate', () => {
-  const u = parseParams(URL_SPECS, location.search);
+  const u = parseParams(URL_SPECS, lessonSearchIn(location.search));
   const s = store.get();
   store.set({ ...u, ...(s.doc ? normalizeForDoc(u, s.doc) : {}) });
 });
