@@ -207,7 +207,8 @@ export function createLessonPanel(store: Store<AppState>) {
     const { t } = sh.cur;
     const mats = Array.from({ length: t.heads }, (_, i) => headMatrix(t, layer, i));
     const { head: best, scores } = bestHead(mats, t.nq, t.nk, qn.score);
-    store.set({ layer, head: best });
+    // after the click that picked it, which focuses the picked head: the reveal shows the answer
+    setTimeout(() => store.set({ layer, head: best }), 0);
     answer(h === best, { answerHead: best, pickedHead: h, score: scores[best]!.toFixed(2), pickedScore: scores[h]!.toFixed(2), layer });
   }
 
@@ -235,7 +236,8 @@ export function createLessonPanel(store: Store<AppState>) {
         const qn = st?.step.question;
         if (qn?.type === 'cell') return pickCell(qn.row, Array.prototype.indexOf.call(chip.parentElement.children, chip));
       }
-      const mv = t.closest<HTMLElement>('[data-testid^=model-view-]');
+      // the thumbnail's button (its canvas has a test id of its own)
+      const mv = t.closest<HTMLElement>('#model-view button[data-testid^=model-view-]');
       const m = mv?.dataset.testid?.match(/^model-view-(\d+)-(\d+)$/);
       if (m) pickHead(Number(m[1]), Number(m[2]));
       return undefined;
