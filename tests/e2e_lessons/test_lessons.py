@@ -6,6 +6,7 @@ architecture drawing of each model shape, each block landing on its kind and lay
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -16,15 +17,23 @@ from playwright.sync_api import expect
 from ..browser import Server, decoded_weights, heatmap_cells, open_app, settled_url, shown, url_params, wait_drawn
 from .conftest import lessons
 
-VIEWPORTS = {"1440x900": {"width": 1440, "height": 900}, "1280x720": {"width": 1280, "height": 720}}
+VIEWPORTS = {
+    "1440x900": {"width": 1440, "height": 900},
+    "1280x720": {"width": 1280, "height": 720},
+    "1280x720-present": {"width": 1280, "height": 720},
+}
 
 GEOMETRY_JS = """() => {
   const hl = [...document.querySelectorAll('[data-lesson-highlight]')];
   const panel = document.querySelector('[data-testid=lesson-panel]');
-  const box = (e) => { const r = e.getBoundingClientRect(); return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+  const box = (e) => {
+    const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+  };
   if (hl.length !== 1) return {count: hl.length};
   const r = box(hl[0]);
-  const cx = (Math.max(r.left, 0) + Math.min(r.right, innerWidth)) / 2, cy = (Math.max(r.top, 0) + Math.min(r.bottom, innerHeight)) / 2;
+  const cx = (Math.max(r.left, 0) + Math.min(r.right, innerWidth)) / 2;
+  const cy = (Math.max(r.top, 0) + Math.min(r.bottom, innerHeight)) / 2;
   const atCentre = document.elementFromPoint(cx, cy);
   return {count: 1, hl: r, panel: box(panel), vw: innerWidth, vh: innerHeight,
           centreInside: !!atCentre && (hl[0].contains(atCentre) || atCentre === hl[0])};
@@ -40,7 +49,9 @@ def assert_highlight_clear(page: Any, where: str) -> None:
     assert g["count"] == 1, f"{where}: {g['count']} highlighted elements"
     hl, p = g["hl"], g["panel"]
     assert hl["right"] - hl["left"] > 0 and hl["bottom"] - hl["top"] > 0, f"{where}: highlight has no size"
-    assert hl["left"] >= -1 and hl["top"] >= -1 and hl["right"] <= g["vw"] + 1 and hl["bottom"] <= g["vh"] + 1, f"{where}: highlight off screen {hl}"
+    assert hl["left"] >= -1 and hl["top"] >= -1 and hl["right"] <= g["vw"] + 1 and hl["bottom"] <= g["vh"] + 1, (
+        f"{where}: highlight off screen {hl}"
+    )
     disjoint = p["right"] <= hl["left"] or hl["right"] <= p["left"] or p["bottom"] <= hl["top"] or hl["bottom"] <= p["top"]
     assert disjoint, f"{where}: the lesson panel {p} covers the highlight {hl}"
     assert g["centreInside"], f"{where}: something covers the highlight's centre"
@@ -60,7 +71,8 @@ def test_every_step_opens_with_its_view_and_an_uncovered_highlight(server: Serve
     for lesson in lessons():
         for n, step in enumerate(lesson["steps"], start=1):
             where = f"{lesson['id']} step {n} at {viewport}"
-            open_app(page, server.url, f"/?lesson={lesson['id']}&step={n}")
+            present = "&present=1" if viewport.endswith("present") else ""
+            open_app(page, server.url, f"/?lesson={lesson['id']}&step={n}{present}")
             wait_step(page, lesson["id"], n, len(lesson["steps"]))
             want = step_params(step)
             run = want.get("ckpt", "").split("/")[0]
@@ -103,8 +115,9 @@ def test_a_cell_question_is_graded_on_the_weights_shown(server: Server, new_page
         wait_drawn(page, "hello")
         page.get_by_test_id("epoch-select").select_option(ckpt)
         wait_drawn(page, "hello", ckpt)
-        # the weights are hidden until the student answers: every pixel of the heatmap is one grey
-        expect(page.locator("body")).to_have_class(__import__("re").compile(r"\blesson-asking\b"))
+        # the weights are hidden until the student answers: the heatmap is filtered to one flat grey
+        expect(page.locator("body")).to_have_class(re.compile(r"\blesson-hiding\b"))
+        assert "brightness(0)" in page.get_by_test_id("focus-heatmap-canvas").evaluate("(c) => getComputedStyle(c).filter")
         row = decoded_weights(page, "cross")[1, 2, qn["row"]]
         best = int(np.argmax(row))
         pick = best if attempt == "right" else int(np.argmin(row))
@@ -114,7 +127,8 @@ def test_a_cell_question_is_graded_on_the_weights_shown(server: Server, new_page
         src = page.locator("[data-testid=tokens-src] span.tok").all_text_contents()
         assert f"{row[best]:.2f}" in fb.inner_text() and src[best] in fb.inner_text()
         feedback.append(fb.inner_text())
-        expect(page.locator("body")).not_to_have_class(__import__("re").compile(r"\blesson-asking\b"))
+        expect(page.locator("body")).not_to_have_class(re.compile(r"\blesson-hiding\b"))
+        assert page.get_by_test_id("focus-heatmap-canvas").evaluate("(c) => getComputedStyle(c).filter") == "none"
     assert feedback[0] != feedback[1]
 
 
@@ -197,7 +211,9 @@ def test_a_lesson_by_keyboard_only(server: Server, page: Any) -> None:
 def test_architecture_blocks_open_their_kind_and_layer(server: Server, page: Any) -> None:
     open_app(page, server.url, "/?ckpt=copy&text=hello&insight=arch", drawn=True)
     fig = page.get_by_role("group", name="architecture", exact=False)
-    expect(fig).to_have_attribute("aria-label", "Model architecture: 2-layer encoder, 2-layer decoder, 4 heads per attention block")
+    expect(fig).to_have_attribute(
+        "aria-label", "Model architecture: 2-layer encoder, 2-layer decoder, 4 heads per attention block"
+    )
     names = {"encoder_self": "Encoder self-attention", "decoder_self": "Masked self-attention", "cross": "Cross-attention"}
     blocks = fig.get_by_role("button")
     expect(blocks).to_have_count(6)

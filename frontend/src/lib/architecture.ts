@@ -41,10 +41,17 @@ export interface ArchLayout {
   height: number;
   blocks: ArchBlock[];
   /** the layer frames: one per layer and stack, with its label */
-  frames: { x: number; y: number; w: number; h: number; label: string }[];
+  frames: { x: number; y: number; w: number; h: number; label: string; side: 'left' | 'right' }[];
   /** arrows (x1, y1) → (x2, y2) */
   flows: [number, number, number, number][];
 }
+
+/** The block's visible label (short: it must fit the block); the accessible name is KIND_NAME's. */
+const KIND_SHORT: Record<AttentionKind, string> = {
+  encoder_self: 'Self-attention',
+  decoder_self: 'Masked self-attention',
+  cross: 'Cross-attention',
+};
 
 export const KIND_NAME: Record<AttentionKind, string> = {
   encoder_self: 'Encoder self-attention',
@@ -52,9 +59,9 @@ export const KIND_NAME: Record<AttentionKind, string> = {
   cross: 'Cross-attention',
 };
 
-const COL_W = 170;
-const GAP_X = 60;
-const PAD = 14;
+const COL_W = 180;
+const GAP_X = 56;
+const PAD = 22; // room for the rotated layer labels on the outer sides
 const ATT_H = 24;
 const NORM_H = 12;
 const FF_H = 20;
@@ -93,13 +100,13 @@ export function archLayout(shape: ArchShape): ArchLayout {
     for (let l = 0; l < n; l++) {
       const h = rowH(row);
       const fy = y - h;
-      frames.push({ x: x - 2, y: fy, w: COL_W + 4, h, label: `${side} layer ${l + 1} · L${l}` });
+      frames.push({ x: x - 2, y: fy, w: COL_W + 4, h, label: `${side} layer ${l + 1} · L${l}`, side: side === 'Encoder' ? 'left' : 'right' });
       flows.push([cx, y, cx, y - FRAME_PAD]);
       let by = y - FRAME_PAD;
       row.forEach((bh, i) => {
         by -= bh;
         const kind = kinds[i] ?? null;
-        if (kind) blocks.push({ cls: 'att', label: `${KIND_NAME[kind]} · ${shape.heads} heads`, x: x + 8, y: by, w: COL_W - 16, h: bh, kind, layer: l, name: blockName(kind, l) });
+        if (kind) blocks.push({ cls: 'att', label: `${KIND_SHORT[kind]} ×${shape.heads}`, x: x + 8, y: by, w: COL_W - 16, h: bh, kind, layer: l, name: blockName(kind, l) });
         else blocks.push({ cls: bh === FF_H ? 'ff' : 'norm', label: bh === FF_H ? 'Feed-forward' : 'Add & Norm', x: x + 8, y: by, w: COL_W - 16, h: bh });
         by -= GAP;
       });

@@ -54,6 +54,8 @@ export type Question =
       prompt: string;
       options: string[];
       answer: number;
+      /** grey the weights until answered (a choice about what the weights show); cell and head questions always do */
+      hides?: boolean;
       right: string;
       wrong: string;
     };
@@ -110,7 +112,8 @@ function validateQuestion(raw: unknown, at: string): string[] {
   for (const k of ['prompt', 'right', 'wrong'] as const) if (!isStr(q[k])) errs.push(`${at}: question.${k} is missing`);
   if (q.right === q.wrong) errs.push(`${at}: question.right and question.wrong must differ`);
   if (q.expect !== undefined && (!Number.isInteger(q.expect) || (q.expect as number) < 0)) errs.push(`${at}: question.expect must be an index ≥ 0`);
-  const known = ['type', 'prompt', 'right', 'wrong', 'row', 'score', 'expect', 'options', 'answer'];
+  const known = ['type', 'prompt', 'right', 'wrong', 'row', 'score', 'expect', 'options', 'answer', 'hides'];
+  if (q.hides !== undefined && typeof q.hides !== 'boolean') errs.push(`${at}: question.hides must be true or false`);
   const extra = Object.keys(q).filter((k) => !known.includes(k));
   if (extra.length) errs.push(`${at}: unknown question field(s) ${extra.join(', ')}`);
   if (q.type === 'cell') {

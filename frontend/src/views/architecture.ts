@@ -62,9 +62,13 @@ export function createArchitecture(container: HTMLElement, store: Store<AppState
         for (const [a, v] of [['x', f.x], ['y', f.y], ['width', f.w], ['height', f.h], ['rx', 6]] as const) r.setAttribute(a, String(v));
         const t = document.createElementNS(SVG, 'text');
         t.setAttribute('class', 'stack-label');
-        t.setAttribute('x', String(f.x + f.w + 3));
-        t.setAttribute('y', String(f.y + 10));
-        t.setAttribute('transform', `rotate(90 ${f.x + f.w + 3} ${f.y + 10})`);
+        // outside the stack: left of the encoder, right of the decoder (the gap carries the arrows)
+        const lx = f.side === 'left' ? f.x - 4 : f.x + f.w + 4;
+        const ly = f.y + f.h / 2;
+        t.setAttribute('x', String(lx));
+        t.setAttribute('y', String(ly));
+        t.setAttribute('text-anchor', 'middle');
+        t.setAttribute('transform', `rotate(${f.side === 'left' ? -90 : 90} ${lx} ${ly})`);
         t.textContent = f.label;
         svg.append(r, t);
       }

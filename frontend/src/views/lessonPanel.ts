@@ -264,7 +264,7 @@ export function createLessonPanel(store: Store<AppState>) {
     document.body.classList.toggle('lesson-open', !!s.lesson);
     if (!s.lesson) {
       panel.hidden = true;
-      document.body.classList.remove('lesson-asking');
+      document.body.classList.remove('lesson-asking', 'lesson-hiding');
       document.body.removeAttribute('data-lesson-ask');
       setHighlight(null);
       return;
@@ -295,6 +295,8 @@ export function createLessonPanel(store: Store<AppState>) {
     const got = answers.get(i);
     qBox.hidden = !q;
     document.body.classList.toggle('lesson-asking', !!q && !got);
+    // greyed until answered: the weights, when they would give the answer away
+    document.body.classList.toggle('lesson-hiding', !!q && !got && (q.type !== 'choice' || !!q.hides));
     if (q && !got) document.body.dataset.lessonAsk = q.type;
     else document.body.removeAttribute('data-lesson-ask');
     if (q) {
@@ -331,7 +333,9 @@ export function createLessonPanel(store: Store<AppState>) {
     back.disabled = i === 0;
     next.disabled = i === l.steps.length - 1;
     skip.hidden = !q || !!got;
-    setHighlight(document.querySelector(HIGHLIGHTS[step.highlight]));
+    // an element the layout hides (the model view in presenter mode) hands over to the heatmap
+    const want = document.querySelector(HIGHLIGHTS[step.highlight]);
+    setHighlight(want && want.getClientRects().length ? want : document.querySelector(HIGHLIGHTS['focus-heatmap']));
     place();
     requestAnimationFrame(place); // again once the views that changed with the step have laid out
   }
@@ -348,7 +352,7 @@ export function createLessonPanel(store: Store<AppState>) {
     const r = lastHighlight?.getBoundingClientRect();
     const target = r && r.width > 0 && r.height > 0 ? { left: r.left, top: r.top, width: r.width, height: r.height } : null;
     // what a step is about, kept clear when there is room (the highlight itself always is)
-    const avoid = ['[data-testid=focus-heatmap]', '#insight-panel', '[data-testid=output]']
+    const avoid = ['[data-testid=focus-heatmap]', '#insight-panel', '#arc-view', '#model-view .mv-grid', '[data-testid=output]']
       .map((sel) => document.querySelector(sel))
       .filter((e): e is Element => !!e && !e.contains(lastHighlight) && !lastHighlight?.contains(e))
       .map((e) => e.getBoundingClientRect())
