@@ -14,6 +14,7 @@ import { formatParams, paramsChanged, parseParams } from './lib/url';
 import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
 import { findCheckpoint } from './views/inputBar';
 import { VIEWS } from './views';
+import { landingPatch } from './views/lessonPanel';
 import { moveFocus } from './views/modelView';
 import { resolveRunAlias } from './lib/examples';
 import { installPerf, isSkeleton } from './perf';
@@ -316,7 +317,10 @@ async function loadCheckpoints() {
     // `?ckpt=copy` names a run: its last usable epoch (lesson links survive retraining)
     const alias = resolveRunAlias(list, s.ckpt);
     if (alias) patch.ckpt = alias;
-    if (!s.ckpt && !s.doc) {
+    // a bare URL opens the first lesson step's view (views/lessonPanel.ts), else the first run
+    const landing = !s.ckpt && !s.doc ? landingPatch({ ...s, checkpoints: list }, location.search) : null;
+    if (landing) Object.assign(patch, landing);
+    else if (!s.ckpt && !s.doc) {
       const run = list.runs.find((r) => r.checkpoints.some((c) => c.usable));
       const usable = run?.checkpoints.filter((c) => c.usable) ?? [];
       if (usable.length) {

@@ -232,3 +232,29 @@ def test_architecture_blocks_open_their_kind_and_layer(server: Server, page: Any
     page.keyboard.press("Enter")
     assert (shown(page)["kind"], shown(page)["layer"]) == ("encoder_self", 1)
     assert "insight=arch" in settled_url(page)
+
+
+def test_lessons_in_a_saved_single_file_page(server: Server, new_page: Any, tmp_path: Any) -> None:
+    """The single-file page carries the lessons: a step on its own document applies (kind, layer,
+    head), a step that needs another text says it needs the server; no request leaves the file."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "lesson.html"
+    subprocess.run(
+        [sys.executable, "-m", "attnviz.cli", "html", "--checkpoint", "copy/ckpt_epoch3.pt", "--text", "hello", "--out", str(out),
+         "--checkpoints", str(server.checkpoint_dir)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    page = new_page(local_only=True)
+    page.goto(f"{out.as_uri()}?lesson=classroom&step=3")
+    wait_step(page, "classroom", 3, 10)
+    expect(page.get_by_test_id("lesson-notice")).to_be_hidden()
+    s = shown(page)
+    assert (s["kind"], s["layer"], s["head"]) == ("cross", 1, 2)
+    page.get_by_role("button", name="Next", exact=True).click()  # step 4: the same document
+    page.get_by_role("button", name="Skip (unanswered)").click()
+    page.get_by_role("button", name="Next", exact=True).click()  # step 5: "balloon"
+    expect(page.get_by_test_id("lesson-progress")).to_have_text("Step 5 of 10")
+    expect(page.get_by_test_id("lesson-notice")).to_contain_text("needs the server")
+    assert page.locator("#views").get_attribute("data-input") == "hello"

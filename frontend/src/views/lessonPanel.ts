@@ -65,6 +65,19 @@ export function stepPatch(step: LessonStep, s: AppState): { patch: Partial<AppSt
   return { patch: { ...(patch as Partial<AppState>), hover: null }, missing };
 }
 
+/**
+ * The first screen when the URL names no view: the first lesson's first step (the copy diagonal),
+ * a pattern worth seeing, instead of encoder layer 0 head 0; null when its run is not here.
+ */
+export function landingPatch(s: AppState, search: string): Partial<AppState> | null {
+  const named = new URLSearchParams(search);
+  if (s.lesson || STATE_KEYS.some((k) => named.has(k))) return null;
+  const first = LESSONS[0]?.steps[0];
+  if (!first) return null;
+  const { patch, missing } = stepPatch(first, s);
+  return missing ? null : patch;
+}
+
 export function createLessonPanel(store: Store<AppState>) {
   const panel = el('section', 'lesson-panel');
   panel.setAttribute('role', 'dialog');
@@ -335,7 +348,7 @@ export function createLessonPanel(store: Store<AppState>) {
     skip.hidden = !q || !!got;
     // an element the layout hides (the model view in presenter mode) hands over to the heatmap
     const want = document.querySelector(HIGHLIGHTS[step.highlight]);
-    setHighlight(want && want.getClientRects().length ? want : document.querySelector(HIGHLIGHTS['focus-heatmap']));
+    setHighlight(want?.getClientRects().length ? want : document.querySelector(HIGHLIGHTS['focus-heatmap']));
     place();
     requestAnimationFrame(place); // again once the views that changed with the step have laid out
   }
