@@ -97,6 +97,7 @@ export function createLessonPanel(store: Store<AppState>) {
   prose.dataset.testid = 'lesson-prose';
   const notice = el('p', 'lesson-notice');
   notice.dataset.testid = 'lesson-notice';
+  notice.hidden = true;
   const qBox = el('div', 'lesson-question');
   qBox.dataset.testid = 'lesson-question';
   const qPrompt = el('p', 'lesson-q-prompt');
@@ -148,7 +149,8 @@ export function createLessonPanel(store: Store<AppState>) {
   // ---- applying a step: once the checkpoint list is known (a run name resolves through it) ----
   function apply(s: AppState) {
     const st = stepOf(s);
-    if (!st || s.checkpointsStatus === 'loading') return;
+    // a saved page compares the step with its one document; a served one needs the run list
+    if (!st || (isEmbedded() ? !s.rawDoc : s.checkpointsStatus === 'loading')) return;
     const key = `${st.l.id}#${st.i}`;
     if (key === shownFor) return;
     shownFor = key;
@@ -435,7 +437,7 @@ export function createLessonPanel(store: Store<AppState>) {
       shownFor = '';
       if (s.lesson && !s.lstep) return store.set({ lstep: 1 });
     }
-    if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.checkpointsStatus !== p.checkpointsStatus) apply(s);
+    if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.checkpointsStatus !== p.checkpointsStatus || s.rawDoc !== p.rawDoc) apply(s);
     if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.doc !== p.doc || s.present !== p.present || s.insight !== p.insight || s.status !== p.status || s.mvzoom !== p.mvzoom) render(s);
     return undefined;
   });
