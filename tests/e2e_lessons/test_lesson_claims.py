@@ -32,7 +32,8 @@ def demo_doc(ckpt: str, text: str) -> dict[str, Any]:
         pytest.skip(f"the demo run {run!r} is not in {DEMO} (make demo trains it)")
     path = DEMO / ckpt if file else files[-1]
     torch.set_num_threads(1)
-    return build_document(load_checkpoint(path), text)
+    doc: dict[str, Any] = build_document(load_checkpoint(path), text)
+    return doc
 
 
 def claims() -> list[Any]:
@@ -68,6 +69,10 @@ def test_lesson_claim_holds_on_the_demo_run(
         )
     else:
         nq, nk = w.shape[1:]
-        line = (lambda q: q) if question["score"] == "diagonal" else (lambda q: nk - 2 - q)
+        anti = question["score"] == "anti-diagonal"
+
+        def line(q: int) -> int:  # the key row q reads on the (anti-)diagonal, as lib/lesson.ts lineScore
+            return nk - 2 - q if anti else q
+
         scores = [np.mean([w[h, q, line(q)] for q in range(nq) if 0 <= line(q) < nk]) for h in range(w.shape[0])]
         assert int(np.argmax(scores)) == question["expect"], f"head scores {np.round(scores, 2)}"
