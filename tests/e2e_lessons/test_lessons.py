@@ -257,4 +257,5 @@ def test_lessons_in_a_saved_single_file_page(server: Server, new_page: Any, tmp_
     page.get_by_role("button", name="Next", exact=True).click()  # step 5: "balloon"
     expect(page.get_by_test_id("lesson-progress")).to_have_text("Step 5 of 10")
     expect(page.get_by_test_id("lesson-notice")).to_contain_text("needs the server")
+    expect(page.get_by_test_id("lesson-question")).to_be_hidden()  # not asked about a view it cannot show
     assert page.locator("#views").get_attribute("data-input") == "hello"

@@ -126,6 +126,8 @@ export function createLessonPanel(store: Store<AppState>) {
   let answers = new Map<number, Answer>();
   let shownFor = '';
   let lastHighlight: Element | null = null;
+  /** the shown step could not be set up here (a run or the server missing): no question is asked */
+  let stepMissing = false;
 
   const lesson = (s: AppState): Lesson | null => (s.lesson ? findLesson(s.lesson) : null);
   const stepOf = (s: AppState): { l: Lesson; i: number; step: LessonStep } | null => {
@@ -136,7 +138,7 @@ export function createLessonPanel(store: Store<AppState>) {
   };
   const asking = (s: AppState): boolean => {
     const st = stepOf(s);
-    return !!st?.step.question && !answers.has(st.i);
+    return !!st?.step.question && !answers.has(st.i) && !stepMissing;
   };
 
   function go(lstep: number) {
@@ -156,6 +158,7 @@ export function createLessonPanel(store: Store<AppState>) {
     shownFor = key;
     if (s.lstep !== st.i + 1) return store.set({ lstep: st.i + 1 });
     const { patch, missing } = stepPatch(st.step, s);
+    stepMissing = !!missing;
     notice.textContent = missing ?? '';
     notice.hidden = !missing;
     // a saved page's patch holds only view keys; a server without the run keeps the current view
@@ -306,7 +309,8 @@ export function createLessonPanel(store: Store<AppState>) {
     progress.textContent = `Step ${i + 1} of ${l.steps.length}`;
     stepTitle.textContent = step.title;
     prose.textContent = step.prose;
-    const q = step.question;
+    // a question about a view this page cannot show is not asked
+    const q = stepMissing ? undefined : step.question;
     const got = answers.get(i);
     qBox.hidden = !q;
     document.body.classList.toggle('lesson-asking', !!q && !got);
