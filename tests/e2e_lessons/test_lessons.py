@@ -6,6 +6,7 @@ architecture drawing of each model shape, each block landing on its kind and lay
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qs
@@ -94,6 +95,10 @@ def test_every_step_opens_with_its_view_and_an_uncovered_highlight(server: Serve
                 if run:
                     assert q["ckpt"].startswith(run), where
             assert_highlight_clear(page, where)
+    # the Lessons menu's button fits the top bar: it runs into nothing (Exit presenter / Open…)
+    right = page.get_by_test_id("lessons-button").bounding_box()
+    nxt = page.get_by_test_id("present-toggle" if viewport.endswith("present") else "open-file").bounding_box()
+    assert right and nxt and right["x"] + right["width"] <= nxt["x"], (right, nxt)
 
 
 def answer_cell_at(page: Any, q: int, k: int) -> None:
@@ -259,3 +264,37 @@ def test_lessons_in_a_saved_single_file_page(server: Server, new_page: Any, tmp_
     expect(page.get_by_test_id("lesson-notice")).to_contain_text("needs the server")
     expect(page.get_by_test_id("lesson-question")).to_be_hidden()  # not asked about a view it cannot show
     assert page.locator("#views").get_attribute("data-input") == "hello"
+
+
+@pytest.mark.parametrize(
+    ("kind", "names"),
+    [
+        ("encoder_self", [f"Encoder self-attention, layer {n}" for n in (1, 2, 3)]),
+        ("decoder_self", [f"Masked self-attention, layer {n}" for n in (1, 2, 3)]),
+    ],
+    ids=["encoder-only", "decoder-only"],
+)
+def test_architecture_of_single_stack_models(server: Server, page: Any, tmp_path: Any, kind: str, names: list[str]) -> None:
+    """An encoder-only (BERT-like) and a decoder-only (GPT-like) document, opened as files: one stack,
+    no cross-attention, its blocks opening their layers."""
+    from attnviz.anywhere import document_from
+
+    rng = np.random.default_rng(0)
+    n = 5
+    w = rng.random((3, 2, n, n))
+    if kind == "decoder_self":
+        w = np.where(np.tril(np.ones((n, n))) > 0, w, 0.0)
+    w = w / w.sum(-1, keepdims=True)
+    path = tmp_path / f"{kind}.json"
+    path.write_text(json.dumps(document_from(w, ["a", "b", "c", "d", "e"], kind=kind)))
+    open_app(page, server.url, "/?insight=arch")
+    page.get_by_test_id("file-input").set_input_files(str(path))
+    page.wait_for_function("() => document.getElementById('views').dataset.state === 'ready'")
+    fig = page.get_by_role("group", name="architecture", exact=False)
+    expect(fig.get_by_role("button")).to_have_count(3)
+    assert [b.get_attribute("aria-label") for b in fig.get_by_role("button").all()] == names
+    assert "cross-attention" in (fig.get_attribute("aria-label") or "") or kind == "encoder_self"
+    for layer, name in enumerate(names):
+        fig.get_by_role("button", name=name, exact=True).click()
+        s = shown(page)
+        assert (s["kind"], s["layer"]) == (kind, layer)

@@ -100,7 +100,7 @@ export function archLayout(shape: ArchShape): ArchLayout {
     for (let l = 0; l < n; l++) {
       const h = rowH(row);
       const fy = y - h;
-      frames.push({ x: x - 2, y: fy, w: COL_W + 4, h, label: `${side} layer ${l + 1} · L${l}`, side: side === 'Encoder' ? 'left' : 'right' });
+      frames.push({ x: x - 2, y: fy, w: COL_W + 4, h, label: `layer ${l + 1} · L${l}`, side: side === 'Encoder' ? 'left' : 'right' });
       flows.push([cx, y, cx, y - FRAME_PAD]);
       let by = y - FRAME_PAD;
       row.forEach((bh, i) => {
