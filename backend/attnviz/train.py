@@ -39,7 +39,7 @@ class TrainConfig:
     """Everything a training run depends on (recorded in each checkpoint's ``train`` field)."""
 
     task: str = "copy"  # copy | reverse | sort
-    epochs: int = 4  # passes over the training set; one checkpoint per epoch
+    epochs: int = 3  # passes over the training set; one checkpoint per epoch (3: the quick start's copy model, >= 99 % exact)
     save_dir: str = "checkpoints"  # where ckpt_epoch{N}.pt files go
     seed: int = 0  # seeds data, initialisation and shuffling: same seed, same weights
     d_model: int = 64  # model width
@@ -48,11 +48,11 @@ class TrainConfig:
     d_ff: int = 128  # feed-forward inner width (2 x d_model: 256 learned no better, and 40% slower)
     dropout: float = 0.0  # dropout on sub-layer outputs (the toy data is unlimited: none needed)
     lr: float = 5e-3  # peak Adam learning rate (after warm-up); high, as the model is tiny
-    warmup_steps: int = 50  # linear warm-up steps (section 5.3), then cosine decay to 10% of lr
+    warmup_steps: int = 200  # linear warm-up steps (section 5.3), then cosine decay to 10% of lr (50: copy 97 % at epoch 3)
     batch_size: int = 64  # sequences per step
     min_len: int = 1  # shortest training input (characters)
     max_len: int = 16  # longest training input (characters)
-    n_train: int = 9000  # training examples per epoch (a fixed set)
+    n_train: int = 12000  # training examples per epoch (a fixed set): 3 x 12,000 costs what 4 x 9,000 did
     n_eval: int = 500  # held-out examples, none shared with training
     label_smoothing: float = 0.0  # section 5.4 uses 0.1; 0 learns toy tasks faster
     threads: int = 1  # torch CPU threads: 1 is fastest for a model this small, and 2 collapse when a core is busy

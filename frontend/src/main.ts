@@ -14,12 +14,14 @@ import { formatParams, paramsChanged, parseParams } from './lib/url';
 import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
 import { findCheckpoint } from './views/inputBar';
 import { VIEWS } from './views';
+import { landingPatch } from './views/lessonPanel';
 import { moveFocus } from './views/modelView';
 import { resolveRunAlias } from './lib/examples';
 import { installPerf, isSkeleton } from './perf';
 import { createThrottle } from './lib/throttle';
 import { ablationKey } from './lib/ablate';
 import { installInsight } from './insight';
+import { lessonSearchIn, lessonSearchOut } from './lib/lessonUrl';
 import { installTestHook, timeHovers, timings, type LoadTimings } from './testHook';
 import { bootEmbedded } from './embedded'; // [embedded] single-file page
 
@@ -35,7 +37,7 @@ const DEFAULT_TEXT = 'hello';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
-const store = createStore<AppState>(initialState(parseParams(URL_SPECS, location.search)));
+const store = createStore<AppState>(initialState(parseParams(URL_SPECS, lessonSearchIn(location.search))));
 // the listing the served page carries (src/data.ts), or else asked for before the views are built,
 // so the answer comes back while they are; loadCheckpoints takes it
 let bootList: Promise<CheckpointsResponse> | null = fetchCheckpoints();
@@ -117,7 +119,7 @@ store.subscribe((s, p) => {
 // the URL mirrors the state, at most every URL_SYNC_MS (a scrub or a slider drag changes it every frame)
 const URL_SYNC_MS = 100;
 const urlSync = createThrottle(() => {
-  const q = formatParams(URL_SPECS, store.get(), location.search);
+  const q = lessonSearchOut(formatParams(URL_SPECS, store.get(), lessonSearchIn(location.search)));
   if (q !== location.search) history.replaceState(null, '', `${location.pathname}${q}${location.hash}`);
 }, URL_SYNC_MS);
 store.subscribe((s, p) => {
@@ -125,7 +127,7 @@ store.subscribe((s, p) => {
 });
 window.addEventListener('pagehide', () => urlSync.flush());
 window.addEventListener('popstate', () => {
-  const u = parseParams(URL_SPECS, location.search);
+  const u = parseParams(URL_SPECS, lessonSearchIn(location.search));
   const s = store.get();
   store.set({ ...u, ...(s.doc ? normalizeForDoc(u, s.doc) : {}) });
 });
@@ -315,7 +317,10 @@ async function loadCheckpoints() {
     // `?ckpt=copy` names a run: its last usable epoch (lesson links survive retraining)
     const alias = resolveRunAlias(list, s.ckpt);
     if (alias) patch.ckpt = alias;
-    if (!s.ckpt && !s.doc) {
+    // a bare URL opens the first lesson step's view (views/lessonPanel.ts), else the first run
+    const landing = !s.ckpt && !s.doc ? landingPatch({ ...s, checkpoints: list }, location.search) : null;
+    if (landing) Object.assign(patch, landing);
+    else if (!s.ckpt && !s.doc) {
       const run = list.runs.find((r) => r.checkpoints.some((c) => c.usable));
       const usable = run?.checkpoints.filter((c) => c.usable) ?? [];
       if (usable.length) {

@@ -60,9 +60,14 @@ export interface UrlState {
   diff: HeadRef | null;
   /** diff view: B from another checkpoint (same text); "" = the same document */
   diffckpt: string;
+  // ---- lessons (views/lessonPanel.ts; lib/lessonUrl.ts: the URL calls lstep `step`) ----
+  /** the open lesson's id; "" = none */
+  lesson: string;
+  /** its step, 1-based as the panel counts them; 0 = none */
+  lstep: number;
 }
 
-export const INSIGHTS = ['none', 'timeline', 'math', 'steps', 'train'] as const; // 'train': views/trainPanel.ts (issue 16)
+export const INSIGHTS = ['none', 'timeline', 'math', 'steps', 'train', 'arch'] as const; // 'train': views/trainPanel.ts (issue 16); 'arch': views/architecture.ts
 export type InsightName = (typeof INSIGHTS)[number];
 
 export const URL_SPECS: Specs<UrlState> = {
@@ -91,6 +96,8 @@ export const URL_SPECS: Specs<UrlState> = {
   align: param.bool(false),
   diff: headRefParam(),
   diffckpt: param.string(''),
+  lesson: param.string(''),
+  lstep: param.int(0, 0, 999),
 };
 
 /**

@@ -33,7 +33,9 @@ def drop_defaults(params: dict[str, str]) -> dict[str, str]:
 
 
 def lesson_links() -> list[str]:
-    return list(dict.fromkeys(LINK.findall(LESSON.read_text(encoding="utf-8"))))
+    """The plain view links (the in-page lesson links, ``?lesson=``, are opened by tests/e2e_lessons)."""
+    links = LINK.findall(LESSON.read_text(encoding="utf-8"))
+    return [u for u in dict.fromkeys(links) if "lesson" not in parse_qs(urlsplit(u).query)]
 
 
 def test_the_lesson_has_links_for_every_task() -> None:

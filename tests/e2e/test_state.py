@@ -152,7 +152,8 @@ def test_reload_restores_the_same_state(page: Any, server: Server) -> None:
 def test_a_burst_of_changes_reaches_the_url_once_it_settles(page: Any, server: Server) -> None:
     """The URL follows the state at most every 100 ms: a burst (a scrub, a slider drag) updates it
     at once for the first change and again, with the last state, when the window ends."""
-    open_app(page, server.url)
+    # a URL that names the run: the view starts at layer 0 head 0 (a bare URL lands on a lesson's view)
+    open_app(page, server.url, "/?ckpt=copy&text=hello")
     wait_drawn(page, "hello", NEWEST)
     # the precondition: the last URL update's window (100 ms) is over, so the next change goes at once
     page.wait_for_function("() => window.__attnviz.urlIdle()")

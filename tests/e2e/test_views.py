@@ -49,7 +49,9 @@ def type_text(page: Any, text: str) -> dict[str, Any]:
 @pytest.fixture
 def typed(page: Any, server: Server) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """The app after typing "abcba": (page, the request it sent, the API's document for it)."""
-    open_app(page, server.url, drawn=True)  # the default checkpoint and sample text, shown at boot
+    # the default checkpoint and sample text, shown at boot; a URL naming a view key (here the
+    # default kind) opens that view instead of the landing lesson step
+    open_app(page, server.url, "/?kind=encoder_self", drawn=True)
     body = type_text(page, "abcba")
     res = server.api("/api/attention", body)
     assert res.status_code == 200, res.text

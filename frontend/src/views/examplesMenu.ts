@@ -40,7 +40,7 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
       .attr('data-task', (d) => d.task);
     groups.select('.examples-title').text((d) => {
       const has = checkpointForTask(s.checkpoints, d.task, '') !== null;
-      return has || !s.checkpoints ? d.title : `${d.title} (no ${d.task} run on this server)`;
+      return has || !s.checkpoints ? d.title : `${d.title} (no ${d.task} run on this server: train one in the Train tab)`;
     });
     groups
       .selectAll<HTMLButtonElement, Example>('button')
@@ -58,6 +58,16 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
       .attr('data-testid', function (d) {
         const t = d3.select(this.parentElement as HTMLElement).datum() as TaskExamples;
         return `example-${t.task}-${d.text.replace(/[^a-z0-9]+/g, '_')}`;
+      })
+      // an example of a task with no run here is not loaded into another task's model (a copy
+      // model's diagonal would contradict its "look" line): it says what to train instead
+      .property('disabled', function () {
+        const t = d3.select(this.parentElement as HTMLElement).datum() as TaskExamples;
+        return !!s.checkpoints && checkpointForTask(s.checkpoints, t.task, '') === null;
+      })
+      .attr('title', function () {
+        const t = d3.select(this.parentElement as HTMLElement).datum() as TaskExamples;
+        return !!s.checkpoints && checkpointForTask(s.checkpoints, t.task, '') === null ? `No ${t.task} run on this server: train one in the Train tab first` : null;
       })
       .on('click', function (_e, d) {
         pick(d3.select(this.parentElement as HTMLElement).datum() as TaskExamples, d);

@@ -23,6 +23,8 @@ import { createStatsTable } from './statsTable';
 import { createTimelineView } from './timelineView';
 import { createToolbar } from './toolbar';
 import { createTrainPanel } from './trainPanel';
+import { createArchitecture } from './architecture';
+import { createLessonPanel, createLessonsMenu } from './lessonPanel';
 
 export interface App {
   run(): void;
@@ -41,6 +43,8 @@ export const INSIGHT_TABS: readonly InsightTab[] = [
   // training is the server's to allow (the panel says why not), not a feature of the shown model; it opens
   // beside the focused head so that head is seen redrawn from each snapshot
   { name: 'train', label: 'Train', title: 'Train a model here and watch its attention form, live', create: createTrainPanel, beside: true },
+  // the paper's Figure 1 for the loaded model: a map of its attention blocks, beside the focused head
+  { name: 'arch', label: 'Architecture', title: 'The model drawn as in the paper: click an attention block to open it', create: createArchitecture, beside: true },
 ];
 
 export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLElement, app: App) => void)[] = [
@@ -59,4 +63,7 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createDiffView(at('diff-view'), s),
   (s, at) => createInsightBar(at('insight-bar'), s),
   (s, at) => createPresenterToggle(at('toolbar'), s),
+  (s, at) => createLessonsMenu(at('input-bar'), s),
+  // last: the lesson panel highlights elements of the views above
+  (s) => createLessonPanel(s),
 ];

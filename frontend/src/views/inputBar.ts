@@ -33,7 +33,8 @@ function runLabel(d: RunInfo): string {
 function epochLabel(c: CheckpointInfo): string {
   const acc = c.metrics?.sequence_accuracy ?? c.metrics?.token_accuracy;
   const e = c.epoch === null ? c.name.split('/').pop()! : `epoch ${c.epoch}`;
-  return c.usable ? (acc !== null && acc !== undefined ? `${e} · acc ${acc.toFixed(2)}` : e) : `${e} · unusable`;
+  // a percentage: a cut-off "acc 0.99" read as "acc 0" on a projector
+  return c.usable ? (acc !== null && acc !== undefined ? `${e} · ${Math.round(acc * 100)}%` : e) : `${e} · unusable`;
 }
 
 export function createInputBar(container: HTMLElement, store: Store<AppState>, opts: { onRun(): void }) {

@@ -18,7 +18,7 @@ export function createPresenterToggle(toolbar: HTMLElement, store: Store<AppStat
   const hint = document.createElement('div');
   hint.className = 'present-hint';
   hint.dataset.testid = 'present-hint';
-  hint.textContent = '← → head · ↑ ↓ layer';
+  hint.textContent = '←→ head · ↑↓ layer';
   toolbar.append(hint);
 
   const render = (s: AppState) => {

@@ -1,0 +1,485 @@
+/**
+ * Lessons in the page (`?lesson=<id>&step=<n>`, the Lessons menu): the lesson panel — a
+ * non-modal dialog placed where it does not cover the element it highlights — and the running of
+ * a lesson: each step sets the view it names (src/lessons/*.json, lib/lesson.ts), a question step
+ * greys the weights until the student has clicked their guess (a cell, a key token, a head, or an
+ * answer), then says whether it was right and why, from the weights the page shows.
+ */
+import '../lessons.css';
+import { isEmbedded } from '../embedded';
+import { findLesson, LESSONS } from '../lessons';
+import { headMatrix, keySide } from '../lib/doc';
+import { resolveRunAlias } from '../lib/examples';
+import { bestHead, fill, HIGHLIGHTS, placePanel, rowArgmax, STATE_KEYS, type Lesson, type LessonStep } from '../lib/lesson';
+import type { Store } from '../lib/store';
+import { displayToken } from '../lib/tokens';
+import { parseParams } from '../lib/url';
+import { URL_SPECS, type AppState, type UrlState } from '../state';
+import { current } from './common';
+
+interface Answer {
+  correct: boolean | null; // null = skipped
+  text: string;
+}
+
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] => {
+  const e = document.createElement(tag);
+  e.className = cls;
+  if (text) e.textContent = text;
+  return e;
+};
+
+function checkpointExists(s: AppState, name: string): boolean {
+  return !!s.checkpoints?.runs.some((r) => r.checkpoints.some((c) => c.name === name && c.usable));
+}
+
+/**
+ * The store patch that shows `step`: the keys it names, every other view key back to its default
+ * (a step shows what it says, whatever the step before opened); ckpt / text only when named. A run
+ * or checkpoint the server lacks (or a saved page, which has one document) is reported, not set.
+ */
+export function stepPatch(step: LessonStep, s: AppState): { patch: Partial<AppState>; missing: string | null } {
+  const named = new URLSearchParams(step.state);
+  const all = parseParams(URL_SPECS, `?${step.state}`);
+  const patch: Partial<Record<keyof UrlState, unknown>> = { diff: null };
+  for (const k of STATE_KEYS) {
+    if (k === 'ckpt' || k === 'text') continue;
+    patch[k] = named.has(k) ? all[k] : URL_SPECS[k].default;
+  }
+  let missing: string | null = null;
+  const wantCkpt = named.has('ckpt') ? all.ckpt : null;
+  const wantText = named.has('text') ? all.text : null;
+  if (isEmbedded()) {
+    const doc = s.rawDoc;
+    const sameText = wantText === null || doc?.input === wantText;
+    const sameCkpt = wantCkpt === null || doc?.checkpoint === wantCkpt || doc?.checkpoint?.startsWith(`${wantCkpt}/`);
+    if (!sameText || !sameCkpt) missing = `This step needs the server: it runs ${wantCkpt ?? 'the model'} on “${wantText ?? s.text}”, and this saved page holds one document.`;
+  } else {
+    if (wantCkpt !== null) {
+      const ckpt = resolveRunAlias(s.checkpoints, wantCkpt) ?? wantCkpt;
+      if (checkpointExists(s, ckpt)) patch.ckpt = ckpt;
+      else missing = `This step needs the run “${wantCkpt}”, which this server does not have (make demo trains the demo runs).`;
+    }
+    if (wantText !== null && !missing) patch.text = wantText;
+  }
+  return { patch: { ...(patch as Partial<AppState>), hover: null }, missing };
+}
+
+/**
+ * The first screen when the URL names no view: the first lesson's first step (the copy diagonal),
+ * a pattern worth seeing, instead of encoder layer 0 head 0; null when its run is not here.
+ */
+export function landingPatch(s: AppState, search: string): Partial<AppState> | null {
+  const named = new URLSearchParams(search);
+  if (s.lesson || STATE_KEYS.some((k) => named.has(k))) return null;
+  const first = LESSONS[0]?.steps[0];
+  if (!first) return null;
+  const { patch, missing } = stepPatch(first, s);
+  return missing ? null : patch;
+}
+
+export function createLessonPanel(store: Store<AppState>) {
+  const panel = el('section', 'lesson-panel');
+  panel.setAttribute('role', 'dialog');
+  panel.setAttribute('aria-modal', 'false');
+  panel.dataset.testid = 'lesson-panel';
+  panel.hidden = true;
+  const head = el('header', 'lesson-head');
+  const lessonTitle = el('div', 'lesson-name');
+  const progress = el('div', 'lesson-progress');
+  progress.dataset.testid = 'lesson-progress';
+  const close = el('button', 'lesson-close', '×');
+  close.setAttribute('aria-label', 'Close lesson');
+  close.title = 'Close the lesson (the view stays)';
+  head.append(lessonTitle, progress, close);
+  const stepTitle = el('h3', 'lesson-step-title');
+  const prose = el('p', 'lesson-prose');
+  prose.dataset.testid = 'lesson-prose';
+  const notice = el('p', 'lesson-notice');
+  notice.dataset.testid = 'lesson-notice';
+  notice.hidden = true;
+  const qBox = el('div', 'lesson-question');
+  qBox.dataset.testid = 'lesson-question';
+  const qPrompt = el('p', 'lesson-q-prompt');
+  const qOptions = el('div', 'lesson-q-options');
+  qOptions.setAttribute('role', 'group');
+  qOptions.setAttribute('aria-label', 'Answers');
+  const qGo = el('button', 'btn lesson-q-go');
+  qGo.dataset.testid = 'lesson-answer-here';
+  const feedback = el('p', 'lesson-feedback');
+  feedback.dataset.testid = 'lesson-feedback';
+  feedback.setAttribute('aria-live', 'polite');
+  qBox.append(qPrompt, qOptions, qGo, feedback);
+  const nav = el('nav', 'lesson-nav');
+  const back = el('button', 'btn', 'Back');
+  back.dataset.testid = 'lesson-back';
+  const skip = el('button', 'btn lesson-skip', 'Skip (unanswered)');
+  skip.dataset.testid = 'lesson-skip';
+  skip.title = 'Show the answer without answering (the step is marked skipped)';
+  const next = el('button', 'btn primary', 'Next');
+  next.dataset.testid = 'lesson-next';
+  nav.append(back, skip, next);
+  panel.append(head, stepTitle, prose, notice, qBox, nav);
+  document.body.append(panel);
+
+  /** answers of the open lesson run, per step index (kept when going Back) */
+  let answers = new Map<number, Answer>();
+  let shownFor = '';
+  let lastHighlight: Element | null = null;
+  /** the shown step could not be set up here (a run or the server missing): no question is asked */
+  let stepMissing = false;
+
+  const lesson = (s: AppState): Lesson | null => (s.lesson ? findLesson(s.lesson) : null);
+  const stepOf = (s: AppState): { l: Lesson; i: number; step: LessonStep } | null => {
+    const l = lesson(s);
+    if (!l) return null;
+    const i = Math.min(Math.max(1, s.lstep || 1), l.steps.length) - 1;
+    return { l, i, step: l.steps[i]! };
+  };
+  const asking = (s: AppState): boolean => {
+    const st = stepOf(s);
+    return !!st?.step.question && !answers.has(st.i) && !stepMissing;
+  };
+
+  function go(lstep: number) {
+    const s = store.get();
+    const l = lesson(s);
+    if (!l) return;
+    store.set({ lstep: Math.min(Math.max(1, lstep), l.steps.length) });
+  }
+
+  // ---- applying a step: once the checkpoint list is known (a run name resolves through it) ----
+  function apply(s: AppState) {
+    const st = stepOf(s);
+    // a saved page compares the step with its one document; a served one needs the run list
+    if (!st || (isEmbedded() ? !s.rawDoc : s.checkpointsStatus === 'loading')) return;
+    const key = `${st.l.id}#${st.i}`;
+    if (key === shownFor) return;
+    shownFor = key;
+    if (s.lstep !== st.i + 1) return store.set({ lstep: st.i + 1 });
+    const { patch, missing } = stepPatch(st.step, s);
+    stepMissing = !!missing;
+    notice.textContent = missing ?? '';
+    notice.hidden = !missing;
+    // a saved page's patch holds only view keys; a server without the run keeps the current view
+    if (!missing || isEmbedded()) store.set(patch);
+    return undefined;
+  }
+
+  // ---- questions ----
+  function answer(correct: boolean, vars: Record<string, string | number>) {
+    const s = store.get();
+    const st = stepOf(s);
+    const q = st?.step.question;
+    if (!st || !q || answers.has(st.i)) return;
+    answers.set(st.i, { correct, text: fill(correct ? q.right : q.wrong, vars) });
+    render(store.get());
+    next.focus();
+  }
+
+  function say(text: string) {
+    feedback.textContent = text;
+    feedback.dataset.correct = '';
+  }
+
+  /** The shown matrix of the focused head, if the step's document is drawn. */
+  function shown(s: AppState) {
+    const cur = current(s);
+    if (!cur || !s.rawDoc || s.status !== 'ready') return null;
+    return { cur, m: headMatrix(cur.t, s.layer, s.head) };
+  }
+
+  function pickCell(q: number, k: number) {
+    const s = store.get();
+    const st = stepOf(s);
+    const qn = st?.step.question;
+    if (!st || qn?.type !== 'cell' || answers.has(st.i)) return;
+    const sh = shown(s);
+    if (!sh) return say('The weights are still being computed; try again in a moment.');
+    const { cur, m } = sh;
+    if (qn.row >= cur.t.nq) return say(`This text has no row ${qn.row}.`);
+    if (q !== qn.row) return say(`That cell is in row ${displayToken(cur.qTokens[q] ?? '')}; the question is about row ${displayToken(cur.qTokens[qn.row] ?? '')}.`);
+    const best = rowArgmax(m, cur.t.nk, qn.row);
+    const w = (k2: number) => m[qn.row * cur.t.nk + k2]!;
+    store.set({ hover: { type: 'cell', q: qn.row, k: best } });
+    answer(w(k) >= w(best) - 1e-6, {
+      query: displayToken(cur.qTokens[qn.row]!),
+      answer: displayToken(cur.kTokens[best]!),
+      weight: w(best).toFixed(2),
+      picked: displayToken(cur.kTokens[k]!),
+      pickedWeight: w(k).toFixed(2),
+      layer: s.layer,
+      head: s.head,
+    });
+  }
+
+  function pickHead(layer: number, h: number) {
+    const s = store.get();
+    const st = stepOf(s);
+    const qn = st?.step.question;
+    if (!st || qn?.type !== 'head' || answers.has(st.i)) return;
+    const sh = shown(s);
+    if (!sh) return say('The weights are still being computed; try again in a moment.');
+    const want = Number(new URLSearchParams(st.step.state).get('layer') ?? '0');
+    if (layer !== want) return say(`The question is about layer ${want}: pick one of its heads.`);
+    const { t } = sh.cur;
+    const mats = Array.from({ length: t.heads }, (_, i) => headMatrix(t, layer, i));
+    const { head: best, scores } = bestHead(mats, t.nq, t.nk, qn.score);
+    // after the click that picked it, which focuses the picked head: the reveal shows the answer
+    setTimeout(() => store.set({ layer, head: best }), 0);
+    answer(h === best, { answerHead: best, pickedHead: h, score: scores[best]!.toFixed(2), pickedScore: scores[h]!.toFixed(2), layer });
+  }
+
+  function pickChoice(i: number) {
+    const s = store.get();
+    const st = stepOf(s);
+    const qn = st?.step.question;
+    if (!st || qn?.type !== 'choice' || answers.has(st.i)) return;
+    answer(i === qn.answer, { answer: qn.options[qn.answer]!, picked: qn.options[i]! });
+  }
+
+  // clicks and keys where the student answers (capture: seen before the views act on them)
+  document.addEventListener(
+    'click',
+    (e) => {
+      const s = store.get();
+      if (!asking(s)) return;
+      const t = e.target as Element;
+      const hm = t.closest('[data-testid=focus-heatmap]');
+      if (hm && s.hover?.type === 'cell') return pickCell(s.hover.q, s.hover.k);
+      const chip = t.closest('.chips .tok');
+      const cur = current(s);
+      if (chip && cur && chip.parentElement?.dataset.testid === `tokens-${keySide(cur.kind)}`) {
+        const st = stepOf(s);
+        const qn = st?.step.question;
+        if (qn?.type === 'cell') return pickCell(qn.row, Array.prototype.indexOf.call(chip.parentElement.children, chip));
+      }
+      // the thumbnail's button (its canvas has a test id of its own)
+      const mv = t.closest<HTMLElement>('#model-view button[data-testid^=model-view-]');
+      const m = mv?.dataset.testid?.match(/^model-view-(\d+)-(\d+)$/);
+      if (m) pickHead(Number(m[1]), Number(m[2]));
+      return undefined;
+    },
+    true,
+  );
+  document.addEventListener(
+    'keydown',
+    (e) => {
+      const s = store.get();
+      if (!asking(s) || (e.key !== 'Enter' && e.key !== ' ')) return;
+      const t = e.target as Element;
+      if (t.closest('[data-testid=focus-heatmap]') && s.hover?.type === 'cell') {
+        e.preventDefault();
+        pickCell(s.hover.q, s.hover.k);
+      }
+    },
+    true,
+  );
+
+  // ---- drawing ----
+  function render(s: AppState) {
+    const st = stepOf(s);
+    document.body.classList.toggle('lesson-open', !!s.lesson);
+    if (!s.lesson) {
+      panel.hidden = true;
+      document.body.classList.remove('lesson-asking', 'lesson-hiding');
+      document.body.removeAttribute('data-lesson-ask');
+      setHighlight(null);
+      return;
+    }
+    panel.hidden = false;
+    if (!st) {
+      panel.setAttribute('aria-label', 'Lesson not found');
+      lessonTitle.textContent = 'Lesson not found';
+      progress.textContent = '';
+      stepTitle.textContent = `There is no lesson “${s.lesson}”.`;
+      prose.textContent = `Open the Lessons menu to pick one (${LESSONS.map((l) => l.id).join(', ')}).`;
+      notice.hidden = true;
+      qBox.hidden = true;
+      nav.hidden = true;
+      setHighlight(null);
+      return;
+    }
+    nav.hidden = false;
+    const { l, i, step } = st;
+    panel.setAttribute('aria-label', `Lesson: ${l.title}`);
+    panel.dataset.lesson = l.id;
+    panel.dataset.step = String(i + 1);
+    lessonTitle.textContent = l.title;
+    progress.textContent = `Step ${i + 1} of ${l.steps.length}`;
+    stepTitle.textContent = step.title;
+    prose.textContent = step.prose;
+    // a question about a view this page cannot show is not asked
+    const q = stepMissing ? undefined : step.question;
+    const got = answers.get(i);
+    qBox.hidden = !q;
+    document.body.classList.toggle('lesson-asking', !!q && !got);
+    // greyed until answered: the weights, when they would give the answer away
+    document.body.classList.toggle('lesson-hiding', !!q && !got && (q.type !== 'choice' || !!q.hides));
+    if (q && !got) document.body.dataset.lessonAsk = q.type;
+    else document.body.removeAttribute('data-lesson-ask');
+    if (q) {
+      qPrompt.textContent = q.prompt;
+      qOptions.replaceChildren();
+      if (q.type === 'choice') {
+        q.options.forEach((o, j) => {
+          const b = el('button', 'btn lesson-option', o);
+          b.dataset.testid = `lesson-option-${j}`;
+          b.disabled = !!got;
+          b.classList.toggle('is-answer', !!got && j === q.answer);
+          b.addEventListener('click', () => pickChoice(j));
+          qOptions.append(b);
+        });
+      }
+      if (q.type === 'head') {
+        // the heads as answers too: presenter mode hides the model view, and a list is quick by keyboard
+        const t = current(s)?.t;
+        for (let h = 0; h < (t?.heads ?? 0); h++) {
+          const b = el('button', 'btn lesson-option', `Head ${h}`);
+          b.dataset.testid = `lesson-head-${h}`;
+          b.disabled = !!got;
+          b.addEventListener('click', () => pickHead(Number(new URLSearchParams(step.state).get('layer') ?? '0'), h));
+          qOptions.append(b);
+        }
+      }
+      qOptions.hidden = q.type === 'cell';
+      qOptions.classList.toggle('heads', q.type === 'head');
+      qGo.hidden = q.type !== 'cell' || !!got;
+      qGo.textContent = 'Answer in the heatmap (arrows, Enter)';
+      feedback.textContent = got ? (got.correct === null ? `Skipped (unanswered). ${got.text}` : got.text) : '';
+      feedback.dataset.correct = got ? String(got.correct) : '';
+    }
+    back.disabled = i === 0;
+    next.disabled = i === l.steps.length - 1;
+    skip.hidden = !q || !!got;
+    // an element the layout hides (the model view in presenter mode) hands over to the heatmap
+    const want = document.querySelector(HIGHLIGHTS[step.highlight]);
+    setHighlight(want?.getClientRects().length ? want : document.querySelector(HIGHLIGHTS['focus-heatmap']));
+    place();
+    requestAnimationFrame(place); // again once the views that changed with the step have laid out
+  }
+
+  function setHighlight(target: Element | null) {
+    if (lastHighlight && lastHighlight !== target) lastHighlight.removeAttribute('data-lesson-highlight');
+    if (target) target.setAttribute('data-lesson-highlight', '');
+    lastHighlight = target;
+  }
+
+  /** Beside the highlighted element, never over it (lib/lesson.ts placePanel). */
+  function place() {
+    if (panel.hidden) return;
+    const r = lastHighlight?.getBoundingClientRect();
+    const target = r && r.width > 0 && r.height > 0 ? { left: r.left, top: r.top, width: r.width, height: r.height } : null;
+    // what a step is about, kept clear when there is room (the highlight itself always is)
+    const avoid = ['[data-testid=focus-heatmap]', '#insight-panel', '#arc-view', '#model-view .mv-grid', '[data-testid=output]']
+      .map((sel) => document.querySelector(sel))
+      .filter((e): e is Element => !!e && !e.contains(lastHighlight) && !lastHighlight?.contains(e))
+      .map((e) => e.getBoundingClientRect())
+      .filter((b) => b.width > 0 && b.height > 0);
+    const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid);
+    panel.style.left = `${Math.round(p.left)}px`;
+    panel.style.top = `${Math.round(p.top)}px`;
+  }
+  window.addEventListener('resize', place);
+  new ResizeObserver(place).observe(document.body);
+
+  // ---- controls ----
+  back.addEventListener('click', () => go(store.get().lstep - 1));
+  next.addEventListener('click', () => {
+    const s = store.get();
+    if (asking(s)) {
+      say('Not answered yet: click your guess first, or press “Skip (unanswered)” to see the answer without answering.');
+      skip.focus();
+      return;
+    }
+    go(s.lstep + 1);
+  });
+  skip.addEventListener('click', () => {
+    const s = store.get();
+    const st = stepOf(s);
+    const q = st?.step.question;
+    if (!st || !q) return;
+    answers.set(st.i, { correct: null, text: reveal(s, st.step) });
+    render(store.get());
+    next.focus();
+  });
+  close.addEventListener('click', () => store.set({ lesson: '', lstep: 0 }));
+  qGo.addEventListener('click', () => document.querySelector<HTMLElement>('[data-testid=focus-heatmap]')?.focus());
+  // arrows page through the lesson from inside the panel (the page's arrows move the head)
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      store.set({ lesson: '', lstep: 0 });
+      e.preventDefault();
+      return;
+    }
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    e.preventDefault();
+    (e.key === 'ArrowRight' ? next : back).click();
+  });
+
+  /** What a skipped question's answer is, from the weights shown (no right / wrong verdict). */
+  function reveal(s: AppState, step: LessonStep): string {
+    const q = step.question!;
+    if (q.type === 'choice') return `The answer: ${q.options[q.answer]}.`;
+    const sh = shown(s);
+    if (!sh) return 'The answer shows once the weights are drawn.';
+    const { cur, m } = sh;
+    if (q.type === 'cell') {
+      const best = rowArgmax(m, cur.t.nk, q.row);
+      store.set({ hover: { type: 'cell', q: q.row, k: best } });
+      return `Row ${displayToken(cur.qTokens[q.row] ?? '')} reads ${displayToken(cur.kTokens[best] ?? '')} most (${m[q.row * cur.t.nk + best]!.toFixed(2)}).`;
+    }
+    const mats = Array.from({ length: cur.t.heads }, (_, i) => headMatrix(cur.t, s.layer, i));
+    const { head, scores } = bestHead(mats, cur.t.nq, cur.t.nk, q.score);
+    store.set({ head });
+    return `Head ${head} of layer ${s.layer} (mean ${q.score} weight ${scores[head]!.toFixed(2)}).`;
+  }
+
+  store.subscribe((s, p) => {
+    if (s.lesson !== p.lesson) {
+      answers = new Map();
+      shownFor = '';
+      if (s.lesson && !s.lstep) return store.set({ lstep: 1 });
+    }
+    if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.checkpointsStatus !== p.checkpointsStatus || s.rawDoc !== p.rawDoc) apply(s);
+    if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.doc !== p.doc || s.present !== p.present || s.insight !== p.insight || s.status !== p.status || s.mvzoom !== p.mvzoom) render(s);
+    return undefined;
+  });
+  const s0 = store.get();
+  if (s0.lesson && !s0.lstep) store.set({ lstep: 1 });
+  apply(store.get());
+  render(store.get());
+}
+
+/** The Lessons menu (a native <details>, like Examples): one entry per lesson of the catalogue. */
+export function createLessonsMenu(container: HTMLElement, store: Store<AppState>) {
+  const details = el('details', 'examples lessons');
+  details.dataset.testid = 'lessons';
+  const summary = el('summary', 'btn', 'Lessons');
+  summary.dataset.testid = 'lessons-button';
+  const menu = el('div', 'examples-menu lessons-menu');
+  menu.setAttribute('role', 'menu');
+  menu.setAttribute('aria-label', 'Lessons');
+  for (const l of LESSONS) {
+    const b = el('button', 'example');
+    b.setAttribute('role', 'menuitem');
+    b.dataset.testid = `lesson-${l.id}`;
+    b.append(el('span', 'example-text', l.title), el('span', 'example-look', l.summary), el('span', 'example-view', `${l.steps.length} steps · ${l.minutes} min`));
+    b.addEventListener('click', () => {
+      details.open = false;
+      store.set({ lesson: l.id, lstep: 1 });
+      document.querySelector<HTMLElement>('[data-testid=lesson-next]')?.focus();
+    });
+    menu.append(b);
+  }
+  details.append(summary, menu);
+  container.insertBefore(details, container.querySelector('.status'));
+  document.addEventListener('pointerdown', (e) => {
+    if (details.open && !details.contains(e.target as Node)) details.open = false;
+  });
+  details.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || !details.open) return;
+    details.open = false;
+    e.preventDefault();
+  });
+}
