@@ -80,7 +80,7 @@ def reference_stats(w: np.ndarray, cross: bool) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("name", list(LONG))
 def test_tiles_equal_eager_attention_at_length(runs: dict[str, Any], name: str) -> None:
-    m, ref, run, long, _ = runs[name]
+    _, ref, run, long, _ = runs[name]
     assert run.src_ids == ref.src_ids and run.tgt_ids == ref.tgt_ids
     longest = max(w.shape[-1] for w in ref.attentions.values())
     assert longest >= 2048, f"{name}: only {longest} tokens"
@@ -115,7 +115,7 @@ def test_tiles_equal_eager_attention_at_length(runs: dict[str, Any], name: str) 
 
 @pytest.mark.parametrize("name", list(LONG))
 def test_thumbnails_are_block_maxima_and_statistics_match(runs: dict[str, Any], name: str) -> None:
-    m, ref, _, _, overviews = runs[name]
+    _, ref, _, _, overviews = runs[name]
     assert set(overviews) == set(ref.attentions)
     for kind, w in ref.attentions.items():
         ov = overviews[kind]
