@@ -254,5 +254,4 @@ def test_peak_memory_of_the_server_on_8192_tokens(tmp_path: Path) -> None:
         peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) * 1024
         layer = 2 * n * n * 4  # one layer's weights in float32
         assert peak - baseline < 4 * layer, (peak - baseline) / layer
-        assert 4 * layer < 6 * layer  # the bound is below the whole tensor
         print(json.dumps({"tokens": n, "peak_over_baseline_mib": (peak - baseline) >> 20, "layer_mib": layer >> 20}))
