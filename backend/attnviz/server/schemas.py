@@ -347,8 +347,8 @@ class DecodingStep(BaseModel):
     top: list[TopPrediction] = Field(description="The most probable next tokens, most probable first (5 by default).")
 
 
-class AttentionDocument(BaseModel):
-    """The attention document, schema version 1 (docs/api.md), plus `expected` and `encoding`."""
+class DocumentFields(BaseModel):
+    """What every attention document holds, full or overview."""
 
     schema_version: Literal[1] = Field(description="Document schema version.")
     checkpoint: str = Field(description="Checkpoint name.")
@@ -357,15 +357,10 @@ class AttentionDocument(BaseModel):
     output: str | None = Field(description="The model's greedy output; null for an encoder-only model.")
     expected: str | None = Field(description="The task's correct output for the input.")
     tokens: Tokens
-    encoding: EncodingName = Field(description="How `attentions` is encoded.")
+    encoding: EncodingName = Field(description="How `attentions` is encoded (an overview: as asked).")
     precision: int | None = Field(
         None, description="Decimals kept in each weight when `encoding` is json; null for a compact encoding."
     )
-    detail: Literal["full", "overview"] | None = Field(
-        None, description="What the document holds: `full` (`attentions`) or `overview` (`overview`)."
-    )
-    attentions: Attentions | None = Field(None, description="Every weight (detail `full`); absent in an overview.")
-    overview: Overview | None = Field(None, description="Detail `overview` only: thumbnails, statistics and the handle.")
     warnings: list[str] = Field(description="Sentences, e.g. input longer than the training sequences.")
     steps: list[DecodingStep] | None = Field(
         None,
@@ -378,6 +373,20 @@ class AttentionDocument(BaseModel):
         description="Hugging Face models: the tokenizer's special tokens (`<|endoftext|>`, `</s>`, `[CLS]`...) as "
         "they appear in `tokens`, so a viewer hides exactly these.",
     )
+
+
+class AttentionDocument(DocumentFields):
+    """The attention document, schema version 1 (docs/api.md), plus `expected` and `encoding`."""
+
+    detail: Literal["full"] | None = Field(None, description="`full` from the service (absent in exported files).")
+    attentions: Attentions
+
+
+class OverviewDocument(DocumentFields):
+    """Detail `overview`: every field of a full document except `attentions`, and `overview`."""
+
+    detail: Literal["overview"] = Field(description="`overview`.")
+    overview: Overview = Field(description="Thumbnails and statistics of every head, and the handle for tiles.")
 
 
 # ---- long inputs: tiles and top-k ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from ..schemas import (
     AttentionRequest,
     MathRequest,
     MathResponse,
+    OverviewDocument,
     TileRequest,
     TileResponse,
     TopkRequest,
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api", tags=["attention"])
 
 @router.post(
     "/attention",
-    response_model=AttentionDocument,
+    response_model=AttentionDocument | OverviewDocument,
     responses=error_responses(404, 409, 413, 415, 422, 503),
     summary="Run a checkpoint on a text: the attention document",
     description="Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, "
