@@ -169,7 +169,9 @@ class Overview:
     ``⌊j·T_k/P_k⌋ …`` with ``P_q = min(P, T_q)``, ``P_k = min(P, T_k)`` (never bigger than the
     matrix). Statistics are means over the queries of each head's exact weights."""
 
-    def __init__(self, layers: int, heads: int, nq: int, nk: int, size: int = DEFAULT_SIZE, cross: bool = False) -> None:
+    def __init__(
+        self, layers: int, heads: int, nq: int, nk: int, size: int = DEFAULT_SIZE, cross: bool = False, causal: bool = False
+    ) -> None:
         self.layers, self.heads, self.nq, self.nk = layers, heads, nq, nk
         self.pq, self.pk = min(size, nq), min(size, nk)
         self.row_starts = bin_starts(nq, self.pq)
@@ -180,6 +182,7 @@ class Overview:
         self.has_prev = int(((self.pos >= 1) & (self.pos - 1 < nk)).sum())
         self.has_self = int((self.pos < nk).sum())
         self.ablated: set[tuple[int, int]] = set()
+        self.causal = causal  # query i sees keys j ≤ i + T_k − T_q only (the weights past it are 0)
 
     def add(self, layer: int, source: Tensor | HeadRows) -> None:
         """Reduce one layer: ``source`` is the module's own weights ``(n_heads, T_q, T_k)`` (any
@@ -198,28 +201,43 @@ class Overview:
 
     @torch.no_grad()
     def _chunk(self, layer: int, h0: int, q0: int, w: Tensor) -> None:
+        """One block of rows, in a few passes: entropy, distance, the thumbnail's maxima; the
+        diagonal band is gathered (five keys a row). Under a causal mask the keys past the block's
+        last query hold only zeros and are skipped (half the work on average)."""
         h, r, nk = w.shape
         pos = self.pos[q0 : q0 + r]  # (r,)
-        j = torch.arange(nk)
-        dist = (j[None, :] - pos[:, None]).abs().to(torch.float32)  # (r, T_k)
+        if self.causal:
+            w = w[..., : min(nk, int(pos[-1]) + 1)]
+        kmax = w.shape[-1]
         s = self.sums
-        s["entropy"][layer, h0 : h0 + h] -= torch.xlogy(w, w).sum(dim=(1, 2)).double().numpy()
-        s["distance"][layer, h0 : h0 + h] += (w * dist).sum(dim=(1, 2)).double().numpy()
-        s["local"][layer, h0 : h0 + h] += (w * (dist <= LOCAL_BAND)).sum(dim=(1, 2)).double().numpy()
-        s["first_token"][layer, h0 : h0 + h] += w[..., 0].sum(dim=1).double().numpy()
-        for name, offset in (("previous_token", 1), ("self_token", 0)):
-            idx = pos - offset
-            ok = (idx >= 0) & (idx < nk)
-            picked = w.gather(2, idx.clamp(0, nk - 1).view(1, r, 1).expand(h, r, 1))[..., 0]  # (h, r)
-            s[name][layer, h0 : h0 + h] += (picked * ok).sum(dim=1).double().numpy()
-        # block maxima: keys into P_k bins, then this chunk's rows into their row bins
-        wn = w.numpy()
-        cols = np.maximum.reduceat(wn, self.col_starts, axis=2)  # (h, r, P_k)
+        heads = slice(h0, h0 + h)
+        s["entropy"][layer, heads] += torch.xlogy(w, w).sum(dim=(1, 2)).neg().double().numpy()  # −Σ w log w
+        if self.causal:  # every key is at or before the query: Σ w·(p − j) = p·Σ w − Σ w·j
+            j = torch.arange(kmax, dtype=torch.float32)
+            wj = (w.reshape(h * r, kmax) @ j).view(h, r) if w.is_contiguous() else (w * j).sum(-1)
+            dist = (w.sum(-1) * pos.to(torch.float32) - wj).sum(-1)
+        else:
+            d = (torch.arange(kmax, dtype=torch.float32)[None, :] - pos[:, None].to(torch.float32)).abs_()  # (r, T_k)
+            dist = (w * d).sum(dim=(1, 2))
+        s["distance"][layer, heads] += dist.double().numpy()
+        s["first_token"][layer, heads] += w[..., 0].sum(dim=1).double().numpy()
+        band = pos[:, None] + torch.arange(-LOCAL_BAND, LOCAL_BAND + 1)[None, :]  # (r, 2·band + 1)
+        ok = (band >= 0) & (band < kmax)
+        near = w.gather(2, band.clamp(0, kmax - 1)[None].expand(h, r, -1)) * ok  # (h, r, 2·band + 1)
+        s["local"][layer, heads] += near.sum(dim=(1, 2)).double().numpy()
+        s["self_token"][layer, heads] += near[..., LOCAL_BAND].sum(dim=1).double().numpy()
+        s["previous_token"][layer, heads] += near[..., LOCAL_BAND - 1].sum(dim=1).double().numpy()
+        # block maxima: keys into P_k bins (those the kept keys reach), then rows into their row bins
+        nb = int(np.searchsorted(self.col_starts, kmax, side="left"))
+        if kmax == nk and nk % self.pk == 0:  # equal bins: a view
+            cols = w.unflatten(2, (self.pk, nk // self.pk)).amax(dim=3).numpy()  # (h, r, P_k)
+        else:
+            cols = np.maximum.reduceat(w.numpy(), self.col_starts[:nb], axis=2)  # (h, r, nb)
         bins = np.searchsorted(self.row_starts, np.arange(q0, q0 + r), side="right") - 1
         present, first = np.unique(bins, return_index=True)
-        rows = np.maximum.reduceat(cols, first, axis=1)  # (h, len(present), P_k)
-        thumbs = self.thumbs[layer]  # (H, P_q, P_k), a view
-        thumbs[h0 : h0 + h, present] = np.maximum(thumbs[h0 : h0 + h, present], rows)
+        rows = np.maximum.reduceat(cols, first, axis=1)  # (h, len(present), nb)
+        thumbs = self.thumbs[layer, :, :, :nb]  # (H, P_q, nb), a view
+        thumbs[heads.start : heads.stop, present] = np.maximum(thumbs[heads.start : heads.stop, present], rows)
 
     def zero(self, layer: int, head: int) -> None:
         """A switched-off head: its weights are shown as 0, so are its thumbnail and statistics."""
@@ -457,7 +475,7 @@ def toy_overview(
     overviews: dict[str, Overview] = {}
     for kind, weights in result.attentions.items():
         L, H, nq, nk = weights.shape
-        ov = overviews[kind] = Overview(L, H, nq, nk, size, cross=kind == "cross")
+        ov = overviews[kind] = Overview(L, H, nq, nk, size, cross=kind == "cross", causal=kind == "decoder_self")
         rows = kinds[kind] = []
         for layer in range(L):
             query, key, value, _ = model.attention_inputs(src, tgt, kind, layer, masks)
@@ -527,7 +545,7 @@ def hf_overview(
         ov = overviews.get(site.kind)
         if ov is None:
             ov = overviews[site.kind] = Overview(
-                len(m.sites[site.kind]), site.n_heads, rows.nq, rows.nk, size, cross=site.kind == "cross"
+                len(m.sites[site.kind]), site.n_heads, rows.nq, rows.nk, size, cross=site.kind == "cross", causal=rows.causal
             )
         own = output[-1] if isinstance(output, tuple) and output else None
         if isinstance(own, Tensor) and own.dim() == 4 and tuple(own.shape[1:]) == (site.n_heads, rows.nq, rows.nk):

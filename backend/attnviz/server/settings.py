@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     max_text_len: int = Field(
         default=128, ge=1, le=1000, description="longest input text accepted (also capped by each model's max_len)"
     )
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="largest request body accepted; larger gets 413")
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="largest request body accepted (room for a 32k-token text); larger gets 413",
+    )
     model_cache_size: int = Field(default=8, ge=1, description="models kept loaded (least recently used evicted)")
     model_cache_bytes: int = Field(
         default=2 * 1024**3,
