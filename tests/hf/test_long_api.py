@@ -218,7 +218,7 @@ def test_peak_memory_of_the_server_on_8192_tokens(tmp_path: Path) -> None:
     import torch
     import transformers as tf
 
-    from .long_models import _sentencepiece_bpe
+    from .tiny_models import _sentencepiece_bpe
 
     torch.manual_seed(0)
     d = tmp_path / "checkpoints" / "hf" / "llama-deep"
