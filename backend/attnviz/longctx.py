@@ -408,15 +408,20 @@ def tile(
     check_region(hr, q0, q1, k0, k1)
     rows, cols = q1 - q0, k1 - k0
     bq, bk = tile_blocks(rows, cols, max(1, min(max_cells, MAX_CELLS)))
-    step = max(bq, rows_per_chunk(1, hr.nk) // bq * bq)  # whole blocks per chunk
-    parts = []
+    out = np.zeros((-(-rows // bq), -(-cols // bk)), dtype=np.float32)
+    col_starts = np.arange(0, cols, bk)
+    step = rows_per_chunk(1, hr.nk)  # at most CHUNK_BYTES of weights at once, whatever the block
     for a in range(q0, q1, step):
-        w = hr.rows(head, head + 1, a, min(q1, a + step))[0, :, k0:k1].numpy()
-        if (bq, bk) != (1, 1):
-            w = np.maximum.reduceat(w, np.arange(0, cols, bk), axis=1)
-            w = np.maximum.reduceat(w, np.arange(0, w.shape[0], bq), axis=0)
-        parts.append(np.ascontiguousarray(w))
-    weights = np.concatenate(parts, axis=0)
+        b = min(q1, a + step)
+        w = hr.rows(head, head + 1, a, b)[0, :, k0:k1].numpy()  # (b − a, cols)
+        if (bq, bk) == (1, 1):
+            out[a - q0 : b - q0] = w
+            continue
+        w = np.maximum.reduceat(w, col_starts, axis=1) if bk > 1 else w
+        blocks = (np.arange(a, b) - q0) // bq
+        present, first = np.unique(blocks, return_index=True)
+        out[present] = np.maximum(out[present], np.maximum.reduceat(w, first, axis=0))
+    weights = out
     return {
         "kind": kind,
         "layer": layer,

@@ -107,3 +107,20 @@ def test_the_handle_store_is_bounded_in_bytes_and_time() -> None:
     with pytest.raises(longctx.UnknownHandleError):
         store.get(a)
     assert len(store) == 0
+
+
+@pytest.mark.parametrize("max_cells", [1 << 20, 50, 7, 1])
+def test_tiles_pool_across_blocks_of_rows(monkeypatch: pytest.MonkeyPatch, max_cells: int) -> None:
+    monkeypatch.setattr(longctx, "CHUNK_BYTES", 70 * 4 * 3)  # three rows at a time: blocks span several
+    g = torch.Generator().manual_seed(3)
+    hr = longctx.HeadRows(torch.randn(2, 70, 4, generator=g), torch.randn(1, 70, 4, generator=g), 0.7, causal=True)
+    run = longctx.LongRun({"decoder_self": [hr]})
+    full = hr.rows(1, 2, 0, 70)[0].numpy()
+    t = longctx.tile(run, "decoder_self", 0, 1, 5, 61, 9, 66, max_cells=max_cells, dtype="float16")
+    bq, bk = t["block"]
+    region = full[5:61, 9:66]
+    expected = np.maximum.reduceat(np.maximum.reduceat(region, np.arange(0, 56, bq), 0), np.arange(0, 57, bk), 1)
+    got = decode_weights(t["weights"])
+    assert got.shape == expected.shape and got.size <= max_cells
+    assert (t["weights"]["reduce"] is None) == ((bq, bk) == (1, 1))
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
