@@ -194,7 +194,8 @@ class Overview:
             h1 = min(H, h0 + hstep)
             for q0 in range(0, self.nq, rstep):
                 q1 = min(self.nq, q0 + rstep)
-                w = source.rows(h0, h1, q0, q1) if isinstance(source, HeadRows) else source[h0:h1, q0:q1].float()
+                # a module's own weights may live on a GPU, in bfloat16: reduced here in float32 on the CPU
+                w = source.rows(h0, h1, q0, q1) if isinstance(source, HeadRows) else source[h0:h1, q0:q1].float().cpu()
                 self._chunk(layer, h0, q0, w)
         if isinstance(source, HeadRows):
             self.ablated |= {(layer, h) for h in source.ablated}
@@ -459,8 +460,9 @@ def topk(run: LongRun, kind: str, layer: int, head: int, k: int = 8, q0: int = 0
 
 
 def _own(t: Tensor) -> Tensor:
-    """``t`` in float32 in its own contiguous storage (never a view that keeps a bigger tensor alive)."""
-    out = t.detach().float().contiguous()
+    """``t`` in float32 on the CPU in its own contiguous storage (never a view that keeps a bigger
+    tensor alive; tiles are recomputed on the CPU whatever device the model runs on)."""
+    out = t.detach().to("cpu", torch.float32).contiguous()
     if out.untyped_storage().nbytes() > out.numel() * out.element_size() or out.data_ptr() == t.data_ptr():
         out = out.clone()
     return out
