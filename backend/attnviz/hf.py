@@ -499,18 +499,24 @@ def run_model(
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     ablate: Sequence[tuple[str, int, int]] = (),
     capture: Sequence[hf_attn.Site] = (),
+    reduce: Any = None,
 ) -> HFRun:
     """Greedy-generate (decoder, encoder-decoder), then one forward pass over the final sequence
-    with ``output_attentions``; ``ablate`` heads are zeroed in both, ``capture`` sites record their inputs."""
+    with ``output_attentions``; ``ablate`` heads are zeroed in both, ``capture`` sites record their inputs.
+
+    ``reduce`` (long inputs, :mod:`attnviz.longctx`): the final pass runs without
+    ``output_attentions`` (``attentions`` is empty) and each captured site keeps what
+    ``reduce(site id, args, kwargs, output)`` returns, so no layer's weights outlive its module."""
+    keep = reduce is None
     batch = encode_text(m, text)
     heads = ablation_map(m, ablate) if ablate else {}
     ids = batch["input_ids"]
     warnings: list[str] = []
     with hf_attn.ablating(heads):
         if m.family == "encoder":
-            with hf_attn.capturing(list(capture)) as cap:
-                out = m.model(**batch, output_attentions=True)
-            attentions = {"encoder_self": _stack(out.attentions)}
+            with hf_attn.capturing(list(capture), reduce) as cap:
+                out = m.model(**batch, output_attentions=keep)
+            attentions = {"encoder_self": _stack(out.attentions)} if keep else {}
             _zero_ablated(attentions, ablate)
             return HFRun(text, ids[0].tolist(), [], 0, [], None, attentions, None, True, warnings, cap)
         eos = _eos_ids(m)
@@ -536,10 +542,13 @@ def run_model(
         tgt = fed.unsqueeze(0)
         if new > 0 and not finished and len(produced) == new:
             warnings.append(f"Generation stopped after {new} new tokens without an end-of-sequence token.")
-        with hf_attn.capturing(list(capture)) as cap:
+        with hf_attn.capturing(list(capture), reduce) as cap:
             if m.family == "decoder":
-                out = m.model(input_ids=tgt, attention_mask=torch.ones_like(tgt), output_attentions=True)
-                attentions = {"decoder_self": _stack(out.attentions)}
+                out = m.model(input_ids=tgt, attention_mask=torch.ones_like(tgt), output_attentions=keep)
+                attentions = {"decoder_self": _stack(out.attentions)} if keep else {}
+            elif not keep:
+                out = m.model(**batch, decoder_input_ids=tgt, output_attentions=False)
+                attentions = {}
             else:
                 out = m.model(**batch, decoder_input_ids=tgt, output_attentions=True)
                 attentions = {
@@ -567,7 +576,8 @@ def run_model(
 
 def _zero_ablated(attentions: dict[str, torch.Tensor], ablate: Sequence[tuple[str, int, int]]) -> None:
     for kind, layer, head in ablate:  # the switched-off head contributes nothing: show it as 0
-        attentions[kind][layer, head] = 0.0
+        if kind in attentions:
+            attentions[kind][layer, head] = 0.0
 
 
 def _stack(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -619,6 +629,21 @@ def hf_document(
     if not 0 <= precision <= 8:
         raise ValueError(f"precision must be between 0 and 8 decimals, not {precision}")
     run = run_model(m, text, max_new_tokens, ablate)
+    return document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=json_as_array, top_k=top_k)
+
+
+def document_of_run(
+    m: HFModel,
+    run: HFRun,
+    *,
+    name: str | None = None,
+    precision: int = 4,
+    encoding: Encoding = "json",
+    json_as_array: bool = False,
+    top_k: int = DEFAULT_TOP_K,
+) -> dict[str, Any]:
+    """The document of a finished run (``attentions`` holds whatever kinds ``run.attentions`` has)."""
+    text = run.text
     tok = m.tokenizer.convert_ids_to_tokens
     tokens: dict[str, list[str]] = {"src": m.show(tok(run.src_ids))}
     if m.family != "encoder":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,11 +46,17 @@ class Site:
     head_dim: int
 
 
+Reduce = Callable[[int, tuple[Any, ...], dict[str, Any], Any], Any]
+
+
 @dataclass
 class _State(threading.local):
-    capture: dict[int, tuple[tuple[Any, ...], dict[str, Any], Any]] | None = None
+    capture: dict[int, Any] | None = None
     watch: set[int] = field(default_factory=set)
     ablate: dict[int, list[int]] = field(default_factory=dict)
+    # reduce(site module id, args, kwargs, output) -> what to keep (long inputs keep Q, K and a summary,
+    # never the module's whole output, which holds that layer's attention weights)
+    reduce: Reduce | None = None
 
 
 STATE = _State()
@@ -123,7 +130,7 @@ def install_hooks(sites: dict[str, list[Site]]) -> None:
         def capture(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any, sid: int = sid) -> None:
             cap = STATE.capture
             if cap is not None and sid in STATE.watch:
-                cap[sid] = (args, kwargs, output)
+                cap[sid] = (args, kwargs, output) if STATE.reduce is None else STATE.reduce(sid, args, kwargs, output)
 
         def ablate(module: nn.Module, args: tuple[Any, ...], sid: int = sid, d: int = site.head_dim) -> Any:
             heads = STATE.ablate.get(sid)
@@ -153,18 +160,20 @@ class ablating:
 
 
 class capturing:
-    """``with capturing([site]) as cap:`` records the inputs of those sites' modules in this thread."""
+    """``with capturing([site]) as cap:`` records the inputs of those sites' modules in this thread;
+    with ``reduce``, what ``reduce(site id, args, kwargs, output)`` returns instead."""
 
-    def __init__(self, sites: list[Site]) -> None:
+    def __init__(self, sites: list[Site], reduce: Reduce | None = None) -> None:
         self.ids = {id(s.module) for s in sites}
+        self.reduce = reduce
 
-    def __enter__(self) -> dict[int, tuple[tuple[Any, ...], dict[str, Any], Any]]:
-        self.saved = (STATE.capture, STATE.watch)
-        STATE.capture, STATE.watch = {}, self.ids
+    def __enter__(self) -> dict[int, Any]:
+        self.saved = (STATE.capture, STATE.watch, STATE.reduce)
+        STATE.capture, STATE.watch, STATE.reduce = {}, self.ids, self.reduce
         return STATE.capture
 
     def __exit__(self, *exc: object) -> None:
-        STATE.capture, STATE.watch = self.saved
+        STATE.capture, STATE.watch, STATE.reduce = self.saved
 
 
 def _bound(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +189,9 @@ def _heads(x: Tensor, d: int) -> Tensor:
 
 
 @torch.no_grad()
-def trace_site(site: Site, captured: tuple[tuple[Any, ...], dict[str, Any], Any], head: int) -> dict[str, Any]:
-    """The intermediate tensors of ``head`` at ``site`` recomputed from the captured module inputs."""
-    args, kwargs, output = captured
+def site_qkv(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, bool]:
+    """``(q, k, v, rope)`` of every head at ``site`` from its captured inputs, as the module
+    computes them: ``q`` ``(B, n_heads, T_q, d)``, ``k`` / ``v`` ``(B, n_kv_heads, T_k, d)``."""
     m: Any = site.module
     bound = _bound(m, args, kwargs)
     x = bound.get("hidden_states")
@@ -215,10 +224,24 @@ def trace_site(site: Site, captured: tuple[tuple[Any, ...], dict[str, Any], Any]
         q, k, v = _heads(m.q(x), d), _heads(m.k(kv_x), d), _heads(m.v(kv_x), d)
     else:  # bert
         q, k, v = _heads(m.query(x), d), _heads(m.key(x), d), _heads(m.value(x), d)
+    return q, k, v, rope
+
+
+def site_scale(site: Site) -> float:
+    """The module's own factor on Q Kᵀ (1/√d; T5: 1)."""
+    return float(getattr(site.module, "scaling", site.head_dim**-0.5) or 1.0)
+
+
+@torch.no_grad()
+def trace_site(site: Site, captured: tuple[tuple[Any, ...], dict[str, Any], Any], head: int) -> dict[str, Any]:
+    """The intermediate tensors of ``head`` at ``site`` recomputed from the captured module inputs."""
+    args, kwargs, output = captured
+    d = site.head_dim
+    q, k, v, rope = site_qkv(site, args, kwargs)
     groups = site.n_heads // site.n_kv_heads
     kv_head = head // groups
     qh, kh, vh = q[0, head].float(), k[0, kv_head].float(), v[0, kv_head].float()
-    scale = float(getattr(m, "scaling", d**-0.5) or 1.0)
+    scale = site_scale(site)
     scores = (qh @ kh.T) * scale
     bias: Tensor | None = None
     if site.style == "t5" and isinstance(output, tuple) and len(output) > 1 and isinstance(output[1], Tensor):

@@ -33,7 +33,7 @@ def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeepAlive]:
 
 @pytest.mark.parametrize(("encoding", "hint"), [("json", "uint8"), ("float16", "uint8")])
 def test_a_document_past_the_budget_is_refused_with_advice(conn: KeepAlive, encoding: str, hint: str) -> None:
-    body = {"checkpoint": NAME, "text": TEXT, "precision": 8, "encoding": encoding}
+    body = {"checkpoint": NAME, "text": TEXT, "precision": 8, "encoding": encoding, "detail": "full"}
     reply = conn.post_json("/api/attention", json.dumps(body).encode())
     assert reply.status == 413, reply.body[:300]
     err = reply.json()

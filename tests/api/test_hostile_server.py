@@ -261,12 +261,14 @@ def test_slow_request_headers_are_cut_off(trained_dir: Path, tmp_path: Path) -> 
 def test_the_response_budget_refuses_with_advice(trained_dir: Path, tmp_path: Path) -> None:
     with serve(trained_dir, tmp_path / "server.log", env={"ATTNVIZ_MAX_RESPONSE_BYTES": "1024"}) as base:
         conn = KeepAlive(base)
-        body = {"checkpoint": CKPT, "text": "abcdefg", "precision": 8}
+        body = {"checkpoint": CKPT, "text": "abcdefg", "precision": 8, "detail": "full"}
         err = _error(conn.post_json("/api/attention", json.dumps(body).encode()), 413, "response_too_large")
-        assert "uint8" in err["detail"] and "ATTNVIZ_MAX_RESPONSE_BYTES" in err["detail"]
+        assert "uint8" in err["detail"] and "ATTNVIZ_MAX_RESPONSE_BYTES" in err["detail"] and "overview" in err["detail"]
         assert err["limit"] == 1024 and err["estimated_bytes"] == err["weights"] * 11
         small = conn.post_json("/api/attention", json.dumps({**body, "encoding": "uint8"}).encode())
         assert small.status == 200
+        auto = conn.post_json("/api/attention", json.dumps({**body, "detail": "auto"}).encode())  # the default
+        assert auto.status == 200 and auto.json()["detail"] == "overview"
         timeline = conn.post_json("/api/timeline", json.dumps({"run": "copy", "text": "abcdef", "precision": 8}).encode())
         _error(timeline, 413, "response_too_large")
         conn.still_serves()

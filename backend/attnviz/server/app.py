@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from .. import __version__
+from ..longctx import HandleStore
 from .deps import AppServices
 from .errors import http_error_handler, install_error_handlers
 from .frontend import frontend_response
@@ -107,6 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeline_cache_bytes=settings.timeline_cache_bytes,
         stacked_cache_bytes=settings.stacked_cache_bytes,
         max_response_bytes=settings.max_response_bytes,
+        overview_size=settings.overview_size,
+        max_tokens=settings.max_tokens,
+        handles=HandleStore(settings.handle_store_bytes, settings.handle_ttl_seconds),
     )
     # Swagger UI's files come from the fastapi-offline package: /docs works with no network.
     app: FastAPI = FastAPIOffline(

@@ -153,12 +153,16 @@ def install_error_handlers(app: FastAPI) -> None:
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: each status described with :class:`ErrorResponse`."""
     descriptions = {
-        404: "Unknown checkpoint or run (names never leave the checkpoint directory).",
+        404: "Unknown checkpoint or run (names never leave the checkpoint directory); `unknown_handle`: a long run's "
+        "handle is unknown or expired (ask for the attention document again).",
         409: "The checkpoint file exists but cannot be loaded; `detail` says why.",
         413: "The request body is larger than the configured limit (`body_too_large`), or the response would pass "
-        "the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision).",
+        "the response budget (`response_too_large`: ask for detail `overview`, a compact encoding, fewer tokens or a lower "
+        "precision).",
         415: "The body is not declared as JSON (`Content-Type: application/json`).",
         503: "`busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds.",
-        422: "Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types.",
+        422: "Empty, too long (`text_too_long`: a pretrained model's limit is its context in tokens, checked before the "
+        "model runs) or unknown characters (`invalid_characters`), layer/head or a tile's region out of range, or wrong "
+        "JSON types.",
     }
     return {s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in statuses}

@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-MAX_TEXT_CHARS = 4000
-"""Hard cap on `text` in the schema: room for a pretrained model's 512 word pieces (a toy checkpoint allows
-far less; see max_input_len)."""
+MAX_TEXT_CHARS = 4_000_000
+"""Cap on `text` in the schema, far past any model's context: the real limits are the body size
+(`max_body_bytes`) and each model's own, in tokens (422 `text_too_long` naming both counts)."""
 
 
 def _no_strings(value: Any) -> Any:
@@ -42,6 +42,8 @@ tokenizer, file name or response can carry, so it is refused with 422 at the edg
 
 Kind = Literal["encoder_self", "decoder_self", "cross"]
 EncodingName = Literal["json", "float16", "uint8"]
+CompactName = Literal["float16", "uint8"]
+DetailName = Literal["auto", "full", "overview"]
 
 
 def _checkpoint_field() -> Any:
@@ -58,7 +60,8 @@ def _text_field() -> Any:
         max_length=MAX_TEXT_CHARS,
         description="Input text. Must be non-empty, no longer than the checkpoint allows, and use only the "
         "checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model "
-        "takes any text up to its `max_length` in tokens.",
+        "takes any text up to its `max_length` in tokens (its context); longer gets 422 `text_too_long` naming the "
+        "token count and the limit, before the model runs. The body size (`max_body_bytes`) bounds it too.",
         examples=["hello world"],
     )
 
@@ -89,7 +92,7 @@ class ErrorResponse(BaseModel):
 
     detail: str = Field(description="A sentence saying what is wrong and what to do.")
     code: str = Field(
-        description="Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, "
+        description="Stable code for programs: not_found, unknown_checkpoint, unknown_run, unknown_handle, checkpoint_unusable, "
         "empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, "
         "response_too_large, unsupported_media_type, untrusted_host, busy, internal_error."
     )
@@ -218,6 +221,13 @@ class AttentionRequest(BaseModel):
         "`max_new_tokens` setting, at most its `max_new_tokens_limit`, and never past the model's context). The toy "
         "models decode until `<eos>` and ignore it; an encoder gets 422 `not_supported`.",
     )
+    detail: DetailName = Field(
+        default="auto",
+        description="`full`: every weight in `attentions` (413 `response_too_large` past the response budget); "
+        "`overview`: no `attentions`, but `overview` (every head as block-maxima thumbnails plus statistics on the "
+        "exact weights, and a handle for exact tiles: /api/attention/tile); `auto`: full when the most weights the "
+        "document may hold fit the budget, else overview (decided before the model runs).",
+    )
 
 
 class CompactWeights(BaseModel):
@@ -245,6 +255,61 @@ class Attentions(BaseModel):
         None, description="Masked decoder self-attention, `[layer][head][tgt_query][tgt_key]`, or compact."
     )
     cross: Weights | None = Field(None, description="Cross-attention, `[layer][head][tgt_query][src_key]`, or compact.")
+
+
+class CompactArray(BaseModel):
+    dtype: CompactName = Field(description="Element type of `data`.")
+    shape: list[int] = Field(description="The array's shape (thumbnails `[layer, head, P_q, P_k]`; a tile `[rows, cols]`).")
+    data: str = Field(description="Base64 of the little-endian array in C order.")
+    scale: float | None = Field(None, description="uint8 only: a value is `(code * scale)²` (square-root companded).")
+    compand: Literal["sqrt"] | None = Field(None, description="uint8 only: `sqrt`; each cell rounded on its own.")
+    reduce: Literal["max"] | None = Field(
+        None, description="`max`: each cell is the largest weight of its block (thumbnails, pooled tiles); null: exact."
+    )
+
+
+def _stat(text: str) -> Any:
+    return Field(description=f"`[layer][head]`: {text}")
+
+
+class HeadStats(BaseModel):
+    entropy: list[list[float]] = _stat("mean over queries of the row's entropy −Σ w log w, in nats.")
+    distance: list[list[float]] = _stat(
+        "mean over queries of Σ w·|j − i'|, the expected distance in tokens from the query's own position i' (self-"
+        "attention: i + n_k − n_q; cross: ⌊i·n_k/n_q⌋) to the key."
+    )
+    first_token: list[list[float]] = _stat("mean weight on key 0 (the attention sink).")
+    previous_token: list[list[float]] = _stat("mean weight on key i' − 1 (over the queries that have one).")
+    self_token: list[list[float]] = _stat("mean weight on the query's own position i' (the diagonal).")
+    local: list[list[float]] = _stat("mean mass on keys within 2 positions of i' (the diagonal band |j − i'| ≤ 2).")
+
+
+class OverviewKind(BaseModel):
+    layers: int = Field(description="Layers of this kind.")
+    heads: int = Field(description="Heads per layer.")
+    nq: int = Field(description="Queries (rows) of each head's matrix.")
+    nk: int = Field(description="Keys (columns) of each head's matrix.")
+    thumbnails: CompactArray = Field(
+        description="`[layers, heads, P_q, P_k]` block maxima, P_q = min(P, nq) and P_k = min(P, nk) (P the server's "
+        "`overview_size`, 32–256): cell (i, j) is the largest weight over queries ⌊i·nq/P_q⌋ … ⌊(i+1)·nq/P_q⌋ − 1 and "
+        "keys ⌊j·nk/P_k⌋ … ⌊(j+1)·nk/P_k⌋ − 1. uint8, or float16 when the request's encoding is float16."
+    )
+    stats: HeadStats = Field(description="Per head, computed on the exact weights (a switched-off head: all 0).")
+
+
+class OverviewKinds(BaseModel):
+    encoder_self: OverviewKind | None = None
+    decoder_self: OverviewKind | None = None
+    cross: OverviewKind | None = None
+
+
+class Overview(BaseModel):
+    handle: str | None = Field(
+        description="Opaque id of the run for /api/attention/tile and /api/attention/topk, valid while the server "
+        "keeps the run (bounded in bytes and time; then 404 `unknown_handle`: ask for the document again). Null when "
+        "the run is larger than the server keeps (a warning says so)."
+    )
+    kinds: OverviewKinds = Field(description="One entry per attention kind of the model.")
 
 
 class ModelSummary(BaseModel):
@@ -282,8 +347,8 @@ class DecodingStep(BaseModel):
     top: list[TopPrediction] = Field(description="The most probable next tokens, most probable first (5 by default).")
 
 
-class AttentionDocument(BaseModel):
-    """The attention document, schema version 1 (docs/api.md), plus `expected` and `encoding`."""
+class DocumentFields(BaseModel):
+    """What every attention document holds, full or overview."""
 
     schema_version: Literal[1] = Field(description="Document schema version.")
     checkpoint: str = Field(description="Checkpoint name.")
@@ -292,8 +357,10 @@ class AttentionDocument(BaseModel):
     output: str | None = Field(description="The model's greedy output; null for an encoder-only model.")
     expected: str | None = Field(description="The task's correct output for the input.")
     tokens: Tokens
-    encoding: EncodingName = Field(description="How `attentions` is encoded.")
-    attentions: Attentions
+    encoding: EncodingName = Field(description="How `attentions` is encoded (an overview: as asked).")
+    precision: int | None = Field(
+        None, description="Decimals kept in each weight when `encoding` is json; null for a compact encoding."
+    )
     warnings: list[str] = Field(description="Sentences, e.g. input longer than the training sequences.")
     steps: list[DecodingStep] | None = Field(
         None,
@@ -306,6 +373,91 @@ class AttentionDocument(BaseModel):
         description="Hugging Face models: the tokenizer's special tokens (`<|endoftext|>`, `</s>`, `[CLS]`...) as "
         "they appear in `tokens`, so a viewer hides exactly these.",
     )
+
+
+class AttentionDocument(DocumentFields):
+    """The attention document, schema version 1 (docs/api.md), plus `expected` and `encoding`."""
+
+    detail: Literal["full"] | None = Field(None, description="`full` from the service (absent in exported files).")
+    attentions: Attentions
+
+
+class OverviewDocument(DocumentFields):
+    """Detail `overview`: every field of a full document except `attentions`, and `overview`."""
+
+    detail: Literal["overview"] = Field(description="`overview`.")
+    overview: Overview = Field(description="Thumbnails and statistics of every head, and the handle for tiles.")
+
+
+# ---- long inputs: tiles and top-k ----------------------------------------------------------------
+
+
+def _handle_field() -> Any:
+    return Field(max_length=128, description="`overview.handle` of an attention document.")
+
+
+def _index(description: str) -> Any:
+    return Field(ge=0, le=2**31, description=description)
+
+
+class TileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    handle: str = _handle_field()
+    kind: Kind = Field(description="Which attention module.")
+    layer: JsonInt = _index("Layer, 0-based.")
+    head: JsonInt = _index("Head, 0-based.")
+    q0: JsonInt = _index("First row (query).")
+    q1: JsonInt = _index("One past the last row; 0 ≤ q0 < q1 ≤ nq, else 422 `out_of_range`.")
+    k0: JsonInt = _index("First column (key).")
+    k1: JsonInt = _index("One past the last column; 0 ≤ k0 < k1 ≤ nk.")
+    max_cells: JsonInt = Field(
+        default=1 << 20,
+        ge=1,
+        le=1 << 20,
+        description="Most cells returned: a larger region comes as block maxima (`block` > 1). Default and ceiling 1,048,576.",
+    )
+    encoding: CompactName = Field(default="float16", description="`float16` (about 3 digits) or `uint8` (1 byte a cell).")
+
+
+class TileResponse(BaseModel):
+    handle: str
+    kind: Kind
+    layer: int
+    head: int
+    q0: int
+    q1: int
+    k0: int
+    k1: int
+    block: list[int] = Field(
+        description="`[bq, bk]`: `[1, 1]` = the exact weights; else each cell is the largest weight of a bq × bk block, "
+        "blocks laid from (q0, k0), the last row and column of blocks cut short by the region's edge."
+    )
+    weights: CompactArray = Field(description="`[rows, cols]`: ⌈(q1−q0)/bq⌉ × ⌈(k1−k0)/bk⌉.")
+
+
+class TopkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    handle: str = _handle_field()
+    kind: Kind = Field(description="Which attention module.")
+    layer: JsonInt = _index("Layer, 0-based.")
+    head: JsonInt = _index("Head, 0-based.")
+    k: JsonInt = Field(default=8, ge=1, le=64, description="Keys per query (at most the keys there are).")
+    q0: JsonInt = Field(default=0, ge=0, le=2**31, description="First query.")
+    q1: JsonInt | None = Field(None, ge=1, le=2**31, description="One past the last query (default nq); at most 8,192 queries.")
+
+
+class TopkResponse(BaseModel):
+    handle: str
+    kind: Kind
+    layer: int
+    head: int
+    k: int = Field(description="Keys per query returned.")
+    q0: int
+    q1: int
+    indices: list[list[int]] = Field(description="`[query][rank]`: key index, largest weight first.")
+    weights: list[list[float]] = Field(description="`[query][rank]`: the exact weight (6 decimals).")
 
 
 # ---- step-through -----------------------------------------------------------------------------

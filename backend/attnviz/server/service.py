@@ -7,17 +7,27 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, cast
 
 import orjson
 
+from .. import longctx
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..encoding import Encoding
 from ..ensemble import stack_models
 from ..export_attention_json import document_from_result
-from ..hf import HFModel, HFModelError, HFNotInstalledError, HFTextTooLongError, HFUnsupportedError, hf_document, hf_math
-from ..inference import AttentionResult, run_attention, run_attention_stacked, trace_head
+from ..hf import (
+    HFModel,
+    HFModelError,
+    HFNotInstalledError,
+    HFTextTooLongError,
+    HFUnsupportedError,
+    document_of_run,
+    hf_document,
+    hf_math,
+)
+from ..inference import EXTRA_DECODE_TOKENS, AttentionResult, run_attention, run_attention_stacked, trace_head
 from ..model import SmallTransformer
 from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
@@ -50,28 +60,48 @@ def weights_in(doc: dict[str, Any]) -> int:
     return total
 
 
-def check_budget(docs: Sequence[dict[str, Any]], encoding: Encoding, precision: int, budget: int) -> None:
+def check_budget(docs: Sequence[dict[str, Any]], encoding: Encoding, precision: int, budget: int, overview: bool = False) -> None:
     """413 ``response_too_large`` before serialising documents whose weights would pass ``budget``."""
-    check_weights(sum(weights_in(d) for d in docs), encoding, precision, budget)
+    check_weights(sum(weights_in(d) for d in docs), encoding, precision, budget, overview)
 
 
-def hf_weights_estimate(loaded: LoadedHF, text: str) -> int | None:
-    """Weights of an encoder's document, from its token count, before the model runs (None when the
-    text is longer than the model takes: the model's own error says so)."""
-    encoder = loaded.encoder
-    tokenizer = getattr(encoder, "tokenizer", None)
-    n_layers, n_heads, limit = (getattr(encoder, k, None) for k in ("n_layers", "n_heads", "max_length"))
-    if tokenizer is None or not all(isinstance(v, int) for v in (n_layers, n_heads, limit)):
-        return None
-    n = len(tokenizer(text, truncation=False)["input_ids"])
-    return None if n > int(limit) else int(n_layers) * int(n_heads) * n * n  # type: ignore[arg-type]
+Detail = Literal["auto", "full", "overview"]
+OVERVIEW_HINT = "ask for detail 'overview' (every head as a thumbnail, exact tiles on demand)"
 
 
-def check_weights(n: int, encoding: Encoding, precision: int, budget: int) -> None:
+def hf_weight_bounds(m: HFModel, n: int, new: int) -> tuple[int, int]:
+    """The fewest and the most weights a full document of ``n`` input tokens may hold (a
+    generating model's size depends on how many of ``new`` tokens it generates)."""
+    heads = {kind: len(sites) * sites[0].n_heads for kind, sites in m.sites.items() if sites}
+    per = heads.get("encoder_self", 0) if m.family != "decoder" else 0
+    if m.family == "encoder":
+        return per * n * n, per * n * n
+    if m.family == "decoder":
+        most = n + max(0, min(new, m.max_length - n))
+        dec = heads.get("decoder_self", 0)
+        return dec * n * n, dec * most * most
+    t_most = 1 + max(0, min(new, m.max_length - 1))
+    dec, cross = heads.get("decoder_self", 0), heads.get("cross", 0)
+    return per * n * n + dec + cross * n, per * n * n + dec * t_most * t_most + cross * t_most * n
+
+
+def toy_weight_bounds(loaded: LoadedModel, text: str) -> tuple[int, int]:
+    """As :func:`hf_weight_bounds` for a toy checkpoint (it decodes at most len + 8 tokens)."""
+    c = loaded.ckpt.config
+    per, n = c.n_layers * c.n_heads, len(text) + 1
+    t_most = 1 + min(len(text) + EXTRA_DECODE_TOKENS, c.max_len - 1)
+    return per * (n * n + 1 + n), per * (n * n + t_most * t_most + t_most * n)
+
+
+def check_weights(n: int, encoding: Encoding, precision: int, budget: int, overview: bool = False) -> None:
+    """413 ``response_too_large`` past the budget, saying what to ask for instead (``overview``:
+    the request may ask for detail 'overview')."""
     cost = n * bytes_per_weight(encoding, precision)
     if cost <= budget:
         return
-    if encoding == "json":
+    if overview:
+        hint = OVERVIEW_HINT + (", or a compact encoding ('uint8': 1 byte a weight)" if encoding != "uint8" else "")
+    elif encoding == "json":
         hint = "ask for encoding 'uint8' (1 byte a weight) or 'float16' (2), or a lower precision, or send fewer tokens"
     elif encoding == "float16":
         hint = "ask for encoding 'uint8' (1 byte a weight), or send fewer tokens"
@@ -192,6 +222,11 @@ class AttentionService:
     timeline_cache_bytes: int = 64 << 20
     stacked_cache_bytes: int = 256 << 20
     max_response_bytes: int = 32 << 20
+    overview_size: int = longctx.DEFAULT_SIZE
+    max_tokens: int | None = None
+    """Longest input of a pretrained model in tokens (None: the model's own context)."""
+    handles: longctx.HandleStore = field(default_factory=longctx.HandleStore)
+    """Long runs kept for their tiles (bounded in bytes and time)."""
     _stacked: OrderedDict[tuple[Any, ...], tuple[SmallTransformer, int]] = field(default_factory=OrderedDict)
     """The epochs of recently used runs, each stacked into one batched model (keyed by files)."""
     _timelines: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
@@ -292,19 +327,151 @@ class AttentionService:
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]],
         max_new_tokens: int | None = None,
+        detail: Detail = "auto",
     ) -> bytes:
+        """The document of ``text``: full, or an overview (``detail``; ``auto``: full when the most
+        weights it may hold fit the response budget). Sizes are decided before the model runs."""
         loaded = self.load_any(name)
         if isinstance(loaded, LoadedHF):
-            # an encoder's document size is known from its token count: refuse before the model runs
-            # (a generating model's depends on what it generates, and is checked below)
-            estimate = hf_weights_estimate(loaded, text) if text.strip() and loaded.encoder.family == "encoder" else None
-            if estimate is not None:
-                check_weights(estimate, encoding, precision, self.max_response_bytes)
-            doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens)
+            m = loaded.encoder
+            if text.strip() == "":
+                raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
+            n = self.hf_tokens(m, text)  # 422 past the context, before the model runs
+            new = self.new_tokens(name, m, max_new_tokens) if m.family != "encoder" else self.max_new_tokens
+            bounds = hf_weight_bounds(m, n, new)
+            if self.choose(detail, bounds, encoding, precision) == "overview":
+                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens)
+            else:
+                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens)
         else:
-            doc = self.document(name, text, precision, encoding, ablate, loaded=loaded)
-        check_budget([doc], encoding, precision, self.max_response_bytes)
+            check_text(text, loaded, self.max_text_len)
+            bounds = toy_weight_bounds(loaded, text)
+            if self.choose(detail, bounds, encoding, precision) == "overview":
+                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate)
+            else:
+                doc = self.document(name, text, precision, encoding, ablate, loaded=loaded)
+        if "attentions" in doc:
+            check_budget([doc], encoding, precision, self.max_response_bytes, overview=detail == "full")
+            doc["detail"] = "full"
+        doc["precision"] = precision if encoding == "json" else None
         return dumps(doc)
+
+    def choose(self, detail: Detail, bounds: tuple[int, int], encoding: Encoding, precision: int) -> str:
+        """``full`` or ``overview``; 413 for ``full`` when even its fewest weights pass the budget."""
+        fewest, most = bounds
+        if detail == "overview":
+            return "overview"
+        if detail == "full":
+            check_weights(fewest, encoding, precision, self.max_response_bytes, overview=True)
+            return "full"
+        return "full" if most * bytes_per_weight(encoding, precision) <= self.max_response_bytes else "overview"
+
+    def hf_tokens(self, m: HFModel, text: str) -> int:
+        """The text's tokens (special tokens included); 422 past the model's context (or the
+        ``max_tokens`` setting) before the model runs."""
+        n = len(m.tokenizer(text, truncation=False)["input_ids"])
+        if n == 0:
+            raise no_tokens()
+        limit = m.max_length if self.max_tokens is None else min(m.max_length, self.max_tokens)
+        if n > limit:
+            raise too_many_tokens(HFTextTooLongError(n, limit))
+        return n
+
+    def hf_overview(
+        self,
+        name: str,
+        loaded: LoadedHF,
+        text: str,
+        precision: int,
+        encoding: Encoding,
+        ablate: Sequence[tuple[str, int, int]],
+        max_new_tokens: int | None,
+    ) -> dict[str, Any]:
+        m = loaded.encoder
+        if ablate and "ablate" not in m.supports:
+            raise not_supported(name, "Switching heads off (ablate)", m.family, m.supports)
+        for i, (kind, layer, head) in enumerate(ablate):
+            check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
+        new = self.new_tokens(name, m, max_new_tokens)
+        try:
+            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size)
+        except HFTextTooLongError as exc:
+            raise too_many_tokens(exc) from None
+        except HFUnsupportedError:
+            what = "The overview of a long input (its attention modules are not recognised)"
+            raise not_supported(name, what, m.family, m.supports) from None
+        except ValueError:
+            raise no_tokens() from None
+        doc = document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=True)
+        return self.with_overview(doc, long, overviews, encoding)
+
+    def toy_overview(
+        self,
+        name: str,
+        loaded: LoadedModel,
+        text: str,
+        precision: int,
+        encoding: Encoding,
+        ablate: Sequence[tuple[str, int, int]],
+    ) -> dict[str, Any]:
+        for i, (_kind, layer, head) in enumerate(ablate):
+            check_head(loaded, layer, head, f"ablate[{i}]: ")
+        result = run_attention(
+            loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
+        )
+        long, overviews = longctx.toy_overview(loaded.model, result, ablate, self.overview_size)
+        doc = document_from_result(
+            loaded.ckpt, replace(result, attentions={}), checkpoint_name=name, precision=precision, encoding=encoding
+        )
+        return self.with_overview(doc, long, overviews, encoding)
+
+    def with_overview(
+        self, doc: dict[str, Any], long: longctx.LongRun, overviews: dict[str, longctx.Overview], encoding: Encoding
+    ) -> dict[str, Any]:
+        """``doc`` without ``attentions``, with the overview and the handle its tiles are asked by."""
+        doc.pop("attentions", None)
+        handle = self.handles.put(long)
+        if handle is None:
+            doc["warnings"] = [
+                *doc.get("warnings", []),
+                f"This run needs {long.nbytes / 2**20:.0f} MiB to serve tiles, more than the server keeps "
+                "(ATTNVIZ_HANDLE_STORE_BYTES); only the overview is available.",
+            ]
+        dtype: longctx.CompactDtype = "float16" if encoding == "float16" else "uint8"
+        doc["detail"] = "overview"
+        doc["overview"] = {"handle": handle, "kinds": {kind: ov.result(dtype) for kind, ov in overviews.items()}}
+        return doc
+
+    def long_run(self, handle: str) -> longctx.LongRun:
+        try:
+            return self.handles.get(handle)
+        except longctx.UnknownHandleError as exc:
+            raise ApiError(404, "unknown_handle", str(exc)) from None
+
+    def tile_json(
+        self,
+        handle: str,
+        kind: str,
+        layer: int,
+        head: int,
+        region: tuple[int, int, int, int],
+        max_cells: int,
+        encoding: longctx.CompactDtype,
+    ) -> bytes:
+        run = self.long_run(handle)
+        try:
+            out = longctx.tile(run, kind, layer, head, *region, max_cells=max_cells, dtype=encoding)
+        except longctx.RegionError as exc:
+            raise ApiError(422, "out_of_range", str(exc), **exc.extra) from None
+        return orjson.dumps({"handle": handle, **out})
+
+    def topk_json(self, handle: str, kind: str, layer: int, head: int, k: int, q0: int, q1: int | None) -> bytes:
+        run = self.long_run(handle)
+        try:
+            out = longctx.topk(run, kind, layer, head, k, q0, q1)
+        except longctx.RegionError as exc:
+            raise ApiError(422, "out_of_range", str(exc), **exc.extra) from None
+        return orjson.dumps({"handle": handle, **out})
 
     def hf_math_json(
         self, name: str, loaded: LoadedHF, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None
@@ -433,8 +600,9 @@ class AttentionService:
         return body
 
     def clear(self) -> None:
-        """Drop every cache (models, stacked models, timelines)."""
+        """Drop every cache (models, stacked models, timelines, long runs)."""
         self.models.clear()
+        self.handles.clear()
         with self._timeline_lock:
             self._stacked.clear()
             self._timelines.clear()

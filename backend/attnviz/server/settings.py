@@ -34,7 +34,11 @@ class Settings(BaseSettings):
     max_text_len: int = Field(
         default=128, ge=1, le=1000, description="longest input text accepted (also capped by each model's max_len)"
     )
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="largest request body accepted; larger gets 413")
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="largest request body accepted (room for a 32k-token text); larger gets 413",
+    )
     model_cache_size: int = Field(default=8, ge=1, description="models kept loaded (least recently used evicted)")
     model_cache_bytes: int = Field(
         default=2 * 1024**3,
@@ -65,6 +69,23 @@ class Settings(BaseSettings):
         ge=1024,
         description="budget of one response's attention weights (weights x bytes per weight: json precision+3, "
         "float16 2, uint8 1); past it 413 `response_too_large`",
+    )
+    max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="longest input of a pretrained model in tokens, special tokens included (default: the model's own "
+        "context); past it 422 `text_too_long` before the model runs",
+    )
+    overview_size: int = Field(
+        default=128, ge=32, le=256, description="side P of an overview's thumbnails (each head as P × P block maxima)"
+    )
+    handle_store_bytes: int = Field(
+        default=512 << 20,
+        ge=0,
+        description="bytes of long runs (each layer's Q and K) kept for their tiles; least recently used dropped first",
+    )
+    handle_ttl_seconds: float = Field(
+        default=600, gt=0, description="seconds a long run is kept for its tiles after its last use (then 404 `unknown_handle`)"
     )
     max_d_model: int = Field(default=DEFAULT_LIMITS.d_model, ge=1, description="largest config.d_model a checkpoint may have")
     max_n_layers: int = Field(default=DEFAULT_LIMITS.n_layers, ge=1, description="largest config.n_layers")

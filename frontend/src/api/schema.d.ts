@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Run a checkpoint on a text: the attention document
-         * @description Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, cross) of the decoded output, per layer and head, with the tokens along each axis. A Hugging Face model returns the kinds of its family: an encoder `encoder_self`; a decoder `decoder_self` over prompt + generated tokens; an encoder-decoder all three.
+         * @description Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, cross) of the decoded output, per layer and head, with the tokens along each axis. A Hugging Face model returns the kinds of its family: an encoder `encoder_self`; a decoder `decoder_self` over prompt + generated tokens; an encoder-decoder all three. `detail`: `full` (every weight), `overview` (thumbnails, per-head statistics and a handle for exact tiles) or `auto` (full when it fits the response budget).
          */
         post: operations["attention_api_attention_post"];
         delete?: never;
@@ -38,6 +38,46 @@ export interface paths {
          * @description For one (kind, layer, head): Q, K, V, QKᵀ/√d_k, the mask, the softmax weights and weights·V, unrounded, with their shapes. The decoder side runs on the greedy output, as in /api/attention. For a Hugging Face model Q, K, V come from the model's own projections (RoPE applied, grouped key/value heads repeated); `scale` is the model's own (T5: 1) and `position_bias` T5's relative bias.
          */
         post: operations["attention_math_api_attention_math_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/attention/tile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exact weights of one region of one head of a long run
+         * @description Rows q0..q1-1, columns k0..k1-1 of one head of the run an overview's `handle` names, recomputed from the model's own Q and K (the same numbers as a full document): exact (`block: [1, 1]`) up to `max_cells` cells, else block maxima. An unknown or expired handle is 404 `unknown_handle`; a region outside the matrix 422 `out_of_range`.
+         */
+        post: operations["attention_tile_api_attention_tile_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/attention/topk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The keys each query of one head attends to most
+         * @description For queries q0..q1-1 (at most 8,192) of one head of the run `handle` names: the k keys with the largest exact weights, largest first. 404 `unknown_handle` / 422 `out_of_range` as for tiles.
+         */
+        post: operations["attention_topk_api_attention_topk_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -214,8 +254,13 @@ export interface components {
              */
             checkpoint: string;
             /**
+             * Detail
+             * @description `full` from the service (absent in exported files).
+             */
+            detail?: "full" | null;
+            /**
              * Encoding
-             * @description How `attentions` is encoded.
+             * @description How `attentions` is encoded (an overview: as asked).
              * @enum {string}
              */
             encoding: "json" | "float16" | "uint8";
@@ -235,6 +280,11 @@ export interface components {
              * @description The model's greedy output; null for an encoder-only model.
              */
             output: string | null;
+            /**
+             * Precision
+             * @description Decimals kept in each weight when `encoding` is json; null for a compact encoding.
+             */
+            precision?: number | null;
             /**
              * Schema Version
              * @description Document schema version.
@@ -272,6 +322,13 @@ export interface components {
              */
             checkpoint: string;
             /**
+             * Detail
+             * @description `full`: every weight in `attentions` (413 `response_too_large` past the response budget); `overview`: no `attentions`, but `overview` (every head as block-maxima thumbnails plus statistics on the exact weights, and a handle for exact tiles: /api/attention/tile); `auto`: full when the most weights the document may hold fit the budget, else overview (decided before the model runs).
+             * @default auto
+             * @enum {string}
+             */
+            detail: "auto" | "full" | "overview";
+            /**
              * Encoding
              * @description `json`: nested lists; `float16` / `uint8`: one compact base64 object per kind (docs/api.md).
              * @default json
@@ -291,7 +348,7 @@ export interface components {
             precision: number;
             /**
              * Text
-             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens.
+             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens (its context); longer gets 422 `text_too_long` naming the token count and the limit, before the model runs. The body size (`max_body_bytes`) bounds it too.
              * @example hello world
              */
             text: string;
@@ -426,6 +483,40 @@ export interface components {
              */
             skipped?: components["schemas"]["SkippedFile"][];
         };
+        /** CompactArray */
+        CompactArray: {
+            /**
+             * Compand
+             * @description uint8 only: `sqrt`; each cell rounded on its own.
+             */
+            compand?: "sqrt" | null;
+            /**
+             * Data
+             * @description Base64 of the little-endian array in C order.
+             */
+            data: string;
+            /**
+             * Dtype
+             * @description Element type of `data`.
+             * @enum {string}
+             */
+            dtype: "float16" | "uint8";
+            /**
+             * Reduce
+             * @description `max`: each cell is the largest weight of its block (thumbnails, pooled tiles); null: exact.
+             */
+            reduce?: "max" | null;
+            /**
+             * Scale
+             * @description uint8 only: a value is `(code * scale)²` (square-root companded).
+             */
+            scale?: number | null;
+            /**
+             * Shape
+             * @description The array's shape (thumbnails `[layer, head, P_q, P_k]`; a tile `[rows, cols]`).
+             */
+            shape: number[];
+        };
         /** CompactWeights */
         CompactWeights: {
             /**
@@ -480,7 +571,7 @@ export interface components {
         ErrorResponse: {
             /**
              * Code
-             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, response_too_large, unsupported_media_type, untrusted_host, busy, internal_error.
+             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, unknown_handle, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, response_too_large, unsupported_media_type, untrusted_host, busy, internal_error.
              */
             code: string;
             /**
@@ -515,6 +606,39 @@ export interface components {
              * @description `[rows, columns]`.
              */
             shape: number[];
+        };
+        /** HeadStats */
+        HeadStats: {
+            /**
+             * Distance
+             * @description `[layer][head]`: mean over queries of Σ w·|j − i'|, the expected distance in tokens from the query's own position i' (self-attention: i + n_k − n_q; cross: ⌊i·n_k/n_q⌋) to the key.
+             */
+            distance: number[][];
+            /**
+             * Entropy
+             * @description `[layer][head]`: mean over queries of the row's entropy −Σ w log w, in nats.
+             */
+            entropy: number[][];
+            /**
+             * First Token
+             * @description `[layer][head]`: mean weight on key 0 (the attention sink).
+             */
+            first_token: number[][];
+            /**
+             * Local
+             * @description `[layer][head]`: mean mass on keys within 2 positions of i' (the diagonal band |j − i'| ≤ 2).
+             */
+            local: number[][];
+            /**
+             * Previous Token
+             * @description `[layer][head]`: mean weight on key i' − 1 (over the queries that have one).
+             */
+            previous_token: number[][];
+            /**
+             * Self Token
+             * @description `[layer][head]`: mean weight on the query's own position i' (the diagonal).
+             */
+            self_token: number[][];
         };
         /** HealthResponse */
         HealthResponse: {
@@ -579,7 +703,7 @@ export interface components {
             max_new_tokens?: number | null;
             /**
              * Text
-             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens.
+             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens (its context); longer gets 422 `text_too_long` naming the token count and the limit, before the model runs. The body size (`max_body_bytes`) bounds it too.
              * @example hello world
              */
             text: string;
@@ -757,6 +881,117 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** Overview */
+        Overview: {
+            /**
+             * Handle
+             * @description Opaque id of the run for /api/attention/tile and /api/attention/topk, valid while the server keeps the run (bounded in bytes and time; then 404 `unknown_handle`: ask for the document again). Null when the run is larger than the server keeps (a warning says so).
+             */
+            handle: string | null;
+            /** @description One entry per attention kind of the model. */
+            kinds: components["schemas"]["OverviewKinds"];
+        };
+        /**
+         * OverviewDocument
+         * @description Detail `overview`: every field of a full document except `attentions`, and `overview`.
+         */
+        OverviewDocument: {
+            /**
+             * Checkpoint
+             * @description Checkpoint name.
+             */
+            checkpoint: string;
+            /**
+             * Detail
+             * @description `overview`.
+             * @constant
+             */
+            detail: "overview";
+            /**
+             * Encoding
+             * @description How `attentions` is encoded (an overview: as asked).
+             * @enum {string}
+             */
+            encoding: "json" | "float16" | "uint8";
+            /**
+             * Expected
+             * @description The task's correct output for the input.
+             */
+            expected: string | null;
+            /**
+             * Input
+             * @description The submitted text.
+             */
+            input: string;
+            model: components["schemas"]["ModelSummary"];
+            /**
+             * Output
+             * @description The model's greedy output; null for an encoder-only model.
+             */
+            output: string | null;
+            /** @description Thumbnails and statistics of every head, and the handle for tiles. */
+            overview: components["schemas"]["Overview"];
+            /**
+             * Precision
+             * @description Decimals kept in each weight when `encoding` is json; null for a compact encoding.
+             */
+            precision?: number | null;
+            /**
+             * Schema Version
+             * @description Document schema version.
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Special Tokens
+             * @description Hugging Face models: the tokenizer's special tokens (`<|endoftext|>`, `</s>`, `[CLS]`...) as they appear in `tokens`, so a viewer hides exactly these.
+             */
+            special_tokens?: string[] | null;
+            /**
+             * Steps
+             * @description Optional: per greedy decoding step, the produced token and the top predictions (one per `tokens.tgt` row; a decoder-only model's prompt rows give its most probable next token). Absent in documents from older exporters.
+             */
+            steps?: components["schemas"]["DecodingStep"][] | null;
+            tokens: components["schemas"]["Tokens"];
+            /**
+             * Warnings
+             * @description Sentences, e.g. input longer than the training sequences.
+             */
+            warnings: string[];
+        };
+        /** OverviewKind */
+        OverviewKind: {
+            /**
+             * Heads
+             * @description Heads per layer.
+             */
+            heads: number;
+            /**
+             * Layers
+             * @description Layers of this kind.
+             */
+            layers: number;
+            /**
+             * Nk
+             * @description Keys (columns) of each head's matrix.
+             */
+            nk: number;
+            /**
+             * Nq
+             * @description Queries (rows) of each head's matrix.
+             */
+            nq: number;
+            /** @description Per head, computed on the exact weights (a switched-off head: all 0). */
+            stats: components["schemas"]["HeadStats"];
+            /** @description `[layers, heads, P_q, P_k]` block maxima, P_q = min(P, nq) and P_k = min(P, nk) (P the server's `overview_size`, 32–256): cell (i, j) is the largest weight over queries ⌊i·nq/P_q⌋ … ⌊(i+1)·nq/P_q⌋ − 1 and keys ⌊j·nk/P_k⌋ … ⌊(j+1)·nk/P_k⌋ − 1. uint8, or float16 when the request's encoding is float16. */
+            thumbnails: components["schemas"]["CompactArray"];
+        };
+        /** OverviewKinds */
+        OverviewKinds: {
+            cross?: components["schemas"]["OverviewKind"] | null;
+            decoder_self?: components["schemas"]["OverviewKind"] | null;
+            encoder_self?: components["schemas"]["OverviewKind"] | null;
+        };
         /** RunInfo */
         RunInfo: {
             /**
@@ -801,6 +1036,92 @@ export interface components {
              * @description Why it is not listed (a symlink out of the directory, a FIFO, a temporary file, ...).
              */
             reason: string;
+        };
+        /** TileRequest */
+        TileRequest: {
+            /**
+             * Encoding
+             * @description `float16` (about 3 digits) or `uint8` (1 byte a cell).
+             * @default float16
+             * @enum {string}
+             */
+            encoding: "float16" | "uint8";
+            /**
+             * Handle
+             * @description `overview.handle` of an attention document.
+             */
+            handle: string;
+            /**
+             * Head
+             * @description Head, 0-based.
+             */
+            head: number;
+            /**
+             * K0
+             * @description First column (key).
+             */
+            k0: number;
+            /**
+             * K1
+             * @description One past the last column; 0 ≤ k0 < k1 ≤ nk.
+             */
+            k1: number;
+            /**
+             * Kind
+             * @description Which attention module.
+             * @enum {string}
+             */
+            kind: "encoder_self" | "decoder_self" | "cross";
+            /**
+             * Layer
+             * @description Layer, 0-based.
+             */
+            layer: number;
+            /**
+             * Max Cells
+             * @description Most cells returned: a larger region comes as block maxima (`block` > 1). Default and ceiling 1,048,576.
+             * @default 1048576
+             */
+            max_cells: number;
+            /**
+             * Q0
+             * @description First row (query).
+             */
+            q0: number;
+            /**
+             * Q1
+             * @description One past the last row; 0 ≤ q0 < q1 ≤ nq, else 422 `out_of_range`.
+             */
+            q1: number;
+        };
+        /** TileResponse */
+        TileResponse: {
+            /**
+             * Block
+             * @description `[bq, bk]`: `[1, 1]` = the exact weights; else each cell is the largest weight of a bq × bk block, blocks laid from (q0, k0), the last row and column of blocks cut short by the region's edge.
+             */
+            block: number[];
+            /** Handle */
+            handle: string;
+            /** Head */
+            head: number;
+            /** K0 */
+            k0: number;
+            /** K1 */
+            k1: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "encoder_self" | "decoder_self" | "cross";
+            /** Layer */
+            layer: number;
+            /** Q0 */
+            q0: number;
+            /** Q1 */
+            q1: number;
+            /** @description `[rows, cols]`: ⌈(q1−q0)/bq⌉ × ⌈(k1−k0)/bk⌉. */
+            weights: components["schemas"]["CompactArray"];
         };
         /** TimelineEpoch */
         TimelineEpoch: {
@@ -863,7 +1184,7 @@ export interface components {
             snapshots: boolean;
             /**
              * Text
-             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens.
+             * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens (its context); longer gets 422 `text_too_long` naming the token count and the limit, before the model runs. The body size (`max_body_bytes`) bounds it too.
              * @example hello world
              */
             text: string;
@@ -911,6 +1232,80 @@ export interface components {
              * @description A vocabulary token (a character, or `<eos>` etc.).
              */
             token: string;
+        };
+        /** TopkRequest */
+        TopkRequest: {
+            /**
+             * Handle
+             * @description `overview.handle` of an attention document.
+             */
+            handle: string;
+            /**
+             * Head
+             * @description Head, 0-based.
+             */
+            head: number;
+            /**
+             * K
+             * @description Keys per query (at most the keys there are).
+             * @default 8
+             */
+            k: number;
+            /**
+             * Kind
+             * @description Which attention module.
+             * @enum {string}
+             */
+            kind: "encoder_self" | "decoder_self" | "cross";
+            /**
+             * Layer
+             * @description Layer, 0-based.
+             */
+            layer: number;
+            /**
+             * Q0
+             * @description First query.
+             * @default 0
+             */
+            q0: number;
+            /**
+             * Q1
+             * @description One past the last query (default nq); at most 8,192 queries.
+             */
+            q1?: number | null;
+        };
+        /** TopkResponse */
+        TopkResponse: {
+            /** Handle */
+            handle: string;
+            /** Head */
+            head: number;
+            /**
+             * Indices
+             * @description `[query][rank]`: key index, largest weight first.
+             */
+            indices: number[][];
+            /**
+             * K
+             * @description Keys per query returned.
+             */
+            k: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "encoder_self" | "decoder_self" | "cross";
+            /** Layer */
+            layer: number;
+            /** Q0 */
+            q0: number;
+            /** Q1 */
+            q1: number;
+            /**
+             * Weights
+             * @description `[query][rank]`: the exact weight (6 decimals).
+             */
+            weights: number[][];
         };
         /** TrainLimits */
         TrainLimits: {
@@ -1123,10 +1518,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AttentionDocument"];
+                    "application/json": components["schemas"]["AttentionDocument"] | components["schemas"]["OverviewDocument"];
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description Unknown checkpoint or run (names never leave the checkpoint directory); `unknown_handle`: a long run's handle is unknown or expired (ask for the attention document again). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1144,7 +1539,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for detail `overview`, a compact encoding, fewer tokens or a lower precision). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1162,7 +1557,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            /** @description Empty, too long (`text_too_long`: a pretrained model's limit is its context in tokens, checked before the model runs) or unknown characters (`invalid_characters`), layer/head or a tile's region out of range, or wrong JSON types. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1204,7 +1599,7 @@ export interface operations {
                     "application/json": components["schemas"]["MathResponse"];
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description Unknown checkpoint or run (names never leave the checkpoint directory); `unknown_handle`: a long run's handle is unknown or expired (ask for the attention document again). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1222,7 +1617,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for detail `overview`, a compact encoding, fewer tokens or a lower precision). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1240,7 +1635,145 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            /** @description Empty, too long (`text_too_long`: a pretrained model's limit is its context in tokens, checked before the model runs) or unknown characters (`invalid_characters`), layer/head or a tile's region out of range, or wrong JSON types. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    attention_tile_api_attention_tile_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TileRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TileResponse"];
+                };
+            };
+            /** @description Unknown checkpoint or run (names never leave the checkpoint directory); `unknown_handle`: a long run's handle is unknown or expired (ask for the attention document again). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for detail `overview`, a compact encoding, fewer tokens or a lower precision). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Empty, too long (`text_too_long`: a pretrained model's limit is its context in tokens, checked before the model runs) or unknown characters (`invalid_characters`), layer/head or a tile's region out of range, or wrong JSON types. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description `busy`: every inference thread is taken and the queue is full; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    attention_topk_api_attention_topk_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TopkRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopkResponse"];
+                };
+            };
+            /** @description Unknown checkpoint or run (names never leave the checkpoint directory); `unknown_handle`: a long run's handle is unknown or expired (ask for the attention document again). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for detail `overview`, a compact encoding, fewer tokens or a lower precision). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Empty, too long (`text_too_long`: a pretrained model's limit is its context in tokens, checked before the model runs) or unknown characters (`invalid_characters`), layer/head or a tile's region out of range, or wrong JSON types. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1322,7 +1855,7 @@ export interface operations {
                     "application/json": components["schemas"]["TimelineResponse"];
                 };
             };
-            /** @description Unknown checkpoint or run (names never leave the checkpoint directory). */
+            /** @description Unknown checkpoint or run (names never leave the checkpoint directory); `unknown_handle`: a long run's handle is unknown or expired (ask for the attention document again). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1340,7 +1873,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for a compact encoding, fewer tokens or a lower precision). */
+            /** @description The request body is larger than the configured limit (`body_too_large`), or the response would pass the response budget (`response_too_large`: ask for detail `overview`, a compact encoding, fewer tokens or a lower precision). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1358,7 +1891,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Empty, too long or unknown characters (`invalid_characters`), layer/head out of range, or wrong JSON types. */
+            /** @description Empty, too long (`text_too_long`: a pretrained model's limit is its context in tokens, checked before the model runs) or unknown characters (`invalid_characters`), layer/head or a tile's region out of range, or wrong JSON types. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -4,20 +4,31 @@ from fastapi import APIRouter, Request, Response
 
 from ..deps import ServicesDep
 from ..errors import error_responses
-from ..schemas import AttentionDocument, AttentionRequest, MathRequest, MathResponse
+from ..schemas import (
+    AttentionDocument,
+    AttentionRequest,
+    MathRequest,
+    MathResponse,
+    OverviewDocument,
+    TileRequest,
+    TileResponse,
+    TopkRequest,
+    TopkResponse,
+)
 
 router = APIRouter(prefix="/api", tags=["attention"])
 
 
 @router.post(
     "/attention",
-    response_model=AttentionDocument,
+    response_model=AttentionDocument | OverviewDocument,
     responses=error_responses(404, 409, 413, 415, 422, 503),
     summary="Run a checkpoint on a text: the attention document",
     description="Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, "
     "cross) of the decoded output, per layer and head, with the tokens along each axis. A Hugging Face model "
     "returns the kinds of its family: an encoder `encoder_self`; a decoder `decoder_self` over prompt + "
-    "generated tokens; an encoder-decoder all three.",
+    "generated tokens; an encoder-decoder all three. `detail`: `full` (every weight), `overview` (thumbnails, "
+    "per-head statistics and a handle for exact tiles) or `auto` (full when it fits the response budget).",
 )
 async def attention(body: AttentionRequest, services: ServicesDep, request: Request) -> Response:
     ablate = [(a.kind, a.layer, a.head) for a in body.ablate]
@@ -29,6 +40,55 @@ async def attention(body: AttentionRequest, services: ServicesDep, request: Requ
         body.encoding,
         ablate,
         body.max_new_tokens,
+        body.detail,
+        request=request,
+    )
+    return Response(data, media_type="application/json")
+
+
+@router.post(
+    "/attention/tile",
+    response_model=TileResponse,
+    responses=error_responses(404, 413, 415, 422, 503),
+    summary="Exact weights of one region of one head of a long run",
+    description="Rows q0..q1-1, columns k0..k1-1 of one head of the run an overview's `handle` names, recomputed "
+    "from the model's own Q and K (the same numbers as a full document): exact (`block: [1, 1]`) up to `max_cells` "
+    "cells, else block maxima. An unknown or expired handle is 404 `unknown_handle`; a region outside the matrix "
+    "422 `out_of_range`.",
+)
+async def attention_tile(body: TileRequest, services: ServicesDep, request: Request) -> Response:
+    data = await services.run(
+        services.service.tile_json,
+        body.handle,
+        body.kind,
+        body.layer,
+        body.head,
+        (body.q0, body.q1, body.k0, body.k1),
+        body.max_cells,
+        body.encoding,
+        request=request,
+    )
+    return Response(data, media_type="application/json")
+
+
+@router.post(
+    "/attention/topk",
+    response_model=TopkResponse,
+    responses=error_responses(404, 413, 415, 422, 503),
+    summary="The keys each query of one head attends to most",
+    description="For queries q0..q1-1 (at most 8,192) of one head of the run `handle` names: the k keys with the "
+    "largest exact weights, largest first. 404 `unknown_handle` / 422 `out_of_range` as for tiles.",
+)
+async def attention_topk(body: TopkRequest, services: ServicesDep, request: Request) -> Response:
+    data = await services.run(
+        services.service.topk_json,
+        body.handle,
+        body.kind,
+        body.layer,
+        body.head,
+        body.k,
+        body.q0,
+        body.q1,
         request=request,
     )
     return Response(data, media_type="application/json")
