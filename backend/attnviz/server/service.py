@@ -18,7 +18,7 @@ from ..ensemble import stack_models
 from ..export_attention_json import document_from_result
 from ..hf import HFModel, HFModelError, HFNotInstalledError, HFTextTooLongError, HFUnsupportedError, hf_document, hf_math
 from ..inference import AttentionResult, run_attention, run_attention_stacked, trace_head
-from ..model import SmallTransformer
+from ..model import SmallDecoder, SmallTransformer
 from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
@@ -117,6 +117,17 @@ def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
             f"Text has {n} character{'s' if n != 1 else ''} outside the vocabulary: {listed}{more}. "
             f"Use only: {ckpt.vocab.chars!r}.",
             invalid_characters=[{"char": ch, "position": pos} for pos, ch in bad],
+        )
+
+
+def check_toy_kind(loaded: LoadedModel, kind: str, what: str = "") -> None:
+    """422 ``not_supported`` for an encoder or cross-attention head of the decoder-only toy model."""
+    if isinstance(loaded.model, SmallDecoder) and kind != "decoder_self":
+        raise ApiError(
+            422,
+            "not_supported",
+            f"{what}This decoder-only model has no {kind} attention; it has decoder_self only.",
+            family="toy-decoder",
         )
 
 
@@ -229,17 +240,40 @@ class AttentionService:
         encoding: Encoding = "json",
         ablate: Sequence[tuple[str, int, int]] = (),
         loaded: LoadedModel | None = None,
+        max_new_tokens: int | None = None,
     ) -> dict[str, Any]:
         loaded = loaded or self.load(name)
         check_text(text, loaded, self.max_text_len)
-        for i, (_kind, layer, head) in enumerate(ablate):
+        for i, (kind, layer, head) in enumerate(ablate):
+            check_toy_kind(loaded, kind, f"ablate[{i}]: ")
             check_head(loaded, layer, head, f"ablate[{i}]: ")
         result = run_attention(
-            loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
+            loaded.model,
+            loaded.ckpt.vocab,
+            text,
+            max_text_len=loaded.ckpt.max_text_len,
+            ablate=list(ablate) or None,
+            max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
         )
         return document_from_result(
             loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
         )
+
+    def toy_new_tokens(self, loaded: LoadedModel, requested: int | None) -> int | None:
+        """The decoder-only toy model's ``max_new_tokens`` (the default when absent, 422 past the
+        bound); None for the encoder-decoder, which decodes until <eos> (the request's value unused)."""
+        if not isinstance(loaded.model, SmallDecoder):
+            return None
+        if requested is None:
+            return self.max_new_tokens
+        if requested > self.max_new_tokens_limit:
+            raise ApiError(
+                422,
+                "out_of_range",
+                f"max_new_tokens is {requested}; this server generates at most {self.max_new_tokens_limit} tokens.",
+                max_new_tokens_limit=self.max_new_tokens_limit,
+            )
+        return requested
 
     def new_tokens(self, name: str, m: HFModel, requested: int | None) -> int:
         """``max_new_tokens`` of a request: the default when absent, 422 past the setting's bound."""
@@ -302,7 +336,7 @@ class AttentionService:
                 check_weights(estimate, encoding, precision, self.max_response_bytes)
             doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens)
         else:
-            doc = self.document(name, text, precision, encoding, ablate, loaded=loaded)
+            doc = self.document(name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens)
         check_budget([doc], encoding, precision, self.max_response_bytes)
         return dumps(doc)
 
@@ -333,8 +367,15 @@ class AttentionService:
             return self.hf_math_json(name, loaded_any, text, kind, layer, head, max_new_tokens)
         loaded = loaded_any
         check_text(text, loaded, self.max_text_len)
+        check_toy_kind(loaded, kind)
         check_head(loaded, layer, head)
-        result = run_attention(loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len)
+        result = run_attention(
+            loaded.model,
+            loaded.ckpt.vocab,
+            text,
+            max_text_len=loaded.ckpt.max_text_len,
+            max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
+        )
         traced = trace_head(loaded.model, result, kind, layer, head)  # no hooks: shares the model safely
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
         return orjson.dumps({"checkpoint": name, "input": text, "output": result.output, **traced, "tensors": tensors})
@@ -344,9 +385,14 @@ class AttentionService:
         vocabulary run as one batched model (:mod:`attnviz.ensemble`), a few times faster than
         one after another."""
         groups: dict[tuple[Any, ...], list[int]] = {}
-        for i, lm in enumerate(loaded):
-            groups.setdefault((lm.ckpt.config, tuple(lm.ckpt.vocab.itos)), []).append(i)
         results: list[AttentionResult | None] = [None] * len(loaded)
+        for i, lm in enumerate(loaded):
+            if isinstance(lm.model, SmallDecoder):  # small and few: one after another, unstacked
+                results[i] = run_attention(
+                    lm.model, lm.ckpt.vocab, text, max_text_len=lm.ckpt.max_text_len, max_new_tokens=self.max_new_tokens
+                )
+                continue
+            groups.setdefault((lm.ckpt.config, tuple(lm.ckpt.vocab.itos)), []).append(i)
         for members in groups.values():
             key = tuple((loaded[i].path, loaded[i].key) for i in members)
             with self._timeline_lock:
@@ -354,7 +400,7 @@ class AttentionService:
                 if entry is not None:
                     self._stacked.move_to_end(key)
             if entry is None:
-                built = stack_models([loaded[i].model for i in members])
+                built = stack_models([cast(SmallTransformer, loaded[i].model) for i in members])
                 entry = (built, module_bytes(built))
                 with self._timeline_lock:
                     self._stacked[key] = entry
