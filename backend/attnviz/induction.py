@@ -17,7 +17,7 @@ from typing import cast
 import torch
 from torch import Tensor
 
-from .data import InductionBatch, Vocab, induction_batch
+from .data import INDUCTION_CHARS, InductionBatch, Vocab, induction_batch
 from .model import HeadMasks, SmallDecoder
 
 EVAL_SEED = 10_007  # held-out sequences come from their own stream, never the training one
@@ -106,4 +106,35 @@ def induction_metrics(model: SmallDecoder, batch: InductionBatch) -> dict[str, f
         "best_induction_head": float(best_ind[2]),
         "best_previous_token": best_prev[0],
         "best_previous_token_head": float(best_prev[2]),
+    }
+
+
+HELDOUT_SEQUENCES = 256  # what a document's held-out figures are measured on (about 0.05 s a pass)
+
+
+@torch.no_grad()
+def heldout_summary(
+    model: SmallDecoder, vocab: Vocab, head_masks: HeadMasks | None, train: dict[str, object]
+) -> dict[str, float]:
+    """A document's ``heldout``: in-context accuracy on held-out induction sequences with the
+    requested heads switched off (``in_context_accuracy``) and with every head on (``baseline``),
+    and ``chance`` (one in the number of letters). The sequences have the shape the checkpoint was
+    trained on (its ``train`` record)."""
+
+    def num(key: str, default: int) -> int:
+        value = train.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+    seq_len = min(num("seq_len", 32), model.config.max_len - 1)
+    min_seg = max(1, min(num("min_len", 5), seq_len // 2))
+    max_seg = max(min_seg, num("max_len", 15))
+    batch = heldout_batch(vocab, HELDOUT_SEQUENCES, seq_len=seq_len, min_seg=min_seg, max_seg=max_seg)
+    model.eval()
+    baseline = in_context_accuracy(model(batch.ids[:, :-1])[0], batch)
+    ablated = baseline if head_masks is None else in_context_accuracy(model(batch.ids[:, :-1], head_masks)[0], batch)
+    return {
+        "in_context_accuracy": ablated,
+        "baseline": baseline,
+        "chance": 1.0 / len(INDUCTION_CHARS),
+        "sequences": float(HELDOUT_SEQUENCES),
     }

@@ -308,7 +308,7 @@ def train_lm(
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-9)
     rng = random.Random(cfg.seed)
     shape = (cfg.seq_len, cfg.min_len, cfg.max_len)  # sequence length, shortest and longest segment
-    eval_batch = heldout_batch(vocab, cfg.n_eval, *shape)
+    eval_batch = heldout_batch(vocab, cfg.n_eval, seq_len=cfg.seq_len, min_seg=cfg.min_len, max_seg=cfg.max_len)
     steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     save_dir = Path(cfg.save_dir)

@@ -3,6 +3,7 @@ induction task, its scores, and the checkpoint that records the arch."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Iterator
@@ -173,3 +174,21 @@ def test_cli_induction_takes_its_own_recipe_and_refuses_the_wrong_arch() -> None
         parse_args(["--task", "copy", "--arch", "decoder"])
     with pytest.raises(SystemExit):
         parse_args(["--task", "induction", "--arch", "encoder-decoder"])
+
+
+def test_a_tiny_induction_run_writes_decoder_checkpoints_with_the_scores(tmp_path: Path) -> None:
+    from attnviz.train import train
+
+    cfg = TrainConfig.for_task(
+        "induction", epochs=2, save_dir=str(tmp_path), d_model=16, n_heads=2, d_ff=32, n_train=128, n_eval=32, snapshot_every=2
+    )
+    snapshots: list[int] = []
+    history = train(cfg, progress=False, on_snapshot=lambda step, epoch, path: snapshots.append(step))
+    assert len(history) == 2 and snapshots == [0, 2, 4]
+    for name in ("ckpt_epoch1.pt", "ckpt_epoch2.pt", "snapshots/step000002.pt"):
+        ckpt = load_checkpoint(tmp_path / name)
+        assert ckpt.arch == "decoder" and ckpt.task == "induction" and ckpt.train["seq_len"] == 32
+        assert {"loss", "in_context_accuracy", "best_induction", "best_previous_token"} <= set(ckpt.metrics)
+        assert 0.0 <= ckpt.metrics["in_context_accuracy"] <= 1.0 and 0.0 <= ckpt.metrics["best_induction"] <= 1.0
+    again = train(dataclasses.replace(cfg, save_dir=str(tmp_path / "again")), progress=False)
+    assert again == [{**h, "epoch_seconds": a["epoch_seconds"]} for h, a in zip(history, again, strict=True)]  # seeded

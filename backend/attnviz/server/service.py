@@ -13,11 +13,13 @@ from typing import Any, cast
 import orjson
 
 from ..checkpoint import CheckpointError, load_checkpoint
+from ..data import LM_TASKS
 from ..encoding import Encoding
 from ..ensemble import stack_models
 from ..export_attention_json import document_from_result
 from ..hf import HFModel, HFModelError, HFNotInstalledError, HFTextTooLongError, HFUnsupportedError, hf_document, hf_math
-from ..inference import AttentionResult, run_attention, run_attention_stacked, trace_head
+from ..induction import heldout_summary
+from ..inference import AttentionResult, parse_head_masks, run_attention, run_attention_stacked, trace_head
 from ..model import SmallDecoder, SmallTransformer
 from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
@@ -255,9 +257,14 @@ class AttentionService:
             ablate=list(ablate) or None,
             max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
         )
-        return document_from_result(
+        doc = document_from_result(
             loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
         )
+        if loaded.ckpt.task in LM_TASKS and isinstance(loaded.model, SmallDecoder):
+            # what switching heads off does to the task, measured on held-out sequences (not only this text)
+            masks = parse_head_masks(loaded.model, list(ablate) or None)
+            doc["heldout"] = heldout_summary(loaded.model, loaded.ckpt.vocab, masks, loaded.ckpt.train)
+        return doc
 
     def toy_new_tokens(self, loaded: LoadedModel, requested: int | None) -> int | None:
         """The decoder-only toy model's ``max_new_tokens`` (the default when absent, 422 past the

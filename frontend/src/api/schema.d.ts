@@ -353,11 +353,11 @@ export interface components {
             error: string | null;
             /**
              * Family
-             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
+             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `toy-decoder` (an attnviz decoder-only checkpoint: a prompt and what it generates after it), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
              * @default toy
              * @enum {string}
              */
-            family: "toy" | "encoder" | "decoder" | "encoder-decoder";
+            family: "toy" | "toy-decoder" | "encoder" | "decoder" | "encoder-decoder";
             /**
              * Kind
              * @description `toy` (an attnviz checkpoint) or `huggingface` (a pretrained model).
@@ -766,11 +766,11 @@ export interface components {
             checkpoints: components["schemas"]["CheckpointInfo"][];
             /**
              * Family
-             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
+             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `toy-decoder` (an attnviz decoder-only checkpoint: a prompt and what it generates after it), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
              * @default toy
              * @enum {string}
              */
-            family: "toy" | "encoder" | "decoder" | "encoder-decoder";
+            family: "toy" | "toy-decoder" | "encoder" | "decoder" | "encoder-decoder";
             /**
              * Kind
              * @description `toy`: a run of checkpoints; `huggingface`: one pretrained model (one entry, epoch null).
@@ -980,10 +980,9 @@ export interface components {
             epochs: number;
             /**
              * Lr
-             * @description Peak Adam learning rate (after warm-up).
-             * @default 0.005
+             * @description Peak Adam learning rate (after warm-up); default the task's (5e-3; induction 2e-3).
              */
-            lr: number;
+            lr?: number | null;
             /**
              * N Heads
              * @description Attention heads per module (at most `max_heads`; must divide d_model).
@@ -1007,11 +1006,11 @@ export interface components {
             seed: number;
             /**
              * Task
-             * @description The toy task to learn.
+             * @description The toy task to learn; `induction` trains the decoder-only model (in-context copying).
              * @example copy
              * @enum {string}
              */
-            task: "copy" | "reverse" | "sort" | "shift" | "swap";
+            task: "copy" | "reverse" | "sort" | "shift" | "swap" | "induction";
         };
         /** TrainSpecOut */
         TrainSpecOut: {

@@ -78,11 +78,34 @@ describe('head statistics on hand-made matrices', () => {
     const s = headStats(m, 3, 3, ctx({ expected: Int32Array.from([0, 1, -1]) }));
     expect(s.agreement).toBeCloseTo((0.5 + 0.8) / 2, 6);
   });
+  it('induction and previous-token scores: 1 for the head that does it, NaN without a repeat', () => {
+    // <bos> a b c a b: rows 4 (a) and 5 (b) repeat; an induction head reads what followed: 2 (b) and 3 (c)
+    const toks = ['<bos>', 'a', 'b', 'c', 'a', 'b'];
+    const n = toks.length;
+    const induction = perm([0, 0, 0, 0, 2, 3]);
+    const previous = perm([0, 0, 1, 2, 3, 4]);
+    const self = ctx({ causal: true, kTokens: toks, self: true });
+    expect(headStats(induction, n, n, self).induction).toBe(1);
+    expect(headStats(previous, n, n, self).induction).toBe(0);
+    expect(headStats(previous, n, n, self).prev).toBe(1);
+    expect(headStats(induction, n, n, self).prev).toBeCloseTo(1 / 5, 6); // only row 1's <bos> is also the previous token
+    expect(headStats(induction, n, n, ctx({ causal: true, kTokens: toks })).induction).toBeNaN(); // not self-attention
+    const noRepeat = ['<bos>', 'a', 'b', 'c', 'd', 'e'];
+    expect(headStats(induction, n, n, ctx({ causal: true, kTokens: noRepeat, self: true })).induction).toBeNaN();
+    // <bos> twice is not a repeat; a token seen twice before reads both followers
+    const twice = ['<bos>', 'a', 'x', 'a', 'y', 'a'];
+    const half = new Float32Array(n * n);
+    half[5 * n + 2] = 0.5;
+    half[5 * n + 4] = 0.5;
+    half[3 * n + 2] = 1;
+    for (const i of [0, 1, 2, 4]) half[i * n] = 1;
+    expect(headStats(half, n, n, ctx({ causal: true, kTokens: twice, self: true })).induction).toBe(1);
+  });
   it('stat keys, values and NaN-last sorting', () => {
     const defs = statDefs(-1, ['<eos>']);
     expect(defs.map((d) => d.key)).toContain('mass:<eos>');
     expect(defs.find((d) => d.key === 'offset')!.label).toBe('Off -1');
-    const s: HeadStats = { entropy: 1, entropyNorm: 0.5, distance: 2, diagonal: 0.1, offset: 0, anti: 0, agreement: NaN, special: { '<eos>': 0.3 } };
+    const s: HeadStats = { entropy: 1, entropyNorm: 0.5, distance: 2, diagonal: 0.1, offset: 0, anti: 0, agreement: NaN, prev: 0, induction: NaN, special: { '<eos>': 0.3 } };
     expect(statValue(s, 'mass:<eos>')).toBe(0.3);
     expect(statValue(s, 'mass:<bos>')).toBeNaN();
     expect([NaN, 1, 3, 2].sort((a, b) => compareStat(a, b, true))).toEqual([3, 2, 1, NaN]);
