@@ -109,11 +109,13 @@ def _run_lm(
     if len(text) > limit:
         raise ValueError(f"text has {len(text)} characters; this model handles at most {limit}")
     prompt = torch.tensor([vocab.encode(text, add_bos=True)], dtype=torch.long)  # (1, 1 + T)
-    seq = model.generate(prompt, max_new_tokens, vocab.eos_id, head_masks)  # (1, 1 + T + n)
+    never = (vocab.pad_id, vocab.bos_id)  # no sensible continuation: never generated, nor listed in the steps
+    seq = model.generate(prompt, max_new_tokens, vocab.eos_id, head_masks, never)  # (1, 1 + T + n)
     produced = seq[0, prompt.size(1) :].tolist()
     finished = bool(produced) and produced[-1] == vocab.eos_id
     fed = seq[:, :-1] if finished else seq  # (1, T_t): every token that was read
     logits, attn = model(fed, head_masks)  # (1, T_t, vocab)
+    logits = logits.index_fill(-1, torch.tensor(never), float("-inf"))
     warnings: list[str] = []
     if max_text_len is not None and len(text) > max_text_len:
         warnings.append(

@@ -537,15 +537,23 @@ class SmallDecoder(nn.Module):
 
     @torch.no_grad()
     def generate(
-        self, ids: Tensor, max_new_tokens: int, eos_id: int | None = None, head_masks: HeadMasks | None = None
+        self,
+        ids: Tensor,
+        max_new_tokens: int,
+        eos_id: int | None = None,
+        head_masks: HeadMasks | None = None,
+        never: tuple[int, ...] = (),
     ) -> Tensor:
         """Greedy continuation: append the most probable next token ``max_new_tokens`` times (or
-        until every row produced ``eos_id``). ``(B, T) -> (B, T + n)``; positions past the
-        positional table are not generated."""
+        until every row produced ``eos_id``); ids in ``never`` (``<pad>``, ``<bos>``) are never
+        chosen. ``(B, T) -> (B, T + n)``; positions past the positional table are not generated."""
         limit = min(max_new_tokens, self.config.max_len - ids.size(1))
         for _ in range(max(0, limit)):
             logits, _ = self(ids, head_masks)  # (B, t, vocab)
-            next_id = logits[:, -1].argmax(dim=-1)  # (B,)
+            last = logits[:, -1]  # (B, vocab)
+            if never:
+                last = last.index_fill(-1, torch.tensor(never, device=last.device), float("-inf"))
+            next_id = last.argmax(dim=-1)  # (B,)
             ids = torch.cat([ids, next_id[:, None]], dim=1)  # (B, t + 1)
             if eos_id is not None and bool((next_id == eos_id).all()):
                 break

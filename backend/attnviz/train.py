@@ -83,8 +83,8 @@ class TrainConfig:
 # random letters with a segment of 5-15 repeated at once, loss on the predictable second-copy tokens
 # only, fresh sequences every step. n_train is sequences per epoch (250 steps of 64).
 INDUCTION_DEFAULTS: dict[str, Any] = {
-    "epochs": 4,
-    "lr": 2e-3,
+    "epochs": 5,
+    "lr": 3e-3,
     "warmup_steps": 200,
     "min_len": 5,  # shortest repeated segment
     "max_len": 15,  # longest repeated segment

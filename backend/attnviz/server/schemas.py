@@ -439,7 +439,7 @@ class TrainRequest(BaseModel):
         default=None,
         gt=0,
         le=0.1,
-        description="Peak Adam learning rate (after warm-up); default the task's (5e-3; induction 2e-3).",
+        description="Peak Adam learning rate (after warm-up); default the task's (5e-3; induction 3e-3).",
     )
     seed: JsonInt = Field(default=0, ge=0, le=2**31 - 1, description="Same seed, same weights.")
     name: str | None = Field(

@@ -135,7 +135,7 @@ export interface TrainRequest {
   n_layers: number;
   n_heads: number;
   d_model: number;
-  /** absent: the task's own (5e-3; induction 2e-3) */
+  /** absent: the task's own (5e-3; induction 3e-3) */
   lr?: number;
   seed?: number;
   name?: string | null;

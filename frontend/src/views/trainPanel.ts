@@ -27,7 +27,7 @@ const SAMPLE: Record<string, string> = {
   induction: 'qzvbrkfmwakfmwapxjdo',
 };
 /** the learning rate a task trains well with (the trainer's default for it) */
-const TASK_LR: Record<string, number> = { induction: 0.002 };
+const TASK_LR: Record<string, number> = { induction: 0.003 };
 const DEFAULT_LR = 0.005;
 const TASK_LABEL: Record<string, string> = {
   copy: 'copy',
