@@ -224,6 +224,8 @@ export interface components {
              * @description The task's correct output for the input.
              */
             expected: string | null;
+            /** @description Induction checkpoints: in-context accuracy on held-out sequences, with the `ablate` heads off. */
+            heldout?: components["schemas"]["HeldOut"] | null;
             /**
              * Input
              * @description The submitted text.
@@ -534,6 +536,29 @@ export interface components {
              * @description attnviz version.
              */
             version: string;
+        };
+        /** HeldOut */
+        HeldOut: {
+            /**
+             * Baseline
+             * @description The same with every head on.
+             */
+            baseline: number;
+            /**
+             * Chance
+             * @description What guessing scores (one in the number of letters the sequences use).
+             */
+            chance: number;
+            /**
+             * In Context Accuracy
+             * @description Share of the predictable tokens predicted right, with the `ablate` heads off.
+             */
+            in_context_accuracy: number;
+            /**
+             * Sequences
+             * @description How many held-out sequences it is measured on.
+             */
+            sequences: number;
         };
         /** InvalidCharacter */
         InvalidCharacter: {
@@ -980,7 +1005,7 @@ export interface components {
             epochs: number;
             /**
              * Lr
-             * @description Peak Adam learning rate (after warm-up); default the task's (5e-3; induction 2e-3).
+             * @description Peak Adam learning rate (after warm-up); default the task's (5e-3; induction 3e-3).
              */
             lr?: number | null;
             /**
