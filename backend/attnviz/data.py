@@ -146,7 +146,7 @@ SAMPLE_INPUTS = {
 LM_TASKS = ("induction",)
 """Tasks of the decoder-only model (``--arch decoder``); every other task is input → output."""
 ALL_TASKS = (*TASK_NAMES, *LM_TASKS)
-SAMPLE_INPUTS["induction"] = "qzvbrkfmwakfmwapxjdo"
+SAMPLE_INPUTS["induction"] = "pjdkfmwaxqzkfmwa"  # "kfmwaxqz" again from its start: the model continues it
 INDUCTION_CHARS = "abcdefghijklmnopqrstuvwxyz"  # the random characters of induction sequences
 
 

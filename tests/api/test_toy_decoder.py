@@ -16,7 +16,7 @@ from .conftest import make_app
 
 RUN = "induction"
 CKPT = f"{RUN}/ckpt_epoch2.pt"
-TEXT = "qzvbrkfmwakfmwapx"
+TEXT = "pjdkfmwaxqzkfmwa"
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import pytest
 from ..browser import serve_app
 from .conftest import TRAIN_ENV, TrainServer
 
-TEXT = "qzvbrkfmwakfmwapxjdo"  # "kfmwa" twice in a row
-READ_FRAMES = """() => [...document.querySelectorAll('[data-testid=model-view] [aria-label^="Layer "]')]
+TEXT = "pjdkfmwaxqzkfmwa"  # "kfmwaxqz", then again from its start
+READ_FRAMES = """() => [...document.querySelectorAll('.mv-grid [aria-label^="Layer "]')]
   .filter((e) => /head \\d+$/.test(e.getAttribute('aria-label')))
   .map((e) => ({
     label: e.getAttribute('aria-label'), title: e.getAttribute('title') || '', colour: e.style.getPropertyValue('--stat'),

@@ -92,14 +92,18 @@ describe('head statistics on hand-made matrices', () => {
     expect(headStats(induction, n, n, ctx({ causal: true, kTokens: toks })).induction).toBeNaN(); // not self-attention
     const noRepeat = ['<bos>', 'a', 'b', 'c', 'd', 'e'];
     expect(headStats(induction, n, n, ctx({ causal: true, kTokens: noRepeat, self: true })).induction).toBeNaN();
-    // <bos> twice is not a repeat; a token seen twice before reads both followers
-    const twice = ['<bos>', 'a', 'x', 'a', 'y', 'a'];
-    const half = new Float32Array(n * n);
-    half[5 * n + 2] = 0.5;
-    half[5 * n + 4] = 0.5;
-    half[3 * n + 2] = 1;
-    for (const i of [0, 1, 2, 4]) half[i * n] = 1;
-    expect(headStats(half, n, n, ctx({ causal: true, kTokens: twice, self: true })).induction).toBe(1);
+    // a token seen twice before reads both followers; the previous token is never a follower (a run `aa`)
+    const twice = ['<bos>', 'a', 'x', 'a', 'y', 'a', 'a'];
+    const m = twice.length;
+    const both = new Float32Array(m * m);
+    both[3 * m + 2] = 1;
+    both[5 * m + 2] = 1; // the third a: x (2) counts; y (4) is its previous token, not a look-up
+    both[6 * m + 2] = 0.5; // the last a: x (2) and y (4) count; 6 (itself) and 5 (its previous token) do not
+    both[6 * m + 4] = 0.5;
+    for (const i of [0, 1, 2, 4]) both[i * m] = 1;
+    expect(headStats(both, m, m, ctx({ causal: true, kTokens: twice, self: true })).induction).toBe(1);
+    const onSelf = perm([0, 0, 0, 0, 0, 0, 6]);
+    expect(headStats(onSelf, m, m, ctx({ causal: true, kTokens: twice, self: true })).induction).toBe(0);
   });
   it('stat keys, values and NaN-last sorting', () => {
     const defs = statDefs(-1, ['<eos>']);

@@ -23,6 +23,8 @@
  * - induction score (self-attention only, Olsson et al. 2022): for a query token that occurred
  *   earlier, at positions j < i, the mass on the keys j + 1 (the tokens that followed it then),
  *   averaged over such rows (NaN when no token repeats; special tokens never count as repeats).
+ *   Keys i and i − 1 are left out: in a run like `ooo` they are the diagonal and the previous
+ *   token, which the lines above measure, not a look-up.
  *   A head that copies in context ("…A B … A → B") scores near 1; the backend's held-out score
  *   (attnviz/induction.py) is the same measure on the repeated half of its sequences.
  */
@@ -58,7 +60,7 @@ export interface StatsContext {
 
 const ALL_SPECIALS = new Set<string>([...SPECIAL_KEYS, '<pad>']);
 
-/** For each position i, the positions j + 1 that follow the earlier occurrences j < i of token i
+/** For each position i, the positions j + 1 < i − 1 that follow the earlier occurrences j of token i
  * (empty when it is new or a special token); null when `tokens` cannot be the query side. */
 function inductionTargets(tokens: readonly string[], n: number): number[][] | null {
   if (tokens.length !== n) return null;
@@ -66,7 +68,7 @@ function inductionTargets(tokens: readonly string[], n: number): number[][] | nu
   return tokens.map((tok, i) => {
     if (ALL_SPECIALS.has(tok)) return [];
     const before = seen.get(tok) ?? [];
-    const out = before.map((j) => j + 1).filter((j) => j <= i);
+    const out = before.map((j) => j + 1).filter((j) => j < i - 1);
     seen.set(tok, [...before, i]);
     return out;
   });
@@ -131,7 +133,7 @@ export function headStats(m: ArrayLike<number>, nq: number, nk: number, ctx: Sta
       nPrev++;
     }
     const targets = ind?.[i];
-    if (targets && targets.length) {
+    if (targets?.length) {
       for (const j of targets) if (j < allowed) indSum += m[row + j]!;
       nInd++;
     }

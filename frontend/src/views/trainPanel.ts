@@ -23,8 +23,8 @@ const SAMPLE: Record<string, string> = {
   sort: 'transformer',
   shift: 'look back',
   swap: 'zig zag',
-  // random letters in which "kfmwa" repeats at once: the second copy can be read off the first
-  induction: 'qzvbrkfmwakfmwapxjdo',
+  // random letters, then "kfmwaxqz" repeated from its start: an induction head continues the copy
+  induction: 'pjdkfmwaxqzkfmwa',
 };
 /** the learning rate a task trains well with (the trainer's default for it) */
 const TASK_LR: Record<string, number> = { induction: 0.003 };
