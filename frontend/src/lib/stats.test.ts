@@ -92,16 +92,19 @@ describe('head statistics on hand-made matrices', () => {
     expect(headStats(induction, n, n, ctx({ causal: true, kTokens: toks })).induction).toBeNaN(); // not self-attention
     const noRepeat = ['<bos>', 'a', 'b', 'c', 'd', 'e'];
     expect(headStats(induction, n, n, ctx({ causal: true, kTokens: noRepeat, self: true })).induction).toBeNaN();
-    // a token seen twice before reads both followers; the previous token is never a follower (a run `aa`)
+    // the follower of the latest usable earlier occurrence counts; the query itself and its previous token never do
     const twice = ['<bos>', 'a', 'x', 'a', 'y', 'a', 'a'];
     const m = twice.length;
     const both = new Float32Array(m * m);
     both[3 * m + 2] = 1;
     both[5 * m + 2] = 1; // the third a: x (2) counts; y (4) is its previous token, not a look-up
-    both[6 * m + 2] = 0.5; // the last a: x (2) and y (4) count; 6 (itself) and 5 (its previous token) do not
-    both[6 * m + 4] = 0.5;
+    both[6 * m + 4] = 1; // the last a: y (4), after the latest usable a (3); not 6 (itself) nor 5 (its previous token)
     for (const i of [0, 1, 2, 4]) both[i * m] = 1;
     expect(headStats(both, m, m, ctx({ causal: true, kTokens: twice, self: true })).induction).toBe(1);
+    // a run of one letter under even (untrained) attention: one key per row, so about 1 / keys, not the run's mass
+    const run = ['<bos>', 'k', 'k', 'k', 'k', 'k', 'k', 'k'];
+    const even = Float32Array.from({ length: 64 }, (_, x) => (x % 8 <= Math.floor(x / 8) ? 1 / (Math.floor(x / 8) + 1) : 0));
+    expect(headStats(even, 8, 8, ctx({ causal: true, kTokens: run, self: true })).induction).toBeCloseTo((1 / 5 + 1 / 6 + 1 / 7 + 1 / 8) / 4, 6);
     const onSelf = perm([0, 0, 0, 0, 0, 0, 6]);
     expect(headStats(onSelf, m, m, ctx({ causal: true, kTokens: twice, self: true })).induction).toBe(0);
   });

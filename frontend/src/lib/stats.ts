@@ -21,10 +21,11 @@
  * - previous-token score: the mass on (i, i − 1), averaged over the rows i ≥ 1 (the offset −1 line,
  *   whatever offset the page shows);
  * - induction score (self-attention only, Olsson et al. 2022): for a query token that occurred
- *   earlier, at positions j < i, the mass on the keys j + 1 (the tokens that followed it then),
- *   averaged over such rows (NaN when no token repeats; special tokens never count as repeats).
- *   Keys i and i − 1 are left out: in a run like `ooo` they are the diagonal and the previous
- *   token, which the lines above measure, not a look-up.
+ *   earlier, the mass on the key j + 1 after its latest earlier occurrence j (the token that
+ *   followed it then), averaged over such rows (NaN when no token repeats; special tokens never
+ *   count as repeats). Occurrences whose follower is the query itself or its previous token
+ *   (j ≥ i − 2: runs like `ooo`) are skipped: those are the diagonal and the previous-token line.
+ *   One key per row, so a head spreading its attention evenly scores about 1 / (keys allowed).
  *   A head that copies in context ("…A B … A → B") scores near 1; the backend's held-out score
  *   (attnviz/induction.py) is the same measure on the repeated half of its sequences.
  */
@@ -60,15 +61,16 @@ export interface StatsContext {
 
 const ALL_SPECIALS = new Set<string>([...SPECIAL_KEYS, '<pad>']);
 
-/** For each position i, the positions j + 1 < i − 1 that follow the earlier occurrences j of token i
- * (empty when it is new or a special token); null when `tokens` cannot be the query side. */
+/** For each position i, the position j + 1 after the latest earlier occurrence j ≤ i − 3 of token i
+ * (empty when there is none or it is a special token); null when `tokens` cannot be the query side. */
 function inductionTargets(tokens: readonly string[], n: number): number[][] | null {
   if (tokens.length !== n) return null;
   const seen = new Map<string, number[]>();
   return tokens.map((tok, i) => {
     if (ALL_SPECIALS.has(tok)) return [];
     const before = seen.get(tok) ?? [];
-    const out = before.map((j) => j + 1).filter((j) => j < i - 1);
+    const usable = before.filter((j) => j + 1 < i - 1);
+    const out = usable.length ? [usable[usable.length - 1]! + 1] : [];
     seen.set(tok, [...before, i]);
     return out;
   });
