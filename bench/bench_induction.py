@@ -55,7 +55,8 @@ def heads_off(n_layers: int, n_heads: int, layer: int, heads: list[int]) -> dict
 
 def cli(tmp: Path, cfg: TrainConfig) -> list[str]:
     rows = []
-    args = ["--arch", "decoder", "--task", "induction", "--save_dir", str(tmp / "cli"), "--epochs", str(cfg.epochs)]
+    args = ["--arch", "decoder", "--task", "induction", "--save_dir", str(tmp / "cli"), "--epochs", str(cfg.epochs),
+            "--n_train", str(cfg.n_train), "--n_eval", str(cfg.n_eval)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO / "backend")}
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "attnviz.train", *args], check=True, env=env, capture_output=True)

@@ -103,7 +103,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
         .text(
           off
             ? `held-out in-context accuracy ${pct(h.in_context_accuracy)} with the switched-off heads, ${pct(h.baseline)} with all heads on (chance ${pct(h.chance)}; ${h.sequences} sequences)`
-            : `held-out in-context accuracy ${pct(h.baseline)} (chance ${pct(h.chance)}; ${h.sequences} sequences): switch heads off to see which ones it needs`,
+            : `held-out in-context accuracy ${pct(h.baseline)} with all heads on (chance ${pct(h.chance)}; ${h.sequences} sequences)`,
         );
     }
     const m = doc.model;
