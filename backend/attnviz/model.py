@@ -404,7 +404,10 @@ class SmallTransformer(nn.Module):
         if kind == "encoder_self":
             return cast(EncoderLayer, self.encoder_layers[layer]).self_attn
         dec = cast(DecoderLayer, self.decoder_layers[layer])
-        return dec.self_attn if kind == "decoder_self" or dec.cross_attn is None else dec.cross_attn
+        if kind == "decoder_self":
+            return dec.self_attn
+        assert dec.cross_attn is not None  # the encoder-decoder's layers all have cross-attention
+        return dec.cross_attn
 
     def attention_inputs(
         self, src: Tensor, tgt_in: Tensor, kind: str, layer: int, head_masks: HeadMasks | None = None
