@@ -120,6 +120,11 @@ class ModelConfigInfo(BaseModel):
     dropout: float = Field(description="Dropout used in training.")
     max_len: int = Field(description="Longest sequence the positional encoding covers.")
     pad_id: int = Field(0, description="Token id of <pad>.")
+    arch: str | None = Field(
+        None,
+        description="Toy checkpoints: `encoder-decoder` (family `toy`) or `decoder` (family `toy-decoder`); "
+        "absent in checkpoints written before the decoder-only model.",
+    )
     max_length: int | None = Field(
         None, description="Hugging Face models only: longest input in tokens, special tokens included."
     )

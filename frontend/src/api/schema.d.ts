@@ -699,6 +699,11 @@ export interface components {
         /** ModelConfigInfo */
         ModelConfigInfo: {
             /**
+             * Arch
+             * @description Toy checkpoints: `encoder-decoder` (family `toy`) or `decoder` (family `toy-decoder`); absent in checkpoints written before the decoder-only model.
+             */
+            arch?: string | null;
+            /**
              * D Ff
              * @description Inner width of the feed-forward network.
              */
