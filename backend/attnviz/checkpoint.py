@@ -28,8 +28,8 @@ from typing import Any
 import torch
 
 from .atomic import atomic_file
-from .data import TASKS, Vocab
-from .model import ModelConfig, SmallTransformer
+from .data import ALL_TASKS, LM_TASKS, Vocab
+from .model import ARCHS, ModelConfig, SmallDecoder, SmallTransformer, build_model
 
 FORMAT_NAME = "attnviz-checkpoint"
 FORMAT_VERSION = 1
@@ -87,16 +87,21 @@ class Checkpoint:
         value = self.train.get("max_text_len")
         return int(value) if value is not None else None
 
-    def build_model(self) -> SmallTransformer:
-        """A :class:`SmallTransformer` with these weights, in eval mode."""
-        model = SmallTransformer(self.config)
+    @property
+    def arch(self) -> str:
+        """``encoder-decoder`` (:class:`SmallTransformer`) or ``decoder`` (:class:`SmallDecoder`)."""
+        return self.config.arch
+
+    def build_model(self) -> SmallTransformer | SmallDecoder:
+        """The model ``config.arch`` names, with these weights, in eval mode."""
+        model = build_model(self.config)
         model.load_state_dict(self.state_dict)
         return model.eval()
 
 
 def save_checkpoint(
     path: str | os.PathLike[str],
-    model: SmallTransformer,
+    model: SmallTransformer | SmallDecoder,
     vocab: Vocab,
     task: str,
     epoch: int,
@@ -171,6 +176,9 @@ def _check_config(path: Path, data: Any, limits: CheckpointLimits) -> ModelConfi
     for key in _CONFIG_INTS:
         if key in data and (isinstance(data[key], bool) or not isinstance(data[key], int)):
             raise CheckpointError(path, f"config.{key} must be an integer, not {type(data[key]).__name__}")
+    arch = data.get("arch", "encoder-decoder")
+    if arch not in ARCHS:
+        raise CheckpointError(path, f"config.arch {str(arch)[:50]!r} is not one of {', '.join(ARCHS)}")
     dropout = data.get("dropout", 0.0)
     if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0.0 <= dropout < 1.0:
         raise CheckpointError(path, "config.dropout must be a number in [0, 1)")
@@ -204,7 +212,7 @@ def expected_shapes(config: ModelConfig) -> dict[str, torch.Size]:
     """Every ``state_dict`` key of a model with ``config`` and its shape, from a model built on the
     meta device (no memory, no computation)."""
     with torch.device("meta"):
-        model = SmallTransformer(config)
+        model = build_model(config)
     return {k: v.shape for k, v in model.state_dict().items()}
 
 
@@ -272,8 +280,10 @@ def _validate(path: Path, raw: Any, limits: CheckpointLimits = DEFAULT_LIMITS) -
     if config.vocab_size != len(vocab):
         raise CheckpointError(path, f"config.vocab_size {config.vocab_size} does not match the vocabulary ({len(vocab)})")
     task = raw["task"]
-    if not isinstance(task, str) or task not in TASKS:
+    if not isinstance(task, str) or task not in ALL_TASKS:
         raise CheckpointError(path, f"unknown task {str(task)[:100]!r}")
+    if (task in LM_TASKS) != (config.arch == "decoder"):
+        raise CheckpointError(path, f"task {task!r} does not go with config.arch {config.arch!r}")
     epoch = raw["epoch"]
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise CheckpointError(path, f"epoch must be a non-negative integer, not {str(epoch)[:50]!r}")

@@ -9,6 +9,13 @@ Tasks map an input string to the string the model must produce:
 - ``swap``: adjacent characters swapped in pairs, an odd last character kept (``abcde`` →
   ``badce``): a zig-zag, each output looks at its pair partner (position ``t ^ 1``);
 
+Language-model tasks (for the decoder-only model) have no input → output pair: the model reads
+one sequence and predicts each next token.
+- ``induction``: random characters in which a random segment appears twice in a row
+  (``…xq·kfmwa·kfmwa·pz…``); from the second copy's first character on, the model can predict the
+  rest by finding the earlier occurrence of the current character and reading the character after
+  it: the induction head (Olsson et al., 2022).
+
 A training pair is encoded as ``src = text + <eos>``, ``tgt_in = <bos> + target`` and
 ``tgt_out = target + <eos>`` (teacher forcing: position t of ``tgt_in`` predicts position t of
 ``tgt_out``).
@@ -134,6 +141,61 @@ SAMPLE_INPUTS = {
     "shift": "look back",
     "swap": "zig zag",
 }
+
+
+LM_TASKS = ("induction",)
+"""Tasks of the decoder-only model (``--arch decoder``); every other task is input → output."""
+ALL_TASKS = (*TASK_NAMES, *LM_TASKS)
+SAMPLE_INPUTS["induction"] = "pjdkfmwaxqzkfmwa"  # "kfmwaxqz" again from its start: the model continues it
+INDUCTION_CHARS = "abcdefghijklmnopqrstuvwxyz"  # the random characters of induction sequences
+
+
+@dataclass(frozen=True)
+class InductionBatch:
+    ids: Tensor  # (B, 1 + T) <bos> + characters
+    seg_start: Tensor  # (B,) position in ``ids`` of the first copy's first character
+    seg_len: Tensor  # (B,) the segment's length k; the second copy starts at seg_start + k
+    target_mask: Tensor  # (B, T) True where position t of ``ids[:, :-1]`` predicts a predictable token
+
+
+def induction_text(
+    rng: random.Random, seq_len: int = 32, min_seg: int = 5, max_seg: int = 15, alphabet: str = INDUCTION_CHARS
+) -> tuple[str, int, int]:
+    """One induction sequence: ``seq_len`` random characters in which a segment s of length
+    k in [min_seg, max_seg] at a random offset p is followed at once by s again. Returns
+    ``(text, p, k)``; the second copy is ``text[p + k : p + 2k]``."""
+    k = rng.randint(min_seg, min(max_seg, seq_len // 2))
+    p = rng.randint(0, seq_len - 2 * k)
+    chars = [rng.choice(alphabet) for _ in range(seq_len)]
+    chars[p + k : p + 2 * k] = chars[p : p + k]
+    return "".join(chars), p, k
+
+
+def induction_batch(
+    n: int,
+    vocab: Vocab,
+    rng: random.Random,
+    seq_len: int = 32,
+    min_seg: int = 5,
+    max_seg: int = 15,
+    alphabet: str = INDUCTION_CHARS,
+) -> InductionBatch:
+    """``n`` induction sequences, ``<bos>`` first. The predictable tokens are the second copy's
+    characters after its first (the first could be anything): position t predicts ``ids[t + 1]``,
+    so the mask is True at t = p + k + 1 .. p + 2k - 1 in ``ids`` (bos-shifted) minus one."""
+    rows, starts, lens = [], [], []
+    for _ in range(n):
+        text, p, k = induction_text(rng, seq_len, min_seg, max_seg, alphabet)
+        rows.append(vocab.encode(text, add_bos=True))
+        starts.append(p + 1)  # + 1: <bos> comes first
+        lens.append(k)
+    ids = torch.tensor(rows, dtype=torch.long)  # (B, 1 + T)
+    seg_start = torch.tensor(starts)
+    seg_len = torch.tensor(lens)
+    t = torch.arange(seq_len)[None, :]  # predicting ids[t + 1]
+    second = (seg_start + seg_len)[:, None]  # (B, 1) first character of the second copy, in ids
+    target_mask = (t + 1 > second) & (t + 1 < second + seg_len[:, None])  # (B, T)
+    return InductionBatch(ids, seg_start, seg_len, target_mask)
 
 
 def expected_origins(task: str, text: str, vocab: Vocab) -> list[int]:

@@ -21,10 +21,10 @@ import torch
 
 from .atomic import atomic_file
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from .data import SAMPLE_INPUTS, UnknownCharactersError, Vocab, target_for
+from .data import SAMPLE_INPUTS, TASKS, UnknownCharactersError, Vocab, target_for
 from .encoding import ENCODINGS, Encoding, encode_weights
 from .inference import AttentionResult, run_attention
-from .model import SmallTransformer
+from .model import SmallDecoder, SmallTransformer
 
 SCHEMA_VERSION = 1
 DEFAULT_TOP_K = 5
@@ -79,7 +79,8 @@ def document_from_result(
         "model": {"task": ckpt.task, "epoch": ckpt.epoch, "n_layers": c.n_layers, "n_heads": c.n_heads, "d_model": c.d_model},
         "input": result.text,
         "output": result.output,
-        "expected": target_for(ckpt.task, result.text, ckpt.vocab),
+        # a language-model task (induction) has no one right output for a text
+        "expected": target_for(ckpt.task, result.text, ckpt.vocab) if ckpt.task in TASKS else None,
         "tokens": {"src": result.src_tokens, "tgt": result.tgt_tokens},
         "encoding": encoding,
         "attentions": {
@@ -97,7 +98,7 @@ def build_document(
     ckpt: Checkpoint,
     text: str | None = None,
     *,
-    model: SmallTransformer | None = None,
+    model: SmallTransformer | SmallDecoder | None = None,
     checkpoint_name: str | None = None,
     precision: int = 4,
     encoding: Encoding = "json",

@@ -3,6 +3,10 @@
 Shared by the exporter (``export_attention_json``) and the service, so both return the same
 numbers. The decoder side runs on the model's own greedy output: the decoder queries are
 ``<bos>`` followed by the generated tokens (the inputs that produced each next token).
+
+The decoder-only model (:class:`~attnviz.model.SmallDecoder`) has one sequence: ``<bos>``, the
+text (its prompt), then what it generates greedily after it; its result has no source side
+(``src_ids`` empty) and only ``decoder_self`` attention, as a Hugging Face decoder's.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import torch
 from torch import Tensor
 
 from .data import Vocab
-from .model import ATTENTION_KINDS, HeadMasks, SmallTransformer
+from .model import ATTENTION_KINDS, HeadMasks, SmallDecoder, SmallTransformer
 
 EXTRA_DECODE_TOKENS = 8
 """Greedy decoding may run this many tokens past the input length before it is cut off."""
+DEFAULT_NEW_TOKENS = 20
+"""Tokens the decoder-only model generates after the prompt unless asked for another number."""
 
 
 @dataclass
@@ -27,8 +33,10 @@ class AttentionResult:
 
     text: str
     output: str
-    src_ids: list[int]  # text + <eos>
-    tgt_ids: list[int]  # <bos> + generated tokens fed to the decoder (the decoder queries)
+    src_ids: list[int]  # text + <eos> (empty for the decoder-only model)
+    tgt_ids: list[
+        int
+    ]  # <bos> + generated tokens fed to the decoder (the decoder queries); decoder-only: <bos> + text + generated
     src_tokens: list[str]
     tgt_tokens: list[str]
     attentions: dict[str, Tensor]  # kind -> (n_layers, n_heads, T_q, T_k), float32
@@ -37,7 +45,7 @@ class AttentionResult:
     warnings: list[str]
 
 
-def encode_source(vocab: Vocab, text: str, model: SmallTransformer) -> Tensor:
+def encode_source(vocab: Vocab, text: str, model: SmallTransformer | SmallDecoder) -> Tensor:
     """``(1, T_s)`` ids of ``text + <eos>``; raises ``ValueError`` for empty or over-long text and
     :class:`~attnviz.data.UnknownCharactersError` for characters outside the vocabulary."""
     if text == "":
@@ -49,15 +57,18 @@ def encode_source(vocab: Vocab, text: str, model: SmallTransformer) -> Tensor:
     return torch.tensor([ids], dtype=torch.long)  # (1, T_s)
 
 
-def parse_head_masks(model: SmallTransformer, ablate: list[tuple[str, int, int]] | None) -> HeadMasks | None:
+def parse_head_masks(model: SmallTransformer | SmallDecoder, ablate: list[tuple[str, int, int]] | None) -> HeadMasks | None:
     """``[(kind, layer, head), ...]`` of heads to switch off -> per-kind, per-layer 0/1 vectors."""
     if not ablate:
         return None
     c = model.config
     masks: HeadMasks = {k: [None] * c.n_layers for k in ATTENTION_KINDS}
+    kinds = ("decoder_self",) if isinstance(model, SmallDecoder) else ATTENTION_KINDS
     for kind, layer, head in ablate:
-        if kind not in ATTENTION_KINDS:
-            raise ValueError(f"unknown attention kind {kind!r}")
+        if kind not in kinds:
+            raise ValueError(
+                f"unknown attention kind {kind!r}" if kind not in ATTENTION_KINDS else f"this model has no {kind} attention"
+            )
         if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
             raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")
         vec = masks[kind][layer]
@@ -69,17 +80,63 @@ def parse_head_masks(model: SmallTransformer, ablate: list[tuple[str, int, int]]
 
 @torch.no_grad()
 def run_attention(
-    model: SmallTransformer,
+    model: SmallTransformer | SmallDecoder,
     vocab: Vocab,
     text: str,
     *,
     max_text_len: int | None = None,
     ablate: list[tuple[str, int, int]] | None = None,
+    max_new_tokens: int | None = None,
 ) -> AttentionResult:
     """Greedy-decode ``text`` and return the attention maps of a final teacher-forced pass over
-    the decoded tokens (identical, row for row, to what each decoding step computed)."""
+    the decoded tokens (identical, row for row, to what each decoding step computed).
+    ``max_new_tokens``: the decoder-only model's continuation (default ``DEFAULT_NEW_TOKENS``)."""
     head_masks = parse_head_masks(model, ablate)
+    if isinstance(model, SmallDecoder):
+        new = DEFAULT_NEW_TOKENS if max_new_tokens is None else max_new_tokens
+        return _run_lm(model, vocab, text, new, max_text_len, head_masks)
     return _run_rows(model, vocab, text, [max_text_len], head_masks)[0]
+
+
+def _run_lm(
+    model: SmallDecoder, vocab: Vocab, text: str, max_new_tokens: int, max_text_len: int | None, head_masks: HeadMasks | None
+) -> AttentionResult:
+    """The decoder-only model: ``<bos>`` + ``text``, greedy continuation, then one pass over it all."""
+    model.eval()
+    if text == "":
+        raise ValueError("text is empty")
+    limit = model.config.max_len - 1
+    if len(text) > limit:
+        raise ValueError(f"text has {len(text)} characters; this model handles at most {limit}")
+    prompt = torch.tensor([vocab.encode(text, add_bos=True)], dtype=torch.long)  # (1, 1 + T)
+    never = (vocab.pad_id, vocab.bos_id)  # no sensible continuation: never generated, nor listed in the steps
+    seq = model.generate(prompt, max_new_tokens, vocab.eos_id, head_masks, never)  # (1, 1 + T + n)
+    produced = seq[0, prompt.size(1) :].tolist()
+    finished = bool(produced) and produced[-1] == vocab.eos_id
+    fed = seq[:, :-1] if finished else seq  # (1, T_t): every token that was read
+    logits, attn = model(fed, head_masks)  # (1, T_t, vocab)
+    logits = logits.index_fill(-1, torch.tensor(never), float("-inf"))
+    warnings: list[str] = []
+    if max_text_len is not None and len(text) > max_text_len:
+        warnings.append(
+            f"The input has {len(text)} characters but this checkpoint was trained on sequences of {max_text_len}; "
+            "expect mistakes past that length."
+        )
+    if len(produced) < max_new_tokens and not finished:
+        warnings.append(f"Generation stopped after {len(produced)} new tokens: the model's context holds {model.config.max_len}.")
+    tgt_ids = fed[0].tolist()
+    return AttentionResult(
+        text=text,
+        output=vocab.decode(produced),
+        src_ids=[],
+        tgt_ids=tgt_ids,
+        src_tokens=[],
+        tgt_tokens=vocab.tokens(tgt_ids),
+        attentions={"decoder_self": torch.stack([w[0] for w in attn["decoder_self"]])},  # (L, h, T_t, T_t)
+        logits=logits[0],
+        finished=finished,
+        warnings=warnings,
+    )
 
 
 @torch.no_grad()
@@ -140,7 +197,9 @@ def _run_rows(
 
 
 @torch.no_grad()
-def trace_head(model: SmallTransformer, result: AttentionResult, kind: str, layer: int, head: int) -> dict[str, Any]:
+def trace_head(
+    model: SmallTransformer | SmallDecoder, result: AttentionResult, kind: str, layer: int, head: int
+) -> dict[str, Any]:
     """The intermediate tensors of one head's attention math for a text already run through
     :func:`run_attention`: Q, K, V, QKᵀ/√d_k, mask, softmax weights and weights·V.
 
@@ -153,9 +212,14 @@ def trace_head(model: SmallTransformer, result: AttentionResult, kind: str, laye
         raise ValueError(f"unknown attention kind {kind!r}")
     if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
         raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")
-    module = model.attention_module(kind, layer)
+    module = model.attention_module(kind, layer)  # ValueError for a kind the model lacks
     model.eval()
-    query, key, value, mask = model.attention_inputs(torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids]), kind, layer)
+    if isinstance(model, SmallDecoder):
+        query, key, value, mask = model.attention_inputs(torch.tensor([result.tgt_ids]), kind, layer)
+    else:
+        query, key, value, mask = model.attention_inputs(
+            torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids]), kind, layer
+        )
     traced = module.trace(query, key, value, mask)
     tensors = {name: t[0, head] for name, t in traced.items()}  # drop batch, pick the head
     query_tokens = result.src_tokens if kind == "encoder_self" else result.tgt_tokens

@@ -83,7 +83,10 @@ def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any, parent: int | 
             window.clear()
 
     def on_snapshot(step: int, epoch: int, path: Path) -> None:
-        reports.put(("snapshot", {"step": step, "epoch": epoch, "file": path.name}))
+        report: dict[str, Any] = {"step": step, "epoch": epoch, "file": path.name}
+        if config.arch == "decoder":  # the held-out induction scores, for the page's chart
+            report["metrics"] = torch.load(path, map_location="cpu", weights_only=True)["metrics"]
+        reports.put(("snapshot", report))
 
     def on_epoch(epoch: int, metrics: dict[str, float], path: Path) -> None:
         epochs_done[0] = epoch

@@ -10,6 +10,9 @@ on a laptop CPU in a minute, written so that every formula of the paper has one 
 | 3.5   | PE(pos,2i) = sin(pos/10000^(2i/d_model)), PE(pos,2i+1) = cos  | PositionalEncoding            |
 | 3.1   | LayerNorm(x + Sublayer(x)), masked decoder self-attention     | EncoderLayer, DecoderLayer    |
 
+:class:`SmallDecoder` is the decoder stack alone (a decoder-only language model, as in GPT): the
+same DecoderLayer without its cross-attention sub-layer, the same modules and formulas.
+
 Conventions used everywhere in this file:
 - Shapes: B batch, T_s source length, T_t target length, T_q / T_k query / key length,
   h = n_heads, d_k = d_model / h.
@@ -30,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 ATTENTION_KINDS = ("encoder_self", "decoder_self", "cross")
+ARCHS = ("encoder-decoder", "decoder")
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,13 @@ class ModelConfig:
     dropout: float = 0.1  # P_drop, applied to each sub-layer output and to embeddings + PE
     max_len: int = 128  # longest sequence the positional-encoding table covers
     pad_id: int = 0  # token id of <pad>; padded key positions are masked out
+    arch: str = "encoder-decoder"  # "encoder-decoder" (SmallTransformer) or "decoder" (SmallDecoder)
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads != 0:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}; choose one of {', '.join(ARCHS)}")
 
     @property
     def d_k(self) -> int:
@@ -270,30 +277,40 @@ class DecoderLayer(nn.Module):
     ``(B, 1, T_t, T_t)`` (causal and padding), ``src_mask``: ``(B, 1, 1, T_s)``.
     Returns ``(y, self_weights, cross_weights)``: ``(B, T_t, d_model)``,
     ``(B, h, T_t, T_t)`` (zero above the diagonal) and ``(B, h, T_t, T_s)``.
+
+    With ``cross_attention=False`` the layer has no cross-attention sub-layer (nor its norm2):
+    masked self-attention, then feed-forward, the decoder-only layer of :class:`SmallDecoder`;
+    call it with ``memory=None`` and ``src_mask=None`` (its cross weights are then None).
     """
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0) -> None:
+    cross_attn: MultiHeadAttention | None
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, cross_attention: bool = True) -> None:
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout)
-        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout)
+        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout) if cross_attention else None
         self.feed_forward = FeedForward(d_model, d_ff, dropout)
         self.norm1 = nn.LayerNorm(d_model)
-        self.norm2 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model) if cross_attention else None
         self.norm3 = nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
 
     def forward(
         self,
         y: Tensor,
-        memory: Tensor,
+        memory: Tensor | None,
         tgt_mask: Tensor | None,
         src_mask: Tensor | None,
         self_head_mask: Tensor | None = None,
         cross_head_mask: Tensor | None = None,
-    ) -> tuple[Tensor, Tensor, Tensor]:
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
         y, self_w = self.self_attention_block(y, tgt_mask, self_head_mask)  # (B, T_t, d), (B, h, T_t, T_t)
-        cross_out, cross_w = self.cross_attn(y, memory, memory, src_mask, cross_head_mask)  # (B, h, T_t, T_s)
-        y = self.norm2(y + self.dropout(cross_out))
+        cross_w: Tensor | None = None
+        if self.cross_attn is not None and self.norm2 is not None:
+            if memory is None:
+                raise ValueError("this decoder layer has cross-attention: it needs the encoder output (memory)")
+            cross_out, cross_w = self.cross_attn(y, memory, memory, src_mask, cross_head_mask)  # (B, h, T_t, T_s)
+            y = self.norm2(y + self.dropout(cross_out))
         y = self.norm3(y + self.dropout(self.feed_forward(y)))  # (B, T_t, d_model)
         return y, self_w, cross_w
 
@@ -334,13 +351,7 @@ class SmallTransformer(nn.Module):
         self._init_parameters()
 
     def _init_parameters(self) -> None:
-        for name, p in self.named_parameters():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p)
-            elif name.endswith("bias"):
-                nn.init.zeros_(p)
-        with torch.no_grad():
-            self.embedding.weight[self.config.pad_id].zero_()
+        _init_parameters(self, self.embedding, self.config.pad_id)
 
     def embed(self, ids: Tensor) -> Tensor:
         """Section 3.4 + 3.5: ``(B, T) -> (B, T, d_model)``, embedding × √d_model + PE."""
@@ -374,6 +385,7 @@ class SmallTransformer(nn.Module):
                 _head_mask(head_masks, "decoder_self", i),
                 _head_mask(head_masks, "cross", i),
             )  # sw: (B, h, T_t, T_t), cw: (B, h, T_t, T_s)
+            assert cw is not None  # the encoder-decoder's layers all have cross-attention
             self_ws.append(sw)
             cross_ws.append(cw)
         return self.generator(y), self_ws, cross_ws  # (B, T_t, vocab)
@@ -392,7 +404,10 @@ class SmallTransformer(nn.Module):
         if kind == "encoder_self":
             return cast(EncoderLayer, self.encoder_layers[layer]).self_attn
         dec = cast(DecoderLayer, self.decoder_layers[layer])
-        return dec.self_attn if kind == "decoder_self" else dec.cross_attn
+        if kind == "decoder_self":
+            return dec.self_attn
+        assert dec.cross_attn is not None  # the encoder-decoder's layers all have cross-attention
+        return dec.cross_attn
 
     def attention_inputs(
         self, src: Tensor, tgt_in: Tensor, kind: str, layer: int, head_masks: HeadMasks | None = None
@@ -455,6 +470,113 @@ class SmallTransformer(nn.Module):
             if bool(done.all()):
                 break
         return ys
+
+
+class SmallDecoder(nn.Module):
+    """A decoder-only Transformer (a causal language model, as in GPT): the decoder stack of
+    Figure 1 without the encoder, each layer a :class:`DecoderLayer` without cross-attention.
+
+    The same sections as :class:`SmallTransformer`: one embedding matrix shared with the
+    pre-softmax projection, embeddings × √d_model plus the sinusoidal encoding (3.4, 3.5), and
+    every layer LayerNorm(y + MaskedSelfAttention(y)), then LayerNorm(y + FFN(y)) (3.1, 3.2.3).
+
+    ``forward(ids)`` with ``ids`` ``(B, T)`` (starting with <bos>) returns ``(logits,
+    attentions)``: logits ``(B, T, vocab)``, position t predicting token t + 1, and
+    ``attentions = {"decoder_self": [(B, h, T, T)] * N}`` (zero above the diagonal).
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_id)
+        self.positional = PositionalEncoding(c.d_model, c.max_len, c.dropout)
+        self.decoder_layers = nn.ModuleList(
+            DecoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, cross_attention=False) for _ in range(c.n_layers)
+        )
+        self.generator = nn.Linear(c.d_model, c.vocab_size)
+        self.generator.weight = self.embedding.weight  # weight tying (3.4)
+        _init_parameters(self, self.embedding, c.pad_id)
+
+    def embed(self, ids: Tensor) -> Tensor:
+        """Section 3.4 + 3.5: ``(B, T) -> (B, T, d_model)``, embedding × √d_model + PE."""
+        x: Tensor = self.positional(self.embedding(ids) * math.sqrt(self.config.d_model))  # (B, T, d_model)
+        return x
+
+    def self_mask(self, ids: Tensor) -> Tensor:
+        """Causal and padding: ``(B, 1, T, T)``, query t may see the real keys 0..t."""
+        return padding_mask(ids, self.config.pad_id) & causal_mask(ids.size(1), ids.device)
+
+    def forward(self, ids: Tensor, head_masks: HeadMasks | None = None) -> tuple[Tensor, dict[str, list[Tensor]]]:
+        mask = self.self_mask(ids)  # (B, 1, T, T)
+        y = self.embed(ids)  # (B, T, d_model)
+        weights = []
+        for i, layer in enumerate(self.decoder_layers):
+            y, w, _ = layer(y, None, mask, None, _head_mask(head_masks, "decoder_self", i))  # w: (B, h, T, T)
+            weights.append(w)
+        return self.generator(y), {"decoder_self": weights}  # (B, T, vocab)
+
+    def attention_module(self, kind: str, layer: int) -> MultiHeadAttention:
+        """The masked self-attention of ``layer`` (the only kind this model has)."""
+        if kind != "decoder_self":
+            raise ValueError(f"a decoder-only model has no {kind!r} attention")
+        if not 0 <= layer < self.config.n_layers:
+            raise ValueError(f"no layer {layer}: the model has {self.config.n_layers} layers")
+        return cast(DecoderLayer, self.decoder_layers[layer]).self_attn
+
+    def attention_inputs(
+        self, ids: Tensor, kind: str, layer: int, head_masks: HeadMasks | None = None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The ``(query, key, value, mask)`` the self-attention of ``layer`` receives in
+        ``forward(ids)``: ``(B, T, d_model)`` three times and ``(B, 1, T, T)``."""
+        self.attention_module(kind, layer)  # validates kind and layer
+        mask = self.self_mask(ids)
+        y = self.embed(ids)
+        for i, dec in enumerate(self.decoder_layers):
+            if i == layer:
+                return y, y, y, mask
+            y, _, _ = dec(y, None, mask, None, _head_mask(head_masks, "decoder_self", i))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @torch.no_grad()
+    def generate(
+        self,
+        ids: Tensor,
+        max_new_tokens: int,
+        eos_id: int | None = None,
+        head_masks: HeadMasks | None = None,
+        never: tuple[int, ...] = (),
+    ) -> Tensor:
+        """Greedy continuation: append the most probable next token ``max_new_tokens`` times (or
+        until every row produced ``eos_id``); ids in ``never`` (``<pad>``, ``<bos>``) are never
+        chosen. ``(B, T) -> (B, T + n)``; positions past the positional table are not generated."""
+        limit = min(max_new_tokens, self.config.max_len - ids.size(1))
+        for _ in range(max(0, limit)):
+            logits, _ = self(ids, head_masks)  # (B, t, vocab)
+            last = logits[:, -1]  # (B, vocab)
+            if never:
+                last = last.index_fill(-1, torch.tensor(never, device=last.device), float("-inf"))
+            next_id = last.argmax(dim=-1)  # (B,)
+            ids = torch.cat([ids, next_id[:, None]], dim=1)  # (B, t + 1)
+            if eos_id is not None and bool((next_id == eos_id).all()):
+                break
+        return ids
+
+
+def build_model(config: ModelConfig) -> SmallTransformer | SmallDecoder:
+    """The model ``config.arch`` names, freshly initialised."""
+    return SmallDecoder(config) if config.arch == "decoder" else SmallTransformer(config)
+
+
+def _init_parameters(model: nn.Module, embedding: nn.Embedding, pad_id: int) -> None:
+    """Xavier-uniform matrices, zero biases, a zero <pad> embedding."""
+    for name, p in model.named_parameters():
+        if p.dim() > 1:
+            nn.init.xavier_uniform_(p)
+        elif name.endswith("bias"):
+            nn.init.zeros_(p)
+    with torch.no_grad():
+        embedding.weight[pad_id].zero_()
 
 
 def _head_mask(head_masks: HeadMasks | None, kind: str, layer: int) -> Tensor | None:

@@ -9,7 +9,14 @@ decoding reproduces the whole target), and ``SAVE_DIR/ckpt_epoch{N}.pt`` is writ
 with those metrics. ``--snapshot_every K`` also writes ``SAVE_DIR/snapshots/step{S}.pt`` (the
 same checkpoint format, with ``step`` recorded) before the first step and after every K optimizer
 steps, so the timeline and the live view can show attention forming between epochs. The same seed
-gives the same weights. Ctrl-C stops cleanly: every checkpoint already written stays intact, and
+gives the same weights. The decoder-only model learns the in-context copying task (``induction``, see
+:mod:`attnviz.induction`)::
+
+    python -m attnviz.train --arch decoder --task induction --save_dir checkpoints/induction
+
+Its sequences are drawn fresh for every step (an epoch is ``n_train`` sequences); each epoch and
+snapshot records the held-out in-context accuracy and the best heads' induction and
+previous-token scores. Ctrl-C stops cleanly: every checkpoint already written stays intact, and
 the epoch in progress is not saved. At start the trainer deletes the temporary files a killed save
 left behind in SAVE_DIR, and the previous run's snapshots there.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -30,15 +38,16 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
-from .data import TASK_NAMES, Batch, Example, Vocab, make_loader, make_splits
-from .model import ModelConfig, SmallTransformer
+from .data import ALL_TASKS, LM_TASKS, Batch, Example, Vocab, induction_batch, make_loader, make_splits
+from .model import ModelConfig, SmallDecoder, SmallTransformer
 
 
 @dataclass
 class TrainConfig:
     """Everything a training run depends on (recorded in each checkpoint's ``train`` field)."""
 
-    task: str = "copy"  # copy | reverse | sort
+    task: str = "copy"  # copy | reverse | sort | shift | swap; induction (decoder-only)
+    arch: str = ""  # "encoder-decoder" or "decoder"; empty: the task's (induction: decoder)
     epochs: int = 3  # passes over the training set; one checkpoint per epoch (3: the quick start's copy model, >= 99 % exact)
     save_dir: str = "checkpoints"  # where ckpt_epoch{N}.pt files go
     seed: int = 0  # seeds data, initialisation and shuffling: same seed, same weights
@@ -57,7 +66,31 @@ class TrainConfig:
     label_smoothing: float = 0.0  # section 5.4 uses 0.1; 0 learns toy tasks faster
     threads: int = 1  # torch CPU threads: 1 is fastest for a model this small, and 2 collapse when a core is busy
     snapshot_every: int = 0  # write snapshots/step{S}.pt every K optimizer steps (0: none)
+    seq_len: int = 32  # induction: characters per sequence (after <bos>)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.arch:
+            self.arch = "decoder" if self.task in LM_TASKS else "encoder-decoder"
+
+    @classmethod
+    def for_task(cls, task: str, **overrides: Any) -> TrainConfig:
+        """The defaults of ``task`` (induction has its own recipe, see INDUCTION_DEFAULTS), then ``overrides``."""
+        return cls(task=task, **{**(INDUCTION_DEFAULTS if task in LM_TASKS else {}), **overrides})
+
+
+# The induction recipe (README "Watch an induction head form" lists what was tried): sequences of 32
+# random letters with a segment of 5-15 repeated at once, loss on the predictable second-copy tokens
+# only, fresh sequences every step. n_train is sequences per epoch (250 steps of 64).
+INDUCTION_DEFAULTS: dict[str, Any] = {
+    "epochs": 5,
+    "lr": 3e-3,
+    "warmup_steps": 200,
+    "min_len": 5,  # shortest repeated segment
+    "max_len": 15,  # longest repeated segment
+    "n_train": 16000,
+    "n_eval": 512,
+}
 
 
 EpochCallback = Callable[[int, dict[str, float], Path], None]
@@ -90,8 +123,22 @@ def prepare_run_dir(save_dir: str | Path) -> list[Path]:
     return removed
 
 
-def build_model(cfg: TrainConfig, vocab: Vocab) -> SmallTransformer:
+def build_model(cfg: TrainConfig, vocab: Vocab) -> SmallTransformer | SmallDecoder:
     torch.manual_seed(cfg.seed)
+    if cfg.arch == "decoder":
+        return SmallDecoder(
+            ModelConfig(
+                vocab_size=len(vocab),
+                d_model=cfg.d_model,
+                n_heads=cfg.n_heads,
+                n_layers=cfg.n_layers,
+                d_ff=cfg.d_ff,
+                dropout=cfg.dropout,
+                max_len=max(128, cfg.seq_len + 1),
+                pad_id=vocab.pad_id,
+                arch="decoder",
+            )
+        )
     config = ModelConfig(
         vocab_size=len(vocab),
         d_model=cfg.d_model,
@@ -159,12 +206,17 @@ def train(
     """Train, evaluate and checkpoint every epoch (and snapshot every ``cfg.snapshot_every`` steps);
     return each epoch's metrics. An exception raised by a callback stops training; every file
     already written stays intact."""
-    if cfg.task not in TASK_NAMES:
-        raise ValueError(f"unknown task {cfg.task!r}; choose one of {', '.join(TASK_NAMES)}")
+    if cfg.task not in ALL_TASKS:
+        raise ValueError(f"unknown task {cfg.task!r}; choose one of {', '.join(ALL_TASKS)}")
+    if (cfg.task in LM_TASKS) != (cfg.arch == "decoder"):
+        raise ValueError(f"task {cfg.task!r} needs the {'decoder' if cfg.task in LM_TASKS else 'encoder-decoder'} arch")
     torch.set_num_threads(cfg.threads)
+    if cfg.arch == "decoder":
+        return train_lm(cfg, progress, on_epoch, on_step, on_snapshot)
     vocab = Vocab.default()
     train_set, eval_set = make_splits(cfg.task, vocab, cfg.n_train, cfg.n_eval, cfg.min_len, cfg.max_len, cfg.seed)
     model = build_model(cfg, vocab)
+    assert isinstance(model, SmallTransformer)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-9)
     loader = make_loader(train_set, vocab, cfg.batch_size, shuffle=True, seed=cfg.seed)
     total_steps = cfg.epochs * len(loader)
@@ -238,6 +290,90 @@ def train(
     return history
 
 
+def train_lm(
+    cfg: TrainConfig,
+    progress: bool = True,
+    on_epoch: EpochCallback | None = None,
+    on_step: StepCallback | None = None,
+    on_snapshot: SnapshotCallback | None = None,
+) -> list[dict[str, float]]:
+    """:func:`train` for the decoder-only model on a language-model task (induction): next-token
+    loss on the predictable tokens, fresh seeded sequences every step, the held-out induction
+    metrics (:func:`attnviz.induction.evaluate_induction`) at every epoch and snapshot."""
+    from .induction import heldout_batch, induction_metrics
+
+    vocab = Vocab.default()
+    model = build_model(cfg, vocab)
+    assert isinstance(model, SmallDecoder)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-9)
+    rng = random.Random(cfg.seed)
+    shape = (cfg.seq_len, cfg.min_len, cfg.max_len)  # sequence length, shortest and longest segment
+    eval_batch = heldout_batch(vocab, cfg.n_eval, seq_len=cfg.seq_len, min_seg=cfg.min_len, max_seg=cfg.max_len)
+    steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    save_dir = Path(cfg.save_dir)
+    prepare_run_dir(save_dir)
+    train_record = {**asdict(cfg), "max_text_len": cfg.seq_len}
+    history: list[dict[str, float]] = []
+    step = 0
+    running_loss = running_acc = 0.0
+
+    def snapshot(epochs_done: int) -> None:
+        metrics = {"epoch_progress": step / steps_per_epoch, **induction_metrics(model, eval_batch)}
+        if step > 0:
+            metrics |= {"train_loss": running_loss, "train_accuracy": running_acc}
+        path = save_checkpoint(
+            snapshot_path(save_dir, step), model, vocab, cfg.task, epochs_done, metrics, train_record, step=step
+        )
+        if on_snapshot is not None:
+            on_snapshot(step, epochs_done, path)
+
+    if cfg.snapshot_every > 0:
+        snapshot(0)
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        started = time.perf_counter()
+        bar = tqdm(range(steps_per_epoch), desc=f"{cfg.task} epoch {epoch}/{cfg.epochs}", disable=None if progress else True)
+        for _ in bar:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, total_steps, cfg)
+            batch = induction_batch(cfg.batch_size, vocab, rng, *shape)
+            logits, _ = model(batch.ids[:, :-1])  # (B, T, vocab): position t predicts ids[t + 1]
+            targets = batch.ids[:, 1:][batch.target_mask]
+            loss = F.cross_entropy(logits[batch.target_mask], targets, label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+            with torch.no_grad():
+                acc = float((logits[batch.target_mask].argmax(-1) == targets).float().mean())
+            loss_value = loss.item()
+            running_loss = 0.9 * running_loss + 0.1 * loss_value if step > 1 else loss_value
+            running_acc = 0.9 * running_acc + 0.1 * acc if step > 1 else acc
+            bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{running_acc:.1%}")
+            if on_step is not None:
+                on_step(step, epoch, loss_value, acc)
+            if cfg.snapshot_every > 0 and step % cfg.snapshot_every == 0:
+                snapshot(epoch - 1)
+        metrics = induction_metrics(model, eval_batch)
+        metrics["train_loss"] = running_loss
+        metrics["epoch_seconds"] = time.perf_counter() - started
+        path = save_checkpoint(
+            save_dir / f"ckpt_epoch{epoch}.pt", model, vocab, cfg.task, epoch, metrics, train_record, step=step
+        )
+        history.append(metrics)
+        if progress:
+            tqdm.write(
+                f"epoch {epoch}: held-out in-context accuracy {metrics['in_context_accuracy']:.2%}, best induction "
+                f"score {metrics['best_induction']:.2f} (layer 2+), best previous-token score "
+                f"{metrics['best_previous_token']:.2f} (layer 1) -> {path}"
+            )
+        if on_epoch is not None:
+            on_epoch(epoch, metrics, path)
+    return history
+
+
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
@@ -245,7 +381,13 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         description="Train the small Transformer on a toy task; writes SAVE_DIR/ckpt_epoch{N}.pt after each epoch.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--task", choices=TASK_NAMES, default=defaults.task, help="the toy task")
+    parser.add_argument("--task", choices=ALL_TASKS, default=defaults.task, help="the toy task (induction: --arch decoder)")
+    parser.add_argument(
+        "--arch",
+        choices=("encoder-decoder", "decoder"),
+        default="",
+        help="the model: the encoder-decoder, or the decoder-only model (the induction task's); default: the task's",
+    )
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--save_dir", default=defaults.save_dir, help="directory for the checkpoints (a 'run')")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -257,8 +399,15 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--warmup_steps", type=int, default=defaults.warmup_steps)
     parser.add_argument("--batch_size", type=int, default=defaults.batch_size)
-    parser.add_argument("--min_len", type=int, default=defaults.min_len, help="shortest training input")
-    parser.add_argument("--max_len", type=int, default=defaults.max_len, help="longest training input (characters)")
+    parser.add_argument(
+        "--min_len", type=int, default=defaults.min_len, help="shortest training input (induction: shortest repeated segment)"
+    )
+    parser.add_argument(
+        "--max_len",
+        type=int,
+        default=defaults.max_len,
+        help="longest training input in characters (induction: longest repeated segment)",
+    )
     parser.add_argument("--n_train", type=int, default=defaults.n_train)
     parser.add_argument("--n_eval", type=int, default=defaults.n_eval)
     parser.add_argument("--label_smoothing", type=float, default=defaults.label_smoothing)
@@ -269,9 +418,22 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         default=defaults.snapshot_every,
         help="also write SAVE_DIR/snapshots/step{S}.pt every K optimizer steps (0: none)",
     )
+    # the induction task has its own recipe: its defaults apply to every flag not given
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--task", default=defaults.task)
+    task = pre.parse_known_args(argv)[0].task
+    if task in LM_TASKS:
+        parser.set_defaults(**INDUCTION_DEFAULTS)
     args = parser.parse_args(argv)
     cfg = TrainConfig(**vars(args))
     problems = []
+    if (cfg.task in LM_TASKS) != (cfg.arch == "decoder"):
+        problems.append(
+            f"--task {cfg.task} needs --arch {'decoder' if cfg.task in LM_TASKS else 'encoder-decoder'}"
+            " (the induction task is the decoder-only model's; the others the encoder-decoder's)"
+        )
+    if cfg.task in LM_TASKS and not 2 * cfg.min_len <= cfg.seq_len:
+        problems.append("--seq_len must hold the segment twice: --seq_len >= 2 * --min_len")
     if cfg.epochs < 1:
         problems.append("--epochs must be at least 1")
     if not 1 <= cfg.min_len <= cfg.max_len:

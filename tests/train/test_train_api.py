@@ -41,7 +41,7 @@ def assert_run_intact(root: Path, run: str, epochs: int) -> None:
 def test_train_stream_and_the_finished_run(train_server: TrainServer) -> None:
     with train_server.client() as c:
         limits = c.get("/api/train/limits").json()
-        assert limits["allowed"] is True and limits["tasks"] == ["copy", "reverse", "sort", "shift", "swap"]
+        assert limits["allowed"] is True and limits["tasks"] == ["copy", "reverse", "sort", "shift", "swap", "induction"]
         job = start(c, "api-done")
         events = read_events(c, job["id"])
         kinds = [e["event"] for e in events]

@@ -26,7 +26,7 @@ import torch
 
 from ..checkpoint import DEFAULT_LIMITS, Checkpoint, CheckpointError, CheckpointLimits, load_checkpoint
 from ..hf import HFModel, load_hf_model
-from ..model import SmallTransformer
+from ..model import SmallDecoder, SmallTransformer
 from .registry import FileKey, file_key, hf_dir_key
 
 FAILURES_KEPT = 1024  # remembered verdicts of unusable files (a few hundred bytes each)
@@ -49,7 +49,7 @@ class LoadedModel:
     path: Path
     key: FileKey
     ckpt: Checkpoint
-    model: SmallTransformer
+    model: SmallTransformer | SmallDecoder
     nbytes: int = 0
 
 

@@ -48,12 +48,14 @@ _EPOCH_IN_NAME = re.compile(r"epoch[_-]?(\d+)", re.IGNORECASE)
 
 FileKey = tuple[int, ...]  # a file's identity: (st_dev, st_ino, size, mtime_ns, ctime_ns)
 ModelKind = Literal["toy", "huggingface"]
-Family = Literal["toy", "encoder", "decoder", "encoder-decoder"]
+Family = Literal["toy", "toy-decoder", "encoder", "decoder", "encoder-decoder"]
 Feature = Literal["attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"]
 # What each family's models can serve; the front end offers a view only where it is listed, and a
 # request for one that is not gets 422 ``not_supported``.
 FAMILY_SUPPORTS: dict[str, tuple[Feature, ...]] = {
     "toy": ("attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"),
+    # the decoder-only toy model (``--arch decoder``): a prompt and what it generates after it
+    "toy-decoder": ("attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"),
     # Hugging Face models: these at most; a model whose attention modules attnviz does not recognise
     # lists them without math and ablate (its own ``supports``)
     "encoder": ("attention", "math", "ablate", "special_tokens"),
@@ -383,6 +385,8 @@ class CheckpointRegistry:
             max_text_len=ckpt.max_text_len,
             characters=ckpt.vocab.chars,
             model_max_input=ckpt.config.max_len - 1,
+            family="toy-decoder" if ckpt.arch == "decoder" else "toy",
+            supports=FAMILY_SUPPORTS["toy-decoder" if ckpt.arch == "decoder" else "toy"],
         )
 
     def refresh(self) -> list[CheckpointMeta]:

@@ -123,6 +123,11 @@ class ModelConfigInfo(BaseModel):
     dropout: float = Field(description="Dropout used in training.")
     max_len: int = Field(description="Longest sequence the positional encoding covers.")
     pad_id: int = Field(0, description="Token id of <pad>.")
+    arch: str | None = Field(
+        None,
+        description="Toy checkpoints: `encoder-decoder` (family `toy`) or `decoder` (family `toy-decoder`); "
+        "absent in checkpoints written before the decoder-only model.",
+    )
     max_length: int | None = Field(
         None, description="Hugging Face models only: longest input in tokens, special tokens included."
     )
@@ -130,10 +135,11 @@ class ModelConfigInfo(BaseModel):
 
 
 ModelKindName = Literal["toy", "huggingface"]
-FamilyName = Literal["toy", "encoder", "decoder", "encoder-decoder"]
+FamilyName = Literal["toy", "toy-decoder", "encoder", "decoder", "encoder-decoder"]
 FeatureName = Literal["attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"]
 FAMILY_DESCRIPTION = (
-    "`toy` (an attnviz checkpoint: encoder-decoder on characters), `encoder` (BERT-like), `decoder` "
+    "`toy` (an attnviz checkpoint: encoder-decoder on characters), `toy-decoder` (an attnviz decoder-only "
+    "checkpoint: a prompt and what it generates after it), `encoder` (BERT-like), `decoder` "
     "(a causal language model) or `encoder-decoder` (T5, BART, Marian)."
 )
 
@@ -347,6 +353,15 @@ class DecodingStep(BaseModel):
     top: list[TopPrediction] = Field(description="The most probable next tokens, most probable first (5 by default).")
 
 
+class HeldOut(BaseModel):
+    in_context_accuracy: float = Field(
+        description="Share of the predictable tokens predicted right, with the `ablate` heads off."
+    )
+    baseline: float = Field(description="The same with every head on.")
+    chance: float = Field(description="What guessing scores (one in the number of letters the sequences use).")
+    sequences: float = Field(description="How many held-out sequences it is measured on.")
+
+
 class DocumentFields(BaseModel):
     """What every attention document holds, full or overview."""
 
@@ -372,6 +387,9 @@ class DocumentFields(BaseModel):
         None,
         description="Hugging Face models: the tokenizer's special tokens (`<|endoftext|>`, `</s>`, `[CLS]`...) as "
         "they appear in `tokens`, so a viewer hides exactly these.",
+    )
+    heldout: HeldOut | None = Field(
+        None, description="Induction checkpoints: in-context accuracy on held-out sequences, with the `ablate` heads off."
     )
 
 
@@ -560,19 +578,26 @@ class TimelineResponse(BaseModel):
 
 # ---- training from the page (/api/train) -------------------------------------------------------
 
-TaskName = Literal["copy", "reverse", "sort", "shift", "swap"]
+TaskName = Literal["copy", "reverse", "sort", "shift", "swap", "induction"]
 TrainState = Literal["queued", "running", "done", "cancelled", "failed"]
 
 
 class TrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    task: TaskName = Field(description="The toy task to learn.", examples=["copy"])
+    task: TaskName = Field(
+        description="The toy task to learn; `induction` trains the decoder-only model (in-context copying).", examples=["copy"]
+    )
     epochs: JsonInt = Field(ge=1, description="Passes over the training set; one checkpoint each (at most `max_epochs`).")
     n_layers: JsonInt = Field(ge=1, description="Encoder layers and decoder layers, each (at most `max_layers`).")
     n_heads: JsonInt = Field(ge=1, description="Attention heads per module (at most `max_heads`; must divide d_model).")
     d_model: JsonInt = Field(ge=4, description="Model width (at most `max_d_model`).")
-    lr: float = Field(default=5e-3, gt=0, le=0.1, description="Peak Adam learning rate (after warm-up).")
+    lr: float | None = Field(
+        default=None,
+        gt=0,
+        le=0.1,
+        description="Peak Adam learning rate (after warm-up); default the task's (5e-3; induction 3e-3).",
+    )
     seed: JsonInt = Field(default=0, ge=0, le=2**31 - 1, description="Same seed, same weights.")
     name: str | None = Field(
         default=None,

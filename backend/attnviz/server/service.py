@@ -14,6 +14,7 @@ import orjson
 
 from .. import longctx
 from ..checkpoint import CheckpointError, load_checkpoint
+from ..data import LM_TASKS
 from ..encoding import Encoding
 from ..ensemble import stack_models
 from ..export_attention_json import document_from_result
@@ -27,8 +28,9 @@ from ..hf import (
     hf_document,
     hf_math,
 )
-from ..inference import EXTRA_DECODE_TOKENS, AttentionResult, run_attention, run_attention_stacked, trace_head
-from ..model import SmallTransformer
+from ..induction import heldout_summary
+from ..inference import EXTRA_DECODE_TOKENS, AttentionResult, parse_head_masks, run_attention, run_attention_stacked, trace_head
+from ..model import SmallDecoder, SmallTransformer
 from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
@@ -150,6 +152,17 @@ def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
         )
 
 
+def check_toy_kind(loaded: LoadedModel, kind: str, what: str = "") -> None:
+    """422 ``not_supported`` for an encoder or cross-attention head of the decoder-only toy model."""
+    if isinstance(loaded.model, SmallDecoder) and kind != "decoder_self":
+        raise ApiError(
+            422,
+            "not_supported",
+            f"{what}This decoder-only model has no {kind} attention; it has decoder_self only.",
+            family="toy-decoder",
+        )
+
+
 def check_head(loaded: LoadedModel, layer: int, head: int, what: str = "") -> None:
     c = loaded.ckpt.config
     if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
@@ -264,17 +277,45 @@ class AttentionService:
         encoding: Encoding = "json",
         ablate: Sequence[tuple[str, int, int]] = (),
         loaded: LoadedModel | None = None,
+        max_new_tokens: int | None = None,
     ) -> dict[str, Any]:
         loaded = loaded or self.load(name)
         check_text(text, loaded, self.max_text_len)
-        for i, (_kind, layer, head) in enumerate(ablate):
+        for i, (kind, layer, head) in enumerate(ablate):
+            check_toy_kind(loaded, kind, f"ablate[{i}]: ")
             check_head(loaded, layer, head, f"ablate[{i}]: ")
         result = run_attention(
-            loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
+            loaded.model,
+            loaded.ckpt.vocab,
+            text,
+            max_text_len=loaded.ckpt.max_text_len,
+            ablate=list(ablate) or None,
+            max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
         )
-        return document_from_result(
+        doc = document_from_result(
             loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
         )
+        if loaded.ckpt.task in LM_TASKS and isinstance(loaded.model, SmallDecoder):
+            # what switching heads off does to the task, measured on held-out sequences (not only this text)
+            masks = parse_head_masks(loaded.model, list(ablate) or None)
+            doc["heldout"] = heldout_summary(loaded.model, loaded.ckpt.vocab, masks, loaded.ckpt.train)
+        return doc
+
+    def toy_new_tokens(self, loaded: LoadedModel, requested: int | None) -> int | None:
+        """The decoder-only toy model's ``max_new_tokens`` (the default when absent, 422 past the
+        bound); None for the encoder-decoder, which decodes until <eos> (the request's value unused)."""
+        if not isinstance(loaded.model, SmallDecoder):
+            return None
+        if requested is None:
+            return self.max_new_tokens
+        if requested > self.max_new_tokens_limit:
+            raise ApiError(
+                422,
+                "out_of_range",
+                f"max_new_tokens is {requested}; this server generates at most {self.max_new_tokens_limit} tokens.",
+                max_new_tokens_limit=self.max_new_tokens_limit,
+            )
+        return requested
 
     def new_tokens(self, name: str, m: HFModel, requested: int | None) -> int:
         """``max_new_tokens`` of a request: the default when absent, 422 past the setting's bound."""
@@ -345,11 +386,20 @@ class AttentionService:
                 doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens)
         else:
             check_text(text, loaded, self.max_text_len)
-            bounds = toy_weight_bounds(loaded, text)
-            if self.choose(detail, bounds, encoding, precision) == "overview":
+            if isinstance(loaded.model, SmallDecoder):
+                # its context is a few dozen characters: always whole
+                if detail == "overview":
+                    raise ApiError(
+                        422,
+                        "not_supported",
+                        f"{name} is a toy decoder whose longest text is {loaded.ckpt.config.max_len - 1} characters: its "
+                        "document always comes whole; ask for detail 'full' or 'auto'.",
+                    )
+                doc = self.document(name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens)
+            elif self.choose(detail, toy_weight_bounds(loaded, text), encoding, precision) == "overview":
                 doc = self.toy_overview(name, loaded, text, precision, encoding, ablate)
             else:
-                doc = self.document(name, text, precision, encoding, ablate, loaded=loaded)
+                doc = self.document(name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens)
         if "attentions" in doc:
             check_budget([doc], encoding, precision, self.max_response_bytes, overview=detail == "full")
             doc["detail"] = "full"
@@ -419,6 +469,7 @@ class AttentionService:
         result = run_attention(
             loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
         )
+        assert isinstance(loaded.model, SmallTransformer)  # attention() keeps a toy decoder's documents whole
         long, overviews = longctx.toy_overview(loaded.model, result, ablate, self.overview_size)
         doc = document_from_result(
             loaded.ckpt, replace(result, attentions={}), checkpoint_name=name, precision=precision, encoding=encoding
@@ -500,8 +551,15 @@ class AttentionService:
             return self.hf_math_json(name, loaded_any, text, kind, layer, head, max_new_tokens)
         loaded = loaded_any
         check_text(text, loaded, self.max_text_len)
+        check_toy_kind(loaded, kind)
         check_head(loaded, layer, head)
-        result = run_attention(loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len)
+        result = run_attention(
+            loaded.model,
+            loaded.ckpt.vocab,
+            text,
+            max_text_len=loaded.ckpt.max_text_len,
+            max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
+        )
         traced = trace_head(loaded.model, result, kind, layer, head)  # no hooks: shares the model safely
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
         return orjson.dumps({"checkpoint": name, "input": text, "output": result.output, **traced, "tensors": tensors})
@@ -511,9 +569,14 @@ class AttentionService:
         vocabulary run as one batched model (:mod:`attnviz.ensemble`), a few times faster than
         one after another."""
         groups: dict[tuple[Any, ...], list[int]] = {}
-        for i, lm in enumerate(loaded):
-            groups.setdefault((lm.ckpt.config, tuple(lm.ckpt.vocab.itos)), []).append(i)
         results: list[AttentionResult | None] = [None] * len(loaded)
+        for i, lm in enumerate(loaded):
+            if isinstance(lm.model, SmallDecoder):  # small and few: one after another, unstacked
+                results[i] = run_attention(
+                    lm.model, lm.ckpt.vocab, text, max_text_len=lm.ckpt.max_text_len, max_new_tokens=self.max_new_tokens
+                )
+                continue
+            groups.setdefault((lm.ckpt.config, tuple(lm.ckpt.vocab.itos)), []).append(i)
         for members in groups.values():
             key = tuple((loaded[i].path, loaded[i].key) for i in members)
             with self._timeline_lock:
@@ -521,7 +584,7 @@ class AttentionService:
                 if entry is not None:
                     self._stacked.move_to_end(key)
             if entry is None:
-                built = stack_models([loaded[i].model for i in members])
+                built = stack_models([cast(SmallTransformer, loaded[i].model) for i in members])
                 entry = (built, module_bytes(built))
                 with self._timeline_lock:
                     self._stacked[key] = entry

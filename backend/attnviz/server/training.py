@@ -30,7 +30,7 @@ from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 from typing import Any, Literal
 
-from ..data import TASK_NAMES
+from ..data import ALL_TASKS, LM_TASKS
 from ..live_worker import worker_main
 from .errors import ApiError
 from .settings import Settings
@@ -144,6 +144,43 @@ def check_spec(spec: TrainSpec, limits: Limits) -> None:
             "starting with a letter or digit.",
             field="name",
         )
+
+
+LM_SNAPSHOT_EVERY = 50  # the induction task's snapshots: ~20 in a run, each with its held-out scores
+
+
+def job_config(spec: TrainSpec, limits: Limits, run_dir: Path) -> dict[str, Any]:
+    """The :class:`~attnviz.train.TrainConfig` fields of a job. The toy tasks train on the server's
+    ``examples`` per epoch; the induction task keeps its own recipe (fresh sequences, its epoch
+    length) and snapshots less often, each snapshot carrying its held-out scores."""
+    cfg: dict[str, Any] = {
+        "task": spec.task,
+        "epochs": spec.epochs,
+        "n_layers": spec.n_layers,
+        "n_heads": spec.n_heads,
+        "d_model": spec.d_model,
+        "d_ff": 2 * spec.d_model,
+        "lr": spec.lr,
+        "seed": spec.seed,
+        "save_dir": str(run_dir),
+        "n_train": limits.examples,
+        "n_eval": min(500, max(50, limits.examples // 10)),
+        "snapshot_every": limits.snapshot_every,
+        "threads": 1,
+    }
+    if spec.task in LM_TASKS:
+        from ..train import INDUCTION_DEFAULTS
+
+        recipe = {k: v for k, v in INDUCTION_DEFAULTS.items() if k not in ("epochs", "lr")}
+        cfg |= {**recipe, "arch": "decoder", "snapshot_every": max(limits.snapshot_every, LM_SNAPSHOT_EVERY)}
+    return cfg
+
+
+def default_lr(task: str) -> float:
+    """The learning rate a page's job gets when it names none: the task's recipe."""
+    from ..train import TrainConfig
+
+    return TrainConfig.for_task(task).lr
 
 
 @dataclass
@@ -310,7 +347,7 @@ class TrainingManager:
             "allowed": self.allowed,
             "reason": self.reason,
             "setting": SETTING,
-            "tasks": list(TASK_NAMES),
+            "tasks": list(ALL_TASKS),
             "max_layers": self.limits.max_layers,
             "max_heads": self.limits.max_heads,
             "max_d_model": self.limits.max_d_model,
@@ -354,21 +391,7 @@ class TrainingManager:
                 dir=run_dir,
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
-            cfg = {
-                "task": spec.task,
-                "epochs": spec.epochs,
-                "n_layers": spec.n_layers,
-                "n_heads": spec.n_heads,
-                "d_model": spec.d_model,
-                "d_ff": 2 * spec.d_model,
-                "lr": spec.lr,
-                "seed": spec.seed,
-                "save_dir": str(run_dir),
-                "n_train": self.limits.examples,
-                "n_eval": min(500, max(50, self.limits.examples // 10)),
-                "snapshot_every": self.limits.snapshot_every,
-                "threads": 1,
-            }
+            cfg = job_config(spec, self.limits, run_dir)
             try:
                 run_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -395,7 +418,7 @@ class TrainingManager:
             self.current = job
         from ..train import TrainConfig
 
-        steps_per_epoch = -(-self.limits.examples // TrainConfig().batch_size)
+        steps_per_epoch = -(-cfg["n_train"] // TrainConfig().batch_size)
         job.total_steps = steps_per_epoch * spec.epochs
         threading.Thread(target=self._follow, args=(job, reports), daemon=True, name=f"train-follow-{job.id}").start()
         log.info("training job %s: %s into %s", job.id, spec, run_dir)
@@ -474,7 +497,12 @@ class TrainingManager:
             data = {**data, "total_steps": job.total_steps}
         elif kind == "snapshot":
             job.step = max(job.step, int(data["step"]))
-            data = {"step": data["step"], "epoch": data["epoch"], "checkpoint": f"{job.run}/snapshots/{data['file']}"}
+            data = {
+                "step": data["step"],
+                "epoch": data["epoch"],
+                "checkpoint": f"{job.run}/snapshots/{data['file']}",
+                **({"metrics": _finite(data["metrics"])} if "metrics" in data else {}),
+            }
         elif kind == "epoch":
             job.epoch = int(data["epoch"])
             job.step = max(job.step, int(data["step"]))

@@ -269,6 +269,8 @@ export interface components {
              * @description The task's correct output for the input.
              */
             expected: string | null;
+            /** @description Induction checkpoints: in-context accuracy on held-out sequences, with the `ablate` heads off. */
+            heldout?: components["schemas"]["HeldOut"] | null;
             /**
              * Input
              * @description The submitted text.
@@ -410,11 +412,11 @@ export interface components {
             error: string | null;
             /**
              * Family
-             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
+             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `toy-decoder` (an attnviz decoder-only checkpoint: a prompt and what it generates after it), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
              * @default toy
              * @enum {string}
              */
-            family: "toy" | "encoder" | "decoder" | "encoder-decoder";
+            family: "toy" | "toy-decoder" | "encoder" | "decoder" | "encoder-decoder";
             /**
              * Kind
              * @description `toy` (an attnviz checkpoint) or `huggingface` (a pretrained model).
@@ -659,6 +661,29 @@ export interface components {
              */
             version: string;
         };
+        /** HeldOut */
+        HeldOut: {
+            /**
+             * Baseline
+             * @description The same with every head on.
+             */
+            baseline: number;
+            /**
+             * Chance
+             * @description What guessing scores (one in the number of letters the sequences use).
+             */
+            chance: number;
+            /**
+             * In Context Accuracy
+             * @description Share of the predictable tokens predicted right, with the `ablate` heads off.
+             */
+            in_context_accuracy: number;
+            /**
+             * Sequences
+             * @description How many held-out sequences it is measured on.
+             */
+            sequences: number;
+        };
         /** InvalidCharacter */
         InvalidCharacter: {
             /**
@@ -798,6 +823,11 @@ export interface components {
         /** ModelConfigInfo */
         ModelConfigInfo: {
             /**
+             * Arch
+             * @description Toy checkpoints: `encoder-decoder` (family `toy`) or `decoder` (family `toy-decoder`); absent in checkpoints written before the decoder-only model.
+             */
+            arch?: string | null;
+            /**
              * D Ff
              * @description Inner width of the feed-forward network.
              */
@@ -918,6 +948,8 @@ export interface components {
              * @description The task's correct output for the input.
              */
             expected: string | null;
+            /** @description Induction checkpoints: in-context accuracy on held-out sequences, with the `ablate` heads off. */
+            heldout?: components["schemas"]["HeldOut"] | null;
             /**
              * Input
              * @description The submitted text.
@@ -1001,11 +1033,11 @@ export interface components {
             checkpoints: components["schemas"]["CheckpointInfo"][];
             /**
              * Family
-             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
+             * @description `toy` (an attnviz checkpoint: encoder-decoder on characters), `toy-decoder` (an attnviz decoder-only checkpoint: a prompt and what it generates after it), `encoder` (BERT-like), `decoder` (a causal language model) or `encoder-decoder` (T5, BART, Marian).
              * @default toy
              * @enum {string}
              */
-            family: "toy" | "encoder" | "decoder" | "encoder-decoder";
+            family: "toy" | "toy-decoder" | "encoder" | "decoder" | "encoder-decoder";
             /**
              * Kind
              * @description `toy`: a run of checkpoints; `huggingface`: one pretrained model (one entry, epoch null).
@@ -1375,10 +1407,9 @@ export interface components {
             epochs: number;
             /**
              * Lr
-             * @description Peak Adam learning rate (after warm-up).
-             * @default 0.005
+             * @description Peak Adam learning rate (after warm-up); default the task's (5e-3; induction 3e-3).
              */
-            lr: number;
+            lr?: number | null;
             /**
              * N Heads
              * @description Attention heads per module (at most `max_heads`; must divide d_model).
@@ -1402,11 +1433,11 @@ export interface components {
             seed: number;
             /**
              * Task
-             * @description The toy task to learn.
+             * @description The toy task to learn; `induction` trains the decoder-only model (in-context copying).
              * @example copy
              * @enum {string}
              */
-            task: "copy" | "reverse" | "sort" | "shift" | "swap";
+            task: "copy" | "reverse" | "sort" | "shift" | "swap" | "induction";
         };
         /** TrainSpecOut */
         TrainSpecOut: {

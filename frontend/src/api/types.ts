@@ -40,7 +40,7 @@ export interface ModelConfig {
 /** `toy`: a checkpoint trained by attnviz; `huggingface`: a pretrained encoder directory */
 export type ModelKind = 'toy' | 'huggingface';
 /** the model family: what the views can expect of its documents */
-export type ModelFamily = 'toy' | 'encoder' | 'decoder' | 'encoder-decoder';
+export type ModelFamily = 'toy' | 'toy-decoder' | 'encoder' | 'decoder' | 'encoder-decoder';
 /** what a model can serve; a view is offered only where its feature is listed */
 export type Feature = 'attention' | 'generate' | 'steps' | 'math' | 'ablate' | 'timeline' | 'special_tokens';
 
@@ -126,7 +126,7 @@ export interface TimelineResponse {
 }
 
 // ---- training from the page (/api/train; docs/api.md "Training") ----
-export type TrainTask = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap';
+export type TrainTask = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap' | 'induction';
 export type TrainState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
 
 export interface TrainRequest {
@@ -135,6 +135,7 @@ export interface TrainRequest {
   n_layers: number;
   n_heads: number;
   d_model: number;
+  /** absent: the task's own (5e-3; induction 3e-3) */
   lr?: number;
   seed?: number;
   name?: string | null;
@@ -175,11 +176,23 @@ export interface TrainLimits {
 /** Payloads of the server-sent events of GET /api/train/{id}/events (event name → data). */
 export interface TrainEvents {
   progress: { step: number; epoch: number; loss: number; accuracy: number; total_steps: number | null };
-  snapshot: { step: number; epoch: number; checkpoint: string };
+  /** `metrics`: the induction task's held-out scores at that step (in_context_accuracy, best_induction, ...) */
+  snapshot: { step: number; epoch: number; checkpoint: string; metrics?: Record<string, number> };
   epoch: { epoch: number; step: number; checkpoint: string; metrics: Record<string, number> };
   done: { run: string; epochs_done: number; checkpoints: string[]; metrics?: Record<string, number> };
   cancelled: { run: string; epochs_done: number; checkpoints: string[]; reason?: string };
   failed: { run: string; epochs_done: number; checkpoints: string[]; detail?: string | null };
+}
+
+/** Held-out in-context accuracy of an induction checkpoint (shares of the predictable tokens, 0–1). */
+export interface HeldOut {
+  /** with the request's `ablate` heads switched off */
+  in_context_accuracy: number;
+  /** with every head on */
+  baseline: number;
+  /** guessing */
+  chance: number;
+  sequences: number;
 }
 
 /** [layer][head][query][key] */
@@ -227,6 +240,8 @@ export interface AttentionDocument {
   encoding?: Encoding;
   /** optional: top predictions per greedy decoding step (absent in older documents) */
   steps?: DecodingStep[] | null;
+  /** API extra, induction checkpoints: in-context accuracy on held-out sequences with the `ablate` heads off */
+  heldout?: HeldOut | null;
   /** optional, front end only: the view it was exported from, a URL query string (`kind=cross&layer=1`) */
   view?: string;
 }

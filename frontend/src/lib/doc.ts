@@ -2,7 +2,7 @@
  * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
  * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
  */
-import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, ModelInfo } from '../api/types';
+import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
@@ -40,6 +40,8 @@ export interface AttnDoc {
   encoding: Encoding;
   /** the tokens the model marks special (`special_tokens` of the document), when it says so */
   specialTokens: string[] | null;
+  /** induction checkpoints: held-out in-context accuracy with and without the switched-off heads */
+  heldout?: HeldOut | null;
   /**
    * Set on a document with special tokens hidden (lib/special.ts): the original token lists and
    * which of their positions were kept, so per-position facts (the expected alignment) map back;
@@ -219,6 +221,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     warnings,
     steps: decodeSteps(d.steps),
     specialTokens: Array.isArray(d.special_tokens) && d.special_tokens.every((t) => typeof t === 'string') ? (d.special_tokens as string[]) : null,
+    heldout: decodeHeldOut(d.heldout),
     encoding,
   };
 }
@@ -248,6 +251,14 @@ export function rangeWarning(t: AttnTensor): string | null {
     `attentions.${t.kind} holds ${n} outside 0–1 (for example ${d[at]} at layer ${l}, head ${h}, query ${q}, key ${k}): ` +
     'attention weights are probabilities, so these may be scores or logits; colours are clipped to 0–1.'
   );
+}
+
+/** Optional `heldout`: kept only when every figure is a number. */
+function decodeHeldOut(x: unknown): HeldOut | null {
+  if (typeof x !== 'object' || x === null) return null;
+  const h = x as Record<string, unknown>;
+  const keys = ['in_context_accuracy', 'baseline', 'chance', 'sequences'] as const;
+  return keys.every((k) => typeof h[k] === 'number') ? (h as unknown as HeldOut) : null;
 }
 
 /** Optional `steps`: kept only when well-formed (a malformed list is dropped, not fatal). */
@@ -300,5 +311,6 @@ export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
   if (doc.expected !== null) out.expected = doc.expected;
   if (doc.steps) out.steps = doc.steps;
   if (doc.specialTokens) out.special_tokens = doc.specialTokens;
+  if (doc.heldout) out.heldout = doc.heldout;
   return out;
 }

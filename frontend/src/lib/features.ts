@@ -16,6 +16,7 @@ export function supportedFeatures(info: CheckpointInfo | null | undefined): Read
 
 const FAMILY: Record<ModelFamily, string> = {
   toy: 'this checkpoint',
+  'toy-decoder': 'this decoder-only checkpoint',
   encoder: 'a pretrained encoder',
   decoder: 'a pretrained decoder-only model',
   'encoder-decoder': 'a pretrained encoder-decoder',

@@ -162,7 +162,7 @@ export function kindStats(doc: AttnDoc, kind: AttentionKind, offset: number): He
   let s = byOffset.get(offset);
   if (!s) {
     const kTokens = keySide(kind) === 'src' ? doc.tokens.src : doc.tokens.tgt;
-    s = stackStats(t.data, t.layers, t.heads, t.nq, t.nk, { causal: t.causal, kTokens, offset, expected: expectedAlignment(doc, kind) });
+    s = stackStats(t.data, t.layers, t.heads, t.nq, t.nk, { causal: t.causal, kTokens, offset, expected: expectedAlignment(doc, kind), self: kind !== 'cross' });
     byOffset.set(offset, s);
   }
   return s;

@@ -17,7 +17,7 @@ const EOS = '<eos>';
 
 /** The source tokens the service will return for `text`, or null when they cannot be known here. */
 export function predictSourceTokens(info: CheckpointInfo | null, text: string): string[] | null {
-  if (!info || (info.kind ?? 'toy') !== 'toy' || !info.usable || !info.characters || !text) return null;
+  if (!info || (info.kind ?? 'toy') !== 'toy' || info.family === 'toy-decoder' || !info.usable || !info.characters || !text) return null;
   const chars = Array.from(text);
   if (info.max_input_len != null && chars.length > info.max_input_len) return null;
   if (findInvalid(text, info.characters).length) return null; // the service would refuse it

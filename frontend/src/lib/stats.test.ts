@@ -78,11 +78,41 @@ describe('head statistics on hand-made matrices', () => {
     const s = headStats(m, 3, 3, ctx({ expected: Int32Array.from([0, 1, -1]) }));
     expect(s.agreement).toBeCloseTo((0.5 + 0.8) / 2, 6);
   });
+  it('induction and previous-token scores: 1 for the head that does it, NaN without a repeat', () => {
+    // <bos> a b c a b: rows 4 (a) and 5 (b) repeat; an induction head reads what followed: 2 (b) and 3 (c)
+    const toks = ['<bos>', 'a', 'b', 'c', 'a', 'b'];
+    const n = toks.length;
+    const induction = perm([0, 0, 0, 0, 2, 3]);
+    const previous = perm([0, 0, 1, 2, 3, 4]);
+    const self = ctx({ causal: true, kTokens: toks, self: true });
+    expect(headStats(induction, n, n, self).induction).toBe(1);
+    expect(headStats(previous, n, n, self).induction).toBe(0);
+    expect(headStats(previous, n, n, self).prev).toBe(1);
+    expect(headStats(induction, n, n, self).prev).toBeCloseTo(1 / 5, 6); // only row 1's <bos> is also the previous token
+    expect(headStats(induction, n, n, ctx({ causal: true, kTokens: toks })).induction).toBeNaN(); // not self-attention
+    const noRepeat = ['<bos>', 'a', 'b', 'c', 'd', 'e'];
+    expect(headStats(induction, n, n, ctx({ causal: true, kTokens: noRepeat, self: true })).induction).toBeNaN();
+    // the follower of the latest usable earlier occurrence counts; the query itself and its previous token never do
+    const twice = ['<bos>', 'a', 'x', 'a', 'y', 'a', 'a'];
+    const m = twice.length;
+    const both = new Float32Array(m * m);
+    both[3 * m + 2] = 1;
+    both[5 * m + 2] = 1; // the third a: x (2) counts; y (4) is its previous token, not a look-up
+    both[6 * m + 4] = 1; // the last a: y (4), after the latest usable a (3); not 6 (itself) nor 5 (its previous token)
+    for (const i of [0, 1, 2, 4]) both[i * m] = 1;
+    expect(headStats(both, m, m, ctx({ causal: true, kTokens: twice, self: true })).induction).toBe(1);
+    // a run of one letter under even (untrained) attention: one key per row, so about 1 / keys, not the run's mass
+    const run = ['<bos>', 'k', 'k', 'k', 'k', 'k', 'k', 'k'];
+    const even = Float32Array.from({ length: 64 }, (_, x) => (x % 8 <= Math.floor(x / 8) ? 1 / (Math.floor(x / 8) + 1) : 0));
+    expect(headStats(even, 8, 8, ctx({ causal: true, kTokens: run, self: true })).induction).toBeCloseTo((1 / 5 + 1 / 6 + 1 / 7 + 1 / 8) / 4, 6);
+    const onSelf = perm([0, 0, 0, 0, 0, 0, 6]);
+    expect(headStats(onSelf, m, m, ctx({ causal: true, kTokens: twice, self: true })).induction).toBe(0);
+  });
   it('stat keys, values and NaN-last sorting', () => {
     const defs = statDefs(-1, ['<eos>']);
     expect(defs.map((d) => d.key)).toContain('mass:<eos>');
     expect(defs.find((d) => d.key === 'offset')!.label).toBe('Off -1');
-    const s: HeadStats = { entropy: 1, entropyNorm: 0.5, distance: 2, diagonal: 0.1, offset: 0, anti: 0, agreement: NaN, special: { '<eos>': 0.3 } };
+    const s: HeadStats = { entropy: 1, entropyNorm: 0.5, distance: 2, diagonal: 0.1, offset: 0, anti: 0, agreement: NaN, prev: 0, induction: NaN, special: { '<eos>': 0.3 } };
     expect(statValue(s, 'mass:<eos>')).toBe(0.3);
     expect(statValue(s, 'mass:<bos>')).toBeNaN();
     expect([NaN, 1, 3, 2].sort((a, b) => compareStat(a, b, true))).toEqual([3, 2, 1, NaN]);

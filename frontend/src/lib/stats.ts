@@ -17,7 +17,17 @@
  *   the matrix edge;
  * - special-token mass: Σ_{j : key j is <bos> / <eos> / [CLS] / [SEP]} A_ij, one figure per token present;
  * - agreement with the task's expected alignment (see alignment.ts): the mass on the expected key,
- *   averaged over rows that have one (NaN when none).
+ *   averaged over rows that have one (NaN when none);
+ * - previous-token score: the mass on (i, i − 1), averaged over the rows i ≥ 1 (the offset −1 line,
+ *   whatever offset the page shows);
+ * - induction score (self-attention only, Olsson et al. 2022): for a query token that occurred
+ *   earlier, the mass on the key j + 1 after its latest earlier occurrence j (the token that
+ *   followed it then), averaged over such rows (NaN when no token repeats; special tokens never
+ *   count as repeats). Occurrences whose follower is the query itself or its previous token
+ *   (j ≥ i − 2: runs like `ooo`) are skipped: those are the diagonal and the previous-token line.
+ *   One key per row, so a head spreading its attention evenly scores about 1 / (keys allowed).
+ *   A head that copies in context ("…A B … A → B") scores near 1; the backend's held-out score
+ *   (attnviz/induction.py) is the same measure on the repeated half of its sequences.
  */
 
 export const SPECIAL_KEYS = ['<bos>', '<eos>', '[CLS]', '[SEP]'] as const;
@@ -31,6 +41,8 @@ export interface HeadStats {
   offset: number;
   anti: number;
   agreement: number;
+  prev: number;
+  induction: number;
   /** token → mean mass on the keys holding it (only tokens of SPECIAL_KEYS present) */
   special: Record<string, number>;
 }
@@ -43,6 +55,25 @@ export interface StatsContext {
   offset: number;
   /** expected key per query row (−1 = none), or null */
   expected: Int32Array | null;
+  /** queries and keys are the same sequence (kTokens): enables the induction score */
+  self?: boolean;
+}
+
+const ALL_SPECIALS = new Set<string>([...SPECIAL_KEYS, '<pad>']);
+
+/** For each position i, the position j + 1 after the latest earlier occurrence j ≤ i − 3 of token i
+ * (empty when there is none or it is a special token); null when `tokens` cannot be the query side. */
+function inductionTargets(tokens: readonly string[], n: number): number[][] | null {
+  if (tokens.length !== n) return null;
+  const seen = new Map<string, number[]>();
+  return tokens.map((tok, i) => {
+    if (ALL_SPECIALS.has(tok)) return [];
+    const before = seen.get(tok) ?? [];
+    const usable = before.filter((j) => j + 1 < i - 1);
+    const out = usable.length ? [usable[usable.length - 1]! + 1] : [];
+    seen.set(tok, [...before, i]);
+    return out;
+  });
 }
 
 /** Key length of the anti-diagonal (the trailing end token excluded). */
@@ -62,6 +93,11 @@ export function headStats(m: ArrayLike<number>, nq: number, nk: number, ctx: Sta
   const na = antiLength(nk, ctx.kTokens);
   const k = ctx.offset;
   const exp = ctx.expected;
+  const ind = ctx.self && nq === nk ? inductionTargets(ctx.kTokens, nk) : null;
+  let indSum = 0;
+  let nInd = 0;
+  let prev = 0;
+  let nPrev = 0;
   let ent = 0;
   let entN = 0;
   let nEntN = 0;
@@ -93,6 +129,15 @@ export function headStats(m: ArrayLike<number>, nq: number, nk: number, ctx: Sta
     if (i < allowed) {
       diag += m[row + i]!;
       nDiag++;
+    }
+    if (i >= 1 && i - 1 < allowed) {
+      prev += m[row + i - 1]!;
+      nPrev++;
+    }
+    const targets = ind?.[i];
+    if (targets?.length) {
+      for (const j of targets) if (j < allowed) indSum += m[row + j]!;
+      nInd++;
     }
     const jo = i + k;
     if (jo >= 0 && jo < allowed) {
@@ -126,12 +171,24 @@ export function headStats(m: ArrayLike<number>, nq: number, nk: number, ctx: Sta
     offset: mean(offs, nOffs),
     anti: mean(anti, nAnti),
     agreement: mean(agree, nAgree),
+    prev: mean(prev, nPrev),
+    induction: mean(indSum, nInd),
     special,
   };
 }
 
 /** The statistic keys a view can sort or colour by; `mass:<token>` for special-token mass. */
-export type StatKey = 'entropy' | 'entropyNorm' | 'distance' | 'diagonal' | 'offset' | 'anti' | 'agreement' | `mass:${string}`;
+export type StatKey =
+  | 'entropy'
+  | 'entropyNorm'
+  | 'distance'
+  | 'diagonal'
+  | 'offset'
+  | 'anti'
+  | 'agreement'
+  | 'prev'
+  | 'induction'
+  | `mass:${string}`;
 
 export interface StatDef {
   key: StatKey;
@@ -153,6 +210,13 @@ export function statDefs(offset: number, specials: readonly string[]): StatDef[]
     { key: 'anti', label: 'Anti', title: 'Mean mass on the anti-diagonal (i, n−1−i), trailing <eos> excluded', unit: true },
     ...specials.map((t): StatDef => ({ key: `mass:${t}`, label: t, title: `Mean mass on ${t}`, unit: true })),
     { key: 'agreement', label: 'Align', title: "Agreement with the task's expected alignment: mean mass on the expected key", unit: true },
+    { key: 'prev', label: 'Prev', title: 'Previous-token score: mean mass on the token just before (i, i − 1)', unit: true },
+    {
+      key: 'induction',
+      label: 'Induct',
+      title: 'Induction score: from a token seen before, the mean mass on the token(s) that followed its earlier occurrence(s)',
+      unit: true,
+    },
   ];
 }
 

@@ -108,9 +108,12 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     const value = (l: number, h: number) => (stats ? statValue(stats[l * t.heads + h]!, statKey as StatKey) : NaN);
     const vals = stats ? stats.map((st) => statValue(st, statKey as StatKey)).filter(Number.isFinite) : [];
     const def = stats ? statDefs(s.offset, SPECIAL_KEYS).find((d) => d.key === statKey) : undefined;
-    // frames span the heads' own range (low → pale, high → dark red); titles give the values
-    const lo = vals.length ? Math.min(...vals) : 0;
-    const hi = vals.length ? Math.max(lo + 1e-9, ...vals) : 1;
+    // frames span the heads' own range (low → pale, high → dark red); titles give the values. The
+    // induction and previous-token scores mean the same on any model: a fixed 0–1 scale, so a head
+    // lights up as it forms during training (and an untrained model's frames stay pale)
+    const fixed = statKey === 'induction' || statKey === 'prev';
+    const lo = fixed ? 0 : vals.length ? Math.min(...vals) : 0;
+    const hi = fixed ? 1 : vals.length ? Math.max(lo + 1e-9, ...vals) : 1;
     const ordered = !!stats && s.mvorder;
     const orderOf = (l: number) => {
       const hs = d3.range(t.heads);

@@ -90,6 +90,22 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
         ex.append('code').attr('class', 'out-text expected').attr('data-testid', 'expected').text(Array.from(doc.expected!).map(displayToken).join(''));
       }
     }
+    if (doc.heldout) {
+      // induction checkpoints: what the switched-off heads cost the task, on held-out sequences
+      const h = doc.heldout;
+      const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+      const off = h.in_context_accuracy !== h.baseline || s.ablate.length > 0;
+      const line = result.append('div').attr('class', 'out heldout').attr('data-testid', 'heldout');
+      line.append('span').attr('class', 'row-label').text('Copying');
+      line
+        .append('span')
+        .attr('class', 'heldout-text')
+        .text(
+          off
+            ? `held-out in-context accuracy ${pct(h.in_context_accuracy)} with the switched-off heads, ${pct(h.baseline)} with all heads on (chance ${pct(h.chance)}; ${h.sequences} sequences)`
+            : `held-out in-context accuracy ${pct(h.baseline)} with all heads on (chance ${pct(h.chance)}; ${h.sequences} sequences)`,
+        );
+    }
     const m = doc.model;
     const parts: string[] = [];
     if (m.task) parts.push(`task ${m.task}`);

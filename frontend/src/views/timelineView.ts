@@ -18,12 +18,18 @@ import { publish } from '../testHook';
 const PLAY_MS = 700;
 
 function accuracy(m: CheckpointMetrics): number | null {
-  const a = m.sequence_accuracy ?? m.token_accuracy;
+  const a = m.sequence_accuracy ?? m.token_accuracy ?? m.in_context_accuracy;
   return typeof a === 'number' ? a : null;
 }
 function accText(m: CheckpointMetrics): string {
   const seq = m.sequence_accuracy;
   const tok = m.token_accuracy;
+  const ctx = m.in_context_accuracy;
+  // the induction task: held-out in-context accuracy and the best induction score (the phase change)
+  if (typeof ctx === 'number') {
+    const ind = m.best_induction;
+    return `in-context ${(ctx * 100).toFixed(0)}%${typeof ind === 'number' ? ` · induct ${ind.toFixed(2)}` : ''}`;
+  }
   if (typeof seq === 'number') return `seq acc ${(seq * 100).toFixed(0)}%`;
   if (typeof tok === 'number') return `token acc ${(tok * 100).toFixed(0)}%`;
   return '';

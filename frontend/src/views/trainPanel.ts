@@ -13,7 +13,7 @@ import { ApiError } from '../api/client';
 import { fetchCheckpoints, fetchDocument, training } from '../data';
 import type { TrainEvents, TrainLimits, TrainStatus, TrainTask } from '../api/types';
 import type { Store } from '../lib/store';
-import { chartPaths, type TrainPoint } from '../lib/trainChart';
+import { chartPaths, scorePaths, type ScorePoint, type TrainPoint } from '../lib/trainChart';
 import { showDocPatch, type AppState } from '../state';
 import { publish, type TrainHook } from '../testHook';
 
@@ -23,13 +23,19 @@ const SAMPLE: Record<string, string> = {
   sort: 'transformer',
   shift: 'look back',
   swap: 'zig zag',
+  // random letters, then "kfmwaxqz" repeated from its start: an induction head continues the copy
+  induction: 'pjdkfmwaxqzkfmwa',
 };
+/** the learning rate a task trains well with (the trainer's default for it) */
+const TASK_LR: Record<string, number> = { induction: 0.003 };
+const DEFAULT_LR = 0.005;
 const TASK_LABEL: Record<string, string> = {
   copy: 'copy',
   reverse: 'reverse',
   sort: 'sort',
   shift: 'shift (2 back)',
   swap: 'swap (pairs)',
+  induction: 'induction (decoder-only)',
 };
 const CHART_W = 320;
 const CHART_H = 120;
@@ -60,6 +66,17 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
+}
+
+/** Whether `text` repeats some 3 characters (an induction head has something to copy). */
+function hasRepeat(text: string): boolean {
+  const seen = new Set<string>();
+  for (let i = 0; i + 3 <= text.length; i++) {
+    const g = text.slice(i, i + 3);
+    if (seen.has(g)) return true;
+    seen.add(g);
+  }
+  return false;
 }
 
 export function createTrainPanel(container: HTMLElement, store: Store<AppState>) {
@@ -122,11 +139,21 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
   lossPath.setAttribute('class', 'train-loss');
   const accPath = document.createElementNS(SVG, 'path');
   accPath.setAttribute('class', 'train-acc');
-  svg.append(frame, lossPath, accPath);
+  // the induction task: held-out in-context accuracy and the best head's induction score, per snapshot
+  const ctxPath = document.createElementNS(SVG, 'path');
+  ctxPath.setAttribute('class', 'train-ctx');
+  const indPath = document.createElementNS(SVG, 'path');
+  indPath.setAttribute('class', 'train-ind');
+  svg.append(frame, lossPath, accPath, ctxPath, indPath);
   const legend = el('div', 'train-legend');
   const lossKey = el('span', 'train-key loss', 'loss');
   const accKey = el('span', 'train-key acc', 'accuracy');
-  legend.append(lossKey, accKey);
+  const ctxKey = el('span', 'train-key ctx', 'in-context accuracy');
+  ctxKey.dataset.testid = 'train-in-context';
+  const indKey = el('span', 'train-key ind', 'best induction score');
+  indKey.dataset.testid = 'train-induction';
+  ctxKey.hidden = indKey.hidden = true;
+  legend.append(lossKey, accKey, ctxKey, indKey);
   const chartBox = el('div', 'train-chart-box');
   chartBox.hidden = true; // shown once the server says it trains
   chartBox.append(svg, legend);
@@ -139,6 +166,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
   let job: TrainStatus | null = null;
   let source: EventSource | null = null;
   let points: TrainPoint[] = [];
+  let scores: ScorePoint[] = [];
   let totalSteps = 0;
   let pressedAt: number | null = null;
   let inflight: AbortController | null = null;
@@ -157,6 +185,16 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     lossPath.setAttribute('d', p.loss);
     accPath.setAttribute('d', p.accuracy);
     svg.dataset.points = String(points.length);
+    const sp = scorePaths(scores, totalSteps, CHART_W, CHART_H);
+    ctxPath.setAttribute('d', sp.inContext);
+    indPath.setAttribute('d', sp.induction);
+    svg.dataset.scores = String(scores.length);
+    const lastScore = scores[scores.length - 1];
+    ctxKey.hidden = indKey.hidden = !lastScore;
+    if (lastScore) {
+      ctxKey.textContent = `in-context accuracy ${(lastScore.inContext * 100).toFixed(1)}%`;
+      indKey.textContent = `best induction score ${lastScore.induction.toFixed(2)}`;
+    }
     const last = points[points.length - 1];
     // the step count moves with the chart (drawn once a frame), not only at each epoch's end
     if (job && !TERMINAL.includes(job.state as (typeof TERMINAL)[number]) && !status.classList.contains('error')) status.textContent = describe(job);
@@ -209,7 +247,13 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
 
   function describe(s: TrainStatus, extra = ''): string {
     const acc = s.metrics.sequence_accuracy;
-    const metric = typeof acc === 'number' ? ` · held-out exact ${(acc * 100).toFixed(1)}%` : '';
+    const ctx = s.metrics.in_context_accuracy;
+    const metric =
+      typeof acc === 'number'
+        ? ` · held-out exact ${(acc * 100).toFixed(1)}%`
+        : typeof ctx === 'number'
+          ? ` · held-out in-context ${(ctx * 100).toFixed(1)}%`
+          : '';
     const steps = s.total_steps ? ` · step ${s.step} / ${s.total_steps}` : '';
     return `${s.run}: ${s.state}, epoch ${s.epoch} / ${s.spec.epochs}${steps}${metric}${extra}`;
   }
@@ -242,6 +286,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     source?.close();
     job = s;
     points = [];
+    scores = [];
     totalSteps = s.total_steps ?? 0;
     status.textContent = describe(s);
     status.className = 'insight-status';
@@ -262,6 +307,11 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     });
     on('snapshot', (d) => {
       if (job) job = { ...job, step: Math.max(job.step, d.step) };
+      const m = d.metrics;
+      if (m && typeof m.in_context_accuracy === 'number' && typeof m.best_induction === 'number') {
+        scores.push({ step: d.step, inContext: m.in_context_accuracy, induction: m.best_induction });
+        queueChart();
+      }
       if (live) void redraw(d.checkpoint, performance.now());
     });
     on('epoch', (d) => {
@@ -285,6 +335,11 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     const num = (k: NumberField['key']) => Number(inputs.get(k)!.value);
     pressedAt = performance.now();
     hook.firstRedraw = null;
+    if (taskSel.value === 'induction') {
+      // a text with a repeat to copy, and the model view coloured by the heads' induction scores
+      const now = store.get();
+      store.set({ ...(hasRepeat(now.text) ? {} : { text: SAMPLE.induction! }), ...(now.mvstat ? {} : { mvstat: 'induction' }) });
+    }
     startBtn.disabled = true;
     status.textContent = 'Starting…';
     status.className = 'insight-status loading';
@@ -315,6 +370,10 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     });
   });
 
+  taskSel.addEventListener('change', () => {
+    inputs.get('lr')!.value = String(TASK_LR[taskSel.value] ?? DEFAULT_LR);
+  });
+
   function applyLimits(l: TrainLimits) {
     limits = l;
     if (!l.allowed) {
@@ -334,6 +393,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     );
     const task = store.get().doc?.model.task;
     if (typeof task === 'string' && l.tasks.includes(task)) taskSel.value = task;
+    inputs.get('lr')!.value = String(TASK_LR[taskSel.value] ?? DEFAULT_LR);
     for (const f of FIELDS) inputs.get(f.key)!.max = String(f.max(l));
     form.hidden = false;
     chartBox.hidden = false;

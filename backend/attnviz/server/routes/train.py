@@ -11,7 +11,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from ..deps import ServicesDep
 from ..schemas import ErrorResponse, TrainLimits, TrainRequest, TrainStatus
-from ..training import TrainingJob, TrainingManager, TrainSpec
+from ..training import TrainingJob, TrainingManager, TrainSpec, default_lr
 
 router = APIRouter(prefix="/api/train", tags=["training"])
 
@@ -67,7 +67,8 @@ async def limits(manager: ManagerDep) -> dict[str, Any]:
 )
 async def start(body: TrainRequest, manager: ManagerDep) -> dict[str, Any]:
     name = body.name or f"{body.task}-{time.strftime('%Y%m%d-%H%M%S')}"
-    spec = TrainSpec(body.task, body.epochs, body.n_layers, body.n_heads, body.d_model, body.lr, body.seed, name)
+    lr = body.lr if body.lr is not None else default_lr(body.task)
+    spec = TrainSpec(body.task, body.epochs, body.n_layers, body.n_heads, body.d_model, lr, body.seed, name)
     return manager.start(spec).status()
 
 
