@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from ..browser import serve_app, shown, wait_drawn
 from .conftest import TRAIN_ENV, TrainServer
@@ -74,3 +75,29 @@ def test_panel_says_why_when_training_is_off(new_page: Callable[..., Any], tmp_p
         assert "ATTNVIZ_TRAINING" in notice.inner_text()
         assert not page.get_by_test_id("train-start").is_visible()
         assert not page.get_by_test_id("train-chart").is_visible()
+
+
+def test_the_form_says_what_is_wrong_and_forgets_it_once_fixed(page: Any, page_train_server: TrainServer) -> None:
+    """A bad value is named in the page (not only in the browser's vanishing bubble), nothing is
+    sent, and the message goes as soon as the field is fixed."""
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/api/train") and r.method == "POST" else None)
+    page.goto(f"{page_train_server.url}/?insight=train&text=abcd")
+    start = page.get_by_test_id("train-start")
+    page.wait_for_function("() => !document.querySelector('[data-testid=train-start]').disabled")
+    error = page.get_by_test_id("train-form-error")
+    page.get_by_test_id("train-n_heads").fill("3")
+    page.get_by_test_id("train-d_model").fill("16")
+    expect(error).to_contain_text("d_model (16) must be divisible by the number of heads (3)")
+    start.click()
+    expect(page.get_by_test_id("train-d_model")).to_be_focused()
+    expect(page.get_by_test_id("train-d_model")).to_have_attribute("aria-invalid", "true")
+    page.get_by_test_id("train-d_model").fill("24")
+    expect(error).to_have_text("")
+    page.get_by_test_id("train-epochs").fill("100000")  # past the server's limit: named too
+    expect(error).to_contain_text("Epochs")
+    start.click()
+    assert sent == []
+    page.get_by_test_id("train-epochs").fill("1")
+    expect(error).to_have_text("")
+    expect(page.get_by_test_id("train-epochs")).to_have_attribute("aria-invalid", "false")

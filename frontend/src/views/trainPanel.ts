@@ -92,6 +92,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
   notice.dataset.testid = 'train-notice';
   const form = el('form', 'train-form');
   form.hidden = true;
+  form.noValidate = true; // validate() says what is wrong in the page, not in a bubble that vanishes
   const taskSel = el('select');
   taskSel.dataset.testid = 'train-task';
   const taskLab = el('label', undefined, 'Task ');
@@ -111,6 +112,32 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     form.append(lab);
     inputs.set(f.key, inp);
   }
+  // what is wrong with the form, in words that stay (the browser's bubble vanishes in a second)
+  const formError = el('p', 'train-form-error');
+  formError.dataset.testid = 'train-form-error';
+  formError.setAttribute('aria-live', 'polite');
+  /** Checks every field (and that the heads divide d_model), says the first problem, clears a
+   *  refusal of an earlier value once the form is fixed; true when it may be sent. */
+  const validate = (): boolean => {
+    const dm = inputs.get('d_model')!;
+    const nh = inputs.get('n_heads')!;
+    dm.setCustomValidity('');
+    if (dm.validity.valid && nh.validity.valid && Number(dm.value) % Number(nh.value) !== 0) {
+      dm.setCustomValidity(`d_model (${dm.value}) must be divisible by the number of heads (${nh.value}): each head gets d_model / heads dimensions.`);
+    }
+    const bad = FIELDS.find((f) => !inputs.get(f.key)!.validity.valid);
+    formError.textContent = bad ? `${bad.label}: ${inputs.get(bad.key)!.validationMessage}` : '';
+    for (const f of FIELDS) inputs.get(f.key)!.setAttribute('aria-invalid', String(bad?.key === f.key));
+    if (!bad && refusedForm) {
+      refusedForm = false;
+      status.textContent = '';
+      status.className = 'insight-status';
+    }
+    return !bad;
+  };
+  /** the status shows the server's refusal of the form's values (a 422), not a job's failure */
+  let refusedForm = false;
+  form.addEventListener('input', () => validate());
   const startBtn = el('button', 'btn primary', 'Train');
   startBtn.type = 'submit';
   startBtn.dataset.testid = 'train-start';
@@ -118,7 +145,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
   cancelBtn.type = 'button';
   cancelBtn.dataset.testid = 'train-cancel';
   cancelBtn.disabled = true;
-  form.append(startBtn, cancelBtn);
+  form.append(startBtn, cancelBtn, formError);
 
   const status = el('div', 'insight-status');
   status.dataset.testid = 'train-status';
@@ -331,7 +358,11 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
 
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    if (!limits?.allowed || !form.reportValidity()) return;
+    if (!limits?.allowed) return;
+    if (!validate()) {
+      FIELDS.map((f) => inputs.get(f.key)!).find((i) => !i.validity.valid)?.focus();
+      return;
+    }
     const num = (k: NumberField['key']) => Number(inputs.get(k)!.value);
     pressedAt = performance.now();
     hook.firstRedraw = null;
@@ -356,6 +387,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
       .then(attach, (e: Error) => {
         status.textContent = e.message;
         status.className = 'insight-status error';
+        refusedForm = e instanceof ApiError && e.status === 422;
         startBtn.disabled = false;
         // another job is running (409 training_busy): follow it instead
         if (e instanceof ApiError && e.code === 'training_busy') void training.limits().then((l) => l.current && attach(l.current));
