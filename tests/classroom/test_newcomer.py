@@ -127,8 +127,23 @@ def test_presenter_mode_at_1280x720(new_page: Callable[..., Any], server: Server
     a = page.get_by_test_id("examples-button").bounding_box()
     b = page.get_by_test_id("present-toggle").bounding_box()
     assert a and b and a["x"] + a["width"] <= b["x"], (a, b)
-    # Escape closes an open menu first, then leaves presenter mode
+    # the open menu moves with the arrow keys (wrapping, Home / End), over the examples it can load
     page.get_by_test_id("examples-button").click()
+    items = page.locator("[data-testid=examples-menu] button.example:not(:disabled)")
+    n = items.count()
+    assert n >= 2
+    page.keyboard.press("ArrowDown")
+    expect(items.nth(0)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(items.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    expect(items.nth(n - 1)).to_be_focused()
+    page.keyboard.press("Home")
+    expect(items.nth(0)).to_be_focused()
+    page.keyboard.press("End")
+    expect(items.nth(n - 1)).to_be_focused()
+    # Escape closes an open menu first, then leaves presenter mode
     page.keyboard.press("Escape")
     assert not page.get_by_test_id("examples-menu").is_visible()
     assert page.get_by_test_id("present-toggle").get_attribute("aria-pressed") == "true"

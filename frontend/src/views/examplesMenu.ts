@@ -84,10 +84,28 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
   });
   details.on('keydown', (e: KeyboardEvent) => {
     const el = details.node() as HTMLDetailsElement;
-    if (e.key !== 'Escape' || !el.open) return;
-    el.open = false;
-    // this Escape closed the menu; it must not also leave presenter mode (main.ts)
-    e.preventDefault();
+    if (!el.open) return;
+    if (e.key === 'Escape') {
+      el.open = false;
+      (el.querySelector('summary') as HTMLElement).focus();
+      // this Escape closed the menu; it must not also leave presenter mode (main.ts)
+      e.preventDefault();
+      return;
+    }
+    // a menu moves with the arrow keys (Home / End to its ends), over the examples it can load
+    const items = [...menu.node()!.querySelectorAll<HTMLButtonElement>('button.example:not(:disabled)')];
+    if (!items.length) return;
+    const at = items.indexOf(document.activeElement as HTMLButtonElement);
+    const next =
+      e.key === 'ArrowDown' ? (at + 1) % items.length
+      : e.key === 'ArrowUp' ? (at <= 0 ? items.length - 1 : at - 1)
+      : e.key === 'Home' ? 0
+      : e.key === 'End' ? items.length - 1
+      : null;
+    if (next === null) return;
+    e.preventDefault(); // not also a scroll, a head or a layer step (main.ts)
+    e.stopPropagation();
+    items[next]!.focus();
   });
 
   store.subscribe((s, p) => {
