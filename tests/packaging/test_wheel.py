@@ -219,6 +219,7 @@ def test_installed_wheel_demo_serve_save_html_uninstall(dist: dict[str, Path], t
 
 
 def test_make_dist_runs_the_build_script() -> None:
-    r = subprocess.run(["make", "-n", "dist"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    # --no-print-directory: under `make test` this is a sub-make, which would print make[1] lines
+    r = subprocess.run(["make", "--no-print-directory", "-n", "dist"], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == ".venv/bin/python deploy/build_dist.py --out dist"
