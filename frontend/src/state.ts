@@ -60,6 +60,10 @@ export interface UrlState {
   diff: HeadRef | null;
   /** diff view: B from another checkpoint (same text); "" = the same document */
   diffckpt: string;
+  /** a long text's focus heatmap (views/tiledHeatmap.ts): the query rows shown; null = all */
+  vq: [number, number] | null;
+  /** … and the key columns shown; null = all */
+  vk: [number, number] | null;
 }
 
 export const INSIGHTS = ['none', 'timeline', 'math', 'steps', 'train'] as const; // 'train': views/trainPanel.ts (issue 16)
@@ -91,6 +95,8 @@ export const URL_SPECS: Specs<UrlState> = {
   align: param.bool(false),
   diff: headRefParam(),
   diffckpt: param.string(''),
+  vq: param.range(),
+  vk: param.range(),
 };
 
 /**
@@ -178,7 +184,8 @@ export function normalizeForDoc(s: Pick<UrlState, 'kind' | 'layer' | 'head' | 'h
 
 /** The document the views show: `raw`, or `raw` without special tokens when `hidespecial` is on. */
 export function shownDoc(raw: AttnDoc, hide: boolean): AttnDoc {
-  return hide ? hideSpecialTokens(raw) : raw;
+  // an overview (a long text) has no weights to renormalise: it is shown whole
+  return hide && !raw.overview ? hideSpecialTokens(raw) : raw;
 }
 
 /** The store patch that shows document `raw`; every path that loads a document goes through it
