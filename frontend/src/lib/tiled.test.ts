@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { bytesToBase64 } from './base64';
 import { MASKED_RGB, lutIndex, weightLut } from './color';
 import { decodeDocument } from './doc';
-import { floatToHalf } from './float16';
 import { param } from './url';
 import { kindStats } from './headRef';
 import {

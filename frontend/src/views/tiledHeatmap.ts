@@ -22,12 +22,13 @@ const TOP = 62;
 /** token labels once a cell is this many CSS pixels */
 const LABEL_CELL = 12;
 const MINIMAP = 84;
+/** weights at length are small: 4 significant digits, not 4 decimals */
+const fmt = (w: number) => (w >= 0.001 ? w.toFixed(4) : w.toPrecision(3));
 
 export function createTiledHeatmap(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).append('div').attr('class', 'tiled-root').attr('data-testid', 'tiled-view');
   const head = root.append('header').attr('class', 'panel-head');
   const title = head.append('h2').text('Focus heatmap');
-  const readout = head.append('div').attr('class', 'readout').attr('data-testid', 'tiled-readout').attr('aria-live', 'polite');
   const ctl = head.append('div').attr('class', 'tiled-ctl');
   const zoomBtn = (label: string, aria: string, f: number) =>
     ctl.append('button').attr('class', 'btn small').attr('aria-label', aria).text(label).on('click', () => zoomBy(f));
@@ -47,6 +48,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
   const foot = body.append('div').attr('class', 'tiled-foot');
   const mini = foot.append('canvas').attr('class', 'tiled-minimap').attr('data-testid', 'tiled-minimap').attr('aria-hidden', 'true').node()!;
   const info = foot.append('div').attr('class', 'tiled-info');
+  const readout = info.append('div').attr('class', 'readout').attr('data-testid', 'tiled-readout').attr('aria-live', 'polite');
   const note = info.append('div').attr('class', 'hint').attr('data-testid', 'tiled-note');
   const legend = info.append('div').attr('class', 'legend').attr('data-testid', 'tiled-legend');
 
@@ -225,7 +227,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     const top = tile && fits ? scaleTop : 1;
     legend.append('span').text('0');
     legend.append('span').attr('class', 'legend-bar').style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((x) => weightColor(x)).join(',')})`);
-    legend.append('span').attr('data-testid', 'tiled-scale-top').text(top.toPrecision(3));
+    legend.append('span').attr('data-testid', 'tiled-scale-top').text(fmt(top));
     legend.append('span').attr('class', 'legend-note').text('colour fitted to the weights shown: 0 … their 99th percentile (above it: brightest)');
     drawMinimap(cur.t, s, v);
     updateReadout();
@@ -278,8 +280,8 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     let text: string;
     if (t.causal && h.k > h.q) text = `${cell}: masked`;
     else if (!fits || Number.isNaN(w)) text = `${cell}: …`;
-    else if (tile!.block[0] > 1 || tile!.block[1] > 1) text = `${cell}: pooled max ${w.toFixed(4)} of its ${tile!.block[0]}×${tile!.block[1]} block (zoom in for the exact weight)`;
-    else text = `${cell}: ${w.toFixed(4)}`;
+    else if (tile!.block[0] > 1 || tile!.block[1] > 1) text = `${cell}: pooled max ${fmt(w)} of its ${tile!.block[0]}×${tile!.block[1]} block (zoom in for the exact weight)`;
+    else text = `${cell}: ${fmt(w)}`;
     const exact = fits && !Number.isNaN(w) && tile!.block[0] === 1 && tile!.block[1] === 1;
     readout.text(text).classed('empty', false).attr('data-weight', exact ? String(w) : null);
   }
