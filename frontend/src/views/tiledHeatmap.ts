@@ -21,7 +21,7 @@ const LEFT = 78;
 const TOP = 62;
 /** token labels once a cell is this many CSS pixels */
 const LABEL_CELL = 12;
-const MINIMAP = 84;
+const MINIMAP = 54;
 /** weights at length are small: 4 significant digits, not 4 decimals */
 const fmt = (w: number) => (w >= 0.001 ? w.toFixed(4) : w.toPrecision(3));
 
@@ -45,8 +45,9 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     .attr('aria-label', 'Attention heatmap of a long text: wheel or + and − zoom, drag or arrows pan')
     .attr('data-testid', 'tiled-heatmap');
   const canvas = wrap.append('canvas').attr('data-testid', 'tiled-canvas').node()!;
+  // the minimap sits in the corner the token labels leave free
+  const mini = wrap.append('canvas').attr('class', 'tiled-minimap').attr('data-testid', 'tiled-minimap').attr('aria-hidden', 'true').node()!;
   const foot = body.append('div').attr('class', 'tiled-foot');
-  const mini = foot.append('canvas').attr('class', 'tiled-minimap').attr('data-testid', 'tiled-minimap').attr('aria-hidden', 'true').node()!;
   const info = foot.append('div').attr('class', 'tiled-info');
   const readout = info.append('div').attr('class', 'readout').attr('data-testid', 'tiled-readout').attr('aria-live', 'polite');
   const note = info.append('div').attr('class', 'hint').attr('data-testid', 'tiled-note');
@@ -158,7 +159,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     title.text(`Layer ${s.layer} · Head ${s.head}`).attr('title', `${KIND_LABEL[cur.kind]}, layer ${s.layer}, head ${s.head}: ${t.nq} × ${t.nk}`);
     const sz = size();
     const W = Math.max(200, sz.width);
-    const H = Math.max(200, sz.height - MINIMAP - 8);
+    const H = Math.max(200, sz.height - (foot.node()!.offsetHeight || 56) - 6);
     const side = Math.max(40, Math.min(W - LEFT - 8, H - TOP - 8));
     plot = { x: LEFT, y: TOP, w: side, h: side };
     const ctx = sizeCanvas(canvas, LEFT + side + 8, TOP + side + 8);
@@ -215,20 +216,19 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
 
     // what the pixels are, in place
     const region = `rows ${v.q0}–${v.q1 - 1}, keys ${v.k0}–${v.k1 - 1} of ${t.nq} × ${t.nk}`;
-    if (!tile || !fits) note.text(`${region} · computing the tile…`);
+    wrap.attr('title', region);
+    if (!tile || !fits) note.text(`${region} · computing the tile…`).classed('pooled', false);
     else {
       const [bq, bk] = tile.block;
       const pooled = bq > 1 || bk > 1;
-      note
-        .text(pooled ? `pooled: each pixel is the max of ${bq}×${bk} weights · ${region} · zoom in for the exact weights` : `exact weights · ${region}`)
-        .classed('pooled', pooled);
+      note.text(pooled ? `pooled: each pixel is the max of ${bq}×${bk} weights · zoom in for the exact ones` : `exact weights · ${region}`).classed('pooled', pooled);
     }
     legend.html('');
     const top = tile && fits ? scaleTop : 1;
     legend.append('span').text('0');
     legend.append('span').attr('class', 'legend-bar').style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((x) => weightColor(x)).join(',')})`);
     legend.append('span').attr('data-testid', 'tiled-scale-top').text(fmt(top));
-    legend.append('span').attr('class', 'legend-note').text('colour fitted to the weights shown: 0 … their 99th percentile (above it: brightest)');
+    legend.append('span').attr('class', 'legend-note').attr('title', 'Fitted to the weights shown: 0 … their 99th percentile; larger weights are drawn brightest').text('fitted: 0 … 99th percentile of the weights shown');
     drawMinimap(cur.t, s, v);
     updateReadout();
     request();
