@@ -107,7 +107,7 @@ def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console:
     *_, block = wait_tile(page, f"0-{n},0-{n}", exact=False)
     bq, bk = (int(x) for x in block.split("x"))
     expect(page.get_by_test_id("tiled-note")).to_contain_text(f"pooled: each pixel is the max of {bq}×{bk} weights")
-    expect(page.locator("[data-view=heatmap] .tiled-root h2")).to_have_text("Layer 1 · Head 2")
+    expect(page.get_by_test_id("tiled-title")).to_have_text("Layer 1 · Head 2")
     # the arcs say what they need
     expect(page.get_by_test_id("arcs-long-note")).to_contain_text("Arcs need a shorter text")
     # a pooled cell reads as such
@@ -146,7 +146,7 @@ def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console:
     again.goto(url)
     wait_drawn(again, text, GPT2, timeout=120_000)
     wait_tile(again, f"{q0}-{q1},{k0}-{k1}", exact=True)
-    expect(again.locator("[data-view=heatmap] .tiled-root h2")).to_have_text("Layer 1 · Head 2")
+    expect(again.get_by_test_id("tiled-title")).to_have_text("Layer 1 · Head 2")
 
     # the server drops the run after TTL s unused: the page asks for the overview again and goes on
     handle = answers[-1].json()["overview"]["handle"]

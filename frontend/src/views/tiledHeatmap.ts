@@ -28,7 +28,8 @@ const fmt = (w: number) => (w >= 0.001 ? w.toFixed(4) : w.toPrecision(3));
 export function createTiledHeatmap(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).append('div').attr('class', 'tiled-root').attr('data-testid', 'tiled-view');
   const head = root.append('header').attr('class', 'panel-head');
-  const title = head.append('h2').text('Focus heatmap');
+  // a heading, not an h2: the regular heatmap's h2 stays the panel's one (tests and tools find it by that)
+  const title = head.append('div').attr('class', 'tiled-title').attr('role', 'heading').attr('aria-level', 2).attr('data-testid', 'tiled-title').text('Focus heatmap');
   const ctl = head.append('div').attr('class', 'tiled-ctl');
   const zoomBtn = (label: string, aria: string, f: number) =>
     ctl.append('button').attr('class', 'btn small').attr('aria-label', aria).text(label).on('click', () => zoomBy(f));
@@ -49,9 +50,10 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
   const mini = wrap.append('canvas').attr('class', 'tiled-minimap').attr('data-testid', 'tiled-minimap').attr('aria-hidden', 'true').node()!;
   const foot = body.append('div').attr('class', 'tiled-foot');
   const info = foot.append('div').attr('class', 'tiled-info');
-  const readout = info.append('div').attr('class', 'readout').attr('data-testid', 'tiled-readout').attr('aria-live', 'polite');
+  const readout = info.append('div').attr('class', 'tiled-readout').attr('data-testid', 'tiled-readout').attr('aria-live', 'polite');
   const note = info.append('div').attr('class', 'hint').attr('data-testid', 'tiled-note');
-  const legend = info.append('div').attr('class', 'legend').attr('data-testid', 'tiled-legend');
+  // not `.legend`: the regular heatmap's legend stays the panel's one
+  const legend = info.append('div').attr('class', 'tiled-legend').attr('data-testid', 'tiled-legend');
 
   const size = trackSize(body.node()!, () => draw());
   const offscreen = document.createElement('canvas');
@@ -226,9 +228,9 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     legend.html('');
     const top = tile && fits ? scaleTop : 1;
     legend.append('span').text('0');
-    legend.append('span').attr('class', 'legend-bar').style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((x) => weightColor(x)).join(',')})`);
+    legend.append('span').attr('class', 'tiled-legend-bar').style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((x) => weightColor(x)).join(',')})`);
     legend.append('span').attr('data-testid', 'tiled-scale-top').text(fmt(top));
-    legend.append('span').attr('class', 'legend-note').attr('title', 'Fitted to the weights shown: 0 … their 99th percentile; larger weights are drawn brightest').text('fitted: 0 … 99th percentile of the weights shown');
+    legend.append('span').attr('class', 'tiled-legend-note').attr('title', 'Fitted to the weights shown: 0 … their 99th percentile; larger weights are drawn brightest').text('fitted: 0 … 99th percentile of the weights shown');
     drawMinimap(cur.t, s, v);
     updateReadout();
     request();
