@@ -54,6 +54,14 @@ def wait_tile(page: Any, region: str | None = None, exact: bool | None = None, t
     return tile.split(",")
 
 
+PAINTED = """(sel) => {
+  const c = document.querySelector(sel);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+  return false;
+}"""
+
+
 def non_blank_thumbnails(page: Any) -> int:
     return int(
         page.evaluate(
@@ -108,8 +116,10 @@ def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console:
     bq, bk = (int(x) for x in block.split("x"))
     expect(page.get_by_test_id("tiled-note")).to_contain_text(f"pooled: each pixel is the max of {bq}×{bk} weights")
     expect(page.get_by_test_id("tiled-title")).to_have_text("Layer 1 · Head 2")
-    # the arcs say what they need
-    expect(page.get_by_test_id("arcs-long-note")).to_contain_text("Arcs need a shorter text")
+    # the arcs: a window of 65 tokens around the middle of the viewport, from an exact tile
+    arcs = page.get_by_test_id("long-arcs")
+    expect(arcs).to_have_attribute("data-window", f"{n // 2 - 32}-{n // 2 + 33}", timeout=60_000)
+    assert page.evaluate(PAINTED, "[data-testid=long-arcs-canvas]")
     # a pooled cell reads as such
     hover_cell(page, n - 1, 0, (0, n, 0, n))
     expect(page.get_by_test_id("tiled-readout")).to_contain_text("pooled max")
@@ -139,6 +149,8 @@ def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console:
     want = float(decode_weights(ref.json()["weights"])[0][0])
     assert shown_w == pytest.approx(want, rel=1e-3, abs=1e-7) and want > 0
     assert f"({cq})" in readout.inner_text() and f"({ck})" in readout.inner_text()
+    # the arcs follow the query under the pointer
+    expect(arcs).to_have_attribute("data-window", f"{cq - 32}-{cq + 33}", timeout=60_000)
 
     # the URL restores the viewport (and the head) in a fresh page
     url = settled_url(page)
@@ -168,7 +180,8 @@ def test_short_text_is_a_full_document_and_too_long_says_the_limit(
     # the regular heatmap, not the tiled one
     expect(page.get_by_test_id("focus-heatmap-canvas")).to_be_visible()
     expect(page.get_by_test_id("tiled-view")).to_be_hidden()
-    expect(page.get_by_test_id("arcs-long-note")).to_be_hidden()
+    expect(page.get_by_test_id("long-arcs")).to_be_hidden()
+    expect(page.get_by_test_id("arc-canvas")).to_be_visible()
     # past the model's 8,192 positions: the token count and the limit, in words
     too_long = long_text(7000)
     page.get_by_test_id("text-input").fill(too_long)

@@ -188,3 +188,25 @@ describe('tiles', () => {
     expect(Array.from(pr.subarray(0, 3))).toEqual(col(1));
   });
 });
+
+describe('the arcs window', () => {
+  it('keeps its size, shifted at the ends', async () => {
+    const { arcWindow } = await import('./tiled');
+    expect(arcWindow(1000, 3000)).toEqual([968, 1033]);
+    expect(arcWindow(3, 3000)).toEqual([0, 65]);
+    expect(arcWindow(2999, 3000)).toEqual([2935, 3000]);
+    expect(arcWindow(5, 10)).toEqual([0, 10]);
+  });
+
+  it('prunes each row of the window tile by mass, positions of the whole text', async () => {
+    const { windowArcs } = await import('./tiled');
+    const { pruneRowByMass } = await import('./arcs');
+    const t: Tile = { kind: 'decoder_self', layer: 0, head: 1, q0: 100, q1: 102, k0: 100, k1: 103, block: [1, 1], rows: 2, cols: 3, data: new Float32Array([0.9, 0, 0, 0.5, 0.4, 0.001]) };
+    const arcs = windowArcs(t, 1, 0.8, 0.005, pruneRowByMass);
+    expect(arcs).toEqual([
+      { q: 100, k: 100, w: expect.closeTo(0.9, 5), h: 1 },
+      { q: 101, k: 100, w: 0.5, h: 1 },
+      { q: 101, k: 101, w: expect.closeTo(0.4, 5), h: 1 },
+    ]);
+  });
+});

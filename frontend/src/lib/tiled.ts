@@ -280,3 +280,38 @@ export function tileRgba(t: Tile, top: number, causal: boolean, lut: Uint8Clampe
   }
   return out;
 }
+
+// ---- the arcs of a long text: a window around one token ----
+
+/** Tokens either side of the centre the arcs of a long text show. */
+export const ARC_HALF_WINDOW = 32;
+
+/** The window [a, b) of at most 2·half + 1 positions around `center`, inside 0..n, shifted (not
+ *  cut) at the ends so it keeps its size. */
+export function arcWindow(center: number, n: number, half = ARC_HALF_WINDOW): [number, number] {
+  const size = Math.min(n, 2 * half + 1);
+  const a = Math.max(0, Math.min(n - size, Math.round(center) - half));
+  return [a, a + size];
+}
+
+/** One arc of a window: query and key as positions of the whole text, the weight, the head. */
+export interface WindowArc {
+  q: number;
+  k: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * The arcs of one head's exact window tile (rows and keys a..b): per query row, the fewest keys
+ * of the window that carry `mass` of the row's weight inside the window (pruneRowByMass's rule,
+ * weights under `minWeight` dropped), as positions of the whole text.
+ */
+export function windowArcs(t: Tile, head: number, mass: number, minWeight: number, prune: (row: ArrayLike<number>, mass: number, minWeight: number) => number[]): WindowArc[] {
+  const out: WindowArc[] = [];
+  for (let r = 0; r < t.rows; r++) {
+    const row = t.data.subarray(r * t.cols, (r + 1) * t.cols);
+    for (const c of prune(row, mass, minWeight)) out.push({ q: t.q0 + r, k: t.k0 + c, w: row[c]!, h: head });
+  }
+  return out;
+}

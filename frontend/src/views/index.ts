@@ -21,6 +21,7 @@ import { createPresenterToggle } from './presenterToggle';
 import { createSpecialToggle } from './specialToggle';
 import { createStatsTable } from './statsTable';
 import { createTiledHeatmap } from './tiledHeatmap';
+import { createLongArcs } from './longArcs';
 import { createLongNotes } from './longNotes';
 import { createTimelineView } from './timelineView';
 import { createToolbar } from './toolbar';
@@ -55,6 +56,7 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createFocusHeatmap(at('focus-heatmap'), s),
   (s, at) => createTiledHeatmap(at('focus-heatmap'), s),
   (s, at) => createArcView(at('arc-view'), s),
+  (s, at) => createLongArcs(at('arc-view'), s),
   (s, at, app) => createToolbar(at('toolbar'), s, app),
   (s, at) => createInsightPanel(at('insight-panel'), s, { tabs: at('insight-tabs') }, INSIGHT_TABS),
   (s, at) => createAblationBar(at('ablation-bar'), s),
@@ -62,5 +64,5 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createDiffView(at('diff-view'), s),
   (s, at) => createInsightBar(at('insight-bar'), s),
   (s, at) => createPresenterToggle(at('toolbar'), s),
-  (s, at) => createLongNotes({ arcs: at('arc-view'), insight: at('insight-panel'), diff: at('diff-view') }, s),
+  (s, at) => createLongNotes({ insight: at('insight-panel'), diff: at('diff-view') }, s),
 ];

@@ -1,14 +1,15 @@
 /**
  * What a long text (an overview document: thumbnails and statistics, tiles on demand; lib/tiled.ts)
- * cannot show, said in place: the arcs, the diff and the insight panels that need every weight
- * (training timeline, math, decoding steps) are covered by a sentence instead of drawing nothing.
+ * cannot show, said in place: the diff and the insight panels that need every weight (training
+ * timeline, math, decoding steps) are covered by a sentence instead of drawing nothing. (The arcs
+ * show a window of the text: views/longArcs.ts.)
  */
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 
 const NEEDS_WEIGHTS: ReadonlySet<string> = new Set(['timeline', 'math', 'steps']);
 
-export function createLongNotes(at: { arcs: HTMLElement; insight: HTMLElement; diff: HTMLElement }, store: Store<AppState>) {
+export function createLongNotes(at: { insight: HTMLElement; diff: HTMLElement }, store: Store<AppState>) {
   const note = (el: HTMLElement, testid: string) => {
     const n = document.createElement('p');
     n.className = 'long-note';
@@ -16,7 +17,6 @@ export function createLongNotes(at: { arcs: HTMLElement; insight: HTMLElement; d
     el.append(n);
     return n;
   };
-  const arcs = note(at.arcs, 'arcs-long-note');
   const insight = note(at.insight, 'insight-long-note');
   const diff = note(at.diff, 'diff-long-note');
 
@@ -24,8 +24,6 @@ export function createLongNotes(at: { arcs: HTMLElement; insight: HTMLElement; d
     const doc = s.rawDoc?.overview ? s.doc : null;
     const n = doc ? Math.max(doc.tokens.src.length, doc.tokens.tgt.length) : 0;
     const why = `this text has ${n.toLocaleString('en')} tokens, past what one answer can carry, so the page holds an overview (every head pooled, its statistics, exact tiles on demand)`;
-    at.arcs.classList.toggle('long-na', !!doc);
-    arcs.textContent = doc ? `Arcs need a shorter text: ${why}. The heatmap beside zooms to any region and reads the exact weights.` : '';
     const panel = doc && NEEDS_WEIGHTS.has(s.insight);
     at.insight.classList.toggle('long-na', !!panel);
     insight.textContent = panel ? `Not available for an overview: this panel needs every weight, and ${why}. Try a shorter text.` : '';
