@@ -124,6 +124,25 @@ def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console:
     hover_cell(page, n - 1, 0, (0, n, 0, n))
     expect(page.get_by_test_id("tiled-readout")).to_contain_text("pooled max")
 
+    assert page.evaluate(PAINTED, "[data-testid=tiled-minimap]")
+
+    # the wheel zooms about the pointer, a drag pans, Reset shows the whole matrix again
+    box = page.get_by_test_id("tiled-canvas").bounding_box()
+    side = box["width"] - LEFT - 8
+    page.mouse.move(box["x"] + LEFT + side / 4, box["y"] + TOP + side * 3 / 4)  # cell (3n/4, n/4)
+    page.mouse.wheel(0, -400)  # zoom in by e^0.8
+    params = url_params(page)
+    vq = [int(x) for x in params["vq"].split("-")]
+    vk = [int(x) for x in params["vk"].split("-")]
+    assert vq[1] - vq[0] < n * 0.5 and vk[1] - vk[0] < n * 0.5
+    assert vq[0] < 3 * n / 4 < vq[1] and vk[0] < n / 4 < vk[1]  # the point under the pointer stays inside
+    page.mouse.down()
+    page.mouse.move(box["x"] + LEFT + side / 4 + 60, box["y"] + TOP + side * 3 / 4, steps=4)
+    page.mouse.up()
+    page.wait_for_function("(k0) => new URLSearchParams(location.search).get('vk')?.split('-')[0] < k0", arg=vk[0])
+    page.get_by_test_id("tiled-reset").click()
+    wait_tile(page, f"0-{n},0-{n}", exact=False)
+
     # zoom (keys) down to single cells: exact weights, token labels, the viewport in the URL
     page.get_by_test_id("tiled-heatmap").focus()
     for _ in range(10):

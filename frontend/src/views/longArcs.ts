@@ -36,7 +36,7 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
 
   function active(s: AppState) {
     const cur = currentAny(s);
-    return cur && isPooled(cur.t) && cur.t.nq === cur.t.nk ? cur : null;
+    return cur && isPooled(cur.t) ? cur : null;
   }
 
   /** The query the window is centred on: the heatmap's hovered cell, else its viewport's middle. */
@@ -91,6 +91,12 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
       return;
     }
     const { qTokens, kTokens } = cur;
+    if (cur.t.nq !== cur.t.nk) {
+      // a window around a query needs the same positions on both sides: self-attention
+      sizeCanvas(canvas, 10, 10);
+      note.text(`Arcs of a long text are drawn for self-attention (a window of ±${ARC_HALF_WINDOW} tokens); this kind's queries and keys are different texts (${cur.t.nq} × ${cur.t.nk}). The heatmap beside zooms to any region.`);
+      return;
+    }
     const fits = tile && tile.layer === s.layer && tile.head === s.head && tile.kind === cur.kind;
     title.text(`Token arcs · L${s.layer} · H${s.head}`);
     if (!tile || !fits) {
