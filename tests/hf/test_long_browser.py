@@ -89,7 +89,9 @@ def one_cell(server: Server, handle: str, layer: int, head: int, q: int, k: int)
 
 
 def is_overview(r: Any) -> bool:
-    return bool(r.url.endswith("/api/attention") and r.request.post_data_json.get("detail") == "overview")
+    """A request (or the response to one) for an overview: the page asking again after a 404."""
+    req = getattr(r, "request", r)
+    return bool(req.url.endswith("/api/attention") and (req.post_data_json or {}).get("detail") == "overview")
 
 
 def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console: ConsoleLog) -> None:
@@ -183,9 +185,16 @@ def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console:
     handle = answers[-1].json()["overview"]["handle"]
     while one_cell(long_server, handle, 0, 0, 0, 0).status_code != 404:
         page.wait_for_timeout(500)  # polling the server for the condition, not sleeping before an assert
+    asked: list[Any] = []
+    page.on("request", lambda r: asked.append(r) if is_overview(r) else None)
     with page.expect_response(is_overview, timeout=120_000):
         page.get_by_test_id("tiled-reset").click()
     wait_tile(page, f"0-{n},0-{n}", exact=False, timeout=120_000)
+    # the arcs' window (back to the middle: the pointer left the heatmap) is drawn from the same
+    # run: one new overview serves every tile that found the old handle gone
+    expect(arcs).to_have_attribute("data-window", f"{n // 2 - 32}-{n // 2 + 33}", timeout=60_000)
+    expect(arcs).to_have_attribute("data-state", "ready")
+    assert len(asked) == 1
     assert "vq" not in url_params(page)
 
 
