@@ -9,6 +9,8 @@
  * without a request.
  */
 import { createClient } from './api/client';
+import type { TileRequest, TileResponse } from './api/types';
+import { decodeCompactArray, type OverviewRun, type Tile } from './lib/tiled';
 import type { AblateHead, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, MathRequest, MathResponse, TrainRequest } from './api/types';
 import { decodeDocument, type AttnDoc } from './lib/doc';
 import { requestEncoding } from './lib/wireEncoding';
@@ -68,7 +70,63 @@ export async function fetchDocument(
   const arrivedAt = performance.now();
   performance.mark('attnviz:data');
   const doc = decodeDocument(raw);
+  if (doc.overview) doc.overview.ablate = ablate;
   return { doc, arrivedAt, decodedAt: performance.now() };
+}
+
+/** Overviews being asked for again after a 404 `unknown_handle`, one per run (fetchTile). */
+const renewals = new WeakMap<OverviewRun, Promise<void>>();
+
+/**
+ * A tile of one head of an overview document (a long text; lib/tiled.ts): the only request for
+ * weights at length. The server keeps a run for a while only: a 404 `unknown_handle` asks for the
+ * overview again (the same checkpoint, text and ablation), takes its new handle into the
+ * document and retries once.
+ */
+export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 'encoding'>, signal?: AbortSignal): Promise<Tile> {
+  const run = doc.overview;
+  if (!run) throw new ApiError('This document holds every weight: it has no tiles.', 0, 'not_overview');
+  let used: string | null = null;
+  const ask = async () => {
+    used = run.handle;
+    if (!used) throw new ApiError('The server did not keep this run (it is larger than its store): tiles are not available; a shorter text shows every weight.', 0, 'no_handle');
+    return server.tile({ ...req, handle: used, encoding: 'float16' }, signal);
+  };
+  let r: TileResponse;
+  try {
+    r = await ask();
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.code !== 'unknown_handle') throw e;
+    // the views' tiles that fail together (heatmap, arcs) wait for one new overview, not one each
+    if (run.handle === used) {
+      let renewal = renewals.get(run);
+      if (!renewal) {
+        renewal = server
+          .attention({ checkpoint: run.checkpoint, text: run.text, detail: 'overview', encoding: 'uint8', ...(run.ablate?.length ? { ablate: run.ablate } : {}) })
+          .then((again) => {
+            run.handle = (again as { overview?: { handle?: string | null } }).overview?.handle ?? null;
+          })
+          .finally(() => renewals.delete(run));
+        renewals.set(run, renewal);
+      }
+      await renewal;
+    }
+    r = await ask();
+  }
+  const [rows, cols] = r.weights.shape as [number, number];
+  return {
+    kind: r.kind,
+    layer: r.layer,
+    head: r.head,
+    q0: r.q0,
+    q1: r.q1,
+    k0: r.k0,
+    k1: r.k1,
+    block: [r.block[0] ?? 1, r.block[1] ?? 1],
+    rows,
+    cols,
+    data: decodeCompactArray(r.weights, rows * cols, 'tile.weights'),
+  };
 }
 
 /** Documents asked for again (a diff's B side, an ablation's intact baseline): a small session cache. */

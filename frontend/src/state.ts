@@ -65,6 +65,10 @@ export interface UrlState {
   lesson: string;
   /** its step, 1-based as the panel counts them; 0 = none */
   lstep: number;
+  /** a long text's focus heatmap (views/tiledHeatmap.ts): the query rows shown; null = all */
+  vq: [number, number] | null;
+  /** … and the key columns shown; null = all */
+  vk: [number, number] | null;
 }
 
 export const INSIGHTS = ['none', 'timeline', 'math', 'steps', 'train', 'arch'] as const; // 'train': views/trainPanel.ts (issue 16); 'arch': views/architecture.ts
@@ -98,6 +102,8 @@ export const URL_SPECS: Specs<UrlState> = {
   diffckpt: param.string(''),
   lesson: param.string(''),
   lstep: param.int(0, 0, 999),
+  vq: param.range(),
+  vk: param.range(),
 };
 
 /**
@@ -185,7 +191,8 @@ export function normalizeForDoc(s: Pick<UrlState, 'kind' | 'layer' | 'head' | 'h
 
 /** The document the views show: `raw`, or `raw` without special tokens when `hidespecial` is on. */
 export function shownDoc(raw: AttnDoc, hide: boolean): AttnDoc {
-  return hide ? hideSpecialTokens(raw) : raw;
+  // an overview (a long text) has no weights to renormalise: it is shown whole
+  return hide && !raw.overview ? hideSpecialTokens(raw) : raw;
 }
 
 /** The store patch that shows document `raw`; every path that loads a document goes through it

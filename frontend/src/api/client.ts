@@ -7,6 +7,8 @@ import type {
   InvalidCharacter,
   MathRequest,
   MathResponse,
+  TileRequest,
+  TileResponse,
   TimelineRequest,
   TimelineResponse,
   TrainLimits,
@@ -89,6 +91,8 @@ export function createClient(opts: ClientOptions = {}) {
       request<CheckpointsResponse>('/api/checkpoints', 'list the checkpoints', { signal }),
     attention: (req: AttentionRequest, signal?: AbortSignal) =>
       request<AttentionDocument>('/api/attention', 'run the model', post(req, signal)),
+    tile: (req: TileRequest, signal?: AbortSignal) =>
+      request<TileResponse>('/api/attention/tile', 'compute a tile of the attention', post(req, signal)),
     math: (req: MathRequest, signal?: AbortSignal) =>
       request<MathResponse>('/api/attention/math', 'compute the attention math', post(req, signal)),
     timeline: (req: TimelineRequest, signal?: AbortSignal) =>

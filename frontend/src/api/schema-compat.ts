@@ -14,6 +14,8 @@ import type {
   HealthResponse,
   MathRequest,
   MathResponse,
+  TileRequest,
+  TileResponse,
   TimelineRequest,
   TimelineResponse,
   TrainLimits,
@@ -43,4 +45,8 @@ export const schemaCompat = [
   ok<Assignable<S['TimelineResponse'], TimelineResponse>>(),
   ok<Assignable<Pick<TimelineRequest, 'run' | 'text'>, Pick<S['TimelineRequest'], 'run' | 'text'>>>(),
   ok<Assignable<NonNullable<AttentionRequest['ablate']>, S['AttentionRequest']['ablate']>>(),
+  // long inputs: detail, tiles
+  ok<Assignable<NonNullable<AttentionRequest['detail']>, S['AttentionRequest']['detail']>>(),
+  ok<Assignable<S['TileResponse'], TileResponse>>(),
+  ok<Assignable<Omit<TileRequest, 'max_cells' | 'encoding'>, Omit<S['TileRequest'], 'max_cells' | 'encoding'>>>(),
 ] as const;

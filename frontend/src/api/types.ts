@@ -84,6 +84,38 @@ export interface AttentionRequest {
   encoding?: Encoding;
   /** heads switched off for the whole run (greedy decoding included) */
   ablate?: AblateHead[];
+  /** `full` (every weight; 413 past the response budget), `overview` (thumbnails, statistics and a
+   *  handle for tiles), or `auto` (the default: full when it fits) */
+  detail?: 'auto' | 'full' | 'overview';
+}
+
+/** POST /api/attention/tile: rows q0..q1−1, columns k0..k1−1 of one head of an overview's run. */
+export interface TileRequest {
+  handle: string;
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+  q0: number;
+  q1: number;
+  k0: number;
+  k1: number;
+  /** most cells returned: a larger region comes as block maxima */
+  max_cells?: number;
+  encoding?: 'float16' | 'uint8';
+}
+
+export interface TileResponse {
+  handle: string;
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+  q0: number;
+  q1: number;
+  k0: number;
+  k1: number;
+  /** [bq, bk]: [1, 1] = exact weights, else block maxima */
+  block: number[];
+  weights: CompactWeights;
 }
 
 export interface AblateHead {

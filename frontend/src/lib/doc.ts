@@ -6,6 +6,7 @@ import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, En
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
+import { decodeOverviewKinds, type OverviewRun, type Pooled } from './tiled';
 
 export type Side = 'src' | 'tgt';
 
@@ -19,6 +20,8 @@ export interface AttnTensor {
   data: Float32Array;
   /** decoder self-attention: cells with k > q are masked (future positions) */
   causal: boolean;
+  /** an overview's kind (lib/tiled.ts): `data` holds [L, H, pq, pk] block maxima, not the weights */
+  pooled?: Pooled;
 }
 
 export interface AttnDoc {
@@ -47,6 +50,8 @@ export interface AttnDoc {
    * which of their positions were kept, so per-position facts (the expected alignment) map back;
    * `steps` are the original steps (the shown ones follow the kept target rows).
    */
+  /** an overview document (a long text): the run whose tiles the server computes (lib/tiled.ts) */
+  overview?: OverviewRun;
   hidden?: { tokens: { src: string[]; tgt: string[] }; kept: { src: number[]; tgt: number[] }; steps?: DecodingStep[] | null };
 }
 
@@ -183,12 +188,19 @@ export function decodeDocument(raw: unknown): AttnDoc {
   // a decoder-only document has no source side (tokens.tgt and decoder_self only)
   const src = d.tokens.src === undefined || d.tokens.src === null ? [] : stringList(d.tokens.src, 'tokens.src');
   const tgt = d.tokens.tgt === undefined || d.tokens.tgt === null ? [] : stringList(d.tokens.tgt, 'tokens.tgt');
-  if (typeof d.attentions !== 'object' || d.attentions === null) throw new DocumentError('The document has no "attentions" object.');
+  const ov = (d as { detail?: unknown; overview?: { handle?: unknown } }).detail === 'overview' ? (d as { overview?: { handle?: unknown } }).overview : undefined;
+  if (!ov && (typeof d.attentions !== 'object' || d.attentions === null)) throw new DocumentError('The document has no "attentions" object.');
 
-  const kinds: Partial<Record<AttentionKind, AttnTensor>> = {};
+  const tokensOf = (kind: AttentionKind): [number, number] => [(querySide(kind) === 'src' ? src : tgt).length, (keySide(kind) === 'src' ? src : tgt).length];
+  let kinds: Partial<Record<AttentionKind, AttnTensor>> = {};
   let encoding: Encoding = 'json';
-  for (const kind of ATTENTION_KINDS) {
-    const w = d.attentions[kind];
+  if (ov) {
+    // a long text: thumbnails and statistics, the weights computed on demand as tiles (lib/tiled.ts)
+    kinds = decodeOverviewKinds(ov, tokensOf);
+    encoding = (d as { encoding?: Encoding }).encoding === 'float16' ? 'float16' : 'uint8';
+  }
+  for (const kind of ov ? [] : ATTENTION_KINDS) {
+    const w = d.attentions![kind];
     if (w === undefined || w === null) continue;
     if (isCompact(w) && (w.dtype === 'uint8' || (w.dtype === 'float16' && encoding === 'json'))) encoding = w.dtype;
     const { shape, data } = isCompact(w) ? decodeCompact(w, kind) : decodeNested(w, kind);
@@ -223,6 +235,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     specialTokens: Array.isArray(d.special_tokens) && d.special_tokens.every((t) => typeof t === 'string') ? (d.special_tokens as string[]) : null,
     heldout: decodeHeldOut(d.heldout),
     encoding,
+    ...(ov ? { overview: { handle: typeof ov.handle === 'string' ? ov.handle : null, checkpoint: typeof d.checkpoint === 'string' ? d.checkpoint : '', text: typeof d.input === 'string' ? d.input : '' } } : {}),
   };
 }
 

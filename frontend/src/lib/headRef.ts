@@ -6,6 +6,7 @@
  */
 import type { AttentionKind } from '../api/types';
 import { expectedAlignment } from './alignment';
+import { isPooled, overviewHeadStats } from './tiled';
 import { headMatrix, keySide, type AttnDoc, type AttnTensor } from './doc';
 import { drain, layerMeans, rolloutSteps } from './rollout';
 import { stackStats, type HeadStats } from './stats';
@@ -138,7 +139,7 @@ export function refProblem(t: AttnTensor, r: HeadRef): string | null {
 
 /** The nq × nk matrix a reference names, or null when it does not exist. */
 export function refMatrix(t: AttnTensor, r: HeadRef): Float32Array | null {
-  if (refProblem(t, r)) return null;
+  if (refProblem(t, r) || t.pooled) return null;
   if (r.agg === 'none') return headMatrix(t, r.layer, r.head);
   const size = t.nq * t.nk;
   const a = aggregates(t, r.agg === 'rollout');
@@ -157,6 +158,8 @@ const statsCache = new WeakMap<AttnTensor, Map<number, HeadStats[]>>();
 export function kindStats(doc: AttnDoc, kind: AttentionKind, offset: number): HeadStats[] | null {
   const t = doc.kinds[kind];
   if (!t) return null;
+  // an overview carries the server's statistics of the exact weights (lib/tiled.ts)
+  if (isPooled(t)) return overviewHeadStats(t, offset);
   let byOffset = statsCache.get(t);
   if (!byOffset) statsCache.set(t, (byOffset = new Map()));
   let s = byOffset.get(offset);

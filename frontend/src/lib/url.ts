@@ -46,6 +46,18 @@ export const param = {
   oneOf<T extends string>(values: readonly T[], def: T): ParamSpec<T> {
     return { default: def, parse: (r) => (values as readonly string[]).includes(r) ? (r as T) : undefined, format: (v) => v };
   },
+  /** "12-40" ⇄ [12, 40] (a half-open range of positions); null = the whole axis (absent). */
+  range(): ParamSpec<[number, number] | null> {
+    return {
+      default: null,
+      parse: (r) => {
+        const m = /^(\d+)-(\d+)$/.exec(r);
+        return m && +m[2]! > +m[1]! ? [+m[1]!, +m[2]!] : undefined;
+      },
+      format: (v) => (v ? `${v[0]}-${v[1]}` : ''),
+      equals: (a, b) => (a === null || b === null ? a === b : a[0] === b[0] && a[1] === b[1]),
+    };
+  },
   /** "0,2,5" ⇄ [0, 2, 5]; null = "all" (absent). */
   intList(): ParamSpec<number[] | null> {
     return {

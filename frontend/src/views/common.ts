@@ -40,8 +40,18 @@ export interface Current {
   kTokens: string[];
 }
 
-/** The shown document's tensor of the selected kind, with its query and key tokens. */
+/**
+ * The shown document's tensor of the selected kind, with its query and key tokens. An overview's
+ * (a long text: thumbnails, no weights; lib/tiled.ts) is not one: views that draw weights see no
+ * document and the tiled views (tiledHeatmap.ts, the model view) take `currentAny`.
+ */
 export function current(s: AppState): Current | null {
+  const c = currentOf(s.doc, s);
+  return c && !c.t.pooled ? c : null;
+}
+
+/** `current`, an overview's pooled tensor included. */
+export function currentAny(s: AppState): Current | null {
   return currentOf(s.doc, s);
 }
 

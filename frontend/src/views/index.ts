@@ -20,6 +20,9 @@ import { createOutputPanel } from './outputPanel';
 import { createPresenterToggle } from './presenterToggle';
 import { createSpecialToggle } from './specialToggle';
 import { createStatsTable } from './statsTable';
+import { createTiledHeatmap } from './tiledHeatmap';
+import { createLongArcs } from './longArcs';
+import { createLongNotes } from './longNotes';
 import { createTimelineView } from './timelineView';
 import { createToolbar } from './toolbar';
 import { createTrainPanel } from './trainPanel';
@@ -55,7 +58,9 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createSpecialToggle(at('special-toggle'), s),
   (s, at) => createModelView(at('model-view'), s),
   (s, at) => createFocusHeatmap(at('focus-heatmap'), s),
+  (s, at) => createTiledHeatmap(at('focus-heatmap'), s),
   (s, at) => createArcView(at('arc-view'), s),
+  (s, at) => createLongArcs(at('arc-view'), s),
   (s, at, app) => createToolbar(at('toolbar'), s, app),
   (s, at) => createInsightPanel(at('insight-panel'), s, { tabs: at('insight-tabs') }, INSIGHT_TABS),
   (s, at) => createAblationBar(at('ablation-bar'), s),
@@ -63,6 +68,7 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createDiffView(at('diff-view'), s),
   (s, at) => createInsightBar(at('insight-bar'), s),
   (s, at) => createPresenterToggle(at('toolbar'), s),
+  (s, at) => createLongNotes({ insight: at('insight-panel'), diff: at('diff-view') }, s),
   (s, at) => createLessonsMenu(at('input-bar'), s),
   // last: the lesson panel highlights elements of the views above
   (s) => createLessonPanel(s),

@@ -15,7 +15,8 @@ import { thumbSize } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
-import { current, trackSize, countRender, timed } from './common';
+import { currentAny as current, trackSize, countRender, timed } from './common';
+import { headThumb, isPooled } from '../lib/tiled';
 import { statColor, formatStat } from './insightCommon';
 
 interface Thumb {
@@ -87,7 +88,8 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     }
     const { t } = cur;
     const width = bodySize().width - 4;
-    const aggs: Agg[] = hasRollout(t) ? ['mean', 'rollout'] : ['mean'];
+    // an overview (a long text) has thumbnails, not the weights a mean or rollout needs
+    const aggs: Agg[] = t.pooled ? [] : hasRollout(t) ? ['mean', 'rollout'] : ['mean'];
     const statKey = s.mvstat;
     // frames (stat-frames: 3px ring, 7px gaps, 3px padding) need room; the aggregate columns sit after a 2px spacer
     // many heads: tighter gaps and a shorter layer label, so every head and the aggregates fit
@@ -120,10 +122,10 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
       if (ordered) hs.sort((a, b) => compareStat(value(l, a), value(l, b), true) || a - b);
       return hs;
     };
-    const template = `${label}px repeat(${t.heads}, ${size}px) 2px repeat(${aggs.length}, ${size}px)`;
+    const template = `${label}px repeat(${t.heads}, ${size}px)${aggs.length ? ` 2px repeat(${aggs.length}, ${size}px)` : ''}`;
     colLabels.style('grid-template-columns', template).style('gap', `${gap}px`);
     grid.style('gap', `${gap}px`);
-    const colData = [-1, ...d3.range(t.heads), -2, ...aggs.map((_, i) => 1000 + i)];
+    const colData = [-1, ...d3.range(t.heads), ...(aggs.length ? [-2] : []), ...aggs.map((_, i) => 1000 + i)];
     colLabels
       .selectAll<HTMLSpanElement, number>('span')
       .data(colData, (d) => String(d))
@@ -145,7 +147,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     rows.style('grid-template-columns', template).style('gap', `${gap}px`);
     rows.select('span.mv-layer').text((d) => `L${d}`);
 
-    const buf = new Uint8ClampedArray(t.nq * t.nk * 4);
+    const buf = new Uint8ClampedArray(t.pooled ? t.pooled.pq * t.pooled.pk * 4 : t.nq * t.nk * 4);
     if (t !== genT || size !== genSize) {
       gen++;
       grid.attr('data-gen', gen); // thumbnails drawn for this tensor carry the same number
@@ -217,7 +219,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
         }
         this.classList.remove('pending');
         this.dataset.gen = String(gen);
-        drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf, size);
+        drawThumb(this.querySelector('canvas')!, refMatrix(t, d), t, pixelated, buf, size, d);
       });
     // a costly rollout (a chain of n³ products) is computed after the first paint, in slices that
     // leave the page responsive (seconds of work at 512 tokens), then drawn; a cheap one is drawn above
@@ -317,7 +319,17 @@ function aggLabel(agg: Agg, size: number): string {
   return agg === 'mean' ? 'μ' : 'R';
 }
 
-function drawThumb(c: HTMLCanvasElement, m: Float32Array | null, t: AttnTensor, pixelated: boolean, buf: Uint8ClampedArray<ArrayBuffer>, size: number) {
+function drawThumb(c: HTMLCanvasElement, m: Float32Array | null, t: AttnTensor, pixelated: boolean, buf: Uint8ClampedArray<ArrayBuffer>, size: number, thumb?: { layer: number; head: number }) {
+  if (isPooled(t) && thumb) {
+    // an overview's thumbnail: the server's block maxima, drawn as they came (lib/tiled.ts)
+    const { pq, pk } = t.pooled;
+    c.width = pk;
+    c.height = pq;
+    c.style.imageRendering = size >= Math.max(pq, pk) ? 'pixelated' : 'auto';
+    matrixToRgba(headThumb(t, thumb.layer, thumb.head), pq, pk, t.causal && pq === pk, buf);
+    c.getContext('2d')!.putImageData(new ImageData(buf, pk, pq), 0, 0);
+    return;
+  }
   const cells = m ?? new Float32Array(t.nq * t.nk);
   const f = thumbFactor(t.nq, t.nk, size * Math.max(1, window.devicePixelRatio || 1));
   c.style.imageRendering = pixelated ? 'pixelated' : 'auto';

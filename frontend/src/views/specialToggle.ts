@@ -21,7 +21,8 @@ export function createSpecialToggle(container: HTMLElement, store: Store<AppStat
     const s = store.get();
     const raw = s.rawDoc;
     const why = featureBlock(s.checkpoints, s.ckpt, 'special_tokens', s.docSource === 'file');
-    root.style('display', raw && hasSpecialTokens(raw) && !why ? '' : 'none');
+    // an overview (a long text) has no weights to renormalise: the switch is not offered
+    root.style('display', raw && !raw.overview && hasSpecialTokens(raw) && !why ? '' : 'none');
     box.property('checked', s.hidespecial);
     if (!raw) return;
     const names = [...new Set([...raw.tokens.src, ...raw.tokens.tgt].filter((t) => isHideable(t, raw.specialTokens)))];

@@ -10,7 +10,7 @@ import { kindStats } from '../lib/headRef';
 import type { Store } from '../lib/store';
 import { compareStat, SPECIAL_KEYS, statDefs, statValue, type HeadStats, type StatDef, type StatKey } from '../lib/stats';
 import type { AppState } from '../state';
-import { countRender, current, timed } from './common';
+import { countRender, currentAny as current, timed } from './common';
 import { formatStat } from './insightCommon';
 
 interface Row {

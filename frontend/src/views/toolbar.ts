@@ -28,7 +28,13 @@ export function createToolbar(el: HTMLElement, store: Store<AppState>, app: { op
       void downloadSingleFile(store.get().rawDoc, downloadBlob, docViewString(store.get())).catch((e: Error) =>
         store.set({ error: { message: e.message, code: 'download', invalidCharacters: [] } }))),
   ];
-  const upd = (s: AppState) => dl.forEach((b) => (b.disabled = !s.rawDoc));
+  const titles = dl.map((b) => b.title);
+  // an overview (a long text) holds thumbnails, not the document: nothing of it to download
+  const upd = (s: AppState) =>
+    dl.forEach((b, i) => {
+      b.disabled = !s.rawDoc || !!s.rawDoc.overview;
+      b.title = s.rawDoc?.overview ? 'Not for a long text: the page holds an overview (pooled heads, tiles on demand), not every weight' : titles[i]!;
+    });
   store.subscribe((s, p) => s.rawDoc !== p.rawDoc && upd(s));
   upd(store.get());
 }

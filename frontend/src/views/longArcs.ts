@@ -1,0 +1,164 @@
+/**
+ * The arcs of a long text (an overview document, lib/tiled.ts): all of its tokens' arcs would be
+ * millions of lines, so the panel shows a window of ±32 tokens around the query under the pointer
+ * in the heatmap (else the middle of the heatmap's viewport), drawn from the focused head's exact
+ * tile of that window (data.ts fetchTile): per query, the strongest keys of the window that carry
+ * `mass` of its weight there. It takes the arc panel's place while an overview is shown.
+ */
+import * as d3 from 'd3';
+import { fetchTile } from '../data';
+import { headColor } from '../lib/color';
+import { pruneRowByMass } from '../lib/arcs';
+import { arcWindow, isPooled, windowArcs, ARC_HALF_WINDOW, type Tile, type WindowArc } from '../lib/tiled';
+import { displayToken } from '../lib/tokens';
+import type { Store } from '../lib/store';
+import type { AppState } from '../state';
+import { currentAny, sizeCanvas, trackSize } from './common';
+
+/** keys kept per query at most (a near-uniform row would otherwise keep most of the window) */
+const PER_ROW = 6;
+const LABEL_W = 92;
+
+export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
+  const root = d3.select(container).append('div').attr('class', 'long-arcs').attr('data-testid', 'long-arcs');
+  const head = root.append('header').attr('class', 'panel-head');
+  const title = head.append('div').attr('class', 'tiled-title').attr('role', 'heading').attr('aria-level', 2).text('Token arcs');
+  const body = root.append('div').attr('class', 'panel-body long-arcs-body');
+  const note = body.append('p').attr('class', 'hint').attr('data-testid', 'long-arcs-note');
+  const canvas = body.append('canvas').attr('data-testid', 'long-arcs-canvas').node()!;
+  const size = trackSize(body.node()!, () => draw());
+  let tile: Tile | null = null;
+  let arcs: WindowArc[] = [];
+  let wanted = '';
+  let inflight: AbortController | null = null;
+  let timer: number | undefined;
+  let lastCenter = -1;
+
+  function active(s: AppState) {
+    const cur = currentAny(s);
+    return cur && isPooled(cur.t) ? cur : null;
+  }
+
+  /** The query the window is centred on: the heatmap's hovered cell, else its viewport's middle. */
+  function center(s: AppState, nq: number): number {
+    if (s.hover?.type === 'cell') return s.hover.q;
+    if (lastCenter >= 0 && s.hover) return lastCenter;
+    return s.vq ? Math.floor((s.vq[0] + s.vq[1]) / 2) : Math.floor(nq / 2);
+  }
+
+  function request(s: AppState) {
+    const cur = active(s);
+    if (!cur) return;
+    const c = center(s, cur.t.nq);
+    lastCenter = c;
+    const [a, b] = arcWindow(c, cur.t.nq);
+    const req = { kind: cur.kind, layer: s.layer, head: s.head, q0: a, q1: b, k0: a, k1: b };
+    const key = JSON.stringify(req);
+    if (key === wanted) return;
+    wanted = key;
+    clearTimeout(timer);
+    inflight?.abort();
+    root.attr('data-state', 'loading');
+    timer = window.setTimeout(() => {
+      const ac = new AbortController();
+      inflight = ac;
+      fetchTile(cur.doc, req, ac.signal).then(
+        (t) => {
+          if (ac.signal.aborted || key !== wanted) return;
+          tile = t;
+          arcs = windowArcs(t, s.head, store.get().mass, 0, (row, mass, minW) => pruneRowByMass(row, mass, minW, PER_ROW));
+          root.attr('data-state', 'ready').attr('data-window', `${t.q0}-${t.q1}`);
+          draw();
+        },
+        (e: Error) => {
+          if (ac.signal.aborted || e.name === 'AbortError') return;
+          wanted = '';
+          root.attr('data-state', 'error');
+          note.text(`Arcs need a shorter text here: ${e.message}`);
+        },
+      );
+    }, 80);
+  }
+
+  function draw() {
+    const s = store.get();
+    const cur = active(s);
+    container.classList.toggle('long-arcs-on', !!cur);
+    if (!cur) {
+      inflight?.abort();
+      tile = null;
+      wanted = '';
+      return;
+    }
+    const { qTokens, kTokens } = cur;
+    if (cur.t.nq !== cur.t.nk) {
+      // a window around a query needs the same positions on both sides: self-attention
+      sizeCanvas(canvas, 10, 10);
+      note.text(`Arcs of a long text are drawn for self-attention (a window of ±${ARC_HALF_WINDOW} tokens); this kind's queries and keys are different texts (${cur.t.nq} × ${cur.t.nk}). The heatmap beside zooms to any region.`);
+      return;
+    }
+    const fits = tile && tile.layer === s.layer && tile.head === s.head && tile.kind === cur.kind;
+    title.text(`Token arcs · L${s.layer} · H${s.head}`);
+    if (!tile || !fits) {
+      sizeCanvas(canvas, Math.max(200, size().width), 120).clearRect(0, 0, 10000, 10000);
+      note.text(`A window of ±${ARC_HALF_WINDOW} tokens around the query under the pointer in the heatmap · computing…`);
+      request(s);
+      return;
+    }
+    const top = d3.max(arcs, (d) => d.w) ?? 1;
+    note.text(
+      `tokens ${tile.q0}–${tile.q1 - 1} of ${cur.t.nq}, ±${ARC_HALF_WINDOW} around query ${lastCenter} (point at a heatmap cell to move it) · per query the keys holding ${Math.round(s.mass * 100)} % of its weight in the window, at most ${PER_ROW} · opacity fitted to ${top.toPrecision(3)}`,
+    );
+    const sz = size();
+    const W = Math.max(200, sz.width);
+    const H = Math.max(120, sz.height - (note.node()!.offsetHeight || 36) - 8);
+    const ctx = sizeCanvas(canvas, W, H);
+    ctx.clearRect(0, 0, W, H);
+    const n = tile.q1 - tile.q0;
+    const rowH = (H - 8) / n;
+    const y = (i: number) => 4 + (i - tile!.q0 + 0.5) * rowH;
+    const xq = LABEL_W;
+    const xk = W - LABEL_W;
+    const hl = s.hover?.type === 'cell' ? s.hover.q : -1;
+    // weakest first, so strong lines end on top
+    for (const a of arcs.slice().sort((p, q) => p.w - q.w)) {
+      const strong = a.q === hl;
+      ctx.globalAlpha = Math.min(1, Math.max(0.06, a.w / top)) * (hl >= 0 && !strong ? 0.35 : 1);
+      ctx.strokeStyle = headColor(a.h);
+      ctx.lineWidth = strong ? 2 : 1;
+      const y1 = y(a.q);
+      const y2 = y(a.k);
+      const dx = (xk - xq) / 3;
+      ctx.beginPath();
+      ctx.moveTo(xq + 6, y1);
+      ctx.bezierCurveTo(xq + 6 + dx, y1, xk - 6 - dx, y2, xk - 6, y2);
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+    // labels: every token when rows have room, else every other one
+    const stride = rowH >= 10 ? 1 : rowH >= 5 ? 2 : 4;
+    ctx.font = `${Math.min(11, Math.max(8, rowH - 1))}px system-ui, sans-serif`;
+    ctx.textBaseline = 'middle';
+    const short = (x: string) => {
+      const d = displayToken(x);
+      return d.length > 11 ? `${d.slice(0, 10)}…` : d;
+    };
+    for (let i = tile.q0; i < tile.q1; i++) {
+      if ((i - tile.q0) % stride && i !== hl) continue;
+      ctx.fillStyle = i === hl ? '#111827' : '#4b5563';
+      ctx.textAlign = 'right';
+      ctx.fillText(short(qTokens[i] ?? ''), xq, y(i));
+      ctx.textAlign = 'left';
+      ctx.fillText(short(kTokens[i] ?? ''), xk, y(i));
+    }
+    request(s);
+  }
+
+  store.subscribe((s, p) => {
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.vq !== p.vq || s.mass !== p.mass || s.hover !== p.hover) {
+      if (s.mass !== p.mass) wanted = ''; // the same window pruned again
+      draw();
+    }
+  });
+  draw();
+}
