@@ -496,7 +496,9 @@ export function createLessonPanel(store: Store<AppState>) {
     panel.style.top = `${Math.round(p.top)}px`;
   }
   window.addEventListener('resize', place);
-  new ResizeObserver(place).observe(document.body);
+  const ro = new ResizeObserver(place);
+  ro.observe(document.body);
+  ro.observe(panel); // its own height changes with the feedback ("Not answered yet", an explanation)
 
   // ---- controls ----
   back.addEventListener('click', () => go(store.get().lstep - 1));
