@@ -113,3 +113,34 @@ def test_lesson_claim_holds_on_the_demo_run(
 
         scores = [np.mean([w[h, q, line(q)] for q in range(nq) if 0 <= line(q) < nk]) for h in range(w.shape[0])]
         assert int(np.argmax(scores)) == question["expect"], f"head scores {np.round(scores, 2)}"
+
+
+def redirects() -> dict[str, list[str]]:
+    """lib/lesson.ts LESSON_REDIRECTS: old lesson id → the lessons its steps went to."""
+    src = (REPO / "frontend" / "src" / "lib" / "lesson.ts").read_text(encoding="utf-8")
+    body = re.search(r"LESSON_REDIRECTS[^=]*=\s*\{(.*?)\};", src, re.S)
+    assert body, "LESSON_REDIRECTS not found in lib/lesson.ts"
+    return {k: re.findall(r"'([a-z0-9-]+)'", v) for k, v in re.findall(r"(\w+):\s*\[([^\]]*)\]", body.group(1))}
+
+
+def test_every_lesson_link_in_the_docs_opens_a_step_that_exists() -> None:
+    """``?lesson=<id>&step=<n>`` in README / docs: the lesson exists (or is an old id redirected to
+    ones that do) and has step n; every lesson of the catalogue is linked from docs/lessons.md."""
+    by_id = {l["id"]: l for l in lessons()}
+    old = redirects()
+    assert old and all(to in by_id for tos in old.values() for to in tos), old
+    docs = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    seen = 0
+    for doc in docs:
+        for m in re.finditer(r"[?&]lesson=([a-z0-9-]+)(?:&(?:amp;)?step=(\d+))?", doc.read_text(encoding="utf-8")):
+            lid, step = m.group(1), int(m.group(2) or 1)
+            seen += 1
+            if lid in old:
+                assert step <= len(old[lid]), f"{doc.name}: {m.group(0)} (it had {len(old[lid])} steps)"
+                continue
+            assert lid in by_id, f"{doc.name}: no lesson {lid!r}"
+            assert 1 <= step <= len(by_id[lid]["steps"]), f"{doc.name}: {lid} has {len(by_id[lid]['steps'])} steps"
+    assert seen
+    table = (REPO / "docs" / "lessons.md").read_text(encoding="utf-8")
+    for lid in by_id:
+        assert f"| `{lid}` |" in table, f"docs/lessons.md does not list the lesson {lid!r}"

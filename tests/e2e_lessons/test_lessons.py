@@ -331,6 +331,11 @@ def epoch_files(server: Server, run: str) -> list[str]:
     return [f"{run}/{p.name}" for p in files]
 
 
+def epoch_label(ckpt: str) -> str:
+    """How the explanation names a checkpoint: ``copy/ckpt_epoch2.pt`` → ``epoch 2``."""
+    return re.sub(r"^.*/ckpt_epoch(\d+)\.pt$", r"epoch \1", ckpt)
+
+
 def epoch_question() -> tuple[dict[str, Any], dict[str, Any]]:
     lesson = next(l for l in lessons() if l["id"] == "timeline")
     n, step = next((n, s) for n, s in enumerate(lesson["steps"], start=1) if s.get("question", {}).get("type") == "epoch")
@@ -375,8 +380,7 @@ def test_epoch_question_reveals_the_next_epoch_and_grades_on_its_weights(server:
         src = page.locator("[data-testid=tokens-src] span.tok").all_text_contents()
         text = fb.inner_text()
         assert src[best] in text and f"{after[best]:.2f}" in text and f"{before[best]:.2f}" in text, text
-        label = lambda c: re.sub(r"^.*/ckpt_epoch(\d+)\.pt$", r"epoch \1", c)  # noqa: E731
-        assert label(first) in text and label(then) in text, text
+        assert epoch_label(first) in text and epoch_label(then) in text, text
         feedback.append(text)
     assert feedback[0] != feedback[1]
 
