@@ -265,6 +265,13 @@ def test_lessons_in_a_saved_single_file_page(server: Server, new_page: Any, tmp_
     expect(page.get_by_test_id("lesson-notice")).to_contain_text("needs the server")
     expect(page.get_by_test_id("lesson-question")).to_be_hidden()  # not asked about a view it cannot show
     assert page.locator("#views").get_attribute("data-input") == "hello"
+    # an ablation question on this very document still needs the server (it asks for another one)
+    page.goto(f"{out.as_uri()}?lesson=ablation&step=1")
+    wait_step(page, "ablation", 1, len(next(l for l in lessons() if l["id"] == "ablation")["steps"]))
+    expect(page.get_by_test_id("lesson-notice")).to_contain_text("needs the server: it switches heads off")
+    expect(page.get_by_test_id("lesson-question")).to_be_hidden()
+    s = shown(page)
+    assert (s["kind"], s["layer"], s["head"]) == ("cross", 1, 2)
 
 
 @pytest.mark.parametrize(
@@ -462,5 +469,6 @@ def test_ablation_question_is_graded_on_the_ablated_output(server: Server, new_p
         wait_drawn(page, state["text"], ckpt, ablate=qn["ablate"])
         expect(page.get_by_test_id("output")).to_contain_text(doc["output"])
         assert f"“{doc['output']}”" in fb.inner_text()
+        expect(page.get_by_test_id(f"lesson-option-{0 if stays else 1}")).to_have_class(re.compile(r"\bis-answer\b"))
         feedback.append(fb.inner_text())
     assert feedback[0] != feedback[1]

@@ -21,6 +21,8 @@ import { current } from './common';
 interface Answer {
   correct: boolean | null; // null = skipped
   text: string;
+  /** the option that was right, when the page worked it out (an ablation question) */
+  option?: number;
 }
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] => {
@@ -163,7 +165,10 @@ export function createLessonPanel(store: Store<AppState>) {
     if (key === shownFor) return;
     shownFor = key;
     if (s.lstep !== st.i + 1) return store.set({ lstep: st.i + 1 });
-    const { patch, missing } = stepPatch(st.step, s);
+    const { patch, missing: lacks } = stepPatch(st.step, s);
+    // an epoch / ablation question reveals by asking the server for another document
+    const qt = st.step.question?.type;
+    const missing = lacks ?? (isEmbedded() && (qt === 'epoch' || qt === 'ablate') ? `This question needs the server: it ${qt === 'epoch' ? 'loads the next epoch' : 'switches heads off'}, and this saved page holds one document.` : null);
     stepMissing = !!missing;
     notice.textContent = missing ?? '';
     notice.hidden = !missing;
@@ -316,8 +321,8 @@ export function createLessonPanel(store: Store<AppState>) {
         const stays = d.expected !== null && d.expected !== undefined && d.output === d.expected;
         const ans = stays ? 0 : 1;
         const vars = { output: d.output ?? '', expected: d.expected ?? '', answer: qn.options[ans], picked: i === null ? '' : qn.options[i]!, heads: key };
-        if (i === null) return { correct: null, text: `${qn.options[ans]}: with ${key} off the model writes “${vars.output}” (expected “${vars.expected}”).` };
-        return { correct: i === ans, text: fill(i === ans ? qn.right : qn.wrong, vars) };
+        if (i === null) return { correct: null, option: ans, text: `${qn.options[ans]}: with ${key} off the model writes “${vars.output}” (expected “${vars.expected}”).` };
+        return { correct: i === ans, option: ans, text: fill(i === ans ? qn.right : qn.wrong, vars) };
       },
     };
     say(`Switching ${key} off…`);
@@ -439,7 +444,7 @@ export function createLessonPanel(store: Store<AppState>) {
           const b = el('button', 'btn lesson-option', o);
           b.dataset.testid = `lesson-option-${j}`;
           b.disabled = !!got || pending?.i === i;
-          if (q.type === 'choice') b.classList.toggle('is-answer', !!got && j === q.answer);
+          b.classList.toggle('is-answer', !!got && j === (q.type === 'choice' ? q.answer : got.option));
           b.addEventListener('click', () => (q.type === 'choice' ? pickChoice(j) : pickAblate(j)));
           qOptions.append(b);
         });
