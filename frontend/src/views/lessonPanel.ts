@@ -338,6 +338,13 @@ export function createLessonPanel(store: Store<AppState>) {
       pending = null; // the student moved on before the reveal came
       return;
     }
+    if (s.status === 'error') {
+      // the reveal's document failed (the server went away, a run was deleted): the pick can be made again
+      pending = null;
+      render(s);
+      say(`The answer could not be loaded (${s.error?.message ?? 'error'}): go Back and Next to try again.`);
+      return;
+    }
     if (!pending.ready(s)) return;
     const p = pending;
     pending = null;
