@@ -7,6 +7,7 @@ the ``expect`` fields honest about the runs a class actually sees."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -25,15 +26,37 @@ DEMO = REPO / "checkpoints"
 QUOTE = re.compile(r"“([a-z]+)” → “([a-z]+)”")
 
 
-def demo_doc(ckpt: str, text: str) -> dict[str, Any]:
-    run, _, file = ckpt.partition("/")
+def epochs(run: str) -> list[Path]:
     files = sorted((DEMO / run).glob("ckpt_epoch*.pt"), key=lambda p: int(re.sub(r"\D", "", p.stem)))
     if not files:
         pytest.skip(f"the demo run {run!r} is not in {DEMO} (make demo trains it)")
+    return files
+
+
+def demo_doc(ckpt: str, text: str, ablate: list[tuple[str, int, int]] | None = None) -> dict[str, Any]:
+    run, _, file = ckpt.partition("/")
+    files = epochs(run)
     path = DEMO / ckpt if file else files[-1]
     torch.set_num_threads(1)
-    doc: dict[str, Any] = build_document(load_checkpoint(path), text)
+    doc: dict[str, Any] = build_document(load_checkpoint(path), text, ablate=ablate)
     return doc
+
+
+def next_epoch(ckpt: str) -> str:
+    """The run's saved epoch after ``ckpt`` (what the page's epoch question moves to)."""
+    run, _, file = ckpt.partition("/")
+    names = [p.name for p in epochs(run)]
+    assert file in names[:-1], f"{ckpt}: an epoch question needs a later epoch in {names}"
+    return f"{run}/{names[names.index(file) + 1]}"
+
+
+def parse_ablate(spec: str) -> list[tuple[str, int, int]]:
+    out = []
+    for part in spec.split(","):
+        kind, _, lh = part.partition(":")
+        layer, _, head = lh.partition(".")
+        out.append((kind, int(layer), int(head)))
+    return out
 
 
 def claims() -> list[Any]:
@@ -60,9 +83,23 @@ def test_lesson_claim_holds_on_the_demo_run(
         assert doc["output"] == quote[1], f"{state['ckpt']} writes {doc['output']!r} for {quote[0]!r}"
         return
     assert question is not None
-    doc = demo_doc(state["ckpt"], state["text"])
+    if question["type"] == "ablate":
+        # the option the prose expects: 0 = the output stays right with the heads off, 1 = it goes wrong
+        doc = demo_doc(state["ckpt"], state["text"], ablate=parse_ablate(question["ablate"]))
+        stays = doc["output"] == doc["expected"]
+        assert question["expect"] == (0 if stays else 1), f"with {question['ablate']} off: {doc['output']!r}"
+        return
+    if question["type"] == "epoch":
+        # after one more epoch the row reads `expect` most, and the row's query tokens are the same
+        # in both epochs (a cross-attention row depends on the output written before it)
+        before = demo_doc(state["ckpt"], state["text"])
+        doc = demo_doc(next_epoch(state["ckpt"]), state["text"])
+        row = question["row"]
+        assert before["tokens"]["tgt"][: row + 1] == doc["tokens"]["tgt"][: row + 1]
+    else:
+        doc = demo_doc(state["ckpt"], state["text"])
     w = decode_weights(doc, state["kind"])[int(state.get("layer", 0))]
-    if question["type"] == "cell":
+    if question["type"] in ("cell", "epoch"):
         row = w[int(state.get("head", 0)), question["row"]]
         assert int(np.argmax(row)) == question["expect"], (
             f"row {question['row']} reads key {int(np.argmax(row))} most ({row.round(2)})"
@@ -76,3 +113,34 @@ def test_lesson_claim_holds_on_the_demo_run(
 
         scores = [np.mean([w[h, q, line(q)] for q in range(nq) if 0 <= line(q) < nk]) for h in range(w.shape[0])]
         assert int(np.argmax(scores)) == question["expect"], f"head scores {np.round(scores, 2)}"
+
+
+def redirects() -> dict[str, list[str]]:
+    """lib/lesson.ts LESSON_REDIRECTS: old lesson id → the lessons its steps went to."""
+    src = (REPO / "frontend" / "src" / "lib" / "lesson.ts").read_text(encoding="utf-8")
+    body = re.search(r"LESSON_REDIRECTS[^=]*=\s*\{(.*?)\};", src, re.S)
+    assert body, "LESSON_REDIRECTS not found in lib/lesson.ts"
+    return {k: re.findall(r"'([a-z0-9-]+)'", v) for k, v in re.findall(r"(\w+):\s*\[([^\]]*)\]", body.group(1))}
+
+
+def test_every_lesson_link_in_the_docs_opens_a_step_that_exists() -> None:
+    """``?lesson=<id>&step=<n>`` in README / docs: the lesson exists (or is an old id redirected to
+    ones that do) and has step n; every lesson of the catalogue is linked from docs/lessons.md."""
+    by_id = {l["id"]: l for l in lessons()}
+    old = redirects()
+    assert old and all(to in by_id for tos in old.values() for to in tos), old
+    docs = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    seen = 0
+    for doc in docs:
+        for m in re.finditer(r"[?&]lesson=([a-z0-9-]+)(?:&(?:amp;)?step=(\d+))?", doc.read_text(encoding="utf-8")):
+            lid, step = m.group(1), int(m.group(2) or 1)
+            seen += 1
+            if lid in old:
+                assert step <= len(old[lid]), f"{doc.name}: {m.group(0)} (it had {len(old[lid])} steps)"
+                continue
+            assert lid in by_id, f"{doc.name}: no lesson {lid!r}"
+            assert 1 <= step <= len(by_id[lid]["steps"]), f"{doc.name}: {lid} has {len(by_id[lid]['steps'])} steps"
+    assert seen
+    table = (REPO / "docs" / "lessons.md").read_text(encoding="utf-8")
+    for lid in by_id:
+        assert f"| `{lid}` |" in table, f"docs/lessons.md does not list the lesson {lid!r}"

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from ..browser import Server, decoded_weights, heatmap_cells, open_app, settled_url, shown, url_params, wait_drawn
+from ..browser import Server, decode_weights, decoded_weights, heatmap_cells, open_app, settled_url, shown, url_params, wait_drawn
 from .conftest import lessons
+from .test_lesson_claims import parse_ablate
 
 VIEWPORTS = {
     "1440x900": {"width": 1440, "height": 900},
@@ -264,6 +265,13 @@ def test_lessons_in_a_saved_single_file_page(server: Server, new_page: Any, tmp_
     expect(page.get_by_test_id("lesson-notice")).to_contain_text("needs the server")
     expect(page.get_by_test_id("lesson-question")).to_be_hidden()  # not asked about a view it cannot show
     assert page.locator("#views").get_attribute("data-input") == "hello"
+    # an ablation question on this very document still needs the server (it asks for another one)
+    page.goto(f"{out.as_uri()}?lesson=ablation&step=1")
+    wait_step(page, "ablation", 1, len(next(l for l in lessons() if l["id"] == "ablation")["steps"]))
+    expect(page.get_by_test_id("lesson-notice")).to_contain_text("needs the server: it switches heads off")
+    expect(page.get_by_test_id("lesson-question")).to_be_hidden()
+    s = shown(page)
+    assert (s["kind"], s["layer"], s["head"]) == ("cross", 1, 2)
 
 
 @pytest.mark.parametrize(
@@ -298,3 +306,169 @@ def test_architecture_of_single_stack_models(server: Server, page: Any, tmp_path
         fig.get_by_role("button", name=name, exact=True).click()
         s = shown(page)
         assert (s["kind"], s["layer"]) == (kind, layer)
+
+
+def test_old_insights_links_open_the_lesson_of_that_view(server: Server, page: Any) -> None:
+    """The one `insights` lesson became four; its links keep showing what they showed: step n opens
+    the n-th view's lesson at its first step (lib/lesson.ts LESSON_REDIRECTS)."""
+    views = [("math", "The math"), ("timeline", "Attention over training"), ("ablation", "Switch"), ("decoding", "Decoding")]
+    for step, (lesson_id, title) in enumerate(views, start=1):
+        open_app(page, server.url, f"/?lesson=insights&step={step}")
+        panel = page.get_by_role("dialog", name="Lesson", exact=False)
+        expect(panel).to_have_attribute("aria-label", re.compile(f"^Lesson: {title}"))
+        expect(page.get_by_test_id("lesson-progress")).to_contain_text("Step 1 of")
+        page.wait_for_function("(id) => new URLSearchParams(location.search).get('lesson') === id", arg=lesson_id)
+        assert url_params(page)["step"] == "1"
+
+
+def run_doc(server: Server, ckpt: str, text: str, ablate: list[tuple[str, int, int]] | None = None) -> dict[str, Any]:
+    """The document the served run gives (what the page fetches), computed here from the same file."""
+    import torch
+
+    from attnviz.checkpoint import load_checkpoint
+    from attnviz.export_attention_json import build_document
+
+    torch.set_num_threads(1)
+    doc: dict[str, Any] = build_document(load_checkpoint(server.checkpoint_dir / ckpt), text, ablate=ablate)
+    return doc
+
+
+def epoch_files(server: Server, run: str) -> list[str]:
+    files = sorted((server.checkpoint_dir / run).glob("ckpt_epoch*.pt"), key=lambda p: int(re.sub(r"\D", "", p.stem)))
+    return [f"{run}/{p.name}" for p in files]
+
+
+def epoch_label(ckpt: str) -> str:
+    """How the explanation names a checkpoint: ``copy/ckpt_epoch2.pt`` → ``epoch 2``."""
+    return re.sub(r"^.*/ckpt_epoch(\d+)\.pt$", r"epoch \1", ckpt)
+
+
+def epoch_question() -> tuple[dict[str, Any], dict[str, Any]]:
+    lesson = next(l for l in lessons() if l["id"] == "timeline")
+    n, step = next((n, s) for n, s in enumerate(lesson["steps"], start=1) if s.get("question", {}).get("type") == "epoch")
+    return {"n": n, "total": len(lesson["steps"])}, step
+
+
+@pytest.mark.parametrize("start", [0, 1], ids=["from-epoch1", "from-epoch2"])
+def test_epoch_question_reveals_the_next_epoch_and_grades_on_its_weights(server: Server, new_page: Any, start: int) -> None:
+    """“After one more epoch, which cell lights up?”: the student sees this epoch's weights (not
+    greyed), clicks a cell of the row, the page moves to the next saved epoch and grades on ITS
+    weights; the explanation quotes both epochs. Starting from another epoch (picked in the page)
+    moves the question, the reveal and the right answer with it."""
+    where, step = epoch_question()
+    qn = step["question"]
+    state = step_params(step)
+    files = epoch_files(server, state["ckpt"].split("/")[0])
+    first, then = files[start], files[start + 1]
+    feedback = []
+    for attempt in ("right", "wrong"):
+        page = new_page()
+        open_app(page, server.url, f"/?lesson=timeline&step={where['n']}")
+        wait_step(page, "timeline", where["n"], where["total"])
+        wait_drawn(page, state["text"])
+        if first != state["ckpt"]:
+            page.get_by_test_id("epoch-select").select_option(first)
+        wait_drawn(page, state["text"], first)
+        # this epoch's weights are on screen: the student predicts from them
+        expect(page.locator("body")).not_to_have_class(re.compile(r"\blesson-hiding\b"))
+        layer, head = int(state["layer"]), int(state["head"])
+        before = decoded_weights(page, state["kind"])[layer, head, qn["row"]]
+        after = decode_weights(run_doc(server, then, state["text"]), state["kind"])[layer, head, qn["row"]]
+        best = int(np.argmax(after))
+        pick = best if attempt == "right" else int(np.argmin(after))
+        answer_cell_at(page, qn["row"], pick)
+        fb = page.get_by_test_id("lesson-feedback")
+        expect(fb).to_have_attribute("data-correct", "true" if attempt == "right" else "false", timeout=30_000)
+        # the page now shows the later epoch, and the answer is that epoch's brightest cell
+        wait_drawn(page, state["text"], then)
+        assert url_params(page)["ckpt"] == then
+        shown_after = decoded_weights(page, state["kind"])[layer, head, qn["row"]]
+        assert int(np.argmax(shown_after)) == best
+        src = page.locator("[data-testid=tokens-src] span.tok").all_text_contents()
+        text = fb.inner_text()
+        assert src[best] in text and f"{after[best]:.2f}" in text and f"{before[best]:.2f}" in text, text
+        assert epoch_label(first) in text and epoch_label(then) in text, text
+        feedback.append(text)
+    assert feedback[0] != feedback[1]
+
+
+def test_epoch_question_on_the_last_epoch_says_so(server: Server, page: Any) -> None:
+    where, step = epoch_question()
+    state = step_params(step)
+    last = epoch_files(server, state["ckpt"].split("/")[0])[-1]
+    open_app(page, server.url, f"/?lesson=timeline&step={where['n']}")
+    wait_drawn(page, state["text"])
+    page.get_by_test_id("epoch-select").select_option(last)
+    wait_drawn(page, state["text"], last)
+    answer_cell_at(page, step["question"]["row"], 0)
+    expect(page.get_by_test_id("lesson-feedback")).to_contain_text("last saved epoch")
+    expect(page.get_by_test_id("lesson-feedback")).to_have_attribute("data-correct", "")
+    assert url_params(page)["ckpt"] == last
+
+
+def test_epoch_question_by_keyboard_and_skipped(server: Server, page: Any) -> None:
+    """Keyboard only: Tab to “Answer in the heatmap”, arrows to the cell, Enter; then the same step
+    skipped (after Back / Next the answer stays; a fresh load is asked again)."""
+    where, step = epoch_question()
+    qn = step["question"]
+    state = step_params(step)
+    then = epoch_files(server, state["ckpt"].split("/")[0])[1]
+    open_app(page, server.url, f"/?lesson=timeline&step={where['n']}")
+    wait_drawn(page, state["text"], state["ckpt"])
+    layer, head = int(state["layer"]), int(state["head"])
+    after = decode_weights(run_doc(server, then, state["text"]), state["kind"])[layer, head, qn["row"]]
+    best = int(np.argmax(after))
+    page.get_by_test_id("lesson-next").focus()
+    for _ in range(6):
+        if page.evaluate("() => document.activeElement?.dataset.testid") == "lesson-answer-here":
+            break
+        page.keyboard.press("Shift+Tab")
+    expect(page.get_by_test_id("lesson-answer-here")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("focus-heatmap")).to_be_focused()
+    for _ in range(qn["row"]):
+        page.keyboard.press("ArrowDown")
+    for _ in range(best):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    fb = page.get_by_test_id("lesson-feedback")
+    expect(fb).to_have_attribute("data-correct", "true", timeout=30_000)
+    expect(page.get_by_role("button", name="Next", exact=True)).to_be_focused()
+    assert url_params(page)["ckpt"] == then
+    # skipped: the reveal still moves to the next epoch and names the answer
+    open_app(page, server.url, f"/?lesson=timeline&step={where['n']}")
+    wait_drawn(page, state["text"], state["ckpt"])
+    page.get_by_role("button", name="Next", exact=True).click()
+    expect(fb).to_contain_text("Not answered yet")
+    page.get_by_role("button", name="Skip (unanswered)").click()
+    expect(fb).to_contain_text("Skipped (unanswered)", timeout=30_000)
+    src = page.locator("[data-testid=tokens-src] span.tok").all_text_contents()
+    expect(fb).to_contain_text(f"reads {src[best]} most ({after[best]:.2f}")
+    assert url_params(page)["ckpt"] == then
+
+
+@pytest.mark.parametrize("n", [1, 2], ids=["one-head", "whole-layer"])
+def test_ablation_question_is_graded_on_the_ablated_output(server: Server, new_page: Any, n: int) -> None:
+    """“Switch these heads off: will the output stay right?”: the page switches them off and grades
+    the pick on the output the model writes then (both picks, two explanations)."""
+    lesson = next(l for l in lessons() if l["id"] == "ablation")
+    step = lesson["steps"][n - 1]
+    qn, state = step["question"], step_params(step)
+    heads = parse_ablate(qn["ablate"])
+    ckpt = epoch_files(server, state["ckpt"])[-1]
+    doc = run_doc(server, ckpt, state["text"], heads)
+    stays = doc["output"] == doc["expected"]
+    feedback = []
+    for pick in (0, 1):
+        page = new_page()
+        open_app(page, server.url, f"/?lesson=ablation&step={n}")
+        wait_drawn(page, state["text"], ckpt, ablate="")
+        page.get_by_test_id(f"lesson-option-{pick}").click()
+        fb = page.get_by_test_id("lesson-feedback")
+        expect(fb).to_have_attribute("data-correct", "true" if (pick == 0) == stays else "false", timeout=30_000)
+        wait_drawn(page, state["text"], ckpt, ablate=qn["ablate"])
+        expect(page.get_by_test_id("output")).to_contain_text(doc["output"])
+        assert f"“{doc['output']}”" in fb.inner_text()
+        expect(page.get_by_test_id(f"lesson-option-{0 if stays else 1}")).to_have_class(re.compile(r"\bis-answer\b"))
+        feedback.append(fb.inner_text())
+    assert feedback[0] != feedback[1]

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LESSONS } from '../lessons';
 import { archLayout, blockName } from './architecture';
-import { bestHead, checkCatalogue, fill, lineScore, placePanel, rowArgmax, validateLesson } from './lesson';
+import { bestHead, checkCatalogue, fill, gradeEpoch, LESSON_REDIRECTS, lineScore, nextCheckpoint, placePanel, redirectLesson, rowArgmax, validateLesson } from './lesson';
+import { findLesson } from '../lessons';
 import { lessonSearchIn, lessonSearchOut } from './lessonUrl';
 
 const ok = {
@@ -18,9 +19,23 @@ describe('lesson files', () => {
     for (const l of LESSONS) expect(validateLesson(l, l.id)).toEqual([]);
     expect(new Set(LESSONS.map((l) => l.id)).size).toBe(LESSONS.length);
   });
-  it('the classroom lesson asks cell, head and choice questions across the catalogue', () => {
+  it('the catalogue asks every kind of question', () => {
     const types = new Set(LESSONS.flatMap((l) => l.steps.map((s) => s.question?.type).filter(Boolean)));
-    expect([...types].sort()).toEqual(['cell', 'choice', 'head']);
+    expect([...types].sort()).toEqual(['ablate', 'cell', 'choice', 'epoch', 'head']);
+  });
+  it('one lesson per insight view, each asking a question; the old insights id redirects to them', () => {
+    for (const id of ['math', 'timeline', 'ablation', 'decoding']) {
+      const l = findLesson(id);
+      expect(l, id).not.toBeNull();
+      expect(l!.steps.some((s) => s.question), id).toBe(true);
+    }
+    expect(findLesson('insights')).toBeNull();
+    expect(redirectLesson('insights', 1)).toEqual({ lesson: 'math', lstep: 1 });
+    expect(redirectLesson('insights', 3)).toEqual({ lesson: 'ablation', lstep: 1 });
+    expect(redirectLesson('insights', 99)).toEqual({ lesson: 'decoding', lstep: 1 });
+    expect(redirectLesson('insights', 0)).toEqual({ lesson: 'math', lstep: 1 });
+    expect(redirectLesson('classroom', 2)).toBeNull();
+    for (const to of Object.values(LESSON_REDIRECTS).flat()) expect(findLesson(to), to).not.toBeNull();
   });
   it('rejects what a broken file would hold', () => {
     expect(validateLesson(ok)).toEqual([]);
@@ -31,6 +46,10 @@ describe('lesson files', () => {
     expect(bad({ question: { type: 'cell', prompt: 'p', right: 'r', wrong: 'w' } }).join()).toMatch(/row must be/);
     expect(bad({ question: { type: 'choice', prompt: 'p', right: 'r', wrong: 'w', options: ['a', 'b'], answer: 2 } }).join()).toMatch(/answer must index/);
     expect(bad({ question: { type: 'head', prompt: 'p', right: 'x', wrong: 'x', score: 'diagonal' } }).join()).toMatch(/must differ/);
+    expect(bad({ question: { type: 'epoch', prompt: 'p', right: 'r', wrong: 'w' } }).join()).toMatch(/row must be/);
+    expect(bad({ question: { type: 'ablate', prompt: 'p', right: 'r', wrong: 'w', ablate: 'cross:1', options: ['a', 'b'] } }).join()).toMatch(/kind:layer.head/);
+    expect(bad({ question: { type: 'ablate', prompt: 'p', right: 'r', wrong: 'w', ablate: 'cross:1.2', options: ['a'] } }).join()).toMatch(/two answers/);
+    expect(bad({ question: { type: 'ablate', prompt: 'p', right: 'r', wrong: 'w', ablate: 'cross:1.0,cross:1.2', options: ['a', 'b'] } })).toEqual([]);
     expect(validateLesson({ ...ok, id: 'Bad Id' }).join()).toMatch(/id must be/);
     expect(() => checkCatalogue([ok, ok])).toThrow(/duplicate lesson id/);
   });
@@ -52,6 +71,30 @@ describe('answers from the weights', () => {
     expect(bestHead([anti, eye], 3, 3, 'anti-diagonal').head).toBe(0);
     // the answer moves with the weights: swap the heads and the best head follows
     expect(bestHead([eye, anti], 3, 3, 'diagonal').head).toBe(0);
+  });
+  it('nextCheckpoint is the run\'s next usable epoch', () => {
+    const ck = (name: string, epoch: number, usable = true) => ({ name, epoch, usable });
+    const list = {
+      runs: [
+        { checkpoints: [ck('copy/ckpt_epoch1.pt', 1), ck('copy/ckpt_epoch2.pt', 2, false), ck('copy/ckpt_epoch3.pt', 3)] },
+        { checkpoints: [ck('sort/ckpt_epoch1.pt', 1), ck('sort/ckpt_epoch2.pt', 2)] },
+      ],
+    };
+    expect(nextCheckpoint(list, 'copy/ckpt_epoch1.pt')).toBe('copy/ckpt_epoch3.pt'); // the unusable file is passed over
+    expect(nextCheckpoint(list, 'copy/ckpt_epoch3.pt')).toBeNull();
+    expect(nextCheckpoint(list, 'sort/ckpt_epoch1.pt')).toBe('sort/ckpt_epoch2.pt');
+    expect(nextCheckpoint(list, 'nope.pt')).toBeNull();
+    expect(nextCheckpoint(null, 'copy/ckpt_epoch1.pt')).toBeNull();
+  });
+  it('an epoch question is graded on the later weights, with both epochs for the explanation', () => {
+    // 2 queries × 3 keys; row 1 is blurry before (key 0 leads), sharp on key 2 after
+    const before = [1, 0, 0, 0.4, 0.3, 0.3];
+    const after = [1, 0, 0, 0.1, 0.1, 0.8];
+    const g = gradeEpoch(before, after, 3, 1, 2);
+    expect(g).toMatchObject({ correct: true, best: 2, was: 0, weight: 0.8, weightBefore: 0.3, wasWeight: 0.4, pickedWeight: 0.8 });
+    expect(gradeEpoch(before, after, 3, 1, 0).correct).toBe(false); // the cell brightest before is not the answer
+    // other weights after, another answer: nothing is written down
+    expect(gradeEpoch(before, [1, 0, 0, 0.7, 0.2, 0.1], 3, 1, 0)).toMatchObject({ correct: true, best: 0 });
   });
   it('fill writes the blanks it knows and leaves the others visible', () => {
     expect(fill('row {query} reads {answer} ({weight}) {oops}', { query: '<bos>', answer: 'h', weight: '0.91' })).toBe('row <bos> reads h (0.91) {oops}');

@@ -49,6 +49,35 @@ export type Question =
       wrong: string;
     }
   | {
+      /**
+       * "after training one more epoch, which cell lights up?": click the cell of row `row` expected
+       * brightest after training; the page then moves to the run's next saved epoch and grades on ITS
+       * weights (a row whose queries do not depend on the output: encoder self-attention, or
+       * cross-attention rows whose target tokens the two epochs share)
+       */
+      type: 'epoch';
+      prompt: string;
+      row: number;
+      /** the key the prose expects at the next epoch of the demo run (checked by tests/lessons, not used to grade) */
+      expect?: number;
+      right: string;
+      wrong: string;
+    }
+  | {
+      /**
+       * "switch these heads off: will the output stay right?": `options` [stays right, goes wrong];
+       * the page switches `ablate` off (the URL's format) and grades on the output it gets back
+       */
+      type: 'ablate';
+      prompt: string;
+      ablate: string;
+      options: [string, string];
+      /** the option the prose expects in the demo run (checked by tests/lessons, not used to grade) */
+      expect?: number;
+      right: string;
+      wrong: string;
+    }
+  | {
       /** pick one of `options`; `answer` is its index (for facts of the model's definition, e.g. the causal mask) */
       type: 'choice';
       prompt: string;
@@ -112,18 +141,21 @@ function validateQuestion(raw: unknown, at: string): string[] {
   for (const k of ['prompt', 'right', 'wrong'] as const) if (!isStr(q[k])) errs.push(`${at}: question.${k} is missing`);
   if (q.right === q.wrong) errs.push(`${at}: question.right and question.wrong must differ`);
   if (q.expect !== undefined && (!Number.isInteger(q.expect) || (q.expect as number) < 0)) errs.push(`${at}: question.expect must be an index ≥ 0`);
-  const known = ['type', 'prompt', 'right', 'wrong', 'row', 'score', 'expect', 'options', 'answer', 'hides'];
+  const known = ['type', 'prompt', 'right', 'wrong', 'row', 'score', 'expect', 'options', 'answer', 'hides', 'ablate'];
   if (q.hides !== undefined && typeof q.hides !== 'boolean') errs.push(`${at}: question.hides must be true or false`);
   const extra = Object.keys(q).filter((k) => !known.includes(k));
   if (extra.length) errs.push(`${at}: unknown question field(s) ${extra.join(', ')}`);
-  if (q.type === 'cell') {
+  if (q.type === 'cell' || q.type === 'epoch') {
     if (!Number.isInteger(q.row) || (q.row as number) < 0) errs.push(`${at}: question.row must be a row index ≥ 0`);
   } else if (q.type === 'head') {
     if (q.score !== 'diagonal' && q.score !== 'anti-diagonal') errs.push(`${at}: question.score must be diagonal or anti-diagonal`);
   } else if (q.type === 'choice') {
     if (!Array.isArray(q.options) || q.options.length < 2 || !q.options.every(isStr)) errs.push(`${at}: question.options needs two or more answers`);
     else if (!Number.isInteger(q.answer) || (q.answer as number) < 0 || (q.answer as number) >= q.options.length) errs.push(`${at}: question.answer must index options`);
-  } else errs.push(`${at}: question.type must be cell, head or choice`);
+  } else if (q.type === 'ablate') {
+    if (!isStr(q.ablate) || !/^[a-z_]+:\d+\.\d+(,[a-z_]+:\d+\.\d+)*$/.test(q.ablate)) errs.push(`${at}: question.ablate must list heads as kind:layer.head, comma-separated`);
+    if (!Array.isArray(q.options) || q.options.length !== 2 || !q.options.every(isStr)) errs.push(`${at}: question.options must be two answers: [stays right, goes wrong]`);
+  } else errs.push(`${at}: question.type must be cell, head, epoch, ablate or choice`);
   return errs;
 }
 
@@ -135,6 +167,24 @@ export function checkCatalogue(raws: unknown[]): Lesson[] {
   if (dup.length) errs.push(`duplicate lesson id(s): ${dup.join(', ')}`);
   if (errs.length) throw new Error(errs.join('\n'));
   return raws as Lesson[];
+}
+
+// ---- old lesson ids ----
+
+/**
+ * Lessons that were split: an old id's step n opens `to[n-1]` at its first step (the one `insights`
+ * lesson had a step per insight view; each view is a lesson of its own now), so old links keep
+ * pointing at what they showed.
+ */
+export const LESSON_REDIRECTS: Readonly<Record<string, readonly string[]>> = {
+  insights: ['math', 'timeline', 'ablation', 'decoding'],
+};
+
+/** Where an old lesson link goes (null: `id` is not an old id). */
+export function redirectLesson(id: string, step: number): { lesson: string; lstep: number } | null {
+  const to = LESSON_REDIRECTS[id];
+  if (!to) return null;
+  return { lesson: to[Math.min(Math.max(1, step || 1), to.length) - 1]!, lstep: 1 };
 }
 
 // ---- answers, from the weights shown ----
@@ -171,6 +221,36 @@ export function bestHead(mats: ArrayLike<number>[], nq: number, nk: number, scor
     if (v > scores[head]!) head = i;
   });
   return { head, scores };
+}
+
+interface EpochList {
+  runs: { checkpoints: { name: string; usable: boolean; epoch?: number | null }[] }[];
+}
+
+/** The run's next usable saved epoch after checkpoint `current` (null: it is the last, or unknown). */
+export function nextCheckpoint(list: EpochList | null, current: string): string | null {
+  for (const r of list?.runs ?? []) {
+    if (!r.checkpoints.some((c) => c.name === current)) continue;
+    const usable = r.checkpoints.filter((c) => c.usable || c.name === current);
+    // by epoch when every file has one, else in the server's order
+    if (usable.every((c) => typeof c.epoch === 'number')) usable.sort((a, b) => a.epoch! - b.epoch!);
+    const i = usable.findIndex((c) => c.name === current);
+    return usable[i + 1]?.name ?? null;
+  }
+  return null;
+}
+
+/**
+ * An epoch question graded: row `q` of the weights before (`before`, the epoch the student saw)
+ * and after training on (`after`), the key `picked`: right when it is (one of) the brightest of
+ * the row after; the brightest before and after, for the explanation.
+ */
+export function gradeEpoch(before: ArrayLike<number>, after: ArrayLike<number>, nk: number, q: number, picked: number) {
+  const best = rowArgmax(after, nk, q);
+  const was = rowArgmax(before, nk, q);
+  const a = (k: number) => after[q * nk + k]!;
+  const b = (k: number) => before[q * nk + k]!;
+  return { correct: a(picked) >= a(best) - 1e-6, best, was, weight: a(best), weightBefore: b(best), wasWeight: b(was), pickedWeight: a(picked), pickedBefore: b(picked) };
 }
 
 /** `{name}` blanks of an explanation filled (unknown names stay as written, so a typo shows). */

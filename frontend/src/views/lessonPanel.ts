@@ -8,9 +8,10 @@
 import '../lessons.css';
 import { isEmbedded } from '../embedded';
 import { findLesson, LESSONS } from '../lessons';
+import { ablationKey, parseAblation } from '../lib/ablate';
 import { headMatrix, keySide } from '../lib/doc';
 import { resolveRunAlias } from '../lib/examples';
-import { bestHead, fill, HIGHLIGHTS, placePanel, rowArgmax, STATE_KEYS, type Lesson, type LessonStep } from '../lib/lesson';
+import { bestHead, fill, gradeEpoch, HIGHLIGHTS, nextCheckpoint, placePanel, redirectLesson, rowArgmax, STATE_KEYS, type Lesson, type LessonStep } from '../lib/lesson';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
 import { parseParams } from '../lib/url';
@@ -20,6 +21,8 @@ import { current } from './common';
 interface Answer {
   correct: boolean | null; // null = skipped
   text: string;
+  /** the option that was right, when the page worked it out (an ablation question) */
+  option?: number;
 }
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] => {
@@ -128,6 +131,11 @@ export function createLessonPanel(store: Store<AppState>) {
   let lastHighlight: Element | null = null;
   /** the shown step could not be set up here (a run or the server missing): no question is asked */
   let stepMissing = false;
+  /**
+   * A question whose reveal changes the view (the next epoch, heads switched off): the student's
+   * pick (null = skipped), waiting for the document the reveal asked for, then graded on it.
+   */
+  let pending: { i: number; ready: (s: AppState) => boolean; grade: (s: AppState) => Answer } | null = null;
 
   const lesson = (s: AppState): Lesson | null => (s.lesson ? findLesson(s.lesson) : null);
   const stepOf = (s: AppState): { l: Lesson; i: number; step: LessonStep } | null => {
@@ -138,7 +146,7 @@ export function createLessonPanel(store: Store<AppState>) {
   };
   const asking = (s: AppState): boolean => {
     const st = stepOf(s);
-    return !!st?.step.question && !answers.has(st.i) && !stepMissing;
+    return !!st?.step.question && !answers.has(st.i) && !stepMissing && pending?.i !== st.i;
   };
 
   function go(lstep: number) {
@@ -157,7 +165,10 @@ export function createLessonPanel(store: Store<AppState>) {
     if (key === shownFor) return;
     shownFor = key;
     if (s.lstep !== st.i + 1) return store.set({ lstep: st.i + 1 });
-    const { patch, missing } = stepPatch(st.step, s);
+    const { patch, missing: lacks } = stepPatch(st.step, s);
+    // an epoch / ablation question reveals by asking the server for another document
+    const qt = st.step.question?.type;
+    const missing = lacks ?? (isEmbedded() && (qt === 'epoch' || qt === 'ablate') ? `This question needs the server: it ${qt === 'epoch' ? 'loads the next epoch' : 'switches heads off'}, and this saved page holds one document.` : null);
     stepMissing = !!missing;
     notice.textContent = missing ?? '';
     notice.hidden = !missing;
@@ -193,6 +204,7 @@ export function createLessonPanel(store: Store<AppState>) {
     const s = store.get();
     const st = stepOf(s);
     const qn = st?.step.question;
+    if (st && qn?.type === 'epoch' && !answers.has(st.i)) return pickEpoch(q, k);
     if (!st || qn?.type !== 'cell' || answers.has(st.i)) return;
     const sh = shown(s);
     if (!sh) return say('The weights are still being computed; try again in a moment.');
@@ -230,6 +242,117 @@ export function createLessonPanel(store: Store<AppState>) {
     answer(h === best, { answerHead: best, pickedHead: h, score: scores[best]!.toFixed(2), pickedScore: scores[h]!.toFixed(2), layer });
   }
 
+  /**
+   * The epoch question: the pick on this epoch's row, then the next saved epoch is loaded and the
+   * pick graded on its weights (k = null: skipped, the answer only).
+   */
+  function pickEpoch(q: number | null, k: number | null) {
+    const s = store.get();
+    const st = stepOf(s);
+    const qn = st?.step.question;
+    if (!st || qn?.type !== 'epoch' || answers.has(st.i) || pending) return;
+    const sh = shown(s);
+    if (!sh) return say('The weights are still being computed; try again in a moment.');
+    const { cur, m } = sh;
+    if (qn.row >= cur.t.nq) return say(`This text has no row ${qn.row}.`);
+    if (q !== null && q !== qn.row) return say(`That cell is in row ${displayToken(cur.qTokens[q] ?? '')}; the question is about row ${displayToken(cur.qTokens[qn.row] ?? '')}.`);
+    const from = s.ckpt;
+    const input = s.rawDoc!.input;
+    const to = nextCheckpoint(s.checkpoints, from);
+    if (!to) return say(`${from} is the last saved epoch of its run: pick an earlier epoch to ask what one more epoch of training changes.`);
+    const before = Float32Array.from(m);
+    const { nk } = cur.t;
+    const qTokens = cur.qTokens.slice(0, qn.row + 1);
+    const label = (c: string) => c.replace(/^.*\/(ckpt_)?/, '').replace(/\.pt$/, '').replace(/^epoch(\d+)$/, 'epoch $1');
+    const { layer, head } = s;
+    pending = {
+      i: st.i,
+      ready: (s2) => s2.status === 'ready' && s2.ckpt === to && s2.rawDoc?.checkpoint === to && s2.rawDoc.input === input,
+      grade: (s2) => {
+        const now = shown(s2)!;
+        const after = headMatrix(now.cur.t, layer, head);
+        const g = gradeEpoch(before, after, nk, qn.row, k ?? 0);
+        store.set({ layer, head, hover: { type: 'cell', q: qn.row, k: g.best } });
+        const tok = (i: number) => displayToken(now.cur.kTokens[i] ?? '');
+        // the row's query is the same token sequence in both epochs only if they wrote the same output up to it
+        const same = now.cur.qTokens.slice(0, qn.row + 1).join('\u0000') === qTokens.join('\u0000');
+        const vars = {
+          query: displayToken(now.cur.qTokens[qn.row] ?? ''),
+          answer: tok(g.best),
+          weight: g.weight.toFixed(2),
+          weightBefore: g.weightBefore.toFixed(2),
+          was: tok(g.was),
+          wasWeight: g.wasWeight.toFixed(2),
+          picked: k === null ? '' : tok(k),
+          pickedWeight: g.pickedWeight.toFixed(2),
+          pickedBefore: g.pickedBefore.toFixed(2),
+          before: label(from),
+          after: label(to),
+          layer,
+          head,
+        };
+        const note = same ? '' : ` (The two epochs wrote different outputs before this row, so its query is not the same token sequence.)`;
+        if (k === null) return { correct: null, text: `At ${vars.after} row ${vars.query} reads ${vars.answer} most (${vars.weight}; at ${vars.before}: ${vars.weightBefore}, when its brightest was ${vars.was} at ${vars.wasWeight}).${note}` };
+        return { correct: g.correct, text: fill(g.correct ? qn.right : qn.wrong, vars) + note };
+      },
+    };
+    say(`Your pick: ${displayToken(cur.kTokens[k ?? 0] ?? '')}. Training one more epoch: loading ${label(to)}…`);
+    if (k === null) feedback.textContent = `Loading ${label(to)}…`;
+    store.set({ ckpt: to });
+    settle(store.get());
+  }
+
+  /**
+   * The ablation question: the heads of `ablate` are switched off and the pick graded on the
+   * output the model then writes (right = it still equals the expected output).
+   */
+  function pickAblate(i: number | null) {
+    const s = store.get();
+    const st = stepOf(s);
+    const qn = st?.step.question;
+    if (!st || qn?.type !== 'ablate' || answers.has(st.i) || pending) return;
+    const heads = parseAblation(qn.ablate) ?? [];
+    const key = ablationKey(heads);
+    pending = {
+      i: st.i,
+      ready: (s2) => s2.status === 'ready' && s2.docAblate === key && !!s2.rawDoc,
+      grade: (s2) => {
+        const d = s2.rawDoc!;
+        const stays = d.expected !== null && d.expected !== undefined && d.output === d.expected;
+        const ans = stays ? 0 : 1;
+        const vars = { output: d.output ?? '', expected: d.expected ?? '', answer: qn.options[ans], picked: i === null ? '' : qn.options[i]!, heads: key };
+        if (i === null) return { correct: null, option: ans, text: `${qn.options[ans]}: with ${key} off the model writes “${vars.output}” (expected “${vars.expected}”).` };
+        return { correct: i === ans, option: ans, text: fill(i === ans ? qn.right : qn.wrong, vars) };
+      },
+    };
+    say(`Switching ${key} off…`);
+    store.set({ ablate: heads });
+    settle(store.get());
+  }
+
+  /** A pending reveal whose document has arrived: graded (from the subscription and at once). */
+  function settle(s: AppState) {
+    if (!pending) return;
+    const st = stepOf(s);
+    if (!st || st.i !== pending.i) {
+      pending = null; // the student moved on before the reveal came
+      return;
+    }
+    if (s.status === 'error') {
+      // the reveal's document failed (the server went away, a run was deleted): the pick can be made again
+      pending = null;
+      render(s);
+      say(`The answer could not be loaded (${s.error?.message ?? 'error'}): go Back and Next to try again.`);
+      return;
+    }
+    if (!pending.ready(s)) return;
+    const p = pending;
+    pending = null;
+    answers.set(p.i, p.grade(s));
+    render(store.get());
+    next.focus();
+  }
+
   function pickChoice(i: number) {
     const s = store.get();
     const st = stepOf(s);
@@ -252,7 +375,7 @@ export function createLessonPanel(store: Store<AppState>) {
       if (chip && cur && chip.parentElement?.dataset.testid === `tokens-${keySide(cur.kind)}`) {
         const st = stepOf(s);
         const qn = st?.step.question;
-        if (qn?.type === 'cell') return pickCell(qn.row, Array.prototype.indexOf.call(chip.parentElement.children, chip));
+        if (qn?.type === 'cell' || qn?.type === 'epoch') return pickCell(qn.row, Array.prototype.indexOf.call(chip.parentElement.children, chip));
       }
       // the thumbnail's button (its canvas has a test id of its own)
       const mv = t.closest<HTMLElement>('#model-view button[data-testid^=model-view-]');
@@ -314,20 +437,22 @@ export function createLessonPanel(store: Store<AppState>) {
     const got = answers.get(i);
     qBox.hidden = !q;
     document.body.classList.toggle('lesson-asking', !!q && !got);
-    // greyed until answered: the weights, when they would give the answer away
-    document.body.classList.toggle('lesson-hiding', !!q && !got && (q.type !== 'choice' || !!q.hides));
+    // greyed until answered: the weights, when they would give the answer away (an epoch question
+    // shows this epoch's weights: the answer is in the next one; an ablation one is about the output)
+    const hides = q?.type === 'choice' ? !!q.hides : q?.type !== 'epoch' && q?.type !== 'ablate';
+    document.body.classList.toggle('lesson-hiding', !!q && !got && hides && pending?.i !== i);
     if (q && !got) document.body.dataset.lessonAsk = q.type;
     else document.body.removeAttribute('data-lesson-ask');
     if (q) {
       qPrompt.textContent = q.prompt;
       qOptions.replaceChildren();
-      if (q.type === 'choice') {
+      if (q.type === 'choice' || q.type === 'ablate') {
         q.options.forEach((o, j) => {
           const b = el('button', 'btn lesson-option', o);
           b.dataset.testid = `lesson-option-${j}`;
-          b.disabled = !!got;
-          b.classList.toggle('is-answer', !!got && j === q.answer);
-          b.addEventListener('click', () => pickChoice(j));
+          b.disabled = !!got || pending?.i === i;
+          b.classList.toggle('is-answer', !!got && j === (q.type === 'choice' ? q.answer : got.option));
+          b.addEventListener('click', () => (q.type === 'choice' ? pickChoice(j) : pickAblate(j)));
           qOptions.append(b);
         });
       }
@@ -342,16 +467,18 @@ export function createLessonPanel(store: Store<AppState>) {
           qOptions.append(b);
         }
       }
-      qOptions.hidden = q.type === 'cell';
+      qOptions.hidden = q.type === 'cell' || q.type === 'epoch';
       qOptions.classList.toggle('heads', q.type === 'head');
-      qGo.hidden = q.type !== 'cell' || !!got;
+      qGo.hidden = (q.type !== 'cell' && q.type !== 'epoch') || !!got || pending?.i === i;
       qGo.textContent = 'Answer in the heatmap (arrows, Enter)';
-      feedback.textContent = got ? (got.correct === null ? `Skipped (unanswered). ${got.text}` : got.text) : '';
-      feedback.dataset.correct = got ? String(got.correct) : '';
+      if (got || pending?.i !== i) {
+        feedback.textContent = got ? (got.correct === null ? `Skipped (unanswered). ${got.text}` : got.text) : '';
+        feedback.dataset.correct = got ? String(got.correct) : '';
+      }
     }
     back.disabled = i === 0;
     next.disabled = i === l.steps.length - 1;
-    skip.hidden = !q || !!got;
+    skip.hidden = !q || !!got || pending?.i === i;
     // an element the layout hides (the model view in presenter mode) hands over to the heatmap
     const want = document.querySelector(HIGHLIGHTS[step.highlight]);
     setHighlight(want?.getClientRects().length ? want : document.querySelector(HIGHLIGHTS['focus-heatmap']));
@@ -381,7 +508,9 @@ export function createLessonPanel(store: Store<AppState>) {
     panel.style.top = `${Math.round(p.top)}px`;
   }
   window.addEventListener('resize', place);
-  new ResizeObserver(place).observe(document.body);
+  const ro = new ResizeObserver(place);
+  ro.observe(document.body);
+  ro.observe(panel); // its own height changes with the feedback ("Not answered yet", an explanation)
 
   // ---- controls ----
   back.addEventListener('click', () => go(store.get().lstep - 1));
@@ -399,6 +528,8 @@ export function createLessonPanel(store: Store<AppState>) {
     const st = stepOf(s);
     const q = st?.step.question;
     if (!st || !q) return;
+    if (q.type === 'epoch') return pickEpoch(null, null);
+    if (q.type === 'ablate') return pickAblate(null);
     answers.set(st.i, { correct: null, text: reveal(s, st.step) });
     render(store.get());
     next.focus();
@@ -421,6 +552,7 @@ export function createLessonPanel(store: Store<AppState>) {
   function reveal(s: AppState, step: LessonStep): string {
     const q = step.question!;
     if (q.type === 'choice') return `The answer: ${q.options[q.answer]}.`;
+    if (q.type === 'epoch' || q.type === 'ablate') return ''; // revealed by changing the view (pickEpoch, pickAblate)
     const sh = shown(s);
     if (!sh) return 'The answer shows once the weights are drawn.';
     const { cur, m } = sh;
@@ -438,15 +570,21 @@ export function createLessonPanel(store: Store<AppState>) {
   store.subscribe((s, p) => {
     if (s.lesson !== p.lesson) {
       answers = new Map();
+      pending = null;
       shownFor = '';
+      const to = redirectLesson(s.lesson, s.lstep);
+      if (to && !findLesson(s.lesson)) return store.set(to);
       if (s.lesson && !s.lstep) return store.set({ lstep: 1 });
     }
+    settle(s);
     if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.checkpointsStatus !== p.checkpointsStatus || s.rawDoc !== p.rawDoc) apply(s);
     if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.doc !== p.doc || s.present !== p.present || s.insight !== p.insight || s.status !== p.status || s.mvzoom !== p.mvzoom) render(s);
     return undefined;
   });
   const s0 = store.get();
-  if (s0.lesson && !s0.lstep) store.set({ lstep: 1 });
+  const to0 = redirectLesson(s0.lesson, s0.lstep);
+  if (to0 && !findLesson(s0.lesson)) store.set(to0);
+  else if (s0.lesson && !s0.lstep) store.set({ lstep: 1 });
   apply(store.get());
   render(store.get());
 }
