@@ -306,23 +306,18 @@ class AttentionService:
         bound); None for the encoder-decoder, which decodes until <eos> (the request's value unused)."""
         if not isinstance(loaded.model, SmallDecoder):
             return None
-        if requested is None:
-            return self.max_new_tokens
-        if requested > self.max_new_tokens_limit:
-            raise ApiError(
-                422,
-                "out_of_range",
-                f"max_new_tokens is {requested}; this server generates at most {self.max_new_tokens_limit} tokens.",
-                max_new_tokens_limit=self.max_new_tokens_limit,
-            )
-        return requested
+        return self.bounded_new_tokens(requested)
 
     def new_tokens(self, name: str, m: HFModel, requested: int | None) -> int:
         """``max_new_tokens`` of a request: the default when absent, 422 past the setting's bound."""
+        if requested is not None and "generate" not in m.supports:
+            raise not_supported(name, "Generating tokens (max_new_tokens)", m.family, m.supports)
+        return self.bounded_new_tokens(requested)
+
+    def bounded_new_tokens(self, requested: int | None) -> int:
+        """The default when absent, else ``requested`` within the server's bound (422 past it)."""
         if requested is None:
             return self.max_new_tokens
-        if "generate" not in m.supports:
-            raise not_supported(name, "Generating tokens (max_new_tokens)", m.family, m.supports)
         if requested > self.max_new_tokens_limit:
             raise ApiError(
                 422,
