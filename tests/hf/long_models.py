@@ -14,7 +14,8 @@ LONG = {"gpt2-long": "decoder", "llama-long": "decoder", "t5-long": "encoder-dec
         "bert-long": "encoder"}  # fmt: skip
 
 
-def wordpiece_tokenizer() -> Any:
+def wordpiece_tokenizer(**options: Any) -> Any:
+    """BERT-style WordPiece, ``[CLS] … [SEP]``; ``options`` go to ``PreTrainedTokenizerFast``."""
     import transformers as tf
     from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
 
@@ -27,7 +28,7 @@ def wordpiece_tokenizer() -> Any:
     )
     return tf.PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        model_max_length=POSITIONS,
+        model_max_length=POSITIONS, **options,
     )  # fmt: skip
 
 

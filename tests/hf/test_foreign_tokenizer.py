@@ -14,27 +14,9 @@ tf = pytest.importorskip("transformers")
 
 from attnviz.hf import HFModelError, hf_document, load_hf_model  # noqa: E402
 
-from .tiny_models import CORPUS  # noqa: E402
+from .long_models import wordpiece_tokenizer  # noqa: E402  (BERT-style: it returns token_type_ids)
 
 TEXT = "the cat sat on the mat"
-
-
-def wordpiece_tokenizer() -> Any:
-    """BERT-style: WordPiece, ``[CLS] … [SEP]``, and ``token_type_ids`` among its outputs."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
-
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(CORPUS, trainers.WordPieceTrainer(vocab_size=120, special_tokens=special))
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))]
-    )
-    return tf.PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
-    )  # fmt: skip
 
 
 def save(root: Path, name: str, model: Any, tokenizer: Any) -> Path:
@@ -50,7 +32,7 @@ def pairs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     torch.manual_seed(0)
     root = tmp_path_factory.mktemp("foreign-tokenizer")
-    tok = wordpiece_tokenizer()
+    tok = wordpiece_tokenizer(model_input_names=["input_ids", "token_type_ids", "attention_mask"])
     assert "token_type_ids" in tok(TEXT)  # the premise: this tokenizer makes the input LLaMA and T5 reject
     llama = tf.LlamaConfig(
         vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
