@@ -129,6 +129,50 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
   };
 }
 
+/**
+ * One view's tiles of a long text, the latest asked only: an ask waits `restMs` (a wheel or a drag
+ * asks every frame), a newer one cancels the older, the same one twice is asked once.
+ */
+export function tileFeed(restMs: number, on: { tile(t: Tile): void; error(e: Error): void }) {
+  let wanted = '';
+  let inflight: AbortController | null = null;
+  let timer: number | undefined;
+  return {
+    /** Ask for `req` of `doc`'s run; false when that tile is already asked for. */
+    ask(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 'encoding'>): boolean {
+      const key = JSON.stringify(req);
+      if (key === wanted) return false;
+      wanted = key;
+      clearTimeout(timer);
+      inflight?.abort();
+      timer = window.setTimeout(() => {
+        const ac = new AbortController();
+        inflight = ac;
+        fetchTile(doc, req, ac.signal).then(
+          (t) => {
+            if (!ac.signal.aborted && key === wanted) on.tile(t);
+          },
+          (e: Error) => {
+            if (ac.signal.aborted || e.name === 'AbortError') return;
+            wanted = '';
+            on.error(e);
+          },
+        );
+      }, restMs);
+      return true;
+    },
+    /** The next ask is sent even when it names the same tile. */
+    forget(): void {
+      wanted = '';
+    },
+    stop(): void {
+      clearTimeout(timer);
+      inflight?.abort();
+      wanted = '';
+    },
+  };
+}
+
 /** Documents asked for again (a diff's B side, an ablation's intact baseline): a small session cache. */
 const documents = new Map<string, Promise<AttnDoc>>();
 const DOCUMENTS_KEPT = 8;

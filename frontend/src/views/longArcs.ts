@@ -6,7 +6,7 @@
  * `mass` of its weight there. It takes the arc panel's place while an overview is shown.
  */
 import * as d3 from 'd3';
-import { fetchTile } from '../data';
+import { tileFeed } from '../data';
 import { headColor } from '../lib/color';
 import { pruneRowByMass } from '../lib/arcs';
 import { arcWindow, isPooled, windowArcs, ARC_HALF_WINDOW, type Tile, type WindowArc } from '../lib/tiled';
@@ -29,10 +29,19 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
   const size = trackSize(body.node()!, () => draw());
   let tile: Tile | null = null;
   let arcs: WindowArc[] = [];
-  let wanted = '';
-  let inflight: AbortController | null = null;
-  let timer: number | undefined;
   let lastCenter = -1;
+  const feed = tileFeed(80, {
+    tile(t) {
+      tile = t;
+      arcs = windowArcs(t, store.get().head, store.get().mass, 0, (row, mass, minW) => pruneRowByMass(row, mass, minW, PER_ROW));
+      root.attr('data-state', 'ready').attr('data-window', `${t.q0}-${t.q1}`);
+      draw();
+    },
+    error(e) {
+      root.attr('data-state', 'error');
+      note.text(`Arcs need a shorter text here: ${e.message}`);
+    },
+  });
 
   function active(s: AppState) {
     const cur = currentAny(s);
@@ -53,31 +62,7 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
     lastCenter = c;
     const [a, b] = arcWindow(c, cur.t.nq);
     const req = { kind: cur.kind, layer: s.layer, head: s.head, q0: a, q1: b, k0: a, k1: b };
-    const key = JSON.stringify(req);
-    if (key === wanted) return;
-    wanted = key;
-    clearTimeout(timer);
-    inflight?.abort();
-    root.attr('data-state', 'loading');
-    timer = window.setTimeout(() => {
-      const ac = new AbortController();
-      inflight = ac;
-      fetchTile(cur.doc, req, ac.signal).then(
-        (t) => {
-          if (ac.signal.aborted || key !== wanted) return;
-          tile = t;
-          arcs = windowArcs(t, s.head, store.get().mass, 0, (row, mass, minW) => pruneRowByMass(row, mass, minW, PER_ROW));
-          root.attr('data-state', 'ready').attr('data-window', `${t.q0}-${t.q1}`);
-          draw();
-        },
-        (e: Error) => {
-          if (ac.signal.aborted || e.name === 'AbortError') return;
-          wanted = '';
-          root.attr('data-state', 'error');
-          note.text(`Arcs need a shorter text here: ${e.message}`);
-        },
-      );
-    }, 80);
+    if (feed.ask(cur.doc, req)) root.attr('data-state', 'loading');
   }
 
   function draw() {
@@ -85,9 +70,8 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
     const cur = active(s);
     container.classList.toggle('long-arcs-on', !!cur);
     if (!cur) {
-      inflight?.abort();
+      feed.stop();
       tile = null;
-      wanted = '';
       return;
     }
     const { qTokens, kTokens } = cur;
@@ -156,7 +140,7 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
 
   store.subscribe((s, p) => {
     if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.vq !== p.vq || s.mass !== p.mass || s.hover !== p.hover) {
-      if (s.mass !== p.mass) wanted = ''; // the same window pruned again
+      if (s.mass !== p.mass) feed.forget(); // the same window pruned again
       draw();
     }
   });

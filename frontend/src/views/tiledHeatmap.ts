@@ -8,7 +8,7 @@
  * It takes the focus panel's place while an overview is shown; the regular heatmap otherwise.
  */
 import * as d3 from 'd3';
-import { fetchTile } from '../data';
+import { tileFeed } from '../data';
 import { MASKED_RGB, matrixToRgba, weightColor, weightLut } from '../lib/color';
 import { KIND_LABEL } from '../lib/doc';
 import { quoteToken, displayToken } from '../lib/tokens';
@@ -61,10 +61,26 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
   let tile: Tile | null = null;
   /** the colour scale's top for `tile` */
   let scaleTop = 1;
-  let wanted = '';
-  let inflight: AbortController | null = null;
-  let timer: number | undefined;
   let miniFor: unknown = null;
+  // a wheel or a drag moves the viewport every frame: a tile is asked once it rests for a moment
+  const feed = tileFeed(60, {
+    tile(t) {
+      const cur = active(store.get());
+      if (!cur) return;
+      tile = t;
+      const top = tileScaleTop(t, cur.t.causal);
+      scaleTop = top;
+      offscreen.width = t.cols;
+      offscreen.height = t.rows;
+      offscreen.getContext('2d')!.putImageData(new ImageData(tileRgba(t, top, cur.t.causal, weightLut(), MASKED_RGB), t.cols, t.rows), 0, 0);
+      wrap.attr('data-tile-state', 'ready').attr('data-tile', `${t.q0}-${t.q1},${t.k0}-${t.k1},${t.block.join('x')}`);
+      draw();
+    },
+    error(e) {
+      wrap.attr('data-tile-state', 'error');
+      note.text(`No tile: ${e.message}`);
+    },
+  });
   /** the plot's box in CSS pixels */
   let plot = { x: LEFT, y: TOP, w: 0, h: 0 };
 
@@ -114,36 +130,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     if (!cur || !v || plot.w < 8) return;
     const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
     const req = { kind: cur.kind, layer: s.layer, head: s.head, ...tileFor(v, plot.w * dpr, plot.h * dpr) };
-    const key = JSON.stringify(req);
-    if (key === wanted) return;
-    wanted = key;
-    clearTimeout(timer);
-    inflight?.abort();
-    wrap.attr('data-tile-state', 'loading');
-    // a wheel or a drag moves the viewport every frame: ask once it rests for a moment
-    timer = window.setTimeout(() => {
-      const ac = new AbortController();
-      inflight = ac;
-      fetchTile(cur.doc, req, ac.signal).then(
-        (t) => {
-          if (ac.signal.aborted || key !== wanted) return;
-          tile = t;
-          const top = tileScaleTop(t, cur.t.causal);
-          scaleTop = top;
-          offscreen.width = t.cols;
-          offscreen.height = t.rows;
-          offscreen.getContext('2d')!.putImageData(new ImageData(tileRgba(t, top, cur.t.causal, weightLut(), MASKED_RGB), t.cols, t.rows), 0, 0);
-          wrap.attr('data-tile-state', 'ready').attr('data-tile', `${t.q0}-${t.q1},${t.k0}-${t.k1},${t.block.join('x')}`);
-          draw();
-        },
-        (e: Error) => {
-          if (ac.signal.aborted || e.name === 'AbortError') return;
-          wanted = '';
-          wrap.attr('data-tile-state', 'error');
-          note.text(`No tile: ${e.message}`);
-        },
-      );
-    }, 60);
+    if (feed.ask(cur.doc, req)) wrap.attr('data-tile-state', 'loading');
   }
 
   function draw() {
@@ -151,9 +138,8 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     const cur = active(s);
     container.classList.toggle('tiled', !!cur);
     if (!cur) {
-      inflight?.abort();
+      feed.stop();
       tile = null;
-      wanted = '';
       return;
     }
     const v = viewport(s)!;
