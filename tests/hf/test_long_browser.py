@@ -8,6 +8,7 @@ the limit."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -183,8 +184,11 @@ def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console:
 
     # the server drops the run after TTL s unused: the page asks for the overview again and goes on
     handle = answers[-1].json()["overview"]["handle"]
+    deadline = time.monotonic() + 60
     while one_cell(long_server, handle, 0, 0, 0, 0).status_code != 404:
-        page.wait_for_timeout(500)  # polling the server for the condition, not sleeping before an assert
+        assert time.monotonic() < deadline, "the run was never dropped"
+        # each probe is a use of the run, which restarts its TTL: the next one waits longer than it
+        page.wait_for_timeout((TTL + 0.5) * 1000)
     asked: list[Any] = []
     page.on("request", lambda r: asked.append(r) if is_overview(r) else None)
     with page.expect_response(is_overview, timeout=120_000):
