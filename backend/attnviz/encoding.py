@@ -48,19 +48,31 @@ def encode_weights(weights: np.ndarray, encoding: Encoding, precision: int = 4, 
     arr = np.asarray(weights, dtype=np.float32)
     if encoding == "json":
         return rounded(arr, precision) if json_as_array else round_weights(arr, precision)
-    if encoding == "float16":
+    if encoding in ("float16", "uint8"):
+        return compact(arr, encoding)
+    raise ValueError(f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}")
+
+
+def compact(weights: np.ndarray, dtype: str, *, per_cell: bool = False) -> dict[str, Any]:
+    """``weights`` as a compact object: ``float16``, or ``uint8`` square-root companded along each
+    row so a row keeps its mass (:func:`compand_uint8`); ``per_cell``: each cell its own nearest
+    step instead (block maxima and tiles are not rows of shares), a visible weight never 0."""
+    arr = np.asarray(weights, dtype=np.float32)
+    if dtype == "float16":
         data = arr.astype("<f2").tobytes(order="C")
         return {"dtype": "float16", "shape": list(arr.shape), "data": base64.b64encode(data).decode("ascii")}
-    if encoding == "uint8":
+    if per_cell:
+        q = np.minimum(np.rint(np.sqrt(np.maximum(arr, 0)) * 255), 255).astype(np.uint8)
+        q[(arr >= SHOWN_MIN) & (q == 0)] = 1
+    else:
         q = compand_uint8(arr)
-        return {
-            "dtype": "uint8",
-            "shape": list(arr.shape),
-            "scale": UINT8_SCALE,
-            "compand": "sqrt",
-            "data": base64.b64encode(q.tobytes(order="C")).decode("ascii"),
-        }
-    raise ValueError(f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}")
+    return {
+        "dtype": "uint8",
+        "shape": list(arr.shape),
+        "scale": UINT8_SCALE,
+        "compand": "sqrt",
+        "data": base64.b64encode(q.tobytes(order="C")).decode("ascii"),
+    }
 
 
 def compand_uint8(weights: np.ndarray) -> np.ndarray:

@@ -24,7 +24,6 @@ module's own weights (or the :class:`HeadRows` itself, which recomputes them) to
 
 from __future__ import annotations
 
-import base64
 import math
 import secrets
 import threading
@@ -38,7 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .encoding import SHOWN_MIN, UINT8_SCALE
+from .encoding import compact
 
 if TYPE_CHECKING:
     from .hf import HFModel, HFRun
@@ -264,22 +263,9 @@ class Overview:
 
 
 def encode_compact(arr: np.ndarray, dtype: CompactDtype) -> dict[str, Any]:
-    """``arr`` as a compact object (:mod:`attnviz.encoding`'s formats). uint8 is square-root
-    companded cell by cell, without the row error feedback of a document: maxima and tiles are
-    not rows whose mass must add up, so each cell is its own nearest step."""
-    arr = np.asarray(arr, dtype=np.float32)
-    if dtype == "float16":
-        data = arr.astype("<f2").tobytes(order="C")
-        return {"dtype": "float16", "shape": list(arr.shape), "data": base64.b64encode(data).decode("ascii")}
-    q = np.minimum(np.rint(np.sqrt(np.maximum(arr, 0)) * 255), 255).astype(np.uint8)
-    q[(arr >= SHOWN_MIN) & (q == 0)] = 1  # a visible weight never decodes to 0
-    return {
-        "dtype": "uint8",
-        "shape": list(arr.shape),
-        "scale": UINT8_SCALE,
-        "compand": "sqrt",
-        "data": base64.b64encode(q.tobytes(order="C")).decode("ascii"),
-    }
+    """``arr`` as a compact object; uint8 cell by cell (maxima and tiles are not rows whose mass
+    must add up, so each cell is its own nearest step)."""
+    return compact(arr, dtype, per_cell=True)
 
 
 # ---- runs kept under a handle -----------------------------------------------------------------
