@@ -104,15 +104,8 @@ export interface TileRequest {
   encoding?: 'float16' | 'uint8';
 }
 
-export interface TileResponse {
-  handle: string;
-  kind: AttentionKind;
-  layer: number;
-  head: number;
-  q0: number;
-  q1: number;
-  k0: number;
-  k1: number;
+/** The region a tile request named, and its weights. */
+export interface TileResponse extends Omit<TileRequest, 'max_cells' | 'encoding'> {
   /** [bq, bk]: [1, 1] = exact weights, else block maxima */
   block: number[];
   weights: CompactWeights;
