@@ -227,6 +227,24 @@ def site_qkv(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple
     return q, k, v, rope
 
 
+def out_weight(site: Site) -> Tensor:
+    """The output projection as ``(d_model, n_heads·d)`` (``out = concat(heads) @ Wᵀ``): an
+    ``nn.Linear``'s weight, GPT-2's ``Conv1D`` (which stores it transposed) turned round."""
+    w = site.out_proj.weight
+    assert isinstance(w, Tensor)
+    return w if isinstance(site.out_proj, nn.Linear) else w.T
+
+
+@torch.no_grad()
+def site_value_norms(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Tensor:
+    """``‖v_j W^O_h‖`` of every head h and key j at ``site`` (:mod:`attnviz.weighting`), from its
+    captured inputs: ``(n_heads, T_k)`` float32 on the CPU (grouped value heads repeated)."""
+    from .weighting import value_norms
+
+    _, _, v, _ = site_qkv(site, args, kwargs)
+    return value_norms(v[0], out_weight(site), site.n_heads).cpu()
+
+
 def site_scale(site: Site) -> float:
     """The module's own factor on Q Kᵀ (1/√d; T5: 1)."""
     return float(getattr(site.module, "scaling", site.head_dim**-0.5) or 1.0)

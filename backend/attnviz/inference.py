@@ -12,7 +12,7 @@ text (its prompt), then what it generates greedily after it; its result has no s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .data import Vocab
 from .model import ATTENTION_KINDS, HeadMasks, SmallDecoder, SmallTransformer
+from .weighting import reweight, value_norms
 
 EXTRA_DECODE_TOKENS = 8
 """Greedy decoding may run this many tokens past the input length before it is cut off."""
@@ -194,6 +195,40 @@ def _run_rows(
             )
         )
     return results
+
+
+@torch.no_grad()
+def toy_value_norms(
+    model: SmallTransformer | SmallDecoder, result: AttentionResult, ablate: list[tuple[str, int, int]] | None = None
+) -> dict[str, Tensor]:
+    """kind -> ``(L, h, T_k)``: ``‖v_j W^O_h‖`` of every head and key in the final pass of
+    ``result`` (run with the same ``ablate``), from each module's own W^V and W^O."""
+    head_masks = parse_head_masks(model, ablate)
+    model.eval()
+    out: dict[str, Tensor] = {}
+    for kind, weights in result.attentions.items():
+        per_layer = []
+        for layer in range(weights.shape[0]):
+            if isinstance(model, SmallDecoder):
+                _, _, value, _ = model.attention_inputs(torch.tensor([result.tgt_ids]), kind, layer, head_masks)
+            else:
+                src, tgt = torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids])
+                _, _, value, _ = model.attention_inputs(src, tgt, kind, layer, head_masks)
+            module = model.attention_module(kind, layer)
+            v = module.split_heads(module.w_v(value))  # (1, h, T_k, d_k)
+            per_layer.append(value_norms(v[0], module.w_o.weight, module.n_heads))  # (h, T_k)
+        out[kind] = torch.stack(per_layer)  # (L, h, T_k)
+    return out
+
+
+@torch.no_grad()
+def value_weighted(
+    model: SmallTransformer | SmallDecoder, result: AttentionResult, ablate: list[tuple[str, int, int]] | None = None
+) -> AttentionResult:
+    """``result`` with every weight α_ij times ``‖v_j W^O_h‖``, each row renormalised
+    (:mod:`attnviz.weighting`); a switched-off head's zero rows stay zero."""
+    norms = toy_value_norms(model, result, ablate)
+    return replace(result, attentions={kind: reweight(w, norms[kind]) for kind, w in result.attentions.items()})
 
 
 @torch.no_grad()

@@ -29,8 +29,17 @@ from ..hf import (
     hf_math,
 )
 from ..induction import heldout_summary
-from ..inference import EXTRA_DECODE_TOKENS, AttentionResult, parse_head_masks, run_attention, run_attention_stacked, trace_head
+from ..inference import (
+    EXTRA_DECODE_TOKENS,
+    AttentionResult,
+    parse_head_masks,
+    run_attention,
+    run_attention_stacked,
+    trace_head,
+    value_weighted,
+)
 from ..model import SmallDecoder, SmallTransformer
+from ..weighting import Weighting
 from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
@@ -187,6 +196,13 @@ def not_supported(name: str, what: str, family: str = "encoder", supports: Seque
     )
 
 
+def check_value_norm(name: str, m: HFModel, weighting: Weighting) -> None:
+    """422 ``not_supported`` for value-norm weighting where the attention modules (their value and
+    output projections) are not recognised."""
+    if weighting == "value_norm" and "math" not in m.supports:
+        raise not_supported(name, "Value-norm weighting (weighting 'value_norm')", m.family, m.supports)
+
+
 def no_tokens() -> ApiError:
     return ApiError(422, "empty_text", "The model's tokenizer makes no tokens of this text; type some words.")
 
@@ -278,6 +294,7 @@ class AttentionService:
         ablate: Sequence[tuple[str, int, int]] = (),
         loaded: LoadedModel | None = None,
         max_new_tokens: int | None = None,
+        weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         loaded = loaded or self.load(name)
         check_text(text, loaded, self.max_text_len)
@@ -292,8 +309,16 @@ class AttentionService:
             ablate=list(ablate) or None,
             max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
         )
+        if weighting == "value_norm":
+            result = value_weighted(loaded.model, result, list(ablate) or None)
         doc = document_from_result(
-            loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
+            loaded.ckpt,
+            result,
+            checkpoint_name=name,
+            precision=precision,
+            encoding=encoding,
+            json_as_array=True,
+            weighting=weighting,
         )
         if loaded.ckpt.task in LM_TASKS and isinstance(loaded.model, SmallDecoder):
             # what switching heads off does to the task, measured on held-out sequences (not only this text)
@@ -336,6 +361,7 @@ class AttentionService:
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]] = (),
         max_new_tokens: int | None = None,
+        weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         """The document of a Hugging Face model (by family); the limit is the model's, in tokens."""
         m = loaded.encoder
@@ -346,9 +372,18 @@ class AttentionService:
         for i, (kind, layer, head) in enumerate(ablate):
             check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
         new = self.new_tokens(name, m, max_new_tokens)
+        check_value_norm(name, m, weighting)
         try:
             return hf_document(
-                m, text, name=name, precision=precision, encoding=encoding, json_as_array=True, max_new_tokens=new, ablate=ablate
+                m,
+                text,
+                name=name,
+                precision=precision,
+                encoding=encoding,
+                json_as_array=True,
+                max_new_tokens=new,
+                ablate=ablate,
+                weighting=weighting,
             )
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
@@ -364,6 +399,7 @@ class AttentionService:
         ablate: Sequence[tuple[str, int, int]],
         max_new_tokens: int | None = None,
         detail: Detail = "auto",
+        weighting: Weighting = "attention",
     ) -> bytes:
         """The document of ``text``: full, or an overview (``detail``; ``auto``: full when the most
         weights it may hold fit the response budget). Sizes are decided before the model runs."""
@@ -376,9 +412,9 @@ class AttentionService:
             new = self.new_tokens(name, m, max_new_tokens) if m.family != "encoder" else self.max_new_tokens
             bounds = hf_weight_bounds(m, n, new)
             if self.choose(detail, bounds, encoding, precision) == "overview":
-                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens)
+                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens, weighting)
             else:
-                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens)
+                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens, weighting)
         else:
             check_text(text, loaded, self.max_text_len)
             if isinstance(loaded.model, SmallDecoder):
@@ -390,11 +426,15 @@ class AttentionService:
                         f"{name} is a toy decoder whose longest text is {loaded.ckpt.config.max_len - 1} characters: its "
                         "document always comes whole; ask for detail 'full' or 'auto'.",
                     )
-                doc = self.document(name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens)
+                doc = self.document(
+                    name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens, weighting=weighting
+                )
             elif self.choose(detail, toy_weight_bounds(loaded, text), encoding, precision) == "overview":
-                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate)
+                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate, weighting)
             else:
-                doc = self.document(name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens)
+                doc = self.document(
+                    name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens, weighting=weighting
+                )
         if "attentions" in doc:
             check_budget([doc], encoding, precision, self.max_response_bytes, overview=detail == "full")
             doc["detail"] = "full"
@@ -431,6 +471,7 @@ class AttentionService:
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]],
         max_new_tokens: int | None,
+        weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         m = loaded.encoder
         if ablate and "ablate" not in m.supports:
@@ -439,7 +480,7 @@ class AttentionService:
             check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
         new = self.new_tokens(name, m, max_new_tokens)
         try:
-            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size)
+            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size, weighting)
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError:
@@ -447,7 +488,7 @@ class AttentionService:
             raise not_supported(name, what, m.family, m.supports) from None
         except ValueError:
             raise no_tokens() from None
-        doc = document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=True)
+        doc = document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=True, weighting=weighting)
         return self.with_overview(doc, long, overviews, encoding)
 
     def toy_overview(
@@ -458,6 +499,7 @@ class AttentionService:
         precision: int,
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]],
+        weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         for i, (_kind, layer, head) in enumerate(ablate):
             check_head(loaded, layer, head, f"ablate[{i}]: ")
@@ -465,9 +507,16 @@ class AttentionService:
             loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
         )
         assert isinstance(loaded.model, SmallTransformer)  # attention() keeps a toy decoder's documents whole
+        if weighting == "value_norm":
+            result = value_weighted(loaded.model, result, list(ablate) or None)
         long, overviews = longctx.toy_overview(loaded.model, result, ablate, self.overview_size)
         doc = document_from_result(
-            loaded.ckpt, replace(result, attentions={}), checkpoint_name=name, precision=precision, encoding=encoding
+            loaded.ckpt,
+            replace(result, attentions={}),
+            checkpoint_name=name,
+            precision=precision,
+            encoding=encoding,
+            weighting=weighting,
         )
         return self.with_overview(doc, long, overviews, encoding)
 
@@ -503,10 +552,11 @@ class AttentionService:
         region: tuple[int, int, int, int],
         max_cells: int,
         encoding: longctx.CompactDtype,
+        weighting: Weighting = "attention",
     ) -> bytes:
         run = self.long_run(handle)
         try:
-            out = longctx.tile(run, kind, layer, head, *region, max_cells=max_cells, dtype=encoding)
+            out = longctx.tile(run, kind, layer, head, *region, max_cells=max_cells, dtype=encoding, weighting=weighting)
         except longctx.RegionError as exc:
             raise ApiError(422, "out_of_range", str(exc), **exc.extra) from None
         return orjson.dumps({"handle": handle, **out})

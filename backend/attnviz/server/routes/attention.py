@@ -41,6 +41,7 @@ async def attention(body: AttentionRequest, services: ServicesDep, request: Requ
         ablate,
         body.max_new_tokens,
         body.detail,
+        body.weighting,
         request=request,
     )
     return Response(data, media_type="application/json")
@@ -66,6 +67,7 @@ async def attention_tile(body: TileRequest, services: ServicesDep, request: Requ
         (body.q0, body.q1, body.k0, body.k1),
         body.max_cells,
         body.encoding,
+        body.weighting,
         request=request,
     )
     return Response(data, media_type="application/json")
