@@ -9,7 +9,7 @@
  * without a request.
  */
 import { createClient } from './api/client';
-import type { TileRequest, TileResponse } from './api/types';
+import type { TileRequest, TileResponse, Weighting } from './api/types';
 import { decodeCompactArray, type OverviewRun, type Tile } from './lib/tiled';
 import type { AblateHead, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, MathRequest, MathResponse, TrainRequest } from './api/types';
 import { decodeDocument, type AttnDoc } from './lib/doc';
@@ -64,14 +64,23 @@ export async function fetchDocument(
   text: string,
   ablate: AblateHead[],
   signal?: AbortSignal,
+  weighting: Weighting = 'attention',
 ): Promise<{ doc: AttnDoc; arrivedAt: number; decodedAt: number }> {
-  const raw = await source.attention({ checkpoint, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}) }, signal);
+  const raw = await source.attention(
+    { checkpoint, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}), ...weighted(weighting) },
+    signal,
+  );
   // the page's load timings (test/bench hook) split the wait at the answer's arrival and its decoding
   const arrivedAt = performance.now();
   performance.mark('attnviz:data');
   const doc = decodeDocument(raw);
   if (doc.overview) doc.overview.ablate = ablate;
   return { doc, arrivedAt, decodedAt: performance.now() };
+}
+
+/** The request's `weighting`, left out when it is the default (so requests stay as they were). */
+function weighted(weighting: Weighting): { weighting?: Weighting } {
+  return weighting === 'attention' ? {} : { weighting };
 }
 
 /** Overviews being asked for again after a 404 `unknown_handle`, one per run (fetchTile). */
@@ -90,7 +99,8 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
   const ask = async () => {
     used = run.handle;
     if (!used) throw new ApiError('The server did not keep this run (it is larger than its store): tiles are not available; a shorter text shows every weight.', 0, 'no_handle');
-    return server.tile({ ...req, handle: used, encoding: 'float16' }, signal);
+    // the overview's weighting: its tiles are the same weights as its thumbnails
+    return server.tile({ ...req, handle: used, encoding: 'float16', ...weighted(doc.weighting) }, signal);
   };
   let r: TileResponse;
   try {
@@ -102,7 +112,14 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
       let renewal = renewals.get(run);
       if (!renewal) {
         renewal = server
-          .attention({ checkpoint: run.checkpoint, text: run.text, detail: 'overview', encoding: 'uint8', ...(run.ablate?.length ? { ablate: run.ablate } : {}) })
+          .attention({
+            checkpoint: run.checkpoint,
+            text: run.text,
+            detail: 'overview',
+            encoding: 'uint8',
+            ...(run.ablate?.length ? { ablate: run.ablate } : {}),
+            ...weighted(doc.weighting),
+          })
           .then((again) => {
             run.handle = (again as { overview?: { handle?: string | null } }).overview?.handle ?? null;
           })
@@ -140,7 +157,8 @@ export function tileFeed(restMs: number, on: { tile(t: Tile): void; error(e: Err
   return {
     /** Ask for `req` of `doc`'s run; false when that tile is already asked for. */
     ask(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 'encoding'>): boolean {
-      const key = JSON.stringify(req);
+      // the same region of the other weighting is another tile
+      const key = `${doc.weighting}\n${JSON.stringify(req)}`;
       if (key === wanted) return false;
       wanted = key;
       clearTimeout(timer);
@@ -176,11 +194,11 @@ export function tileFeed(restMs: number, on: { tile(t: Tile): void; error(e: Err
 /** Documents asked for again (a diff's B side, an ablation's intact baseline): a small session cache. */
 const documents = new Map<string, Promise<AttnDoc>>();
 const DOCUMENTS_KEPT = 8;
-export function cachedDocument(checkpoint: string, text: string): Promise<AttnDoc> {
-  const key = `${checkpoint}\n${text}`;
+export function cachedDocument(checkpoint: string, text: string, weighting: Weighting = 'attention'): Promise<AttnDoc> {
+  const key = `${checkpoint}\n${text}\n${weighting}`;
   let p = documents.get(key);
   if (!p) {
-    p = source.attention({ checkpoint, text, encoding: 'float16' }).then(decodeDocument);
+    p = source.attention({ checkpoint, text, encoding: 'float16', ...weighted(weighting) }).then(decodeDocument);
     p.catch(() => documents.delete(key));
     documents.set(key, p);
     if (documents.size > DOCUMENTS_KEPT) documents.delete(documents.keys().next().value!);

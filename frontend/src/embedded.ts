@@ -81,8 +81,11 @@ export function embeddedSource(): DataSource | null {
       ),
     attention: (req) => {
       if (req.ablate?.length) return answer<AttentionDocument>(null);
+      // the file holds one weighting (the toggle offers only it); another needs the server
+      const weighting = req.weighting ?? 'attention';
       const doc = embeddedDoc as AttentionDocument | null;
-      if (doc && doc.checkpoint === req.checkpoint && doc.input === req.text) return answer(doc);
+      if (doc && doc.checkpoint === req.checkpoint && doc.input === req.text && (doc.weighting ?? 'attention') === weighting) return answer(doc);
+      if (weighting !== 'attention') return answer<AttentionDocument>(null);
       for (const t of data.timeline ?? []) {
         const e = t.text === req.text ? t.epochs.find((x) => x.checkpoint === req.checkpoint) : undefined;
         if (e) return answer(e.document);

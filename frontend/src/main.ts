@@ -108,10 +108,10 @@ timeHovers(store, () => {
 });
 performance.mark('attnviz:mounted');
 
-// hide / show special tokens: derive the shown document again (hovers index the old token lists)
+// hide / show special tokens or the first token: derive the shown document again (hovers index the old token lists)
 store.subscribe((s, p) => {
-  if (s.hidespecial === p.hidespecial || !s.rawDoc) return;
-  const doc = shownDoc(s.rawDoc, s.hidespecial);
+  if ((s.hidespecial === p.hidespecial && s.nofirst === p.nofirst) || !s.rawDoc) return;
+  const doc = shownDoc(s.rawDoc, s.hidespecial, s.nofirst);
   if (doc !== s.doc) store.set({ doc, hover: null, ...normalizeForDoc(s, doc) });
 });
 
@@ -140,6 +140,7 @@ function setDoc(raw: AttnDoc, source: 'api' | 'file', fileName: string | null = 
     // the URL then names the same checkpoint and text, so a link reproduces it through the server
     if (doc.checkpoint) patch.ckpt = doc.checkpoint;
     patch.text = doc.input;
+    patch.weighting = doc.weighting; // the weights the file holds
   }
   store.set(patch);
 }
@@ -164,13 +165,13 @@ function precheck(): boolean {
 
 async function runNow() {
   clearTimeout(timer);
-  const { ckpt, text, ablate } = store.get();
+  const { ckpt, text, ablate, weighting } = store.get();
   if (!ckpt || !text || !precheck()) return;
   inflight?.abort();
   const ac = new AbortController();
   inflight = ac;
   try {
-    const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal);
+    const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal, weighting);
     // after the request is on its way: what loading sets off (perf.ts's skeleton) does not delay it
     store.set({ status: 'loading' });
     const { doc, arrivedAt: t0, decodedAt: t1 } = await pending;
@@ -219,10 +220,10 @@ function recordLoad(t0: number, t1: number, t2: number) {
 
 // auto-run: when checkpoint or text change and differ from what is shown
 store.subscribe((s, p) => {
-  if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
+  if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate && s.weighting === p.weighting) return;
   // an opened file names its checkpoint and text (for links); it is shown as it is, not re-run
   if (s.doc !== p.doc && s.docSource === 'file') return;
-  if (s.doc && !isSkeleton(s) && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
+  if (s.doc && !isSkeleton(s) && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate) && s.doc.weighting === s.weighting) return;
   clearTimeout(timer);
   if (!s.text && s.error) {
     // an emptied input drops the error about the text it held
@@ -235,7 +236,7 @@ store.subscribe((s, p) => {
   const now = performance.now();
   const burst = s.text !== p.text && now - lastEdit < TYPING_WINDOW_MS;
   if (s.text !== p.text) lastEdit = now;
-  timer = window.setTimeout(runNow, burst && s.ckpt === p.ckpt && s.ablate === p.ablate ? TYPING_WINDOW_MS : 0);
+  timer = window.setTimeout(runNow, burst && s.ckpt === p.ckpt && s.ablate === p.ablate && s.weighting === p.weighting ? TYPING_WINDOW_MS : 0);
 });
 
 async function openFile(file: File) {
@@ -359,7 +360,7 @@ const embeddedBoot = bootEmbedded((raw) => {
   const saved = Object.entries(docViewPatch((raw as { view?: unknown }).view)).filter(([k]) => !named.has(k));
   store.set(Object.fromEntries(saved) as Partial<AppState>);
   setDoc(doc, 'api');
-  store.set({ ckpt: doc.checkpoint ?? '', text: doc.input });
+  store.set({ ckpt: doc.checkpoint ?? '', text: doc.input, weighting: doc.weighting });
 }, loadCheckpoints);
 void (embeddedBoot ?? loadCheckpoints()).finally(() => {
   hook.markReady();

@@ -1,12 +1,13 @@
 /** App state: the URL-mirrored part (UrlState, one ParamSpec each) plus session-only fields. */
-import type { AblateHead, AttentionKind, CheckpointsResponse, InvalidCharacter } from './api/types';
-import { ATTENTION_KINDS } from './api/types';
+import type { AblateHead, AttentionKind, CheckpointsResponse, InvalidCharacter, Weighting } from './api/types';
+import { ATTENTION_KINDS, WEIGHTINGS } from './api/types';
 import { availableKinds, type AttnDoc } from './lib/doc';
 import type { Hover } from './lib/hover';
 import { formatParams, param, parseParams, type Specs } from './lib/url';
 import { ablationParam } from './lib/ablate';
 import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
 import { hideSpecialTokens } from './lib/special';
+import { dropFirstToken } from './lib/firstToken';
 
 /** Views that can take the focus slot (downloads act on it); `stats` and `diff` also open their
  *  panel (insight.ts), so `view=stats` / `view=diff` links show what they name. */
@@ -39,6 +40,10 @@ export interface UrlState {
   ablate: AblateHead[];
   /** hide special tokens ([CLS], [SEP], <bos>, <eos>) and renormalise the rows */
   hidespecial: boolean;
+  /** drop key 0 (the first token, the usual sink) and renormalise the rows (lib/firstToken.ts) */
+  nofirst: boolean;
+  /** the weights shown: the softmax α, or α·‖v W^O‖ renormalised (asked of the server: data.ts) */
+  weighting: Weighting;
   // ---- insight views: head statistics, aggregates, diff (see src/insight.ts) ----
   /** focused matrix: the real head, or the mean / rollout of `layer` (URL agg=mean|rollout) */
   agg: Agg;
@@ -89,6 +94,8 @@ export const URL_SPECS: Specs<UrlState> = {
   step: param.int(0),
   ablate: ablationParam(),
   hidespecial: param.bool(false),
+  nofirst: param.bool(false),
+  weighting: param.oneOf(WEIGHTINGS, 'attention'),
   // ---- insight views ----
   agg: param.oneOf(AGGS, 'none'),
   aside: param.oneOf(['arcs', 'stats'] as const, 'arcs'),
@@ -110,7 +117,7 @@ export const URL_SPECS: Specs<UrlState> = {
  * The view an exported JSON document remembers (its optional `view` field, a query string like
  * the URL's): opening the file shows it as it was exported, not the default view.
  */
-const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'heads', 'mass', 'mvzoom'] as const;
+const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'nofirst', 'heads', 'mass', 'mvzoom'] as const;
 type DocViewKey = (typeof DOC_VIEW_KEYS)[number];
 const DOC_VIEW_SPECS = Object.fromEntries(DOC_VIEW_KEYS.map((k) => [k, URL_SPECS[k]])) as Specs<Pick<UrlState, DocViewKey>>;
 
@@ -189,10 +196,13 @@ export function normalizeForDoc(s: Pick<UrlState, 'kind' | 'layer' | 'head' | 'h
   return out;
 }
 
-/** The document the views show: `raw`, or `raw` without special tokens when `hidespecial` is on. */
-export function shownDoc(raw: AttnDoc, hide: boolean): AttnDoc {
+/** The document the views show: `raw`, without key 0 when `nofirst` is on (renormalised), then
+ *  without special tokens when `hidespecial` is on. */
+export function shownDoc(raw: AttnDoc, hide: boolean, nofirst = false): AttnDoc {
   // an overview (a long text) has no weights to renormalise: it is shown whole
-  return hide && !raw.overview ? hideSpecialTokens(raw) : raw;
+  if (raw.overview) return raw;
+  const kept = nofirst ? dropFirstToken(raw) : raw;
+  return hide ? hideSpecialTokens(kept) : kept;
 }
 
 /** The store patch that shows document `raw`; every path that loads a document goes through it
@@ -204,6 +214,6 @@ export function showDocPatch(
   fileName: string | null = null,
   docAblate = '',
 ): Partial<AppState> {
-  const doc = shownDoc(raw, s.hidespecial);
+  const doc = shownDoc(raw, s.hidespecial, s.nofirst);
   return { doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
 }

@@ -13,6 +13,10 @@ export const ATTENTION_KINDS: readonly AttentionKind[] = ['encoder_self', 'decod
 
 export type Encoding = 'json' | 'float16' | 'uint8';
 
+/** `attention`: the softmax weights α; `value_norm`: α_ij·‖v_j W^O_h‖, rows renormalised (Kobayashi et al. 2020) */
+export type Weighting = 'attention' | 'value_norm';
+export const WEIGHTINGS: readonly Weighting[] = ['attention', 'value_norm'];
+
 export interface HealthResponse {
   status: string;
   version: string;
@@ -87,6 +91,8 @@ export interface AttentionRequest {
   /** `full` (every weight; 413 past the response budget), `overview` (thumbnails, statistics and a
    *  handle for tiles), or `auto` (the default: full when it fits) */
   detail?: 'auto' | 'full' | 'overview';
+  /** which weights the document holds (default `attention`) */
+  weighting?: Weighting;
 }
 
 /** POST /api/attention/tile: rows q0..q1−1, columns k0..k1−1 of one head of an overview's run. */
@@ -102,6 +108,8 @@ export interface TileRequest {
   /** most cells returned: a larger region comes as block maxima */
   max_cells?: number;
   encoding?: 'float16' | 'uint8';
+  /** the overview's weighting (default `attention`) */
+  weighting?: Weighting;
 }
 
 /** The region a tile request named, and its weights. */
@@ -263,6 +271,8 @@ export interface AttentionDocument {
   expected?: string | null;
   /** API extra: how `attentions` is encoded */
   encoding?: Encoding;
+  /** which weights it holds; absent in older documents (= `attention`) */
+  weighting?: Weighting;
   /** optional: top predictions per greedy decoding step (absent in older documents) */
   steps?: DecodingStep[] | null;
   /** API extra, induction checkpoints: in-context accuracy on held-out sequences with the `ablate` heads off */

@@ -2,7 +2,7 @@
  * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
  * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
  */
-import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo } from '../api/types';
+import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo, Weighting } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
@@ -43,6 +43,8 @@ export interface AttnDoc {
   encoding: Encoding;
   /** the tokens the model marks special (`special_tokens` of the document), when it says so */
   specialTokens: string[] | null;
+  /** which weights it holds: the softmax α, or α·‖v W^O‖ renormalised (`value_norm`) */
+  weighting: Weighting;
   /** induction checkpoints: held-out in-context accuracy with and without the switched-off heads */
   heldout?: HeldOut | null;
   /**
@@ -235,6 +237,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     specialTokens: Array.isArray(d.special_tokens) && d.special_tokens.every((t) => typeof t === 'string') ? (d.special_tokens as string[]) : null,
     heldout: decodeHeldOut(d.heldout),
     encoding,
+    weighting: d.weighting === 'value_norm' ? 'value_norm' : 'attention',
     ...(ov ? { overview: { handle: typeof ov.handle === 'string' ? ov.handle : null, checkpoint: typeof d.checkpoint === 'string' ? d.checkpoint : '', text: typeof d.input === 'string' ? d.input : '' } } : {}),
   };
 }
@@ -322,6 +325,7 @@ export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
     warnings: doc.warnings,
   };
   if (doc.expected !== null) out.expected = doc.expected;
+  if (doc.weighting !== 'attention') out.weighting = doc.weighting;
   if (doc.steps) out.steps = doc.steps;
   if (doc.specialTokens) out.special_tokens = doc.specialTokens;
   if (doc.heldout) out.heldout = doc.heldout;

@@ -141,7 +141,7 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
   function bDoc(s: AppState): AttnDoc | null {
     if (!s.diffckpt || !s.doc) return s.doc;
     if (s.doc.checkpoint === s.diffckpt && s.docSource === 'api') return s.doc;
-    return bState.key === `${s.diffckpt}\n${s.doc.input}` ? bState.doc : null;
+    return bState.key === `${s.diffckpt}\n${s.doc.input}\n${s.doc.weighting}` ? bState.doc : null;
   }
   function bTensor(s: AppState) {
     return bDoc(s)?.kinds[s.kind] ?? null;
@@ -149,10 +149,11 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
   function ensureB(s: AppState) {
     if (!s.diff || !s.diffckpt || !s.doc) return;
     if (s.doc.checkpoint === s.diffckpt && s.docSource === 'api') return;
-    const key = `${s.diffckpt}\n${s.doc.input}`;
+    // B weighs its keys as A does, or the difference would be of two weightings
+    const key = `${s.diffckpt}\n${s.doc.input}\n${s.doc.weighting}`;
     if (bState.key === key) return;
     bState = { key, doc: null, error: null };
-    cachedDocument(s.diffckpt, s.doc.input).then(
+    cachedDocument(s.diffckpt, s.doc.input, s.doc.weighting).then(
       (doc) => {
         if (bState.key !== key) return;
         bState = { key, doc, error: null };
