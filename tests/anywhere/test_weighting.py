@@ -5,14 +5,18 @@ named errors."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from playwright.sync_api import expect
 
 import attnviz
 from attnviz.anywhere import AttentionInputError
 from attnviz.encoding import decode_weights
+
+from .test_html_file import assert_only_the_file, open_file
 
 
 def test_value_norms_of_a_gpt2_like_stack_weigh_each_key() -> None:
@@ -53,8 +57,24 @@ def test_per_kind_mapping_and_per_layer_lists() -> None:
         attnviz.document_from(enc, value_norms=-np.ones((1, 2, 3)))
 
 
-def test_save_html_holds_the_value_weighted_document(tmp_path: Path) -> None:
+def test_save_html_holds_the_value_weighted_document(single_file_build: Path, tmp_path: Path) -> None:
     w = np.full((1, 1, 2, 2), 0.5)
     path = attnviz.save_html(w, tmp_path / "v.html", ["a", "b"], value_norms=np.array([[[1.0, 3.0]]]))
     html = path.read_text(encoding="utf-8")
     assert '"weighting":"value_norm"' in html
+
+
+def test_a_saved_file_offers_only_the_weighting_it_holds(single_file_build: Path, tmp_path: Path, new_tab: Any) -> None:
+    """No server: the file's value-weighted document is shown and named, the other weighting is not offered."""
+    rng = np.random.default_rng(2)
+    w = rng.random((1, 2, 3, 3))
+    w /= w.sum(-1, keepdims=True)
+    path = attnviz.save_html(w, tmp_path / "v.html", ["a", "b", "c"], value_norms=rng.random((1, 2, 3)) + 0.1)
+    tab = new_tab()
+    open_file(tab, path)
+    page = tab.page
+    expect(page.locator("[data-view=heatmap] h2")).to_have_text("Layer 0 · Head 0 · value-weighted")
+    expect(page.get_by_test_id("weighting-value_norm")).to_be_visible()
+    expect(page.get_by_test_id("weighting-value_norm")).to_have_attribute("aria-checked", "true")
+    expect(page.get_by_test_id("weighting-attention")).to_be_hidden()
+    assert_only_the_file(tab, path)
