@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from .data import Vocab
-from .model import ATTENTION_KINDS, HeadMasks, SmallDecoder, SmallTransformer
+from .model import ATTENTION_KINDS, HeadMasks, SmallDecoder, SmallTransformer, _head_mask, causal_mask, padding_mask
 from .weighting import reweight, value_norms
 
 EXTRA_DECODE_TOKENS = 8
@@ -203,22 +203,47 @@ def toy_value_norms(
 ) -> dict[str, Tensor]:
     """kind -> ``(L, h, T_k)``: ``‖v_j W^O_h‖`` of every head and key in the final pass of
     ``result`` (run with the same ``ablate``), from each module's own W^V and W^O."""
-    head_masks = parse_head_masks(model, ablate)
     model.eval()
+    values = _value_inputs(model, result, parse_head_masks(model, ablate))
     out: dict[str, Tensor] = {}
-    for kind, weights in result.attentions.items():
+    for kind in result.attentions:
         per_layer = []
-        for layer in range(weights.shape[0]):
-            if isinstance(model, SmallDecoder):
-                _, _, value, _ = model.attention_inputs(torch.tensor([result.tgt_ids]), kind, layer, head_masks)
-            else:
-                src, tgt = torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids])
-                _, _, value, _ = model.attention_inputs(src, tgt, kind, layer, head_masks)
+        for layer, value in enumerate(values[kind]):
             module = model.attention_module(kind, layer)
             v = module.split_heads(module.w_v(value))  # (1, h, T_k, d_k)
             per_layer.append(value_norms(v[0], module.w_o.weight, module.n_heads))  # (h, T_k)
         out[kind] = torch.stack(per_layer)  # (L, h, T_k)
     return out
+
+
+def _value_inputs(
+    model: SmallTransformer | SmallDecoder, result: AttentionResult, head_masks: HeadMasks | None
+) -> dict[str, list[Tensor]]:
+    """kind -> per layer, the ``value`` input ``(1, T_k, d_model)`` each attention module received
+    in the final pass: one walk through the layers, as :meth:`SmallTransformer.encode` / ``decode``
+    (``attention_inputs`` walks again for every module)."""
+    tgt = torch.tensor([result.tgt_ids])  # (1, T_t)
+    pad = model.config.pad_id
+    tgt_mask = padding_mask(tgt, pad) & causal_mask(tgt.size(1), tgt.device)  # (1, 1, T_t, T_t)
+    y = model.embed(tgt)  # (1, T_t, d_model)
+    if isinstance(model, SmallDecoder):
+        dec = []
+        for i, layer in enumerate(model.decoder_layers):
+            dec.append(y)
+            y, _, _ = layer(y, None, tgt_mask, None, _head_mask(head_masks, "decoder_self", i))
+        return {"decoder_self": dec}
+    src = torch.tensor([result.src_ids])  # (1, T_s)
+    src_mask = padding_mask(src, pad)  # (1, 1, 1, T_s)
+    x = model.embed(src)  # (1, T_s, d_model)
+    enc = []
+    for i, layer in enumerate(model.encoder_layers):
+        enc.append(x)
+        x, _ = layer(x, src_mask, _head_mask(head_masks, "encoder_self", i))
+    dec = []
+    for i, layer in enumerate(model.decoder_layers):
+        dec.append(y)
+        y, _, _ = layer(y, x, tgt_mask, src_mask, _head_mask(head_masks, "decoder_self", i), _head_mask(head_masks, "cross", i))
+    return {"encoder_self": enc, "decoder_self": dec, "cross": [x] * len(dec)}  # cross reads the encoder output
 
 
 @torch.no_grad()

@@ -29,9 +29,12 @@ def value_norms(v: Tensor, w_o: Tensor, n_heads: int) -> Tensor:
     groups = n_heads // v.shape[-3]
     if groups > 1:
         v = v.repeat_interleave(groups, dim=-3)  # (..., n_heads, T_k, d)
-    w = w_o.to(v.dtype).reshape(w_o.shape[0], n_heads, d)  # (d_model, h, d): W^O_h = w[:, h]
-    f = torch.einsum("...htd,mhd->...htm", v, w)  # (..., h, T_k, d_model): v_j W^O_h
-    norms: Tensor = f.float().norm(dim=-1)  # (..., h, T_k)
+    v = v.float()
+    w = w_o.float().reshape(w_o.shape[0], n_heads, d)  # (d_model, h, d): W^O_h = w[:, h]
+    # ‖v W^O_hᵀ‖² = v G_h vᵀ with G_h = W^O_hᵀ W^O_h (d × d): T·d² a head instead of T·d·d_model
+    gram = torch.einsum("mhd,mhe->hde", w, w)  # (h, d, d)
+    sq = ((v @ gram) * v).sum(dim=-1)  # (..., h, T_k)
+    norms: Tensor = sq.clamp_min(0.0).sqrt()
     return norms
 
 
