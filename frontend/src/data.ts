@@ -217,13 +217,13 @@ export interface TimelineEpoch {
 }
 
 const timelines = new Map<string, Promise<TimelineEpoch[]>>();
-/** Every usable epoch of `run` on `text`, decoded; cached per run + text. */
-export function fetchTimeline(run: string, text: string): Promise<TimelineEpoch[]> {
-  const key = `${run}\n${text}`;
+/** Every usable epoch of `run` on `text`, decoded, weighted as `weighting`; cached per run + text + weighting. */
+export function fetchTimeline(run: string, text: string, weighting: Weighting = 'attention'): Promise<TimelineEpoch[]> {
+  const key = `${run}\n${text}\n${weighting}`;
   let p = timelines.get(key);
   if (!p) {
     // a run trained with snapshots steps through them too
-    p = source.timeline({ run, text, encoding: 'float16', snapshots: true }).then((r) =>
+    p = source.timeline({ run, text, encoding: 'float16', snapshots: true, ...weighted(weighting) }).then((r) =>
       r.epochs.map((e) => ({
         epoch: e.epoch,
         step: e.step ?? null,

@@ -72,7 +72,8 @@ export function embeddedSource(): DataSource | null {
     x === undefined || x === null ? Promise.reject(new ApiError(NEEDS_SERVER, 0, 'needs_server')) : Promise.resolve(x);
   return {
     checkpoints: () => answer(data.checkpoints),
-    timeline: (req) => answer(data.timeline?.find((t) => t.run === req.run && t.text === req.text)),
+    // an embedded timeline holds attention weights (attnviz html --with timeline)
+    timeline: (req) => answer((req.weighting ?? 'attention') === 'attention' ? data.timeline?.find((t) => t.run === req.run && t.text === req.text) : null),
     math: (req) =>
       answer(
         data.math?.find(({ request: r }) =>

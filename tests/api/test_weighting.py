@@ -134,3 +134,16 @@ def test_unknown_weighting_is_422_naming_the_choices(client: TestClient, path: s
     body = r.json()
     assert body["code"] == "validation_error"
     assert "weighting" in body["detail"] and "'attention'" in body["detail"] and "'value_norm'" in body["detail"]
+
+
+def test_timeline_epochs_are_value_weighted_each_by_its_own_projections(client: TestClient, root: Path) -> None:
+    r = client.post("/api/timeline", json={"run": "copy", "text": "hello", "precision": 8, "weighting": "value_norm"})
+    assert r.status_code == 200, r.text
+    (epoch,) = r.json()["epochs"]
+    doc = epoch["document"]
+    assert doc["weighting"] == "value_norm"
+    alone = post(client, checkpoint=epoch["checkpoint"], text="hello", precision=8, weighting="value_norm")
+    for kind, w in doc["attentions"].items():
+        np.testing.assert_allclose(np.asarray(w), np.asarray(alone["attentions"][kind]), atol=1e-5)
+    plain = client.post("/api/timeline", json={"run": "copy", "text": "hello", "precision": 8}).json()
+    assert plain["epochs"][0]["document"]["weighting"] == "attention"  # cached apart

@@ -576,6 +576,7 @@ class TimelineRequest(BaseModel):
         default=False,
         description="Also every intermediate snapshot of the run (`<run>/snapshots/step{S}.pt`), in training order.",
     )
+    weighting: WeightingName = _weighting_field("Every epoch's document, as /api/attention's `weighting`:")
 
 
 class TimelineEpoch(BaseModel):

@@ -660,7 +660,15 @@ class AttentionService:
                 continue
         return out
 
-    def timeline_json(self, run: str, text: str, precision: int, encoding: Encoding, snapshots: bool = False) -> bytes:
+    def timeline_json(
+        self,
+        run: str,
+        text: str,
+        precision: int,
+        encoding: Encoding,
+        snapshots: bool = False,
+        weighting: Weighting = "attention",
+    ) -> bytes:
         metas = self.registry.run_checkpoints(run)
         if metas[0].kind == "huggingface":
             raise not_supported(run, "Attention over training", metas[0].family, metas[0].supports)
@@ -669,7 +677,8 @@ class AttentionService:
             reasons = "; ".join(f"{m.name}: {m.error}" for m in metas[:3])
             raise ApiError(409, "checkpoint_unusable", f"Run {run!r} has no usable checkpoint ({reasons}).")
         extra = self._snapshots(run) if snapshots else []
-        key = (run, text, precision, encoding, tuple((m.name, m.key) for m in usable), tuple((n, lm.key) for n, lm in extra))
+        files = (tuple((m.name, m.key) for m in usable), tuple((n, lm.key) for n, lm in extra))
+        key = (run, text, precision, encoding, weighting, *files)
         with self._timeline_lock:
             cached = self._timelines.get(key)
             if cached is not None:
@@ -681,6 +690,8 @@ class AttentionService:
         for lm in loaded:
             check_text(text, lm, self.max_text_len)
         results = self._run_epochs(loaded, text)
+        if weighting == "value_norm":  # each epoch's own W^V and W^O
+            results = [value_weighted(lm.model, r) for lm, r in zip(loaded, results, strict=True)]
         epochs = [
             {
                 "epoch": lm.ckpt.epoch,
@@ -689,7 +700,13 @@ class AttentionService:
                 "checkpoint": name,
                 "metrics": lm.ckpt.metrics,
                 "document": document_from_result(
-                    lm.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
+                    lm.ckpt,
+                    result,
+                    checkpoint_name=name,
+                    precision=precision,
+                    encoding=encoding,
+                    json_as_array=True,
+                    weighting=weighting,
                 ),
             }
             for i, (name, lm, result) in enumerate(zip(names, loaded, results, strict=True))

@@ -1254,6 +1254,13 @@ export interface components {
              * @example hello world
              */
             text: string;
+            /**
+             * Weighting
+             * @description Every epoch's document, as /api/attention's `weighting`: `attention`: the softmax weights α_ij. `value_norm`: each α_ij times ‖v_j W^O_h‖ (key j's value vector through the head's slice of the output projection; Kobayashi et al. 2020), each row renormalised to sum to 1 (a row of zeros stays zeros): what the head actually mixes in. Anything else is 422 `validation_error`.
+             * @default attention
+             * @enum {string}
+             */
+            weighting: "attention" | "value_norm";
         };
         /** TimelineResponse */
         TimelineResponse: {

@@ -141,6 +141,8 @@ export interface TimelineRequest {
   encoding?: Encoding;
   /** also the run's intermediate snapshots (`<run>/snapshots/step{S}.pt`), in training order */
   snapshots?: boolean;
+  /** every epoch's weights, as the attention request's (default `attention`) */
+  weighting?: Weighting;
 }
 
 export interface TimelineResponse {
