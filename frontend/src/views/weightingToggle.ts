@@ -14,6 +14,7 @@
 import type { Weighting } from '../api/types';
 import { isEmbedded } from '../embedded';
 import type { AttnDoc } from '../lib/doc';
+import { checkpointInfo, supportedFeatures } from '../lib/features';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 
@@ -77,21 +78,32 @@ export function createWeightingToggle(container: HTMLElement, store: Store<AppSt
     container.style.display = raw ? '' : 'none';
     // a file holds the weighting it was saved with: the other needs the server
     const fixed = raw && (s.docSource === 'file' || isEmbedded()) ? raw.weighting : null;
+    // value norms come from the modules the step-through finds (`math`); a model without them has only attention
+    const info = checkpointInfo(s.checkpoints, s.ckpt);
+    const noValues = fixed === null && info !== null && !supportedFeatures(info).has('math');
     for (const b of buttons) {
       const w = b.dataset.weighting as Weighting;
       const on = (raw && s.status !== 'loading' ? raw.weighting : s.weighting) === w;
       b.classList.toggle('active', on);
       b.setAttribute('aria-checked', String(on));
       b.hidden = fixed !== null && w !== fixed;
-      b.disabled = fixed !== null;
-      b.title = fixed !== null ? `${WEIGHTING_TITLE[w]}. This saved document holds only this weighting; the other needs the attnviz server.` : WEIGHTING_TITLE[w];
+      b.disabled = fixed !== null || (noValues && w === 'value_norm');
+      b.title =
+        fixed !== null
+          ? `${WEIGHTING_TITLE[w]}. This saved document holds only this weighting; the other needs the attnviz server.`
+          : noValues && w === 'value_norm'
+            ? 'Value weighting is not available for this model: the server cannot find its value and output projections.'
+            : WEIGHTING_TITLE[w];
     }
     // an overview (a long text) holds block maxima, not rows to renormalise
     first.style.display = raw?.overview ? 'none' : '';
     box.checked = s.nofirst;
   }
   store.subscribe((s, p) => {
-    if (s.rawDoc !== p.rawDoc || s.weighting !== p.weighting || s.nofirst !== p.nofirst || s.docSource !== p.docSource || s.status !== p.status) render();
+    if (
+      s.rawDoc !== p.rawDoc || s.weighting !== p.weighting || s.nofirst !== p.nofirst || s.docSource !== p.docSource ||
+      s.status !== p.status || s.checkpoints !== p.checkpoints || s.ckpt !== p.ckpt
+    ) render();
   });
   render();
 }
