@@ -1,6 +1,7 @@
 /** Tokens of both sides (hoverable, linked) and the model's output beside the expected one. */
 import * as d3 from 'd3';
 import { availableKinds, type Side } from '../lib/doc';
+import { heldoutText } from '../lib/heldout';
 import { sameHover, tokenLit } from '../lib/hover';
 import { createLitSet } from './litSet';
 import type { Store } from '../lib/store';
@@ -93,18 +94,10 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
     if (doc.heldout) {
       // induction checkpoints: what the switched-off heads cost the task, on held-out sequences
       const h = doc.heldout;
-      const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
       const off = h.in_context_accuracy !== h.baseline || s.ablate.length > 0;
       const line = result.append('div').attr('class', 'out heldout').attr('data-testid', 'heldout');
       line.append('span').attr('class', 'row-label').text('Copying');
-      line
-        .append('span')
-        .attr('class', 'heldout-text')
-        .text(
-          off
-            ? `held-out in-context accuracy ${pct(h.in_context_accuracy)} with the switched-off heads, ${pct(h.baseline)} with all heads on (chance ${pct(h.chance)}; ${h.sequences} sequences)`
-            : `held-out in-context accuracy ${pct(h.baseline)} with all heads on (chance ${pct(h.chance)}; ${h.sequences} sequences)`,
-        );
+      line.append('span').attr('class', 'heldout-text').text(heldoutText(h, off));
     }
     const m = doc.model;
     const parts: string[] = [];
