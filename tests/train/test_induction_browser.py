@@ -49,7 +49,8 @@ def test_training_induction_from_the_page_lights_up_an_induction_head(page: Any,
     page.get_by_test_id("train-task").select_option("induction")
     assert page.get_by_test_id("train-lr").input_value() == "0.003"  # the task's own learning rate
     assert page.get_by_test_id("train-n_heads").input_value() == "1"  # and its heads: one per layer
-    for key, value in {"n_layers": "2", "d_model": "64", "epochs": "3"}.items():
+    assert page.get_by_test_id("train-epochs").input_value() == "3"  # and its length
+    for key, value in {"n_layers": "2", "d_model": "64"}.items():
         page.get_by_test_id(f"train-{key}").fill(value)
     page.get_by_test_id("train-start").click()
     # the first snapshot (the untrained model) is drawn: the frames are coloured by induction score
