@@ -68,7 +68,10 @@ def distribution(logits: Tensor, s: Sampling) -> Tensor:
     logits = logits.float()
     if s.greedy:
         return torch.nn.functional.one_hot(logits.argmax(dim=-1), logits.size(-1)).float()
-    scaled = logits / s.temperature
+    # in float64, shifted so the largest is 0: a tiny temperature (1e-300) then sends the rest to
+    # -inf, never 0/0 or inf - inf
+    shifted = logits.double() - logits.double().max(dim=-1, keepdim=True).values
+    scaled = shifted / s.temperature
     if 0 < s.top_k < scaled.size(-1):
         kth = scaled.topk(s.top_k, dim=-1).values[..., -1:]  # (..., 1) the k-th largest
         scaled = scaled.masked_fill(scaled < kth, float("-inf"))
@@ -80,7 +83,7 @@ def distribution(logits: Tensor, s: Sampling) -> Tensor:
         drop = drop_sorted.scatter(-1, order, drop_sorted)
         probs = probs.masked_fill(drop, 0.0)
         probs = probs / probs.sum(dim=-1, keepdim=True)
-    return probs
+    return probs.float()
 
 
 class Sampler:

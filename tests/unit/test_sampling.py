@@ -63,3 +63,11 @@ def test_never_ids_are_never_drawn_and_a_missing_seed_is_chosen() -> None:
 def test_out_of_range_settings_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Sampling(**bad)  # type: ignore[arg-type]
+
+
+def test_a_tiny_temperature_is_greedy_not_nan() -> None:
+    p = distribution(LOGITS, Sampling(1e-300))[0]
+    torch.testing.assert_close(p, torch.tensor([1.0, 0.0, 0.0, 0.0]))
+    tied = distribution(torch.tensor([[2.0, 2.0, -1.0]]), Sampling(1e-300))[0]
+    torch.testing.assert_close(tied, torch.tensor([0.5, 0.5, 0.0]))
+    assert int(Sampler(Sampling(1e-300, seed=1))(LOGITS)) == 0

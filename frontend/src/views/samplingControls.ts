@@ -8,6 +8,7 @@ import type { Store } from '../lib/store';
 import { generates, isSampling, MAX_SEED, MAX_TEMPERATURE, newSeed } from '../lib/sampling';
 import type { AppState } from '../state';
 import { findCheckpoint } from './inputBar';
+import { isEmbedded } from '../embedded';
 
 function numberInput(label: string, testid: string, attrs: { min: number; max: number; step: number }, title: string) {
   const wrap = document.createElement('label');
@@ -99,7 +100,8 @@ export function createSamplingControls(container: HTMLElement, store: Store<AppS
 
   function render() {
     const s = store.get();
-    const shown = generates(findCheckpoint(s, s.ckpt)) && s.docSource !== 'file' && !!s.ckpt;
+    // a saved page or an opened file has no model to sample from: its document is shown as it was
+    const shown = generates(findCheckpoint(s, s.ckpt)) && s.docSource !== 'file' && !isEmbedded() && !!s.ckpt;
     container.hidden = !shown;
     if (!shown) return;
     const on = isSampling(s);
