@@ -6,6 +6,7 @@ import { sameHover, tokenLit } from '../lib/hover';
 import { createLitSet } from './litSet';
 import type { Store } from '../lib/store';
 import { diffChars } from '../lib/text';
+import { describeSampling } from '../lib/sampling';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
 
@@ -107,6 +108,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
     const t = doc.kinds[availableKinds(doc)[0]!]!;
     parts.push(`${t.layers} layer${t.layers > 1 ? 's' : ''} × ${t.heads} head${t.heads > 1 ? 's' : ''}`);
     if (m.d_model) parts.push(`d_model ${m.d_model}`);
+    if (doc.sampling) parts.push(`sampled: ${describeSampling(doc.sampling)}`);
     if (s.hidespecial && s.rawDoc && s.rawDoc.tokens.src.length !== doc.tokens.src.length) parts.push('special tokens hidden, rows renormalised');
     meta.text(parts.join(' · ') + (s.docSource === 'file' ? ` · from file${s.fileName ? ` ${s.fileName}` : ''}` : ''));
     warnings.selectAll('li').data(doc.warnings).join('li').text((d) => d).attr('title', (d) => d);
