@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from .encoding import compact
+from .sampling import GREEDY, Sampling
 from .weighting import Weighting, reweight, value_norms
 
 if TYPE_CHECKING:
@@ -519,6 +520,7 @@ def hf_overview(
     max_new_tokens: int,
     ablate: Sequence[tuple[str, int, int]] = (),
     size: int = DEFAULT_SIZE,
+    sampling: Sampling = GREEDY,
     weighting: Weighting = "attention",
 ) -> tuple[HFRun, LongRun, dict[str, Overview]]:
     """A Hugging Face model's run: one forward pass whose attention modules each reduce their own
@@ -573,7 +575,7 @@ def hf_overview(
         return rows
 
     sites = [s for lst in m.sites.values() for s in lst]
-    run = run_model(m, text, max_new_tokens, ablate, capture=sites, reduce=reduce)
+    run = run_model(m, text, max_new_tokens, ablate, capture=sites, reduce=reduce, sampling=sampling)
     kinds: dict[str, list[HeadRows]] = {}
     for kind, lst in m.sites.items():
         rows = [run.captured.get(id(s.module)) for s in lst]

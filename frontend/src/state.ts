@@ -8,6 +8,7 @@ import { ablationParam } from './lib/ablate';
 import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
 import { hideSpecialTokens } from './lib/special';
 import { dropFirstToken } from './lib/firstToken';
+import { docSamplingKey, MAX_SEED, MAX_TEMPERATURE } from './lib/sampling';
 
 /** Views that can take the focus slot (downloads act on it); `stats` and `diff` also open their
  *  panel (insight.ts), so `view=stats` / `view=diff` links show what they name. */
@@ -44,6 +45,15 @@ export interface UrlState {
   nofirst: boolean;
   /** the weights shown: the softmax α, or α·‖v W^O‖ renormalised (asked of the server: data.ts) */
   weighting: Weighting;
+  // ---- sampling (generating models; lib/sampling.ts, views/samplingControls.ts) ----
+  /** temperature; 0 = greedy decoding */
+  temp: number;
+  /** top-k; 0 = all tokens */
+  topk: number;
+  /** top-p (nucleus); 1 = all tokens */
+  topp: number;
+  /** the draw's seed; -1 = none yet (picked when sampling starts) */
+  seed: number;
   // ---- insight views: head statistics, aggregates, diff (see src/insight.ts) ----
   /** focused matrix: the real head, or the mean / rollout of `layer` (URL agg=mean|rollout) */
   agg: Agg;
@@ -96,6 +106,10 @@ export const URL_SPECS: Specs<UrlState> = {
   hidespecial: param.bool(false),
   nofirst: param.bool(false),
   weighting: param.oneOf(WEIGHTINGS, 'attention'),
+  temp: param.float(0, 0, MAX_TEMPERATURE),
+  topk: param.int(0, 0, 1 << 20),
+  topp: param.float(1, 0.0001, 1),
+  seed: param.int(-1, -1, MAX_SEED),
   // ---- insight views ----
   agg: param.oneOf(AGGS, 'none'),
   aside: param.oneOf(['arcs', 'stats'] as const, 'arcs'),
@@ -161,6 +175,8 @@ export interface AppState extends UrlState {
   checkpointsError: string | null;
   /** ablation key (`ablate` formatted) the shown document was computed with; '' = none */
   docAblate: string;
+  /** sampling key (lib/sampling.ts docSamplingKey) of the shown document; '' = greedy */
+  docSampling: string;
 }
 
 export function initialState(url: UrlState): AppState {
@@ -177,6 +193,7 @@ export function initialState(url: UrlState): AppState {
     checkpointsStatus: 'loading',
     checkpointsError: null,
     docAblate: '',
+    docSampling: '',
   };
 }
 
@@ -215,5 +232,16 @@ export function showDocPatch(
   docAblate = '',
 ): Partial<AppState> {
   const doc = shownDoc(raw, s.hidespecial, s.nofirst);
-  return { doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
+  return {
+    doc,
+    rawDoc: raw,
+    docSource: source,
+    fileName,
+    status: 'ready',
+    error: null,
+    hover: null,
+    docAblate,
+    docSampling: docSamplingKey(raw.sampling),
+    ...normalizeForDoc(s, doc),
+  };
 }

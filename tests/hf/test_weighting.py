@@ -113,7 +113,7 @@ def test_long_run_tiles_and_thumbnails_follow_the_weighting(models: dict[str, HF
     m = models[name]
     run = run_model(m, TEXT, 4)
     hand = by_hand(m, run)
-    _, long, overviews = longctx.hf_overview(m, TEXT, 4, (), 32, "value_norm")
+    _, long, overviews = longctx.hf_overview(m, TEXT, 4, (), 32, weighting="value_norm")
     for kind, w in run.attentions.items():
         want = reference(w, hand[kind])
         L, H, nq, nk = w.shape

@@ -39,6 +39,7 @@ from ..inference import (
     value_weighted,
 )
 from ..model import SmallDecoder, SmallTransformer
+from ..sampling import GREEDY, Sampling
 from ..weighting import Weighting
 from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
@@ -294,6 +295,7 @@ class AttentionService:
         ablate: Sequence[tuple[str, int, int]] = (),
         loaded: LoadedModel | None = None,
         max_new_tokens: int | None = None,
+        sampling: Sampling = GREEDY,
         weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         loaded = loaded or self.load(name)
@@ -308,6 +310,7 @@ class AttentionService:
             max_text_len=loaded.ckpt.max_text_len,
             ablate=list(ablate) or None,
             max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
+            sampling=sampling,
         )
         if weighting == "value_norm":
             result = value_weighted(loaded.model, result, list(ablate) or None)
@@ -339,6 +342,13 @@ class AttentionService:
             raise not_supported(name, "Generating tokens (max_new_tokens)", m.family, m.supports)
         return self.bounded_new_tokens(requested)
 
+    def generating(self, name: str, m: HFModel, sampling: Sampling | None) -> Sampling:
+        """The sampling settings of a request (None: none given, greedy); 422 ``not_supported``
+        for an encoder, which generates nothing to sample."""
+        if sampling is not None and "generate" not in m.supports:
+            raise not_supported(name, "Sampling (temperature, top_k, top_p, seed)", m.family, m.supports)
+        return sampling or GREEDY
+
     def bounded_new_tokens(self, requested: int | None) -> int:
         """The default when absent, else ``requested`` within the server's bound (422 past it)."""
         if requested is None:
@@ -361,6 +371,7 @@ class AttentionService:
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]] = (),
         max_new_tokens: int | None = None,
+        sampling: Sampling | None = None,
         weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         """The document of a Hugging Face model (by family); the limit is the model's, in tokens."""
@@ -372,6 +383,7 @@ class AttentionService:
         for i, (kind, layer, head) in enumerate(ablate):
             check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
         new = self.new_tokens(name, m, max_new_tokens)
+        how = self.generating(name, m, sampling)
         check_value_norm(name, m, weighting)
         try:
             return hf_document(
@@ -383,6 +395,7 @@ class AttentionService:
                 json_as_array=True,
                 max_new_tokens=new,
                 ablate=ablate,
+                sampling=how,
                 weighting=weighting,
             )
         except HFTextTooLongError as exc:
@@ -399,8 +412,10 @@ class AttentionService:
         ablate: Sequence[tuple[str, int, int]],
         max_new_tokens: int | None = None,
         detail: Detail = "auto",
+        sampling: Sampling | None = None,
         weighting: Weighting = "attention",
     ) -> bytes:
+        """``sampling``: how a generating model picks its tokens (None: nothing asked, greedy)."""
         """The document of ``text``: full, or an overview (``detail``; ``auto``: full when the most
         weights it may hold fit the response budget). Sizes are decided before the model runs."""
         loaded = self.load_any(name)
@@ -410,13 +425,15 @@ class AttentionService:
                 raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
             n = self.hf_tokens(m, text)  # 422 past the context, before the model runs
             new = self.new_tokens(name, m, max_new_tokens) if m.family != "encoder" else self.max_new_tokens
+            self.generating(name, m, sampling)  # 422 for an encoder before the model runs
             bounds = hf_weight_bounds(m, n, new)
             if self.choose(detail, bounds, encoding, precision) == "overview":
-                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens, weighting)
+                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
             else:
-                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens, weighting)
+                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
         else:
             check_text(text, loaded, self.max_text_len)
+            how = sampling or GREEDY  # every toy model generates
             if isinstance(loaded.model, SmallDecoder):
                 # its context is a few dozen characters: always whole
                 if detail == "overview":
@@ -427,13 +444,29 @@ class AttentionService:
                         "document always comes whole; ask for detail 'full' or 'auto'.",
                     )
                 doc = self.document(
-                    name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens, weighting=weighting
+                    name,
+                    text,
+                    precision,
+                    encoding,
+                    ablate,
+                    loaded=loaded,
+                    max_new_tokens=max_new_tokens,
+                    sampling=how,
+                    weighting=weighting,
                 )
             elif self.choose(detail, toy_weight_bounds(loaded, text), encoding, precision) == "overview":
-                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate, weighting)
+                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate, how, weighting)
             else:
                 doc = self.document(
-                    name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens, weighting=weighting
+                    name,
+                    text,
+                    precision,
+                    encoding,
+                    ablate,
+                    loaded=loaded,
+                    max_new_tokens=max_new_tokens,
+                    sampling=how,
+                    weighting=weighting,
                 )
         if "attentions" in doc:
             check_budget([doc], encoding, precision, self.max_response_bytes, overview=detail == "full")
@@ -471,6 +504,7 @@ class AttentionService:
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]],
         max_new_tokens: int | None,
+        sampling: Sampling | None = None,
         weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         m = loaded.encoder
@@ -479,8 +513,9 @@ class AttentionService:
         for i, (kind, layer, head) in enumerate(ablate):
             check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
         new = self.new_tokens(name, m, max_new_tokens)
+        how = self.generating(name, m, sampling)
         try:
-            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size, weighting)
+            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size, how, weighting)
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError:
@@ -499,12 +534,18 @@ class AttentionService:
         precision: int,
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]],
+        sampling: Sampling = GREEDY,
         weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         for i, (_kind, layer, head) in enumerate(ablate):
             check_head(loaded, layer, head, f"ablate[{i}]: ")
         result = run_attention(
-            loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
+            loaded.model,
+            loaded.ckpt.vocab,
+            text,
+            max_text_len=loaded.ckpt.max_text_len,
+            ablate=list(ablate) or None,
+            sampling=sampling,
         )
         assert isinstance(loaded.model, SmallTransformer)  # attention() keeps a toy decoder's documents whole
         if weighting == "value_norm":
@@ -570,7 +611,15 @@ class AttentionService:
         return orjson.dumps({"handle": handle, **out})
 
     def hf_math_json(
-        self, name: str, loaded: LoadedHF, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None
+        self,
+        name: str,
+        loaded: LoadedHF,
+        text: str,
+        kind: str,
+        layer: int,
+        head: int,
+        max_new_tokens: int | None,
+        sampling: Sampling | None = None,
     ) -> bytes:
         m = loaded.encoder
         if "math" not in m.supports:
@@ -579,8 +628,9 @@ class AttentionService:
             raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
         check_hf_head(m, kind, layer, head)
         new = self.new_tokens(name, m, max_new_tokens)
+        how = self.generating(name, m, sampling)
         try:
-            traced = hf_math(m, text, kind, layer, head, new)
+            traced = hf_math(m, text, kind, layer, head, new, how)
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError as exc:
@@ -590,10 +640,20 @@ class AttentionService:
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
         return orjson.dumps({"checkpoint": name, "input": text, **traced, "tensors": tensors})
 
-    def math_json(self, name: str, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None = None) -> bytes:
+    def math_json(
+        self,
+        name: str,
+        text: str,
+        kind: str,
+        layer: int,
+        head: int,
+        max_new_tokens: int | None = None,
+        sampling: Sampling | None = None,
+    ) -> bytes:
+        """``sampling``: the decoder side runs on the same sampled output as /api/attention's."""
         loaded_any = self.load_any(name)
         if isinstance(loaded_any, LoadedHF):
-            return self.hf_math_json(name, loaded_any, text, kind, layer, head, max_new_tokens)
+            return self.hf_math_json(name, loaded_any, text, kind, layer, head, max_new_tokens, sampling)
         loaded = loaded_any
         check_text(text, loaded, self.max_text_len)
         check_toy_kind(loaded, kind)
@@ -604,6 +664,7 @@ class AttentionService:
             text,
             max_text_len=loaded.ckpt.max_text_len,
             max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
+            sampling=sampling or GREEDY,
         )
         traced = trace_head(loaded.model, result, kind, layer, head)  # no hooks: shares the model safely
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
