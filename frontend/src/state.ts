@@ -7,6 +7,7 @@ import { formatParams, param, parseParams, type Specs } from './lib/url';
 import { ablationParam } from './lib/ablate';
 import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
 import { hideSpecialTokens } from './lib/special';
+import { groupDoc, spanParam, type Grouping, type Span } from './lib/spans';
 
 /** Views that can take the focus slot (downloads act on it); `stats` and `diff` also open their
  *  panel (insight.ts), so `view=stats` / `view=diff` links show what they name. */
@@ -69,6 +70,13 @@ export interface UrlState {
   vq: [number, number] | null;
   /** … and the key columns shown; null = all */
   vk: [number, number] | null;
+  // ---- spans, words and a second text (lib/spans.ts, views/spanBar.ts, views/compareBar.ts) ----
+  /** tokens read as one: keys summed, queries averaged (positions of the document as received) */
+  span: Span | null;
+  /** group sub-word pieces into words (WordPiece `##`, BPE `Ġ`, SentencePiece `▁`) */
+  words: boolean;
+  /** a second text on the same model, compared with the first in the diff view; "" = none */
+  text2: string;
 }
 
 export const INSIGHTS = ['none', 'timeline', 'math', 'steps', 'train', 'arch'] as const; // 'train': views/trainPanel.ts (issue 16); 'arch': views/architecture.ts
@@ -104,6 +112,9 @@ export const URL_SPECS: Specs<UrlState> = {
   lstep: param.int(0, 0, 999),
   vq: param.range(),
   vk: param.range(),
+  span: spanParam(),
+  words: param.bool(false),
+  text2: param.string(''),
 };
 
 /**
@@ -189,10 +200,12 @@ export function normalizeForDoc(s: Pick<UrlState, 'kind' | 'layer' | 'head' | 'h
   return out;
 }
 
-/** The document the views show: `raw`, or `raw` without special tokens when `hidespecial` is on. */
-export function shownDoc(raw: AttnDoc, hide: boolean): AttnDoc {
+/** The document the views show: `raw` with its words / span merged (lib/spans.ts), then without
+ *  special tokens when `hidespecial` is on. */
+export function shownDoc(raw: AttnDoc, hide: boolean, grouping: Grouping = { words: false, span: null }): AttnDoc {
+  const grouped = groupDoc(raw, grouping);
   // an overview (a long text) has no weights to renormalise: it is shown whole
-  return hide && !raw.overview ? hideSpecialTokens(raw) : raw;
+  return hide && !raw.overview ? hideSpecialTokens(grouped) : grouped;
 }
 
 /** The store patch that shows document `raw`; every path that loads a document goes through it
@@ -204,6 +217,8 @@ export function showDocPatch(
   fileName: string | null = null,
   docAblate = '',
 ): Partial<AppState> {
-  const doc = shownDoc(raw, s.hidespecial);
-  return { doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
+  // a span names positions of the previous text: a new text drops it (words stay on)
+  const span = s.rawDoc && raw.input !== s.rawDoc.input ? null : s.span;
+  const doc = shownDoc(raw, s.hidespecial, { words: s.words, span });
+  return { span, doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
 }
