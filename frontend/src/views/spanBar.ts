@@ -15,7 +15,7 @@ import { SIDE_LABEL } from './common';
 import '../spans.css';
 
 /** How a group is read, said in the view (lib/spans.ts). */
-export const SPAN_RULE = 'as a key: its columns summed · as a query: its rows averaged (0..1)';
+export const SPAN_RULE = 'as a key, its columns summed · as a query, its rows averaged (0..1)';
 
 export function createSpanBar(container: HTMLElement, views: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).attr('class', 'span-bar').attr('data-testid', 'span-bar');
@@ -60,7 +60,7 @@ export function createSpanBar(container: HTMLElement, views: HTMLElement, store:
       status.text(
         count === 1
           ? `Span: ${SIDE_LABEL[sp.side]} token ${sp.from} '${displayToken(text)}' · shift-click another token to extend it`
-          : `Span '${displayToken(text)}' (${SIDE_LABEL[sp.side]} ${sp.from}–${sp.to - 1}) read as one token: ${SPAN_RULE}`,
+          : `Span '${displayToken(text)}' (${SIDE_LABEL[sp.side]} ${sp.from}–${sp.to - 1}) as one token: ${SPAN_RULE}`,
       );
       clear.style('display', '');
     } else {
