@@ -119,6 +119,15 @@ def test_a_second_text_is_compared_cell_by_cell_where_it_aligns_and_side_by_side
     d = float(m.group(4)) * (1 if m.group(3) == "+" else -1)
     assert d == pytest.approx(a[0, 1] - b[0, 1], abs=2 * TOL)
 
+    # every head of the difference, the model view of the comparison: 2 layers x 4 heads; a click
+    # focuses a head, and B, the same head of the second text, follows
+    expect(page.get_by_test_id("compare-heads-d").locator("canvas")).to_have_count(8)
+    page.get_by_test_id("compare-thumb-1-2").click()
+    expect(page.locator("[data-view=heatmap] h2")).to_have_text("Layer 1 · Head 2")
+    expect(diff.locator(".diff-pane-b .diff-pane-title")).to_have_text("B · L1 · H2 · “hallo”")
+    assert url_params(page)["diff"] == "1.2"
+    page.get_by_test_id("compare-thumb-0-0").click()
+
     # one more character: the tokens no longer line up
     box.fill("hellos")
     box.press("Enter")
@@ -128,6 +137,9 @@ def test_a_second_text_is_compared_cell_by_cell_where_it_aligns_and_side_by_side
     expect(page.get_by_test_id("diff-d-canvas")).to_be_hidden()
     expect(page.get_by_test_id("diff-b-canvas")).to_be_visible()
     expect(diff.locator(".diff-pane-b .diff-pane-title")).to_have_text("B · L0 · H0 · “hellos”")
+    expect(page.get_by_test_id("compare-heads-d")).to_have_count(0)
+    expect(page.get_by_test_id("compare-heads-a").locator("canvas")).to_have_count(8)
+    expect(page.get_by_test_id("compare-heads-b").locator("canvas")).to_have_count(8)
 
     # a link with the second text opens the comparison
     again = new_page(viewport=viewport)

@@ -5,6 +5,7 @@
  * edited; typing there opens the diff with B = the focused head of the second text.
  */
 import * as d3 from 'd3';
+import { sameRef } from '../lib/headRef';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 import { current } from './common';
@@ -91,6 +92,11 @@ export function createCompareBar(inputBar: HTMLElement, toolsBar: HTMLElement, s
     // a link naming a second text opens its comparison once the first document is there
     const cur = current(s);
     if (s.text2 && !s.diff && cur && !p.rawDoc && s.rawDoc) store.set({ diff: focusRef(s, cur.t) });
+    // comparing texts, B is the same head as A: it follows a change of the focused head
+    if (s.text2 && s.diff && cur && (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg) && sameRef(s.diff, focusRef(p, cur.t))) {
+      const next = focusRef(s, cur.t);
+      if (!sameRef(next, s.diff)) store.set({ diff: next });
+    }
   });
   render();
 }

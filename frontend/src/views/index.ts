@@ -30,6 +30,7 @@ import { createArchitecture } from './architecture';
 import { createLessonPanel, createLessonsMenu } from './lessonPanel';
 import { createSpanBar } from './spanBar';
 import { createCompareBar } from './compareBar';
+import { createCompareGrid } from './compareGrid';
 
 export interface App {
   run(): void;
@@ -69,6 +70,7 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createAblationBar(at('ablation-bar'), s),
   (s, at) => createStatsTable(at('stats-table'), s),
   (s, at) => createDiffView(at('diff-view'), s),
+  (s, at) => createCompareGrid(at('diff-view'), s),
   (s, at) => createInsightBar(at('insight-bar'), s),
   (s, at) => createCompareBar(at('input-bar'), at('insight-bar'), s),
   (s, at) => createPresenterToggle(at('toolbar'), s),
