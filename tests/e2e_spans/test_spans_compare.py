@@ -55,7 +55,7 @@ def test_shift_click_and_drag_make_a_span_whose_weights_are_summed_keys_and_aver
     shift_click_arc_token(page, "q", 1)
     expect(status).to_contain_text("source token 1 'e'")
     shift_click_arc_token(page, "q", 3)
-    expect(status).to_have_text(re.compile(r"^Span 'ell' \(source 1–3\) as one token: as a key, its columns summed · as a query, its rows averaged"))
+    expect(status).to_have_text(re.compile(r"^Span 'ell' \(source 1–3\) as one token: keys summed, queries averaged$"))
     assert url_params(page)["span"] == "src:1-4"
     expect(page.get_by_test_id("focus-heatmap-canvas")).to_have_attribute("aria-label", re.compile("4 queries by 4 keys$"))
     expect(page.get_by_test_id("tokens-src").locator("span.tok")).to_have_text(["h", "ell", "o", "<eos>"])

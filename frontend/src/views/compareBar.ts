@@ -5,6 +5,7 @@
  * edited; typing there opens the diff with B = the focused head of the second text.
  */
 import * as d3 from 'd3';
+import { isEmbedded } from '../embedded';
 import { sameRef } from '../lib/headRef';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
@@ -84,6 +85,8 @@ export function createCompareBar(inputBar: HTMLElement, toolsBar: HTMLElement, s
     const s = store.get();
     const shown = open || !!s.text2;
     row.style('display', shown ? '' : 'none');
+    // a single-file page has no model to run a second text on
+    button.style('display', isEmbedded() ? 'none' : '');
     button.classed('active', shown).attr('aria-pressed', String(shown)).property('disabled', !s.doc && !s.text2);
     if (s.text2 && document.activeElement !== input.node()) input.property('value', s.text2);
   }

@@ -7,7 +7,7 @@
  */
 import * as d3 from 'd3';
 import { keySide, querySide, type Side } from '../lib/doc';
-import { extendSpan, joinTokens, SCHEME_LABEL, wordGroups, wordScheme, rawPositions } from '../lib/spans';
+import { extendSpan, groupsFor, joinTokens, rawPositions, SCHEME_LABEL, wordGroups, wordScheme } from '../lib/spans';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
 import type { AppState } from '../state';
@@ -54,17 +54,22 @@ export function createSpanBar(container: HTMLElement, views: HTMLElement, store:
     wordsRule.text(s.words ? '(keys summed, queries averaged)' : '');
     const sp = s.span;
     const n = sp ? raw.tokens[sp.side].length : 0;
-    if (sp && sp.to <= n) {
-      const text = joinTokens(raw.tokens[sp.side].slice(sp.from, sp.to));
-      const count = sp.to - sp.from;
-      status.text(
-        count === 1
-          ? `Span: ${SIDE_LABEL[sp.side]} token ${sp.from} '${displayToken(text)}' · shift-click another token to extend it`
-          : `Span '${displayToken(text)}' (${SIDE_LABEL[sp.side]} ${sp.from}–${sp.to - 1}) as one token: ${SPAN_RULE}`,
-      );
+    // the group the span became (widened to whole words when words are grouped)
+    const group = sp && sp.to <= n ? (groupsFor(raw, { words: s.words, span: sp })[sp.side].find((g) => g.includes(sp.from)) ?? []) : [];
+    if (sp && group.length) {
+      const from = group[0]!;
+      const to = group[group.length - 1]!;
+      const text = joinTokens(group.map((i) => raw.tokens[sp.side][i]!));
+      status
+        .text(
+          group.length === 1
+            ? `Span: ${SIDE_LABEL[sp.side]} token ${from} '${displayToken(text)}' · shift-click another token to extend it`
+            : `Span '${displayToken(text)}' (${SIDE_LABEL[sp.side]} ${from}–${to}) as one token: keys summed, queries averaged`,
+        )
+        .attr('title', `${group.length} tokens read as one: ${SPAN_RULE}. Shift-click it to read them apart again.`);
       clear.style('display', '');
     } else {
-      status.text('Shift-click or drag tokens to merge them');
+      status.text('Shift-click or drag tokens to merge them').attr('title', `Shift-click tokens in the arc view, or drag across rows (queries) or columns (keys) of the heatmap: they are read as one token, ${SPAN_RULE}.`);
       status.classed('hint', true);
       clear.style('display', 'none');
       return;
