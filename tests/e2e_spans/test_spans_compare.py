@@ -132,7 +132,8 @@ def test_a_second_text_is_compared_cell_by_cell_where_it_aligns_and_side_by_side
     box.fill("hellos")
     box.press("Enter")
     expect(message).to_have_text(
-        "The two texts do not align (A has 6 tokens, B 7): a difference needs the same number of tokens, equal except where a token was edited. Shown side by side only."
+        "The two texts do not align (A has 6 tokens, B 7): a difference needs the same number of tokens,"
+        " equal except where a token was edited. Shown side by side only."
     )
     expect(page.get_by_test_id("diff-d-canvas")).to_be_hidden()
     expect(page.get_by_test_id("diff-b-canvas")).to_be_visible()

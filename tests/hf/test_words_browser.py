@@ -1,10 +1,11 @@
-""""Group sub-words into words" in a real Chromium through a real uvicorn: MiniLM's WordPiece pieces
+""" "Group sub-words into words" in a real Chromium through a real uvicorn: MiniLM's WordPiece pieces
 (``##``) merged into words, their weights read in the hover readout against numpy on the document
 the API returns (keys summed, queries averaged); not offered for a character-level toy model."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import quote
 
@@ -71,3 +72,39 @@ def test_words_are_not_offered_for_characters(hf_server: Server, new_page: Any) 
     open_app(page, hf_server.url, "/?ckpt=copy/ckpt_epoch1.pt&text=hello", drawn=True)
     expect(page.get_by_test_id("span-bar")).to_be_visible()
     expect(page.get_by_test_id("words-toggle")).to_be_hidden()
+
+
+def test_bpe_pieces_group_into_words(tiny_server: Server, new_page: Any) -> None:
+    """GPT-2's byte-level BPE (the tiny gpt2, tokenizer trained here): a word starts at a ``Ġ``
+    piece (shown ``␣`` in the document, backend hf.py), the pieces after it without one continue it."""
+    text = "the cats attended homework"
+    page = new_page()
+    asked: list[Any] = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/api/attention") else None)
+    page.goto(f"{tiny_server.url}/?ckpt={quote('hf/gpt2-tiny', safe='')}&text={quote(text)}")
+    wait_drawn(page, text, "hf/gpt2-tiny", timeout=60_000)
+    doc = tiny_server.api("/api/attention", asked[-1], timeout=60).json()
+    tokens = doc["tokens"]["tgt"]
+
+    # the words, from the space marks: each a run of pieces opened by one; special tokens and
+    # punctuation (the random model generates some) stand alone
+    def alone(t: str) -> bool:
+        return t in doc["special_tokens"] or all(unicodedata.category(c)[0] in "PS" for c in t)
+
+    words: list[list[int]] = []
+    for i, t in enumerate(tokens):
+        if t.startswith("␣") or not words or alone(t) or alone(tokens[i - 1]):
+            words.append([i])
+        else:
+            words[-1].append(i)
+    assert any(len(w) > 1 for w in words), tokens  # this text has words in pieces
+    a = decode_weights(doc, "decoder_self")[0, 0].astype(np.float64)
+
+    chips = page.get_by_test_id("tokens-tgt").locator("span.tok")
+    page.get_by_test_id("words-toggle").check()
+    expect(chips).to_have_text(["".join(tokens[i] for i in w) for w in words])
+    expect(page.get_by_test_id("words-rule")).to_have_text("(keys summed, queries averaged)")
+    # the last word's row: the mean of its pieces' rows; its weight on the first word: their sum over its pieces
+    last, first = words[-1], words[0]
+    hover_cell(page, len(words) - 1, 0)
+    assert readout_value(page) == pytest.approx(a[np.ix_(last, first)].sum(axis=1).mean(), abs=TOL)

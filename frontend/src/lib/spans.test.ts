@@ -87,6 +87,17 @@ describe('word grouping', () => {
     expect(wordGroups(toks, ['<s>', '</s>'])).toEqual([[0], [1], [2, 3, 4, 5], [6], [7]]);
   });
 
+  it('BPE as the server shows it: Ġ and ▁ are the visible space ␣', () => {
+    // the tiny GPT-2 of tests/hf on "the cats attended homework", through backend hf.py display_token
+    const toks = ['the', '␣cat', 's', '␣at', 'ten', 'd', 'ed', '␣ho', 'mewor', 'k'];
+    expect(wordScheme(toks)).toBe('space');
+    const g = wordGroups(toks);
+    expect(g).toEqual([[0], [1, 2], [3, 4, 5, 6], [7, 8, 9]]);
+    expect(g.map((w) => joinTokens(w.map((i) => toks[i]!)))).toEqual(['the', '␣cats', '␣attended', '␣homework']);
+    // a newline is a word of its own, and so is a lone space
+    expect(wordGroups(['a', '↵', 'b', '␣', 'c'], null, 'space')).toEqual([[0], [1], [2], [3], [4]]);
+  });
+
   it('characters (the toy models) have no sub-word marks: every token is its own word', () => {
     const toks = ['<bos>', 'h', 'e', 'l', 'l', 'o', '<eos>'];
     expect(wordScheme(toks)).toBeNull();

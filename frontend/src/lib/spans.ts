@@ -7,7 +7,8 @@
  * - as a QUERY its row is the MEAN of the group's rows: what the group looks at on average, so the
  *   values stay in 0..1 (a sum of queries would reach the group's size).
  * The same rule merges the pieces of a word ("group sub-words into words"): WordPiece `##`
- * continuations, GPT-2 byte-level BPE (`Ġ` starts a word) and SentencePiece (`▁` starts a word).
+ * continuations, GPT-2 byte-level BPE (`Ġ` starts a word) and SentencePiece (`▁` starts a word),
+ * both shown as `␣` in the server's documents.
  *
  * Groups are contiguous runs of positions of the document as received (`rawDoc`), so a span in
  * the URL means the same tokens whether special tokens are hidden or words grouped.
@@ -38,13 +39,20 @@ export function spanParam(): ParamSpec<Span | null> {
   };
 }
 
-/** How a tokenizer marks words, read from its tokens (null: no sub-word marks, e.g. characters). */
-export type WordScheme = 'wordpiece' | 'bpe' | 'sentencepiece';
+/**
+ * How a tokenizer marks words, read from its tokens (null: no sub-word marks, e.g. characters).
+ * `space`: the server's documents show GPT-2's `Ġ` and SentencePiece's `▁` as the visible space
+ * `␣` (backend hf.py display_token); a token that starts with it (or with a space) starts a word.
+ */
+export type WordScheme = 'wordpiece' | 'bpe' | 'sentencepiece' | 'space';
+
+const STARTS: Record<Exclude<WordScheme, 'wordpiece'>, RegExp> = { bpe: /^Ġ/u, sentencepiece: /^▁/u, space: /^[␣ ]/u };
 
 export function wordScheme(tokens: readonly string[]): WordScheme | null {
   if (tokens.some((t) => t.length > 2 && t.startsWith('##'))) return 'wordpiece';
   if (tokens.some((t) => t.startsWith('Ġ'))) return 'bpe';
   if (tokens.some((t) => t.startsWith('▁'))) return 'sentencepiece';
+  if (tokens.some((t) => /^[␣ ]./u.test(t))) return 'space';
   return null;
 }
 
@@ -52,10 +60,11 @@ export const SCHEME_LABEL: Record<WordScheme, string> = {
   wordpiece: 'WordPiece: “##” pieces join the word before',
   bpe: 'BPE: a word starts at “Ġ” (a space)',
   sentencepiece: 'SentencePiece: a word starts at “▁” (a space)',
+  space: 'BPE / SentencePiece: a word starts at a space “␣” (GPT-2’s Ġ, SentencePiece’s ▁)',
 };
 
 const PUNCT = /^[\p{P}\p{S}]+$/u;
-const SPACE_ONLY = /^[ĠĊ▁\s]+$/u;
+const SPACE_ONLY = /^[ĠĊ▁␣↵⇥␍\s]+$/u;
 
 /**
  * The words of a token list: contiguous groups of positions, each token in exactly one. A special
@@ -70,8 +79,7 @@ export function wordGroups(tokens: readonly string[], special: readonly string[]
     const alone = isHideable(t, special) || PUNCT.test(t) || SPACE_ONLY.test(t);
     let starts = true;
     if (scheme && !alone && !prevAlone) {
-      if (scheme === 'wordpiece') starts = !t.startsWith('##');
-      else starts = t.startsWith(scheme === 'bpe' ? 'Ġ' : '▁');
+      starts = scheme === 'wordpiece' ? !t.startsWith('##') : STARTS[scheme].test(t);
     }
     if (starts || !groups.length) groups.push([i]);
     else groups[groups.length - 1]!.push(i);
@@ -84,7 +92,7 @@ export function wordGroups(tokens: readonly string[], special: readonly string[]
  *  concatenated (their marks are their spaces), whole words or characters as written. */
 export function joinTokens(tokens: readonly string[]): string {
   if (tokens.length <= 1) return tokens[0] ?? '';
-  const marked = tokens.some((t) => /^[Ġ▁]/u.test(t));
+  const marked = tokens.some((t) => /^[Ġ▁␣ ]/u.test(t));
   const chars = tokens.every((t) => Array.from(t).length <= 1);
   let out = tokens[0]!;
   for (const t of tokens.slice(1)) {
