@@ -87,6 +87,19 @@ def test_shift_click_and_drag_make_a_span_whose_weights_are_summed_keys_and_aver
     hover_cell(page, 2, 0)
     assert readout_value(page) == pytest.approx(a[4, 0:3].sum(), abs=TOL)
 
+    # drag from one key label of the arc view to another: 'l', 'o', '<eos>' read as one
+    page.get_by_test_id("span-clear").click()
+    expect(page.get_by_test_id("tokens-src").locator("span.tok")).to_have_count(6)
+    labels = page.locator("[data-view=arcs] svg text.tok-k")
+    ends = [labels.nth(i).bounding_box() for i in (3, 5)]
+    assert ends[0] and ends[1]
+    page.mouse.move(ends[0]["x"] + ends[0]["width"] / 2, ends[0]["y"] + ends[0]["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(ends[1]["x"] + ends[1]["width"] / 2, ends[1]["y"] + ends[1]["height"] / 2, steps=4)
+    page.mouse.up()
+    expect(status).to_contain_text("Span 'lo<eos>' (source 3–5)")
+    assert url_params(page)["span"] == "src:3-6"
+
 
 @pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, {"width": 1280, "height": 720}])
 def test_a_second_text_is_compared_cell_by_cell_where_it_aligns_and_side_by_side_where_not(

@@ -103,6 +103,7 @@ describe('word grouping', () => {
     expect(wordScheme(toks)).toBeNull();
     expect(wordGroups(toks)).toEqual(toks.map((_, i) => [i]));
     expect(joinTokens(['h', 'e', 'l'])).toBe('hel');
+    expect(joinTokens(['l', 'o', '<eos>'])).toBe('lo<eos>');
   });
 
   it('a span that cuts a word takes the whole word', () => {

@@ -17,6 +17,7 @@ import type { AttentionKind } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { keySide, querySide, type AttnDoc, type AttnTensor, type Side } from './doc';
 import { isHideable } from './special';
+import { isSpecialToken } from './tokens';
 import type { ParamSpec } from './url';
 
 /** Tokens [from, to) of one side of the document as received. */
@@ -93,7 +94,8 @@ export function wordGroups(tokens: readonly string[], special: readonly string[]
 export function joinTokens(tokens: readonly string[]): string {
   if (tokens.length <= 1) return tokens[0] ?? '';
   const marked = tokens.some((t) => /^[Ġ▁␣ ]/u.test(t));
-  const chars = tokens.every((t) => Array.from(t).length <= 1);
+  // a character-level text (the toy models), its <bos> / <eos> included, is written as it reads
+  const chars = tokens.every((t) => Array.from(t).length <= 1 || isSpecialToken(t));
   let out = tokens[0]!;
   for (const t of tokens.slice(1)) {
     if (t.startsWith('##')) out += t.slice(2);
