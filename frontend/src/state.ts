@@ -121,7 +121,7 @@ export const URL_SPECS: Specs<UrlState> = {
  * The view an exported JSON document remembers (its optional `view` field, a query string like
  * the URL's): opening the file shows it as it was exported, not the default view.
  */
-const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'heads', 'mass', 'mvzoom'] as const;
+const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'heads', 'mass', 'mvzoom', 'words', 'span'] as const;
 type DocViewKey = (typeof DOC_VIEW_KEYS)[number];
 const DOC_VIEW_SPECS = Object.fromEntries(DOC_VIEW_KEYS.map((k) => [k, URL_SPECS[k]])) as Specs<Pick<UrlState, DocViewKey>>;
 

@@ -184,3 +184,14 @@ describe('span selection and URL', () => {
     expect(p.parse('key:1-2')).toBeUndefined();
   });
 });
+
+describe('the URL and a saved document remember the span and the words', () => {
+  it('span / words round-trip through the URL specs and a document’s view string', async () => {
+    const { URL_SPECS, docViewPatch, docViewString } = await import('../state');
+    const { formatParams, parseParams } = await import('./url');
+    const s = parseParams(URL_SPECS, '?ckpt=hf/x&text=a%20b&span=src:1-3&words=1&text2=a%20c');
+    expect([s.span, s.words, s.text2]).toEqual([{ side: 'src', from: 1, to: 3 }, true, 'a c']);
+    expect(formatParams(URL_SPECS, s)).toContain('span=src%3A1-3&words=1&text2=a+c');
+    expect(docViewPatch(docViewString(s))).toMatchObject({ span: { side: 'src', from: 1, to: 3 }, words: true });
+  });
+});
