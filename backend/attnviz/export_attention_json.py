@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from .atomic import atomic_file
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
@@ -31,22 +32,47 @@ DEFAULT_TOP_K = 5
 """Predictions listed per decoding step in the document's optional ``steps``."""
 
 
+def step_rows(
+    probs: Tensor, n_prompt: int, produced: list[int] | None, sampled_p: list[float] | None, top_k: int, precision: int
+) -> list[tuple[int, dict[str, Any], list[int], list[float]]]:
+    """Per row ``t`` of ``probs`` (the model's softmax, ``(T_t, vocab)``): the chosen id, the
+    step's fields besides ``token`` and ``top`` (``p``; ``p_sampled`` on a sampled token), and
+    the ids and probabilities of the ``top_k``. Shared by the toy and Hugging Face documents.
+
+    Row ``t`` predicts the token after ``tgt[0..t]``: a generated token from row ``n_prompt - 1``
+    on; the rows before it (a decoder's prompt), and any past the last generated token, show the
+    model's most probable next token."""
+    k = max(0, min(top_k, probs.size(-1)))
+    top_p, top_ids = probs.topk(k, dim=-1)  # (T_t, k)
+    argmax = probs.argmax(dim=-1).tolist()
+    first = max(0, n_prompt - 1)  # the row that produced the first generated token
+    rows = []
+    for t in range(probs.size(0)):
+        g = t - first
+        generated = produced is not None and 0 <= g < len(produced)
+        chosen = produced[g] if produced is not None and generated else argmax[t]
+        extra: dict[str, Any] = {"p": round(float(probs[t, chosen]), precision)}
+        if generated and sampled_p is not None and g < len(sampled_p):
+            extra["p_sampled"] = round(sampled_p[g], precision)
+        rows.append((chosen, extra, top_ids[t].tolist(), top_p[t].tolist()))
+    return rows
+
+
 def decoding_steps(result: AttentionResult, vocab: Vocab, top_k: int = DEFAULT_TOP_K, precision: int = 4) -> list[dict[str, Any]]:
-    """Per greedy decoding step ``t``: the token it produced and the ``top_k`` most probable
-    tokens with their probabilities (softmax of ``result.logits[t]``, rounded to ``precision``).
+    """Per decoding step ``t``: the token it produced (greedy or sampled), its probability under
+    the model (``p``, softmax of ``result.logits[t]``) and, when sampled, under the sampling
+    distribution (``p_sampled``), and the ``top_k`` most probable tokens with their probabilities
+    (the model's, rounded to ``precision``).
 
     Row ``t`` of the logits is the prediction made after reading ``tgt_tokens[:t + 1]``, so
     ``steps[t]["token"]`` is the output's ``t``-th token (``<eos>`` last when decoding finished).
     """
     probs = torch.softmax(result.logits.float(), dim=-1)  # (T_t, vocab)
-    k = max(0, min(top_k, probs.size(-1)))
-    top_p, top_ids = probs.topk(k, dim=-1)  # (T_t, k)
-    predicted = vocab.tokens(result.logits.argmax(dim=-1).tolist())
     steps = []
-    for t in range(probs.size(0)):
-        names = vocab.tokens(top_ids[t].tolist())
-        top = [{"token": name, "p": round(float(p), precision)} for name, p in zip(names, top_p[t].tolist(), strict=True)]
-        steps.append({"t": t, "token": predicted[t], "top": top})
+    rows = step_rows(probs, result.n_prompt, result.produced, result.sampled_p, top_k, precision)
+    for t, (chosen, extra, ids, ps) in enumerate(rows):
+        top = [{"token": name, "p": round(float(p), precision)} for name, p in zip(vocab.tokens(ids), ps, strict=True)]
+        steps.append({"t": t, "token": vocab.tokens([chosen])[0], **extra, "top": top})
     return steps
 
 
@@ -91,6 +117,8 @@ def document_from_result(
     }
     if top_k > 0 and result.tgt_ids:
         doc["steps"] = decoding_steps(result, ckpt.vocab, top_k, precision)
+    if result.sampling is not None:
+        doc["sampling"] = result.sampling.describe()
     return doc
 
 

@@ -5,7 +5,8 @@ families can be run and shown in attnviz:
 
 - ``encoder`` (BERT, MiniLM, RoBERTa...) through ``AutoModel``: ``encoder_self`` only;
 - ``decoder`` (GPT-2, LLaMA, Qwen, Mistral... grouped-query attention included) through
-  ``AutoModelForCausalLM``: greedy generation, then ``decoder_self`` over prompt + generated tokens;
+  ``AutoModelForCausalLM``: generation (greedy or sampled, :mod:`attnviz.sampling`), then
+  ``decoder_self`` over prompt + generated tokens;
 - ``encoder-decoder`` (T5, BART, Marian) through ``AutoModelForSeq2SeqLM``: all three kinds,
   exactly like the toy model.
 
@@ -35,7 +36,8 @@ import torch
 
 from . import hf_attn
 from .encoding import Encoding, encode_weights
-from .export_attention_json import DEFAULT_TOP_K, SCHEMA_VERSION
+from .export_attention_json import DEFAULT_TOP_K, SCHEMA_VERSION, step_rows
+from .sampling import GREEDY, Sampler, Sampling
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -441,6 +443,8 @@ class HFRun:
     finished: bool
     warnings: list[str]
     captured: dict[int, Any] = field(default_factory=dict)  # site module id -> (args, kwargs, output)
+    sampling: Sampling | None = None  # how the tokens were chosen (None: greedy), its seed filled in
+    sampled_p: list[float] | None = None  # per generated token, its probability under the sampling distribution
 
 
 def encode_text(m: HFModel, text: str) -> dict[str, torch.Tensor]:
@@ -492,6 +496,22 @@ def _eos_ids(m: HFModel) -> set[int]:
     return {int(e) for e in (eos if isinstance(eos, list) else [eos])}
 
 
+def _sampling_processor(sampler: Sampler) -> Any:
+    """A logits processor that draws the next token with ``sampler`` and leaves only it finite,
+    so ``generate``'s greedy search takes the draw: ``generate(do_sample=True)`` would draw from
+    the global RNG, shared by the server's threads. It runs after the model's own processors
+    (forced BOS/EOS, ``min_length``...), on the scores greedy search would see."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    class Draw(LogitsProcessor):
+        def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+            picked = sampler(scores)  # (B,)
+            only = torch.full_like(scores, float("-inf"))
+            return only.scatter(-1, picked[:, None], 0.0)
+
+    return LogitsProcessorList([Draw()])
+
+
 @torch.no_grad()
 def run_model(
     m: HFModel,
@@ -500,9 +520,11 @@ def run_model(
     ablate: Sequence[tuple[str, int, int]] = (),
     capture: Sequence[hf_attn.Site] = (),
     reduce: Any = None,
+    sampling: Sampling = GREEDY,
 ) -> HFRun:
-    """Greedy-generate (decoder, encoder-decoder), then one forward pass over the final sequence
-    with ``output_attentions``; ``ablate`` heads are zeroed in both, ``capture`` sites record their inputs.
+    """Generate (decoder, encoder-decoder; greedy, or as ``sampling`` says), then one forward pass
+    over the final sequence with ``output_attentions``; ``ablate`` heads are zeroed in both,
+    ``capture`` sites record their inputs.
 
     ``reduce`` (long inputs, :mod:`attnviz.longctx`): the final pass runs without
     ``output_attentions`` (``attentions`` is empty) and each captured site keeps what
@@ -528,8 +550,10 @@ def run_model(
         pad = m.tokenizer.pad_token_id
         if pad is None:
             pad = next(iter(eos), 0)
+        sampler = Sampler(sampling)
         if new > 0:
-            seq = m.model.generate(**batch, max_new_tokens=new, do_sample=False, num_beams=1, pad_token_id=pad)[0]
+            draw = {} if sampling.greedy else {"logits_processor": _sampling_processor(sampler)}
+            seq = m.model.generate(**batch, max_new_tokens=new, do_sample=False, num_beams=1, pad_token_id=pad, **draw)[0]
         elif m.family == "decoder":
             seq = ids[0]
         else:
@@ -570,6 +594,8 @@ def run_model(
             finished,
             warnings,
             cap,
+            sampling=None if sampler.sampling.greedy else sampler.sampling,
+            sampled_p=None if sampler.sampling.greedy else sampler.chosen_p[: len(produced)],
         )
         return run
 
@@ -588,20 +614,15 @@ def _stack(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
 def decoding_steps(m: HFModel, run: HFRun, top_k: int = DEFAULT_TOP_K, precision: int = 4) -> list[dict[str, Any]]:
     """One step per ``tokens.tgt`` row ``t`` (as the toy documents): the top ``top_k`` next tokens
     after reading ``tgt[0..t]``; ``token`` is the generated token where row ``t`` produced one, else
-    (a decoder's prompt rows) the model's most probable next token."""
+    (a decoder's prompt rows) the model's most probable next token; ``p`` its probability under
+    the model, ``p_sampled`` under the sampling distribution (sampled tokens only)."""
     assert run.logits is not None
     probs = torch.softmax(run.logits, dim=-1)
-    k = max(0, min(top_k, probs.size(-1)))
-    top_p, top_ids = probs.topk(k, dim=-1)
     steps = []
-    n = len(run.tgt_ids)
-    first = max(0, run.n_prompt - 1)  # the row that produced the first generated token
-    for t in range(n):
-        g = t - first
-        chosen = run.produced[g] if 0 <= g < len(run.produced) else int(top_ids[t, 0]) if k else int(probs[t].argmax())
-        names = m.show(m.tokenizer.convert_ids_to_tokens(top_ids[t].tolist()))
-        top = [{"token": nm, "p": round(float(p), precision)} for nm, p in zip(names, top_p[t].tolist(), strict=True)]
-        steps.append({"t": t, "token": m.show(m.tokenizer.convert_ids_to_tokens([chosen]))[0], "top": top})
+    for t, (chosen, extra, ids, ps) in enumerate(step_rows(probs, run.n_prompt, run.produced, run.sampled_p, top_k, precision)):
+        names = m.show(m.tokenizer.convert_ids_to_tokens(ids))
+        top = [{"token": nm, "p": round(float(p), precision)} for nm, p in zip(names, ps, strict=True)]
+        steps.append({"t": t, "token": m.show(m.tokenizer.convert_ids_to_tokens([chosen]))[0], **extra, "top": top})
     return steps
 
 
@@ -623,12 +644,13 @@ def hf_document(
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     ablate: Sequence[tuple[str, int, int]] = (),
     top_k: int = DEFAULT_TOP_K,
+    sampling: Sampling = GREEDY,
 ) -> dict[str, Any]:
     """The attention document (schema v1) of ``text``: by family, ``encoder_self`` only; or
     ``decoder_self`` over prompt + generated tokens with ``steps``; or all three kinds."""
     if not 0 <= precision <= 8:
         raise ValueError(f"precision must be between 0 and 8 decimals, not {precision}")
-    run = run_model(m, text, max_new_tokens, ablate)
+    run = run_model(m, text, max_new_tokens, ablate, sampling=sampling)
     return document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=json_as_array, top_k=top_k)
 
 
@@ -666,18 +688,26 @@ def document_of_run(
     }
     if m.family != "encoder" and top_k > 0:
         doc["steps"] = decoding_steps(m, run, top_k, precision)
+    if run.sampling is not None:
+        doc["sampling"] = run.sampling.describe()
     return doc
 
 
 def hf_math(
-    m: HFModel, text: str, kind: str, layer: int, head: int, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    m: HFModel,
+    text: str,
+    kind: str,
+    layer: int,
+    head: int,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    sampling: Sampling = GREEDY,
 ) -> dict[str, Any]:
     """One head's attention math on the document's sequence, recomputed from the module's own
     projections; ``max_abs_diff`` is its largest distance to the model's own weights."""
     if "math" not in m.supports:
         raise HFUnsupportedError(f"the attention modules of this {m.model_type} model are not recognised")
     site = site_of(m, kind, layer, head)
-    run = run_model(m, text, max_new_tokens, capture=[site])
+    run = run_model(m, text, max_new_tokens, capture=[site], sampling=sampling)
     captured = run.captured[id(site.module)]
     traced = hf_attn.trace_site(site, captured, head)
     traced["tensors"] = {name: t.cpu() for name, t in traced["tensors"].items()}  # float32 already (trace_site)

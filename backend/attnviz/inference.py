@@ -1,11 +1,12 @@
 """Running a trained model on one text and collecting every attention map it computes.
 
 Shared by the exporter (``export_attention_json``) and the service, so both return the same
-numbers. The decoder side runs on the model's own greedy output: the decoder queries are
-``<bos>`` followed by the generated tokens (the inputs that produced each next token).
+numbers. The decoder side runs on the model's own output, greedy or sampled
+(:mod:`attnviz.sampling`): the decoder queries are ``<bos>`` followed by the generated tokens
+(the inputs that produced each next token).
 
 The decoder-only model (:class:`~attnviz.model.SmallDecoder`) has one sequence: ``<bos>``, the
-text (its prompt), then what it generates greedily after it; its result has no source side
+text (its prompt), then what it generates after it; its result has no source side
 (``src_ids`` empty) and only ``decoder_self`` attention, as a Hugging Face decoder's.
 """
 
@@ -20,6 +21,7 @@ from torch import Tensor
 
 from .data import Vocab
 from .model import ATTENTION_KINDS, HeadMasks, SmallDecoder, SmallTransformer
+from .sampling import GREEDY, Sampler, Sampling
 
 EXTRA_DECODE_TOKENS = 8
 """Greedy decoding may run this many tokens past the input length before it is cut off."""
@@ -43,6 +45,10 @@ class AttentionResult:
     logits: Tensor  # (T_t, vocab): row t predicts the token after tgt_ids[t]
     finished: bool  # decoding produced <eos>
     warnings: list[str]
+    n_prompt: int = 1  # tgt_ids before the first generated token: <bos> (encoder-decoder), <bos> + text (decoder-only)
+    produced: list[int] | None = None  # the generated ids, <eos> included (None: not recorded, take the argmax)
+    sampling: Sampling | None = None  # how the tokens were chosen (None: greedy), its seed filled in
+    sampled_p: list[float] | None = None  # per generated token, its probability under the sampling distribution
 
 
 def encode_source(vocab: Vocab, text: str, model: SmallTransformer | SmallDecoder) -> Tensor:
@@ -87,21 +93,29 @@ def run_attention(
     max_text_len: int | None = None,
     ablate: list[tuple[str, int, int]] | None = None,
     max_new_tokens: int | None = None,
+    sampling: Sampling = GREEDY,
 ) -> AttentionResult:
-    """Greedy-decode ``text`` and return the attention maps of a final teacher-forced pass over
-    the decoded tokens (identical, row for row, to what each decoding step computed).
-    ``max_new_tokens``: the decoder-only model's continuation (default ``DEFAULT_NEW_TOKENS``)."""
+    """Decode ``text`` (greedy, or as ``sampling`` says) and return the attention maps of a final
+    teacher-forced pass over the decoded tokens (identical, row for row, to what each decoding
+    step computed). ``max_new_tokens``: the decoder-only model's continuation (default
+    ``DEFAULT_NEW_TOKENS``)."""
     head_masks = parse_head_masks(model, ablate)
     if isinstance(model, SmallDecoder):
         new = DEFAULT_NEW_TOKENS if max_new_tokens is None else max_new_tokens
-        return _run_lm(model, vocab, text, new, max_text_len, head_masks)
-    return _run_rows(model, vocab, text, [max_text_len], head_masks)[0]
+        return _run_lm(model, vocab, text, new, max_text_len, head_masks, sampling)
+    return _run_rows(model, vocab, text, [max_text_len], head_masks, sampling)[0]
 
 
 def _run_lm(
-    model: SmallDecoder, vocab: Vocab, text: str, max_new_tokens: int, max_text_len: int | None, head_masks: HeadMasks | None
+    model: SmallDecoder,
+    vocab: Vocab,
+    text: str,
+    max_new_tokens: int,
+    max_text_len: int | None,
+    head_masks: HeadMasks | None,
+    sampling: Sampling = GREEDY,
 ) -> AttentionResult:
-    """The decoder-only model: ``<bos>`` + ``text``, greedy continuation, then one pass over it all."""
+    """The decoder-only model: ``<bos>`` + ``text``, its continuation, then one pass over it all."""
     model.eval()
     if text == "":
         raise ValueError("text is empty")
@@ -110,7 +124,8 @@ def _run_lm(
         raise ValueError(f"text has {len(text)} characters; this model handles at most {limit}")
     prompt = torch.tensor([vocab.encode(text, add_bos=True)], dtype=torch.long)  # (1, 1 + T)
     never = (vocab.pad_id, vocab.bos_id)  # no sensible continuation: never generated, nor listed in the steps
-    seq = model.generate(prompt, max_new_tokens, vocab.eos_id, head_masks, never)  # (1, 1 + T + n)
+    sampler = Sampler(sampling, never)
+    seq = model.generate(prompt, max_new_tokens, vocab.eos_id, head_masks, never, sampler)  # (1, 1 + T + n)
     produced = seq[0, prompt.size(1) :].tolist()
     finished = bool(produced) and produced[-1] == vocab.eos_id
     fed = seq[:, :-1] if finished else seq  # (1, T_t): every token that was read
@@ -136,6 +151,10 @@ def _run_lm(
         logits=logits[0],
         finished=finished,
         warnings=warnings,
+        n_prompt=prompt.size(1),
+        produced=produced,
+        sampling=None if sampler.sampling.greedy else sampler.sampling,
+        sampled_p=None if sampler.sampling.greedy else sampler.chosen_p,
     )
 
 
@@ -149,15 +168,26 @@ def run_attention_stacked(
 
 
 def _run_rows(
-    model: SmallTransformer, vocab: Vocab, text: str, max_text_lens: Sequence[int | None], head_masks: HeadMasks | None
+    model: SmallTransformer,
+    vocab: Vocab,
+    text: str,
+    max_text_lens: Sequence[int | None],
+    head_masks: HeadMasks | None,
+    sampling: Sampling = GREEDY,
 ) -> list[AttentionResult]:
     """Decode ``text`` in each of ``E = len(max_text_lens)`` batch rows (one model, or E stacked
-    models), then one teacher-forced pass; row e's results are cut to its own decoded length."""
+    models), then one teacher-forced pass; row e's results are cut to its own decoded length.
+    ``sampling`` other than greedy: one row only (its draws are recorded for row 0)."""
     model.eval()
     E = len(max_text_lens)
     src = encode_source(vocab, text, model).expand(E, -1)  # (E, T_s)
     max_new = min(len(text) + EXTRA_DECODE_TOKENS, model.config.max_len - 1)
-    ys = model.greedy_decode(src, max_new, vocab.bos_id, vocab.eos_id, head_masks)  # (E, 1 + n), <pad> after <eos>
+    if not sampling.greedy and E != 1:
+        raise ValueError("sampling decodes one model at a time")
+    # a sampled <pad> or <bos> would read as the end of the row or a restart: never drawn
+    sampler = Sampler(sampling, () if sampling.greedy else (vocab.pad_id, vocab.bos_id))
+    chooser = None if sampling.greedy else sampler  # greedy keeps the model's own argmax
+    ys = model.greedy_decode(src, max_new, vocab.bos_id, vocab.eos_id, head_masks, chooser)  # (E, 1 + n), <pad> after <eos>
     logits, attn = model(src, ys[:, :-1], head_masks)  # (E, n, vocab): row t predicts ys[:, t + 1]
     src_ids = src[0].tolist()
     results = []
@@ -191,6 +221,10 @@ def _run_rows(
                 logits=logits[e, :n],
                 finished=finished,
                 warnings=warnings,
+                n_prompt=1,
+                produced=generated[:n],
+                sampling=None if sampler.sampling.greedy else sampler.sampling,
+                sampled_p=None if sampler.sampling.greedy else sampler.chosen_p[:n],
             )
         )
     return results

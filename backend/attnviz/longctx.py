@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from .encoding import compact
+from .sampling import GREEDY, Sampling
 
 if TYPE_CHECKING:
     from .hf import HFModel, HFRun
@@ -501,6 +502,7 @@ def hf_overview(
     max_new_tokens: int,
     ablate: Sequence[tuple[str, int, int]] = (),
     size: int = DEFAULT_SIZE,
+    sampling: Sampling = GREEDY,
 ) -> tuple[HFRun, LongRun, dict[str, Overview]]:
     """A Hugging Face model's run: one forward pass whose attention modules each reduce their own
     weights (one layer at a time) and keep Q, K (RoPE applied, grouped heads as they are) and
@@ -550,7 +552,7 @@ def hf_overview(
         return rows
 
     sites = [s for lst in m.sites.values() for s in lst]
-    run = run_model(m, text, max_new_tokens, ablate, capture=sites, reduce=reduce)
+    run = run_model(m, text, max_new_tokens, ablate, capture=sites, reduce=reduce, sampling=sampling)
     kinds: dict[str, list[HeadRows]] = {}
     for kind, lst in m.sites.items():
         rows = [run.captured.get(id(s.module)) for s in lst]

@@ -25,6 +25,7 @@ Conventions used everywhere in this file:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, cast
 
@@ -451,11 +452,19 @@ class SmallTransformer(nn.Module):
 
     @torch.no_grad()
     def greedy_decode(
-        self, src: Tensor, max_new_tokens: int, bos_id: int, eos_id: int, head_masks: HeadMasks | None = None
+        self,
+        src: Tensor,
+        max_new_tokens: int,
+        bos_id: int,
+        eos_id: int,
+        head_masks: HeadMasks | None = None,
+        choose: Callable[[Tensor], Tensor] | None = None,
     ) -> Tensor:
         """Greedy decoding: feed back the most probable token until every row has produced
         <eos> or ``max_new_tokens`` tokens. Returns ``(B, 1 + n)`` ids starting with <bos>
         (rows that finished early are padded with <pad> after their <eos>).
+        ``choose``: picks the next ids from the last logits ``(B, vocab) -> (B,)`` instead of the
+        argmax (a sampler, :mod:`attnviz.sampling`).
         """
         memory, src_mask, _ = self.encode(src, head_masks)  # (B, T_s, d_model)
         B = src.size(0)
@@ -463,7 +472,7 @@ class SmallTransformer(nn.Module):
         done = torch.zeros(B, dtype=torch.bool, device=src.device)
         for _ in range(max_new_tokens):
             logits, _, _ = self.decode(ys, memory, src_mask, head_masks)  # (B, t, vocab)
-            next_id = logits[:, -1].argmax(dim=-1)  # (B,)
+            next_id = logits[:, -1].argmax(dim=-1) if choose is None else choose(logits[:, -1])  # (B,)
             next_id = next_id.masked_fill(done, self.config.pad_id)
             ys = torch.cat([ys, next_id[:, None]], dim=1)  # (B, t + 1)
             done |= next_id == eos_id
@@ -546,17 +555,19 @@ class SmallDecoder(nn.Module):
         eos_id: int | None = None,
         head_masks: HeadMasks | None = None,
         never: tuple[int, ...] = (),
+        choose: Callable[[Tensor], Tensor] | None = None,
     ) -> Tensor:
         """Greedy continuation: append the most probable next token ``max_new_tokens`` times (or
         until every row produced ``eos_id``); ids in ``never`` (``<pad>``, ``<bos>``) are never
-        chosen. ``(B, T) -> (B, T + n)``; positions past the positional table are not generated."""
+        chosen. ``(B, T) -> (B, T + n)``; positions past the positional table are not generated.
+        ``choose``: picks the next ids from the last logits ``(B, vocab) -> (B,)`` instead of the argmax."""
         limit = min(max_new_tokens, self.config.max_len - ids.size(1))
         for _ in range(max(0, limit)):
             logits, _ = self(ids, head_masks)  # (B, t, vocab)
             last = logits[:, -1]  # (B, vocab)
             if never:
                 last = last.index_fill(-1, torch.tensor(never, device=last.device), float("-inf"))
-            next_id = last.argmax(dim=-1)  # (B,)
+            next_id = last.argmax(dim=-1) if choose is None else choose(last)  # (B,)
             ids = torch.cat([ids, next_id[:, None]], dim=1)  # (B, t + 1)
             if eos_id is not None and bool((next_id == eos_id).all()):
                 break

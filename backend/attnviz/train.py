@@ -79,11 +79,13 @@ class TrainConfig:
         return cls(task=task, **{**(INDUCTION_DEFAULTS if task in LM_TASKS else {}), **overrides})
 
 
-# The induction recipe (README "Watch an induction head form" lists what was tried): sequences of 32
+# The induction recipe (bench/NOTES.md "The induction head" lists what was tried): sequences of 32
 # random letters with a segment of 5-15 repeated at once, loss on the predictable second-copy tokens
-# only, fresh sequences every step. n_train is sequences per epoch (250 steps of 64).
+# only, fresh sequences every step. n_train is sequences per epoch (250 steps of 64). One head per
+# layer: with more, every layer-2 head becomes an induction head and switching one off costs little.
 INDUCTION_DEFAULTS: dict[str, Any] = {
-    "epochs": 5,
+    "n_heads": 1,  # one previous-token head (layer 1) feeding one induction head (layer 2)
+    "epochs": 3,
     "lr": 3e-3,
     "warmup_steps": 200,
     "min_len": 5,  # shortest repeated segment

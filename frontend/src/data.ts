@@ -11,7 +11,7 @@
 import { createClient } from './api/client';
 import type { TileRequest, TileResponse } from './api/types';
 import { decodeCompactArray, type OverviewRun, type Tile } from './lib/tiled';
-import type { AblateHead, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, MathRequest, MathResponse, TrainRequest } from './api/types';
+import type { AblateHead, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, MathRequest, MathResponse, Sampling, SamplingRequest, TrainRequest } from './api/types';
 import { decodeDocument, type AttnDoc } from './lib/doc';
 import { requestEncoding } from './lib/wireEncoding';
 import { embeddedSource, embeddedTrainingBlock } from './embedded';
@@ -53,8 +53,14 @@ export function fetchCheckpoints(signal?: AbortSignal): Promise<CheckpointsRespo
   return listed ? Promise.resolve(listed) : source.checkpoints(signal);
 }
 
+/** The request fields that repeat a document's draw (its `sampling`, seed included); {} when greedy. */
+export function sameDraw(d: Sampling | null | undefined): SamplingRequest {
+  return d ? { temperature: d.temperature, top_k: d.top_k, top_p: d.top_p, seed: d.seed } : {};
+}
+
 /**
- * The document of `text` on checkpoint `info.name` (heads in `ablate` switched off), decoded. The
+ * The document of `text` on checkpoint `info.name` (heads in `ablate` switched off; `sampling`:
+ * how a generating model picks its tokens, lib/sampling.ts), decoded. The
  * encoding is chosen here: float16, uint8 for large documents (lib/wireEncoding.ts). Not cached:
  * the caller (main.ts) cancels a superseded one through `signal`.
  */
@@ -64,8 +70,9 @@ export async function fetchDocument(
   text: string,
   ablate: AblateHead[],
   signal?: AbortSignal,
+  sampling: SamplingRequest = {},
 ): Promise<{ doc: AttnDoc; arrivedAt: number; decodedAt: number }> {
-  const raw = await source.attention({ checkpoint, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}) }, signal);
+  const raw = await source.attention({ checkpoint, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}), ...sampling }, signal);
   // the page's load timings (test/bench hook) split the wait at the answer's arrival and its decoding
   const arrivedAt = performance.now();
   performance.mark('attnviz:data');
@@ -102,7 +109,7 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
       let renewal = renewals.get(run);
       if (!renewal) {
         renewal = server
-          .attention({ checkpoint: run.checkpoint, text: run.text, detail: 'overview', encoding: 'uint8', ...(run.ablate?.length ? { ablate: run.ablate } : {}) })
+          .attention({ checkpoint: run.checkpoint, text: run.text, detail: 'overview', encoding: 'uint8', ...(run.ablate?.length ? { ablate: run.ablate } : {}), ...sameDraw(doc.sampling) })
           .then((again) => {
             run.handle = (again as { overview?: { handle?: string | null } }).overview?.handle ?? null;
           })
@@ -222,9 +229,9 @@ export function fetchTimeline(run: string, text: string): Promise<TimelineEpoch[
 }
 
 const maths = new Map<string, Promise<MathResponse>>();
-/** Q, K, V, scores and weights of one head; cached per checkpoint + text + kind + layer + head. */
+/** Q, K, V, scores and weights of one head; cached per checkpoint + text + kind + layer + head + draw. */
 export function fetchMath(req: MathRequest): Promise<MathResponse> {
-  const key = [req.checkpoint, req.text, req.kind, req.layer, req.head].join('\n');
+  const key = [req.checkpoint, req.text, req.kind, req.layer, req.head, req.temperature, req.top_k, req.top_p, req.seed].join('\n');
   let p = maths.get(key);
   if (!p) {
     p = source.math(req);

@@ -82,6 +82,10 @@ export function embeddedSource(): DataSource | null {
     attention: (req) => {
       if (req.ablate?.length) return answer<AttentionDocument>(null);
       const doc = embeddedDoc as AttentionDocument | null;
+      // another draw than the file's (a sampled link opened on it) needs the model
+      const draw = (d: { temperature?: number | null; top_k?: number | null; top_p?: number | null; seed?: number | null } | null | undefined) =>
+        d?.temperature ? `${d.temperature}|${d.top_k ?? 0}|${d.top_p ?? 1}|${d.seed ?? -1}` : '';
+      if (draw(req) && draw(req) !== draw(doc?.sampling)) return answer<AttentionDocument>(null);
       if (doc && doc.checkpoint === req.checkpoint && doc.input === req.text) return answer(doc);
       for (const t of data.timeline ?? []) {
         const e = t.text === req.text ? t.epochs.find((x) => x.checkpoint === req.checkpoint) : undefined;

@@ -20,6 +20,7 @@ import { resolveRunAlias } from './lib/examples';
 import { installPerf, isSkeleton } from './perf';
 import { createThrottle } from './lib/throttle';
 import { ablationKey } from './lib/ablate';
+import { generates, isSampling, newSeed, samplingKey, samplingRequest } from './lib/sampling';
 import { installInsight } from './insight';
 import { lessonSearchIn, lessonSearchOut } from './lib/lessonUrl';
 import { installTestHook, timeHovers, timings, type LoadTimings } from './testHook';
@@ -55,6 +56,7 @@ function renderChrome(s: AppState) {
   views.dataset.input = drawn?.input ?? '';
   views.dataset.checkpoint = drawn?.checkpoint ?? '';
   views.dataset.ablate = drawn ? s.docAblate : '';
+  views.dataset.sampling = drawn ? s.docSampling : '';
   $('output-panel').classList.toggle('loading', s.status === 'loading');
   document.body.classList.toggle('present', s.present);
   views.classList.toggle('mv-zoom', s.mvzoom);
@@ -95,7 +97,7 @@ function renderChrome(s: AppState) {
 }
 store.subscribe((s, p) => {
   if (
-    s.doc !== p.doc || s.rawDoc !== p.rawDoc || s.docAblate !== p.docAblate || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
+    s.doc !== p.doc || s.rawDoc !== p.rawDoc || s.docAblate !== p.docAblate || s.docSampling !== p.docSampling || s.status !== p.status || s.view !== p.view || s.present !== p.present || s.mvzoom !== p.mvzoom ||
     s.checkpointsStatus !== p.checkpointsStatus || s.checkpoints !== p.checkpoints || s.insight !== p.insight
   ) renderChrome(s);
 });
@@ -162,15 +164,27 @@ function precheck(): boolean {
   return false;
 }
 
+/** The sampling a request for `s` carries (lib/sampling.ts): none when greedy or the model generates nothing. */
+function drawOf(s: AppState) {
+  const gen = generates(findCheckpoint(s, s.ckpt));
+  return { request: samplingRequest(s, gen), key: samplingKey(s, gen) };
+}
+
 async function runNow() {
   clearTimeout(timer);
   const { ckpt, text, ablate } = store.get();
   if (!ckpt || !text || !precheck()) return;
+  if (isSampling(store.get()) && store.get().seed < 0) {
+    // sampling from a link without a seed: pick one first, so the URL reproduces this draw (the change runs it)
+    store.set({ seed: newSeed() });
+    return;
+  }
+  const sampling = drawOf(store.get()).request;
   inflight?.abort();
   const ac = new AbortController();
   inflight = ac;
   try {
-    const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal);
+    const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal, sampling);
     // after the request is on its way: what loading sets off (perf.ts's skeleton) does not delay it
     store.set({ status: 'loading' });
     const { doc, arrivedAt: t0, decodedAt: t1 } = await pending;
@@ -217,12 +231,17 @@ function recordLoad(t0: number, t1: number, t2: number) {
   );
 }
 
-// auto-run: when checkpoint or text change and differ from what is shown
+// auto-run: when checkpoint, text, ablation or sampling change and differ from what is shown
+const drawChanged = (s: AppState, p: AppState) => s.temp !== p.temp || s.topk !== p.topk || s.topp !== p.topp || s.seed !== p.seed;
 store.subscribe((s, p) => {
-  if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
+  if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate && !drawChanged(s, p)) return;
   // an opened file names its checkpoint and text (for links); it is shown as it is, not re-run
   if (s.doc !== p.doc && s.docSource === 'file') return;
-  if (s.doc && !isSkeleton(s) && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate)) return;
+  if (s.docSource === 'file' && s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
+  if (
+    s.doc && !isSkeleton(s) && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate) &&
+    s.docSampling === drawOf(s).key
+  ) return;
   clearTimeout(timer);
   if (!s.text && s.error) {
     // an emptied input drops the error about the text it held

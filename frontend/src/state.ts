@@ -8,6 +8,7 @@ import { ablationParam } from './lib/ablate';
 import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
 import { hideSpecialTokens } from './lib/special';
 import { groupDoc, spanParam, type Grouping, type Span } from './lib/spans';
+import { docSamplingKey, MAX_SEED, MAX_TEMPERATURE } from './lib/sampling';
 
 /** Views that can take the focus slot (downloads act on it); `stats` and `diff` also open their
  *  panel (insight.ts), so `view=stats` / `view=diff` links show what they name. */
@@ -40,6 +41,15 @@ export interface UrlState {
   ablate: AblateHead[];
   /** hide special tokens ([CLS], [SEP], <bos>, <eos>) and renormalise the rows */
   hidespecial: boolean;
+  // ---- sampling (generating models; lib/sampling.ts, views/samplingControls.ts) ----
+  /** temperature; 0 = greedy decoding */
+  temp: number;
+  /** top-k; 0 = all tokens */
+  topk: number;
+  /** top-p (nucleus); 1 = all tokens */
+  topp: number;
+  /** the draw's seed; -1 = none yet (picked when sampling starts) */
+  seed: number;
   // ---- insight views: head statistics, aggregates, diff (see src/insight.ts) ----
   /** focused matrix: the real head, or the mean / rollout of `layer` (URL agg=mean|rollout) */
   agg: Agg;
@@ -97,6 +107,10 @@ export const URL_SPECS: Specs<UrlState> = {
   step: param.int(0),
   ablate: ablationParam(),
   hidespecial: param.bool(false),
+  temp: param.float(0, 0, MAX_TEMPERATURE),
+  topk: param.int(0, 0, 1 << 20),
+  topp: param.float(1, 0.0001, 1),
+  seed: param.int(-1, -1, MAX_SEED),
   // ---- insight views ----
   agg: param.oneOf(AGGS, 'none'),
   aside: param.oneOf(['arcs', 'stats'] as const, 'arcs'),
@@ -165,6 +179,8 @@ export interface AppState extends UrlState {
   checkpointsError: string | null;
   /** ablation key (`ablate` formatted) the shown document was computed with; '' = none */
   docAblate: string;
+  /** sampling key (lib/sampling.ts docSamplingKey) of the shown document; '' = greedy */
+  docSampling: string;
 }
 
 export function initialState(url: UrlState): AppState {
@@ -181,6 +197,7 @@ export function initialState(url: UrlState): AppState {
     checkpointsStatus: 'loading',
     checkpointsError: null,
     docAblate: '',
+    docSampling: '',
   };
 }
 
@@ -220,5 +237,17 @@ export function showDocPatch(
   // a span names positions of the previous text: a new text drops it (words stay on)
   const span = s.rawDoc && raw.input !== s.rawDoc.input ? null : s.span;
   const doc = shownDoc(raw, s.hidespecial, { words: s.words, span });
-  return { span, doc, rawDoc: raw, docSource: source, fileName, status: 'ready', error: null, hover: null, docAblate, ...normalizeForDoc(s, doc) };
+  return {
+    span,
+    doc,
+    rawDoc: raw,
+    docSource: source,
+    fileName,
+    status: 'ready',
+    error: null,
+    hover: null,
+    docAblate,
+    docSampling: docSamplingKey(raw.sampling),
+    ...normalizeForDoc(s, doc),
+  };
 }

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..sampling import MAX_SEED, MAX_TEMPERATURE
+
 MAX_TEXT_CHARS = 4_000_000
 """Cap on `text` in the schema, far past any model's context: the real limits are the body size
 (`max_body_bytes`) and each model's own, in tokens (422 `text_too_long` naming both counts)."""
@@ -209,7 +211,42 @@ class AblateHead(BaseModel):
     head: JsonInt = Field(ge=0, le=1024, description="Head index, 0-based; 422 `out_of_range` past the model's heads.")
 
 
-class AttentionRequest(BaseModel):
+class SamplingFields(BaseModel):
+    """How generating models choose each token (/api/attention, /api/attention/math): greedy unless
+    `temperature` > 0. An encoder-only model generates nothing: any of these gets 422 `not_supported`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    temperature: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_TEMPERATURE,
+        allow_inf_nan=False,
+        description=f"0 or absent: greedy decoding (the most probable token each step; `top_k`, `top_p`, `seed` unused). "
+        f"Above 0 (at most {MAX_TEMPERATURE:g}): each token is drawn from softmax(logits / temperature), after `top_k` "
+        "and `top_p`; the document's `sampling` says how, seed included.",
+    )
+    top_k: JsonInt | None = Field(
+        None, ge=0, le=1 << 20, description="Sampling: draw from the k most probable tokens only; 0 or absent: all."
+    )
+    top_p: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Sampling (nucleus): draw from the fewest most probable tokens whose mass reaches p (0 < p ≤ 1); "
+        "1 or absent: all.",
+    )
+    seed: JsonInt | None = Field(
+        None,
+        ge=0,
+        le=MAX_SEED,
+        description="Sampling: the draw's seed (the same request and seed give the same tokens); absent: the server "
+        "picks one and returns it in `sampling.seed`.",
+    )
+
+
+class AttentionRequest(SamplingFields):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     checkpoint: UnicodeStr = _checkpoint_field()
@@ -223,7 +260,7 @@ class AttentionRequest(BaseModel):
         None,
         ge=0,
         le=4096,
-        description="Hugging Face decoder and encoder-decoder models: tokens generated greedily (default the server's "
+        description="Hugging Face decoder and encoder-decoder models: tokens generated (default the server's "
         "`max_new_tokens` setting, at most its `max_new_tokens_limit`, and never past the model's context). The toy "
         "models decode until `<eos>` and ignore it; an encoder gets 422 `not_supported`.",
     )
@@ -349,8 +386,28 @@ class TopPrediction(BaseModel):
 
 class DecodingStep(BaseModel):
     t: int = Field(description="Decoding step: the decoder read `tokens.tgt[0..t]` (query row `t`) to predict this token.")
-    token: str = Field(description="The token greedy decoding produced at this step (the most probable one).")
-    top: list[TopPrediction] = Field(description="The most probable next tokens, most probable first (5 by default).")
+    token: str = Field(
+        description="The token decoding produced at this step: the most probable one (greedy) or the one drawn "
+        "(`sampling`); a decoder-only model's prompt rows give the model's most probable next token."
+    )
+    p: float | None = Field(
+        None, description="The model's probability of `token` (softmax of the logits, temperature 1). Absent in older documents."
+    )
+    p_sampled: float | None = Field(
+        None,
+        description="Sampled documents, generated rows only: the probability `token` had under the sampling distribution "
+        "it was drawn from (temperature, top-k and top-p applied, renormalised).",
+    )
+    top: list[TopPrediction] = Field(
+        description="The model's most probable next tokens (softmax of the logits), most probable first (5 by default)."
+    )
+
+
+class SamplingInfo(BaseModel):
+    temperature: float = Field(description="Logits were divided by this before the softmax (above 0).")
+    top_k: int = Field(description="Tokens drawn from: the k most probable (0: all).")
+    top_p: float = Field(description="Nucleus: the fewest most probable tokens whose mass reaches p (1: all).")
+    seed: int = Field(description="The draw's seed: send it back to get the same tokens.")
 
 
 class HeldOut(BaseModel):
@@ -369,7 +426,9 @@ class DocumentFields(BaseModel):
     checkpoint: str = Field(description="Checkpoint name.")
     model: ModelSummary
     input: str = Field(description="The submitted text.")
-    output: str | None = Field(description="The model's greedy output; null for an encoder-only model.")
+    output: str | None = Field(
+        description="The model's output (greedy, or sampled: see `sampling`); null for an encoder-only model."
+    )
     expected: str | None = Field(description="The task's correct output for the input.")
     tokens: Tokens
     encoding: EncodingName = Field(description="How `attentions` is encoded (an overview: as asked).")
@@ -379,7 +438,7 @@ class DocumentFields(BaseModel):
     warnings: list[str] = Field(description="Sentences, e.g. input longer than the training sequences.")
     steps: list[DecodingStep] | None = Field(
         None,
-        description="Optional: per greedy decoding step, the produced token and the top predictions "
+        description="Optional: per decoding step, the produced token, its probability and the top predictions "
         "(one per `tokens.tgt` row; a decoder-only model's prompt rows give its most probable next token). "
         "Absent in documents from older exporters.",
     )
@@ -390,6 +449,11 @@ class DocumentFields(BaseModel):
     )
     heldout: HeldOut | None = Field(
         None, description="Induction checkpoints: in-context accuracy on held-out sequences, with the `ablate` heads off."
+    )
+    sampling: SamplingInfo | None = Field(
+        None,
+        description="Present when the output was sampled (`temperature` > 0): the settings and the seed used. Absent: "
+        "greedy decoding.",
     )
 
 
@@ -481,7 +545,7 @@ class TopkResponse(BaseModel):
 # ---- step-through -----------------------------------------------------------------------------
 
 
-class MathRequest(BaseModel):
+class MathRequest(SamplingFields):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     checkpoint: UnicodeStr = _checkpoint_field()
@@ -520,7 +584,7 @@ class MathTensors(BaseModel):
 class MathResponse(BaseModel):
     checkpoint: str = Field(description="Checkpoint name.")
     input: str = Field(description="The submitted text.")
-    output: str = Field(description="The model's greedy output (the decoder runs on it).")
+    output: str = Field(description="The model's output, greedy or sampled as asked (the decoder runs on it).")
     kind: Kind
     layer: int
     head: int

@@ -31,6 +31,7 @@ from ..hf import (
 from ..induction import heldout_summary
 from ..inference import EXTRA_DECODE_TOKENS, AttentionResult, parse_head_masks, run_attention, run_attention_stacked, trace_head
 from ..model import SmallDecoder, SmallTransformer
+from ..sampling import GREEDY, Sampling
 from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
@@ -278,6 +279,7 @@ class AttentionService:
         ablate: Sequence[tuple[str, int, int]] = (),
         loaded: LoadedModel | None = None,
         max_new_tokens: int | None = None,
+        sampling: Sampling = GREEDY,
     ) -> dict[str, Any]:
         loaded = loaded or self.load(name)
         check_text(text, loaded, self.max_text_len)
@@ -291,6 +293,7 @@ class AttentionService:
             max_text_len=loaded.ckpt.max_text_len,
             ablate=list(ablate) or None,
             max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
+            sampling=sampling,
         )
         doc = document_from_result(
             loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
@@ -314,6 +317,13 @@ class AttentionService:
             raise not_supported(name, "Generating tokens (max_new_tokens)", m.family, m.supports)
         return self.bounded_new_tokens(requested)
 
+    def generating(self, name: str, m: HFModel, sampling: Sampling | None) -> Sampling:
+        """The sampling settings of a request (None: none given, greedy); 422 ``not_supported``
+        for an encoder, which generates nothing to sample."""
+        if sampling is not None and "generate" not in m.supports:
+            raise not_supported(name, "Sampling (temperature, top_k, top_p, seed)", m.family, m.supports)
+        return sampling or GREEDY
+
     def bounded_new_tokens(self, requested: int | None) -> int:
         """The default when absent, else ``requested`` within the server's bound (422 past it)."""
         if requested is None:
@@ -336,6 +346,7 @@ class AttentionService:
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]] = (),
         max_new_tokens: int | None = None,
+        sampling: Sampling | None = None,
     ) -> dict[str, Any]:
         """The document of a Hugging Face model (by family); the limit is the model's, in tokens."""
         m = loaded.encoder
@@ -346,9 +357,18 @@ class AttentionService:
         for i, (kind, layer, head) in enumerate(ablate):
             check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
         new = self.new_tokens(name, m, max_new_tokens)
+        how = self.generating(name, m, sampling)
         try:
             return hf_document(
-                m, text, name=name, precision=precision, encoding=encoding, json_as_array=True, max_new_tokens=new, ablate=ablate
+                m,
+                text,
+                name=name,
+                precision=precision,
+                encoding=encoding,
+                json_as_array=True,
+                max_new_tokens=new,
+                ablate=ablate,
+                sampling=how,
             )
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
@@ -364,7 +384,9 @@ class AttentionService:
         ablate: Sequence[tuple[str, int, int]],
         max_new_tokens: int | None = None,
         detail: Detail = "auto",
+        sampling: Sampling | None = None,
     ) -> bytes:
+        """``sampling``: how a generating model picks its tokens (None: nothing asked, greedy)."""
         """The document of ``text``: full, or an overview (``detail``; ``auto``: full when the most
         weights it may hold fit the response budget). Sizes are decided before the model runs."""
         loaded = self.load_any(name)
@@ -374,13 +396,15 @@ class AttentionService:
                 raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
             n = self.hf_tokens(m, text)  # 422 past the context, before the model runs
             new = self.new_tokens(name, m, max_new_tokens) if m.family != "encoder" else self.max_new_tokens
+            self.generating(name, m, sampling)  # 422 for an encoder before the model runs
             bounds = hf_weight_bounds(m, n, new)
             if self.choose(detail, bounds, encoding, precision) == "overview":
-                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens)
+                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling)
             else:
-                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens)
+                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling)
         else:
             check_text(text, loaded, self.max_text_len)
+            how = sampling or GREEDY  # every toy model generates
             if isinstance(loaded.model, SmallDecoder):
                 # its context is a few dozen characters: always whole
                 if detail == "overview":
@@ -390,11 +414,15 @@ class AttentionService:
                         f"{name} is a toy decoder whose longest text is {loaded.ckpt.config.max_len - 1} characters: its "
                         "document always comes whole; ask for detail 'full' or 'auto'.",
                     )
-                doc = self.document(name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens)
+                doc = self.document(
+                    name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens, sampling=how
+                )
             elif self.choose(detail, toy_weight_bounds(loaded, text), encoding, precision) == "overview":
-                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate)
+                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate, how)
             else:
-                doc = self.document(name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens)
+                doc = self.document(
+                    name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens, sampling=how
+                )
         if "attentions" in doc:
             check_budget([doc], encoding, precision, self.max_response_bytes, overview=detail == "full")
             doc["detail"] = "full"
@@ -431,6 +459,7 @@ class AttentionService:
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]],
         max_new_tokens: int | None,
+        sampling: Sampling | None = None,
     ) -> dict[str, Any]:
         m = loaded.encoder
         if ablate and "ablate" not in m.supports:
@@ -438,8 +467,9 @@ class AttentionService:
         for i, (kind, layer, head) in enumerate(ablate):
             check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
         new = self.new_tokens(name, m, max_new_tokens)
+        how = self.generating(name, m, sampling)
         try:
-            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size)
+            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size, how)
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError:
@@ -458,11 +488,17 @@ class AttentionService:
         precision: int,
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]],
+        sampling: Sampling = GREEDY,
     ) -> dict[str, Any]:
         for i, (_kind, layer, head) in enumerate(ablate):
             check_head(loaded, layer, head, f"ablate[{i}]: ")
         result = run_attention(
-            loaded.model, loaded.ckpt.vocab, text, max_text_len=loaded.ckpt.max_text_len, ablate=list(ablate) or None
+            loaded.model,
+            loaded.ckpt.vocab,
+            text,
+            max_text_len=loaded.ckpt.max_text_len,
+            ablate=list(ablate) or None,
+            sampling=sampling,
         )
         assert isinstance(loaded.model, SmallTransformer)  # attention() keeps a toy decoder's documents whole
         long, overviews = longctx.toy_overview(loaded.model, result, ablate, self.overview_size)
@@ -520,7 +556,15 @@ class AttentionService:
         return orjson.dumps({"handle": handle, **out})
 
     def hf_math_json(
-        self, name: str, loaded: LoadedHF, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None
+        self,
+        name: str,
+        loaded: LoadedHF,
+        text: str,
+        kind: str,
+        layer: int,
+        head: int,
+        max_new_tokens: int | None,
+        sampling: Sampling | None = None,
     ) -> bytes:
         m = loaded.encoder
         if "math" not in m.supports:
@@ -529,8 +573,9 @@ class AttentionService:
             raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
         check_hf_head(m, kind, layer, head)
         new = self.new_tokens(name, m, max_new_tokens)
+        how = self.generating(name, m, sampling)
         try:
-            traced = hf_math(m, text, kind, layer, head, new)
+            traced = hf_math(m, text, kind, layer, head, new, how)
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError as exc:
@@ -540,10 +585,20 @@ class AttentionService:
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
         return orjson.dumps({"checkpoint": name, "input": text, **traced, "tensors": tensors})
 
-    def math_json(self, name: str, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None = None) -> bytes:
+    def math_json(
+        self,
+        name: str,
+        text: str,
+        kind: str,
+        layer: int,
+        head: int,
+        max_new_tokens: int | None = None,
+        sampling: Sampling | None = None,
+    ) -> bytes:
+        """``sampling``: the decoder side runs on the same sampled output as /api/attention's."""
         loaded_any = self.load_any(name)
         if isinstance(loaded_any, LoadedHF):
-            return self.hf_math_json(name, loaded_any, text, kind, layer, head, max_new_tokens)
+            return self.hf_math_json(name, loaded_any, text, kind, layer, head, max_new_tokens, sampling)
         loaded = loaded_any
         check_text(text, loaded, self.max_text_len)
         check_toy_kind(loaded, kind)
@@ -554,6 +609,7 @@ class AttentionService:
             text,
             max_text_len=loaded.ckpt.max_text_len,
             max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
+            sampling=sampling or GREEDY,
         )
         traced = trace_head(loaded.model, result, kind, layer, head)  # no hooks: shares the model safely
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}

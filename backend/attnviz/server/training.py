@@ -171,7 +171,8 @@ def job_config(spec: TrainSpec, limits: Limits, run_dir: Path) -> dict[str, Any]
     if spec.task in LM_TASKS:
         from ..train import INDUCTION_DEFAULTS
 
-        recipe = {k: v for k, v in INDUCTION_DEFAULTS.items() if k not in ("epochs", "lr")}
+        # the page chooses the size and length (its form proposes the recipe's heads); the rest is the recipe's
+        recipe = {k: v for k, v in INDUCTION_DEFAULTS.items() if k not in ("epochs", "lr", "n_heads")}
         cfg |= {**recipe, "arch": "decoder", "snapshot_every": max(limits.snapshot_every, LM_SNAPSHOT_EVERY)}
     return cfg
 

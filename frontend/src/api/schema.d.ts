@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Run a checkpoint on a text: the attention document
-         * @description Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, cross) of the decoded output, per layer and head, with the tokens along each axis. A Hugging Face model returns the kinds of its family: an encoder `encoder_self`; a decoder `decoder_self` over prompt + generated tokens; an encoder-decoder all three. `detail`: `full` (every weight), `overview` (thumbnails, per-head statistics and a handle for exact tiles) or `auto` (full when it fits the response budget).
+         * @description Decodes the text (greedy, or sampled with `temperature`, `top_k`, `top_p`, `seed`), then returns every attention map (encoder self, masked decoder self, cross) of the decoded output, per layer and head, with the tokens along each axis. A Hugging Face model returns the kinds of its family: an encoder `encoder_self`; a decoder `decoder_self` over prompt + generated tokens; an encoder-decoder all three. `detail`: `full` (every weight), `overview` (thumbnails, per-head statistics and a handle for exact tiles) or `auto` (full when it fits the response budget).
          */
         post: operations["attention_api_attention_post"];
         delete?: never;
@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Step through one head's attention math
-         * @description For one (kind, layer, head): Q, K, V, QKᵀ/√d_k, the mask, the softmax weights and weights·V, unrounded, with their shapes. The decoder side runs on the greedy output, as in /api/attention. For a Hugging Face model Q, K, V come from the model's own projections (RoPE applied, grouped key/value heads repeated); `scale` is the model's own (T5: 1) and `position_bias` T5's relative bias.
+         * @description For one (kind, layer, head): Q, K, V, QKᵀ/√d_k, the mask, the softmax weights and weights·V, unrounded, with their shapes. The decoder side runs on the decoded output (greedy, or sampled with the same settings and seed), as in /api/attention. For a Hugging Face model Q, K, V come from the model's own projections (RoPE applied, grouped key/value heads repeated); `scale` is the model's own (T5: 1) and `position_bias` T5's relative bias.
          */
         post: operations["attention_math_api_attention_math_post"];
         delete?: never;
@@ -279,7 +279,7 @@ export interface components {
             model: components["schemas"]["ModelSummary"];
             /**
              * Output
-             * @description The model's greedy output; null for an encoder-only model.
+             * @description The model's output (greedy, or sampled: see `sampling`); null for an encoder-only model.
              */
             output: string | null;
             /**
@@ -287,6 +287,8 @@ export interface components {
              * @description Decimals kept in each weight when `encoding` is json; null for a compact encoding.
              */
             precision?: number | null;
+            /** @description Present when the output was sampled (`temperature` > 0): the settings and the seed used. Absent: greedy decoding. */
+            sampling?: components["schemas"]["SamplingInfo"] | null;
             /**
              * Schema Version
              * @description Document schema version.
@@ -300,7 +302,7 @@ export interface components {
             special_tokens?: string[] | null;
             /**
              * Steps
-             * @description Optional: per greedy decoding step, the produced token and the top predictions (one per `tokens.tgt` row; a decoder-only model's prompt rows give its most probable next token). Absent in documents from older exporters.
+             * @description Optional: per decoding step, the produced token, its probability and the top predictions (one per `tokens.tgt` row; a decoder-only model's prompt rows give its most probable next token). Absent in documents from older exporters.
              */
             steps?: components["schemas"]["DecodingStep"][] | null;
             tokens: components["schemas"]["Tokens"];
@@ -339,7 +341,7 @@ export interface components {
             encoding: "json" | "float16" | "uint8";
             /**
              * Max New Tokens
-             * @description Hugging Face decoder and encoder-decoder models: tokens generated greedily (default the server's `max_new_tokens` setting, at most its `max_new_tokens_limit`, and never past the model's context). The toy models decode until `<eos>` and ignore it; an encoder gets 422 `not_supported`.
+             * @description Hugging Face decoder and encoder-decoder models: tokens generated (default the server's `max_new_tokens` setting, at most its `max_new_tokens_limit`, and never past the model's context). The toy models decode until `<eos>` and ignore it; an encoder gets 422 `not_supported`.
              */
             max_new_tokens?: number | null;
             /**
@@ -349,11 +351,31 @@ export interface components {
              */
             precision: number;
             /**
+             * Seed
+             * @description Sampling: the draw's seed (the same request and seed give the same tokens); absent: the server picks one and returns it in `sampling.seed`.
+             */
+            seed?: number | null;
+            /**
+             * Temperature
+             * @description 0 or absent: greedy decoding (the most probable token each step; `top_k`, `top_p`, `seed` unused). Above 0 (at most 5): each token is drawn from softmax(logits / temperature), after `top_k` and `top_p`; the document's `sampling` says how, seed included.
+             */
+            temperature?: number | null;
+            /**
              * Text
              * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens (its context); longer gets 422 `text_too_long` naming the token count and the limit, before the model runs. The body size (`max_body_bytes`) bounds it too.
              * @example hello world
              */
             text: string;
+            /**
+             * Top K
+             * @description Sampling: draw from the k most probable tokens only; 0 or absent: all.
+             */
+            top_k?: number | null;
+            /**
+             * Top P
+             * @description Sampling (nucleus): draw from the fewest most probable tokens whose mass reaches p (0 < p ≤ 1); 1 or absent: all.
+             */
+            top_p?: number | null;
         };
         /** Attentions */
         Attentions: {
@@ -551,18 +573,28 @@ export interface components {
         /** DecodingStep */
         DecodingStep: {
             /**
+             * P
+             * @description The model's probability of `token` (softmax of the logits, temperature 1). Absent in older documents.
+             */
+            p?: number | null;
+            /**
+             * P Sampled
+             * @description Sampled documents, generated rows only: the probability `token` had under the sampling distribution it was drawn from (temperature, top-k and top-p applied, renormalised).
+             */
+            p_sampled?: number | null;
+            /**
              * T
              * @description Decoding step: the decoder read `tokens.tgt[0..t]` (query row `t`) to predict this token.
              */
             t: number;
             /**
              * Token
-             * @description The token greedy decoding produced at this step (the most probable one).
+             * @description The token decoding produced at this step: the most probable one (greedy) or the one drawn (`sampling`); a decoder-only model's prompt rows give the model's most probable next token.
              */
             token: string;
             /**
              * Top
-             * @description The most probable next tokens, most probable first (5 by default).
+             * @description The model's most probable next tokens (softmax of the logits), most probable first (5 by default).
              */
             top: components["schemas"]["TopPrediction"][];
         };
@@ -727,11 +759,31 @@ export interface components {
              */
             max_new_tokens?: number | null;
             /**
+             * Seed
+             * @description Sampling: the draw's seed (the same request and seed give the same tokens); absent: the server picks one and returns it in `sampling.seed`.
+             */
+            seed?: number | null;
+            /**
+             * Temperature
+             * @description 0 or absent: greedy decoding (the most probable token each step; `top_k`, `top_p`, `seed` unused). Above 0 (at most 5): each token is drawn from softmax(logits / temperature), after `top_k` and `top_p`; the document's `sampling` says how, seed included.
+             */
+            temperature?: number | null;
+            /**
              * Text
              * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens (its context); longer gets 422 `text_too_long` naming the token count and the limit, before the model runs. The body size (`max_body_bytes`) bounds it too.
              * @example hello world
              */
             text: string;
+            /**
+             * Top K
+             * @description Sampling: draw from the k most probable tokens only; 0 or absent: all.
+             */
+            top_k?: number | null;
+            /**
+             * Top P
+             * @description Sampling (nucleus): draw from the fewest most probable tokens whose mass reaches p (0 < p ≤ 1); 1 or absent: all.
+             */
+            top_p?: number | null;
         };
         /** MathResponse */
         MathResponse: {
@@ -781,7 +833,7 @@ export interface components {
             n_kv_heads?: number | null;
             /**
              * Output
-             * @description The model's greedy output (the decoder runs on it).
+             * @description The model's output, greedy or sampled as asked (the decoder runs on it).
              */
             output: string;
             /**
@@ -958,7 +1010,7 @@ export interface components {
             model: components["schemas"]["ModelSummary"];
             /**
              * Output
-             * @description The model's greedy output; null for an encoder-only model.
+             * @description The model's output (greedy, or sampled: see `sampling`); null for an encoder-only model.
              */
             output: string | null;
             /** @description Thumbnails and statistics of every head, and the handle for tiles. */
@@ -968,6 +1020,8 @@ export interface components {
              * @description Decimals kept in each weight when `encoding` is json; null for a compact encoding.
              */
             precision?: number | null;
+            /** @description Present when the output was sampled (`temperature` > 0): the settings and the seed used. Absent: greedy decoding. */
+            sampling?: components["schemas"]["SamplingInfo"] | null;
             /**
              * Schema Version
              * @description Document schema version.
@@ -981,7 +1035,7 @@ export interface components {
             special_tokens?: string[] | null;
             /**
              * Steps
-             * @description Optional: per greedy decoding step, the produced token and the top predictions (one per `tokens.tgt` row; a decoder-only model's prompt rows give its most probable next token). Absent in documents from older exporters.
+             * @description Optional: per decoding step, the produced token, its probability and the top predictions (one per `tokens.tgt` row; a decoder-only model's prompt rows give its most probable next token). Absent in documents from older exporters.
              */
             steps?: components["schemas"]["DecodingStep"][] | null;
             tokens: components["schemas"]["Tokens"];
@@ -1055,6 +1109,29 @@ export interface components {
              * @description Task of its usable checkpoints, or null.
              */
             task: string | null;
+        };
+        /** SamplingInfo */
+        SamplingInfo: {
+            /**
+             * Seed
+             * @description The draw's seed: send it back to get the same tokens.
+             */
+            seed: number;
+            /**
+             * Temperature
+             * @description Logits were divided by this before the softmax (above 0).
+             */
+            temperature: number;
+            /**
+             * Top K
+             * @description Tokens drawn from: the k most probable (0: all).
+             */
+            top_k: number;
+            /**
+             * Top P
+             * @description Nucleus: the fewest most probable tokens whose mass reaches p (1: all).
+             */
+            top_p: number;
         };
         /** SkippedFile */
         SkippedFile: {

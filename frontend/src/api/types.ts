@@ -76,7 +76,27 @@ export interface CheckpointsResponse {
   runs: RunInfo[];
 }
 
-export interface AttentionRequest {
+/** How a generating model picks each token (greedy unless temperature > 0); an encoder refuses them. */
+export interface SamplingRequest {
+  /** 0 or absent: greedy; above 0 (at most 5): softmax(logits / temperature) is sampled */
+  temperature?: number | null;
+  /** draw from the k most probable tokens only; 0 or absent: all */
+  top_k?: number | null;
+  /** nucleus: the fewest most probable tokens whose mass reaches p (0 < p ≤ 1) */
+  top_p?: number | null;
+  /** the draw's seed (0 … 2^31−1): the same request and seed give the same tokens */
+  seed?: number | null;
+}
+
+/** A sampled document's `sampling`: the settings and the seed used. */
+export interface Sampling {
+  temperature: number;
+  top_k: number;
+  top_p: number;
+  seed: number;
+}
+
+export interface AttentionRequest extends SamplingRequest {
   checkpoint: string;
   text: string;
   /** decimals, 0–8 (only meaningful for encoding "json") */
@@ -117,10 +137,14 @@ export interface AblateHead {
   head: number;
 }
 
-/** One greedy decoding step: `tokens.tgt[0..t]` was read, `token` was produced. */
+/** One decoding step: `tokens.tgt[0..t]` was read, `token` was produced (greedy or drawn). */
 export interface DecodingStep {
   t: number;
   token: string;
+  /** the model's probability of `token` (softmax of the logits); absent in older documents */
+  p?: number | null;
+  /** sampled documents, generated rows: its probability under the sampling distribution it was drawn from */
+  p_sampled?: number | null;
   /** most probable next tokens, most probable first */
   top: { token: string; p: number }[];
 }
@@ -267,6 +291,8 @@ export interface AttentionDocument {
   steps?: DecodingStep[] | null;
   /** API extra, induction checkpoints: in-context accuracy on held-out sequences with the `ablate` heads off */
   heldout?: HeldOut | null;
+  /** present when the output was sampled: the settings and the seed used (absent: greedy) */
+  sampling?: Sampling | null;
   /** optional, front end only: the view it was exported from, a URL query string (`kind=cross&layer=1`) */
   view?: string;
 }
@@ -298,7 +324,7 @@ export interface ApiErrorBody {
 }
 
 /** POST /api/attention/math (step-through view, not used yet) */
-export interface MathRequest {
+export interface MathRequest extends SamplingRequest {
   checkpoint: string;
   text: string;
   kind: AttentionKind;

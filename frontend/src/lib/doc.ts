@@ -2,11 +2,12 @@
  * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
  * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
  */
-import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo } from '../api/types';
+import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo, Sampling } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
 import { decodeOverviewKinds, type OverviewRun, type Pooled } from './tiled';
+import { decodeSampling } from './sampling';
 
 export type Side = 'src' | 'tgt';
 
@@ -45,6 +46,8 @@ export interface AttnDoc {
   specialTokens: string[] | null;
   /** induction checkpoints: held-out in-context accuracy with and without the switched-off heads */
   heldout?: HeldOut | null;
+  /** how the output was sampled (settings and seed); null = greedy */
+  sampling?: Sampling | null;
   /**
    * Set on a document with special tokens hidden (lib/special.ts): the original token lists and
    * which of their positions were kept, so per-position facts (the expected alignment) map back;
@@ -237,6 +240,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     steps: decodeSteps(d.steps),
     specialTokens: Array.isArray(d.special_tokens) && d.special_tokens.every((t) => typeof t === 'string') ? (d.special_tokens as string[]) : null,
     heldout: decodeHeldOut(d.heldout),
+    sampling: decodeSampling(d.sampling),
     encoding,
     ...(ov ? { overview: { handle: typeof ov.handle === 'string' ? ov.handle : null, checkpoint: typeof d.checkpoint === 'string' ? d.checkpoint : '', text: typeof d.input === 'string' ? d.input : '' } } : {}),
   };
@@ -328,5 +332,6 @@ export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
   if (doc.steps) out.steps = doc.steps;
   if (doc.specialTokens) out.special_tokens = doc.specialTokens;
   if (doc.heldout) out.heldout = doc.heldout;
+  if (doc.sampling) out.sampling = doc.sampling;
   return out;
 }

@@ -37,10 +37,11 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
   const pending = new Set<string>();
   const keyOf = (ckpt: string, text: string) => `${ckpt}\n${text}`;
 
-  /** a received document (`rawDoc`, never a skeleton) computed without ablation is its own baseline */
+  /** a received document (`rawDoc`, never a skeleton) computed without ablation is its own baseline
+   *  (greedy only: a sampled output is one draw, not what the intact model writes) */
   function remember(s: AppState) {
     const d = s.rawDoc;
-    if (d && s.docAblate === '' && d.checkpoint) baselines.set(keyOf(d.checkpoint, d.input), { output: d.output, expected: d.expected });
+    if (d && s.docAblate === '' && s.docSampling === '' && d.checkpoint) baselines.set(keyOf(d.checkpoint, d.input), { output: d.output, expected: d.expected });
   }
 
   function fetchBaseline(ckpt: string, text: string) {

@@ -4,6 +4,9 @@
  * cross-attention row t (focused layer and head) feed the prediction of the next token, shown as
  * the top-5 probabilities (`steps` of the document). A decoder-only model's prompt rows are
  * marked apart from the rows that generated a token. Documents without `steps` say so.
+ * Above it, how the next token is chosen (views/samplingControls.ts): greedy, or drawn with a
+ * temperature, top-k, top-p and seed; each step then shows the drawn token, its probability under
+ * the model and under the sampling distribution, beside the model's top-5.
  */
 import { shownPromptLength } from '../lib/decoding';
 import { weightAt, type AttnTensor } from '../lib/doc';
@@ -12,6 +15,8 @@ import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { countRender, timed } from './common';
+import { createSamplingControls } from './samplingControls';
+import { describeSampling } from '../lib/sampling';
 
 function pct(p: number): string {
   return p >= 0.995 ? '100%' : p < 0.001 ? '<0.1%' : `${(p * 100).toFixed(p < 0.1 ? 1 : 0)}%`;
@@ -47,7 +52,9 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
   detail.className = 'ds-detail';
   const empty = document.createElement('div');
   empty.className = 'insight-status';
-  container.append(head, empty, strip, detail);
+  const controls = document.createElement('div');
+  createSamplingControls(controls, store);
+  container.append(head, controls, empty, strip, detail);
 
   const stepOf = (s: AppState) => Math.min(Math.max(0, s.step), (s.doc?.steps?.length ?? 1) - 1);
   prev.addEventListener('click', () => store.set({ step: Math.max(0, stepOf(store.get()) - 1) }));
@@ -85,10 +92,14 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
     const prompt = cross ? null : shownPromptLength(doc);
     const role = (i: number): 'prompt' | 'generated' | 'next' | '' =>
       prompt === null ? '' : i < prompt - 1 ? 'prompt' : i < tgt.length - 1 ? 'generated' : 'next';
+    const sampled = doc.sampling ?? null;
+    const picks = sampled
+      ? `draws the next token from its probabilities (${describeSampling(sampled)})`
+      : 'picks the most probable next token';
     sub.textContent =
       (cross
-        ? 'Greedy decoding reads what it has produced so far and picks the most probable next token.'
-        : `A decoder-only model reads the prompt${prompt !== null ? ` (${prompt} token${prompt === 1 ? '' : 's'})` : ''}, then each token it produced, and picks the most probable next token; on the prompt rows that pick is only its guess.`) +
+        ? `${sampled ? 'Sampling' : 'Greedy decoding'} reads what it has produced so far and ${picks}.`
+        : `A decoder-only model reads the prompt${prompt !== null ? ` (${prompt} token${prompt === 1 ? '' : 's'})` : ''}, then each token it produced, and ${picks}; on the prompt rows that pick is only its guess.`) +
       ` Attention rows of layer ${layer} · head ${h} (focus another head in the model view).`;
 
     strip.append(
@@ -98,10 +109,11 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
         b.className = `ds-step${st.t === t ? ' current' : ''}${r ? ` ${r}` : ''}`;
         b.dataset.testid = `decode-step-${st.t}`;
         if (r) b.dataset.role = r;
-        const p0 = st.top[0]?.p ?? 0;
+        // the chosen token's own probability (a drawn token need not be the most probable)
+        const p0 = st.p ?? st.top[0]?.p ?? 0;
         const did = r === 'prompt' ? `guessed ${quoteToken(st.token)} (${pct(p0)}); the prompt goes on with ${quoteToken(tgt[st.t + 1] ?? '')}`
           : r === 'next' ? `would produce ${quoteToken(st.token)} (${pct(p0)}) next`
-          : `produced ${quoteToken(st.token)} (${pct(p0)})`;
+          : `${typeof st.p_sampled === 'number' ? 'drew' : 'produced'} ${quoteToken(st.token)} (${pct(p0)})`;
         b.title = `Step ${st.t}${r === 'prompt' ? ' (prompt)' : r === 'generated' ? ' (generated)' : ''}: read ${quoteToken(tgt[st.t] ?? '')}, ${did}`;
         const tok = document.createElement('span');
         tok.className = `ds-tok${isSpecialToken(st.token) ? ' special' : ''}`;
@@ -165,7 +177,39 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
       li.append(tk, bar, v);
       top.append(li);
     }
-    read.append(h1, chips, h2, top);
+    const own = st.top.some((p) => p.token === st.token);
+    if (!own && typeof st.p === 'number') {
+      // a drawn token outside the top 5: listed after them, so the pick is always in view
+      const li = document.createElement('li');
+      li.dataset.testid = 'decode-top-item';
+      li.className = 'chosen outside';
+      const tk = document.createElement('span');
+      tk.className = `ds-tok${isSpecialToken(st.token) ? ' special' : ''}`;
+      tk.textContent = displayToken(st.token);
+      const bar = document.createElement('span');
+      bar.className = 'ds-pbar';
+      const fill = document.createElement('i');
+      fill.style.width = `${(st.p * 100).toFixed(1)}%`;
+      bar.append(fill);
+      const v = document.createElement('span');
+      v.className = 'ds-p';
+      v.textContent = pct(st.p);
+      v.dataset.p = String(st.p);
+      li.append(tk, bar, v);
+      top.append(li);
+    }
+    const chosen = document.createElement('p');
+    chosen.className = 'ds-chosen';
+    chosen.dataset.testid = 'decode-chosen';
+    chosen.dataset.token = st.token;
+    if (typeof st.p === 'number') chosen.dataset.p = String(st.p);
+    if (typeof st.p_sampled === 'number') {
+      chosen.dataset.pSampled = String(st.p_sampled);
+      chosen.textContent = `Drew ${quoteToken(st.token)}: ${pct(st.p ?? 0)} under the model, ${pct(st.p_sampled)} under the sampling distribution (${describeSampling(sampled)}).`;
+    } else if (r !== 'prompt' && r !== 'next' && typeof st.p === 'number') {
+      chosen.textContent = `${sampled ? 'Chose' : 'Picked the most probable,'} ${quoteToken(st.token)}: ${pct(st.p)} under the model.`;
+    }
+    read.append(h1, chips, h2, chosen, top);
 
     detail.append(
       read,

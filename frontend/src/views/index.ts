@@ -45,7 +45,7 @@ export const INSIGHT_TABS: readonly InsightTab[] = [
   { name: 'timeline', feature: 'timeline', label: 'Training', title: 'The same input through every epoch of this run', create: createTimelineView },
   // KaTeX (~270 kB and its fonts) is only loaded when the math view is first opened (bundled: works offline)
   { name: 'math', feature: 'math', label: 'Math', title: 'Q, K, V, softmax(QKᵀ/√d_k)V of the focused head, with its real numbers', lazy: () => import('./mathView').then((m) => m.loadMathView()) },
-  { name: 'steps', feature: 'steps', label: 'Decoding', title: 'Greedy decoding step by step: what the decoder looked at and its top-5 guesses', create: createDecodeSteps },
+  { name: 'steps', feature: 'steps', label: 'Decoding', title: 'Decoding step by step (greedy or sampled): what the decoder looked at and its top-5 guesses', create: createDecodeSteps },
   // training is the server's to allow (the panel says why not), not a feature of the shown model; it opens
   // beside the focused head so that head is seen redrawn from each snapshot
   { name: 'train', label: 'Train', title: 'Train a model here and watch its attention form, live', create: createTrainPanel, beside: true },

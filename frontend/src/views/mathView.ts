@@ -8,7 +8,7 @@
  * through every step; hovering a cell also lights it in the other views.
  */
 import { loadKatex, type KatexApi } from '../lib/katex';
-import { fetchMath } from '../data';
+import { fetchMath, sameDraw } from '../data';
 import type { AttentionKind, MathResponse } from '../api/types';
 import { KIND_LABEL } from '../lib/doc';
 import { highlightFor, sameHover } from '../lib/hover';
@@ -213,7 +213,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
   let shownQ = -1;
 
   function keyOf(s: AppState) {
-    return JSON.stringify([s.ckpt, s.text, s.kind, s.layer, s.head]);
+    return JSON.stringify([s.ckpt, s.text, s.kind, s.layer, s.head, s.docSampling]);
   }
 
   function load() {
@@ -229,7 +229,8 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     }
     if (key === wanted) return;
     wanted = key;
-    const p = fetchMath({ checkpoint: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head });
+    // a sampled document: the same draw (seed included), so the math runs on the tokens it shows
+    const p = fetchMath({ checkpoint: s.ckpt, text: s.text, kind: s.kind, layer: s.layer, head: s.head, ...sameDraw(s.rawDoc?.sampling) });
     status.textContent = 'Computing…';
     status.className = 'insight-status loading';
     p.then(

@@ -1,10 +1,12 @@
 /** Tokens of both sides (hoverable, linked) and the model's output beside the expected one. */
 import * as d3 from 'd3';
 import { availableKinds, type Side } from '../lib/doc';
+import { heldoutText } from '../lib/heldout';
 import { sameHover, tokenLit } from '../lib/hover';
 import { createLitSet } from './litSet';
 import type { Store } from '../lib/store';
 import { diffChars } from '../lib/text';
+import { describeSampling } from '../lib/sampling';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
 
@@ -93,18 +95,10 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
     if (doc.heldout) {
       // induction checkpoints: what the switched-off heads cost the task, on held-out sequences
       const h = doc.heldout;
-      const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
       const off = h.in_context_accuracy !== h.baseline || s.ablate.length > 0;
       const line = result.append('div').attr('class', 'out heldout').attr('data-testid', 'heldout');
       line.append('span').attr('class', 'row-label').text('Copying');
-      line
-        .append('span')
-        .attr('class', 'heldout-text')
-        .text(
-          off
-            ? `held-out in-context accuracy ${pct(h.in_context_accuracy)} with the switched-off heads, ${pct(h.baseline)} with all heads on (chance ${pct(h.chance)}; ${h.sequences} sequences)`
-            : `held-out in-context accuracy ${pct(h.baseline)} with all heads on (chance ${pct(h.chance)}; ${h.sequences} sequences)`,
-        );
+      line.append('span').attr('class', 'heldout-text').text(heldoutText(h, off));
     }
     const m = doc.model;
     const parts: string[] = [];
@@ -114,6 +108,7 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
     const t = doc.kinds[availableKinds(doc)[0]!]!;
     parts.push(`${t.layers} layer${t.layers > 1 ? 's' : ''} × ${t.heads} head${t.heads > 1 ? 's' : ''}`);
     if (m.d_model) parts.push(`d_model ${m.d_model}`);
+    if (doc.sampling) parts.push(`sampled: ${describeSampling(doc.sampling)}`);
     if (s.hidespecial && s.rawDoc && s.rawDoc.tokens.src.length !== doc.tokens.src.length) parts.push('special tokens hidden, rows renormalised');
     meta.text(parts.join(' · ') + (s.docSource === 'file' ? ` · from file${s.fileName ? ` ${s.fileName}` : ''}` : ''));
     warnings.selectAll('li').data(doc.warnings).join('li').text((d) => d).attr('title', (d) => d);

@@ -29,6 +29,13 @@ const SAMPLE: Record<string, string> = {
 /** the learning rate a task trains well with (the trainer's default for it) */
 const TASK_LR: Record<string, number> = { induction: 0.003 };
 const DEFAULT_LR = 0.005;
+/** the heads a task's recipe proposes: induction one per layer, so one head does the copying (with
+ *  more, every layer-2 head learns it and switching one off costs little) */
+const TASK_HEADS: Record<string, number> = { induction: 1 };
+const DEFAULT_HEADS = 4;
+/** the epochs a task's recipe needs (induction: 3 of 250 steps, the phase change comes near step 250) */
+const TASK_EPOCHS: Record<string, number> = { induction: 3 };
+const DEFAULT_EPOCHS = 4;
 const TASK_LABEL: Record<string, string> = {
   copy: 'copy',
   reverse: 'reverse',
@@ -54,9 +61,9 @@ interface NumberField {
 
 const FIELDS: NumberField[] = [
   { key: 'n_layers', label: 'Layers', value: 2, min: 1, max: (l) => l.max_layers, step: 1 },
-  { key: 'n_heads', label: 'Heads', value: 4, min: 1, max: (l) => l.max_heads, step: 1 },
+  { key: 'n_heads', label: 'Heads', value: DEFAULT_HEADS, min: 1, max: (l) => l.max_heads, step: 1 },
   { key: 'd_model', label: 'd_model', value: 64, min: 4, max: (l) => l.max_d_model, step: 4 },
-  { key: 'epochs', label: 'Epochs', value: 4, min: 1, max: (l) => l.max_epochs, step: 1 },
+  { key: 'epochs', label: 'Epochs', value: DEFAULT_EPOCHS, min: 1, max: (l) => l.max_epochs, step: 1 },
   { key: 'lr', label: 'Learning rate', value: 0.005, min: 0.0001, max: () => 0.1, step: 'any' },
   { key: 'seed', label: 'Seed', value: 0, min: 0, max: () => 2 ** 31 - 1, step: 1 },
 ];
@@ -402,8 +409,15 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     });
   });
 
-  taskSel.addEventListener('change', () => {
+  /** the task's recipe: its learning rate, heads and epochs */
+  const applyTaskDefaults = () => {
+    inputs.get('epochs')!.value = String(TASK_EPOCHS[taskSel.value] ?? DEFAULT_EPOCHS);
     inputs.get('lr')!.value = String(TASK_LR[taskSel.value] ?? DEFAULT_LR);
+    inputs.get('n_heads')!.value = String(TASK_HEADS[taskSel.value] ?? DEFAULT_HEADS);
+  };
+  taskSel.addEventListener('change', () => {
+    applyTaskDefaults();
+    validate();
   });
 
   function applyLimits(l: TrainLimits) {
@@ -425,7 +439,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     );
     const task = store.get().doc?.model.task;
     if (typeof task === 'string' && l.tasks.includes(task)) taskSel.value = task;
-    inputs.get('lr')!.value = String(TASK_LR[taskSel.value] ?? DEFAULT_LR);
+    applyTaskDefaults();
     for (const f of FIELDS) inputs.get(f.key)!.max = String(f.max(l));
     form.hidden = false;
     chartBox.hidden = false;

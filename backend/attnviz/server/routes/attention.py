@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from ...sampling import Sampling
 from ..deps import ServicesDep
 from ..errors import error_responses
 from ..schemas import (
@@ -10,6 +11,7 @@ from ..schemas import (
     MathRequest,
     MathResponse,
     OverviewDocument,
+    SamplingFields,
     TileRequest,
     TileResponse,
     TopkRequest,
@@ -19,13 +21,22 @@ from ..schemas import (
 router = APIRouter(prefix="/api", tags=["attention"])
 
 
+def sampling_of(body: SamplingFields) -> Sampling | None:
+    """The request's sampling settings; None when it names none (greedy, and allowed for an encoder)."""
+    if body.temperature is None and body.top_k is None and body.top_p is None and body.seed is None:
+        return None
+    top_p = 1.0 if body.top_p is None else body.top_p
+    return Sampling(body.temperature or 0.0, body.top_k or 0, top_p, body.seed)
+
+
 @router.post(
     "/attention",
     response_model=AttentionDocument | OverviewDocument,
     responses=error_responses(404, 409, 413, 415, 422, 503),
     summary="Run a checkpoint on a text: the attention document",
-    description="Greedy-decodes the text, then returns every attention map (encoder self, masked decoder self, "
-    "cross) of the decoded output, per layer and head, with the tokens along each axis. A Hugging Face model "
+    description="Decodes the text (greedy, or sampled with `temperature`, `top_k`, `top_p`, `seed`), then returns "
+    "every attention map (encoder self, masked decoder self, cross) of the decoded output, per layer and head, "
+    "with the tokens along each axis. A Hugging Face model "
     "returns the kinds of its family: an encoder `encoder_self`; a decoder `decoder_self` over prompt + "
     "generated tokens; an encoder-decoder all three. `detail`: `full` (every weight), `overview` (thumbnails, "
     "per-head statistics and a handle for exact tiles) or `auto` (full when it fits the response budget).",
@@ -41,6 +52,7 @@ async def attention(body: AttentionRequest, services: ServicesDep, request: Requ
         ablate,
         body.max_new_tokens,
         body.detail,
+        sampling_of(body),
         request=request,
     )
     return Response(data, media_type="application/json")
@@ -100,7 +112,8 @@ async def attention_topk(body: TopkRequest, services: ServicesDep, request: Requ
     responses=error_responses(404, 409, 413, 415, 422, 503),
     summary="Step through one head's attention math",
     description="For one (kind, layer, head): Q, K, V, QKᵀ/√d_k, the mask, the softmax weights and weights·V, "
-    "unrounded, with their shapes. The decoder side runs on the greedy output, as in /api/attention. For a "
+    "unrounded, with their shapes. The decoder side runs on the decoded output (greedy, or sampled with the same "
+    "settings and seed), as in /api/attention. For a "
     "Hugging Face model Q, K, V come from the model's own projections (RoPE applied, grouped key/value heads "
     "repeated); `scale` is the model's own (T5: 1) and `position_bias` T5's relative bias.",
 )
@@ -113,6 +126,7 @@ async def attention_math(body: MathRequest, services: ServicesDep, request: Requ
         body.layer,
         body.head,
         body.max_new_tokens,
+        sampling_of(body),
         request=request,
     )
     return Response(data, media_type="application/json")

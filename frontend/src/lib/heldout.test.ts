@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { heldoutText } from './heldout';
+
+describe('the output panel\'s held-out copying line', () => {
+  const h = { in_context_accuracy: 0.041, baseline: 0.953, chance: 1 / 26, sequences: 256 };
+  it('with heads off: both accuracies, the drop in points, and near chance when within twice chance', () => {
+    expect(heldoutText(h, true)).toBe(
+      'held-out in-context accuracy 4.1% with the switched-off heads, 95.3% with all heads on: 91.2 points lower, near chance (chance 3.8%; 256 sequences)',
+    );
+  });
+  it('a head that barely matters: the small drop, no "near chance"', () => {
+    expect(heldoutText({ ...h, in_context_accuracy: 0.87 }, true)).toContain('with all heads on: 8.3 points lower (chance');
+    expect(heldoutText({ ...h, in_context_accuracy: 0.96 }, true)).toContain('0.7 points higher (chance');
+    expect(heldoutText({ ...h, in_context_accuracy: 0.953 }, true)).toContain('with all heads on: no change (chance');
+  });
+  it('with every head on: the baseline alone', () => {
+    expect(heldoutText(h, false)).toBe('held-out in-context accuracy 95.3% with all heads on (chance 3.8%; 256 sequences)');
+  });
+});
