@@ -87,6 +87,8 @@ export function taskOrigins(task: string | undefined, src: readonly string[], ex
 export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array | null {
   const t = doc.kinds[kind];
   if (!t || kind === 'decoder_self') return null;
+  // merged words or a span (lib/spans.ts): one row stands for several positions, none is expected
+  if (doc.merged) return null;
   const task = doc.model.task as string | undefined;
   // with special tokens hidden, positions shift: compute on the original tokens, then map back
   const src = doc.hidden?.tokens.src ?? doc.tokens.src;
