@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..errors import DomainCode
+
 MAX_TEXT_CHARS = 4_000_000
 """Cap on `text` in the schema, far past any model's context: the real limits are the body size
 (`max_body_bytes`) and each model's own, in tokens (422 `text_too_long` naming both counts)."""
@@ -85,17 +87,31 @@ class InvalidCharacter(BaseModel):
     position: int = Field(description="0-based index into the submitted text, in code points.")
 
 
+ErrorCode = Literal[
+    DomainCode,  # the service's own errors, by type (attnviz.errors; their status: server/errors.py)
+    "not_found",
+    "method_not_allowed",
+    "bad_request",
+    "validation_error",
+    "body_too_large",
+    "unsupported_media_type",
+    "untrusted_host",
+    "busy",
+    "client_closed_request",
+    "http_error",
+    "internal_error",
+]
+"""Every ``code`` an error body can carry: a new one is added here (or, for a domain error, as a new
+type in attnviz.errors), and the OpenAPI schema lists it as an enum."""
+
+
 class ErrorResponse(BaseModel):
     """Every error response (4xx and 5xx)."""
 
     model_config = ConfigDict(extra="allow")
 
     detail: str = Field(description="A sentence saying what is wrong and what to do.")
-    code: str = Field(
-        description="Stable code for programs: not_found, unknown_checkpoint, unknown_run, unknown_handle, checkpoint_unusable, "
-        "empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, "
-        "response_too_large, unsupported_media_type, untrusted_host, busy, internal_error."
-    )
+    code: ErrorCode = Field(description="Stable code for programs (docs/api.md says when each is sent).")
     invalid_characters: list[InvalidCharacter] | None = Field(None, description="Only with `unknown_characters`.")
     errors: list[dict[str, Any]] | None = Field(None, description="Only with `validation_error`: pydantic's items.")
 

@@ -573,9 +573,10 @@ export interface components {
         ErrorResponse: {
             /**
              * Code
-             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, unknown_handle, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, response_too_large, unsupported_media_type, untrusted_host, busy, internal_error.
+             * @description Stable code for programs (docs/api.md says when each is sent).
+             * @enum {string}
              */
-            code: string;
+            code: "unknown_checkpoint" | "unknown_run" | "unknown_handle" | "unknown_job" | "empty_text" | "text_too_long" | "unknown_characters" | "out_of_range" | "out_of_bounds" | "invalid_model_size" | "invalid_name" | "not_supported" | "checkpoint_unusable" | "response_too_large" | "training_disabled" | "training_busy" | "run_exists" | "training_dir_unwritable" | "not_found" | "method_not_allowed" | "bad_request" | "validation_error" | "body_too_large" | "unsupported_media_type" | "untrusted_host" | "busy" | "client_closed_request" | "http_error" | "internal_error";
             /**
              * Detail
              * @description A sentence saying what is wrong and what to do.

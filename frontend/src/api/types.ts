@@ -8,6 +8,8 @@
  *   export type CheckpointsResponse = components['schemas']['CheckpointList'];
  */
 
+import type { components } from './schema';
+
 export type AttentionKind = 'encoder_self' | 'decoder_self' | 'cross';
 export const ATTENTION_KINDS: readonly AttentionKind[] = ['encoder_self', 'decoder_self', 'cross'];
 
@@ -277,18 +279,11 @@ export interface InvalidCharacter {
   position: number;
 }
 
-export type ApiErrorCode =
-  | 'not_found'
-  | 'unknown_checkpoint'
-  | 'checkpoint_unusable'
-  | 'empty_text'
-  | 'text_too_long'
-  | 'unknown_characters'
-  | 'out_of_range'
-  | 'not_supported'
-  | 'validation_error'
-  | 'body_too_large'
-  | string;
+/** Every code the server can send: generated from the enum in its OpenAPI schema (ErrorResponse.code). */
+export type ApiErrorCode = components['schemas']['ErrorResponse']['code'];
+
+/** Codes the page makes itself, for failures that never reached (or never needed) the server. */
+export type ClientErrorCode = 'network' | 'bad_response' | 'needs_server' | 'not_overview' | 'no_handle';
 
 export interface ApiErrorBody {
   detail: string;
