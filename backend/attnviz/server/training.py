@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import ipaddress
 import logging
 import math
 import multiprocessing as mp
@@ -42,7 +41,7 @@ from ..errors import (
     UnknownJob,
 )
 from ..live_worker import worker_main
-from .settings import Settings
+from .settings import Settings, is_loopback
 
 log = logging.getLogger("attnviz.server")
 
@@ -52,15 +51,6 @@ SETTING = "ATTNVIZ_TRAINING"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CANCEL_GRACE = 5.0  # seconds a cancelled worker gets to stop before it is terminated
 JOBS_KEPT = 20  # finished jobs whose status and events stay available
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def training_permission(settings: Settings) -> tuple[bool, str | None]:
