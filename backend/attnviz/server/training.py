@@ -41,6 +41,7 @@ from ..errors import (
     UnknownJob,
 )
 from ..live_worker import worker_main
+from ..model import head_dim
 from .settings import Settings, is_loopback
 
 log = logging.getLogger("attnviz.server")
@@ -125,12 +126,10 @@ def check_spec(spec: TrainSpec, limits: Limits) -> None:
                 maximum=most,
                 setting=setting,
             )
-    if spec.d_model % spec.n_heads:
-        raise InvalidModelSize(
-            f"d_model ({spec.d_model}) must be divisible by n_heads ({spec.n_heads}): "
-            "each head gets d_model / n_heads dimensions.",
-            field="d_model",
-        )
+    try:
+        head_dim(spec.d_model, spec.n_heads)
+    except ValueError as exc:
+        raise InvalidModelSize(f"{exc}.", field="d_model") from None
     if not NAME_PATTERN.match(spec.name) or spec.name == "snapshots":  # snapshots/ folders are not listed as runs
         raise InvalidName(
             f"The run name {spec.name!r} is not allowed: use 1-64 lower-case letters, digits, '-' or '_', "
