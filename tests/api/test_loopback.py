@@ -5,6 +5,7 @@ Host. A name one of them takes as "this machine" the other takes as well."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -42,7 +43,10 @@ def host_status(host_header: str, server: tuple[str, int] = ("127.0.0.1", 8000))
         sent.append(message)
 
     scope = {"type": "http", "server": server, "headers": [(b"host", host_header.encode("latin-1"))], "path": "/"}
-    asyncio.run(TrustedHostMiddleware(ok)(scope, receive, send))  # type: ignore[arg-type]
+    # a thread of its own: once a browser suite has started Playwright's sync API, this thread
+    # already runs an event loop, and asyncio.run refuses to start a second one here
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, TrustedHostMiddleware(ok)(scope, receive, send)).result(timeout=30)  # type: ignore[arg-type]
     return int(sent[0]["status"])
 
 
