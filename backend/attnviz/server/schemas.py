@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..data import TaskName
 from ..errors import DomainCode
 
 MAX_TEXT_CHARS = 4_000_000
@@ -177,7 +178,7 @@ class CheckpointInfo(BaseModel):
     epoch: int | None = Field(description="Epoch it was saved after (from the file, else from its name).")
     usable: bool = Field(description="Whether it loads; if not, `error` says why.")
     error: str | None = Field(description="Why it cannot be used, or null.")
-    task: str | None = Field(description="copy, reverse or sort.")
+    task: TaskName | None = Field(description="The toy task it was trained on (`induction`: the decoder-only model).")
     created_at: str | None = Field(description="When it was written (ISO 8601).")
     metrics: dict[str, float | None] | None = Field(
         description="Held-out metrics of that epoch (loss, token_accuracy, ...); a non-finite value (NaN, inf) is null."
@@ -194,7 +195,7 @@ class RunInfo(BaseModel):
         "toy", description="`toy`: a run of checkpoints; `huggingface`: one pretrained model (one entry, epoch null)."
     )
     family: FamilyName = Field("toy", description=FAMILY_DESCRIPTION)
-    task: str | None = Field(description="Task of its usable checkpoints, or null.")
+    task: TaskName | None = Field(description="Task of its usable checkpoints, or null.")
     checkpoints: list[CheckpointInfo] = Field(description="Its checkpoints, sorted by epoch.")
 
 
@@ -337,7 +338,7 @@ class Overview(BaseModel):
 class ModelSummary(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    task: str | None = Field(description="copy, reverse or sort; null for a pretrained model.")
+    task: TaskName | None = Field(description="The toy task; null for a pretrained model.")
     epoch: int | None = Field(description="Epoch of the checkpoint; null for a pretrained model.")
     n_layers: int = Field(description="Layers per stack.")
     n_heads: int = Field(description="Heads per attention module.")
@@ -594,7 +595,6 @@ class TimelineResponse(BaseModel):
 
 # ---- training from the page (/api/train) -------------------------------------------------------
 
-TaskName = Literal["copy", "reverse", "sort", "shift", "swap", "induction"]
 TrainState = Literal["queued", "running", "done", "cancelled", "failed"]
 
 
@@ -623,7 +623,7 @@ class TrainRequest(BaseModel):
 
 
 class TrainSpecOut(BaseModel):
-    task: str
+    task: TaskName
     epochs: int
     n_layers: int
     n_heads: int
@@ -652,7 +652,7 @@ class TrainLimits(BaseModel):
     allowed: bool = Field(description="Whether this server accepts POST /api/train.")
     reason: str | None = Field(description="Why not, naming the setting that turns it on.")
     setting: str = Field(description="The environment variable that allows training (`ATTNVIZ_TRAINING`).")
-    tasks: list[str] = Field(description="Tasks that can be trained.")
+    tasks: list[TaskName] = Field(description="Tasks that can be trained.")
     max_layers: int
     max_heads: int
     max_d_model: int

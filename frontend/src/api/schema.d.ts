@@ -458,9 +458,9 @@ export interface components {
             supports?: ("attention" | "generate" | "steps" | "math" | "ablate" | "timeline" | "special_tokens")[];
             /**
              * Task
-             * @description copy, reverse or sort.
+             * @description The toy task it was trained on (`induction`: the decoder-only model).
              */
-            task: string | null;
+            task: ("copy" | "reverse" | "sort" | "shift" | "swap" | "induction") | null;
             /**
              * Usable
              * @description Whether it loads; if not, `error` says why.
@@ -906,9 +906,9 @@ export interface components {
             n_layers: number;
             /**
              * Task
-             * @description copy, reverse or sort; null for a pretrained model.
+             * @description The toy task; null for a pretrained model.
              */
-            task: string | null;
+            task: ("copy" | "reverse" | "sort" | "shift" | "swap" | "induction") | null;
         } & {
             [key: string]: unknown;
         };
@@ -1055,7 +1055,7 @@ export interface components {
              * Task
              * @description Task of its usable checkpoints, or null.
              */
-            task: string | null;
+            task: ("copy" | "reverse" | "sort" | "shift" | "swap" | "induction") | null;
         };
         /** SkippedFile */
         SkippedFile: {
@@ -1386,7 +1386,7 @@ export interface components {
              * Tasks
              * @description Tasks that can be trained.
              */
-            tasks: string[];
+            tasks: ("copy" | "reverse" | "sort" | "shift" | "swap" | "induction")[];
             /**
              * Worker Ready
              * @description A training process is started and waiting (asking for the limits starts one).
@@ -1456,8 +1456,11 @@ export interface components {
             name: string;
             /** Seed */
             seed: number;
-            /** Task */
-            task: string;
+            /**
+             * Task
+             * @enum {string}
+             */
+            task: "copy" | "reverse" | "sort" | "shift" | "swap" | "induction";
         };
         /** TrainStatus */
         TrainStatus: {

@@ -153,7 +153,8 @@ export interface TimelineResponse {
 }
 
 // ---- training from the page (/api/train; docs/api.md "Training") ----
-export type TrainTask = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap' | 'induction';
+/** The toy tasks, as the server's schema lists them (attnviz.data is the one list). */
+export type TrainTask = components['schemas']['TrainRequest']['task'];
 export type TrainState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
 
 export interface TrainRequest {
@@ -187,7 +188,7 @@ export interface TrainLimits {
   allowed: boolean;
   reason: string | null;
   setting: string;
-  tasks: string[];
+  tasks: TrainTask[];
   max_layers: number;
   max_heads: number;
   max_d_model: number;

@@ -29,7 +29,8 @@ const SAMPLE: Record<string, string> = {
 /** the learning rate a task trains well with (the trainer's default for it) */
 const TASK_LR: Record<string, number> = { induction: 0.003 };
 const DEFAULT_LR = 0.005;
-const TASK_LABEL: Record<string, string> = {
+/** Every task the server lists has a label (a new one fails the type check until it gets one). */
+const TASK_LABEL: Record<TrainTask, string> = {
   copy: 'copy',
   reverse: 'reverse',
   sort: 'sort',
@@ -424,7 +425,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
       }),
     );
     const task = store.get().doc?.model.task;
-    if (typeof task === 'string' && l.tasks.includes(task)) taskSel.value = task;
+    if (typeof task === 'string' && (l.tasks as readonly string[]).includes(task)) taskSel.value = task;
     inputs.get('lr')!.value = String(TASK_LR[taskSel.value] ?? DEFAULT_LR);
     for (const f of FIELDS) inputs.get(f.key)!.max = String(f.max(l));
     form.hidden = false;
