@@ -1,4 +1,4 @@
-"""The toy task list is said once, in attnviz.data: the API's schema (and through it the front
+"""The toy task list (and each task's learning rate) is said once, in the backend: the API's schema (and through it the front
 end's TrainTask type, which its alignment rules and labels must cover) is generated from it, and
 what the server lists for training is the same list."""
 
@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from attnviz.data import ALL_TASKS, LM_TASKS, TASK_NAMES, TASKS
+from attnviz.train import TrainConfig
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
@@ -36,3 +37,6 @@ def test_the_server_offers_every_task_for_training(app: FastAPI) -> None:
     with TestClient(app) as client:
         limits = client.get("/api/train/limits").json()
     assert limits["tasks"] == list(ALL_TASKS)
+    # the page fills in the learning rate the server would use: the trainer's recipe of each task
+    assert limits["default_lr"] == {task: TrainConfig.for_task(task).lr for task in ALL_TASKS}
+    assert limits["default_lr"]["induction"] != limits["default_lr"]["copy"]

@@ -653,6 +653,7 @@ class TrainLimits(BaseModel):
     reason: str | None = Field(description="Why not, naming the setting that turns it on.")
     setting: str = Field(description="The environment variable that allows training (`ATTNVIZ_TRAINING`).")
     tasks: list[TaskName] = Field(description="Tasks that can be trained.")
+    default_lr: dict[TaskName, float] = Field(description="Each task's learning rate, used when a request names none (`lr`).")
     max_layers: int
     max_heads: int
     max_d_model: int

@@ -338,6 +338,7 @@ class TrainingManager:
             "reason": self.reason,
             "setting": SETTING,
             "tasks": list(ALL_TASKS),
+            "default_lr": {task: default_lr(task) for task in ALL_TASKS},
             "max_layers": self.limits.max_layers,
             "max_heads": self.limits.max_heads,
             "max_d_model": self.limits.max_d_model,

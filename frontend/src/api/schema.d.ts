@@ -1349,6 +1349,13 @@ export interface components {
             allowed: boolean;
             /** @description The running job, else the latest one (a reloaded page re-attaches to it). */
             current: components["schemas"]["TrainStatus"] | null;
+            /**
+             * Default Lr
+             * @description Each task's learning rate, used when a request names none (`lr`).
+             */
+            default_lr: {
+                [key: string]: number;
+            };
             /** Max D Model */
             max_d_model: number;
             /** Max Epochs */

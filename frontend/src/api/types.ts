@@ -189,6 +189,8 @@ export interface TrainLimits {
   reason: string | null;
   setting: string;
   tasks: TrainTask[];
+  /** each task's learning rate when a request names none (absent from an older server) */
+  default_lr?: Partial<Record<TrainTask, number>>;
   max_layers: number;
   max_heads: number;
   max_d_model: number;

@@ -27,7 +27,7 @@ const SAMPLE: Record<string, string> = {
   induction: 'pjdkfmwaxqzkfmwa',
 };
 /** the learning rate a task trains well with (the trainer's default for it) */
-const TASK_LR: Record<string, number> = { induction: 0.003 };
+/** Before the server's limits arrive (or from an older server): the trainer's usual rate. */
 const DEFAULT_LR = 0.005;
 /** Every task the server lists has a label (a new one fails the type check until it gets one). */
 const TASK_LABEL: Record<TrainTask, string> = {
@@ -58,7 +58,7 @@ const FIELDS: NumberField[] = [
   { key: 'n_heads', label: 'Heads', value: 4, min: 1, max: (l) => l.max_heads, step: 1 },
   { key: 'd_model', label: 'd_model', value: 64, min: 4, max: (l) => l.max_d_model, step: 4 },
   { key: 'epochs', label: 'Epochs', value: 4, min: 1, max: (l) => l.max_epochs, step: 1 },
-  { key: 'lr', label: 'Learning rate', value: 0.005, min: 0.0001, max: () => 0.1, step: 'any' },
+  { key: 'lr', label: 'Learning rate', value: DEFAULT_LR, min: 0.0001, max: () => 0.1, step: 'any' },
   { key: 'seed', label: 'Seed', value: 0, min: 0, max: () => 2 ** 31 - 1, step: 1 },
 ];
 
@@ -403,8 +403,10 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     });
   });
 
+  /** The learning rate the server would use for the selected task (its recipe's). */
+  const taskLr = () => limits?.default_lr?.[taskSel.value as TrainTask] ?? DEFAULT_LR;
   taskSel.addEventListener('change', () => {
-    inputs.get('lr')!.value = String(TASK_LR[taskSel.value] ?? DEFAULT_LR);
+    inputs.get('lr')!.value = String(taskLr());
   });
 
   function applyLimits(l: TrainLimits) {
@@ -426,7 +428,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     );
     const task = store.get().doc?.model.task;
     if (typeof task === 'string' && (l.tasks as readonly string[]).includes(task)) taskSel.value = task;
-    inputs.get('lr')!.value = String(TASK_LR[taskSel.value] ?? DEFAULT_LR);
+    inputs.get('lr')!.value = String(taskLr());
     for (const f of FIELDS) inputs.get(f.key)!.max = String(f.max(l));
     form.hidden = false;
     chartBox.hidden = false;
