@@ -46,7 +46,7 @@ frontend: frontend/dist/index.html  ## build the web visualizer into frontend/di
 setup: setup-py frontend  ## venv + pinned Python packages + front-end build
 
 # ---- using it -----------------------------------------------------------------------------
-demo: setup-py  ## train the copy, reverse and sort demo runs into checkpoints/<task>/ if missing
+demo: setup-py  ## train the copy, reverse, sort and induction demo runs into checkpoints/<task>/ if missing
 	$(VENV)/bin/attnviz demo --checkpoints $(CHECKPOINTS)
 
 dist: setup-py frontend  ## the wheel and sdist with the built front end inside: dist/attnviz-<version>-py3-none-any.whl

@@ -29,7 +29,7 @@ import torch
 
 from .atomic import atomic_file
 from .data import ALL_TASKS, LM_TASKS, Vocab
-from .model import ARCHS, ModelConfig, SmallDecoder, SmallTransformer, build_model
+from .model import ARCHS, ModelConfig, SmallDecoder, SmallTransformer, build_model, head_dim
 
 FORMAT_NAME = "attnviz-checkpoint"
 FORMAT_VERSION = 1
@@ -192,10 +192,10 @@ def _check_config(path: Path, data: Any, limits: CheckpointLimits) -> ModelConfi
             )
     if not 0 <= values["pad_id"] < values["vocab_size"]:
         raise CheckpointError(path, f"config.pad_id {values['pad_id']} is not a token id (vocab_size {values['vocab_size']})")
-    if values["d_model"] % values["n_heads"] or values["d_model"] % 2:
-        raise CheckpointError(
-            path, f"config.d_model ({values['d_model']}) must be even and divisible by config.n_heads ({values['n_heads']})"
-        )
+    try:
+        head_dim(values["d_model"], values["n_heads"])
+    except ValueError as exc:
+        raise CheckpointError(path, f"config.{exc}") from None
     return ModelConfig.from_dict(dict(data))
 
 

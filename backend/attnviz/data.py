@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -125,14 +126,21 @@ def swap_pairs(text: str) -> str:
     return "".join(text[i + 1] + text[i] for i in range(0, len(text) - 1, 2)) + odd_tail
 
 
-TASKS: dict[str, Callable[[str, Vocab], str]] = {
+ToyTask = Literal["copy", "reverse", "sort", "shift", "swap"]
+"""The input → output tasks of the encoder-decoder: the one list (the API's schema, and through it
+the front end's types, take it from here)."""
+LmTask = Literal["induction"]
+TaskName = Literal[ToyTask, LmTask]
+
+TASKS: dict[ToyTask, Callable[[str, Vocab], str]] = {
     "copy": lambda text, vocab: text,
     "reverse": lambda text, vocab: text[::-1],
     "sort": lambda text, vocab: "".join(sorted(text, key=_sort_key(vocab))),
     "shift": lambda text, vocab: shift_text(text),
     "swap": lambda text, vocab: swap_pairs(text),
 }
-TASK_NAMES = tuple(TASKS)
+TASK_NAMES: tuple[ToyTask, ...] = get_args(ToyTask)
+assert tuple(TASKS) == TASK_NAMES, "every task in ToyTask has its targets in TASKS"
 
 SAMPLE_INPUTS = {
     "copy": "hello world",
@@ -143,9 +151,9 @@ SAMPLE_INPUTS = {
 }
 
 
-LM_TASKS = ("induction",)
+LM_TASKS: tuple[LmTask, ...] = get_args(LmTask)
 """Tasks of the decoder-only model (``--arch decoder``); every other task is input → output."""
-ALL_TASKS = (*TASK_NAMES, *LM_TASKS)
+ALL_TASKS: tuple[TaskName, ...] = (*TASK_NAMES, *LM_TASKS)
 SAMPLE_INPUTS["induction"] = "pjdkfmwaxqzkfmwa"  # "kfmwaxqz" again from its start: the model continues it
 INDUCTION_CHARS = "abcdefghijklmnopqrstuvwxyz"  # the random characters of induction sequences
 

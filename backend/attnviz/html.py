@@ -104,8 +104,8 @@ def checkpoint_page(
     torch does not have raises :class:`~attnviz.hf.DeviceUnavailableError` before anything loads)."""
     import orjson
 
+    from .errors import AttnvizError, UnknownCheckpoint, UnknownRun
     from .hf import resolve_device, resolve_dtype
-    from .server.errors import ApiError
     from .server.model_cache import LoadedHF, ModelCache
     from .server.registry import CheckpointRegistry, run_of
     from .server.service import AttentionService
@@ -144,10 +144,10 @@ def checkpoint_page(
                         request = {"checkpoint": checkpoint, "text": text, "kind": kind, "layer": layer, "head": head}
                         entries.append({"request": request, "response": orjson.loads(body)})
             data["math"] = entries
-    except ApiError as exc:
-        if exc.code in ("unknown_checkpoint", "unknown_run"):
-            names = [c["name"] for r in registry.listing(max_text_len)["runs"] for c in r["checkpoints"] if c.get("usable")]
-            have = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "") if names else "none"
-            raise LessonError(f"there is no checkpoint named {checkpoint!r} in {root}; usable checkpoints: {have}") from None
+    except (UnknownCheckpoint, UnknownRun):
+        names = [c["name"] for r in registry.listing(max_text_len)["runs"] for c in r["checkpoints"] if c.get("usable")]
+        have = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "") if names else "none"
+        raise LessonError(f"there is no checkpoint named {checkpoint!r} in {root}; usable checkpoints: {have}") from None
+    except AttnvizError as exc:
         raise LessonError(exc.detail) from None
     return doc, data or None

@@ -37,6 +37,16 @@ ATTENTION_KINDS = ("encoder_self", "decoder_self", "cross")
 ARCHS = ("encoder-decoder", "decoder")
 
 
+def head_dim(d_model: int, n_heads: int) -> int:
+    """d_k = d_v = d_model / h (3.2.2): the one check that the heads split d_model evenly, used by
+    the model, the checkpoint loader, the trainer and the training API. Raises ``ValueError``."""
+    if n_heads < 1 or d_model % n_heads:
+        raise ValueError(
+            f"d_model ({d_model}) must be divisible by n_heads ({n_heads}): each head gets d_model / n_heads dimensions"
+        )
+    return d_model // n_heads
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Hyper-parameters of :class:`SmallTransformer` (paper names, Table 3 of the paper)."""
@@ -52,15 +62,14 @@ class ModelConfig:
     arch: str = "encoder-decoder"  # "encoder-decoder" (SmallTransformer) or "decoder" (SmallDecoder)
 
     def __post_init__(self) -> None:
-        if self.d_model % self.n_heads != 0:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        head_dim(self.d_model, self.n_heads)
         if self.arch not in ARCHS:
             raise ValueError(f"unknown arch {self.arch!r}; choose one of {', '.join(ARCHS)}")
 
     @property
     def d_k(self) -> int:
         """Width of one head's queries, keys and values: d_k = d_v = d_model / h."""
-        return self.d_model // self.n_heads
+        return head_dim(self.d_model, self.n_heads)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,11 +182,9 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0) -> None:
         super().__init__()
-        if d_model % n_heads != 0:
-            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
         self.d_model = d_model
         self.n_heads = n_heads
-        self.d_k = d_model // n_heads
+        self.d_k = head_dim(d_model, n_heads)
         self.w_q = nn.Linear(d_model, d_model)
         self.w_k = nn.Linear(d_model, d_model)
         self.w_v = nn.Linear(d_model, d_model)

@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
 from .data import ALL_TASKS, LM_TASKS, Batch, Example, Vocab, induction_batch, make_loader, make_splits
-from .model import ModelConfig, SmallDecoder, SmallTransformer
+from .model import ModelConfig, SmallDecoder, SmallTransformer, head_dim
 
 
 @dataclass
@@ -440,8 +440,10 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         problems.append("--epochs must be at least 1")
     if not 1 <= cfg.min_len <= cfg.max_len:
         problems.append("need 1 <= --min_len <= --max_len")
-    if cfg.d_model % cfg.n_heads:
-        problems.append(f"--d_model ({cfg.d_model}) must be divisible by --n_heads ({cfg.n_heads})")
+    try:
+        head_dim(cfg.d_model, cfg.n_heads)
+    except ValueError as exc:
+        problems.append(f"--{exc}")
     if cfg.snapshot_every < 0:
         problems.append("--snapshot_every must be 0 (none) or positive")
     if cfg.n_train < 1 or cfg.n_eval < 1 or cfg.batch_size < 1:

@@ -110,10 +110,10 @@ timeHovers(store, () => {
 });
 performance.mark('attnviz:mounted');
 
-// hide / show special tokens or the first token: derive the shown document again (hovers index the old token lists)
+// hide / show special tokens or the first token, group words, merge a span: derive the shown document again (hovers index the old token lists)
 store.subscribe((s, p) => {
-  if ((s.hidespecial === p.hidespecial && s.nofirst === p.nofirst) || !s.rawDoc) return;
-  const doc = shownDoc(s.rawDoc, s.hidespecial, s.nofirst);
+  if ((s.hidespecial === p.hidespecial && s.words === p.words && s.span === p.span && s.nofirst === p.nofirst) || !s.rawDoc) return;
+  const doc = shownDoc(s.rawDoc, s.hidespecial, { words: s.words, span: s.span }, s.nofirst);
   if (doc !== s.doc) store.set({ doc, hover: null, ...normalizeForDoc(s, doc) });
 });
 

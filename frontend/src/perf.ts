@@ -30,7 +30,7 @@ export function installPerf(store: Store<AppState>, glyphs: HTMLElement): { boot
       return;
     }
     if (isSkeleton(s) && s.doc!.checkpoint === s.ckpt && s.doc!.input === s.text && s.hidespecial === p.hidespecial) return;
-    store.set({ doc: shownDoc(shape, s.hidespecial, s.nofirst) });
+    store.set({ doc: shownDoc(shape, s.hidespecial) });
     // lay it out now rather than at the next frame, which a quick answer can beat: the
     // document's own frame then only restyles what its weights change
     void document.documentElement.offsetHeight;

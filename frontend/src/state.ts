@@ -8,6 +8,7 @@ import { ablationParam } from './lib/ablate';
 import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
 import { hideSpecialTokens } from './lib/special';
 import { dropFirstToken } from './lib/firstToken';
+import { groupDoc, spanParam, type Grouping, type Span } from './lib/spans';
 import { docSamplingKey, MAX_SEED, MAX_TEMPERATURE } from './lib/sampling';
 
 /** Views that can take the focus slot (downloads act on it); `stats` and `diff` also open their
@@ -84,6 +85,13 @@ export interface UrlState {
   vq: [number, number] | null;
   /** … and the key columns shown; null = all */
   vk: [number, number] | null;
+  // ---- spans, words and a second text (lib/spans.ts, views/spanBar.ts, views/compareBar.ts) ----
+  /** tokens read as one: keys summed, queries averaged (positions of the document as received) */
+  span: Span | null;
+  /** group sub-word pieces into words (WordPiece `##`, BPE `Ġ`, SentencePiece `▁`) */
+  words: boolean;
+  /** a second text on the same model, compared with the first in the diff view; "" = none */
+  text2: string;
 }
 
 export const INSIGHTS = ['none', 'timeline', 'math', 'steps', 'train', 'arch'] as const; // 'train': views/trainPanel.ts (issue 16); 'arch': views/architecture.ts
@@ -125,13 +133,16 @@ export const URL_SPECS: Specs<UrlState> = {
   lstep: param.int(0, 0, 999),
   vq: param.range(),
   vk: param.range(),
+  span: spanParam(),
+  words: param.bool(false),
+  text2: param.string(''),
 };
 
 /**
  * The view an exported JSON document remembers (its optional `view` field, a query string like
  * the URL's): opening the file shows it as it was exported, not the default view.
  */
-const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'nofirst', 'heads', 'mass', 'mvzoom'] as const;
+const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'nofirst', 'heads', 'mass', 'mvzoom', 'words', 'span'] as const;
 type DocViewKey = (typeof DOC_VIEW_KEYS)[number];
 const DOC_VIEW_SPECS = Object.fromEntries(DOC_VIEW_KEYS.map((k) => [k, URL_SPECS[k]])) as Specs<Pick<UrlState, DocViewKey>>;
 
@@ -213,13 +224,12 @@ export function normalizeForDoc(s: Pick<UrlState, 'kind' | 'layer' | 'head' | 'h
   return out;
 }
 
-/** The document the views show: `raw`, without key 0 when `nofirst` is on (renormalised), then
- *  without special tokens when `hidespecial` is on. */
-export function shownDoc(raw: AttnDoc, hide: boolean, nofirst = false): AttnDoc {
+/** The document the views show: `raw` without key 0 when `nofirst` is on (lib/firstToken.ts), with
+ *  its words / span merged (lib/spans.ts), then without special tokens when `hidespecial` is on. */
+export function shownDoc(raw: AttnDoc, hide: boolean, grouping: Grouping = { words: false, span: null }, nofirst = false): AttnDoc {
+  const grouped = groupDoc(nofirst ? dropFirstToken(raw) : raw, grouping);
   // an overview (a long text) has no weights to renormalise: it is shown whole
-  if (raw.overview) return raw;
-  const kept = nofirst ? dropFirstToken(raw) : raw;
-  return hide ? hideSpecialTokens(kept) : kept;
+  return hide && !raw.overview ? hideSpecialTokens(grouped) : grouped;
 }
 
 /** The store patch that shows document `raw`; every path that loads a document goes through it
@@ -231,8 +241,11 @@ export function showDocPatch(
   fileName: string | null = null,
   docAblate = '',
 ): Partial<AppState> {
-  const doc = shownDoc(raw, s.hidespecial, s.nofirst);
+  // a span names positions of the previous text: a new text drops it (words stay on)
+  const span = s.rawDoc && raw.input !== s.rawDoc.input ? null : s.span;
+  const doc = shownDoc(raw, s.hidespecial, { words: s.words, span }, s.nofirst);
   return {
+    span,
     doc,
     rawDoc: raw,
     docSource: source,

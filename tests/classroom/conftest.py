@@ -1,4 +1,4 @@
-"""The classroom suite's one special need: tiny demo runs (copy, reverse, sort) made by the same
+"""The classroom suite's one special need: tiny demo runs (copy, reverse, sort, induction) made by the same
 code as ``make demo``, and the real server over them as its ``server``. Pages, the app helpers and
 the session's trained runs are the shared ones (tests/conftest.py, tests/browser.py).
 
@@ -20,7 +20,7 @@ from ..browser import Server
 from ..live_server import REPO
 
 ROOT = REPO  # the checkout (the tests read its docs and Makefile)
-DEMO_TASKS = ("copy", "reverse", "sort")
+DEMO_TASKS = ("copy", "reverse", "sort", "induction")
 FALLBACK_EPOCHS = 2  # only when attnviz.demo is absent
 PROJECTOR = {"width": 1280, "height": 720}
 
@@ -37,7 +37,7 @@ def build_tiny_demo(root: Path) -> None:
         from attnviz import demo
     except ImportError:
         for task in DEMO_TASKS:
-            train(tiny(TrainConfig(task=task, epochs=FALLBACK_EPOCHS, save_dir=str(root / task))), progress=False)
+            train(tiny(TrainConfig.for_task(task, epochs=FALLBACK_EPOCHS, save_dir=str(root / task))), progress=False)
         return
     saved = dict(demo.DEMO_RUNS)
     demo.DEMO_RUNS.update({task: tiny(cfg) for task, cfg in saved.items()})

@@ -1,6 +1,6 @@
 """The demo runs the image ships: ``make demo`` (which the Dockerfile runs) calls ``attnviz demo``
 (``python -m attnviz.demo``, then the pretrained demo model); the same code with tiny settings
-(conftest.build_tiny_demo) gives runs that a real uvicorn server lists as copy, reverse and sort,
+(conftest.build_tiny_demo) gives runs that a real uvicorn server lists as copy, reverse, sort and induction,
 each usable, with its own task."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The lessons suite: the lesson files (frontend/src/lessons/*.json) opened step by step in Chromium
-against the real server over tiny demo runs (copy, reverse, sort: the runs the lessons name, made by
+against the real server over tiny demo runs (copy, reverse, sort, induction: the runs the lessons name, made by
 the classroom suite's ``build_tiny_demo``, i.e. ``attnviz.demo`` shrunk to seconds)."""
 
 from __future__ import annotations

@@ -472,3 +472,63 @@ def test_ablation_question_is_graded_on_the_ablated_output(server: Server, new_p
         expect(page.get_by_test_id(f"lesson-option-{0 if stays else 1}")).to_have_class(re.compile(r"\bis-answer\b"))
         feedback.append(fb.inner_text())
     assert feedback[0] != feedback[1]
+
+
+def induction_step(prompt: str) -> tuple[int, dict[str, Any]]:
+    lesson = next(l for l in lessons() if l["id"] == "induction")
+    steps = enumerate(lesson["steps"], start=1)
+    return next((n, s) for n, s in steps if s.get("question", {}).get("prompt", "").startswith(prompt))
+
+
+@pytest.mark.parametrize(
+    "prompt", ["Switch off the layer-1 head", "Switch off only the layer-0 head"], ids=["induction-head", "previous-token-head"]
+)
+def test_induction_ablation_is_graded_on_held_out_accuracy(server: Server, new_page: Any, prompt: str) -> None:
+    """An induction checkpoint has no one right output: the ablation question switches the head off and
+    grades on the output panel's held-out in-context accuracy (the copying “breaks” when the head
+    costs more than half of what training gained over chance), both picks, with the figures shown."""
+    n, step = induction_step(prompt)
+    qn, state = step["question"], step_params(step)
+    ckpt = epoch_files(server, state["ckpt"])[-1]
+    heads = parse_ablate(qn["ablate"])
+    body = {"checkpoint": ckpt, "text": state["text"], "ablate": [{"kind": k, "layer": l, "head": h} for k, l, h in heads]}
+    r = server.api("/api/attention", body)
+    assert r.status_code == 200, r.text
+    held = r.json()["heldout"]
+    stays = held["baseline"] - held["in_context_accuracy"] < (held["baseline"] - held["chance"]) / 2
+    feedback = []
+    for pick in (0, 1):
+        page = new_page()
+        open_app(page, server.url, f"/?lesson=induction&step={n}")
+        wait_drawn(page, state["text"], ckpt, ablate="")
+        expect(page.get_by_test_id("heldout")).to_contain_text("with all heads on")
+        page.get_by_test_id(f"lesson-option-{pick}").click()
+        fb = page.get_by_test_id("lesson-feedback")
+        expect(fb).to_have_attribute("data-correct", "true" if (pick == 0) == stays else "false", timeout=30_000)
+        wait_drawn(page, state["text"], ckpt, ablate=qn["ablate"])
+        expect(page.get_by_test_id("heldout")).to_contain_text("with the switched-off heads")
+        expect(fb).to_contain_text(f"{held['in_context_accuracy'] * 100:.0f} %")
+        expect(fb).to_contain_text(f"{held['baseline'] * 100:.0f} % with all heads on")
+        expect(page.get_by_test_id(f"lesson-option-{0 if stays else 1}")).to_have_class(re.compile(r"\bis-answer\b"))
+        feedback.append(fb.inner_text())
+    assert feedback[0] != feedback[1]
+
+
+def test_induction_timeline_question_hides_the_figures_until_answered(server: Server, page: Any) -> None:
+    """“When does the layer-1 head become an induction head?” on the Training tab: until it is answered
+    the heads are grey and the per-epoch accuracies hidden (they would give it away); the pick
+    reveals them, with the explanation."""
+    n, step = induction_step("When does")
+    open_app(page, server.url, f"/?lesson=induction&step={n}")
+    wait_drawn(page, step_params(step)["text"])
+    acc = page.locator(".tl-card .tl-acc").first
+    expect(acc).to_be_attached(timeout=30_000)
+    expect(page.locator("body")).to_have_class(re.compile(r"\blesson-hiding\b"))
+    expect(acc).to_be_hidden()
+    wrong = next(i for i in range(len(step["question"]["options"])) if i != step["question"]["answer"])
+    page.get_by_test_id(f"lesson-option-{wrong}").click()
+    fb = page.get_by_test_id("lesson-feedback")
+    expect(fb).to_have_attribute("data-correct", "false")
+    expect(fb).to_contain_text(step["question"]["options"][step["question"]["answer"]])
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\blesson-hiding\b"))
+    expect(acc).to_be_visible()

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from attnviz.demo import DEMO_RUNS, main
+from attnviz.train import TrainConfig
 
 from ..conftest import TinyRun
 
 
 def test_demo_settings_cover_every_task() -> None:
-    assert set(DEMO_RUNS) == {"copy", "reverse", "sort"}
-    assert all(cfg.task == task and cfg.n_layers == 2 and cfg.n_heads == 4 for task, cfg in DEMO_RUNS.items())
+    assert set(DEMO_RUNS) == {"copy", "reverse", "sort", "induction"}
+    toys = {task: cfg for task, cfg in DEMO_RUNS.items() if task != "induction"}
+    assert all(cfg.task == task and cfg.n_layers == 2 and cfg.n_heads == 4 for task, cfg in toys.items())
+
+
+def test_the_induction_demo_run_is_the_default_recipe_with_snapshots() -> None:
+    """The induction lesson's run: the recipe the page's form and the CLI propose (decoder-only, one
+    head a layer, 3 epochs of 250 steps, seed 0), with snapshots so the Training tab shows the phase
+    change between epoch checkpoints."""
+    cfg = DEMO_RUNS["induction"]
+    assert replace(cfg, snapshot_every=0) == TrainConfig.for_task("induction")
+    assert (cfg.arch, cfg.n_layers, cfg.n_heads, cfg.seed) == ("decoder", 2, 1, 0)
+    assert cfg.epochs * -(-cfg.n_train // cfg.batch_size) == 750
+    assert 0 < cfg.snapshot_every <= 50
 
 
 def test_existing_runs_are_skipped(tiny_run: TinyRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

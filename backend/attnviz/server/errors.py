@@ -1,4 +1,7 @@
-"""The one error shape ``{detail, code, ...}`` (docs/api.md) and the handlers that produce it."""
+"""The one error shape ``{detail, code, ...}`` (docs/api.md) and the handlers that produce it.
+
+The status of a domain error (:mod:`attnviz.errors`) is decided here, by its type, and nowhere else;
+:class:`ApiError` is for what only the web service knows (a full queue, a closed connection)."""
 
 from __future__ import annotations
 
@@ -13,15 +16,37 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from .schemas import ErrorResponse
+from ..errors import AttnvizError, Conflict, InvalidInput, NotAllowed, NotFound, NotSupported, TooLarge, Unusable
+from .schemas import ErrorCode, ErrorResponse
 
 log = logging.getLogger("attnviz.server")
+
+
+STATUS: dict[type[AttnvizError], int] = {
+    NotFound: 404,
+    InvalidInput: 422,
+    NotSupported: 422,
+    Unusable: 409,
+    Conflict: 409,
+    TooLarge: 413,
+    NotAllowed: 403,
+}
+"""The HTTP status of each kind of domain error (a subclass takes its nearest listed base's)."""
+
+
+def status_of(exc: AttnvizError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    raise TypeError(f"no HTTP status for {type(exc).__name__}: add its type to attnviz.server.errors.STATUS")
 
 
 class ApiError(Exception):
     """An error a client can act on: HTTP status, stable ``code``, a sentence, extra fields."""
 
-    def __init__(self, status_code: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status_code: int, code: ErrorCode, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.code = code
@@ -40,7 +65,7 @@ def clean_text(text: str) -> str:
     return text
 
 
-def error_body(code: str, detail: str, **extra: Any) -> bytes:
+def error_body(code: ErrorCode, detail: str, **extra: Any) -> bytes:
     body = {"detail": detail, "code": code, **extra}
     try:
         return orjson.dumps(body)
@@ -48,7 +73,9 @@ def error_body(code: str, detail: str, **extra: Any) -> bytes:
         return orjson.dumps(_safe(body))
 
 
-def error_response(status_code: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def error_response(
+    status_code: int, code: ErrorCode, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     return Response(error_body(code, detail, **extra), status_code=status_code, media_type="application/json", headers=headers)
 
 
@@ -101,6 +128,11 @@ async def api_error_handler(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers, **exc.extra)
 
 
+async def domain_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AttnvizError)
+    return error_response(status_of(exc), exc.code, exc.detail, **exc.extra)
+
+
 async def validation_error_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _jsonable_errors(exc.errors())
@@ -108,7 +140,7 @@ async def validation_error_handler(_request: Request, exc: Exception) -> Respons
     return Response(body, status_code=422, media_type="application/json")
 
 
-_HTTP_CODES = {
+_HTTP_CODES: dict[int, ErrorCode] = {
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
@@ -146,6 +178,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Handlers for the expected errors; anything else is caught by
     :class:`~attnviz.server.middleware.CatchAllMiddleware` (a JSON 500 that keeps the connection)."""
     app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(AttnvizError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
 

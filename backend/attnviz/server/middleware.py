@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_body
+from .settings import is_loopback
 
 log = logging.getLogger("attnviz.server")
 
@@ -108,15 +108,6 @@ def _host_of(value: str) -> str:
     return value.rsplit(":", 1)[0].rstrip(".") if value.count(":") == 1 else value.rstrip(".")
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class TrustedHostMiddleware:
     """421 ``untrusted_host`` for a Host header the service does not answer to.
 
@@ -141,7 +132,7 @@ class TrustedHostMiddleware:
             await self.app(scope, receive, send)
             return
         server = scope.get("server")
-        local = server is not None and is_loopback(str(server[0]).strip("[]"))
+        local = server is not None and is_loopback(str(server[0]))
         raw = next((v for n, v in scope.get("headers", ()) if n == b"host"), None)
         if raw is not None:
             host = _host_of(raw.decode("latin-1"))

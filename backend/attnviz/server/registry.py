@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..checkpoint import DEFAULT_LIMITS, CheckpointError, CheckpointLimits, load_checkpoint
+from ..errors import UnknownCheckpoint, UnknownRun
 from ..hf import (
     TOKENIZER_FILES,
     WEIGHT_FILES,
@@ -37,7 +38,6 @@ from ..hf import (
     looks_like_hf_model,
     read_hf_config,
 )
-from .errors import ApiError
 
 log = logging.getLogger("attnviz.server")
 
@@ -171,7 +171,6 @@ def _epoch_from_name(name: str) -> int | None:
 
 def check_name(name: str, *, what: str = "checkpoint") -> list[str]:
     """The ``/``-separated parts of a request's name, or 404 if it could point anywhere odd."""
-    code = "unknown_run" if what == "run" else "unknown_checkpoint"
     parts = name.split("/")
     bad = (
         not name
@@ -186,7 +185,9 @@ def check_name(name: str, *, what: str = "checkpoint") -> list[str]:
         bad = False
         parts = []
     if bad:
-        raise ApiError(404, code, f"There is no {what} named {name!r}; GET /api/checkpoints lists them.")
+        raise (UnknownRun if what == "run" else UnknownCheckpoint)(
+            f"There is no {what} named {name!r}; GET /api/checkpoints lists them."
+        )
     return parts
 
 
@@ -223,9 +224,7 @@ class CheckpointRegistry:
         """The file a checkpoint name refers to; 404 ``unknown_checkpoint`` for anything that is not
         a ``.pt`` file inside the checkpoint directory (checked before the file is opened)."""
         parts = check_name(name)
-        not_found = ApiError(
-            404, "unknown_checkpoint", f"There is no checkpoint named {name!r}; GET /api/checkpoints lists them."
-        )
+        not_found = UnknownCheckpoint(f"There is no checkpoint named {name!r}; GET /api/checkpoints lists them.")
         if not parts[-1].endswith(SUFFIX):
             raise not_found
         try:
@@ -239,9 +238,7 @@ class CheckpointRegistry:
     def resolve_model(self, name: str) -> tuple[ModelKind, Path]:
         """``("toy", file)`` for a checkpoint name, ``("huggingface", directory)`` for a model
         directory inside the checkpoint directory or a configured ``hf:<dirname>``; 404 otherwise."""
-        not_found = ApiError(
-            404, "unknown_checkpoint", f"There is no checkpoint or model named {name!r}; GET /api/checkpoints lists them."
-        )
+        not_found = UnknownCheckpoint(f"There is no checkpoint or model named {name!r}; GET /api/checkpoints lists them.")
         if name.startswith(HF_PREFIX):
             configured = self.hf_configured.get(name)
             if configured is None:
@@ -302,7 +299,7 @@ class CheckpointRegistry:
                 name = rel.as_posix()
                 try:
                     hf_found.append((name, self.resolve_model(name)[1]))
-                except ApiError:
+                except UnknownCheckpoint:
                     log.warning("ignoring %s: it does not resolve to a directory inside %s", name, self.root)
                 continue
             # a run's snapshots/ are stepped through in its timeline, not listed as a run of their own
@@ -319,7 +316,7 @@ class CheckpointRegistry:
                     continue
                 try:
                     found.append((name, self.resolve(name)))
-                except ApiError:  # a symlink out of the directory, a dangling one, a FIFO
+                except UnknownCheckpoint:  # a symlink out of the directory, a dangling one, a FIFO
                     skipped.append({"name": name, "reason": self._skip_reason(name)})
 
     def _describe_hf(self, name: str, path: Path, key: FileKey) -> CheckpointMeta:
@@ -433,7 +430,7 @@ class CheckpointRegistry:
             check_name(run, what="run")
         metas = sorted((m for m in self.refresh() if m.run == run), key=by_epoch)
         if not metas:
-            raise ApiError(404, "unknown_run", f"There is no run named {run!r}; GET /api/checkpoints lists them.")
+            raise UnknownRun(f"There is no run named {run!r}; GET /api/checkpoints lists them.")
         return metas
 
     def count(self) -> int:

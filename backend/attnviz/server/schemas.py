@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..data import TaskName
+from ..errors import DomainCode
 from ..sampling import MAX_SEED, MAX_TEMPERATURE
 
 MAX_TEXT_CHARS = 4_000_000
@@ -98,17 +100,31 @@ class InvalidCharacter(BaseModel):
     position: int = Field(description="0-based index into the submitted text, in code points.")
 
 
+ErrorCode = Literal[
+    DomainCode,  # the service's own errors, by type (attnviz.errors; their status: server/errors.py)
+    "not_found",
+    "method_not_allowed",
+    "bad_request",
+    "validation_error",
+    "body_too_large",
+    "unsupported_media_type",
+    "untrusted_host",
+    "busy",
+    "client_closed_request",
+    "http_error",
+    "internal_error",
+]
+"""Every ``code`` an error body can carry: a new one is added here (or, for a domain error, as a new
+type in attnviz.errors), and the OpenAPI schema lists it as an enum."""
+
+
 class ErrorResponse(BaseModel):
     """Every error response (4xx and 5xx)."""
 
     model_config = ConfigDict(extra="allow")
 
     detail: str = Field(description="A sentence saying what is wrong and what to do.")
-    code: str = Field(
-        description="Stable code for programs: not_found, unknown_checkpoint, unknown_run, unknown_handle, checkpoint_unusable, "
-        "empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, "
-        "response_too_large, unsupported_media_type, untrusted_host, busy, internal_error."
-    )
+    code: ErrorCode = Field(description="Stable code for programs (docs/api.md says when each is sent).")
     invalid_characters: list[InvalidCharacter] | None = Field(None, description="Only with `unknown_characters`.")
     errors: list[dict[str, Any]] | None = Field(None, description="Only with `validation_error`: pydantic's items.")
 
@@ -174,7 +190,7 @@ class CheckpointInfo(BaseModel):
     epoch: int | None = Field(description="Epoch it was saved after (from the file, else from its name).")
     usable: bool = Field(description="Whether it loads; if not, `error` says why.")
     error: str | None = Field(description="Why it cannot be used, or null.")
-    task: str | None = Field(description="copy, reverse or sort.")
+    task: TaskName | None = Field(description="The toy task it was trained on (`induction`: the decoder-only model).")
     created_at: str | None = Field(description="When it was written (ISO 8601).")
     metrics: dict[str, float | None] | None = Field(
         description="Held-out metrics of that epoch (loss, token_accuracy, ...); a non-finite value (NaN, inf) is null."
@@ -191,7 +207,7 @@ class RunInfo(BaseModel):
         "toy", description="`toy`: a run of checkpoints; `huggingface`: one pretrained model (one entry, epoch null)."
     )
     family: FamilyName = Field("toy", description=FAMILY_DESCRIPTION)
-    task: str | None = Field(description="Task of its usable checkpoints, or null.")
+    task: TaskName | None = Field(description="Task of its usable checkpoints, or null.")
     checkpoints: list[CheckpointInfo] = Field(description="Its checkpoints, sorted by epoch.")
 
 
@@ -370,7 +386,7 @@ class Overview(BaseModel):
 class ModelSummary(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    task: str | None = Field(description="copy, reverse or sort; null for a pretrained model.")
+    task: TaskName | None = Field(description="The toy task; null for a pretrained model.")
     epoch: int | None = Field(description="Epoch of the checkpoint; null for a pretrained model.")
     n_layers: int = Field(description="Layers per stack.")
     n_heads: int = Field(description="Heads per attention module.")
@@ -662,7 +678,6 @@ class TimelineResponse(BaseModel):
 
 # ---- training from the page (/api/train) -------------------------------------------------------
 
-TaskName = Literal["copy", "reverse", "sort", "shift", "swap", "induction"]
 TrainState = Literal["queued", "running", "done", "cancelled", "failed"]
 
 
@@ -691,7 +706,7 @@ class TrainRequest(BaseModel):
 
 
 class TrainSpecOut(BaseModel):
-    task: str
+    task: TaskName
     epochs: int
     n_layers: int
     n_heads: int
@@ -720,7 +735,8 @@ class TrainLimits(BaseModel):
     allowed: bool = Field(description="Whether this server accepts POST /api/train.")
     reason: str | None = Field(description="Why not, naming the setting that turns it on.")
     setting: str = Field(description="The environment variable that allows training (`ATTNVIZ_TRAINING`).")
-    tasks: list[str] = Field(description="Tasks that can be trained.")
+    tasks: list[TaskName] = Field(description="Tasks that can be trained.")
+    default_lr: dict[TaskName, float] = Field(description="Each task's learning rate, used when a request names none (`lr`).")
     max_layers: int
     max_heads: int
     max_d_model: int

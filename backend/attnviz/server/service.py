@@ -17,6 +17,18 @@ from ..checkpoint import CheckpointError, load_checkpoint
 from ..data import LM_TASKS
 from ..encoding import Encoding
 from ..ensemble import stack_models
+from ..errors import (
+    AttnvizError,
+    EmptyText,
+    NotSupported,
+    OutOfRange,
+    TextNotInVocabulary,
+    TextTooLong,
+    TooLarge,
+    UnknownCheckpoint,
+    UnknownHandle,
+    Unusable,
+)
 from ..export_attention_json import document_from_result
 from ..hf import (
     HFModel,
@@ -41,7 +53,6 @@ from ..inference import (
 from ..model import SmallDecoder, SmallTransformer
 from ..sampling import GREEDY, Sampling
 from ..weighting import Weighting
-from .errors import ApiError
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
 
@@ -119,9 +130,7 @@ def check_weights(n: int, encoding: Encoding, precision: int, budget: int, overv
         hint = "ask for encoding 'uint8' (1 byte a weight), or send fewer tokens"
     else:
         hint = "send fewer tokens (a shorter text)"
-    raise ApiError(
-        413,
-        "response_too_large",
+    raise TooLarge(
         f"The response would hold {n:,} attention weights, about {cost / 2**20:.0f} MiB as {encoding}, past the "
         f"server's budget of {budget / 2**20:.0f} MiB (ATTNVIZ_MAX_RESPONSE_BYTES); {hint}.",
         weights=n,
@@ -139,12 +148,10 @@ def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
     """422 ``empty_text`` / ``text_too_long`` / ``unknown_characters`` (with every position)."""
     ckpt = loaded.ckpt
     if text == "":
-        raise ApiError(422, "empty_text", "The text is empty; type at least one character.")
+        raise EmptyText("The text is empty; type at least one character.")
     limit = min(max_text_len, ckpt.config.max_len - 1)
     if len(text) > limit:
-        raise ApiError(
-            422,
-            "text_too_long",
+        raise TextTooLong(
             f"The text has {len(text)} characters; this checkpoint accepts at most {limit}. Shorten it.",
             max_length=limit,
         )
@@ -153,9 +160,7 @@ def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
         listed = ", ".join(f"{ch!r} at position {pos}" for pos, ch in bad[:MAX_LISTED])
         more = f" and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
         n = len(bad)
-        raise ApiError(
-            422,
-            "unknown_characters",
+        raise TextNotInVocabulary(
             f"Text has {n} character{'s' if n != 1 else ''} outside the vocabulary: {listed}{more}. "
             f"Use only: {ckpt.vocab.chars!r}.",
             invalid_characters=[{"char": ch, "position": pos} for pos, ch in bad],
@@ -165,9 +170,7 @@ def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
 def check_toy_kind(loaded: LoadedModel, kind: str, what: str = "") -> None:
     """422 ``not_supported`` for an encoder or cross-attention head of the decoder-only toy model."""
     if isinstance(loaded.model, SmallDecoder) and kind != "decoder_self":
-        raise ApiError(
-            422,
-            "not_supported",
+        raise NotSupported(
             f"{what}This decoder-only model has no {kind} attention; it has decoder_self only.",
             family="toy-decoder",
         )
@@ -176,20 +179,16 @@ def check_toy_kind(loaded: LoadedModel, kind: str, what: str = "") -> None:
 def check_head(loaded: LoadedModel, layer: int, head: int, what: str = "") -> None:
     c = loaded.ckpt.config
     if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
-        raise ApiError(
-            422,
-            "out_of_range",
+        raise OutOfRange(
             f"{what}There is no head {layer}.{head}: this model has layers 0–{c.n_layers - 1} and heads 0–{c.n_heads - 1}.",
             n_layers=c.n_layers,
             n_heads=c.n_heads,
         )
 
 
-def not_supported(name: str, what: str, family: str = "encoder", supports: Sequence[str] = ()) -> ApiError:
+def not_supported(name: str, what: str, family: str = "encoder", supports: Sequence[str] = ()) -> NotSupported:
     offered = f" It offers: {', '.join(supports)}." if supports else ""
-    return ApiError(
-        422,
-        "not_supported",
+    return NotSupported(
         f"{what} is not available for this pretrained model ({name!r} is a Hugging Face {family} model); "
         f"see `supports` in /api/checkpoints.{offered}",
         family=family,
@@ -204,14 +203,12 @@ def check_value_norm(name: str, m: HFModel, weighting: Weighting) -> None:
         raise not_supported(name, "Value-norm weighting (weighting 'value_norm')", m.family, m.supports)
 
 
-def no_tokens() -> ApiError:
-    return ApiError(422, "empty_text", "The model's tokenizer makes no tokens of this text; type some words.")
+def no_tokens() -> EmptyText:
+    return EmptyText("The model's tokenizer makes no tokens of this text; type some words.")
 
 
-def too_many_tokens(exc: HFTextTooLongError) -> ApiError:
-    return ApiError(
-        422,
-        "text_too_long",
+def too_many_tokens(exc: HFTextTooLongError) -> TextTooLong:
+    return TextTooLong(
         f"The text is {exc.n_tokens} tokens long (special tokens included); this model accepts at most {exc.limit}. Shorten it.",
         max_length=exc.limit,
         n_tokens=exc.n_tokens,
@@ -222,17 +219,13 @@ def check_hf_head(m: HFModel, kind: str, layer: int, head: int, what: str = "") 
     """422 ``not_supported`` for a kind the model lacks, ``out_of_range`` past its layers/heads."""
     sites = m.sites.get(kind)
     if not sites:
-        raise ApiError(
-            422,
-            "not_supported",
+        raise NotSupported(
             f"{what}This {m.family} model has no {kind} attention; it has {', '.join(m.sites) or 'none'}.",
             family=m.family,
         )
     n_heads = sites[0].n_heads
     if not 0 <= layer < len(sites) or not 0 <= head < n_heads:
-        raise ApiError(
-            422,
-            "out_of_range",
+        raise OutOfRange(
             f"{what}There is no {kind} head {layer}.{head}: this model has layers 0–{len(sites) - 1} and heads 0–{n_heads - 1}.",
             n_layers=len(sites),
             n_heads=n_heads,
@@ -271,20 +264,18 @@ class AttentionService:
             return self.models.get_hf(path)
         except HFModelError as exc:
             reason = INSTALL_HF if isinstance(exc, HFNotInstalledError) else exc.reason
-            raise ApiError(409, "checkpoint_unusable", f"Model {name!r} cannot be used: {reason}.") from None
+            raise Unusable(f"Model {name!r} cannot be used: {reason}.") from None
         except FileNotFoundError:
-            raise ApiError(
-                409, "checkpoint_unusable", f"Model {name!r} cannot be used: not a Hugging Face model directory."
-            ) from None
+            raise Unusable(f"Model {name!r} cannot be used: not a Hugging Face model directory.") from None
 
     def load(self, name: str) -> LoadedModel:
         path = self.registry.resolve(name)
         try:
             return self.models.get(path)
         except CheckpointError as exc:
-            raise ApiError(409, "checkpoint_unusable", f"Checkpoint {name!r} cannot be used: {exc.reason}.") from None
+            raise Unusable(f"Checkpoint {name!r} cannot be used: {exc.reason}.") from None
         except FileNotFoundError:
-            raise ApiError(404, "unknown_checkpoint", f"There is no checkpoint named {name!r}.") from None
+            raise UnknownCheckpoint(f"There is no checkpoint named {name!r}.") from None
 
     def document(
         self,
@@ -354,9 +345,7 @@ class AttentionService:
         if requested is None:
             return self.max_new_tokens
         if requested > self.max_new_tokens_limit:
-            raise ApiError(
-                422,
-                "out_of_range",
+            raise OutOfRange(
                 f"max_new_tokens is {requested}; this server generates at most {self.max_new_tokens_limit} tokens.",
                 max_new_tokens_limit=self.max_new_tokens_limit,
             )
@@ -377,7 +366,7 @@ class AttentionService:
         """The document of a Hugging Face model (by family); the limit is the model's, in tokens."""
         m = loaded.encoder
         if text.strip() == "":
-            raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
+            raise EmptyText("The text is empty; type at least one word.")
         if ablate and "ablate" not in m.supports:
             raise not_supported(name, "Switching heads off (ablate)", m.family, m.supports)
         for i, (kind, layer, head) in enumerate(ablate):
@@ -422,7 +411,7 @@ class AttentionService:
         if isinstance(loaded, LoadedHF):
             m = loaded.encoder
             if text.strip() == "":
-                raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
+                raise EmptyText("The text is empty; type at least one word.")
             n = self.hf_tokens(m, text)  # 422 past the context, before the model runs
             new = self.new_tokens(name, m, max_new_tokens) if m.family != "encoder" else self.max_new_tokens
             self.generating(name, m, sampling)  # 422 for an encoder before the model runs
@@ -437,9 +426,7 @@ class AttentionService:
             if isinstance(loaded.model, SmallDecoder):
                 # its context is a few dozen characters: always whole
                 if detail == "overview":
-                    raise ApiError(
-                        422,
-                        "not_supported",
+                    raise NotSupported(
                         f"{name} is a toy decoder whose longest text is {loaded.ckpt.config.max_len - 1} characters: its "
                         "document always comes whole; ask for detail 'full' or 'auto'.",
                     )
@@ -582,7 +569,7 @@ class AttentionService:
         try:
             return self.handles.get(handle)
         except longctx.UnknownHandleError as exc:
-            raise ApiError(404, "unknown_handle", str(exc)) from None
+            raise UnknownHandle(str(exc)) from None
 
     def tile_json(
         self,
@@ -599,7 +586,7 @@ class AttentionService:
         try:
             out = longctx.tile(run, kind, layer, head, *region, max_cells=max_cells, dtype=encoding, weighting=weighting)
         except longctx.RegionError as exc:
-            raise ApiError(422, "out_of_range", str(exc), **exc.extra) from None
+            raise OutOfRange(str(exc), **exc.extra) from None
         return orjson.dumps({"handle": handle, **out})
 
     def topk_json(self, handle: str, kind: str, layer: int, head: int, k: int, q0: int, q1: int | None) -> bytes:
@@ -607,7 +594,7 @@ class AttentionService:
         try:
             out = longctx.topk(run, kind, layer, head, k, q0, q1)
         except longctx.RegionError as exc:
-            raise ApiError(422, "out_of_range", str(exc), **exc.extra) from None
+            raise OutOfRange(str(exc), **exc.extra) from None
         return orjson.dumps({"handle": handle, **out})
 
     def hf_math_json(
@@ -625,7 +612,7 @@ class AttentionService:
         if "math" not in m.supports:
             raise not_supported(name, "The step-through of the attention math", m.family, m.supports)
         if text.strip() == "":
-            raise ApiError(422, "empty_text", "The text is empty; type at least one word.")
+            raise EmptyText("The text is empty; type at least one word.")
         check_hf_head(m, kind, layer, head)
         new = self.new_tokens(name, m, max_new_tokens)
         how = self.generating(name, m, sampling)
@@ -634,7 +621,7 @@ class AttentionService:
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError as exc:
-            raise ApiError(422, "not_supported", f"The step-through is not available: {exc}.") from None
+            raise NotSupported(f"The step-through is not available: {exc}.") from None
         except ValueError:  # the tokenizer made no tokens of it
             raise no_tokens() from None
         tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
@@ -717,7 +704,7 @@ class AttentionService:
                 resolved = self.registry.resolve(name)
                 ckpt = load_checkpoint(resolved, self.registry.limits)
                 out.append((name, LoadedModel(resolved, file_key(resolved), ckpt, ckpt.build_model())))
-            except (ApiError, CheckpointError, OSError):
+            except (AttnvizError, CheckpointError, OSError):
                 continue
         return out
 
@@ -736,7 +723,7 @@ class AttentionService:
         usable = [m for m in metas if m.usable]
         if not usable:
             reasons = "; ".join(f"{m.name}: {m.error}" for m in metas[:3])
-            raise ApiError(409, "checkpoint_unusable", f"Run {run!r} has no usable checkpoint ({reasons}).")
+            raise Unusable(f"Run {run!r} has no usable checkpoint ({reasons}).")
         extra = self._snapshots(run) if snapshots else []
         files = (tuple((m.name, m.key) for m in usable), tuple((n, lm.key) for n, lm in extra))
         key = (run, text, precision, encoding, weighting, *files)

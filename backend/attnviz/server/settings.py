@@ -11,6 +11,7 @@ ATTNVIZ_DEVICE=cuda ATTNVIZ_DTYPE=bfloat16   # where Hugging Face models run (at
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -21,6 +22,20 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ..checkpoint import DEFAULT_LIMITS, CheckpointLimits
 from .frontend import default_dist
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address can only be this machine: ``localhost`` and any
+    ``*.localhost`` (RFC 6761: browsers resolve them to loopback themselves), ``127.0.0.0/8``,
+    ``::1``. The one rule for both the address the server listens on (is training allowed) and the
+    ``Host`` a request names (DNS rebinding). Brackets, case and a final dot do not matter."""
+    host = host.strip().lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):

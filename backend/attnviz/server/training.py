@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import ipaddress
 import logging
 import math
 import multiprocessing as mp
@@ -31,9 +30,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..data import ALL_TASKS, LM_TASKS
+from ..errors import (
+    InvalidModelSize,
+    InvalidName,
+    NotAllowed,
+    OutOfBounds,
+    RunExists,
+    TrainingBusy,
+    TrainingDirUnwritable,
+    UnknownJob,
+)
 from ..live_worker import worker_main
-from .errors import ApiError
-from .settings import Settings
+from ..model import head_dim
+from .settings import Settings, is_loopback
 
 log = logging.getLogger("attnviz.server")
 
@@ -43,15 +52,6 @@ SETTING = "ATTNVIZ_TRAINING"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CANCEL_GRACE = 5.0  # seconds a cancelled worker gets to stop before it is terminated
 JOBS_KEPT = 20  # finished jobs whose status and events stay available
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def training_permission(settings: Settings) -> tuple[bool, str | None]:
@@ -120,26 +120,18 @@ def check_spec(spec: TrainSpec, limits: Limits) -> None:
     )
     for name, value, most, what, setting in bounds:
         if value > most:
-            raise ApiError(
-                422,
-                "out_of_bounds",
+            raise OutOfBounds(
                 f"{name} is {value}; this server trains at most {most} {what} (setting {setting}).",
                 field=name,
                 maximum=most,
                 setting=setting,
             )
-    if spec.d_model % spec.n_heads:
-        raise ApiError(
-            422,
-            "invalid_model_size",
-            f"d_model ({spec.d_model}) must be divisible by n_heads ({spec.n_heads}): "
-            "each head gets d_model / n_heads dimensions.",
-            field="d_model",
-        )
+    try:
+        head_dim(spec.d_model, spec.n_heads)
+    except ValueError as exc:
+        raise InvalidModelSize(f"{exc}.", field="d_model") from None
     if not NAME_PATTERN.match(spec.name) or spec.name == "snapshots":  # snapshots/ folders are not listed as runs
-        raise ApiError(
-            422,
-            "invalid_name",
+        raise InvalidName(
             f"The run name {spec.name!r} is not allowed: use 1-64 lower-case letters, digits, '-' or '_', "
             "starting with a letter or digit.",
             field="name",
@@ -332,14 +324,12 @@ class TrainingManager:
 
     def require_allowed(self) -> None:
         if not self.allowed:
-            raise ApiError(403, "training_disabled", self.reason or "Training is off.", setting=SETTING)
+            raise NotAllowed(self.reason or "Training is off.", setting=SETTING)
 
     def get(self, job_id: str) -> TrainingJob:
         job = self.jobs.get(job_id)
         if job is None:
-            raise ApiError(
-                404, "unknown_job", f"There is no training job {job_id!r} (jobs are forgotten when the server restarts)."
-            )
+            raise UnknownJob(f"There is no training job {job_id!r} (jobs are forgotten when the server restarts).")
         return job
 
     def describe(self) -> dict[str, Any]:
@@ -349,6 +339,7 @@ class TrainingManager:
             "reason": self.reason,
             "setting": SETTING,
             "tasks": list(ALL_TASKS),
+            "default_lr": {task: default_lr(task) for task in ALL_TASKS},
             "max_layers": self.limits.max_layers,
             "max_heads": self.limits.max_heads,
             "max_d_model": self.limits.max_d_model,
@@ -369,9 +360,7 @@ class TrainingManager:
         with self._lock:
             running = self.current
             if running is not None and not running.finished:
-                raise ApiError(
-                    409,
-                    "training_busy",
+                raise TrainingBusy(
                     f"Job {running.id} is still training {running.run} (state {running.state}); "
                     f"wait for it or cancel it (DELETE /api/train/{running.id}).",
                     job=running.id,
@@ -379,9 +368,7 @@ class TrainingManager:
                 )
             run_dir = self.live_dir / spec.name
             if run_dir.exists() and any(run_dir.glob("*.pt")):
-                raise ApiError(
-                    409,
-                    "run_exists",
+                raise RunExists(
                     f"A run named {self.prefix}/{spec.name} already exists; choose another name.",
                     run=f"{self.prefix}/{spec.name}",
                 )
@@ -396,9 +383,7 @@ class TrainingManager:
             try:
                 run_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise ApiError(
-                    409,
-                    "training_dir_unwritable",
+                raise TrainingDirUnwritable(
                     f"The live-runs folder {self.live_dir} cannot be written ({exc.strerror}); give training a writable volume.",
                 ) from None
             worker, self._spare = self._spare, None

@@ -1,5 +1,7 @@
 import type {
   ApiErrorBody,
+  ApiErrorCode,
+  ClientErrorCode,
   AttentionDocument,
   AttentionRequest,
   CheckpointsResponse,
@@ -19,9 +21,9 @@ import type {
 /** An error a person can act on; `code` is the server's stable code or a client-side one. */
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ApiErrorCode | ClientErrorCode;
   readonly invalidCharacters: InvalidCharacter[];
-  constructor(message: string, status: number, code: string, invalidCharacters: InvalidCharacter[] = []) {
+  constructor(message: string, status: number, code: ApiErrorCode | ClientErrorCode, invalidCharacters: InvalidCharacter[] = []) {
     super(message);
     this.name = 'ApiError';
     this.status = status;

@@ -494,9 +494,9 @@ export interface components {
             supports?: ("attention" | "generate" | "steps" | "math" | "ablate" | "timeline" | "special_tokens")[];
             /**
              * Task
-             * @description copy, reverse or sort.
+             * @description The toy task it was trained on (`induction`: the decoder-only model).
              */
-            task: string | null;
+            task: ("copy" | "reverse" | "sort" | "shift" | "swap" | "induction") | null;
             /**
              * Usable
              * @description Whether it loads; if not, `error` says why.
@@ -619,9 +619,10 @@ export interface components {
         ErrorResponse: {
             /**
              * Code
-             * @description Stable code for programs: not_found, unknown_checkpoint, unknown_run, unknown_handle, checkpoint_unusable, empty_text, text_too_long, unknown_characters, out_of_range, not_supported, validation_error, body_too_large, response_too_large, unsupported_media_type, untrusted_host, busy, internal_error.
+             * @description Stable code for programs (docs/api.md says when each is sent).
+             * @enum {string}
              */
-            code: string;
+            code: "unknown_checkpoint" | "unknown_run" | "unknown_handle" | "unknown_job" | "empty_text" | "text_too_long" | "unknown_characters" | "out_of_range" | "out_of_bounds" | "invalid_model_size" | "invalid_name" | "not_supported" | "checkpoint_unusable" | "response_too_large" | "training_disabled" | "training_busy" | "run_exists" | "training_dir_unwritable" | "not_found" | "method_not_allowed" | "bad_request" | "validation_error" | "body_too_large" | "unsupported_media_type" | "untrusted_host" | "busy" | "client_closed_request" | "http_error" | "internal_error";
             /**
              * Detail
              * @description A sentence saying what is wrong and what to do.
@@ -971,9 +972,9 @@ export interface components {
             n_layers: number;
             /**
              * Task
-             * @description copy, reverse or sort; null for a pretrained model.
+             * @description The toy task; null for a pretrained model.
              */
-            task: string | null;
+            task: ("copy" | "reverse" | "sort" | "shift" | "swap" | "induction") | null;
         } & {
             [key: string]: unknown;
         };
@@ -1129,7 +1130,7 @@ export interface components {
              * Task
              * @description Task of its usable checkpoints, or null.
              */
-            task: string | null;
+            task: ("copy" | "reverse" | "sort" | "shift" | "swap" | "induction") | null;
         };
         /** SamplingInfo */
         SamplingInfo: {
@@ -1466,6 +1467,13 @@ export interface components {
             allowed: boolean;
             /** @description The running job, else the latest one (a reloaded page re-attaches to it). */
             current: components["schemas"]["TrainStatus"] | null;
+            /**
+             * Default Lr
+             * @description Each task's learning rate, used when a request names none (`lr`).
+             */
+            default_lr: {
+                [key: string]: number;
+            };
             /** Max D Model */
             max_d_model: number;
             /** Max Epochs */
@@ -1503,7 +1511,7 @@ export interface components {
              * Tasks
              * @description Tasks that can be trained.
              */
-            tasks: string[];
+            tasks: ("copy" | "reverse" | "sort" | "shift" | "swap" | "induction")[];
             /**
              * Worker Ready
              * @description A training process is started and waiting (asking for the limits starts one).
@@ -1573,8 +1581,11 @@ export interface components {
             name: string;
             /** Seed */
             seed: number;
-            /** Task */
-            task: string;
+            /**
+             * Task
+             * @enum {string}
+             */
+            task: "copy" | "reverse" | "sort" | "shift" | "swap" | "induction";
         };
         /** TrainStatus */
         TrainStatus: {

@@ -8,6 +8,8 @@
  *   export type CheckpointsResponse = components['schemas']['CheckpointList'];
  */
 
+import type { components } from './schema';
+
 export type AttentionKind = 'encoder_self' | 'decoder_self' | 'cross';
 export const ATTENTION_KINDS: readonly AttentionKind[] = ['encoder_self', 'decoder_self', 'cross'];
 
@@ -185,7 +187,8 @@ export interface TimelineResponse {
 }
 
 // ---- training from the page (/api/train; docs/api.md "Training") ----
-export type TrainTask = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap' | 'induction';
+/** The toy tasks, as the server's schema lists them (attnviz.data is the one list). */
+export type TrainTask = components['schemas']['TrainRequest']['task'];
 export type TrainState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
 
 export interface TrainRequest {
@@ -219,7 +222,9 @@ export interface TrainLimits {
   allowed: boolean;
   reason: string | null;
   setting: string;
-  tasks: string[];
+  tasks: TrainTask[];
+  /** each task's learning rate when a request names none (absent from an older server) */
+  default_lr?: Partial<Record<TrainTask, number>>;
   max_layers: number;
   max_heads: number;
   max_d_model: number;
@@ -315,18 +320,11 @@ export interface InvalidCharacter {
   position: number;
 }
 
-export type ApiErrorCode =
-  | 'not_found'
-  | 'unknown_checkpoint'
-  | 'checkpoint_unusable'
-  | 'empty_text'
-  | 'text_too_long'
-  | 'unknown_characters'
-  | 'out_of_range'
-  | 'not_supported'
-  | 'validation_error'
-  | 'body_too_large'
-  | string;
+/** Every code the server can send: generated from the enum in its OpenAPI schema (ErrorResponse.code). */
+export type ApiErrorCode = components['schemas']['ErrorResponse']['code'];
+
+/** Codes the page makes itself, for failures that never reached (or never needed) the server. */
+export type ClientErrorCode = 'network' | 'bad_response' | 'needs_server' | 'not_overview' | 'no_handle';
 
 export interface ApiErrorBody {
   detail: string;

@@ -22,13 +22,38 @@
  * - decoder_self: the task says nothing about it → no expected alignment (null).
  * Rows without an expected key (−1) are left out of the agreement.
  */
-import type { AttentionKind } from '../api/types';
+import type { AttentionKind, TrainTask } from '../api/types';
 import type { AttnDoc } from './doc';
 
-export type Task = 'copy' | 'reverse' | 'sort' | 'shift' | 'swap';
-export const TASKS: readonly Task[] = ['copy', 'reverse', 'sort', 'shift', 'swap'];
 /** How far back the shift task looks (attnviz.data.SHIFT). */
 export const SHIFT = 2;
+
+/** origin[t] for the n source characters `chars`, from the task's correct output `expected`. */
+type Origins = (n: number, chars: readonly string[], expected: string | null) => Int32Array;
+
+const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Every task the server trains (the list is the API schema's, so a new backend task fails the type
+ * check until it is given a rule here); null: the task has no input → output alignment (induction
+ * is the decoder-only model's: decoder self-attention only).
+ */
+const ORIGINS: Record<TrainTask, Origins | null> = {
+  copy: (n) => Int32Array.from({ length: n }, (_, t) => t),
+  reverse: (n) => Int32Array.from({ length: n }, (_, t) => n - 1 - t),
+  sort: (_n, chars, expected) => matchOrigins(chars, expected !== null ? [...expected] : [...chars].sort(byCodePoint)),
+  shift: (n) => Int32Array.from({ length: n }, (_, t) => (t >= SHIFT ? t - SHIFT : -1)),
+  swap: (n) => Int32Array.from({ length: n }, (_, t) => ((t ^ 1) < n ? t ^ 1 : t)),
+  induction: null,
+};
+
+export type Task = TrainTask;
+/** The tasks with an expected alignment, in the server's order. */
+export const TASKS: readonly Task[] = (Object.keys(ORIGINS) as Task[]).filter((t) => ORIGINS[t] !== null);
+
+function rulesOf(task: string | undefined): Origins | null {
+  return task !== undefined && Object.hasOwn(ORIGINS, task) ? ORIGINS[task as Task] : null;
+}
 
 const END_TOKENS = new Set(['<eos>', '[SEP]']);
 
@@ -65,18 +90,11 @@ export function matchOrigins(source: readonly string[], output: readonly string[
  * for sort it must be given, or the characters are sorted by code point as a fallback.
  */
 export function taskOrigins(task: string | undefined, src: readonly string[], expected: string | null): Int32Array | null {
-  if (!task || !(TASKS as readonly string[]).includes(task)) return null;
+  const rule = rulesOf(task);
+  if (!rule) return null;
   const chars = sourceChars(src);
   const n = chars.length;
-  let origin: Int32Array;
-  if (task === 'copy') origin = Int32Array.from({ length: n }, (_, t) => t);
-  else if (task === 'shift') origin = Int32Array.from({ length: n }, (_, t) => (t >= SHIFT ? t - SHIFT : -1));
-  else if (task === 'swap') origin = Int32Array.from({ length: n }, (_, t) => ((t ^ 1) < n ? t ^ 1 : t));
-  else if (task === 'reverse') origin = Int32Array.from({ length: n }, (_, t) => n - 1 - t);
-  else {
-    const out = expected !== null ? [...expected] : [...chars].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    origin = matchOrigins(chars, out);
-  }
+  const origin = rule(n, chars, expected);
   const full = new Int32Array(n + 1).fill(-1);
   full.set(origin.subarray(0, n));
   if (src.length === n + 1) full[n] = n; // the output's <eos> ↔ the source <eos>
@@ -87,6 +105,8 @@ export function taskOrigins(task: string | undefined, src: readonly string[], ex
 export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array | null {
   const t = doc.kinds[kind];
   if (!t || kind === 'decoder_self') return null;
+  // merged words or a span (lib/spans.ts): one row stands for several positions, none is expected
+  if (doc.merged) return null;
   const task = doc.model.task as string | undefined;
   // with special tokens hidden, positions shift: compute on the original tokens, then map back
   const src = doc.hidden?.tokens.src ?? doc.tokens.src;
@@ -107,7 +127,7 @@ export function expectedAlignment(doc: AttnDoc, kind: AttentionKind): Int32Array
 /** Why a kind has no expected alignment (for the UI), or null when it has one. */
 export function noAlignmentReason(doc: AttnDoc, kind: AttentionKind): string | null {
   const task = doc.model.task as string | undefined;
-  if (!task || !(TASKS as readonly string[]).includes(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not copy, reverse, sort, shift or swap.`;
+  if (!rulesOf(task)) return `No expected alignment: the task ${task ? `“${task}” ` : ''}is not ${TASKS.slice(0, -1).join(', ')} or ${TASKS.at(-1)}.`;
   if (kind === 'decoder_self') return 'No expected alignment for decoder self-attention (the task defines output ↔ source only).';
   return null;
 }

@@ -44,7 +44,7 @@ export function promptLength(
  * on the full document is mapped to the kept positions.
  */
 export function shownPromptLength(doc: AttnDoc): number | null {
-  if (doc.kinds.cross || doc.tokens.src.length || !doc.kinds.decoder_self) return null;
+  if (doc.kinds.cross || doc.tokens.src.length || !doc.kinds.decoder_self || doc.merged) return null;
   const tgt = doc.hidden?.tokens.tgt ?? doc.tokens.tgt;
   const steps = doc.hidden ? (doc.hidden.steps ?? null) : doc.steps;
   const p = promptLength(tgt, steps, doc.input, doc.output, doc.specialTokens);

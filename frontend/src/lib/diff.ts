@@ -115,3 +115,47 @@ export function diffToRgba(d: Float32Array, nq: number, nk: number, m: number, c
   }
   return out;
 }
+
+/**
+ * Two texts on the same model (the diff view's second text, URL `text2`): they ALIGN when each
+ * side has the same number of tokens, the tokens differing only at edited positions (a word
+ * swapped for another of the same length in tokens); then A − B is taken cell by cell. When the
+ * counts differ, positions no longer name the same token (everything after an insertion shifts):
+ * no difference is drawn, the two are shown side by side.
+ */
+export interface TextAlignment {
+  aligned: boolean;
+  /** positions (query side, then key side) whose tokens differ */
+  editedQ: number[];
+  editedK: number[];
+  /** a sentence for people */
+  message: string;
+}
+
+export function alignTexts(aQ: readonly string[], aK: readonly string[], bQ: readonly string[], bK: readonly string[], sameSide: boolean): TextAlignment {
+  const edits = (a: readonly string[], b: readonly string[]) => a.flatMap((t, i) => (t !== b[i] ? [i] : []));
+  if (aQ.length !== bQ.length || aK.length !== bK.length) {
+    const counts = sameSide || aQ.length === bQ.length
+      ? `A has ${aK.length} tokens, B ${bK.length}`
+      : `A has ${aQ.length} query tokens, B ${bQ.length}`;
+    return {
+      aligned: false,
+      editedQ: [],
+      editedK: [],
+      message: `The two texts do not align (${counts}): a difference needs the same number of tokens, equal except where a token was edited. Shown side by side only.`,
+    };
+  }
+  const editedQ = edits(aQ, bQ);
+  const editedK = edits(aK, bK);
+  const name = (a: readonly string[], b: readonly string[], i: number) => `${i} '${a[i]}' → '${b[i]}'`;
+  const list = (sameSide ? editedK.map((i) => name(aK, bK, i)) : [...editedQ.map((i) => `query ${name(aQ, bQ, i)}`), ...editedK.map((i) => `key ${name(aK, bK, i)}`)]);
+  const shown = list.slice(0, 4).join(', ') + (list.length > 4 ? `, … (${list.length} in all)` : '');
+  return {
+    aligned: true,
+    editedQ,
+    editedK,
+    message: list.length
+      ? `The texts align (${aK.length} tokens each), edited at ${shown}: A − B cell by cell.`
+      : `The two texts give the same ${aK.length} tokens: A − B cell by cell.`,
+  };
+}

@@ -58,6 +58,9 @@ export interface AttnDoc {
   /** an overview document (a long text): the run whose tiles the server computes (lib/tiled.ts) */
   overview?: OverviewRun;
   hidden?: { tokens: { src: string[]; tgt: string[] }; kept: { src: number[]; tgt: number[] }; steps?: DecodingStep[] | null };
+  /** Set on a document whose words or span are merged (lib/spans.ts): the tokens as received and
+   *  the positions behind each shown one (merged before special tokens are hidden) */
+  merged?: { tokens: { src: string[]; tgt: string[] }; groups: { src: number[][]; tgt: number[][] } };
 }
 
 export class DocumentError extends Error {

@@ -4,8 +4,10 @@
  * for developers (which names endpoints).
  */
 
-const TEXT_CODES = new Set(['unknown_characters', 'empty_text', 'text_too_long']);
-const CHECKPOINT_CODES = new Set(['unknown_checkpoint', 'checkpoint_unusable', 'unknown_run', 'not_found']);
+import type { ApiErrorCode } from '../api/types';
+
+const TEXT_CODES: ReadonlySet<string> = new Set<ApiErrorCode>(['unknown_characters', 'empty_text', 'text_too_long']);
+const CHECKPOINT_CODES: ReadonlySet<string> = new Set<ApiErrorCode>(['unknown_checkpoint', 'checkpoint_unusable', 'unknown_run', 'not_found']);
 
 export function errorHeading(code: string): string {
   if (TEXT_CODES.has(code)) return 'Cannot run this text.';

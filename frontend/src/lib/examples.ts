@@ -2,7 +2,7 @@
  * The example gallery: per task, a few inputs chosen to show something, each with a one-line
  * "what to look for"; and which checkpoint an example loads (the task's run, if the server has one).
  */
-import type { AttentionKind, CheckpointInfo, CheckpointsResponse, RunInfo } from '../api/types';
+import type { AttentionKind, CheckpointInfo, CheckpointsResponse, RunInfo, TrainTask } from '../api/types';
 
 /** The view an example opens: the attention kind, layer and head its "look" line talks about. */
 export interface ExampleView {
@@ -23,7 +23,8 @@ const CROSS_L1: ExampleView = { kind: 'cross', layer: 1, head: 0 };
 const CROSS_L0: ExampleView = { kind: 'cross', layer: 0, head: 0 };
 
 export interface TaskExamples {
-  task: string;
+  /** one of the server's tasks (the API schema's list) */
+  task: TrainTask;
   /** what the task is, in a few words */
   title: string;
   examples: Example[];

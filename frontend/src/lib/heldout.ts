@@ -17,3 +17,9 @@ export function heldoutText(h: HeldOut, off: boolean): string {
     `with all heads on: ${change}${near} (${tail})`
   );
 }
+
+/** An ablation lesson question on an induction checkpoint (no one right output to compare): the
+ *  copying "survives" when the heads off cost less than half of what training gained over chance. */
+export function heldoutSurvives(h: HeldOut): boolean {
+  return h.baseline - h.in_context_accuracy < (h.baseline - h.chance) / 2;
+}

@@ -66,7 +66,8 @@ export type Question =
   | {
       /**
        * "switch these heads off: will the output stay right?": `options` [stays right, goes wrong];
-       * the page switches `ablate` off (the URL's format) and grades on the output it gets back
+       * the page switches `ablate` off (the URL's format) and grades on the output it gets back (an
+       * induction checkpoint: on its held-out in-context accuracy, lib/heldout.ts heldoutSurvives)
        */
       type: 'ablate';
       prompt: string;

@@ -34,9 +34,9 @@ describe('the document weighting', () => {
 
   it('shownDoc drops the first token before hiding special tokens, the raw document untouched', () => {
     const raw = decodeDocument(doc({ tokens: { src: ['<s>', 'b'] } }));
-    const shown = shownDoc(raw, false, true);
+    const shown = shownDoc(raw, false, undefined, true);
     expect(Array.from(shown.kinds.encoder_self!.data)).toEqual([0, 1, 0, 1]);
     expect(Array.from(raw.kinds.encoder_self!.data)).toEqual([0.75, 0.25, 0.5, 0.5]);
-    expect(shownDoc(raw, false, false)).toBe(raw);
+    expect(shownDoc(raw, false, undefined, false)).toBe(raw);
   });
 });

@@ -4,19 +4,21 @@
  * (PuOr, symmetric around 0). It takes the focus area while `diff` is set (URL diff=L.H|L.mean|L.rollout,
  * diffckpt=run/ckpt_epochN.pt). Token sequences that differ are diffed on the common shape by position,
  * with a message saying where they differ (lib/diff.ts).
+ * B may also be a second text on the same model (URL text2, views/compareBar.ts): A and B side by
+ * side, and A − B only where the two texts' tokens align (lib/diff.ts alignTexts).
  */
 import * as d3 from 'd3';
 import { cachedDocument } from '../data';
 import { matrixToRgba, weightColor } from '../lib/color';
 import { keySide, KIND_LABEL, querySide, type AttnDoc } from '../lib/doc';
-import { compareTokens, diffColor, diffDomain, diffMatrices, diffToRgba } from '../lib/diff';
+import { alignTexts, compareTokens, diffColor, diffDomain, diffMatrices, diffToRgba } from '../lib/diff';
 import { formatWeight } from '../lib/format';
 import { cellAt, heatmapGeometry, type HeatmapGeom } from '../lib/geometry';
 import { AGGS, hasRollout, refLabel, refMatrix, refProblem, type Agg, type HeadRef } from '../lib/headRef';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, quoteToken } from '../lib/tokens';
-import type { AppState } from '../state';
+import { shownDoc, type AppState } from '../state';
 import { countRender, current, sizeCanvas, timed, tokensOf, trackSize } from './common';
 import { drawAlignment, focusRef } from './insightCommon';
 
@@ -32,7 +34,7 @@ interface Pane {
 export function createDiffView(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).classed('panel diff-panel', true).attr('data-view', 'diff').attr('data-testid', 'diff-view');
   const head = root.append('header').attr('class', 'panel-head diff-head');
-  head.append('h2').text('Diff · A − B');
+  const heading = head.append('h2').text('Diff · A − B');
   const ctl = head.append('div').attr('class', 'diff-controls');
   ctl.append('span').attr('class', 'diff-b-label').text('B:');
   const layerSel = ctl.append('select').attr('data-testid', 'diff-b-layer').attr('aria-label', 'B layer');
@@ -47,7 +49,7 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     .on('click', () => {
       const s = store.get();
       const cur = current(s);
-      if (!s.diff || !cur || s.diffckpt) return;
+      if (!s.diff || !cur || s.diffckpt || s.text2) return;
       const a = focusRef(s, cur.t);
       store.set({ layer: s.diff.layer, head: s.diff.agg === 'none' ? s.diff.head : s.head, agg: s.diff.agg, diff: a });
     });
@@ -57,7 +59,7 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     .attr('data-testid', 'diff-close')
     .attr('title', 'Close the diff')
     .text('✕')
-    .on('click', () => store.set({ diff: null, diffckpt: '' }));
+    .on('click', () => store.set({ diff: null, diffckpt: '', text2: '' }));
   const message = root.append('div').attr('class', 'diff-message').attr('data-testid', 'diff-message').attr('role', 'status');
   const body = root.append('div').attr('class', 'panel-body diff-body');
   const panes = body.append('div').attr('class', 'diff-panes');
@@ -79,7 +81,7 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
   const size = trackSize(panes.node()!, () => render());
   let bState: { key: string; doc: AttnDoc | null; error: string | null } = { key: '', doc: null, error: null };
   // what is drawn, for the hover readout
-  let drawn: { a: Float32Array; aNk: number; b: Float32Array; bNk: number; d: Float32Array; nq: number; nk: number; qT: string[]; kT: string[] } | null = null;
+  let drawn: { a: Float32Array; aNk: number; b: Float32Array; bNk: number; d: Float32Array; nq: number; nk: number; qT: string[]; kT: string[]; sideBySide: boolean } | null = null;
 
   function syncControls(s: AppState) {
     const cur = current(s);
@@ -108,7 +110,7 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     headSel.property('value', s.diff.agg === 'none' ? String(s.diff.head) : s.diff.agg);
     const ckpts = (s.checkpoints?.runs ?? []).flatMap((r) => r.checkpoints.filter((c) => c.usable).map((c) => c.name));
     if (s.diffckpt && !ckpts.includes(s.diffckpt)) ckpts.push(s.diffckpt);
-    const ckOpts = [{ v: '', label: 'this document' }, ...ckpts.filter((c) => c !== s.doc?.checkpoint || c === s.diffckpt).map((c) => ({ v: c, label: c }))];
+    const ckOpts = [{ v: '', label: s.text2 ? 'same checkpoint' : 'this document' }, ...ckpts.filter((c) => c !== s.doc?.checkpoint || c === s.diffckpt).map((c) => ({ v: c, label: c }))];
     ckptSel
       .selectAll<HTMLOptionElement, { v: string; label: string }>('option')
       .data(ckOpts, (d) => d.v)
@@ -137,23 +139,37 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     store.set({ diffckpt, diff });
   });
 
-  /** B's document: the current one, or another checkpoint's for the same text (fetched once). */
+  /** B's checkpoint and text: another checkpoint (diffckpt) and / or a second text (text2). */
+  function bSource(s: AppState): { ckpt: string; text: string } | null {
+    if (!s.doc || (!s.diffckpt && !s.text2)) return null;
+    const ckpt = s.diffckpt || s.doc.checkpoint || s.ckpt;
+    const text = s.text2 || s.doc.input;
+    if (ckpt === s.doc.checkpoint && text === s.doc.input && s.docSource === 'api') return null;
+    return { ckpt, text };
+  }
+  /** B's document: the current one, or another checkpoint's / text's (fetched once, data.ts),
+   *  shown as A is (words grouped, special tokens hidden; the span where the tokens line up). */
   function bDoc(s: AppState): AttnDoc | null {
-    if (!s.diffckpt || !s.doc) return s.doc;
-    if (s.doc.checkpoint === s.diffckpt && s.docSource === 'api') return s.doc;
-    return bState.key === `${s.diffckpt}\n${s.doc.input}\n${s.doc.weighting}` ? bState.doc : null;
+    const src = bSource(s);
+    if (!src || !s.doc) return s.doc;
+    if (bState.key !== `${src.ckpt}\n${src.text}\n${s.doc.weighting}` || !bState.doc) return null;
+    const raw = bState.doc;
+    const a = s.rawDoc;
+    const span = s.span && a && raw.tokens[s.span.side].length === a.tokens[s.span.side].length ? s.span : null;
+    return shownDoc(raw, s.hidespecial, { words: s.words, span }, s.nofirst);
   }
   function bTensor(s: AppState) {
     return bDoc(s)?.kinds[s.kind] ?? null;
   }
   function ensureB(s: AppState) {
-    if (!s.diff || !s.diffckpt || !s.doc) return;
-    if (s.doc.checkpoint === s.diffckpt && s.docSource === 'api') return;
+    const src = s.diff ? bSource(s) : null;
+    if (!src) return;
     // B weighs its keys as A does, or the difference would be of two weightings
-    const key = `${s.diffckpt}\n${s.doc.input}\n${s.doc.weighting}`;
+    const weighting = s.doc?.weighting ?? 'attention';
+    const key = `${src.ckpt}\n${src.text}\n${weighting}`;
     if (bState.key === key) return;
     bState = { key, doc: null, error: null };
-    cachedDocument(s.diffckpt, s.doc.input, s.doc.weighting).then(
+    cachedDocument(src.ckpt, src.text, weighting).then(
       (doc) => {
         if (bState.key !== key) return;
         bState = { key, doc, error: null };
@@ -205,11 +221,13 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     const aRef = focusRef(s, t);
     const a = refMatrix(t, aRef);
     const bd = bDoc(s);
-    const bName = s.diffckpt ? `${s.diffckpt}` : 'this document';
+    const texts = !!s.text2;
+    heading.text(texts ? 'Compare two texts · A − B' : 'Diff · A − B');
+    const bName = texts ? `“${s.text2}”` : s.diffckpt ? `${s.diffckpt}` : 'this document';
     if (!bd) {
       clearPanes();
       if (bState.error) say(`B (${bName}): ${bState.error}`, 'error');
-      else say(`Running ${s.diffckpt} on “${doc.input}” for B…`);
+      else say(`Running ${s.diffckpt || doc.checkpoint} on “${s.text2 || doc.input}” for B…`);
       return;
     }
     const bt = bd.kinds[kind];
@@ -235,16 +253,23 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
       say('Nothing in common to diff: one side has no tokens.', 'error');
       return;
     }
-    say(cmp.message, cmp.same ? 'info' : 'warn');
+    // two texts: a difference only where their tokens align, else side by side (lib/diff.ts)
+    const textAlign = texts ? alignTexts(aQ, aK, bQ, bK, querySide(kind) === keySide(kind)) : null;
+    const sideBySide = !!textAlign && !textAlign.aligned;
+    pD.root.classed('not-aligned', sideBySide);
+    root.attr('data-aligned', textAlign ? String(textAlign.aligned) : null);
+    if (textAlign) say(textAlign.message, textAlign.aligned ? 'info' : 'warn');
+    else say(cmp.message, cmp.same ? 'info' : 'warn');
     const diff = diffMatrices(a, t.nk, b, bt.nk, cmp.nq, cmp.nk);
     const m = diffDomain(diff.maxAbs);
 
     const sz = size();
-    const paneW = Math.max(140, Math.floor((sz.width - 2 * 14) / 3));
+    const nPanes = sideBySide ? 2 : 3;
+    const paneW = Math.max(140, Math.floor((sz.width - (nPanes - 1) * 14) / nPanes));
     const paneH = Math.max(140, sz.height - 22);
     const longest = (toks: string[]) => d3.max(toks, (x) => displayToken(x).length) ?? 1;
-    const aLabel = `A · ${refLabel(aRef)}${s.diffckpt ? ` · ${doc.checkpoint ?? 'this document'}` : ''}`;
-    const bLabel = `B · ${refLabel(s.diff)}${s.diffckpt ? ` · ${s.diffckpt}` : ''}`;
+    const aLabel = `A · ${refLabel(aRef)}${s.diffckpt ? ` · ${doc.checkpoint ?? 'this document'}` : ''}${texts ? ` · “${doc.input}”` : ''}`;
+    const bLabel = `B · ${refLabel(s.diff)}${s.diffckpt ? ` · ${s.diffckpt}` : ''}${texts ? ` · “${bd.input}”` : ''}`;
     const draw = (p: Pane, rgba: Uint8ClampedArray<ArrayBuffer>, nq: number, nk: number, qT: string[], kT: string[], label: string, alignDoc: AttnDoc | null) => {
       p.title.text(label).attr('title', label);
       const left = Math.min(70, 14 + longest(qT) * 7);
@@ -287,8 +312,12 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     };
     draw(pA, matrixToRgba(a, t.nq, t.nk, t.causal), t.nq, t.nk, aQ, aK, aLabel, doc);
     draw(pB, matrixToRgba(b, bt.nq, bt.nk, bt.causal), bt.nq, bt.nk, bQ, bK, bLabel, bd);
-    draw(pD, diffToRgba(diff.d, cmp.nq, cmp.nk, m, t.causal), cmp.nq, cmp.nk, aQ.slice(0, cmp.nq), aK.slice(0, cmp.nk), `A − B · max |A − B| = ${formatWeight(diff.maxAbs)}`, cmp.same ? doc : null);
-    drawn = { a, aNk: t.nk, b, bNk: bt.nk, d: diff.d, nq: cmp.nq, nk: cmp.nk, qT: aQ, kT: aK };
+    if (sideBySide) {
+      pD.geom = null;
+      sizeCanvas(pD.canvas, 1, 1);
+      sizeCanvas(pD.overlay, 1, 1);
+    } else draw(pD, diffToRgba(diff.d, cmp.nq, cmp.nk, m, t.causal), cmp.nq, cmp.nk, aQ.slice(0, cmp.nq), aK.slice(0, cmp.nk), `A − B · max |A − B| = ${formatWeight(diff.maxAbs)}`, cmp.same ? doc : null);
+    drawn = { a, aNk: t.nk, b, bNk: bt.nk, d: diff.d, nq: cmp.nq, nk: cmp.nk, qT: aQ, kT: aK, sideBySide };
 
     legend.html('');
     legend.append('span').text('A, B: 0');
@@ -298,6 +327,10 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
       .style('width', '70px')
       .style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((v) => weightColor(v)).join(',')})`);
     legend.append('span').text('1');
+    if (sideBySide) {
+      updateHover();
+      return;
+    }
     legend.append('span').attr('class', 'legend-gap');
     legend.append('span').text(`A − B: −${m}`);
     legend
@@ -330,7 +363,9 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     if (drawn && hl.cell && hl.q !== null && hl.k !== null && hl.q < drawn.nq && hl.k < drawn.nk) {
       const { q, k } = { q: hl.q, k: hl.k };
       const d = drawn.d[q * drawn.nk + k]!;
-      text = `${quoteToken(drawn.qT[q] ?? '')} → ${quoteToken(drawn.kT[k] ?? '')}  A ${formatWeight(drawn.a[q * drawn.aNk + k]!)} · B ${formatWeight(drawn.b[q * drawn.bNk + k]!)} · A − B ${d >= 0 ? '+' : '−'}${formatWeight(Math.abs(d))}`;
+      text = drawn.sideBySide
+        ? `${q}, ${k}  A ${formatWeight(drawn.a[q * drawn.aNk + k]!)} · B ${formatWeight(drawn.b[q * drawn.bNk + k]!)} (different tokens: no difference)`
+        : `${quoteToken(drawn.qT[q] ?? '')} → ${quoteToken(drawn.kT[k] ?? '')}  A ${formatWeight(drawn.a[q * drawn.aNk + k]!)} · B ${formatWeight(drawn.b[q * drawn.bNk + k]!)} · A − B ${d >= 0 ? '+' : '−'}${formatWeight(Math.abs(d))}`;
     }
     readout.text(text).classed('empty', !(drawn && hl.cell));
   }
@@ -354,7 +389,7 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
       return;
     }
     if (
-      s.diff !== p.diff || s.diffckpt !== p.diffckpt || s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head ||
+      s.diff !== p.diff || s.diffckpt !== p.diffckpt || s.text2 !== p.text2 || s.words !== p.words || s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head ||
       s.agg !== p.agg || s.align !== p.align || s.checkpoints !== p.checkpoints
     ) render();
     else if (s.hover !== p.hover) updateHover();

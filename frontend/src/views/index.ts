@@ -29,6 +29,9 @@ import { createToolbar } from './toolbar';
 import { createTrainPanel } from './trainPanel';
 import { createArchitecture } from './architecture';
 import { createLessonPanel, createLessonsMenu } from './lessonPanel';
+import { createSpanBar } from './spanBar';
+import { createCompareBar } from './compareBar';
+import { createCompareGrid } from './compareGrid';
 
 export interface App {
   run(): void;
@@ -58,6 +61,7 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createKindTabs(at('kind-tabs'), s),
   (s, at) => createWeightingToggle(at('weighting-toggle'), s),
   (s, at) => createSpecialToggle(at('special-toggle'), s),
+  (s, at) => createSpanBar(at('span-bar'), at('views'), s),
   (s, at) => createModelView(at('model-view'), s),
   (s, at) => createFocusHeatmap(at('focus-heatmap'), s),
   (s, at) => createTiledHeatmap(at('focus-heatmap'), s),
@@ -68,7 +72,9 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createAblationBar(at('ablation-bar'), s),
   (s, at) => createStatsTable(at('stats-table'), s),
   (s, at) => createDiffView(at('diff-view'), s),
+  (s, at) => createCompareGrid(at('diff-view'), s),
   (s, at) => createInsightBar(at('insight-bar'), s),
+  (s, at) => createCompareBar(at('input-bar'), at('insight-bar'), s),
   (s, at) => createPresenterToggle(at('toolbar'), s),
   (s, at) => createLongNotes({ insight: at('insight-panel'), diff: at('diff-view') }, s),
   (s, at) => createLessonsMenu(at('input-bar'), s),

@@ -9,6 +9,7 @@ import '../lessons.css';
 import { isEmbedded } from '../embedded';
 import { findLesson, LESSONS } from '../lessons';
 import { ablationKey, parseAblation } from '../lib/ablate';
+import { heldoutSurvives } from '../lib/heldout';
 import { headMatrix, keySide } from '../lib/doc';
 import { resolveRunAlias } from '../lib/examples';
 import { bestHead, fill, gradeEpoch, HIGHLIGHTS, nextCheckpoint, placePanel, redirectLesson, rowArgmax, STATE_KEYS, type Lesson, type LessonStep } from '../lib/lesson';
@@ -304,7 +305,8 @@ export function createLessonPanel(store: Store<AppState>) {
 
   /**
    * The ablation question: the heads of `ablate` are switched off and the pick graded on the
-   * output the model then writes (right = it still equals the expected output).
+   * output the model then writes (right = it still equals the expected output), or for an
+   * induction checkpoint on the held-out in-context accuracy (heldoutSurvives).
    */
   function pickAblate(i: number | null) {
     const s = store.get();
@@ -318,10 +320,19 @@ export function createLessonPanel(store: Store<AppState>) {
       ready: (s2) => s2.status === 'ready' && s2.docAblate === key && !!s2.rawDoc,
       grade: (s2) => {
         const d = s2.rawDoc!;
-        const stays = d.expected !== null && d.expected !== undefined && d.output === d.expected;
+        const h = d.heldout;
+        // an induction checkpoint has no one right output: graded on its held-out in-context accuracy
+        const stays = h ? heldoutSurvives(h) : d.expected !== null && d.expected !== undefined && d.output === d.expected;
         const ans = stays ? 0 : 1;
-        const vars = { output: d.output ?? '', expected: d.expected ?? '', answer: qn.options[ans], picked: i === null ? '' : qn.options[i]!, heads: key };
-        if (i === null) return { correct: null, option: ans, text: `${qn.options[ans]}: with ${key} off the model writes “${vars.output}” (expected “${vars.expected}”).` };
+        const pc = (v: number) => `${(v * 100).toFixed(0)} %`;
+        const vars = {
+          output: d.output ?? '', expected: d.expected ?? '', answer: qn.options[ans], picked: i === null ? '' : qn.options[i]!, heads: key,
+          accuracy: h ? pc(h.in_context_accuracy) : '', baseline: h ? pc(h.baseline) : '', chance: h ? pc(h.chance) : '',
+        };
+        const what = h
+          ? `the held-out in-context accuracy is ${vars.accuracy} (${vars.baseline} with all heads on, chance ${vars.chance})`
+          : `the model writes “${vars.output}” (expected “${vars.expected}”)`;
+        if (i === null) return { correct: null, option: ans, text: `${qn.options[ans]}: with ${key} off ${what}.` };
         return { correct: i === ans, option: ans, text: fill(i === ans ? qn.right : qn.wrong, vars) };
       },
     };

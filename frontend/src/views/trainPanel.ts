@@ -26,8 +26,7 @@ const SAMPLE: Record<string, string> = {
   // random letters, then "kfmwaxqz" repeated from its start: an induction head continues the copy
   induction: 'pjdkfmwaxqzkfmwa',
 };
-/** the learning rate a task trains well with (the trainer's default for it) */
-const TASK_LR: Record<string, number> = { induction: 0.003 };
+/** Before the server's limits arrive (or from an older server): the trainer's usual rate. */
 const DEFAULT_LR = 0.005;
 /** the heads a task's recipe proposes: induction one per layer, so one head does the copying (with
  *  more, every layer-2 head learns it and switching one off costs little) */
@@ -36,7 +35,8 @@ const DEFAULT_HEADS = 4;
 /** the epochs a task's recipe needs (induction: 3 of 250 steps, the phase change comes near step 250) */
 const TASK_EPOCHS: Record<string, number> = { induction: 3 };
 const DEFAULT_EPOCHS = 4;
-const TASK_LABEL: Record<string, string> = {
+/** Every task the server lists has a label (a new one fails the type check until it gets one). */
+const TASK_LABEL: Record<TrainTask, string> = {
   copy: 'copy',
   reverse: 'reverse',
   sort: 'sort',
@@ -64,7 +64,7 @@ const FIELDS: NumberField[] = [
   { key: 'n_heads', label: 'Heads', value: DEFAULT_HEADS, min: 1, max: (l) => l.max_heads, step: 1 },
   { key: 'd_model', label: 'd_model', value: 64, min: 4, max: (l) => l.max_d_model, step: 4 },
   { key: 'epochs', label: 'Epochs', value: DEFAULT_EPOCHS, min: 1, max: (l) => l.max_epochs, step: 1 },
-  { key: 'lr', label: 'Learning rate', value: 0.005, min: 0.0001, max: () => 0.1, step: 'any' },
+  { key: 'lr', label: 'Learning rate', value: DEFAULT_LR, min: 0.0001, max: () => 0.1, step: 'any' },
   { key: 'seed', label: 'Seed', value: 0, min: 0, max: () => 2 ** 31 - 1, step: 1 },
 ];
 
@@ -409,10 +409,12 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
     });
   });
 
+  /** The learning rate the server would use for the selected task (its recipe's). */
+  const taskLr = () => limits?.default_lr?.[taskSel.value as TrainTask] ?? DEFAULT_LR;
   /** the task's recipe: its learning rate, heads and epochs */
   const applyTaskDefaults = () => {
     inputs.get('epochs')!.value = String(TASK_EPOCHS[taskSel.value] ?? DEFAULT_EPOCHS);
-    inputs.get('lr')!.value = String(TASK_LR[taskSel.value] ?? DEFAULT_LR);
+    inputs.get('lr')!.value = String(taskLr());
     inputs.get('n_heads')!.value = String(TASK_HEADS[taskSel.value] ?? DEFAULT_HEADS);
   };
   taskSel.addEventListener('change', () => {
@@ -438,7 +440,7 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
       }),
     );
     const task = store.get().doc?.model.task;
-    if (typeof task === 'string' && l.tasks.includes(task)) taskSel.value = task;
+    if (typeof task === 'string' && (l.tasks as readonly string[]).includes(task)) taskSel.value = task;
     applyTaskDefaults();
     for (const f of FIELDS) inputs.get(f.key)!.max = String(f.max(l));
     form.hidden = false;
