@@ -111,6 +111,31 @@ export interface TileResponse extends Omit<TileRequest, 'max_cells' | 'encoding'
   weights: CompactWeights;
 }
 
+/** POST /api/attention/topk: the k strongest keys of queries q0..q1−1 of one head. */
+export interface TopkRequest {
+  handle: string;
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+  k?: number;
+  q0?: number;
+  q1?: number;
+}
+
+export interface TopkResponse {
+  handle: string;
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+  k: number;
+  q0: number;
+  q1: number;
+  /** [query][rank]: key index, largest weight first */
+  indices: number[][];
+  /** [query][rank]: the exact weight */
+  weights: number[][];
+}
+
 export interface AblateHead {
   kind: AttentionKind;
   layer: number;

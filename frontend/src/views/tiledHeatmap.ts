@@ -10,7 +10,7 @@
 import * as d3 from 'd3';
 import { tileFeed } from '../data';
 import { MASKED_RGB, matrixToRgba, weightColor, weightLut } from '../lib/color';
-import { KIND_LABEL } from '../lib/doc';
+import { KIND_LABEL, type AttnDoc } from '../lib/doc';
 import { quoteToken, displayToken } from '../lib/tokens';
 import { clampViewport, fullViewport, headThumb, isPooled, panBy, tileFor, tileScaleTop, tileRgba, tileValue, zoomAbout, type Tile, type Viewport } from '../lib/tiled';
 import type { Store } from '../lib/store';
@@ -24,6 +24,19 @@ const LABEL_CELL = 12;
 const MINIMAP = 54;
 /** weights at length are small: 4 significant digits, not 4 decimals */
 const fmt = (w: number) => (w >= 0.001 ? w.toFixed(4) : w.toPrecision(3));
+
+/** How to get closer to the exact weights: zoom in, or, in a saved file whose copy is pooled, what it holds. */
+function zoomHint(doc: AttnDoc): string {
+  const run = doc.overview;
+  if (run?.source !== 'file') return 'zoom in for the exact ones';
+  const fine = Object.values(doc.kinds).find((t) => t?.pooled?.fine)?.pooled?.fine;
+  const saved = run.maxBytes ? ` (saved under max_bytes ${(run.maxBytes / 2 ** 20).toFixed(1)} MiB)` : '';
+  return fine && fine.block > 1
+    ? `this file holds every weight pooled in ${fine.block}×${fine.block} blocks${saved}, zooming in stops there; attnviz.show in a notebook shows the exact ones`
+    : fine
+      ? 'zoom in for the exact ones (this file holds them)'
+      : `this file holds only the thumbnails${saved}; attnviz.show in a notebook shows the exact weights`;
+}
 
 export function createTiledHeatmap(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).append('div').attr('class', 'tiled-root').attr('data-testid', 'tiled-view');
@@ -209,7 +222,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     else {
       const [bq, bk] = tile.block;
       const pooled = bq > 1 || bk > 1;
-      note.text(pooled ? `pooled: each pixel is the max of ${bq}×${bk} weights · zoom in for the exact ones` : `exact weights · ${region}`).classed('pooled', pooled);
+      note.text(pooled ? `pooled: each pixel is the max of ${bq}×${bk} weights · ${zoomHint(cur.doc)}` : `exact weights · ${region}`).classed('pooled', pooled);
     }
     legend.html('');
     const top = tile && fits ? scaleTop : 1;
@@ -268,7 +281,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     let text: string;
     if (t.causal && h.k > h.q) text = `${cell}: masked`;
     else if (!fits || Number.isNaN(w)) text = `${cell}: …`;
-    else if (tile!.block[0] > 1 || tile!.block[1] > 1) text = `${cell}: pooled max ${fmt(w)} of its ${tile!.block[0]}×${tile!.block[1]} block (zoom in for the exact weight)`;
+    else if (tile!.block[0] > 1 || tile!.block[1] > 1) text = `${cell}: pooled max ${fmt(w)} of its ${tile!.block[0]}×${tile!.block[1]} block (${zoomHint(cur.doc)})`;
     else text = `${cell}: ${fmt(w)}`;
     const exact = fits && !Number.isNaN(w) && tile!.block[0] === 1 && tile!.block[1] === 1;
     readout.text(text).classed('empty', false).attr('data-weight', exact ? String(w) : null);
