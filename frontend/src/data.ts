@@ -93,18 +93,26 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
     return fileTile(t, req.layer, req.head, req);
   }
   if (run.source === 'kernel') return decodeTile(await kernelAsk<TileResponse>('tile', { ...req, encoding: 'float16' }, signal));
+  return decodeTile(await withHandle(run, (handle) => server.tile({ ...req, handle, encoding: 'float16' }, signal)));
+}
+
+/**
+ * `call` with the run's handle; a 404 `unknown_handle` (the server dropped the run) asks for the
+ * overview again (the same checkpoint, text and ablation), takes its new handle into the
+ * document and calls once more.
+ */
+async function withHandle<T>(run: OverviewRun, call: (handle: string) => Promise<T>): Promise<T> {
   let used: string | null = null;
-  const ask = async () => {
+  const ask = () => {
     used = run.handle;
     if (!used) throw new ApiError('The server did not keep this run (it is larger than its store): tiles are not available; a shorter text shows every weight.', 0, 'no_handle');
-    return server.tile({ ...req, handle: used, encoding: 'float16' }, signal);
+    return call(used);
   };
-  let r: TileResponse;
   try {
-    r = await ask();
+    return await ask();
   } catch (e) {
     if (!(e instanceof ApiError) || e.code !== 'unknown_handle') throw e;
-    // the views' tiles that fail together (heatmap, arcs) wait for one new overview, not one each
+    // the views' requests that fail together (heatmap, arcs) wait for one new overview, not one each
     if (run.handle === used) {
       let renewal = renewals.get(run);
       if (!renewal) {
@@ -118,9 +126,8 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
       }
       await renewal;
     }
-    r = await ask();
+    return ask();
   }
-  return decodeTile(r);
 }
 
 function decodeTile(r: TileResponse): Tile {
@@ -148,8 +155,8 @@ export async function fetchTopk(doc: AttnDoc, req: Omit<TopkRequest, 'handle'>, 
   const run = doc.overview;
   if (!run) throw new ApiError('This document holds every weight: it has no top-k.', 0, 'not_overview');
   if (run.source === 'kernel') return kernelAsk<TopkResponse>('topk', req, signal);
-  if (run.source === 'file' || !run.handle) throw new ApiError('The strongest keys across the text need the exact weights: this page does not hold them.', 0, 'no_handle');
-  return server.topk({ ...req, handle: run.handle }, signal);
+  if (run.source === 'file') throw new ApiError('the strongest keys across the text need the exact weights, which this file does not hold', 0, 'no_handle');
+  return withHandle(run, (handle) => server.topk({ ...req, handle }, signal));
 }
 
 // ---- the notebook kernel as a tile source (attnviz.show at length) ----
