@@ -23,6 +23,8 @@ const PER_ROW = 6;
 const LABEL_W = 92;
 /** the focused query's strongest keys across the whole text */
 const TOP_K = 8;
+/** opacity steps the window's arcs are drawn in (one path a step) */
+const ALPHA_STEPS = 16;
 /** CSS pixels a far key's row gets (when the panel has room) */
 const FAR_ROW = 13;
 
@@ -34,6 +36,17 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
   const note = body.append('p').attr('class', 'hint').attr('data-testid', 'long-arcs-note');
   const canvas = body.append('canvas').attr('data-testid', 'long-arcs-canvas').node()!;
   const size = trackSize(body.node()!, () => draw());
+  // the note's height, as last laid out: read from a ResizeObserver, never in a draw (a hover
+  // changes the note; reading its height there would force the whole page's layout every move)
+  let noteH = 36;
+  new ResizeObserver((entries) => {
+    const e = entries[entries.length - 1]!;
+    const h = Math.ceil(e.borderBoxSize?.[0]?.blockSize ?? e.contentRect.height);
+    if (h !== noteH) {
+      noteH = h;
+      draw();
+    }
+  }).observe(note.node()!);
   let tile: Tile | null = null;
   let arcs: WindowArc[] = [];
   let lastCenter = -1;
@@ -150,7 +163,7 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
     root.attr('data-far', far.join(' '));
     const sz = size();
     const W = Math.max(200, sz.width);
-    const H = Math.max(120, sz.height - (note.node()!.offsetHeight || 36) - 8);
+    const H = Math.max(120, sz.height - noteH - 8);
     const ctx = sizeCanvas(canvas, W, H);
     ctx.clearRect(0, 0, W, H);
     const n = tile.q1 - tile.q0;
@@ -164,19 +177,28 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
     const xq = LABEL_W;
     const xk = W - LABEL_W;
     const hl = s.hover?.type === 'cell' ? s.hover.q : -1;
-    // weakest first, so strong lines end on top
-    for (const a of arcs.slice().sort((p, q) => p.w - q.w)) {
+    // one path per (colour, opacity step, width), weakest first so strong lines end on top: a few
+    // strokes instead of one per arc (each stroke is a raster pass; a hover redraws them all)
+    const dx = (xk - xq) / 3;
+    const groups = new Map<string, { color: string; alpha: number; width: number; path: Path2D }>();
+    for (const a of arcs) {
       const strong = a.q === hl;
-      ctx.globalAlpha = Math.min(1, Math.max(0.06, a.w / maxW)) * (hl >= 0 && !strong ? 0.35 : 1);
-      ctx.strokeStyle = headColor(a.h);
-      ctx.lineWidth = strong ? 2 : 1;
+      const alpha = Math.round(Math.min(1, Math.max(0.06, a.w / maxW)) * (hl >= 0 && !strong ? 0.35 : 1) * ALPHA_STEPS) / ALPHA_STEPS;
+      const color = headColor(a.h);
+      const width = strong ? 2 : 1;
+      const key = `${width}|${alpha}|${color}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { color, alpha, width, path: new Path2D() }));
       const y1 = y(a.q);
       const y2 = y(a.k);
-      const dx = (xk - xq) / 3;
-      ctx.beginPath();
-      ctx.moveTo(xq + 6, y1);
-      ctx.bezierCurveTo(xq + 6 + dx, y1, xk - 6 - dx, y2, xk - 6, y2);
-      ctx.stroke();
+      g.path.moveTo(xq + 6, y1);
+      g.path.bezierCurveTo(xq + 6 + dx, y1, xk - 6 - dx, y2, xk - 6, y2);
+    }
+    for (const g of [...groups.values()].sort((p, q) => p.width - q.width || p.alpha - q.alpha)) {
+      ctx.globalAlpha = Math.max(0.02, g.alpha);
+      ctx.strokeStyle = g.color;
+      ctx.lineWidth = g.width;
+      ctx.stroke(g.path);
     }
     ctx.globalAlpha = 1;
     if (tk) {
