@@ -169,7 +169,8 @@ def save_html(
 
     The file holds at most about ``max_bytes`` (default 50 MB): the whole document when it fits,
     else the overview plus every head's weights pooled as the maxima of the smallest square blocks
-    that fit (exact when the blocks are 1 × 1); the page says in place what is pooled."""
+    that fit (exact when the blocks are 1 × 1); the page says in place what is pooled. The overview
+    itself (L·H thumbnails of up to 128 × 128) is always written, even past a very small ``max_bytes``."""
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < SAVE_FLOOR:
         raise AttentionInputError(
             f"max_bytes must be at least {SAVE_FLOOR:,} bytes (the page alone is most of that), not {max_bytes!r}"
@@ -201,8 +202,9 @@ def embed_pooled(doc: dict[str, Any], run: longctx.LongRun, room: int) -> None:
     if cells(b) * BYTES_PER_CELL > room:
         doc["warnings"] = [
             *doc.get("warnings", []),
-            f"This file holds only the thumbnails of every head (each cell the largest weight of its block), to stay "
-            f"within max_bytes={doc['overview'].get('max_bytes', room):,}; attnviz.show in a notebook zooms to the exact weights.",
+            "This file holds only the thumbnails of every head (each cell the largest weight of its block), to stay "
+            f"within max_bytes={doc['overview'].get('max_bytes', room):,}; "
+            "attnviz.show in a notebook zooms to the exact weights.",
         ]
         return
     for kind in run.kinds:
