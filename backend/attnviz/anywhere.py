@@ -26,11 +26,16 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
 from .encoding import Encoding, decode_weights, encode_weights
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from .longctx import LongRun
 
 SCHEMA_VERSION = 1
 KINDS = ("encoder_self", "decoder_self", "cross")
@@ -38,8 +43,14 @@ ROW_SUM_TOLERANCE = 1e-2
 """A row is reported when its sum is further than this from 1 (float16 models drift by ~1e-3)."""
 RANGE_TOLERANCE = 1e-3
 MAX_WEIGHTS = 1 << 26
-"""Most weights one kind may hold (67 M: 12 layers x 12 heads x 682 tokens, or a 180 MB file):
-past that a browser cannot hold the page, and the float64 copy checked here alone is 0.5 GB."""
+"""Most weights one kind of a *full* document may hold (67 M: 12 layers x 12 heads x 682 tokens, or
+a 180 MB file): past that a browser cannot hold the page, and the float64 copy checked here alone
+is 0.5 GB. Larger inputs get an overview (``detail``), which has no such ceiling."""
+DEFAULT_MAX_BYTES = 50 << 20
+"""``detail="auto"``: a full document when its weights (float16, base64) fit this, else an overview."""
+Detail = Literal["auto", "full", "overview"]
+BYTES_PER_WEIGHT = 2 * 4 / 3
+"""A float16 weight in a document: 2 bytes, base64-encoded."""
 
 
 class AttentionInputError(ValueError):
@@ -323,6 +334,117 @@ def load_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _check_document(raw, str(p))
 
 
+def _count(x: Any, batch_index: int | None) -> int:
+    """The weights ``x`` holds (of the chosen sequence), from shapes only; 0 for nested lists."""
+    x = _saved_value(x)
+    items = [_saved_value(t) for t in x] if isinstance(x, (list, tuple)) else [x]
+    total = 0
+    for t in items:
+        if not _is_array(t):
+            return 0
+        shape = [int(d) for d in t.shape]
+        batched = batch_index is not None and len(shape) == (4 if isinstance(x, (list, tuple)) else 5)
+        total += int(np.prod(shape[1:] if batched else shape, dtype=np.int64))
+    return total
+
+
+def _as_tensor(t: Any, name: str) -> Tensor:
+    """A torch view of an array (no copy of a float tensor or array)."""
+    import torch
+
+    if not hasattr(t, "detach"):
+        a = np.asarray(t)
+        if not np.issubdtype(a.dtype, np.floating):
+            raise AttentionInputError(f"{name} has dtype {a.dtype}; attention weights are floats")
+        t = torch.from_numpy(a)
+    out = cast("Tensor", t.detach())
+    if out.is_complex() or not out.is_floating_point():
+        raise AttentionInputError(f"{name} has dtype {out.dtype}; attention weights are real floats")
+    if out.device.type == "meta":
+        raise AttentionInputError(f"{name}: a meta tensor holds no values")
+    return out
+
+
+def _layer_list(x: Any, name: str, batch_index: int | None) -> list[Tensor]:
+    """One kind's weights as one ``(heads, q, k)`` tensor a layer, views of the input (nothing
+    copied): the overview of a long input reads them where they are."""
+    x = _saved_value(x)
+    if isinstance(x, (list, tuple)):
+        layers: list[Tensor] = []
+        for i, t in enumerate(x):
+            t = _as_tensor(_saved_value(t), f"{name}[{i}]")
+            if t.dim() == 4:
+                b = 0 if batch_index is None else batch_index
+                if batch_index is None and t.shape[0] != 1:
+                    raise AttentionInputError(
+                        f"{name}[{i}] has a batch of {t.shape[0]}; pass batch_index=0..{t.shape[0] - 1} to choose one"
+                    )
+                if not -t.shape[0] <= b < t.shape[0]:
+                    raise AttentionInputError(f"batch_index={batch_index} is out of range: {name} has a batch of {t.shape[0]}")
+                t = t[b]
+            if t.dim() != 3:
+                raise AttentionInputError(
+                    f"{name}[{i}] has shape {list(t.shape)}; "
+                    "each layer must be [batch, heads, queries, keys] or [heads, queries, keys]"
+                )
+            if layers and t.shape != layers[0].shape:
+                raise AttentionInputError(
+                    f"{name} is ragged: layer {i} has shape {list(t.shape)} but layer 0 has {list(layers[0].shape)}"
+                )
+            layers.append(t)
+        return layers
+    t = _as_tensor(x, name)
+    if t.dim() == 5:
+        b = 0 if batch_index is None else batch_index
+        if batch_index is None and t.shape[0] != 1:
+            raise AttentionInputError(f"{name} has a batch of {t.shape[0]}; pass batch_index=0..{t.shape[0] - 1} to choose one")
+        if not -t.shape[0] <= b < t.shape[0]:
+            raise AttentionInputError(f"batch_index={batch_index} is out of range: {name} has a batch of {t.shape[0]}")
+        t = t[b]
+    if t.dim() == 3:
+        t = t[None]
+    if t.dim() != 4:
+        raise AttentionInputError(f"{name} has shape {list(t.shape)}; expected [layers, heads, queries, keys]")
+    return list(t.unbind(0))
+
+
+def _check_layers(layers: list[Tensor], name: str) -> list[str]:
+    """:func:`_check_values` a layer and a block of rows at a time (no float64 copy of the whole)."""
+    import torch
+
+    rows_off, total, first_off = 0, 0, None
+    lo, hi = 0.0, 0.0
+    for layer, w in enumerate(layers):
+        H, nq, nk = (int(d) for d in w.shape)
+        step = max(1, (8 << 20) // max(1, H * nk))
+        for a in range(0, nq, step):
+            c = w[:, a : a + step].to("cpu", torch.float32)
+            finite = torch.isfinite(c)
+            if not bool(finite.all()):
+                h, q, k = (int(i) for i in torch.nonzero(~finite)[0])
+                raise AttentionInputError(
+                    f"{name} has NaN or infinite weights (first at [layer, head, query, key] = {[layer, h, a + q, k]})"
+                )
+            lo, hi = min(lo, float(c.min())), max(hi, float(c.max()))
+            off = (c.sum(-1, dtype=torch.float64) - 1.0).abs() > ROW_SUM_TOLERANCE
+            n = int(off.sum())
+            if n and first_off is None:
+                h, q = (int(i) for i in torch.nonzero(off)[0])
+                first_off = [layer, h, a + q]
+            rows_off += n
+            total += off.numel()
+    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+        raise AttentionInputError(
+            f"{name} has weights outside [0, 1] (min {lo:.3g}, max {hi:.3g}): pass the softmax probabilities, not the scores"
+        )
+    if rows_off:
+        return [
+            f"{name}: {rows_off} of {total} query rows do not sum to 1 (first at [layer, head, query] = {first_off}); "
+            "shown as given, not renormalised"
+        ]
+    return []
+
+
 def document_from(
     x: Any = None,
     tokens: Sequence[str] | None = None,
@@ -339,6 +461,8 @@ def document_from(
     encoding: Encoding = "float16",
     precision: int = 4,
     value_norms: Any = None,
+    detail: Detail = "auto",
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
     """A schema-1 attention document from ``x`` (see the module docstring) or the explicit kinds.
 
@@ -351,11 +475,49 @@ def document_from(
     ``value_norms``: ``[layers, heads, keys]`` (or a list of per-layer ``[heads, keys]``) of each key's
     ``‖v_j W^O_h‖``, or a mapping of kind to those; the document then holds the value-weighted weights
     (:func:`attnviz.weighting.reweight`) and says ``weighting: "value_norm"``.
+
+    ``detail``: ``"full"`` (every weight), ``"overview"`` (every head as a pooled thumbnail plus its
+    statistics, the weights left where they are: ``attnviz.show`` answers the page's tiles from
+    them, ``attnviz.save_html`` embeds what fits), or ``"auto"`` (the default): full when the
+    weights fit ``max_bytes`` as float16, else an overview.
     """
+    return prepare_document(
+        x, tokens, tgt_tokens=tgt_tokens, encoder_self=encoder_self, decoder_self=decoder_self, cross=cross, kind=kind,
+        batch_index=batch_index, text=text, output=output, model=model, encoding=encoding, precision=precision,
+        detail=detail, max_bytes=max_bytes, value_norms=value_norms,
+    )[0]  # fmt: skip
+
+
+def prepare_document(
+    x: Any = None,
+    tokens: Sequence[str] | None = None,
+    *,
+    tgt_tokens: Sequence[str] | None = None,
+    encoder_self: Any = None,
+    decoder_self: Any = None,
+    cross: Any = None,
+    kind: str | None = None,
+    batch_index: int | None = None,
+    text: str | None = None,
+    output: str | None = None,
+    model: Mapping[str, Any] | None = None,
+    encoding: Encoding = "float16",
+    precision: int = 4,
+    detail: Detail = "auto",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    size: int | None = None,
+    value_norms: Any = None,
+) -> tuple[dict[str, Any], LongRun | None]:
+    """:func:`document_from`, plus, for an overview, the run its tiles are cut from (the given
+    tensors, kept as they are; None for a full document). ``size``: the thumbnails' side."""
+    if detail not in ("auto", "full", "overview"):
+        raise AttentionInputError(f"detail must be 'auto', 'full' or 'overview', not {detail!r}")
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise AttentionInputError(f"max_bytes must be a positive number of bytes, not {max_bytes!r}")
     if isinstance(x, (str, os.PathLike)):
-        return load_document(x)
+        return load_document(x), None
     if isinstance(x, Mapping) and "schema_version" in x:
-        return _check_document(x, "document")
+        return _check_document(x, "document"), None
     x = _saved_value(x)
     patterns = _hook_patterns(x) if x is not None else None
     if kind is None:
@@ -387,17 +549,35 @@ def document_from(
     else:
         given = {kind: (x, "x")}
 
-    arrays = {k: _stack(v, name, batch_index) for k, (v, name) in given.items()}
     names = {k: name for k, (_, name) in given.items()}
     notes: list[str] = []
-    for k, arr in arrays.items():
-        notes += _check_values(arr, names[k])
+    total = sum(_count(v, batch_index) for v, _ in given.values())
+    big = detail == "overview" or (detail == "auto" and total * BYTES_PER_WEIGHT > max_bytes)
+    if big and value_norms is not None:
+        raise AttentionInputError(
+            "value_norms: a value-weighted document comes whole (detail 'full'); this one would be an overview "
+            f"({total:,} weights), so pass detail='full' and a larger max_bytes, or fewer layers or tokens"
+        )
+    arrays: dict[str, np.ndarray] = {}
+    kept: dict[str, list[Tensor]] = {}
+    if big:  # the weights stay where they are: checked and reduced a block of rows at a time
+        kept = {k: _layer_list(v, name, batch_index) for k, (v, name) in given.items()}
+        shapes = {k: (len(ls), *(int(d) for d in ls[0].shape)) for k, ls in kept.items()}
+        for k, ls in kept.items():
+            if 0 in shapes[k]:
+                raise AttentionInputError(f"{names[k]} has shape {list(shapes[k])}: no layer, head, query or key")
+            notes += _check_layers(ls, names[k])
+    else:
+        arrays = {k: _stack(v, name, batch_index) for k, (v, name) in given.items()}
+        shapes = {k: tuple(int(d) for d in arr.shape) for k, arr in arrays.items()}
+        for k, arr in arrays.items():
+            notes += _check_values(arr, names[k])
 
     # sides: source for encoder rows and cross keys, target for decoder rows
     n_src: int | None = None
     n_tgt: int | None = None
-    for k, arr in arrays.items():
-        q, kk = arr.shape[2:]
+    for k, shape in shapes.items():
+        q, kk = shape[2:]
         if k in ("encoder_self", "decoder_self") and q != kk:
             raise AttentionInputError(f"{names[k]} has {q} queries and {kk} keys; self-attention is square [layers, heads, n, n]")
         want = {"encoder_self": ("src", q, "src", kk), "decoder_self": ("tgt", q, "tgt", kk), "cross": ("tgt", q, "src", kk)}[k]
@@ -412,11 +592,11 @@ def document_from(
                 n_src = n
             else:
                 n_tgt = n
-    layers = {arr.shape[:2] for arr in arrays.values()}
+    layers = {shape[:2] for shape in shapes.values()}
     if len({h for _, h in layers}) > 1:
         raise AttentionInputError(f"the kinds have different head counts: {sorted(h for _, h in layers)}")
 
-    single_decoder = set(arrays) == {"decoder_self"}
+    single_decoder = set(shapes) == {"decoder_self"}
     src: list[str] = []
     tgt: list[str] = []
     if single_decoder:
@@ -438,8 +618,8 @@ def document_from(
         if "do not sum to 1" in note:
             warnings.warn(note, AttentionInputWarning, stacklevel=2)
 
-    first = next(iter(arrays.values()))
-    info: dict[str, Any] = {"task": None, "epoch": None, "n_layers": int(first.shape[0]), "n_heads": int(first.shape[1])}
+    first = next(iter(shapes.values()))
+    info: dict[str, Any] = {"task": None, "epoch": None, "n_layers": int(first[0]), "n_heads": int(first[1])}
     info.update(model or {})
     joined = " ".join(src if src else tgt)
     tok: dict[str, list[str]] = {"src": src}
@@ -455,10 +635,22 @@ def document_from(
         "tokens": tok,
         "encoding": encoding,
         "weighting": weighting,
-        "attentions": {k: encode_weights(arrays[k], encoding, precision) for k in KINDS if k in arrays},
         "warnings": notes,
     }
-    return doc
+    if not big:
+        doc["attentions"] = {k: encode_weights(arrays[k], encoding, precision) for k in KINDS if k in arrays}
+        return doc, None
+    from . import longctx  # torch: only for an overview (a full document needs numpy alone)
+
+    size = longctx.DEFAULT_SIZE if size is None else size
+    if not longctx.MIN_SIZE <= size <= longctx.MAX_SIZE:
+        raise AttentionInputError(f"size must be {longctx.MIN_SIZE} to {longctx.MAX_SIZE} (a thumbnail's side), not {size!r}")
+    run, overviews = longctx.weights_overview({k: kept[k] for k in KINDS if k in kept}, size)
+    dtype: longctx.CompactDtype = "uint8" if encoding == "uint8" else "float16"
+    doc["encoding"] = dtype
+    doc["detail"] = "overview"
+    doc["overview"] = {"handle": None, "kinds": {k: ov.result(dtype) for k, ov in overviews.items()}}
+    return doc, run
 
 
 def _value_weighted(arrays: dict[str, np.ndarray], value_norms: Any, names: dict[str, str]) -> dict[str, np.ndarray]:

@@ -153,6 +153,40 @@ class HeadRows:
         return weights
 
 
+@dataclass
+class KeptRows:
+    """One layer's weights as a caller gave them (a notebook's ``out.attentions``: the tensors
+    exist already, so rows are read, not recomputed): ``w`` ``(n_heads, T_q, T_k)``, any float
+    dtype, kept as given (a view, no copy); rows come out in float32 on the CPU."""
+
+    w: Tensor
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.w.shape[0])
+
+    @property
+    def nq(self) -> int:
+        return int(self.w.shape[1])
+
+    @property
+    def nk(self) -> int:
+        return int(self.w.shape[2])
+
+    @property
+    def nbytes(self) -> int:
+        return self.w.numel() * self.w.element_size()
+
+    def rows(self, h0: int, h1: int, q0: int, q1: int, weighting: Weighting = "attention") -> Tensor:
+        if weighting != "attention":  # given weights come without the values that made them
+            raise RegionError("These weights were given as they are, without value norms: only weighting 'attention'.")
+        return self.w[h0:h1, q0:q1].to("cpu", torch.float32)
+
+
+Rows = HeadRows | KeptRows
+"""What a tile is cut from: weights recomputed from Q and K, or kept as given."""
+
+
 def rows_per_chunk(heads: int, nk: int) -> int:
     return max(1, CHUNK_BYTES // max(1, heads * nk * 4))
 
@@ -287,13 +321,13 @@ def encode_compact(arr: np.ndarray, dtype: CompactDtype) -> dict[str, Any]:
 class LongRun:
     """Everything needed to recompute any tile of a run: per kind, one :class:`HeadRows` a layer."""
 
-    kinds: dict[str, list[HeadRows]]
+    kinds: dict[str, list[Rows]]
 
     @property
     def nbytes(self) -> int:
         return sum(r.nbytes for rows in self.kinds.values() for r in rows)
 
-    def head(self, kind: str, layer: int, head: int) -> HeadRows:
+    def head(self, kind: str, layer: int, head: int) -> Rows:
         rows = self.kinds.get(kind)
         if not rows:
             raise RegionError(f"This run has no {kind} attention; it has {', '.join(self.kinds) or 'none'}.")
@@ -365,7 +399,7 @@ class HandleStore:
 # ---- tiles and top-k --------------------------------------------------------------------------
 
 
-def check_region(hr: HeadRows, q0: int, q1: int, k0: int, k1: int) -> None:
+def check_region(hr: Rows, q0: int, q1: int, k0: int, k1: int) -> None:
     if not (0 <= q0 < q1 <= hr.nq and 0 <= k0 < k1 <= hr.nk):
         raise RegionError(
             f"The region rows {q0}..{q1 - 1}, columns {k0}..{k1 - 1} is outside this head's {hr.nq} × {hr.nk} "
@@ -480,7 +514,7 @@ def toy_overview(
 
     masks = parse_head_masks(model, list(ablate) or None)
     src, tgt = torch.tensor([result.src_ids]), torch.tensor([result.tgt_ids])
-    kinds: dict[str, list[HeadRows]] = {}
+    kinds: dict[str, list[Rows]] = {}
     overviews: dict[str, Overview] = {}
     for kind, weights in result.attentions.items():
         L, H, nq, nk = weights.shape
@@ -496,6 +530,41 @@ def toy_overview(
             rows.append(HeadRows(_own(q[0]), _own(k[0]), scale, kind == "decoder_self", ablated=off, norms=_own(norms)))
             ov.add(layer, weights[layer])  # the document's own weights (ablated heads already 0)
     return LongRun(kinds), overviews
+
+
+def weights_overview(kinds: dict[str, Sequence[Tensor]], size: int = DEFAULT_SIZE) -> tuple[LongRun, dict[str, Overview]]:
+    """Weights a caller already holds (per kind, one ``(n_heads, T_q, T_k)`` tensor a layer, as
+    ``attnviz.show`` gets them): reduced to the overview, and kept as they are for the tiles."""
+    overviews: dict[str, Overview] = {}
+    run: dict[str, list[Rows]] = {}
+    for kind, layers in kinds.items():
+        _, H, nq, nk = len(layers), *(int(d) for d in layers[0].shape)
+        ov = overviews[kind] = Overview(len(layers), H, nq, nk, size, cross=kind == "cross", causal=kind == "decoder_self")
+        rows = run[kind] = []
+        for layer, w in enumerate(layers):
+            ov.add(layer, w)
+            rows.append(KeptRows(w))
+    return LongRun(run), overviews
+
+
+@torch.no_grad()
+def pooled_all(run: LongRun, kind: str, block: int, dtype: CompactDtype = "float16") -> dict[str, Any]:
+    """Every head of ``kind`` as ``block`` × ``block`` maxima (1: the exact weights):
+    ``[L, H, ⌈T_q/block⌉, ⌈T_k/block⌉]``, what a saved file carries when its whole document does not fit."""
+    layers = run.kinds[kind]
+    nq, nk, H = layers[0].nq, layers[0].nk, layers[0].n_heads
+    rq, rk = -(-nq // block), -(-nk // block)
+    out = np.zeros((len(layers), H, rq, rk), dtype=np.float32)
+    cols = np.arange(0, nk, block)
+    step = max(block, rows_per_chunk(1, nk) // block * block)  # whole blocks of rows a chunk
+    for layer, hr in enumerate(layers):
+        for h in range(H):
+            for a in range(0, nq, step):
+                w = hr.rows(h, h + 1, a, min(nq, a + step))[0].numpy()
+                if block > 1:
+                    w = np.maximum.reduceat(np.maximum.reduceat(w, cols, axis=1), np.arange(0, w.shape[0], block), axis=0)
+                out[layer, h, a // block : a // block + w.shape[0]] = w
+    return {"block": block, "weights": encode_compact(out, dtype)}
 
 
 def _t5_bias(module: Any, nk: int) -> Callable[[int, int], Tensor]:
@@ -576,7 +645,7 @@ def hf_overview(
 
     sites = [s for lst in m.sites.values() for s in lst]
     run = run_model(m, text, max_new_tokens, ablate, capture=sites, reduce=reduce, sampling=sampling)
-    kinds: dict[str, list[HeadRows]] = {}
+    kinds: dict[str, list[Rows]] = {}
     for kind, lst in m.sites.items():
         rows = [run.captured.get(id(s.module)) for s in lst]
         if not all(isinstance(r, HeadRows) for r in rows):  # pragma: no cover - every recognised module runs

@@ -9,9 +9,9 @@
  * without a request.
  */
 import { createClient } from './api/client';
-import type { TileRequest, TileResponse, Weighting } from './api/types';
-import { decodeCompactArray, type OverviewRun, type Tile } from './lib/tiled';
-import type { AblateHead, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, MathRequest, MathResponse, Sampling, SamplingRequest, TrainRequest } from './api/types';
+import type { TileRequest, TileResponse, TopkRequest, TopkResponse, Weighting } from './api/types';
+import { decodeCompactArray, fileTile, isPooled, type OverviewRun, type Tile } from './lib/tiled';
+import type { AblateHead, ApiErrorCode, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, ClientErrorCode, MathRequest, MathResponse, Sampling, SamplingRequest, TrainRequest } from './api/types';
 import { decodeDocument, type AttnDoc } from './lib/doc';
 import { requestEncoding } from './lib/wireEncoding';
 import { embeddedSource, embeddedTrainingBlock } from './embedded';
@@ -81,7 +81,10 @@ export async function fetchDocument(
   const arrivedAt = performance.now();
   performance.mark('attnviz:data');
   const doc = decodeDocument(raw);
-  if (doc.overview) doc.overview.ablate = ablate;
+  if (doc.overview) {
+    doc.overview.ablate = ablate;
+    doc.overview.draw = sameDraw(doc.sampling);
+  }
   return { doc, arrivedAt, decodedAt: performance.now() };
 }
 
@@ -102,19 +105,34 @@ const renewals = new WeakMap<OverviewRun, Promise<void>>();
 export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 'encoding'>, signal?: AbortSignal): Promise<Tile> {
   const run = doc.overview;
   if (!run) throw new ApiError('This document holds every weight: it has no tiles.', 0, 'not_overview');
+  if (run.source === 'file') {
+    // a saved file: cut from the finer copy it carries (no request at all)
+    const t = doc.kinds[req.kind];
+    if (!t || !isPooled(t)) throw new ApiError(`This file has no ${req.kind} attention.`, 0, 'out_of_range');
+    return fileTile(t, req.layer, req.head, req);
+  }
+  if (run.source === 'kernel') return decodeTile(await kernelAsk<TileResponse>('tile', { ...req, encoding: 'float16' }, signal));
+  // the overview's weighting: its tiles are the same weights as its thumbnails
+  return decodeTile(await withHandle(run, (handle) => server.tile({ ...req, handle, encoding: 'float16', ...weighted(run.weighting ?? 'attention') }, signal)));
+}
+
+/**
+ * `call` with the run's handle; a 404 `unknown_handle` (the server dropped the run) asks for the
+ * overview again (the same checkpoint, text and ablation), takes its new handle into the
+ * document and calls once more.
+ */
+async function withHandle<T>(run: OverviewRun, call: (handle: string) => Promise<T>): Promise<T> {
   let used: string | null = null;
-  const ask = async () => {
+  const ask = () => {
     used = run.handle;
     if (!used) throw new ApiError('The server did not keep this run (it is larger than its store): tiles are not available; a shorter text shows every weight.', 0, 'no_handle');
-    // the overview's weighting: its tiles are the same weights as its thumbnails
-    return server.tile({ ...req, handle: used, encoding: 'float16', ...weighted(doc.weighting) }, signal);
+    return call(used);
   };
-  let r: TileResponse;
   try {
-    r = await ask();
+    return await ask();
   } catch (e) {
     if (!(e instanceof ApiError) || e.code !== 'unknown_handle') throw e;
-    // the views' tiles that fail together (heatmap, arcs) wait for one new overview, not one each
+    // the views' requests that fail together (heatmap, arcs) wait for one new overview, not one each
     if (run.handle === used) {
       let renewal = renewals.get(run);
       if (!renewal) {
@@ -125,8 +143,8 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
             detail: 'overview',
             encoding: 'uint8',
             ...(run.ablate?.length ? { ablate: run.ablate } : {}),
-            ...sameDraw(doc.sampling),
-            ...weighted(doc.weighting),
+            ...(run.draw ?? {}),
+            ...weighted(run.weighting ?? 'attention'),
           })
           .then((again) => {
             run.handle = (again as { overview?: { handle?: string | null } }).overview?.handle ?? null;
@@ -136,8 +154,11 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
       }
       await renewal;
     }
-    r = await ask();
+    return ask();
   }
+}
+
+function decodeTile(r: TileResponse): Tile {
   const [rows, cols] = r.weights.shape as [number, number];
   return {
     kind: r.kind,
@@ -152,6 +173,69 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
     cols,
     data: decodeCompactArray(r.weights, rows * cols, 'tile.weights'),
   };
+}
+
+/**
+ * The top-k keys of queries q0..q1−1 of one head of an overview's run (the long arcs): the
+ * server's or the notebook kernel's answer; a saved file has none (it holds pooled weights).
+ */
+export async function fetchTopk(doc: AttnDoc, req: Omit<TopkRequest, 'handle'>, signal?: AbortSignal): Promise<TopkResponse> {
+  const run = doc.overview;
+  if (!run) throw new ApiError('This document holds every weight: it has no top-k.', 0, 'not_overview');
+  if (run.source === 'kernel') return kernelAsk<TopkResponse>('topk', req, signal);
+  if (run.source === 'file') throw new ApiError('this file holds pooled weights, not the exact ones', 0, 'no_handle');
+  return withHandle(run, (handle) => server.topk({ ...req, handle }, signal));
+}
+
+// ---- the notebook kernel as a tile source (attnviz.show at length) ----
+// The page is an <iframe srcdoc> inside the widget's output: it posts {attnviz, id, request} to
+// the notebook page, whose widget code sends it to the kernel and posts the kernel's answer back.
+
+const KERNEL_WAIT_MS = 60_000;
+const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+let lastId = 0;
+let listening = false;
+
+function kernelAsk<T>(what: 'tile' | 'topk', request: object, signal?: AbortSignal): Promise<T> {
+  if (window.parent === window) return Promise.reject(new ApiError('This view\'s tiles come from the notebook kernel that showed it, and there is none here.', 0, 'no_kernel'));
+  if (!listening) {
+    listening = true;
+    window.addEventListener('message', (ev: MessageEvent) => {
+      const m = ev.data as { attnviz?: unknown; id?: unknown; response?: unknown; error?: { detail?: string; code?: string } } | null;
+      if (ev.source !== window.parent || !m || typeof m.attnviz !== 'string' || typeof m.id !== 'number') return;
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (m.error) p.reject(new ApiError(m.error.detail ?? 'The kernel could not answer.', 0, (m.error.code ?? 'kernel_error') as ApiErrorCode | ClientErrorCode));
+      else p.resolve(m.response);
+    });
+  }
+  const id = ++lastId;
+  return new Promise<T>((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      pending.delete(id);
+    };
+    const timer = window.setTimeout(() => {
+      done();
+      reject(new ApiError('The notebook kernel did not answer: run the cell again (a restarted kernel no longer holds the tensors).', 0, 'no_kernel'));
+    }, KERNEL_WAIT_MS);
+    pending.set(id, {
+      resolve: (v) => {
+        done();
+        resolve(v as T);
+      },
+      reject: (e) => {
+        done();
+        reject(e);
+      },
+    });
+    signal?.addEventListener('abort', () => {
+      done();
+      reject(new DOMException('The request was cancelled.', 'AbortError'));
+    });
+    window.parent.postMessage({ attnviz: what, id, request }, '*');
+  });
 }
 
 /**

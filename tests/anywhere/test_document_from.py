@@ -147,10 +147,14 @@ def test_a_well_formed_input_gives_no_warning() -> None:
         (lambda: attnviz.document_from(np.eye(2, dtype=complex)[None, None], ["a", "b"]), "complex values"),
         (lambda: attnviz.document_from(torch.eye(2, dtype=torch.complex64)[None, None], ["a", "b"]), "complex values"),
         (lambda: attnviz.document_from(torch.empty(1, 1, 2, 2, device="meta"), ["a", "b"]), "cannot be read on the CPU"),
-        # too large to show: refused from the shape, before any copy (a meta tensor holds no memory)
-        (lambda: attnviz.document_from(torch.empty(64, 64, 4096, 4096, device="meta")), "attnviz shows at most"),
-        (lambda: attnviz.document_from([torch.empty(1, 16, 2048, 2048, device="meta")] * 2), "attnviz shows at most"),
-        (lambda: attnviz.document_from(np.broadcast_to(np.float32(0.5), (16, 16, 1024, 1024))), "attnviz shows at most"),
+        # too large for a full document: refused from the shape, before any copy (a meta tensor holds no memory)
+        (lambda: attnviz.document_from(torch.empty(64, 64, 4096, 4096, device="meta"), detail="full"), "attnviz shows at most"),
+        (lambda: attnviz.document_from([torch.empty(1, 16, 2048, 2048, device="meta")] * 2, detail="full"), "shows at most"),
+        (lambda: attnviz.document_from(np.broadcast_to(np.float32(0.5), (16, 16, 1024, 1024)), detail="full"), "shows at most"),
+        # an overview reads the values where they are: a meta tensor has none
+        (lambda: attnviz.document_from(torch.empty(64, 64, 4096, 4096, device="meta")), "a meta tensor holds no values"),
+        (lambda: attnviz.document_from(softmax_weights(1, 1, 2, 2), detail="some"), "detail must be"),
+        (lambda: attnviz.document_from(softmax_weights(1, 1, 2, 2), max_bytes=0), "max_bytes must be"),
     ],
 )
 def test_bad_input_gets_a_named_error(call: Any, named: str) -> None:
@@ -233,6 +237,6 @@ def test_batch_index_converts_only_the_chosen_sequence() -> None:
     w = torch.from_numpy(softmax_weights(1, 1, 1, 3, 3)).expand(20_000, 1, 1, 3, 3)  # a view: one sequence of memory
     big = torch.empty(20_000, 64, 4096, 4096, device="meta")
     with pytest.raises(AttentionInputError, match="attnviz shows at most"):
-        attnviz.document_from(big[:, :1], list("abc"), batch_index=0)  # the chosen sequence alone is too large
+        attnviz.document_from(big[:, :1], list("abc"), batch_index=0, detail="full")  # the chosen sequence alone is too large
     doc = attnviz.document_from(w, list("abc"), batch_index=-1, encoding="json")
     np.testing.assert_allclose(np.asarray(doc["attentions"]["encoder_self"]), w[-1].numpy(), atol=1e-4)  # JSON keeps 4 decimals

@@ -97,7 +97,8 @@ def is_overview(r: Any) -> bool:
 
 def test_a_long_text_is_shown_tiled(long_server: Server, new_page: Any, console: ConsoleLog) -> None:
     console.allow(
-        r"status of 404 .*/api/attention/tile", "the test lets the server drop the run: the page's tile gets 404 unknown_handle"
+        r"status of 404 .*/api/attention/(tile|topk)",
+        "the test lets the server drop the run: the page's tile and top-k get 404 unknown_handle",
     )
     text = long_text(2100)
     page = new_page(viewport={"width": 1440, "height": 900})
@@ -223,3 +224,43 @@ def test_short_text_is_a_full_document_and_too_long_says_the_limit(
     assert said.startswith("Cannot run this text.") and "could not run" not in said, said
     assert re.search(r"The text is \d{4,} tokens long .*accepts at most 8192", said), said
     expect(page.locator("#views")).to_have_attribute("data-state", "error")
+
+
+def test_the_arcs_draw_the_focused_querys_strongest_keys_across_the_whole_text(long_server: Server, new_page: Any) -> None:
+    """Over the window's arcs, the focused query's top-k keys of the whole text (POST
+    /api/attention/topk), those outside the window listed under it; they follow the pointer."""
+    text = long_text(2100)
+    page = new_page(viewport={"width": 1440, "height": 900})
+    answers: list[Any] = []
+    page.on("response", lambda r: answers.append(r) if r.url.endswith("/api/attention") else None)
+    page.goto(f"{long_server.url}/?ckpt={quote(GPT2, safe='')}&text={quote(text)}&layer=1&head=2")
+    wait_drawn(page, text, GPT2, timeout=120_000)
+    n = len(answers[-1].json()["tokens"]["tgt"])
+    arcs = page.get_by_test_id("long-arcs")
+
+    def reference(q: int) -> list[int]:
+        """The server's top-8 keys of query q (a fresh overview when the short TTL dropped the page's run)."""
+        body = {"kind": "decoder_self", "layer": 1, "head": 2, "k": 8, "q0": q, "q1": q + 1}
+        r = long_server.api("/api/attention/topk", {**body, "handle": answers[-1].json()["overview"]["handle"]})
+        if r.status_code == 404:
+            again = {"checkpoint": GPT2, "text": text, "detail": "overview", "encoding": "uint8"}
+            handle = long_server.api("/api/attention", again, timeout=120).json()["overview"]["handle"]
+            r = long_server.api("/api/attention/topk", {**body, "handle": handle})
+        assert r.status_code == 200, r.text
+        keys: list[int] = r.json()["indices"][0]
+        return keys
+
+    for q, hover in ((n // 2, None), (n - 1, (n - 1, 0))):
+        if hover:
+            hover_cell(page, *hover, (0, n, 0, n))
+        expect(arcs).to_have_attribute("data-topk", re.compile(rf"^{q}:"), timeout=60_000)
+        keys = reference(q)
+        assert arcs.get_attribute("data-topk") == f"{q}:" + " ".join(map(str, keys))
+        a = max(0, min(n - 65, q - 32))
+        far = sorted(k for k in keys if not a <= k < a + 65)
+        expect(arcs).to_have_attribute("data-far", " ".join(map(str, far)))
+        note = page.get_by_test_id("long-arcs-note")
+        expect(note).to_contain_text(f"query {q}'s 8 strongest keys in the whole text")
+        if far:
+            expect(note).to_contain_text(f"{len(far)} of them outside the window")
+        assert page.evaluate(PAINTED, "[data-testid=long-arcs-canvas]")

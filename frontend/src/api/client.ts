@@ -11,6 +11,8 @@ import type {
   MathResponse,
   TileRequest,
   TileResponse,
+  TopkRequest,
+  TopkResponse,
   TimelineRequest,
   TimelineResponse,
   TrainLimits,
@@ -95,6 +97,8 @@ export function createClient(opts: ClientOptions = {}) {
       request<AttentionDocument>('/api/attention', 'run the model', post(req, signal)),
     tile: (req: TileRequest, signal?: AbortSignal) =>
       request<TileResponse>('/api/attention/tile', 'compute a tile of the attention', post(req, signal)),
+    topk: (req: TopkRequest, signal?: AbortSignal) =>
+      request<TopkResponse>('/api/attention/topk', 'find the strongest keys', post(req, signal)),
     math: (req: MathRequest, signal?: AbortSignal) =>
       request<MathResponse>('/api/attention/math', 'compute the attention math', post(req, signal)),
     timeline: (req: TimelineRequest, signal?: AbortSignal) =>

@@ -141,6 +141,31 @@ export interface TileResponse extends Omit<TileRequest, 'max_cells' | 'encoding'
   weights: CompactWeights;
 }
 
+/** POST /api/attention/topk: the k strongest keys of queries q0..q1−1 of one head. */
+export interface TopkRequest {
+  handle: string;
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+  k?: number;
+  q0?: number;
+  q1?: number;
+}
+
+export interface TopkResponse {
+  handle: string;
+  kind: AttentionKind;
+  layer: number;
+  head: number;
+  k: number;
+  q0: number;
+  q1: number;
+  /** [query][rank]: key index, largest weight first */
+  indices: number[][];
+  /** [query][rank]: the exact weight */
+  weights: number[][];
+}
+
 export interface AblateHead {
   kind: AttentionKind;
   layer: number;
@@ -324,7 +349,9 @@ export interface InvalidCharacter {
 export type ApiErrorCode = components['schemas']['ErrorResponse']['code'];
 
 /** Codes the page makes itself, for failures that never reached (or never needed) the server. */
-export type ClientErrorCode = 'network' | 'bad_response' | 'needs_server' | 'not_overview' | 'no_handle';
+/** Errors the page makes itself (no server said them): the network, a bad answer, a view that needs a
+ *  server or a kernel it does not have. */
+export type ClientErrorCode = 'network' | 'bad_response' | 'needs_server' | 'not_overview' | 'no_handle' | 'no_kernel' | 'kernel_error';
 
 export interface ApiErrorBody {
   detail: string;

@@ -6,8 +6,8 @@ import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, En
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
-import { decodeOverviewKinds, type OverviewRun, type Pooled } from './tiled';
 import { decodeSampling } from './sampling';
+import { decodeOverviewKinds, type OverviewRun, type Pooled, type TileSource } from './tiled';
 
 export type Side = 'src' | 'tgt';
 
@@ -185,6 +185,19 @@ function stringList(x: unknown, where: string): string[] {
   return x as string[];
 }
 
+/** The run behind an overview document: where its tiles come from (lib/tiled.ts). */
+function overviewRun(ov: Record<string, unknown>, d: Record<string, unknown>): OverviewRun {
+  const source: TileSource = ov.source === 'kernel' || ov.source === 'file' ? ov.source : 'server';
+  return {
+    handle: typeof ov.handle === 'string' ? ov.handle : null,
+    checkpoint: typeof d.checkpoint === 'string' ? d.checkpoint : '',
+    text: typeof d.input === 'string' ? d.input : '',
+    source,
+    ...(d.weighting === 'value_norm' ? { weighting: 'value_norm' as const } : {}),
+    ...(typeof ov.max_bytes === 'number' ? { maxBytes: ov.max_bytes } : {}),
+  };
+}
+
 /** Validate and decode a schema-v1 document (any encoding) into an AttnDoc. Throws DocumentError. */
 export function decodeDocument(raw: unknown): AttnDoc {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DocumentError('An attention document must be a JSON object.');
@@ -245,7 +258,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     sampling: decodeSampling(d.sampling),
     encoding,
     weighting: d.weighting === 'value_norm' ? 'value_norm' : 'attention',
-    ...(ov ? { overview: { handle: typeof ov.handle === 'string' ? ov.handle : null, checkpoint: typeof d.checkpoint === 'string' ? d.checkpoint : '', text: typeof d.input === 'string' ? d.input : '' } } : {}),
+    ...(ov ? { overview: overviewRun(ov as Record<string, unknown>, d) } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToBase64 } from './base64';
+import { floatToHalf } from './float16';
 import { MASKED_RGB, lutIndex, weightLut } from './color';
 import { decodeDocument } from './doc';
 import { param } from './url';
@@ -7,6 +8,7 @@ import { kindStats } from './headRef';
 import {
   MIN_SPAN,
   clampViewport,
+  fileTile,
   fullViewport,
   headThumb,
   isPooled,
@@ -59,7 +61,7 @@ function overviewDoc(n: number, P: number, thumbs: (l: number, h: number, i: num
 describe('overview documents', () => {
   it('decode into a pooled tensor per kind: the thumbnails, the real sizes, the handle', () => {
     const doc = decodeDocument(overviewDoc(3000, 4, (l, h, i, j) => (j <= i ? (l * 3 + h + 1) / 10 : 0)));
-    expect(doc.overview).toEqual({ handle: 'abc', checkpoint: 'hf/gpt2-long', text: 'a long text' });
+    expect(doc.overview).toEqual({ handle: 'abc', checkpoint: 'hf/gpt2-long', text: 'a long text', source: 'server' });
     const t = doc.kinds.decoder_self!;
     expect(isPooled(t)).toBe(true);
     expect([t.nq, t.nk, t.layers, t.heads, t.causal]).toEqual([3000, 3000, 2, 3, true]);
@@ -85,6 +87,32 @@ describe('overview documents', () => {
   it('are shown whole when special tokens are hidden (no weights to renormalise)', () => {
     const raw = decodeDocument(overviewDoc(300, 4, () => 0.1));
     expect(shownDoc(raw, true)).toBe(raw);
+  });
+
+  it('of a saved file cut their tiles from its pooled copy, pooled further to fit max_cells', () => {
+    // 10 tokens, copy in blocks of 3: 4 × 4 cells a head, cell (r, c) of head (l, h) = l·100 + h·10 + r + c/10
+    const raw = overviewDoc(10, 4, () => 0.1);
+    const vals = new Float32Array(2 * 3 * 16);
+    for (let l = 0, o = 0; l < 2; l++) for (let h = 0; h < 3; h++) for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) vals[o++] = (l * 100 + h * 10 + r + c / 10) / 1000;
+    const kind = raw.overview.kinds.decoder_self as Record<string, unknown>;
+    kind.pooled = { block: 3, weights: { dtype: 'float16', shape: [2, 3, 4, 4], data: bytesToBase64(new Uint8Array(Uint16Array.from(vals, floatToHalf).buffer)) } };
+    Object.assign(raw.overview, { source: 'file', max_bytes: 2_000_000 });
+    const doc = decodeDocument(raw);
+    expect(doc.overview).toMatchObject({ source: 'file', maxBytes: 2_000_000 });
+    const t = doc.kinds.decoder_self!;
+    if (!isPooled(t)) throw new Error('not pooled');
+    // rows 4..7, keys 1..5: blocks 1..2 by 0..1, widened to whole blocks
+    const a = fileTile(t, 1, 2, { q0: 4, q1: 8, k0: 1, k1: 6 });
+    expect([a.q0, a.q1, a.k0, a.k1, a.block, a.rows, a.cols]).toEqual([3, 9, 0, 6, [3, 3], 2, 2]);
+    expect(tileValue(a, 7, 4)).toBeCloseTo((120 + 2 + 0.1) / 1000, 4);
+    // the whole matrix in at most 4 cells: blocks of 2 × 2 copy cells, their maxima
+    const b = fileTile(t, 0, 1, { q0: 0, q1: 10, k0: 0, k1: 10, max_cells: 4 });
+    expect([b.q0, b.q1, b.block, b.rows, b.cols]).toEqual([0, 10, [6, 6], 2, 2]);
+    expect(tileValue(b, 9, 9)).toBeCloseTo((10 + 3 + 0.3) / 1000, 4);
+    expect(tileValue(b, 0, 0)).toBeCloseTo((10 + 1 + 0.1) / 1000, 4);
+    // a file without the copy says so
+    const bare = decodeDocument(overviewDoc(10, 4, () => 0.1)).kinds.decoder_self!;
+    if (isPooled(bare)) expect(() => fileTile(bare, 0, 0, { q0: 0, q1: 4, k0: 0, k1: 4 })).toThrow(/only the thumbnails/);
   });
 
   it('refuse thumbnails that do not match the tokens', () => {

@@ -6,7 +6,7 @@
  * of the focus heatmap (zoom about a point, pan, clamping) and which tile to ask for. The one
  * place that asks the server for tiles is src/data.ts (`fetchTile`).
  */
-import type { AblateHead, AttentionKind, CompactWeights } from '../api/types';
+import type { AblateHead, AttentionKind, CompactWeights, SamplingRequest, Weighting } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
@@ -21,7 +21,24 @@ export interface Pooled {
   pq: number;
   pk: number;
   stats: OverviewStats;
+  /** a saved file's finer copy of every head (attnviz.save_html): the tiles are cut from it */
+  fine?: FinePooled;
 }
+
+/** Every head as maxima of `block` × `block` blocks (1: the exact weights): [L, H, rows, cols]. */
+export interface FinePooled {
+  block: number;
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+/**
+ * Where an overview's tiles come from: the server (by `handle`), the notebook kernel that showed
+ * it (attnviz.show keeps the tensors; messages through the widget), or the file itself (its
+ * `fine` copy, within the `maxBytes` it was saved under).
+ */
+export type TileSource = 'server' | 'kernel' | 'file';
 
 /** The run behind an overview: the handle for tiles, and the request to make again when it expired. */
 export interface OverviewRun {
@@ -30,6 +47,13 @@ export interface OverviewRun {
   text: string;
   /** heads switched off in the run (data.ts sets it: the document does not say) */
   ablate?: AblateHead[];
+  /** the request fields that repeat the run's draw (data.ts sets it from the document's sampling) */
+  draw?: SamplingRequest;
+  /** the run's weighting (the document's): its tiles and a renewed overview ask for the same */
+  weighting?: Weighting;
+  source: TileSource;
+  /** a saved file: the size it was saved under (attnviz.save_html's max_bytes) */
+  maxBytes?: number;
 }
 
 export function isPooled(t: AttnTensor): t is AttnTensor & { pooled: Pooled } {
@@ -59,6 +83,7 @@ interface RawOverviewKind {
   nk: number;
   thumbnails: CompactWeights;
   stats?: OverviewStats;
+  pooled?: { block: number; weights: CompactWeights };
 }
 
 /** The `overview` object of an overview document → one pooled tensor per kind. */
@@ -76,7 +101,15 @@ export function decodeOverviewKinds(overview: unknown, nTokens: (kind: Attention
     const [tq, tk] = nTokens(kind);
     if (k.nq !== tq || k.nk !== tk) throw new DocumentError(`overview.kinds.${kind} is ${k.nq}×${k.nk} but there are ${tq} query and ${tk} key tokens.`);
     const data = decodeCompactArray(k.thumbnails, L * H * pq * pk, `overview.kinds.${kind}.thumbnails`);
-    kinds[kind] = { kind, layers: L, heads: H, nq: k.nq, nk: k.nk, data, causal: kind === 'decoder_self', pooled: { pq, pk, stats: k.stats ?? {} } };
+    const pooled: Pooled = { pq, pk, stats: k.stats ?? {} };
+    if (k.pooled) {
+      const b = k.pooled.block;
+      const [rows, cols] = [Math.ceil(k.nq / b), Math.ceil(k.nk / b)];
+      const want = [L, H, rows, cols];
+      if (!Number.isInteger(b) || b < 1 || k.pooled.weights?.shape?.join() !== want.join()) throw new DocumentError(`overview.kinds.${kind}.pooled must be [${want.join(', ')}] maxima of ${b} × ${b} blocks.`);
+      pooled.fine = { block: b, rows, cols, data: decodeCompactArray(k.pooled.weights, L * H * rows * cols, `overview.kinds.${kind}.pooled.weights`) };
+    }
+    kinds[kind] = { kind, layers: L, heads: H, nq: k.nq, nk: k.nk, data, causal: kind === 'decoder_self', pooled };
   }
   return kinds;
 }
@@ -208,6 +241,38 @@ export interface Tile {
   cols: number;
   /** rows × cols, row-major */
   data: Float32Array;
+}
+
+/**
+ * A tile cut from a saved file's finer copy (no server, no kernel): the region widened to whole
+ * blocks of the copy, pooled further (block maxima) until it has at most `max_cells` cells. Exact
+ * when the copy's block is 1 and the region fits.
+ */
+export function fileTile(t: AttnTensor & { pooled: Pooled }, layer: number, head: number, req: Viewport & { max_cells?: number }): Tile {
+  const fine = t.pooled.fine;
+  if (!fine) throw new DocumentError('This file holds only the thumbnails of this head: its weights did not fit the size it was saved under.');
+  const b = fine.block;
+  const r0 = Math.floor(req.q0 / b);
+  const r1 = Math.min(fine.rows, Math.ceil(req.q1 / b));
+  const c0 = Math.floor(req.k0 / b);
+  const c1 = Math.min(fine.cols, Math.ceil(req.k1 / b));
+  const maxCells = Math.max(1, req.max_cells ?? MAX_TILE_CELLS);
+  let m = 1;
+  while (Math.ceil((r1 - r0) / m) * Math.ceil((c1 - c0) / m) > maxCells) m++;
+  const rows = Math.ceil((r1 - r0) / m);
+  const cols = Math.ceil((c1 - c0) / m);
+  const data = new Float32Array(rows * cols);
+  const base = (layer * t.heads + head) * fine.rows * fine.cols;
+  for (let r = r0; r < r1; r++) {
+    const o = Math.floor((r - r0) / m) * cols;
+    const src = base + r * fine.cols;
+    for (let c = c0; c < c1; c++) {
+      const i = o + Math.floor((c - c0) / m);
+      const w = fine.data[src + c]!;
+      if (w > data[i]!) data[i] = w;
+    }
+  }
+  return { kind: t.kind, layer, head, q0: r0 * b, q1: Math.min(t.nq, r1 * b), k0: c0 * b, k1: Math.min(t.nk, c1 * b), block: [b * m, b * m], rows, cols, data };
 }
 
 /** The tile's value at matrix cell (q, k) (the block holding it when pooled), or NaN outside. */

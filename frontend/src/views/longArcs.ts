@@ -3,10 +3,13 @@
  * millions of lines, so the panel shows a window of ±32 tokens around the query under the pointer
  * in the heatmap (else the middle of the heatmap's viewport), drawn from the focused head's exact
  * tile of that window (data.ts fetchTile): per query, the strongest keys of the window that carry
- * `mass` of its weight there. It takes the arc panel's place while an overview is shown.
+ * `mass` of its weight there. The focused query's top-k keys across the whole text (data.ts
+ * fetchTopk: exact, from the server or the notebook kernel) are drawn over it, those outside the
+ * window listed under it. It takes the arc panel's place while an overview is shown.
  */
 import * as d3 from 'd3';
-import { tileFeed } from '../data';
+import type { TopkResponse } from '../api/types';
+import { fetchTopk, tileFeed } from '../data';
 import { headColor } from '../lib/color';
 import { pruneRowByMass } from '../lib/arcs';
 import { arcWindow, isPooled, windowArcs, ARC_HALF_WINDOW, type Tile, type WindowArc } from '../lib/tiled';
@@ -19,6 +22,12 @@ import { weightingNote, weightingTitle } from './weightingToggle';
 /** keys kept per query at most (a near-uniform row would otherwise keep most of the window) */
 const PER_ROW = 6;
 const LABEL_W = 92;
+/** the focused query's strongest keys across the whole text */
+const TOP_K = 8;
+/** opacity steps the window's arcs are drawn in (one path a step) */
+const ALPHA_STEPS = 16;
+/** CSS pixels a far key's row gets (when the panel has room) */
+const FAR_ROW = 13;
 
 export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).append('div').attr('class', 'long-arcs').attr('data-testid', 'long-arcs');
@@ -28,9 +37,25 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
   const note = body.append('p').attr('class', 'hint').attr('data-testid', 'long-arcs-note');
   const canvas = body.append('canvas').attr('data-testid', 'long-arcs-canvas').node()!;
   const size = trackSize(body.node()!, () => draw());
+  // the note's height, as last laid out: read from a ResizeObserver, never in a draw (a hover
+  // changes the note; reading its height there would force the whole page's layout every move)
+  let noteH = 36;
+  new ResizeObserver((entries) => {
+    const e = entries[entries.length - 1]!;
+    const h = Math.ceil(e.borderBoxSize?.[0]?.blockSize ?? e.contentRect.height);
+    if (h !== noteH) {
+      noteH = h;
+      draw();
+    }
+  }).observe(note.node()!);
   let tile: Tile | null = null;
   let arcs: WindowArc[] = [];
   let lastCenter = -1;
+  let top: TopkResponse | null = null;
+  let topWanted = '';
+  let topErr = '';
+  let topAsk: AbortController | null = null;
+  let topTimer: number | undefined;
   const feed = tileFeed(80, {
     tile(t) {
       tile = t;
@@ -64,6 +89,36 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
     const [a, b] = arcWindow(c, cur.t.nq);
     const req = { kind: cur.kind, layer: s.layer, head: s.head, q0: a, q1: b, k0: a, k1: b };
     if (feed.ask(cur.doc, req)) root.attr('data-state', 'loading');
+    askTop(cur.doc, { kind: cur.kind, layer: s.layer, head: s.head, k: TOP_K, q0: c, q1: c + 1 });
+  }
+
+  /** The focused query's top-k, asked once the pointer rests (the newer ask cancels the older). */
+  function askTop(doc: Parameters<typeof fetchTopk>[0], req: Parameters<typeof fetchTopk>[1]) {
+    const key = JSON.stringify(req);
+    if (key === topWanted) return;
+    topWanted = key;
+    clearTimeout(topTimer);
+    topAsk?.abort();
+    topTimer = window.setTimeout(() => {
+      const ac = new AbortController();
+      topAsk = ac;
+      fetchTopk(doc, req, ac.signal).then(
+        (r) => {
+          if (ac.signal.aborted || key !== topWanted) return;
+          top = r;
+          topErr = '';
+          root.attr('data-topk', `${r.q0}:${r.indices[0]?.join(' ') ?? ''}`);
+          draw();
+        },
+        (e: Error) => {
+          if (ac.signal.aborted || e.name === 'AbortError') return;
+          top = null;
+          topErr = e.message;
+          root.attr('data-topk', `error: ${e.message}`);
+          draw();
+        },
+      );
+    }, 80);
   }
 
   function draw() {
@@ -73,6 +128,9 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
     if (!cur) {
       feed.stop();
       tile = null;
+      top = null;
+      topWanted = '';
+      topAsk?.abort();
       return;
     }
     const { qTokens, kTokens } = cur;
@@ -90,36 +148,94 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
       request(s);
       return;
     }
-    const top = d3.max(arcs, (d) => d.w) ?? 1;
+    const maxW = d3.max(arcs, (d) => d.w) ?? 1;
+    // the focused query's top-k across the text: those outside the window get rows under it
+    const tk = top && top.kind === cur.kind && top.layer === s.layer && top.head === s.head && top.q0 === lastCenter ? top : null;
+    const keys = tk?.indices[0] ?? [];
+    const far = keys.filter((k) => k < tile!.q0 || k >= tile!.q1).sort((p, q) => p - q);
+    const topNote = tk
+      ? ` · bold: query ${lastCenter}'s ${keys.length} strongest keys in the whole text${far.length ? `, ${far.length} of them outside the window (listed under it)` : ''}`
+      : topErr
+        ? ` · not shown: its strongest keys in the whole text (${topErr})`
+        : ' · its strongest keys in the whole text: computing…';
     note.text(
-      `tokens ${tile.q0}–${tile.q1 - 1} of ${cur.t.nq}, ±${ARC_HALF_WINDOW} around query ${lastCenter} (point at a heatmap cell to move it) · per query the keys holding ${Math.round(s.mass * 100)} % of its weight in the window, at most ${PER_ROW} · opacity fitted to ${top.toPrecision(3)}`,
+      `tokens ${tile.q0}–${tile.q1 - 1} of ${cur.t.nq}, ±${ARC_HALF_WINDOW} around query ${lastCenter} (point at a heatmap cell to move it) · per query the keys holding ${Math.round(s.mass * 100)} % of its weight in the window, at most ${PER_ROW} · opacity fitted to ${maxW.toPrecision(3)}${topNote}`,
     );
+    root.attr('data-far', far.join(' '));
     const sz = size();
     const W = Math.max(200, sz.width);
-    const H = Math.max(120, sz.height - (note.node()!.offsetHeight || 36) - 8);
+    const H = Math.max(120, sz.height - noteH - 8);
     const ctx = sizeCanvas(canvas, W, H);
     ctx.clearRect(0, 0, W, H);
     const n = tile.q1 - tile.q0;
-    const rowH = (H - 8) / n;
+    // the far keys get readable rows under the window, the window the rest
+    const farH = far.length ? Math.min((H - 8) / 3, (far.length + 0.5) * FAR_ROW) : 0;
+    const farRow = far.length ? farH / (far.length + 0.5) : 0;
+    const rowH = (H - 8 - farH) / n;
     const y = (i: number) => 4 + (i - tile!.q0 + 0.5) * rowH;
+    /** where key k is drawn: its row in the window, else its row under it */
+    const yKey = (k: number) => (k >= tile!.q0 && k < tile!.q1 ? y(k) : 4 + n * rowH + (far.indexOf(k) + 1) * farRow);
     const xq = LABEL_W;
     const xk = W - LABEL_W;
     const hl = s.hover?.type === 'cell' ? s.hover.q : -1;
-    // weakest first, so strong lines end on top
-    for (const a of arcs.slice().sort((p, q) => p.w - q.w)) {
+    // one path per (colour, opacity step, width), weakest first so strong lines end on top: a few
+    // strokes instead of one per arc (each stroke is a raster pass; a hover redraws them all)
+    const dx = (xk - xq) / 3;
+    const groups = new Map<string, { color: string; alpha: number; width: number; path: Path2D }>();
+    for (const a of arcs) {
       const strong = a.q === hl;
-      ctx.globalAlpha = Math.min(1, Math.max(0.06, a.w / top)) * (hl >= 0 && !strong ? 0.35 : 1);
-      ctx.strokeStyle = headColor(a.h);
-      ctx.lineWidth = strong ? 2 : 1;
+      const alpha = Math.round(Math.min(1, Math.max(0.06, a.w / maxW)) * (hl >= 0 && !strong ? 0.35 : 1) * ALPHA_STEPS) / ALPHA_STEPS;
+      const color = headColor(a.h);
+      const width = strong ? 2 : 1;
+      const key = `${width}|${alpha}|${color}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { color, alpha, width, path: new Path2D() }));
       const y1 = y(a.q);
       const y2 = y(a.k);
-      const dx = (xk - xq) / 3;
-      ctx.beginPath();
-      ctx.moveTo(xq + 6, y1);
-      ctx.bezierCurveTo(xq + 6 + dx, y1, xk - 6 - dx, y2, xk - 6, y2);
-      ctx.stroke();
+      g.path.moveTo(xq + 6, y1);
+      g.path.bezierCurveTo(xq + 6 + dx, y1, xk - 6 - dx, y2, xk - 6, y2);
+    }
+    for (const g of [...groups.values()].sort((p, q) => p.width - q.width || p.alpha - q.alpha)) {
+      ctx.globalAlpha = Math.max(0.02, g.alpha);
+      ctx.strokeStyle = g.color;
+      ctx.lineWidth = g.width;
+      ctx.stroke(g.path);
     }
     ctx.globalAlpha = 1;
+    if (tk) {
+      // the top-k arcs, bold, to wherever the key is (its weight beside the far ones)
+      const ws = tk.weights[0] ?? [];
+      const best = ws[0] || 1;
+      ctx.strokeStyle = headColor(s.head);
+      keys.forEach((k, r) => {
+        ctx.globalAlpha = Math.max(0.35, (ws[r] ?? 0) / best);
+        ctx.lineWidth = 2.5;
+        const y1 = y(lastCenter);
+        const y2 = yKey(k);
+        const dx = (xk - xq) / 3;
+        ctx.beginPath();
+        ctx.moveTo(xq + 6, y1);
+        ctx.bezierCurveTo(xq + 6 + dx, y1, xk - 6 - dx, y2, xk - 6, y2);
+        ctx.stroke();
+      });
+      ctx.globalAlpha = 1;
+      if (far.length) {
+        ctx.strokeStyle = '#d1d5db';
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        ctx.moveTo(xk - 40, 4 + n * rowH + farRow * 0.4);
+        ctx.lineTo(W - 4, 4 + n * rowH + farRow * 0.4);
+        ctx.stroke();
+        ctx.font = `${Math.min(11, Math.max(8, farRow - 1))}px system-ui, sans-serif`;
+        ctx.textBaseline = 'middle';
+        ctx.textAlign = 'left';
+        ctx.fillStyle = '#111827';
+        for (const k of far) {
+          const d = displayToken(kTokens[k] ?? '');
+          ctx.fillText(`${d.length > 7 ? `${d.slice(0, 6)}…` : d} @${k}`, xk, yKey(k));
+        }
+      }
+    }
     // labels: every token when rows have room, else every other one
     const stride = rowH >= 10 ? 1 : rowH >= 5 ? 2 : 4;
     ctx.font = `${Math.min(11, Math.max(8, rowH - 1))}px system-ui, sans-serif`;

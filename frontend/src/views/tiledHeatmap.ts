@@ -10,7 +10,7 @@
 import * as d3 from 'd3';
 import { tileFeed } from '../data';
 import { MASKED_RGB, matrixToRgba, weightColor, weightLut } from '../lib/color';
-import { KIND_LABEL } from '../lib/doc';
+import { KIND_LABEL, type AttnDoc } from '../lib/doc';
 import { quoteToken, displayToken } from '../lib/tokens';
 import { clampViewport, fullViewport, headThumb, isPooled, panBy, tileFor, tileScaleTop, tileRgba, tileValue, zoomAbout, type Tile, type Viewport } from '../lib/tiled';
 import type { Store } from '../lib/store';
@@ -25,6 +25,19 @@ const LABEL_CELL = 12;
 const MINIMAP = 54;
 /** weights at length are small: 4 significant digits, not 4 decimals */
 const fmt = (w: number) => (w >= 0.001 ? w.toFixed(4) : w.toPrecision(3));
+
+/** How to get closer to the exact weights: zoom in, or, in a saved file whose copy is pooled, what it holds. */
+function zoomHint(doc: AttnDoc): string {
+  const run = doc.overview;
+  if (run?.source !== 'file') return 'zoom in for the exact ones';
+  const fine = Object.values(doc.kinds).find((t) => t?.pooled?.fine)?.pooled?.fine;
+  const saved = run.maxBytes ? ` (saved under max_bytes ${(run.maxBytes / 2 ** 20).toFixed(1)} MiB)` : '';
+  return fine && fine.block > 1
+    ? `this file holds every weight pooled in ${fine.block}×${fine.block} blocks${saved}, zooming in stops there; attnviz.show in a notebook shows the exact ones`
+    : fine
+      ? 'zoom in for the exact ones (this file holds them)'
+      : `this file holds only the thumbnails${saved}; attnviz.show in a notebook shows the exact weights`;
+}
 
 export function createTiledHeatmap(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).append('div').attr('class', 'tiled-root').attr('data-testid', 'tiled-view');
@@ -47,6 +60,8 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     .attr('aria-label', 'Attention heatmap of a long text: wheel or + and − zoom, drag or arrows pan')
     .attr('data-testid', 'tiled-heatmap');
   const canvas = wrap.append('canvas').attr('data-testid', 'tiled-canvas').node()!;
+  // the hovered cell's outline on its own layer: a hover redraws a few pixels, not the tile
+  const overlay = wrap.append('canvas').attr('class', 'tiled-overlay').attr('aria-hidden', 'true').node()!;
   // the minimap sits in the corner the token labels leave free
   const mini = wrap.append('canvas').attr('class', 'tiled-minimap').attr('data-testid', 'tiled-minimap').attr('aria-hidden', 'true').node()!;
   const foot = body.append('div').attr('class', 'tiled-foot');
@@ -144,7 +159,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
       return;
     }
     const v = viewport(s)!;
-    const { t, qTokens, kTokens } = cur;
+    const { t } = cur;
     title
       .text(`Layer ${s.layer} · Head ${s.head}${weightingNote(cur.doc, s.nofirst)}`)
       .attr('title', `${KIND_LABEL[cur.kind]}, layer ${s.layer}, head ${s.head}: ${t.nq} × ${t.nk} · ${weightingTitle(cur.doc)}`);
@@ -153,9 +168,43 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     const H = Math.max(200, sz.height - (foot.node()!.offsetHeight || 56) - 6);
     const side = Math.max(40, Math.min(W - LEFT - 8, H - TOP - 8));
     plot = { x: LEFT, y: TOP, w: side, h: side };
-    const ctx = sizeCanvas(canvas, LEFT + side + 8, TOP + side + 8);
+    sizeCanvas(canvas, LEFT + side + 8, TOP + side + 8);
+    sizeCanvas(overlay, LEFT + side + 8, TOP + side + 8);
     wrap.style('width', `${LEFT + side + 8}px`).style('height', `${TOP + side + 8}px`);
-    ctx.clearRect(0, 0, LEFT + side + 8, TOP + side + 8);
+    paint();
+
+    // what the pixels are, in place
+    const region = `rows ${v.q0}–${v.q1 - 1}, keys ${v.k0}–${v.k1 - 1} of ${t.nq} × ${t.nk}`;
+    wrap.attr('title', region);
+    const fits = tile && tile.kind === cur.kind && tile.layer === s.layer && tile.head === s.head;
+    if (!tile || !fits) note.text(`${region} · computing the tile…`).classed('pooled', false);
+    else {
+      const [bq, bk] = tile.block;
+      const pooled = bq > 1 || bk > 1;
+      note.text(pooled ? `pooled: each pixel is the max of ${bq}×${bk} weights · ${zoomHint(cur.doc)}` : `exact weights · ${region}`).classed('pooled', pooled);
+    }
+    legend.html('');
+    const top = tile && fits ? scaleTop : 1;
+    legend.append('span').text('0');
+    legend.append('span').attr('class', 'tiled-legend-bar').style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((x) => weightColor(x)).join(',')})`);
+    legend.append('span').attr('data-testid', 'tiled-scale-top').text(fmt(top));
+    legend.append('span').attr('class', 'tiled-legend-note').attr('title', 'Fitted to the weights shown: 0 … their 99th percentile; larger weights are drawn brightest').text('fitted: 0 … 99th percentile of the weights shown');
+    drawMinimap(cur.t, s, v);
+    updateReadout();
+    request();
+  }
+
+  /** The plot alone (the tile, the labels, the hovered cell) on the canvas as sized: a hover redraws only this. */
+  function paint() {
+    const s = store.get();
+    const cur = active(s);
+    const v = viewport(s);
+    if (!cur || !v) return;
+    const { qTokens, kTokens } = cur;
+    const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+    const ctx = canvas.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, plot.x + plot.w + 8, plot.y + plot.h + 8);
     ctx.fillStyle = '#f3f4f6';
     ctx.fillRect(plot.x, plot.y, plot.w, plot.h);
     const qs = v.q1 - v.q0;
@@ -203,31 +252,17 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     ctx.textBaseline = 'alphabetic';
     if (cellH < LABEL_CELL) ctx.fillText(`q ${v.q0}–${v.q1 - 1}`, 4, plot.y + 10);
     if (cellW < LABEL_CELL) ctx.fillText(`k ${v.k0}–${v.k1 - 1}`, plot.x, 12);
-    drawHover(ctx, v);
-
-    // what the pixels are, in place
-    const region = `rows ${v.q0}–${v.q1 - 1}, keys ${v.k0}–${v.k1 - 1} of ${t.nq} × ${t.nk}`;
-    wrap.attr('title', region);
-    if (!tile || !fits) note.text(`${region} · computing the tile…`).classed('pooled', false);
-    else {
-      const [bq, bk] = tile.block;
-      const pooled = bq > 1 || bk > 1;
-      note.text(pooled ? `pooled: each pixel is the max of ${bq}×${bk} weights · zoom in for the exact ones` : `exact weights · ${region}`).classed('pooled', pooled);
-    }
-    legend.html('');
-    const top = tile && fits ? scaleTop : 1;
-    legend.append('span').text('0');
-    legend.append('span').attr('class', 'tiled-legend-bar').style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((x) => weightColor(x)).join(',')})`);
-    legend.append('span').attr('data-testid', 'tiled-scale-top').text(fmt(top));
-    legend.append('span').attr('class', 'tiled-legend-note').attr('title', 'Fitted to the weights shown: 0 … their 99th percentile; larger weights are drawn brightest').text('fitted: 0 … 99th percentile of the weights shown');
-    drawMinimap(cur.t, s, v);
-    updateReadout();
-    request();
+    drawHover();
   }
 
-  function drawHover(ctx: CanvasRenderingContext2D, v: Viewport) {
+  function drawHover() {
+    const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+    const ctx = overlay.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, plot.x + plot.w + 8, plot.y + plot.h + 8);
     const h = store.get().hover;
-    if (h?.type !== 'cell') return;
+    const v = viewport(store.get());
+    if (h?.type !== 'cell' || !v) return;
     const cw = plot.w / (v.k1 - v.k0);
     const ch = plot.h / (v.q1 - v.q0);
     if (h.q < v.q0 || h.q >= v.q1 || h.k < v.k0 || h.k >= v.k1) return;
@@ -271,7 +306,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     let text: string;
     if (t.causal && h.k > h.q) text = `${cell}: masked`;
     else if (!fits || Number.isNaN(w)) text = `${cell}: …`;
-    else if (tile!.block[0] > 1 || tile!.block[1] > 1) text = `${cell}: pooled max ${fmt(w)} of its ${tile!.block[0]}×${tile!.block[1]} block (zoom in for the exact weight)`;
+    else if (tile!.block[0] > 1 || tile!.block[1] > 1) text = `${cell}: pooled max ${fmt(w)} of its ${tile!.block[0]}×${tile!.block[1]} block (${zoomHint(cur.doc)})`;
     else text = `${cell}: ${fmt(w)}`;
     const exact = fits && !Number.isNaN(w) && tile!.block[0] === 1 && tile!.block[1] === 1;
     readout.text(text).classed('empty', false).attr('data-weight', exact ? String(w) : null);
@@ -345,7 +380,12 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
       store.set({ vq: null, vk: null });
       return;
     }
-    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.vq !== p.vq || s.vk !== p.vk || (s.hover !== p.hover && active(s))) draw();
+    if (s.doc !== p.doc || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.vq !== p.vq || s.vk !== p.vk) draw();
+    else if (s.hover !== p.hover && active(s)) {
+      // the pointer only: its outline and the readout (no layout read, no resize, no tile redrawn)
+      drawHover();
+      updateReadout();
+    }
   });
   draw();
 }
