@@ -12,6 +12,10 @@ duck typing: none of them is imported. The result is the document the service re
 float16 weights by default; bad input raises :class:`AttentionInputError` naming the argument and
 the shape it expected. Rows that do not sum to 1 are reported in ``doc["warnings"]`` (and with
 :func:`warnings.warn`), never renormalised: a viewer should show what the model computed.
+
+``value_norms=`` (each key's ``‖v_j W^O_h‖`` per layer and head, :mod:`attnviz.weighting`) makes a
+value-weighted document instead: every weight times its key's norm, rows renormalised, and
+``weighting: "value_norm"`` in the document.
 """
 
 from __future__ import annotations
@@ -456,6 +460,7 @@ def document_from(
     model: Mapping[str, Any] | None = None,
     encoding: Encoding = "float16",
     precision: int = 4,
+    value_norms: Any = None,
     detail: Detail = "auto",
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
@@ -467,6 +472,9 @@ def document_from(
     (BERT-like, the default) or ``"decoder_self"`` (GPT-like, causal); for a TransformerLens cache
     the default comes from its model (``cfg.attention_dir == "causal"``: ``"decoder_self"``). ``batch_index`` picks one
     sequence of a batch. ``text`` / ``output`` / ``model`` fill the document's fields of the same name.
+    ``value_norms``: ``[layers, heads, keys]`` (or a list of per-layer ``[heads, keys]``) of each key's
+    ``‖v_j W^O_h‖``, or a mapping of kind to those; the document then holds the value-weighted weights
+    (:func:`attnviz.weighting.reweight`) and says ``weighting: "value_norm"``.
 
     ``detail``: ``"full"`` (every weight), ``"overview"`` (every head as a pooled thumbnail plus its
     statistics, the weights left where they are: ``attnviz.show`` answers the page's tiles from
@@ -476,7 +484,7 @@ def document_from(
     return prepare_document(
         x, tokens, tgt_tokens=tgt_tokens, encoder_self=encoder_self, decoder_self=decoder_self, cross=cross, kind=kind,
         batch_index=batch_index, text=text, output=output, model=model, encoding=encoding, precision=precision,
-        detail=detail, max_bytes=max_bytes,
+        detail=detail, max_bytes=max_bytes, value_norms=value_norms,
     )[0]  # fmt: skip
 
 
@@ -498,6 +506,7 @@ def prepare_document(
     detail: Detail = "auto",
     max_bytes: int = DEFAULT_MAX_BYTES,
     size: int | None = None,
+    value_norms: Any = None,
 ) -> tuple[dict[str, Any], LongRun | None]:
     """:func:`document_from`, plus, for an overview, the run its tiles are cut from (the given
     tensors, kept as they are; None for a full document). ``size``: the thumbnails' side."""
@@ -544,6 +553,11 @@ def prepare_document(
     notes: list[str] = []
     total = sum(_count(v, batch_index) for v, _ in given.values())
     big = detail == "overview" or (detail == "auto" and total * BYTES_PER_WEIGHT > max_bytes)
+    if big and value_norms is not None:
+        raise AttentionInputError(
+            "value_norms: a value-weighted document comes whole (detail 'full'); this one would be an overview "
+            f"({total:,} weights), so pass detail='full' and a larger max_bytes, or fewer layers or tokens"
+        )
     arrays: dict[str, np.ndarray] = {}
     kept: dict[str, list[Tensor]] = {}
     if big:  # the weights stay where they are: checked and reduced a block of rows at a time
@@ -596,6 +610,10 @@ def prepare_document(
         if n_tgt is not None:
             tgt, w = _tokens(tgt_tokens, n_tgt, "tgt_tokens", "target positions")
             notes = w + notes
+    weighting = "attention"
+    if value_norms is not None:
+        arrays = _value_weighted(arrays, value_norms, names)
+        weighting = "value_norm"
     for note in notes:
         if "do not sum to 1" in note:
             warnings.warn(note, AttentionInputWarning, stacklevel=2)
@@ -616,6 +634,7 @@ def prepare_document(
         "expected": None,
         "tokens": tok,
         "encoding": encoding,
+        "weighting": weighting,
         "warnings": notes,
     }
     if not big:
@@ -632,3 +651,32 @@ def prepare_document(
     doc["detail"] = "overview"
     doc["overview"] = {"handle": None, "kinds": {k: ov.result(dtype) for k, ov in overviews.items()}}
     return doc, run
+
+
+def _value_weighted(arrays: dict[str, np.ndarray], value_norms: Any, names: dict[str, str]) -> dict[str, np.ndarray]:
+    """Each kind's ``[L, H, q, k]`` weights times its ``[L, H, k]`` value norms, rows renormalised
+    (a row of zeros stays zeros)."""
+    if isinstance(value_norms, Mapping):
+        extra = sorted(set(value_norms) - set(arrays))
+        if extra:
+            raise AttentionInputError(f"value_norms names {', '.join(extra)}, which the weights do not hold")
+        given = dict(value_norms)
+    elif len(arrays) == 1:
+        given = {next(iter(arrays)): value_norms}
+    else:
+        raise AttentionInputError(f"value_norms: pass a mapping of kind to [layers, heads, keys] for {', '.join(arrays)}")
+    out = dict(arrays)
+    for k, norms in given.items():
+        label = f"value_norms[{k!r}]" if isinstance(value_norms, Mapping) else "value_norms"
+        n = np.stack([_to_numpy(x, label) for x in norms]) if isinstance(norms, list | tuple) else _to_numpy(norms, label)
+        L, H, _, nk = arrays[k].shape
+        if n.shape != (L, H, nk):
+            raise AttentionInputError(
+                f"{label} has shape {list(n.shape)} but {names[k]} needs [layers, heads, keys] = [{L}, {H}, {nk}]"
+            )
+        if not np.all(np.isfinite(n)) or (n < 0).any():
+            raise AttentionInputError(f"{label} must hold norms: finite numbers ≥ 0")
+        w = arrays[k] * n[:, :, None, :]
+        total = w.sum(-1, keepdims=True)
+        out[k] = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    return out

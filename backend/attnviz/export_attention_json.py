@@ -24,8 +24,9 @@ from .atomic import atomic_file
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .data import SAMPLE_INPUTS, TASKS, UnknownCharactersError, Vocab, target_for
 from .encoding import ENCODINGS, Encoding, encode_weights
-from .inference import AttentionResult, run_attention
+from .inference import AttentionResult, run_attention, value_weighted
 from .model import SmallDecoder, SmallTransformer
+from .weighting import WEIGHTINGS, Weighting, check_weighting
 
 SCHEMA_VERSION = 1
 DEFAULT_TOP_K = 5
@@ -92,8 +93,10 @@ def document_from_result(
     encoding: Encoding = "json",
     top_k: int = DEFAULT_TOP_K,
     json_as_array: bool = False,
+    weighting: Weighting = "attention",
 ) -> dict[str, Any]:
-    """Assemble the attention document of an :class:`AttentionResult`.
+    """Assemble the attention document of an :class:`AttentionResult`; ``weighting`` names how
+    ``result.attentions`` is weighted (:func:`~attnviz.inference.value_weighted` made it so).
 
     ``top_k`` > 0 adds ``steps`` (see :func:`decoding_steps`); 0 leaves it out. ``json_as_array``:
     see :func:`~attnviz.encoding.encode_weights` (the document then needs ``orjson.OPT_SERIALIZE_NUMPY``).
@@ -109,6 +112,7 @@ def document_from_result(
         "expected": target_for(ckpt.task, result.text, ckpt.vocab) if ckpt.task in TASKS else None,
         "tokens": {"src": result.src_tokens, "tgt": result.tgt_tokens},
         "encoding": encoding,
+        "weighting": weighting,
         "attentions": {
             kind: encode_weights(weights.numpy(), encoding, precision, json_as_array=json_as_array)
             for kind, weights in result.attentions.items()
@@ -132,11 +136,14 @@ def build_document(
     encoding: Encoding = "json",
     ablate: list[tuple[str, int, int]] | None = None,
     top_k: int = DEFAULT_TOP_K,
+    weighting: Weighting = "attention",
 ) -> dict[str, Any]:
     """Run ``ckpt`` on ``text`` (default: a sample input for its task) and return the document.
 
-    ``model`` may be passed to reuse an already-built model (the service caches them).
+    ``model`` may be passed to reuse an already-built model (the service caches them);
+    ``weighting`` ``value_norm``: each weight times its key's ``‖v_j W^O_h‖``, rows renormalised.
     """
+    check_weighting(weighting)
     if not 0 <= precision <= 8:
         raise ValueError(f"precision must be between 0 and 8 decimals, not {precision}")
     if top_k < 0:
@@ -145,8 +152,10 @@ def build_document(
         text = SAMPLE_INPUTS.get(ckpt.task, "hello world")
     model = model if model is not None else ckpt.build_model()
     result = run_attention(model, ckpt.vocab, text, max_text_len=ckpt.max_text_len, ablate=ablate)
+    if weighting == "value_norm":
+        result = value_weighted(model, result, ablate)
     return document_from_result(
-        ckpt, result, checkpoint_name=checkpoint_name, precision=precision, encoding=encoding, top_k=top_k
+        ckpt, result, checkpoint_name=checkpoint_name, precision=precision, encoding=encoding, top_k=top_k, weighting=weighting
     )
 
 
@@ -168,12 +177,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", type=int, default=4, help="decimals kept in each weight (default 4)")
     parser.add_argument("--encoding", choices=ENCODINGS, default="json", help="weights as nested lists (json) or compact base64")
     parser.add_argument("--name", default=None, help="checkpoint name recorded in the document (default: <run dir>/<file>)")
+    parser.add_argument(
+        "--weighting", choices=WEIGHTINGS, default="attention", help="attention, or value_norm (α·‖v W^O‖, renormalised)"
+    )
     parser.add_argument("--top_k", type=int, default=DEFAULT_TOP_K, help="predictions listed per decoding step (0 = no steps)")
     args = parser.parse_args(argv)
     try:
         ckpt = load_checkpoint(args.checkpoint)
         doc = build_document(
-            ckpt, args.text, checkpoint_name=args.name, precision=args.precision, encoding=args.encoding, top_k=args.top_k
+            ckpt,
+            args.text,
+            checkpoint_name=args.name,
+            precision=args.precision,
+            encoding=args.encoding,
+            top_k=args.top_k,
+            weighting=args.weighting,
         )
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -38,6 +38,7 @@ from . import hf_attn
 from .encoding import Encoding, encode_weights
 from .export_attention_json import DEFAULT_TOP_K, SCHEMA_VERSION, step_rows
 from .sampling import GREEDY, Sampler, Sampling
+from .weighting import Weighting, check_weighting, reweight
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -645,13 +646,46 @@ def hf_document(
     ablate: Sequence[tuple[str, int, int]] = (),
     top_k: int = DEFAULT_TOP_K,
     sampling: Sampling = GREEDY,
+    weighting: Weighting = "attention",
 ) -> dict[str, Any]:
     """The attention document (schema v1) of ``text``: by family, ``encoder_self`` only; or
-    ``decoder_self`` over prompt + generated tokens with ``steps``; or all three kinds."""
+    ``decoder_self`` over prompt + generated tokens with ``steps``; or all three kinds.
+    ``weighting``: ``value_norm`` weighs each weight by its key's ``‖v_j W^O_h‖``
+    (:mod:`attnviz.weighting`; raises :class:`HFUnsupportedError` where the modules are not recognised)."""
     if not 0 <= precision <= 8:
         raise ValueError(f"precision must be between 0 and 8 decimals, not {precision}")
-    run = run_model(m, text, max_new_tokens, ablate, sampling=sampling)
-    return document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=json_as_array, top_k=top_k)
+    check_weighting(weighting)
+    if weighting == "value_norm":
+        run = value_weighted_run(m, text, max_new_tokens, ablate, sampling)
+    else:
+        run = run_model(m, text, max_new_tokens, ablate, sampling=sampling)
+    return document_of_run(
+        m, run, name=name, precision=precision, encoding=encoding, json_as_array=json_as_array, top_k=top_k, weighting=weighting
+    )
+
+
+def value_weighted_run(
+    m: HFModel, text: str, max_new_tokens: int, ablate: Sequence[tuple[str, int, int]] = (), sampling: Sampling = GREEDY
+) -> HFRun:
+    """:func:`run_model` whose ``attentions`` are value-norm weighted: the final pass records every
+    site's inputs, from which each head's ``‖v_j W^O_h‖`` is recomputed (the model's own value and
+    output projections; grouped value heads repeated)."""
+    if "math" not in m.supports:
+        raise HFUnsupportedError(f"the attention modules of this {m.model_type} model are not recognised")
+    sites = [s for lst in m.sites.values() for s in lst]
+    run = run_model(m, text, max_new_tokens, ablate, capture=sites, sampling=sampling)
+    run.attentions = {kind: reweight(w, value_norms_of(m, run, kind)) for kind, w in run.attentions.items()}
+    run.captured = {}
+    return run
+
+
+def value_norms_of(m: HFModel, run: HFRun, kind: str) -> torch.Tensor:
+    """``(L, n_heads, T_k)``: ``‖v_j W^O_h‖`` of every site of ``kind`` from ``run.captured``."""
+    norms = []
+    for site in m.sites[kind]:
+        args, kwargs, _ = run.captured[id(site.module)]
+        norms.append(hf_attn.site_value_norms(site, args, kwargs))
+    return torch.stack(norms)
 
 
 def document_of_run(
@@ -663,8 +697,10 @@ def document_of_run(
     encoding: Encoding = "json",
     json_as_array: bool = False,
     top_k: int = DEFAULT_TOP_K,
+    weighting: Weighting = "attention",
 ) -> dict[str, Any]:
-    """The document of a finished run (``attentions`` holds whatever kinds ``run.attentions`` has)."""
+    """The document of a finished run (``attentions`` holds whatever kinds ``run.attentions`` has,
+    weighted as ``weighting`` says)."""
     text = run.text
     tok = m.tokenizer.convert_ids_to_tokens
     tokens: dict[str, list[str]] = {"src": m.show(tok(run.src_ids))}
@@ -679,6 +715,7 @@ def document_of_run(
         "expected": None,
         "tokens": tokens,
         "encoding": encoding,
+        "weighting": weighting,
         "attentions": {
             kind: encode_weights(w.numpy(), encoding, precision, json_as_array=json_as_array)
             for kind, w in run.attentions.items()

@@ -188,12 +188,9 @@ def _heads(x: Tensor, d: int) -> Tensor:
     return x.view(*x.shape[:-1], -1, d).transpose(1, 2)
 
 
-@torch.no_grad()
-def site_qkv(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, bool]:
-    """``(q, k, v, rope)`` of every head at ``site`` from its captured inputs, as the module
-    computes them: ``q`` ``(B, n_heads, T_q, d)``, ``k`` / ``v`` ``(B, n_kv_heads, T_k, d)``."""
-    m: Any = site.module
-    bound = _bound(m, args, kwargs)
+def _site_inputs(m: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bound: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    """``(hidden_states, key/value states)`` a module was called with (the same for self-attention)."""
+    bound = _bound(m, args, kwargs) if bound is None else bound
     x = bound.get("hidden_states")
     if x is None:
         x = args[0]
@@ -202,6 +199,16 @@ def site_qkv(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple
         kv_x = bound.get("encoder_hidden_states")
     if kv_x is None:
         kv_x = x
+    return x, kv_x
+
+
+@torch.no_grad()
+def site_qkv(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, bool]:
+    """``(q, k, v, rope)`` of every head at ``site`` from its captured inputs, as the module
+    computes them: ``q`` ``(B, n_heads, T_q, d)``, ``k`` / ``v`` ``(B, n_kv_heads, T_k, d)``."""
+    m: Any = site.module
+    bound = _bound(m, args, kwargs)
+    x, kv_x = _site_inputs(m, args, kwargs, bound)
     d = site.head_dim
     rope = False
     if site.style == "gpt2":
@@ -225,6 +232,39 @@ def site_qkv(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple
     else:  # bert
         q, k, v = _heads(m.query(x), d), _heads(m.key(x), d), _heads(m.value(x), d)
     return q, k, v, rope
+
+
+def out_weight(site: Site) -> Tensor:
+    """The output projection as ``(d_model, n_heads·d)`` (``out = concat(heads) @ Wᵀ``): an
+    ``nn.Linear``'s weight, GPT-2's ``Conv1D`` (which stores it transposed) turned round."""
+    w = site.out_proj.weight
+    assert isinstance(w, Tensor)
+    return w if isinstance(site.out_proj, nn.Linear) else w.T
+
+
+@torch.no_grad()
+def site_value_norms(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Tensor:
+    """``‖v_j W^O_h‖`` of every head h and key j at ``site`` (:mod:`attnviz.weighting`), from its
+    captured inputs: ``(n_heads, T_k)`` float32 on the CPU (grouped value heads repeated)."""
+    from .weighting import value_norms
+
+    return value_norms(site_values(site, args, kwargs)[0], out_weight(site), site.n_heads).cpu()
+
+
+@torch.no_grad()
+def site_values(site: Site, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Tensor:
+    """``v`` ``(B, n_kv_heads, T_k, d)`` at ``site`` from its captured inputs, as :func:`site_qkv`
+    computes it, without Q and K (GPT-2's fused projection computes all three anyway)."""
+    m: Any = site.module
+    x, kv_x = _site_inputs(m, args, kwargs)
+    d = site.head_dim
+    if site.style == "gpt2":
+        return _heads(m.c_attn(x).split(m.split_size, dim=2)[2], d)
+    if site.style == "proj":
+        return _heads(m.v_proj(kv_x), d)
+    if site.style == "t5":
+        return _heads(m.v(kv_x), d)
+    return _heads(m.value(x), d)  # bert, as site_qkv
 
 
 def site_scale(site: Site) -> float:

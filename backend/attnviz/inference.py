@@ -13,15 +13,16 @@ text (its prompt), then what it generates after it; its result has no source sid
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from .data import Vocab
-from .model import ATTENTION_KINDS, HeadMasks, SmallDecoder, SmallTransformer
+from .model import ATTENTION_KINDS, HeadMasks, SmallDecoder, SmallTransformer, _head_mask, causal_mask, padding_mask
 from .sampling import GREEDY, Sampler, Sampling
+from .weighting import reweight, value_norms
 
 EXTRA_DECODE_TOKENS = 8
 """Greedy decoding may run this many tokens past the input length before it is cut off."""
@@ -228,6 +229,65 @@ def _run_rows(
             )
         )
     return results
+
+
+@torch.no_grad()
+def toy_value_norms(
+    model: SmallTransformer | SmallDecoder, result: AttentionResult, ablate: list[tuple[str, int, int]] | None = None
+) -> dict[str, Tensor]:
+    """kind -> ``(L, h, T_k)``: ``‖v_j W^O_h‖`` of every head and key in the final pass of
+    ``result`` (run with the same ``ablate``), from each module's own W^V and W^O."""
+    model.eval()
+    values = _value_inputs(model, result, parse_head_masks(model, ablate))
+    out: dict[str, Tensor] = {}
+    for kind in result.attentions:
+        per_layer = []
+        for layer, value in enumerate(values[kind]):
+            module = model.attention_module(kind, layer)
+            v = module.split_heads(module.w_v(value))  # (1, h, T_k, d_k)
+            per_layer.append(value_norms(v[0], module.w_o.weight, module.n_heads))  # (h, T_k)
+        out[kind] = torch.stack(per_layer)  # (L, h, T_k)
+    return out
+
+
+def _value_inputs(
+    model: SmallTransformer | SmallDecoder, result: AttentionResult, head_masks: HeadMasks | None
+) -> dict[str, list[Tensor]]:
+    """kind -> per layer, the ``value`` input ``(1, T_k, d_model)`` each attention module received
+    in the final pass: one walk through the layers, as :meth:`SmallTransformer.encode` / ``decode``
+    (``attention_inputs`` walks again for every module)."""
+    tgt = torch.tensor([result.tgt_ids])  # (1, T_t)
+    pad = model.config.pad_id
+    tgt_mask = padding_mask(tgt, pad) & causal_mask(tgt.size(1), tgt.device)  # (1, 1, T_t, T_t)
+    y = model.embed(tgt)  # (1, T_t, d_model)
+    if isinstance(model, SmallDecoder):
+        dec = []
+        for i, layer in enumerate(model.decoder_layers):
+            dec.append(y)
+            y, _, _ = layer(y, None, tgt_mask, None, _head_mask(head_masks, "decoder_self", i))
+        return {"decoder_self": dec}
+    src = torch.tensor([result.src_ids])  # (1, T_s)
+    src_mask = padding_mask(src, pad)  # (1, 1, 1, T_s)
+    x = model.embed(src)  # (1, T_s, d_model)
+    enc = []
+    for i, layer in enumerate(model.encoder_layers):
+        enc.append(x)
+        x, _ = layer(x, src_mask, _head_mask(head_masks, "encoder_self", i))
+    dec = []
+    for i, layer in enumerate(model.decoder_layers):
+        dec.append(y)
+        y, _, _ = layer(y, x, tgt_mask, src_mask, _head_mask(head_masks, "decoder_self", i), _head_mask(head_masks, "cross", i))
+    return {"encoder_self": enc, "decoder_self": dec, "cross": [x] * len(dec)}  # cross reads the encoder output
+
+
+@torch.no_grad()
+def value_weighted(
+    model: SmallTransformer | SmallDecoder, result: AttentionResult, ablate: list[tuple[str, int, int]] | None = None
+) -> AttentionResult:
+    """``result`` with every weight α_ij times ``‖v_j W^O_h‖``, each row renormalised
+    (:mod:`attnviz.weighting`); a switched-off head's zero rows stay zero."""
+    norms = toy_value_norms(model, result, ablate)
+    return replace(result, attentions={kind: reweight(w, norms[kind]) for kind, w in result.attentions.items()})
 
 
 @torch.no_grad()

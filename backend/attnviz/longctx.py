@@ -39,6 +39,7 @@ from torch import Tensor
 
 from .encoding import compact
 from .sampling import GREEDY, Sampling
+from .weighting import Weighting, reweight, value_norms
 
 if TYPE_CHECKING:
     from .hf import HFModel, HFRun
@@ -88,7 +89,9 @@ class HeadRows:
     head: head h reads key head ``h // (n_heads / n_kv_heads)``); ``causal``: query i sees keys
     ``j ≤ i + T_k − T_q``; ``window``: and only ``i' − j < window`` (sliding-window models);
     ``bias(q0, q1)``: ``(n_heads, q1 − q0, T_k)`` added to the scores (T5's relative positions);
-    ``ablated``: heads switched off, whose weights are shown as 0 (as in a full document)."""
+    ``ablated``: heads switched off, whose weights are shown as 0 (as in a full document);
+    ``norms``: ``(n_heads, T_k)`` each key's ``‖v_j W^O_h‖`` (:mod:`attnviz.weighting`), for
+    value-weighted rows; None where the family does not provide them."""
 
     q: Tensor
     k: Tensor
@@ -97,6 +100,7 @@ class HeadRows:
     window: int | None = None
     bias: Callable[[int, int], Tensor] | None = None
     ablated: frozenset[int] = frozenset()
+    norms: Tensor | None = None
 
     @property
     def n_heads(self) -> int:
@@ -112,7 +116,8 @@ class HeadRows:
 
     @property
     def nbytes(self) -> int:
-        return self.q.numel() * self.q.element_size() + self.k.numel() * self.k.element_size()
+        extra = 0 if self.norms is None else self.norms.numel() * self.norms.element_size()
+        return self.q.numel() * self.q.element_size() + self.k.numel() * self.k.element_size() + extra
 
     def visible(self, q0: int, q1: int) -> Tensor | None:
         """``(q1 − q0, T_k)`` bool, True = may attend; None when every key is visible."""
@@ -126,8 +131,9 @@ class HeadRows:
         return mask
 
     @torch.no_grad()
-    def rows(self, h0: int, h1: int, q0: int, q1: int) -> Tensor:
-        """The exact weights of heads ``h0..h1-1``, rows ``q0..q1-1``, every key: ``(h, r, T_k)``."""
+    def rows(self, h0: int, h1: int, q0: int, q1: int, weighting: Weighting = "attention") -> Tensor:
+        """The exact weights of heads ``h0..h1-1``, rows ``q0..q1-1``, every key: ``(h, r, T_k)``
+        (``value_norm``: times each key's ``‖v_j W^O_h‖``, rows renormalised)."""
         groups = self.n_heads // int(self.k.shape[0])
         kv = torch.arange(h0, h1) // groups
         scores = torch.matmul(self.q[h0:h1, q0:q1], self.k[kv].transpose(-1, -2)) * self.scale  # (h, r, T_k)
@@ -140,6 +146,10 @@ class HeadRows:
         for h in self.ablated:
             if h0 <= h < h1:
                 weights[h - h0] = 0.0
+        if weighting == "value_norm":
+            if self.norms is None:
+                raise RegionError("This run kept no value norms; ask for the attention document with weighting 'value_norm'.")
+            weights = reweight(weights, self.norms[h0:h1])
         return weights
 
 
@@ -167,7 +177,9 @@ class KeptRows:
     def nbytes(self) -> int:
         return self.w.numel() * self.w.element_size()
 
-    def rows(self, h0: int, h1: int, q0: int, q1: int) -> Tensor:
+    def rows(self, h0: int, h1: int, q0: int, q1: int, weighting: Weighting = "attention") -> Tensor:
+        if weighting != "attention":  # given weights come without the values that made them
+            raise RegionError("These weights were given as they are, without value norms: only weighting 'attention'.")
         return self.w[h0:h1, q0:q1].to("cpu", torch.float32)
 
 
@@ -216,9 +228,10 @@ class Overview:
         self.ablated: set[tuple[int, int]] = set()
         self.causal = causal  # query i sees keys j ≤ i + T_k − T_q only (the weights past it are 0)
 
-    def add(self, layer: int, source: Tensor | HeadRows) -> None:
+    def add(self, layer: int, source: Tensor | HeadRows, weighting: Weighting = "attention") -> None:
         """Reduce one layer: ``source`` is the module's own weights ``(n_heads, T_q, T_k)`` (any
-        float dtype) or a :class:`HeadRows` that recomputes them, chunk by chunk."""
+        float dtype, already weighted) or a :class:`HeadRows` that recomputes them, chunk by chunk,
+        weighted as ``weighting`` says."""
         H = self.heads
         hstep = max(1, min(H, CHUNK_BYTES // max(1, self.nk * 4)))
         rstep = rows_per_chunk(hstep, self.nk)
@@ -227,7 +240,7 @@ class Overview:
             for q0 in range(0, self.nq, rstep):
                 q1 = min(self.nq, q0 + rstep)
                 # a module's own weights may live on a GPU, in bfloat16: reduced here in float32 on the CPU
-                w = source.rows(h0, h1, q0, q1) if isinstance(source, HeadRows) else source[h0:h1, q0:q1].float().cpu()
+                w = source.rows(h0, h1, q0, q1, weighting) if isinstance(source, HeadRows) else source[h0:h1, q0:q1].float().cpu()
                 self._chunk(layer, h0, q0, w)
         if isinstance(source, HeadRows):
             self.ablated |= {(layer, h) for h in source.ablated}
@@ -422,8 +435,10 @@ def tile(
     k1: int,
     max_cells: int = MAX_CELLS,
     dtype: CompactDtype = "float16",
+    weighting: Weighting = "attention",
 ) -> dict[str, Any]:
-    """Rows ``q0..q1-1``, columns ``k0..k1-1`` of one head: exact, or block maxima of ``block``."""
+    """Rows ``q0..q1-1``, columns ``k0..k1-1`` of one head: exact, or block maxima of ``block``
+    (``weighting`` as the overview's: ``value_norm`` reweights by ``‖v_j W^O_h‖``)."""
     hr = run.head(kind, layer, head)
     check_region(hr, q0, q1, k0, k1)
     rows, cols = q1 - q0, k1 - k0
@@ -433,7 +448,7 @@ def tile(
     step = rows_per_chunk(1, hr.nk)  # at most CHUNK_BYTES of weights at once, whatever the block
     for a in range(q0, q1, step):
         b = min(q1, a + step)
-        w = hr.rows(head, head + 1, a, b)[0, :, k0:k1].numpy()  # (b − a, cols)
+        w = hr.rows(head, head + 1, a, b, weighting)[0, :, k0:k1].numpy()  # (b − a, cols)
         if (bq, bk) == (1, 1):
             out[a - q0 : b - q0] = w
             continue
@@ -451,6 +466,7 @@ def tile(
         "k0": k0,
         "k1": k1,
         "block": [bq, bk],
+        "weighting": weighting,
         "weights": {**encode_compact(weights, dtype), "reduce": "max" if (bq, bk) != (1, 1) else None},
     }
 
@@ -492,7 +508,8 @@ def toy_overview(
     model: SmallTransformer, result: AttentionResult, ablate: Sequence[tuple[str, int, int]] = (), size: int = DEFAULT_SIZE
 ) -> tuple[LongRun, dict[str, Overview]]:
     """The toy encoder-decoder's run: its own weights (``result.attentions``, small: the toy's
-    input is bounded by its ``max_len``) reduced, and Q, K of every module for the tiles."""
+    input is bounded by its ``max_len``; value-weighted if ``result`` is) reduced, and Q, K and
+    the value norms of every module for the tiles."""
     from .inference import parse_head_masks
 
     masks = parse_head_masks(model, list(ablate) or None)
@@ -505,9 +522,12 @@ def toy_overview(
         rows = kinds[kind] = []
         for layer in range(L):
             query, key, value, _ = model.attention_inputs(src, tgt, kind, layer, masks)
-            q, k, _ = model.attention_module(kind, layer).project(query, key, value)
+            module = model.attention_module(kind, layer)
+            q, k, v = module.project(query, key, value)
             off = frozenset(h for kd, ly, h in ablate if kd == kind and ly == layer)
-            rows.append(HeadRows(_own(q[0]), _own(k[0]), 1 / math.sqrt(q.shape[-1]), kind == "decoder_self", ablated=off))
+            norms = value_norms(v[0], module.w_o.weight, module.n_heads)  # (h, T_k)
+            scale = 1 / math.sqrt(q.shape[-1])
+            rows.append(HeadRows(_own(q[0]), _own(k[0]), scale, kind == "decoder_self", ablated=off, norms=_own(norms)))
             ov.add(layer, weights[layer])  # the document's own weights (ablated heads already 0)
     return LongRun(kinds), overviews
 
@@ -570,10 +590,12 @@ def hf_overview(
     ablate: Sequence[tuple[str, int, int]] = (),
     size: int = DEFAULT_SIZE,
     sampling: Sampling = GREEDY,
+    weighting: Weighting = "attention",
 ) -> tuple[HFRun, LongRun, dict[str, Overview]]:
     """A Hugging Face model's run: one forward pass whose attention modules each reduce their own
-    weights (one layer at a time) and keep Q, K (RoPE applied, grouped heads as they are) and
-    T5's bias table for the tiles."""
+    weights (one layer at a time; ``value_norm``: times ``‖v_j W^O_h‖``, rows renormalised) and
+    keep Q, K (RoPE applied, grouped heads as they are), the value norms and T5's bias table for
+    the tiles."""
     from . import hf_attn
     from .hf import HFUnsupportedError, run_model
 
@@ -587,7 +609,8 @@ def hf_overview(
 
     def reduce(sid: int, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> HeadRows:
         site = by_id[sid]
-        q, k, _, _ = hf_attn.site_qkv(site, args, kwargs)
+        q, k, v, _ = hf_attn.site_qkv(site, args, kwargs)
+        norms = _own(value_norms(v[0], hf_attn.out_weight(site), site.n_heads))  # (n_heads, T_k)
         q, k = _own(q[0]), _own(k[0])
         bias = None
         if site.style == "t5" and site.kind != "cross":
@@ -603,6 +626,7 @@ def hf_overview(
             window=window if isinstance(window, int) and window > 0 else None,
             bias=bias,
             ablated=frozenset(off.get((site.kind, site.layer), ())),
+            norms=norms,
         )
         ov = overviews.get(site.kind)
         if ov is None:
@@ -611,11 +635,12 @@ def hf_overview(
             )
         own = output[-1] if isinstance(output, tuple) and output else None
         if isinstance(own, Tensor) and own.dim() == 4 and tuple(own.shape[1:]) == (site.n_heads, rows.nq, rows.nk):
-            ov.add(site.layer, own[0])  # the module's own weights, while they exist
+            w = own[0] if weighting == "attention" else reweight(own[0], norms.to(own.device))
+            ov.add(site.layer, w)  # the module's own weights, while they exist
             for h in rows.ablated:
                 ov.zero(site.layer, h)
         else:
-            ov.add(site.layer, rows)
+            ov.add(site.layer, rows, weighting)
         return rows
 
     sites = [s for lst in m.sites.values() for s in lst]

@@ -9,7 +9,7 @@
  * without a request.
  */
 import { createClient } from './api/client';
-import type { TileRequest, TileResponse, TopkRequest, TopkResponse } from './api/types';
+import type { TileRequest, TileResponse, TopkRequest, TopkResponse, Weighting } from './api/types';
 import { decodeCompactArray, fileTile, isPooled, type OverviewRun, type Tile } from './lib/tiled';
 import type { AblateHead, ApiErrorCode, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, ClientErrorCode, MathRequest, MathResponse, Sampling, SamplingRequest, TrainRequest } from './api/types';
 import { decodeDocument, type AttnDoc } from './lib/doc';
@@ -71,8 +71,12 @@ export async function fetchDocument(
   ablate: AblateHead[],
   signal?: AbortSignal,
   sampling: SamplingRequest = {},
+  weighting: Weighting = 'attention',
 ): Promise<{ doc: AttnDoc; arrivedAt: number; decodedAt: number }> {
-  const raw = await source.attention({ checkpoint, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}), ...sampling }, signal);
+  const raw = await source.attention(
+    { checkpoint, text, encoding: requestEncoding(info, text), ...(ablate.length ? { ablate } : {}), ...sampling, ...weighted(weighting) },
+    signal,
+  );
   // the page's load timings (test/bench hook) split the wait at the answer's arrival and its decoding
   const arrivedAt = performance.now();
   performance.mark('attnviz:data');
@@ -82,6 +86,11 @@ export async function fetchDocument(
     doc.overview.draw = sameDraw(doc.sampling);
   }
   return { doc, arrivedAt, decodedAt: performance.now() };
+}
+
+/** The request's `weighting`, left out when it is the default (so requests stay as they were). */
+function weighted(weighting: Weighting): { weighting?: Weighting } {
+  return weighting === 'attention' ? {} : { weighting };
 }
 
 /** Overviews being asked for again after a 404 `unknown_handle`, one per run (fetchTile). */
@@ -103,7 +112,8 @@ export async function fetchTile(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 
     return fileTile(t, req.layer, req.head, req);
   }
   if (run.source === 'kernel') return decodeTile(await kernelAsk<TileResponse>('tile', { ...req, encoding: 'float16' }, signal));
-  return decodeTile(await withHandle(run, (handle) => server.tile({ ...req, handle, encoding: 'float16' }, signal)));
+  // the overview's weighting: its tiles are the same weights as its thumbnails
+  return decodeTile(await withHandle(run, (handle) => server.tile({ ...req, handle, encoding: 'float16', ...weighted(run.weighting ?? 'attention') }, signal)));
 }
 
 /**
@@ -127,7 +137,15 @@ async function withHandle<T>(run: OverviewRun, call: (handle: string) => Promise
       let renewal = renewals.get(run);
       if (!renewal) {
         renewal = server
-          .attention({ checkpoint: run.checkpoint, text: run.text, detail: 'overview', encoding: 'uint8', ...(run.ablate?.length ? { ablate: run.ablate } : {}), ...(run.draw ?? {}) })
+          .attention({
+            checkpoint: run.checkpoint,
+            text: run.text,
+            detail: 'overview',
+            encoding: 'uint8',
+            ...(run.ablate?.length ? { ablate: run.ablate } : {}),
+            ...(run.draw ?? {}),
+            ...weighted(run.weighting ?? 'attention'),
+          })
           .then((again) => {
             run.handle = (again as { overview?: { handle?: string | null } }).overview?.handle ?? null;
           })
@@ -231,7 +249,8 @@ export function tileFeed(restMs: number, on: { tile(t: Tile): void; error(e: Err
   return {
     /** Ask for `req` of `doc`'s run; false when that tile is already asked for. */
     ask(doc: AttnDoc, req: Omit<TileRequest, 'handle' | 'encoding'>): boolean {
-      const key = JSON.stringify(req);
+      // the same region of the other weighting is another tile
+      const key = `${doc.weighting}\n${JSON.stringify(req)}`;
       if (key === wanted) return false;
       wanted = key;
       clearTimeout(timer);
@@ -267,11 +286,11 @@ export function tileFeed(restMs: number, on: { tile(t: Tile): void; error(e: Err
 /** Documents asked for again (a diff's B side, an ablation's intact baseline): a small session cache. */
 const documents = new Map<string, Promise<AttnDoc>>();
 const DOCUMENTS_KEPT = 8;
-export function cachedDocument(checkpoint: string, text: string): Promise<AttnDoc> {
-  const key = `${checkpoint}\n${text}`;
+export function cachedDocument(checkpoint: string, text: string, weighting: Weighting = 'attention'): Promise<AttnDoc> {
+  const key = `${checkpoint}\n${text}\n${weighting}`;
   let p = documents.get(key);
   if (!p) {
-    p = source.attention({ checkpoint, text, encoding: 'float16' }).then(decodeDocument);
+    p = source.attention({ checkpoint, text, encoding: 'float16', ...weighted(weighting) }).then(decodeDocument);
     p.catch(() => documents.delete(key));
     documents.set(key, p);
     if (documents.size > DOCUMENTS_KEPT) documents.delete(documents.keys().next().value!);
@@ -290,13 +309,13 @@ export interface TimelineEpoch {
 }
 
 const timelines = new Map<string, Promise<TimelineEpoch[]>>();
-/** Every usable epoch of `run` on `text`, decoded; cached per run + text. */
-export function fetchTimeline(run: string, text: string): Promise<TimelineEpoch[]> {
-  const key = `${run}\n${text}`;
+/** Every usable epoch of `run` on `text`, decoded, weighted as `weighting`; cached per run + text + weighting. */
+export function fetchTimeline(run: string, text: string, weighting: Weighting = 'attention'): Promise<TimelineEpoch[]> {
+  const key = `${run}\n${text}\n${weighting}`;
   let p = timelines.get(key);
   if (!p) {
     // a run trained with snapshots steps through them too
-    p = source.timeline({ run, text, encoding: 'float16', snapshots: true }).then((r) =>
+    p = source.timeline({ run, text, encoding: 'float16', snapshots: true, ...weighted(weighting) }).then((r) =>
       r.epochs.map((e) => ({
         epoch: e.epoch,
         step: e.step ?? null,

@@ -72,7 +72,8 @@ export function embeddedSource(): DataSource | null {
     x === undefined || x === null ? Promise.reject(new ApiError(NEEDS_SERVER, 0, 'needs_server')) : Promise.resolve(x);
   return {
     checkpoints: () => answer(data.checkpoints),
-    timeline: (req) => answer(data.timeline?.find((t) => t.run === req.run && t.text === req.text)),
+    // an embedded timeline holds attention weights (attnviz html --with timeline)
+    timeline: (req) => answer((req.weighting ?? 'attention') === 'attention' ? data.timeline?.find((t) => t.run === req.run && t.text === req.text) : null),
     math: (req) =>
       answer(
         data.math?.find(({ request: r }) =>
@@ -81,12 +82,15 @@ export function embeddedSource(): DataSource | null {
       ),
     attention: (req) => {
       if (req.ablate?.length) return answer<AttentionDocument>(null);
+      // the file holds one weighting (the toggle offers only it); another needs the server
+      const weighting = req.weighting ?? 'attention';
       const doc = embeddedDoc as AttentionDocument | null;
       // another draw than the file's (a sampled link opened on it) needs the model
       const draw = (d: { temperature?: number | null; top_k?: number | null; top_p?: number | null; seed?: number | null } | null | undefined) =>
         d?.temperature ? `${d.temperature}|${d.top_k ?? 0}|${d.top_p ?? 1}|${d.seed ?? -1}` : '';
       if (draw(req) && draw(req) !== draw(doc?.sampling)) return answer<AttentionDocument>(null);
-      if (doc && doc.checkpoint === req.checkpoint && doc.input === req.text) return answer(doc);
+      if (doc && doc.checkpoint === req.checkpoint && doc.input === req.text && (doc.weighting ?? 'attention') === weighting) return answer(doc);
+      if (weighting !== 'attention') return answer<AttentionDocument>(null);
       for (const t of data.timeline ?? []) {
         const e = t.text === req.text ? t.epochs.find((x) => x.checkpoint === req.checkpoint) : undefined;
         if (e) return answer(e.document);

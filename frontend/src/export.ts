@@ -7,6 +7,7 @@ import { current, SIDE_LABEL } from './views/common';
 import { shownHeads } from './views/arcView';
 import { focusRef } from './views/insightCommon';
 import { refLabel, refMatrix } from './lib/headRef';
+import { weightingNote } from './views/weightingToggle';
 
 export function downloadBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
@@ -21,7 +22,8 @@ export function downloadBlob(blob: Blob, name: string): void {
 
 function baseName(s: AppState): string {
   const task = (s.doc?.model.task as string | undefined) ?? 'attention';
-  return `attnviz_${task}_${s.kind}_L${s.layer}${s.agg === 'none' ? `H${s.head}` : s.agg}`.replace(/[^\w.-]+/g, '_');
+  const weighting = s.doc?.weighting === 'value_norm' ? '_value_norm' : '';
+  return `attnviz_${task}${weighting}_${s.kind}_L${s.layer}${s.agg === 'none' ? `H${s.head}` : s.agg}`.replace(/[^\w.-]+/g, '_');
 }
 
 /** The focused view as a standalone SVG string (heatmap or arcs). */
@@ -33,7 +35,7 @@ export function focusedSvg(s: AppState): string | null {
     const heads = shownHeads(s, t);
     const { arcs } = layerArcs(t, s.layer, heads, s.mass);
     arcs.sort((a, b) => a.w - b.w);
-    return arcsSvg({ arcs, qTokens, kTokens, heads, title: `${KIND_LABEL[kind]} · layer ${s.layer} · ${Math.round(s.mass * 100)}% mass` });
+    return arcsSvg({ arcs, qTokens, kTokens, heads, title: `${KIND_LABEL[kind]} · layer ${s.layer} · ${Math.round(s.mass * 100)}% mass${weightingNote(cur.doc, s.nofirst, true)}` });
   }
   return heatmapSvg({
     matrix: refMatrix(t, focusRef(s, t)) ?? new Float32Array(t.nq * t.nk),
@@ -42,7 +44,7 @@ export function focusedSvg(s: AppState): string | null {
     causal: t.causal,
     qTokens,
     kTokens,
-    title: `${KIND_LABEL[kind]} · ${s.agg === 'none' ? `layer ${s.layer} · head ${s.head}` : refLabel(focusRef(s, t))}`,
+    title: `${KIND_LABEL[kind]} · ${s.agg === 'none' ? `layer ${s.layer} · head ${s.head}` : refLabel(focusRef(s, t))}${weightingNote(cur.doc, s.nofirst, true)}`,
     qAxis: `query (${SIDE_LABEL[querySide(kind)]})`,
     kAxis: `key (${SIDE_LABEL[keySide(kind)]})`,
   });

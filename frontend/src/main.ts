@@ -110,10 +110,10 @@ timeHovers(store, () => {
 });
 performance.mark('attnviz:mounted');
 
-// hide / show special tokens, group words, merge a span: derive the shown document again (hovers index the old token lists)
+// hide / show special tokens or the first token, group words, merge a span: derive the shown document again (hovers index the old token lists)
 store.subscribe((s, p) => {
-  if ((s.hidespecial === p.hidespecial && s.words === p.words && s.span === p.span) || !s.rawDoc) return;
-  const doc = shownDoc(s.rawDoc, s.hidespecial, { words: s.words, span: s.span });
+  if ((s.hidespecial === p.hidespecial && s.words === p.words && s.span === p.span && s.nofirst === p.nofirst) || !s.rawDoc) return;
+  const doc = shownDoc(s.rawDoc, s.hidespecial, { words: s.words, span: s.span }, s.nofirst);
   if (doc !== s.doc) store.set({ doc, hover: null, ...normalizeForDoc(s, doc) });
 });
 
@@ -142,6 +142,7 @@ function setDoc(raw: AttnDoc, source: 'api' | 'file', fileName: string | null = 
     // the URL then names the same checkpoint and text, so a link reproduces it through the server
     if (doc.checkpoint) patch.ckpt = doc.checkpoint;
     patch.text = doc.input;
+    patch.weighting = doc.weighting; // the weights the file holds
   }
   store.set(patch);
 }
@@ -172,7 +173,7 @@ function drawOf(s: AppState) {
 
 async function runNow() {
   clearTimeout(timer);
-  const { ckpt, text, ablate } = store.get();
+  const { ckpt, text, ablate, weighting } = store.get();
   if (!ckpt || !text || !precheck()) return;
   if (isSampling(store.get()) && store.get().seed < 0) {
     // sampling from a link without a seed: pick one first, so the URL reproduces this draw (the change runs it)
@@ -184,7 +185,7 @@ async function runNow() {
   const ac = new AbortController();
   inflight = ac;
   try {
-    const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal, sampling);
+    const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal, sampling, weighting);
     // after the request is on its way: what loading sets off (perf.ts's skeleton) does not delay it
     store.set({ status: 'loading' });
     const { doc, arrivedAt: t0, decodedAt: t1 } = await pending;
@@ -234,13 +235,13 @@ function recordLoad(t0: number, t1: number, t2: number) {
 // auto-run: when checkpoint, text, ablation or sampling change and differ from what is shown
 const drawChanged = (s: AppState, p: AppState) => s.temp !== p.temp || s.topk !== p.topk || s.topp !== p.topp || s.seed !== p.seed;
 store.subscribe((s, p) => {
-  if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate && !drawChanged(s, p)) return;
+  if (s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate && !drawChanged(s, p) && s.weighting === p.weighting) return;
   // an opened file names its checkpoint and text (for links); it is shown as it is, not re-run
   if (s.doc !== p.doc && s.docSource === 'file') return;
   if (s.docSource === 'file' && s.ckpt === p.ckpt && s.text === p.text && s.ablate === p.ablate) return;
   if (
     s.doc && !isSkeleton(s) && s.doc.checkpoint === s.ckpt && s.doc.input === s.text && s.docAblate === ablationKey(s.ablate) &&
-    s.docSampling === drawOf(s).key
+    s.docSampling === drawOf(s).key && s.doc.weighting === s.weighting
   ) return;
   clearTimeout(timer);
   if (!s.text && s.error) {
@@ -254,7 +255,7 @@ store.subscribe((s, p) => {
   const now = performance.now();
   const burst = s.text !== p.text && now - lastEdit < TYPING_WINDOW_MS;
   if (s.text !== p.text) lastEdit = now;
-  timer = window.setTimeout(runNow, burst && s.ckpt === p.ckpt && s.ablate === p.ablate ? TYPING_WINDOW_MS : 0);
+  timer = window.setTimeout(runNow, burst && s.ckpt === p.ckpt && s.ablate === p.ablate && s.weighting === p.weighting ? TYPING_WINDOW_MS : 0);
 });
 
 async function openFile(file: File) {
@@ -378,7 +379,7 @@ const embeddedBoot = bootEmbedded((raw) => {
   const saved = Object.entries(docViewPatch((raw as { view?: unknown }).view)).filter(([k]) => !named.has(k));
   store.set(Object.fromEntries(saved) as Partial<AppState>);
   setDoc(doc, 'api');
-  store.set({ ckpt: doc.checkpoint ?? '', text: doc.input });
+  store.set({ ckpt: doc.checkpoint ?? '', text: doc.input, weighting: doc.weighting });
 }, loadCheckpoints);
 void (embeddedBoot ?? loadCheckpoints()).finally(() => {
   hook.markReady();

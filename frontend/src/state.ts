@@ -1,12 +1,13 @@
 /** App state: the URL-mirrored part (UrlState, one ParamSpec each) plus session-only fields. */
-import type { AblateHead, AttentionKind, CheckpointsResponse, InvalidCharacter } from './api/types';
-import { ATTENTION_KINDS } from './api/types';
+import type { AblateHead, AttentionKind, CheckpointsResponse, InvalidCharacter, Weighting } from './api/types';
+import { ATTENTION_KINDS, WEIGHTINGS } from './api/types';
 import { availableKinds, type AttnDoc } from './lib/doc';
 import type { Hover } from './lib/hover';
 import { formatParams, param, parseParams, type Specs } from './lib/url';
 import { ablationParam } from './lib/ablate';
 import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
 import { hideSpecialTokens } from './lib/special';
+import { dropFirstToken } from './lib/firstToken';
 import { groupDoc, spanParam, type Grouping, type Span } from './lib/spans';
 import { docSamplingKey, MAX_SEED, MAX_TEMPERATURE } from './lib/sampling';
 
@@ -41,6 +42,10 @@ export interface UrlState {
   ablate: AblateHead[];
   /** hide special tokens ([CLS], [SEP], <bos>, <eos>) and renormalise the rows */
   hidespecial: boolean;
+  /** drop key 0 (the first token, the usual sink) and renormalise the rows (lib/firstToken.ts) */
+  nofirst: boolean;
+  /** the weights shown: the softmax α, or α·‖v W^O‖ renormalised (asked of the server: data.ts) */
+  weighting: Weighting;
   // ---- sampling (generating models; lib/sampling.ts, views/samplingControls.ts) ----
   /** temperature; 0 = greedy decoding */
   temp: number;
@@ -107,6 +112,8 @@ export const URL_SPECS: Specs<UrlState> = {
   step: param.int(0),
   ablate: ablationParam(),
   hidespecial: param.bool(false),
+  nofirst: param.bool(false),
+  weighting: param.oneOf(WEIGHTINGS, 'attention'),
   temp: param.float(0, 0, MAX_TEMPERATURE),
   topk: param.int(0, 0, 1 << 20),
   topp: param.float(1, 0.0001, 1),
@@ -135,7 +142,7 @@ export const URL_SPECS: Specs<UrlState> = {
  * The view an exported JSON document remembers (its optional `view` field, a query string like
  * the URL's): opening the file shows it as it was exported, not the default view.
  */
-const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'heads', 'mass', 'mvzoom', 'words', 'span'] as const;
+const DOC_VIEW_KEYS = ['kind', 'layer', 'head', 'agg', 'view', 'aside', 'hidespecial', 'nofirst', 'heads', 'mass', 'mvzoom', 'words', 'span'] as const;
 type DocViewKey = (typeof DOC_VIEW_KEYS)[number];
 const DOC_VIEW_SPECS = Object.fromEntries(DOC_VIEW_KEYS.map((k) => [k, URL_SPECS[k]])) as Specs<Pick<UrlState, DocViewKey>>;
 
@@ -217,10 +224,10 @@ export function normalizeForDoc(s: Pick<UrlState, 'kind' | 'layer' | 'head' | 'h
   return out;
 }
 
-/** The document the views show: `raw` with its words / span merged (lib/spans.ts), then without
- *  special tokens when `hidespecial` is on. */
-export function shownDoc(raw: AttnDoc, hide: boolean, grouping: Grouping = { words: false, span: null }): AttnDoc {
-  const grouped = groupDoc(raw, grouping);
+/** The document the views show: `raw` without key 0 when `nofirst` is on (lib/firstToken.ts), with
+ *  its words / span merged (lib/spans.ts), then without special tokens when `hidespecial` is on. */
+export function shownDoc(raw: AttnDoc, hide: boolean, grouping: Grouping = { words: false, span: null }, nofirst = false): AttnDoc {
+  const grouped = groupDoc(nofirst ? dropFirstToken(raw) : raw, grouping);
   // an overview (a long text) has no weights to renormalise: it is shown whole
   return hide && !raw.overview ? hideSpecialTokens(grouped) : grouped;
 }
@@ -236,7 +243,7 @@ export function showDocPatch(
 ): Partial<AppState> {
   // a span names positions of the previous text: a new text drops it (words stay on)
   const span = s.rawDoc && raw.input !== s.rawDoc.input ? null : s.span;
-  const doc = shownDoc(raw, s.hidespecial, { words: s.words, span });
+  const doc = shownDoc(raw, s.hidespecial, { words: s.words, span }, s.nofirst);
   return {
     span,
     doc,

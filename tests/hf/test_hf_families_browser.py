@@ -47,7 +47,7 @@ def test_each_family_is_in_the_picker_and_its_document_draws(tiny_server: Server
         switch = page.get_by_test_id("hide-special")
         assert switch.is_visible() == bool(present), (name, present)
         if present:
-            expect(page.locator(".special-toggle label span")).to_have_text(f"Hide {' '.join(present[:3])} · renormalise rows")
+            expect(page.locator(".special-toggle label span")).to_have_text(f"Hide {' '.join(present[:3])}")
             switch_shown.append(name)
         for kind in KINDS[family]:
             assert page.get_by_test_id(f"kind-{kind}").count() == 1

@@ -48,6 +48,17 @@ Kind = Literal["encoder_self", "decoder_self", "cross"]
 EncodingName = Literal["json", "float16", "uint8"]
 CompactName = Literal["float16", "uint8"]
 DetailName = Literal["auto", "full", "overview"]
+WeightingName = Literal["attention", "value_norm"]
+
+
+def _weighting_field(what: str) -> Any:
+    return Field(
+        default="attention",
+        description=f"{what} `attention`: the softmax weights α_ij. `value_norm`: each α_ij times ‖v_j W^O_h‖ (key j's "
+        "value vector through the head's slice of the output projection; Kobayashi et al. 2020), each row "
+        "renormalised to sum to 1 (a row of zeros stays zeros): what the head actually mixes in. Anything else "
+        "is 422 `validation_error`.",
+    )
 
 
 def _checkpoint_field() -> Any:
@@ -287,6 +298,7 @@ class AttentionRequest(SamplingFields):
         "exact weights, and a handle for exact tiles: /api/attention/tile); `auto`: full when the most weights the "
         "document may hold fit the budget, else overview (decided before the model runs).",
     )
+    weighting: WeightingName = _weighting_field("How `attentions` (or the overview's thumbnails and statistics) weighs each key:")
 
 
 class CompactWeights(BaseModel):
@@ -448,6 +460,11 @@ class DocumentFields(BaseModel):
     expected: str | None = Field(description="The task's correct output for the input.")
     tokens: Tokens
     encoding: EncodingName = Field(description="How `attentions` is encoded (an overview: as asked).")
+    weighting: WeightingName = Field(
+        "attention",
+        description="Which weights the document holds: `attention` (softmax α) or `value_norm` (α·‖v W^O‖, rows "
+        "renormalised). Absent in documents from older exporters: `attention`.",
+    )
     precision: int | None = Field(
         None, description="Decimals kept in each weight when `encoding` is json; null for a compact encoding."
     )
@@ -516,6 +533,7 @@ class TileRequest(BaseModel):
         description="Most cells returned: a larger region comes as block maxima (`block` > 1). Default and ceiling 1,048,576.",
     )
     encoding: CompactName = Field(default="float16", description="`float16` (about 3 digits) or `uint8` (1 byte a cell).")
+    weighting: WeightingName = _weighting_field("The tile's weights, as the overview's `weighting`:")
 
 
 class TileResponse(BaseModel):
@@ -531,6 +549,7 @@ class TileResponse(BaseModel):
         description="`[bq, bk]`: `[1, 1]` = the exact weights; else each cell is the largest weight of a bq × bk block, "
         "blocks laid from (q0, k0), the last row and column of blocks cut short by the region's edge."
     )
+    weighting: WeightingName = Field(description="As asked.")
     weights: CompactArray = Field(description="`[rows, cols]`: ⌈(q1−q0)/bq⌉ × ⌈(k1−k0)/bk⌉.")
 
 
@@ -637,6 +656,7 @@ class TimelineRequest(BaseModel):
         default=False,
         description="Also every intermediate snapshot of the run (`<run>/snapshots/step{S}.pt`), in training order.",
     )
+    weighting: WeightingName = _weighting_field("Every epoch's document, as /api/attention's `weighting`:")
 
 
 class TimelineEpoch(BaseModel):

@@ -41,9 +41,18 @@ from ..hf import (
     hf_math,
 )
 from ..induction import heldout_summary
-from ..inference import EXTRA_DECODE_TOKENS, AttentionResult, parse_head_masks, run_attention, run_attention_stacked, trace_head
+from ..inference import (
+    EXTRA_DECODE_TOKENS,
+    AttentionResult,
+    parse_head_masks,
+    run_attention,
+    run_attention_stacked,
+    trace_head,
+    value_weighted,
+)
 from ..model import SmallDecoder, SmallTransformer
 from ..sampling import GREEDY, Sampling
+from ..weighting import Weighting
 from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
 
@@ -187,6 +196,13 @@ def not_supported(name: str, what: str, family: str = "encoder", supports: Seque
     )
 
 
+def check_value_norm(name: str, m: HFModel, weighting: Weighting) -> None:
+    """422 ``not_supported`` for value-norm weighting where the attention modules (their value and
+    output projections) are not recognised."""
+    if weighting == "value_norm" and "math" not in m.supports:
+        raise not_supported(name, "Value-norm weighting (weighting 'value_norm')", m.family, m.supports)
+
+
 def no_tokens() -> EmptyText:
     return EmptyText("The model's tokenizer makes no tokens of this text; type some words.")
 
@@ -271,6 +287,7 @@ class AttentionService:
         loaded: LoadedModel | None = None,
         max_new_tokens: int | None = None,
         sampling: Sampling = GREEDY,
+        weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         loaded = loaded or self.load(name)
         check_text(text, loaded, self.max_text_len)
@@ -286,8 +303,16 @@ class AttentionService:
             max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
             sampling=sampling,
         )
+        if weighting == "value_norm":
+            result = value_weighted(loaded.model, result, list(ablate) or None)
         doc = document_from_result(
-            loaded.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
+            loaded.ckpt,
+            result,
+            checkpoint_name=name,
+            precision=precision,
+            encoding=encoding,
+            json_as_array=True,
+            weighting=weighting,
         )
         if loaded.ckpt.task in LM_TASKS and isinstance(loaded.model, SmallDecoder):
             # what switching heads off does to the task, measured on held-out sequences (not only this text)
@@ -336,6 +361,7 @@ class AttentionService:
         ablate: Sequence[tuple[str, int, int]] = (),
         max_new_tokens: int | None = None,
         sampling: Sampling | None = None,
+        weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         """The document of a Hugging Face model (by family); the limit is the model's, in tokens."""
         m = loaded.encoder
@@ -347,6 +373,7 @@ class AttentionService:
             check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
         new = self.new_tokens(name, m, max_new_tokens)
         how = self.generating(name, m, sampling)
+        check_value_norm(name, m, weighting)
         try:
             return hf_document(
                 m,
@@ -358,6 +385,7 @@ class AttentionService:
                 max_new_tokens=new,
                 ablate=ablate,
                 sampling=how,
+                weighting=weighting,
             )
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
@@ -374,6 +402,7 @@ class AttentionService:
         max_new_tokens: int | None = None,
         detail: Detail = "auto",
         sampling: Sampling | None = None,
+        weighting: Weighting = "attention",
     ) -> bytes:
         """``sampling``: how a generating model picks its tokens (None: nothing asked, greedy)."""
         """The document of ``text``: full, or an overview (``detail``; ``auto``: full when the most
@@ -388,9 +417,9 @@ class AttentionService:
             self.generating(name, m, sampling)  # 422 for an encoder before the model runs
             bounds = hf_weight_bounds(m, n, new)
             if self.choose(detail, bounds, encoding, precision) == "overview":
-                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling)
+                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
             else:
-                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling)
+                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
         else:
             check_text(text, loaded, self.max_text_len)
             how = sampling or GREEDY  # every toy model generates
@@ -402,13 +431,29 @@ class AttentionService:
                         "document always comes whole; ask for detail 'full' or 'auto'.",
                     )
                 doc = self.document(
-                    name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens, sampling=how
+                    name,
+                    text,
+                    precision,
+                    encoding,
+                    ablate,
+                    loaded=loaded,
+                    max_new_tokens=max_new_tokens,
+                    sampling=how,
+                    weighting=weighting,
                 )
             elif self.choose(detail, toy_weight_bounds(loaded, text), encoding, precision) == "overview":
-                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate, how)
+                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate, how, weighting)
             else:
                 doc = self.document(
-                    name, text, precision, encoding, ablate, loaded=loaded, max_new_tokens=max_new_tokens, sampling=how
+                    name,
+                    text,
+                    precision,
+                    encoding,
+                    ablate,
+                    loaded=loaded,
+                    max_new_tokens=max_new_tokens,
+                    sampling=how,
+                    weighting=weighting,
                 )
         if "attentions" in doc:
             check_budget([doc], encoding, precision, self.max_response_bytes, overview=detail == "full")
@@ -447,6 +492,7 @@ class AttentionService:
         ablate: Sequence[tuple[str, int, int]],
         max_new_tokens: int | None,
         sampling: Sampling | None = None,
+        weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         m = loaded.encoder
         if ablate and "ablate" not in m.supports:
@@ -456,7 +502,7 @@ class AttentionService:
         new = self.new_tokens(name, m, max_new_tokens)
         how = self.generating(name, m, sampling)
         try:
-            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size, how)
+            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size, how, weighting)
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError:
@@ -464,7 +510,7 @@ class AttentionService:
             raise not_supported(name, what, m.family, m.supports) from None
         except ValueError:
             raise no_tokens() from None
-        doc = document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=True)
+        doc = document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=True, weighting=weighting)
         return self.with_overview(doc, long, overviews, encoding)
 
     def toy_overview(
@@ -476,6 +522,7 @@ class AttentionService:
         encoding: Encoding,
         ablate: Sequence[tuple[str, int, int]],
         sampling: Sampling = GREEDY,
+        weighting: Weighting = "attention",
     ) -> dict[str, Any]:
         for i, (_kind, layer, head) in enumerate(ablate):
             check_head(loaded, layer, head, f"ablate[{i}]: ")
@@ -488,9 +535,16 @@ class AttentionService:
             sampling=sampling,
         )
         assert isinstance(loaded.model, SmallTransformer)  # attention() keeps a toy decoder's documents whole
+        if weighting == "value_norm":
+            result = value_weighted(loaded.model, result, list(ablate) or None)
         long, overviews = longctx.toy_overview(loaded.model, result, ablate, self.overview_size)
         doc = document_from_result(
-            loaded.ckpt, replace(result, attentions={}), checkpoint_name=name, precision=precision, encoding=encoding
+            loaded.ckpt,
+            replace(result, attentions={}),
+            checkpoint_name=name,
+            precision=precision,
+            encoding=encoding,
+            weighting=weighting,
         )
         return self.with_overview(doc, long, overviews, encoding)
 
@@ -526,10 +580,11 @@ class AttentionService:
         region: tuple[int, int, int, int],
         max_cells: int,
         encoding: longctx.CompactDtype,
+        weighting: Weighting = "attention",
     ) -> bytes:
         run = self.long_run(handle)
         try:
-            out = longctx.tile(run, kind, layer, head, *region, max_cells=max_cells, dtype=encoding)
+            out = longctx.tile(run, kind, layer, head, *region, max_cells=max_cells, dtype=encoding, weighting=weighting)
         except longctx.RegionError as exc:
             raise OutOfRange(str(exc), **exc.extra) from None
         return orjson.dumps({"handle": handle, **out})
@@ -653,7 +708,15 @@ class AttentionService:
                 continue
         return out
 
-    def timeline_json(self, run: str, text: str, precision: int, encoding: Encoding, snapshots: bool = False) -> bytes:
+    def timeline_json(
+        self,
+        run: str,
+        text: str,
+        precision: int,
+        encoding: Encoding,
+        snapshots: bool = False,
+        weighting: Weighting = "attention",
+    ) -> bytes:
         metas = self.registry.run_checkpoints(run)
         if metas[0].kind == "huggingface":
             raise not_supported(run, "Attention over training", metas[0].family, metas[0].supports)
@@ -662,7 +725,8 @@ class AttentionService:
             reasons = "; ".join(f"{m.name}: {m.error}" for m in metas[:3])
             raise Unusable(f"Run {run!r} has no usable checkpoint ({reasons}).")
         extra = self._snapshots(run) if snapshots else []
-        key = (run, text, precision, encoding, tuple((m.name, m.key) for m in usable), tuple((n, lm.key) for n, lm in extra))
+        files = (tuple((m.name, m.key) for m in usable), tuple((n, lm.key) for n, lm in extra))
+        key = (run, text, precision, encoding, weighting, *files)
         with self._timeline_lock:
             cached = self._timelines.get(key)
             if cached is not None:
@@ -674,6 +738,8 @@ class AttentionService:
         for lm in loaded:
             check_text(text, lm, self.max_text_len)
         results = self._run_epochs(loaded, text)
+        if weighting == "value_norm":  # each epoch's own W^V and W^O
+            results = [value_weighted(lm.model, r) for lm, r in zip(loaded, results, strict=True)]
         epochs = [
             {
                 "epoch": lm.ckpt.epoch,
@@ -682,7 +748,13 @@ class AttentionService:
                 "checkpoint": name,
                 "metrics": lm.ckpt.metrics,
                 "document": document_from_result(
-                    lm.ckpt, result, checkpoint_name=name, precision=precision, encoding=encoding, json_as_array=True
+                    lm.ckpt,
+                    result,
+                    checkpoint_name=name,
+                    precision=precision,
+                    encoding=encoding,
+                    json_as_array=True,
+                    weighting=weighting,
                 ),
             }
             for i, (name, lm, result) in enumerate(zip(names, loaded, results, strict=True))

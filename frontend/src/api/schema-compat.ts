@@ -49,6 +49,8 @@ export const schemaCompat = [
   ok<Assignable<NonNullable<AttentionRequest['ablate']>, S['AttentionRequest']['ablate']>>(),
   // long inputs: detail, tiles
   ok<Assignable<NonNullable<AttentionRequest['detail']>, S['AttentionRequest']['detail']>>(),
+  ok<Assignable<NonNullable<AttentionRequest['weighting']>, S['AttentionRequest']['weighting']>>(),
   ok<Assignable<S['TileResponse'], TileResponse>>(),
-  ok<Assignable<Omit<TileRequest, 'max_cells' | 'encoding'>, Omit<S['TileRequest'], 'max_cells' | 'encoding'>>>(),
+  ok<Assignable<Omit<TileRequest, 'max_cells' | 'encoding' | 'weighting'>, Omit<S['TileRequest'], 'max_cells' | 'encoding' | 'weighting'>>>(),
+  ok<Assignable<NonNullable<TileRequest['weighting']>, NonNullable<S['TileRequest']['weighting']>>>(),
 ] as const;

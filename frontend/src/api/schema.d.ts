@@ -311,6 +311,13 @@ export interface components {
              * @description Sentences, e.g. input longer than the training sequences.
              */
             warnings: string[];
+            /**
+             * Weighting
+             * @description Which weights the document holds: `attention` (softmax α) or `value_norm` (α·‖v W^O‖, rows renormalised). Absent in documents from older exporters: `attention`.
+             * @default attention
+             * @enum {string}
+             */
+            weighting: "attention" | "value_norm";
         };
         /** AttentionRequest */
         AttentionRequest: {
@@ -376,6 +383,13 @@ export interface components {
              * @description Sampling (nucleus): draw from the fewest most probable tokens whose mass reaches p (0 < p ≤ 1); 1 or absent: all.
              */
             top_p?: number | null;
+            /**
+             * Weighting
+             * @description How `attentions` (or the overview's thumbnails and statistics) weighs each key: `attention`: the softmax weights α_ij. `value_norm`: each α_ij times ‖v_j W^O_h‖ (key j's value vector through the head's slice of the output projection; Kobayashi et al. 2020), each row renormalised to sum to 1 (a row of zeros stays zeros): what the head actually mixes in. Anything else is 422 `validation_error`.
+             * @default attention
+             * @enum {string}
+             */
+            weighting: "attention" | "value_norm";
         };
         /** Attentions */
         Attentions: {
@@ -1045,6 +1059,13 @@ export interface components {
              * @description Sentences, e.g. input longer than the training sequences.
              */
             warnings: string[];
+            /**
+             * Weighting
+             * @description Which weights the document holds: `attention` (softmax α) or `value_norm` (α·‖v W^O‖, rows renormalised). Absent in documents from older exporters: `attention`.
+             * @default attention
+             * @enum {string}
+             */
+            weighting: "attention" | "value_norm";
         };
         /** OverviewKind */
         OverviewKind: {
@@ -1203,6 +1224,13 @@ export interface components {
              * @description One past the last row; 0 ≤ q0 < q1 ≤ nq, else 422 `out_of_range`.
              */
             q1: number;
+            /**
+             * Weighting
+             * @description The tile's weights, as the overview's `weighting`: `attention`: the softmax weights α_ij. `value_norm`: each α_ij times ‖v_j W^O_h‖ (key j's value vector through the head's slice of the output projection; Kobayashi et al. 2020), each row renormalised to sum to 1 (a row of zeros stays zeros): what the head actually mixes in. Anything else is 422 `validation_error`.
+             * @default attention
+             * @enum {string}
+             */
+            weighting: "attention" | "value_norm";
         };
         /** TileResponse */
         TileResponse: {
@@ -1230,6 +1258,12 @@ export interface components {
             q0: number;
             /** Q1 */
             q1: number;
+            /**
+             * Weighting
+             * @description As asked.
+             * @enum {string}
+             */
+            weighting: "attention" | "value_norm";
             /** @description `[rows, cols]`: ⌈(q1−q0)/bq⌉ × ⌈(k1−k0)/bk⌉. */
             weights: components["schemas"]["CompactArray"];
         };
@@ -1298,6 +1332,13 @@ export interface components {
              * @example hello world
              */
             text: string;
+            /**
+             * Weighting
+             * @description Every epoch's document, as /api/attention's `weighting`: `attention`: the softmax weights α_ij. `value_norm`: each α_ij times ‖v_j W^O_h‖ (key j's value vector through the head's slice of the output projection; Kobayashi et al. 2020), each row renormalised to sum to 1 (a row of zeros stays zeros): what the head actually mixes in. Anything else is 422 `validation_error`.
+             * @default attention
+             * @enum {string}
+             */
+            weighting: "attention" | "value_norm";
         };
         /** TimelineResponse */
         TimelineResponse: {

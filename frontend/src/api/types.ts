@@ -15,6 +15,10 @@ export const ATTENTION_KINDS: readonly AttentionKind[] = ['encoder_self', 'decod
 
 export type Encoding = 'json' | 'float16' | 'uint8';
 
+/** `attention`: the softmax weights α; `value_norm`: α_ij·‖v_j W^O_h‖, rows renormalised (Kobayashi et al. 2020) */
+export type Weighting = 'attention' | 'value_norm';
+export const WEIGHTINGS: readonly Weighting[] = ['attention', 'value_norm'];
+
 export interface HealthResponse {
   status: string;
   version: string;
@@ -109,6 +113,8 @@ export interface AttentionRequest extends SamplingRequest {
   /** `full` (every weight; 413 past the response budget), `overview` (thumbnails, statistics and a
    *  handle for tiles), or `auto` (the default: full when it fits) */
   detail?: 'auto' | 'full' | 'overview';
+  /** which weights the document holds (default `attention`) */
+  weighting?: Weighting;
 }
 
 /** POST /api/attention/tile: rows q0..q1−1, columns k0..k1−1 of one head of an overview's run. */
@@ -124,6 +130,8 @@ export interface TileRequest {
   /** most cells returned: a larger region comes as block maxima */
   max_cells?: number;
   encoding?: 'float16' | 'uint8';
+  /** the overview's weighting (default `attention`) */
+  weighting?: Weighting;
 }
 
 /** The region a tile request named, and its weights. */
@@ -184,6 +192,8 @@ export interface TimelineRequest {
   encoding?: Encoding;
   /** also the run's intermediate snapshots (`<run>/snapshots/step{S}.pt`), in training order */
   snapshots?: boolean;
+  /** every epoch's weights, as the attention request's (default `attention`) */
+  weighting?: Weighting;
 }
 
 export interface TimelineResponse {
@@ -317,6 +327,8 @@ export interface AttentionDocument {
   expected?: string | null;
   /** API extra: how `attentions` is encoded */
   encoding?: Encoding;
+  /** which weights it holds; absent in older documents (= `attention`) */
+  weighting?: Weighting;
   /** optional: top predictions per greedy decoding step (absent in older documents) */
   steps?: DecodingStep[] | null;
   /** API extra, induction checkpoints: in-context accuracy on held-out sequences with the `ablate` heads off */

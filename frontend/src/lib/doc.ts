@@ -2,7 +2,7 @@
  * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
  * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
  */
-import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo, Sampling } from '../api/types';
+import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo, Sampling, Weighting } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
@@ -44,6 +44,8 @@ export interface AttnDoc {
   encoding: Encoding;
   /** the tokens the model marks special (`special_tokens` of the document), when it says so */
   specialTokens: string[] | null;
+  /** which weights it holds: the softmax α, or α·‖v W^O‖ renormalised (`value_norm`) */
+  weighting: Weighting;
   /** induction checkpoints: held-out in-context accuracy with and without the switched-off heads */
   heldout?: HeldOut | null;
   /** how the output was sampled (settings and seed); null = greedy */
@@ -191,6 +193,7 @@ function overviewRun(ov: Record<string, unknown>, d: Record<string, unknown>): O
     checkpoint: typeof d.checkpoint === 'string' ? d.checkpoint : '',
     text: typeof d.input === 'string' ? d.input : '',
     source,
+    ...(d.weighting === 'value_norm' ? { weighting: 'value_norm' as const } : {}),
     ...(typeof ov.max_bytes === 'number' ? { maxBytes: ov.max_bytes } : {}),
   };
 }
@@ -254,6 +257,7 @@ export function decodeDocument(raw: unknown): AttnDoc {
     heldout: decodeHeldOut(d.heldout),
     sampling: decodeSampling(d.sampling),
     encoding,
+    weighting: d.weighting === 'value_norm' ? 'value_norm' : 'attention',
     ...(ov ? { overview: overviewRun(ov as Record<string, unknown>, d) } : {}),
   };
 }
@@ -341,6 +345,7 @@ export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
     warnings: doc.warnings,
   };
   if (doc.expected !== null) out.expected = doc.expected;
+  if (doc.weighting !== 'attention') out.weighting = doc.weighting;
   if (doc.steps) out.steps = doc.steps;
   if (doc.specialTokens) out.special_tokens = doc.specialTokens;
   if (doc.heldout) out.heldout = doc.heldout;

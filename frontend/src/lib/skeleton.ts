@@ -47,5 +47,6 @@ export function skeletonDoc(info: CheckpointInfo | null, name: string, text: str
     steps: null,
     specialTokens: null,
     encoding: 'json',
+    weighting: 'attention',
   };
 }

@@ -132,6 +132,7 @@ function docOf(src: string[]): AttnDoc {
     warnings: [],
     steps: null,
     encoding: 'json',
+    weighting: 'attention',
     specialTokens: ['[CLS]', '[SEP]'],
   };
 }

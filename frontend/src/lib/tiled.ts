@@ -6,7 +6,7 @@
  * of the focus heatmap (zoom about a point, pan, clamping) and which tile to ask for. The one
  * place that asks the server for tiles is src/data.ts (`fetchTile`).
  */
-import type { AblateHead, AttentionKind, CompactWeights, SamplingRequest } from '../api/types';
+import type { AblateHead, AttentionKind, CompactWeights, SamplingRequest, Weighting } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
@@ -49,6 +49,8 @@ export interface OverviewRun {
   ablate?: AblateHead[];
   /** the request fields that repeat the run's draw (data.ts sets it from the document's sampling) */
   draw?: SamplingRequest;
+  /** the run's weighting (the document's): its tiles and a renewed overview ask for the same */
+  weighting?: Weighting;
   source: TileSource;
   /** a saved file: the size it was saved under (attnviz.save_html's max_bytes) */
   maxBytes?: number;

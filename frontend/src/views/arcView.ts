@@ -16,6 +16,7 @@ import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
 import { createLitSet } from './litSet';
+import { weightingNote, weightingTitle } from './weightingToggle';
 
 interface Tok {
   role: 'q' | 'k';
@@ -194,7 +195,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       return;
     }
     const { t, qTokens, kTokens, kind } = cur;
-    title.text(`Token arcs · layer ${s.layer}`);
+    title.text(`Token arcs · layer ${s.layer}${weightingNote(cur.doc, s.nofirst)}`).attr('title', weightingTitle(cur.doc));
     colQ.text(`queries · ${SIDE_LABEL[querySide(kind)]}`);
     colK.text(`keys · ${SIDE_LABEL[keySide(kind)]}`);
     const sz = bodySize();

@@ -36,12 +36,12 @@ export function createCompareGrid(container: HTMLElement, store: Store<AppState>
     const cur = current(s);
     if (!s.text2 || !s.diff || !cur) return hide();
     const ckpt = s.diffckpt || cur.doc.checkpoint || s.ckpt;
-    const key = `${ckpt}\n${s.text2}`;
+    const key = `${ckpt}\n${s.text2}\n${cur.doc.weighting}`;
     if (key !== bKey) {
       bKey = key;
       bRaw = null;
       // the diff view asks for the same document: data.ts's cache answers both with one request
-      cachedDocument(ckpt, s.text2).then(
+      cachedDocument(ckpt, s.text2, cur.doc.weighting).then(
         (d) => {
           if (bKey !== key) return;
           bRaw = d;
@@ -51,7 +51,7 @@ export function createCompareGrid(container: HTMLElement, store: Store<AppState>
       );
     }
     if (!bRaw) return hide();
-    const bDoc = shownDoc(bRaw, s.hidespecial, { words: s.words, span: null });
+    const bDoc = shownDoc(bRaw, s.hidespecial, { words: s.words, span: null }, s.nofirst);
     const a = cur.t;
     const b = bDoc.kinds[s.kind];
     if (!b || b.layers !== a.layers || b.heads !== a.heads || a.pooled || b.pooled) return hide();

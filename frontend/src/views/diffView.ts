@@ -152,11 +152,11 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
   function bDoc(s: AppState): AttnDoc | null {
     const src = bSource(s);
     if (!src || !s.doc) return s.doc;
-    if (bState.key !== `${src.ckpt}\n${src.text}` || !bState.doc) return null;
+    if (bState.key !== `${src.ckpt}\n${src.text}\n${s.doc.weighting}` || !bState.doc) return null;
     const raw = bState.doc;
     const a = s.rawDoc;
     const span = s.span && a && raw.tokens[s.span.side].length === a.tokens[s.span.side].length ? s.span : null;
-    return shownDoc(raw, s.hidespecial, { words: s.words, span });
+    return shownDoc(raw, s.hidespecial, { words: s.words, span }, s.nofirst);
   }
   function bTensor(s: AppState) {
     return bDoc(s)?.kinds[s.kind] ?? null;
@@ -164,10 +164,12 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
   function ensureB(s: AppState) {
     const src = s.diff ? bSource(s) : null;
     if (!src) return;
-    const key = `${src.ckpt}\n${src.text}`;
+    // B weighs its keys as A does, or the difference would be of two weightings
+    const weighting = s.doc?.weighting ?? 'attention';
+    const key = `${src.ckpt}\n${src.text}\n${weighting}`;
     if (bState.key === key) return;
     bState = { key, doc: null, error: null };
-    cachedDocument(src.ckpt, src.text).then(
+    cachedDocument(src.ckpt, src.text, weighting).then(
       (doc) => {
         if (bState.key !== key) return;
         bState = { key, doc, error: null };

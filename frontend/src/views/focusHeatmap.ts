@@ -17,6 +17,7 @@ import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
 import { createLitSet } from './litSet';
+import { weightingNote, weightingTitle } from './weightingToggle';
 
 interface Label {
   axis: 'q' | 'k';
@@ -96,7 +97,7 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     precision.text(p.text).attr('title', p.title).style('display', p.text ? '' : 'none');
     const ref = focusRef(s, t);
     const label = ref.agg === 'none' ? `Layer ${s.layer} · Head ${s.head}` : refLabel(ref);
-    title.text(label).attr('title', `${KIND_LABEL[kind]}, ${label}`);
+    title.text(label + weightingNote(cur.doc, s.nofirst)).attr('title', `${KIND_LABEL[kind]}, ${label}: ${weightingTitle(cur.doc, s.nofirst)}`);
     const off = ref.agg === 'none' && s.docAblate === ablationKey(s.ablate) && isAblated(s.ablate, kind, s.layer, s.head);
     offNote
       .attr('hidden', off ? null : true)

@@ -19,6 +19,7 @@ import { createModelView } from './modelView';
 import { createOutputPanel } from './outputPanel';
 import { createPresenterToggle } from './presenterToggle';
 import { createSpecialToggle } from './specialToggle';
+import { createWeightingToggle } from './weightingToggle';
 import { createStatsTable } from './statsTable';
 import { createTiledHeatmap } from './tiledHeatmap';
 import { createLongArcs } from './longArcs';
@@ -58,6 +59,7 @@ export const VIEWS: readonly ((store: Store<AppState>, at: (id: string) => HTMLE
   (s, at) => createExamplesMenu(at('input-bar'), s),
   (s, at) => createOutputPanel(at('output-panel'), s),
   (s, at) => createKindTabs(at('kind-tabs'), s),
+  (s, at) => createWeightingToggle(at('weighting-toggle'), s),
   (s, at) => createSpecialToggle(at('special-toggle'), s),
   (s, at) => createSpanBar(at('span-bar'), at('views'), s),
   (s, at) => createModelView(at('model-view'), s),

@@ -17,6 +17,7 @@ import { displayToken } from '../lib/tokens';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 import { currentAny, sizeCanvas, trackSize } from './common';
+import { weightingNote, weightingTitle } from './weightingToggle';
 
 /** keys kept per query at most (a near-uniform row would otherwise keep most of the window) */
 const PER_ROW = 6;
@@ -140,7 +141,7 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
       return;
     }
     const fits = tile && tile.layer === s.layer && tile.head === s.head && tile.kind === cur.kind;
-    title.text(`Token arcs · L${s.layer} · H${s.head}`);
+    title.text(`Token arcs · L${s.layer} · H${s.head}${weightingNote(cur.doc, s.nofirst)}`).attr('title', weightingTitle(cur.doc));
     if (!tile || !fits) {
       sizeCanvas(canvas, Math.max(200, size().width), 120).clearRect(0, 0, 10000, 10000);
       note.text(`A window of ±${ARC_HALF_WINDOW} tokens around the query under the pointer in the heatmap · computing…`);

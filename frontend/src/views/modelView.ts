@@ -18,6 +18,7 @@ import type { AppState } from '../state';
 import { currentAny as current, trackSize, countRender, timed } from './common';
 import { headThumb, isPooled } from '../lib/tiled';
 import { statColor, formatStat } from './insightCommon';
+import { weightingNote, weightingTitle } from './weightingToggle';
 
 interface Thumb {
   layer: number;
@@ -32,7 +33,7 @@ interface Thumb {
 export function createModelView(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).classed('panel model-view', true);
   const head = root.append('header').attr('class', 'panel-head');
-  head.append('h2').text('Model view');
+  const title = head.append('h2').text('Model view');
   head.append('p').attr('class', 'hint').text('All layers × heads · click to focus · arrow keys move');
   // insight: colour frames / order heads by a statistic
   const statCtl = head.append('div').attr('class', 'mv-stat');
@@ -87,6 +88,7 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
       return;
     }
     const { t } = cur;
+    title.text(`Model view${weightingNote(cur.doc, s.nofirst)}`).attr('title', weightingTitle(cur.doc));
     const width = bodySize().width - 4;
     // an overview (a long text) has thumbnails, not the weights a mean or rollout needs
     const aggs: Agg[] = t.pooled ? [] : hasRollout(t) ? ['mean', 'rollout'] : ['mean'];

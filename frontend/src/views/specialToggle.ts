@@ -26,7 +26,8 @@ export function createSpecialToggle(container: HTMLElement, store: Store<AppStat
     box.property('checked', s.hidespecial);
     if (!raw) return;
     const names = [...new Set([...raw.tokens.src, ...raw.tokens.tgt].filter((t) => isHideable(t, raw.specialTokens)))];
-    text.text(`Hide ${names.slice(0, 3).join(' ') || 'special tokens'} · renormalise rows`);
+    // "renormalise rows" is in the title: the tools row also holds the weighting toggle and fits 1280 px
+    text.text(`Hide ${names.slice(0, 3).join(' ') || 'special tokens'}`);
   }
   store.subscribe((s, p) => {
     if (s.rawDoc !== p.rawDoc || s.hidespecial !== p.hidespecial || s.checkpoints !== p.checkpoints || s.ckpt !== p.ckpt) render();

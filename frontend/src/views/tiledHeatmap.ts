@@ -16,6 +16,7 @@ import { clampViewport, fullViewport, headThumb, isPooled, panBy, tileFor, tileS
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 import { currentAny, sizeCanvas, trackSize } from './common';
+import { weightingNote, weightingTitle } from './weightingToggle';
 
 const LEFT = 78;
 const TOP = 62;
@@ -159,7 +160,9 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     }
     const v = viewport(s)!;
     const { t } = cur;
-    title.text(`Layer ${s.layer} · Head ${s.head}`).attr('title', `${KIND_LABEL[cur.kind]}, layer ${s.layer}, head ${s.head}: ${t.nq} × ${t.nk}`);
+    title
+      .text(`Layer ${s.layer} · Head ${s.head}${weightingNote(cur.doc, s.nofirst)}`)
+      .attr('title', `${KIND_LABEL[cur.kind]}, layer ${s.layer}, head ${s.head}: ${t.nq} × ${t.nk} · ${weightingTitle(cur.doc)}`);
     const sz = size();
     const W = Math.max(200, sz.width);
     const H = Math.max(200, sz.height - (foot.node()!.offsetHeight || 56) - 6);

@@ -5,7 +5,7 @@
  * small multiples show the focused head at every epoch with its accuracy.
  */
 import { fetchTimeline as fetchRun, type TimelineEpoch } from '../data';
-import type { CheckpointMetrics } from '../api/types';
+import type { CheckpointMetrics, Weighting } from '../api/types';
 import { matrixToRgba } from '../lib/color';
 import { headMatrix, KIND_LABEL } from '../lib/doc';
 import type { Store } from '../lib/store';
@@ -83,9 +83,9 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
   let playing: number | undefined;
   let requests = 0;
 
-  function fetchTimeline(run: string, text: string): Promise<TimelineEpoch[]> {
+  function fetchTimeline(run: string, text: string, weighting: Weighting): Promise<TimelineEpoch[]> {
     requests++;
-    return fetchRun(run, text);
+    return fetchRun(run, text, weighting);
   }
 
   function currentIndex(s: AppState): number {
@@ -97,7 +97,7 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
   function scrubTo(i: number): number {
     const e = epochs[Math.max(0, Math.min(epochs.length - 1, i))];
     const s = store.get();
-    if (!e || loadedKey !== `${runOf(s, s.ckpt)}\n${s.text}`) return 0; // the text changed: wait for its timeline
+    if (!e || loadedKey !== `${runOf(s, s.ckpt)}\n${s.text}\n${s.weighting}`) return 0; // the text changed: wait for its timeline
     const t0 = performance.now();
     if (s.ablate.length) {
       store.set({ ckpt: e.checkpoint }); // the ablated model must run again: the app fetches it
@@ -113,12 +113,12 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
     // only a listed checkpoint names its run (a link's `ckpt=sort` resolves once the listing arrives)
     if (!findCheckpoint(s, s.ckpt)) return;
     const run = runOf(s, s.ckpt);
-    const key = `${run}\n${s.text}`;
+    const key = `${run}\n${s.text}\n${s.weighting}`;
     if (key === loadedKey || key === wanted) return;
     wanted = key;
     status.textContent = `Running every epoch of “${run}” on “${s.text}”…`;
     status.className = 'insight-status loading';
-    fetchTimeline(run, s.text).then(
+    fetchTimeline(run, s.text, s.weighting).then(
       (list) => {
         if (wanted !== key) return;
         epochs = list;
@@ -242,7 +242,7 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
   store.subscribe((s, p) => {
     if (s.insight !== p.insight && s.insight !== 'timeline') stop();
     if (s.insight !== 'timeline') return;
-    if (s.insight !== p.insight || s.checkpoints !== p.checkpoints || runOf(s, s.ckpt) !== runOf(p, p.ckpt)) load();
+    if (s.insight !== p.insight || s.checkpoints !== p.checkpoints || runOf(s, s.ckpt) !== runOf(p, p.ckpt) || s.weighting !== p.weighting) load();
     else if (s.text !== p.text) {
       clearTimeout(timer);
       timer = window.setTimeout(load, 400);

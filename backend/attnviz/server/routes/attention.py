@@ -53,6 +53,7 @@ async def attention(body: AttentionRequest, services: ServicesDep, request: Requ
         body.max_new_tokens,
         body.detail,
         sampling_of(body),
+        body.weighting,
         request=request,
     )
     return Response(data, media_type="application/json")
@@ -78,6 +79,7 @@ async def attention_tile(body: TileRequest, services: ServicesDep, request: Requ
         (body.q0, body.q1, body.k0, body.k1),
         body.max_cells,
         body.encoding,
+        body.weighting,
         request=request,
     )
     return Response(data, media_type="application/json")

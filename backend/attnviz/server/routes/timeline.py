@@ -19,6 +19,13 @@ router = APIRouter(prefix="/api", tags=["attention"])
 )
 async def timeline(body: TimelineRequest, services: ServicesDep, request: Request) -> Response:
     data = await services.run(
-        services.service.timeline_json, body.run, body.text, body.precision, body.encoding, body.snapshots, request=request
+        services.service.timeline_json,
+        body.run,
+        body.text,
+        body.precision,
+        body.encoding,
+        body.snapshots,
+        body.weighting,
+        request=request,
     )
     return Response(data, media_type="application/json")
