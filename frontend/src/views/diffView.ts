@@ -7,6 +7,7 @@
  * B may also be a second text on the same model (URL text2, views/compareBar.ts): A and B side by
  * side, and A − B only where the two texts' tokens align (lib/diff.ts alignTexts).
  */
+import { clipText } from '../lib/text';
 import * as d3 from 'd3';
 import { cachedDocument } from '../data';
 import { matrixToRgba, weightColor } from '../lib/color';
@@ -221,11 +222,11 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     const bd = bDoc(s);
     const texts = !!s.text2;
     heading.text(texts ? 'Compare two texts · A − B' : 'Diff · A − B');
-    const bName = texts ? `“${s.text2}”` : s.diffckpt ? `${s.diffckpt}` : 'this document';
+    const bName = texts ? `“${clipText(s.text2)}”` : s.diffckpt ? `${s.diffckpt}` : 'this document';
     if (!bd) {
       clearPanes();
       if (bState.error) say(`B (${bName}): ${bState.error}`, 'error');
-      else say(`Running ${s.diffckpt || doc.checkpoint} on “${s.text2 || doc.input}” for B…`);
+      else say(`Running ${s.diffckpt || doc.checkpoint} on “${clipText(s.text2 || doc.input)}” for B…`);
       return;
     }
     const bt = bd.kinds[kind];
@@ -266,8 +267,8 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     const paneW = Math.max(140, Math.floor((sz.width - (nPanes - 1) * 14) / nPanes));
     const paneH = Math.max(140, sz.height - 22);
     const longest = (toks: string[]) => d3.max(toks, (x) => displayToken(x).length) ?? 1;
-    const aLabel = `A · ${refLabel(aRef)}${s.diffckpt ? ` · ${doc.checkpoint ?? 'this document'}` : ''}${texts ? ` · “${doc.input}”` : ''}`;
-    const bLabel = `B · ${refLabel(s.diff)}${s.diffckpt ? ` · ${s.diffckpt}` : ''}${texts ? ` · “${bd.input}”` : ''}`;
+    const aLabel = `A · ${refLabel(aRef)}${s.diffckpt ? ` · ${doc.checkpoint ?? 'this document'}` : ''}${texts ? ` · “${clipText(doc.input)}”` : ''}`;
+    const bLabel = `B · ${refLabel(s.diff)}${s.diffckpt ? ` · ${s.diffckpt}` : ''}${texts ? ` · “${clipText(bd.input)}”` : ''}`;
     const draw = (p: Pane, rgba: Uint8ClampedArray<ArrayBuffer>, nq: number, nk: number, qT: string[], kT: string[], label: string, alignDoc: AttnDoc | null) => {
       p.title.text(label).attr('title', label);
       const left = Math.min(70, 14 + longest(qT) * 7);
