@@ -60,3 +60,23 @@ def test_a_second_text_too_long_for_the_model_is_quoted_short_in_its_error(serve
     assert "aaaaa…" in text
     # nothing runs off the panel
     assert message.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+
+
+def test_another_checkpoint_on_the_same_text_drops_a_span_its_tokens_do_not_share(server: Server, new_page: Any) -> None:
+    reverse = "reverse/ckpt_epoch1.pt"
+    tgt = {c: server.api("/api/attention", {"checkpoint": c, "text": "hello"}).json()["tokens"]["tgt"] for c in (COPY, reverse)}
+    assert tgt[COPY][:3] == ["<bos>", "h", "e"] and tgt[reverse][:3] != tgt[COPY][:3], tgt
+    page = new_page(viewport={"width": 1280, "height": 720})
+    open_app(page, server.url, f"/?ckpt={COPY}&text=hello&span=tgt:1-3", drawn=True)
+    status = page.get_by_test_id("span-status")
+    expect(status).to_contain_text("Span 'he' (target 1–2)")
+    # another epoch of the same run: the same tokens, the span stays
+    page.get_by_test_id("epoch-select").select_option("copy/ckpt_epoch2.pt")
+    expect(page.locator("#views")).to_have_attribute("data-checkpoint", "copy/ckpt_epoch2.pt")
+    expect(status).to_contain_text("Span 'he' (target 1–2)")
+    # the reverse run on the same text writes other target tokens: the span named copy's, it goes
+    page.get_by_test_id("run-select").select_option("reverse")
+    expect(page.locator("#views")).to_have_attribute("data-checkpoint", reverse)
+    expect(status).to_have_text(re.compile("^Shift-click or drag tokens"))
+    expect(page.get_by_test_id("tokens-tgt").locator("span.tok")).to_have_count(len(tgt[reverse]))
+    assert "span" not in url_params(page)
