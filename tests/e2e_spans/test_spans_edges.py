@@ -80,3 +80,15 @@ def test_another_checkpoint_on_the_same_text_drops_a_span_its_tokens_do_not_shar
     expect(status).to_have_text(re.compile("^Shift-click or drag tokens"))
     expect(page.get_by_test_id("tokens-tgt").locator("span.tok")).to_have_count(len(tgt[reverse]))
     assert "span" not in url_params(page)
+
+
+def test_a_sampled_text_is_compared_with_the_second_text_drawn_the_same_way(server: Server, new_page: Any) -> None:
+    page = new_page(viewport={"width": 1280, "height": 720})
+    asked: list[dict[str, Any]] = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/api/attention") and r.post_data else None)
+    open_app(page, server.url, f"/?ckpt={COPY}&text=hello&temp=1.3&seed=7&text2=hallo", drawn=True)
+    expect(page.get_by_test_id("diff-message")).to_contain_text("The texts align")
+    b = [body for body in asked if body["text"] == "hallo"]
+    assert b, asked
+    # B is decoded as A was: the same temperature and seed (a greedy B would compare two decodings)
+    assert all(body.get("temperature") == 1.3 and body.get("seed") == 7 for body in b), b

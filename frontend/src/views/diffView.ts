@@ -9,7 +9,7 @@
  */
 import { clipText } from '../lib/text';
 import * as d3 from 'd3';
-import { cachedDocument } from '../data';
+import { cachedDocument, compareDraw } from '../data';
 import { matrixToRgba, weightColor } from '../lib/color';
 import { keySide, KIND_LABEL, querySide, type AttnDoc } from '../lib/doc';
 import { alignTexts, compareTokens, diffColor, diffDomain, diffMatrices, diffToRgba } from '../lib/diff';
@@ -148,12 +148,15 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     if (ckpt === s.doc.checkpoint && text === s.doc.input && s.docSource === 'api') return null;
     return { ckpt, text };
   }
+  function bKeyOf(s: AppState, src: { ckpt: string; text: string }): string {
+    return `${src.ckpt}\n${src.text}\n${JSON.stringify(compareDraw(s.rawDoc, src.ckpt))}`;
+  }
   /** B's document: the current one, or another checkpoint's / text's (fetched once, data.ts),
    *  shown as A is (words grouped, special tokens hidden; the span where the tokens line up). */
   function bDoc(s: AppState): AttnDoc | null {
     const src = bSource(s);
     if (!src || !s.doc) return s.doc;
-    if (bState.key !== `${src.ckpt}\n${src.text}` || !bState.doc) return null;
+    if (bState.key !== bKeyOf(s, src) || !bState.doc) return null;
     const raw = bState.doc;
     const a = s.rawDoc;
     const span = s.span && a && raw.tokens[s.span.side].length === a.tokens[s.span.side].length ? s.span : null;
@@ -165,10 +168,10 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
   function ensureB(s: AppState) {
     const src = s.diff ? bSource(s) : null;
     if (!src) return;
-    const key = `${src.ckpt}\n${src.text}`;
+    const key = bKeyOf(s, src);
     if (bState.key === key) return;
     bState = { key, doc: null, error: null };
-    cachedDocument(src.ckpt, src.text).then(
+    cachedDocument(src.ckpt, src.text, compareDraw(s.rawDoc, src.ckpt)).then(
       (doc) => {
         if (bState.key !== key) return;
         bState = { key, doc, error: null };
