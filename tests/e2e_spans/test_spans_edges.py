@@ -92,3 +92,13 @@ def test_a_sampled_text_is_compared_with_the_second_text_drawn_the_same_way(serv
     assert b, asked
     # B is decoded as A was: the same temperature and seed (a greedy B would compare two decodings)
     assert all(body.get("temperature") == 1.3 and body.get("seed") == 7 for body in b), b
+
+
+def test_the_training_timeline_says_its_small_multiples_are_not_merged(server: Server, new_page: Any) -> None:
+    page = new_page(viewport={"width": 1280, "height": 720})
+    open_app(page, server.url, f"/?ckpt={COPY}&text=hello&span=src:1-4&insight=timeline", drawn=True)
+    sub = page.get_by_test_id("timeline-sub")
+    expect(sub).to_contain_text("The small multiples show every token on its own")
+    page.get_by_test_id("span-clear").click()
+    expect(sub).to_contain_text("Scrub or play to watch the pattern form.")
+    expect(sub).not_to_contain_text("small multiples")
