@@ -58,6 +58,13 @@ export function sameDraw(d: Sampling | null | undefined): SamplingRequest {
   return d ? { temperature: d.temperature, top_k: d.top_k, top_p: d.top_p, seed: d.seed } : {};
 }
 
+/** How a second document compared with `shown` (diff view: another text) is decoded: with the
+ *  same draw settings and seed when it runs on the same checkpoint, so a sampled A is not
+ *  compared with a greedy B; another checkpoint decodes greedily. */
+export function compareDraw(shown: AttnDoc | null, checkpoint: string): SamplingRequest {
+  return shown && shown.checkpoint === checkpoint ? sameDraw(shown.sampling) : {};
+}
+
 /**
  * The document of `text` on checkpoint `info.name` (heads in `ablate` switched off; `sampling`:
  * how a generating model picks its tokens, lib/sampling.ts), decoded. The
@@ -286,11 +293,11 @@ export function tileFeed(restMs: number, on: { tile(t: Tile): void; error(e: Err
 /** Documents asked for again (a diff's B side, an ablation's intact baseline): a small session cache. */
 const documents = new Map<string, Promise<AttnDoc>>();
 const DOCUMENTS_KEPT = 8;
-export function cachedDocument(checkpoint: string, text: string, weighting: Weighting = 'attention'): Promise<AttnDoc> {
-  const key = `${checkpoint}\n${text}\n${weighting}`;
+export function cachedDocument(checkpoint: string, text: string, weighting: Weighting = 'attention', sampling: SamplingRequest = {}): Promise<AttnDoc> {
+  const key = `${checkpoint}\n${text}\n${weighting}\n${JSON.stringify(sampling)}`;
   let p = documents.get(key);
   if (!p) {
-    p = source.attention({ checkpoint, text, encoding: 'float16', ...weighted(weighting) }).then(decodeDocument);
+    p = source.attention({ checkpoint, text, encoding: 'float16', ...weighted(weighting), ...sampling }).then(decodeDocument);
     p.catch(() => documents.delete(key));
     documents.set(key, p);
     if (documents.size > DOCUMENTS_KEPT) documents.delete(documents.keys().next().value!);

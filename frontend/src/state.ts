@@ -232,6 +232,14 @@ export function shownDoc(raw: AttnDoc, hide: boolean, grouping: Grouping = { wor
   return hide && !raw.overview ? hideSpecialTokens(grouped) : grouped;
 }
 
+function sameSpanTokens(a: AttnDoc, b: AttnDoc, span: Span): boolean {
+  if (a.input !== b.input) return false;
+  const ta = a.tokens[span.side];
+  const tb = b.tokens[span.side];
+  for (let i = 0; i < span.to; i++) if (ta[i] !== tb[i]) return false;
+  return true;
+}
+
 /** The store patch that shows document `raw`; every path that loads a document goes through it
  *  (API answer, opened file, a timeline epoch), so `doc` and `rawDoc` never disagree. */
 export function showDocPatch(
@@ -241,8 +249,9 @@ export function showDocPatch(
   fileName: string | null = null,
   docAblate = '',
 ): Partial<AppState> {
-  // a span names positions of the previous text: a new text drops it (words stay on)
-  const span = s.rawDoc && raw.input !== s.rawDoc.input ? null : s.span;
+  // a span names positions of the previous document: a new text, or another tokenizer (a new
+  // checkpoint on the same text), drops it unless the tokens up to its end are the same (words stay on)
+  const span = s.span && s.rawDoc && !sameSpanTokens(s.rawDoc, raw, s.span) ? null : s.span;
   const doc = shownDoc(raw, s.hidespecial, { words: s.words, span }, s.nofirst);
   return {
     span,

@@ -7,6 +7,7 @@ import {
   joinTokens,
   mergeMatrix,
   rawPositions,
+  shownIndex,
   spanParam,
   sumColumns,
   sumRows,
@@ -154,6 +155,11 @@ describe('grouped documents', () => {
     const hidden = hideSpecialTokens(g);
     expect(hidden.tokens.src).toEqual(['the', 'embeddings', 'attend']);
     expect(rawPositions(hidden, 'src', 1)).toEqual([2, 3, 4, 5]);
+    // and back: every piece of the word is the merged token (what the math view's hover needs)
+    for (const p of [2, 3, 4, 5]) expect([shownIndex(g, 'src', p), shownIndex(hidden, 'src', p)]).toEqual([2, 1]);
+    expect([shownIndex(g, 'src', 6), shownIndex(hidden, 'src', 6)]).toEqual([3, 2]);
+    expect([shownIndex(hidden, 'src', 0), shownIndex(hidden, 'src', 7), shownIndex(g, 'src', 8)]).toEqual([null, null, null]);
+    for (let i = 0; i < hidden.tokens.src.length; i++) for (const p of rawPositions(hidden, 'src', i)) expect(shownIndex(hidden, 'src', p)).toBe(i);
   });
 
   it('a span merges its tokens; out of range it is ignored', () => {

@@ -223,6 +223,16 @@ export function rawPositions(shown: AttnDoc, side: Side, i: number): number[] {
   return shown.merged ? [...(shown.merged.groups[side][merged] ?? [])] : [merged];
 }
 
+/** The inverse of `rawPositions`: the token of the shown document that holds position `pos` of
+ *  the document as received (null: a hidden special token, or past the end). */
+export function shownIndex(shown: AttnDoc, side: Side, pos: number): number | null {
+  const merged = shown.merged ? shown.merged.groups[side].findIndex((g) => g.includes(pos)) : pos;
+  if (merged < 0) return null;
+  if (!shown.hidden) return merged < shown.tokens[side].length ? merged : null;
+  const i = shown.hidden.kept[side].indexOf(merged);
+  return i < 0 ? null : i;
+}
+
 /** The span after shift-clicking raw positions `pos` of `side`: the hull of the old span (same
  *  side) and them; a click on exactly the current span clears it. */
 export function extendSpan(cur: Span | null, side: Side, pos: readonly number[]): Span | null {

@@ -104,3 +104,10 @@ export function describeVocabulary(vocabulary: string): string {
   const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0];
   return `This model reads ${list}.`;
 }
+
+/** `text` cut to at most `max` characters (code points) with an ellipsis: a quoted user text
+ *  (a second text from the URL can be any length) must not run off its box. */
+export function clipText(text: string, max = 60): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}

@@ -5,7 +5,7 @@
  * B's grids side by side. Click a head to focus it (A and B follow).
  */
 import * as d3 from 'd3';
-import { cachedDocument } from '../data';
+import { cachedDocument, compareDraw } from '../data';
 import { matrixToRgba } from '../lib/color';
 import { alignTexts, diffDomain, diffMatrices, diffToRgba } from '../lib/diff';
 import { headMatrix, keySide, querySide, type AttnDoc, type AttnTensor } from '../lib/doc';
@@ -36,12 +36,13 @@ export function createCompareGrid(container: HTMLElement, store: Store<AppState>
     const cur = current(s);
     if (!s.text2 || !s.diff || !cur) return hide();
     const ckpt = s.diffckpt || cur.doc.checkpoint || s.ckpt;
-    const key = `${ckpt}\n${s.text2}\n${cur.doc.weighting}`;
+    const draw = compareDraw(s.rawDoc, ckpt);
+    const key = `${ckpt}\n${s.text2}\n${cur.doc.weighting}\n${JSON.stringify(draw)}`;
     if (key !== bKey) {
       bKey = key;
       bRaw = null;
       // the diff view asks for the same document: data.ts's cache answers both with one request
-      cachedDocument(ckpt, s.text2, cur.doc.weighting).then(
+      cachedDocument(ckpt, s.text2, cur.doc.weighting, draw).then(
         (d) => {
           if (bKey !== key) return;
           bRaw = d;

@@ -7,8 +7,9 @@
  * B may also be a second text on the same model (URL text2, views/compareBar.ts): A and B side by
  * side, and A − B only where the two texts' tokens align (lib/diff.ts alignTexts).
  */
+import { clipText } from '../lib/text';
 import * as d3 from 'd3';
-import { cachedDocument } from '../data';
+import { cachedDocument, compareDraw } from '../data';
 import { matrixToRgba, weightColor } from '../lib/color';
 import { keySide, KIND_LABEL, querySide, type AttnDoc } from '../lib/doc';
 import { alignTexts, compareTokens, diffColor, diffDomain, diffMatrices, diffToRgba } from '../lib/diff';
@@ -147,12 +148,15 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     if (ckpt === s.doc.checkpoint && text === s.doc.input && s.docSource === 'api') return null;
     return { ckpt, text };
   }
+  function bKeyOf(s: AppState, src: { ckpt: string; text: string }): string {
+    return `${src.ckpt}\n${src.text}\n${s.doc?.weighting ?? 'attention'}\n${JSON.stringify(compareDraw(s.rawDoc, src.ckpt))}`;
+  }
   /** B's document: the current one, or another checkpoint's / text's (fetched once, data.ts),
    *  shown as A is (words grouped, special tokens hidden; the span where the tokens line up). */
   function bDoc(s: AppState): AttnDoc | null {
     const src = bSource(s);
     if (!src || !s.doc) return s.doc;
-    if (bState.key !== `${src.ckpt}\n${src.text}\n${s.doc.weighting}` || !bState.doc) return null;
+    if (bState.key !== bKeyOf(s, src) || !bState.doc) return null;
     const raw = bState.doc;
     const a = s.rawDoc;
     const span = s.span && a && raw.tokens[s.span.side].length === a.tokens[s.span.side].length ? s.span : null;
@@ -166,10 +170,10 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     if (!src) return;
     // B weighs its keys as A does, or the difference would be of two weightings
     const weighting = s.doc?.weighting ?? 'attention';
-    const key = `${src.ckpt}\n${src.text}\n${weighting}`;
+    const key = bKeyOf(s, src);
     if (bState.key === key) return;
     bState = { key, doc: null, error: null };
-    cachedDocument(src.ckpt, src.text, weighting).then(
+    cachedDocument(src.ckpt, src.text, weighting, compareDraw(s.rawDoc, src.ckpt)).then(
       (doc) => {
         if (bState.key !== key) return;
         bState = { key, doc, error: null };
@@ -223,11 +227,11 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     const bd = bDoc(s);
     const texts = !!s.text2;
     heading.text(texts ? 'Compare two texts · A − B' : 'Diff · A − B');
-    const bName = texts ? `“${s.text2}”` : s.diffckpt ? `${s.diffckpt}` : 'this document';
+    const bName = texts ? `“${clipText(s.text2)}”` : s.diffckpt ? `${s.diffckpt}` : 'this document';
     if (!bd) {
       clearPanes();
       if (bState.error) say(`B (${bName}): ${bState.error}`, 'error');
-      else say(`Running ${s.diffckpt || doc.checkpoint} on “${s.text2 || doc.input}” for B…`);
+      else say(`Running ${s.diffckpt || doc.checkpoint} on “${clipText(s.text2 || doc.input)}” for B…`);
       return;
     }
     const bt = bd.kinds[kind];
@@ -268,8 +272,8 @@ export function createDiffView(container: HTMLElement, store: Store<AppState>) {
     const paneW = Math.max(140, Math.floor((sz.width - (nPanes - 1) * 14) / nPanes));
     const paneH = Math.max(140, sz.height - 22);
     const longest = (toks: string[]) => d3.max(toks, (x) => displayToken(x).length) ?? 1;
-    const aLabel = `A · ${refLabel(aRef)}${s.diffckpt ? ` · ${doc.checkpoint ?? 'this document'}` : ''}${texts ? ` · “${doc.input}”` : ''}`;
-    const bLabel = `B · ${refLabel(s.diff)}${s.diffckpt ? ` · ${s.diffckpt}` : ''}${texts ? ` · “${bd.input}”` : ''}`;
+    const aLabel = `A · ${refLabel(aRef)}${s.diffckpt ? ` · ${doc.checkpoint ?? 'this document'}` : ''}${texts ? ` · “${clipText(doc.input)}”` : ''}`;
+    const bLabel = `B · ${refLabel(s.diff)}${s.diffckpt ? ` · ${s.diffckpt}` : ''}${texts ? ` · “${clipText(bd.input)}”` : ''}`;
     const draw = (p: Pane, rgba: Uint8ClampedArray<ArrayBuffer>, nq: number, nk: number, qT: string[], kT: string[], label: string, alignDoc: AttnDoc | null) => {
       p.title.text(label).attr('title', label);
       const left = Math.min(70, 14 + longest(qT) * 7);

@@ -10,8 +10,9 @@
 import { loadKatex, type KatexApi } from '../lib/katex';
 import { fetchMath, sameDraw } from '../data';
 import type { AttentionKind, MathResponse } from '../api/types';
-import { KIND_LABEL } from '../lib/doc';
+import { keySide, KIND_LABEL, querySide, type Side } from '../lib/doc';
 import { highlightFor, sameHover } from '../lib/hover';
+import { rawPositions, shownIndex } from '../lib/spans';
 import { dotProduct, fmtNum, isInvSqrt, maxAbs, rowWindow, shownColumns, signedTint, weightTint } from '../lib/mathFormat';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
@@ -192,6 +193,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
   const title = document.createElement('h2');
   const sub = document.createElement('p');
   sub.className = 'hint';
+  sub.dataset.testid = 'math-sub';
   const picker = document.createElement('div');
   picker.className = 'mq-picker';
   picker.dataset.testid = 'math-query-picker';
@@ -295,7 +297,8 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
 
     title.textContent = `The math of one head: ${KIND_LABEL[kind]}, layer ${m.layer} · head ${m.head}`;
     sub.textContent = `Query ${qTok} (row ${qi}) is followed through every step — pick another query below or click a row. d_k = ${dk}.` +
-      (s.ablate.length ? ' (The intact model: ablation does not apply here.)' : '');
+      (s.ablate.length ? ' (The intact model: ablation does not apply here.)' : '') +
+      (s.doc?.merged ? ' (Every token on its own: the span and word grouping do not apply here; hovering lights their pieces.)' : '');
     picker.replaceChildren(
       ...m.query_tokens.map((tok, i) => {
         const b = document.createElement('button');
@@ -457,7 +460,11 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     const r = td.getBoundingClientRect();
     tip.style.left = `${Math.min(window.innerWidth - 20, r.left)}px`;
     tip.style.top = `${r.bottom + 6}px`;
-    const h = { type: 'cell' as const, q: i, k: j };
+    // the other views index the shown document (words / span merged, special tokens hidden)
+    const doc = store.get().doc;
+    const q = doc ? shownIndex(doc, querySide(shown.kind), i) : i;
+    const k = doc ? shownIndex(doc, keySide(shown.kind), j) : j;
+    const h = q === null || k === null ? null : { type: 'cell' as const, q, k };
     if (!sameHover(store.get().hover, h)) store.set({ hover: h });
   });
   steps.addEventListener('pointerout', (e) => {
@@ -489,11 +496,15 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
     if (!shown || s.kind !== shown.kind) return;
     const hl = highlightFor(s.hover, shown.kind);
     for (const el of steps.querySelectorAll('.hl')) el.classList.remove('hl');
-    if (hl.q !== null) for (const el of steps.querySelectorAll(`table[data-row-axis="q"] tr[data-r="${hl.q}"] > th`)) el.classList.add('hl');
-    if (hl.k !== null) {
-      for (const el of steps.querySelectorAll(`table[data-row-axis="k"] tr[data-r="${hl.k}"] > th`)) el.classList.add('hl');
-      for (const el of steps.querySelectorAll(`table[data-col-axis="k"] [data-c="${hl.k}"]`)) {
-        if (el.tagName === 'TH' || hl.q === null || (el.parentElement as HTMLElement).dataset.r === String(hl.q)) el.classList.add('hl');
+    // a token of the shown document is one or more rows here (a span or a word: its pieces)
+    const rows = (side: Side, i: number | null) => (i === null ? [] : s.doc ? rawPositions(s.doc, side, i) : [i]);
+    const qs = rows(querySide(shown.kind), hl.q);
+    const ks = rows(keySide(shown.kind), hl.k);
+    for (const q of qs) for (const el of steps.querySelectorAll(`table[data-row-axis="q"] tr[data-r="${q}"] > th`)) el.classList.add('hl');
+    for (const k of ks) {
+      for (const el of steps.querySelectorAll(`table[data-row-axis="k"] tr[data-r="${k}"] > th`)) el.classList.add('hl');
+      for (const el of steps.querySelectorAll(`table[data-col-axis="k"] [data-c="${k}"]`)) {
+        if (el.tagName === 'TH' || hl.q === null || qs.includes(+((el.parentElement as HTMLElement).dataset.r ?? -1))) el.classList.add('hl');
       }
     }
   }
@@ -501,7 +512,7 @@ export function createMathView(container: HTMLElement, store: Store<AppState>) {
   store.subscribe((s, p) => {
     if (s.insight !== 'math') return;
     if (s.insight !== p.insight || s.ckpt !== p.ckpt || s.text !== p.text || s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.doc !== p.doc || s.mq !== p.mq || s.ablate !== p.ablate) load();
-    if (s.mq !== p.mq || (s.ablate !== p.ablate && shown)) render();
+    if (s.mq !== p.mq || ((s.ablate !== p.ablate || s.doc !== p.doc) && shown)) render();
     if (s.hover !== p.hover) updateHover();
   });
   load();

@@ -68,9 +68,18 @@ export function createSpanBar(container: HTMLElement, views: HTMLElement, store:
         )
         .attr('title', `${group.length} tokens read as one: ${SPAN_RULE}. Shift-click it to read them apart again.`);
       clear.style('display', '');
+      status.classed('warn', false);
+    } else if (sp) {
+      // a span from the URL that does not fit this text: said, not silently dropped
+      status
+        .text(`Span ${sp.side}:${sp.from}-${sp.to} is past the end of this text (${n} ${SIDE_LABEL[sp.side]} tokens): not applied`)
+        .attr('title', 'Clear it, or shift-click tokens to pick another span.');
+      status.classed('hint', false).classed('warn', true);
+      clear.style('display', '');
+      return;
     } else {
       status.text('Shift-click or drag tokens to merge them').attr('title', `Shift-click tokens in the arc view, or drag across rows (queries) or columns (keys) of the heatmap: they are read as one token, ${SPAN_RULE}.`);
-      status.classed('hint', true);
+      status.classed('hint', true).classed('warn', false);
       clear.style('display', 'none');
       return;
     }

@@ -51,6 +51,7 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
   const title = document.createElement('h2');
   title.textContent = 'Attention over training';
   const sub = document.createElement('p');
+  sub.dataset.testid = 'timeline-sub';
   sub.className = 'hint';
   const controls = document.createElement('div');
   controls.className = 'tl-controls';
@@ -148,7 +149,10 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
       sub.textContent = epochs.length
         ? `${KIND_LABEL[s.kind]}, layer ${s.layer} · head ${s.head}, at each of ${epochs.filter((e) => !e.snapshot).length} epochs${
             epochs.some((e) => e.snapshot) ? ` and ${epochs.filter((e) => e.snapshot).length} snapshots between them` : ''
-          }. Scrub or play to watch the pattern form.`
+          }. Scrub or play to watch the pattern form.${
+            // the small multiples draw each epoch's head as computed; the views above merge it
+            s.doc?.merged ? ' The small multiples show every token on its own (the span and word grouping apply above).' : ''
+          }`
         : '';
       const cards = epochs.map((e) => {
         const card = document.createElement('button');
@@ -248,7 +252,7 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
       timer = window.setTimeout(load, 400);
     }
     if (!epochs.length) return;
-    if (s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.insight !== p.insight) renderAll();
+    if (s.kind !== p.kind || s.layer !== p.layer || s.head !== p.head || s.insight !== p.insight || !s.doc?.merged !== !p.doc?.merged) renderAll();
     else if (s.ckpt !== p.ckpt) updateSelection();
   });
   load();
