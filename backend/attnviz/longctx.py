@@ -472,8 +472,18 @@ def tile(
 
 
 @torch.no_grad()
-def topk(run: LongRun, kind: str, layer: int, head: int, k: int = 8, q0: int = 0, q1: int | None = None) -> dict[str, Any]:
-    """The ``k`` keys with the largest weights of each query ``q0..q1-1``, largest first."""
+def topk(
+    run: LongRun,
+    kind: str,
+    layer: int,
+    head: int,
+    k: int = 8,
+    q0: int = 0,
+    q1: int | None = None,
+    weighting: Weighting = "attention",
+) -> dict[str, Any]:
+    """The ``k`` keys with the largest weights of each query ``q0..q1-1``, largest first (``weighting``
+    as :func:`tile`'s)."""
     hr = run.head(kind, layer, head)
     q1 = hr.nq if q1 is None else q1
     check_region(hr, q0, q1, 0, hr.nk)
@@ -484,7 +494,7 @@ def topk(run: LongRun, kind: str, layer: int, head: int, k: int = 8, q0: int = 0
     values: list[list[float]] = []
     step = rows_per_chunk(1, hr.nk)
     for a in range(q0, q1, step):
-        w = hr.rows(head, head + 1, a, min(q1, a + step))[0]
+        w = hr.rows(head, head + 1, a, min(q1, a + step), weighting)[0]
         top = torch.topk(w, kk, dim=-1)
         indices += top.indices.tolist()
         values += np.round(top.values.double().numpy(), 6).tolist()

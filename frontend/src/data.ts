@@ -191,7 +191,7 @@ export async function fetchTopk(doc: AttnDoc, req: Omit<TopkRequest, 'handle'>, 
   if (!run) throw new ApiError('This document holds every weight: it has no top-k.', 0, 'not_overview');
   if (run.source === 'kernel') return kernelAsk<TopkResponse>('topk', req, signal);
   if (run.source === 'file') throw new ApiError('this file holds pooled weights, not the exact ones', 0, 'no_handle');
-  return withHandle(run, (handle) => server.topk({ ...req, handle }, signal));
+  return withHandle(run, (handle) => server.topk({ ...req, handle, ...weighted(run.weighting ?? 'attention') }, signal));
 }
 
 // ---- the notebook kernel as a tile source (attnviz.show at length) ----

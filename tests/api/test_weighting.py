@@ -147,3 +147,16 @@ def test_timeline_epochs_are_value_weighted_each_by_its_own_projections(client: 
         np.testing.assert_allclose(np.asarray(w), np.asarray(alone["attentions"][kind]), atol=1e-5)
     plain = client.post("/api/timeline", json={"run": "copy", "text": "hello", "precision": 8}).json()
     assert plain["epochs"][0]["document"]["weighting"] == "attention"  # cached apart
+
+
+def test_topk_ranks_the_weighting_asked_for(client: TestClient) -> None:
+    ov = post(client, checkpoint=COPY, text="hello", detail="overview", weighting="value_norm")
+    full = post(client, checkpoint=COPY, text="hello", precision=8, weighting="value_norm")
+    want = np.asarray(full["attentions"]["cross"])[0, 1]  # (nq, nk)
+    body = {"handle": ov["overview"]["handle"], "kind": "cross", "layer": 0, "head": 1, "k": 3, "weighting": "value_norm"}
+    r = client.post("/api/attention/topk", json=body)
+    assert r.status_code == 200, r.text
+    top = r.json()
+    for q, (idx, vals) in enumerate(zip(top["indices"], top["weights"], strict=True)):
+        np.testing.assert_allclose(vals, np.sort(want[q])[::-1][:3], atol=1e-5)
+        np.testing.assert_allclose(want[q][idx], vals, atol=1e-5)

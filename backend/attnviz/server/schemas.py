@@ -563,6 +563,7 @@ class TopkRequest(BaseModel):
     k: JsonInt = Field(default=8, ge=1, le=64, description="Keys per query (at most the keys there are).")
     q0: JsonInt = Field(default=0, ge=0, le=2**31, description="First query.")
     q1: JsonInt | None = Field(None, ge=1, le=2**31, description="One past the last query (default nq); at most 8,192 queries.")
+    weighting: WeightingName = _weighting_field("The weights ranked, as the overview's `weighting`:")
 
 
 class TopkResponse(BaseModel):

@@ -589,10 +589,20 @@ class AttentionService:
             raise OutOfRange(str(exc), **exc.extra) from None
         return orjson.dumps({"handle": handle, **out})
 
-    def topk_json(self, handle: str, kind: str, layer: int, head: int, k: int, q0: int, q1: int | None) -> bytes:
+    def topk_json(
+        self,
+        handle: str,
+        kind: str,
+        layer: int,
+        head: int,
+        k: int,
+        q0: int,
+        q1: int | None,
+        weighting: Weighting = "attention",
+    ) -> bytes:
         run = self.long_run(handle)
         try:
-            out = longctx.topk(run, kind, layer, head, k, q0, q1)
+            out = longctx.topk(run, kind, layer, head, k, q0, q1, weighting)
         except longctx.RegionError as exc:
             raise OutOfRange(str(exc), **exc.extra) from None
         return orjson.dumps({"handle": handle, **out})

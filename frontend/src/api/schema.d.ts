@@ -1424,6 +1424,13 @@ export interface components {
              * @description One past the last query (default nq); at most 8,192 queries.
              */
             q1?: number | null;
+            /**
+             * Weighting
+             * @description The weights ranked, as the overview's `weighting`: `attention`: the softmax weights α_ij. `value_norm`: each α_ij times ‖v_j W^O_h‖ (key j's value vector through the head's slice of the output projection; Kobayashi et al. 2020), each row renormalised to sum to 1 (a row of zeros stays zeros): what the head actually mixes in. Anything else is 422 `validation_error`.
+             * @default attention
+             * @enum {string}
+             */
+            weighting: "attention" | "value_norm";
         };
         /** TopkResponse */
         TopkResponse: {

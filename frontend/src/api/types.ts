@@ -150,6 +150,8 @@ export interface TopkRequest {
   k?: number;
   q0?: number;
   q1?: number;
+  /** the overview's weighting (default `attention`) */
+  weighting?: Weighting;
 }
 
 export interface TopkResponse {

@@ -103,6 +103,7 @@ async def attention_topk(body: TopkRequest, services: ServicesDep, request: Requ
         body.k,
         body.q0,
         body.q1,
+        body.weighting,
         request=request,
     )
     return Response(data, media_type="application/json")
