@@ -205,7 +205,7 @@ def test_openapi_lists_the_new_endpoints_and_codes(client: TestClient) -> None:
         responses = schema["paths"][path]["post"]["responses"]
         assert {"404", "413", "422"} <= set(responses)
         assert "unknown_handle" in responses["404"]["description"]
-    assert "unknown_handle" in schema["components"]["schemas"]["ErrorResponse"]["properties"]["code"]["description"]
+    assert "unknown_handle" in schema["components"]["schemas"]["ErrorResponse"]["properties"]["code"]["enum"]
     assert "overview" in schema["paths"]["/api/attention"]["post"]["responses"]["413"]["description"]
     detail = schema["components"]["schemas"]["AttentionRequest"]["properties"]["detail"]
     assert detail["default"] == "auto" and set(detail["enum"]) == {"auto", "full", "overview"}
