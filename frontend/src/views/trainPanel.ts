@@ -411,11 +411,18 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
 
   /** The learning rate the server would use for the selected task (its recipe's). */
   const taskLr = () => limits?.default_lr?.[taskSel.value as TrainTask] ?? DEFAULT_LR;
-  /** the task's recipe: its learning rate, heads and epochs */
+  // a field the person typed in keeps its value when the task changes; the others follow the recipe
+  type Proposed = 'epochs' | 'lr' | 'n_heads';
+  const edited = new Set<Proposed>();
+  for (const key of ['epochs', 'lr', 'n_heads'] as const) inputs.get(key)!.addEventListener('input', () => edited.add(key));
+  /** the task's recipe: its learning rate, heads and epochs (for the fields not typed in) */
   const applyTaskDefaults = () => {
-    inputs.get('epochs')!.value = String(TASK_EPOCHS[taskSel.value] ?? DEFAULT_EPOCHS);
-    inputs.get('lr')!.value = String(taskLr());
-    inputs.get('n_heads')!.value = String(TASK_HEADS[taskSel.value] ?? DEFAULT_HEADS);
+    const propose = (key: Proposed, value: number) => {
+      if (!edited.has(key)) inputs.get(key)!.value = String(value);
+    };
+    propose('epochs', TASK_EPOCHS[taskSel.value] ?? DEFAULT_EPOCHS);
+    propose('lr', taskLr());
+    propose('n_heads', TASK_HEADS[taskSel.value] ?? DEFAULT_HEADS);
   };
   taskSel.addEventListener('change', () => {
     applyTaskDefaults();
