@@ -257,6 +257,9 @@ class TrainingManager:
         self._ctx = mp.get_context("spawn")
         self._spare: Worker | None = None
         self._closed = False  # shutdown() ran: no new worker
+        # the threads reading jobs' reports: shutdown waits for them, since a thread that drops the
+        # last reference to a queue as the process exits may unlink a semaphore it never unregisters
+        self._followers: list[threading.Thread] = []
 
     def _spawn(self) -> Worker:
         jobs, reports, cancel, ready = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event(), self._ctx.Event()
@@ -298,6 +301,8 @@ class TrainingManager:
             if job.process.is_alive():
                 job.process.terminate()
                 job.process.join(2)
+        for follower in self._followers:
+            follower.join(CANCEL_GRACE + 2)
         self._release(spare)
         del job, spare
         mp.active_children()  # forgets ended children (their Process objects hold the queues)
@@ -406,7 +411,9 @@ class TrainingManager:
 
         steps_per_epoch = -(-cfg["n_train"] // TrainConfig().batch_size)
         job.total_steps = steps_per_epoch * spec.epochs
-        threading.Thread(target=self._follow, args=(job, reports), daemon=True, name=f"train-follow-{job.id}").start()
+        follower = threading.Thread(target=self._follow, args=(job, reports), daemon=True, name=f"train-follow-{job.id}")
+        self._followers = [t for t in self._followers if t.is_alive()] + [follower]
+        follower.start()
         log.info("training job %s: %s into %s", job.id, spec, run_dir)
         return job
 
