@@ -30,15 +30,14 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
-from .encoding import Encoding, decode_weights, encode_weights
+from .document import KINDS, DocumentError, check, envelope
+from .encoding import Encoding, encode_weights
 
 if TYPE_CHECKING:
     from torch import Tensor
 
     from .longctx import LongRun
 
-SCHEMA_VERSION = 1
-KINDS = ("encoder_self", "decoder_self", "cross")
 ROW_SUM_TOLERANCE = 1e-2
 """A row is reported when its sum is further than this from 1 (float16 models drift by ~1e-3)."""
 RANGE_TOLERANCE = 1e-3
@@ -53,7 +52,7 @@ BYTES_PER_WEIGHT = 2 * 4 / 3
 """A float16 weight in a document: 2 bytes, base64-encoded."""
 
 
-class AttentionInputError(ValueError):
+class AttentionInputError(DocumentError):
     """Input that cannot be an attention document; the message names the argument and the shape it expected."""
 
 
@@ -291,35 +290,11 @@ def _is_hf_output(x: Any) -> bool:
 
 
 def _check_document(doc: Any, source: str) -> dict[str, Any]:
-    """A document as given (any encoding), after checking its shapes against its tokens."""
-    if not isinstance(doc, Mapping):
-        raise AttentionInputError(f"{source}: an attention document is a JSON object, not {type(doc).__name__}")
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise AttentionInputError(
-            f"{source}: schema_version {doc.get('schema_version')!r} is not supported "
-            f"(this attnviz reads version {SCHEMA_VERSION})"
-        )
-    tokens, attentions = doc.get("tokens"), doc.get("attentions")
-    if not isinstance(tokens, Mapping) or not isinstance(attentions, Mapping):
-        raise AttentionInputError(f"{source}: a document needs a 'tokens' and an 'attentions' object")
-    src, tgt = list(tokens.get("src") or []), list(tokens.get("tgt") or [])
-    sides = {"encoder_self": (src, src), "decoder_self": (tgt, tgt), "cross": (tgt, src)}
-    found = False
-    for kind, (q, k) in sides.items():
-        if attentions.get(kind) is None:
-            continue
-        found = True
-        try:
-            shape = decode_weights(attentions[kind]).shape
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AttentionInputError(f"{source}: attentions.{kind} cannot be decoded ({exc})") from None
-        if len(shape) != 4 or shape[2:] != (len(q), len(k)):
-            raise AttentionInputError(
-                f"{source}: attentions.{kind} has shape {list(shape)} but the tokens need [layers, heads, {len(q)}, {len(k)}]"
-            )
-    if not found:
-        raise AttentionInputError(f"{source}: the document holds no attention weights (encoder_self, decoder_self or cross)")
-    return dict(doc)
+    """A document as given (any encoding), after :func:`attnviz.document.check`."""
+    try:
+        return check(doc, source)
+    except DocumentError as exc:
+        raise AttentionInputError(str(exc)) from None
 
 
 def load_document(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -625,18 +600,17 @@ def prepare_document(
     tok: dict[str, list[str]] = {"src": src}
     if tgt:
         tok["tgt"] = tgt
-    doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "checkpoint": None,
-        "model": info,
-        "input": text if text is not None else joined,
-        "output": output if output is not None else (" ".join(tgt) if tgt and src else None),
-        "expected": None,
-        "tokens": tok,
-        "encoding": encoding,
-        "weighting": weighting,
-        "warnings": notes,
-    }
+    doc = envelope(
+        checkpoint=None,
+        model=info,
+        text=text if text is not None else joined,
+        output=output if output is not None else (" ".join(tgt) if tgt and src else None),
+        expected=None,
+        tokens=tok,
+        encoding=encoding,
+        weighting=weighting,
+        warnings=notes,
+    )
     if not big:
         doc["attentions"] = {k: encode_weights(arrays[k], encoding, precision) for k in KINDS if k in arrays}
         return doc, None

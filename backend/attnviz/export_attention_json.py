@@ -23,12 +23,12 @@ from torch import Tensor
 from .atomic import atomic_file
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .data import SAMPLE_INPUTS, TASKS, UnknownCharactersError, Vocab, target_for
+from .document import envelope
 from .encoding import ENCODINGS, Encoding, encode_weights
 from .inference import AttentionResult, run_attention, value_weighted
 from .model import SmallDecoder, SmallTransformer
 from .weighting import WEIGHTINGS, Weighting, check_weighting
 
-SCHEMA_VERSION = 1
 DEFAULT_TOP_K = 5
 """Predictions listed per decoding step in the document's optional ``steps``."""
 
@@ -102,23 +102,22 @@ def document_from_result(
     see :func:`~attnviz.encoding.encode_weights` (the document then needs ``orjson.OPT_SERIALIZE_NUMPY``).
     """
     c = ckpt.config
-    doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "checkpoint": checkpoint_name if checkpoint_name is not None else default_checkpoint_name(ckpt.path),
-        "model": {"task": ckpt.task, "epoch": ckpt.epoch, "n_layers": c.n_layers, "n_heads": c.n_heads, "d_model": c.d_model},
-        "input": result.text,
-        "output": result.output,
+    doc = envelope(
+        checkpoint=checkpoint_name if checkpoint_name is not None else default_checkpoint_name(ckpt.path),
+        model={"task": ckpt.task, "epoch": ckpt.epoch, "n_layers": c.n_layers, "n_heads": c.n_heads, "d_model": c.d_model},
+        text=result.text,
+        output=result.output,
         # a language-model task (induction) has no one right output for a text
-        "expected": target_for(ckpt.task, result.text, ckpt.vocab) if ckpt.task in TASKS else None,
-        "tokens": {"src": result.src_tokens, "tgt": result.tgt_tokens},
-        "encoding": encoding,
-        "weighting": weighting,
-        "attentions": {
+        expected=target_for(ckpt.task, result.text, ckpt.vocab) if ckpt.task in TASKS else None,
+        tokens={"src": result.src_tokens, "tgt": result.tgt_tokens},
+        encoding=encoding,
+        weighting=weighting,
+        attentions={
             kind: encode_weights(weights.numpy(), encoding, precision, json_as_array=json_as_array)
             for kind, weights in result.attentions.items()
         },
-        "warnings": list(result.warnings),
-    }
+        warnings=list(result.warnings),
+    )
     if top_k > 0 and result.tgt_ids:
         doc["steps"] = decoding_steps(result, ckpt.vocab, top_k, precision)
     if result.sampling is not None:

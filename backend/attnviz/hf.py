@@ -35,8 +35,9 @@ from typing import Any
 import torch
 
 from . import hf_attn
+from .document import envelope
 from .encoding import Encoding, encode_weights
-from .export_attention_json import DEFAULT_TOP_K, SCHEMA_VERSION, step_rows
+from .export_attention_json import DEFAULT_TOP_K, step_rows
 from .sampling import GREEDY, Sampler, Sampling
 from .weighting import Weighting, check_weighting, reweight
 
@@ -706,23 +707,22 @@ def document_of_run(
     tokens: dict[str, list[str]] = {"src": m.show(tok(run.src_ids))}
     if m.family != "encoder":
         tokens["tgt"] = m.show(tok(run.tgt_ids))
-    doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "checkpoint": name if name is not None else str(m.path),
-        "model": {"task": None, "epoch": None, **m.describe()},
-        "input": text,
-        "output": run.output,
-        "expected": None,
-        "tokens": tokens,
-        "encoding": encoding,
-        "weighting": weighting,
-        "attentions": {
+    doc = envelope(
+        checkpoint=name if name is not None else str(m.path),
+        model={"task": None, "epoch": None, **m.describe()},
+        text=text,
+        output=run.output,
+        expected=None,
+        tokens=tokens,
+        encoding=encoding,
+        weighting=weighting,
+        attentions={
             kind: encode_weights(w.numpy(), encoding, precision, json_as_array=json_as_array)
             for kind, w in run.attentions.items()
         },
-        "warnings": run.warnings,
-        "special_tokens": sorted(m.special_tokens),
-    }
+        warnings=run.warnings,
+    )
+    doc["special_tokens"] = sorted(m.special_tokens)
     if m.family != "encoder" and top_k > 0:
         doc["steps"] = decoding_steps(m, run, top_k, precision)
     if run.sampling is not None:

@@ -28,7 +28,6 @@ import torch
 from torch import Tensor, nn
 
 CROSS_NAMES = ("EncDecAttention", "encoder_attn", "crossattention", "cross_attn")
-KINDS = ("encoder_self", "decoder_self", "cross")
 
 
 @dataclass

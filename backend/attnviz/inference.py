@@ -20,7 +20,8 @@ import torch
 from torch import Tensor
 
 from .data import Vocab
-from .model import ATTENTION_KINDS, HeadMasks, SmallDecoder, SmallTransformer, _head_mask, causal_mask, padding_mask
+from .document import KINDS
+from .model import HeadMasks, SmallDecoder, SmallTransformer, _head_mask, causal_mask, padding_mask
 from .sampling import GREEDY, Sampler, Sampling
 from .weighting import reweight, value_norms
 
@@ -69,13 +70,11 @@ def parse_head_masks(model: SmallTransformer | SmallDecoder, ablate: list[tuple[
     if not ablate:
         return None
     c = model.config
-    masks: HeadMasks = {k: [None] * c.n_layers for k in ATTENTION_KINDS}
-    kinds = ("decoder_self",) if isinstance(model, SmallDecoder) else ATTENTION_KINDS
+    masks: HeadMasks = {k: [None] * c.n_layers for k in KINDS}
+    kinds = ("decoder_self",) if isinstance(model, SmallDecoder) else KINDS
     for kind, layer, head in ablate:
         if kind not in kinds:
-            raise ValueError(
-                f"unknown attention kind {kind!r}" if kind not in ATTENTION_KINDS else f"this model has no {kind} attention"
-            )
+            raise ValueError(f"unknown attention kind {kind!r}" if kind not in KINDS else f"this model has no {kind} attention")
         if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
             raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")
         vec = masks[kind][layer]
@@ -302,7 +301,7 @@ def trace_head(
     model), then :meth:`MultiHeadAttention.trace` recomputes its math.
     """
     c = model.config
-    if kind not in ATTENTION_KINDS:
+    if kind not in KINDS:
         raise ValueError(f"unknown attention kind {kind!r}")
     if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
         raise ValueError(f"no head {layer}.{head}: the model has {c.n_layers} layers × {c.n_heads} heads")

@@ -33,7 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-ATTENTION_KINDS = ("encoder_self", "decoder_self", "cross")
+from .document import KINDS  # the three attention kinds, named once for the model and its documents
+
 ARCHS = ("encoder-decoder", "decoder")
 
 
@@ -405,7 +406,7 @@ class SmallTransformer(nn.Module):
 
     def attention_module(self, kind: str, layer: int) -> MultiHeadAttention:
         """The :class:`MultiHeadAttention` of ``kind`` in ``layer``."""
-        if kind not in ATTENTION_KINDS:
+        if kind not in KINDS:
             raise ValueError(f"unknown attention kind {kind!r}")
         if not 0 <= layer < self.config.n_layers:
             raise ValueError(f"no layer {layer}: the model has {self.config.n_layers} layers")
@@ -427,7 +428,7 @@ class SmallTransformer(nn.Module):
         ``(B, T_q, d_model)``, key / value ``(B, T_k, d_model)``, mask broadcastable to
         ``(B, h, T_q, T_k)``.
         """
-        if kind not in ATTENTION_KINDS:
+        if kind not in KINDS:
             raise ValueError(f"unknown attention kind {kind!r}")
         if not 0 <= layer < self.config.n_layers:
             raise ValueError(f"no layer {layer}: the model has {self.config.n_layers} layers")

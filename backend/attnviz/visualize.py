@@ -30,10 +30,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .document import KINDS, DocumentError, check, sides
 from .encoding import decode_document
-from .model import ATTENTION_KINDS
 
-SCHEMA_VERSION = 1
 CMAP = "viridis"  # perceptually uniform and colour-blind safe
 KIND_TITLES = {
     "encoder_self": "encoder self-attention",
@@ -42,27 +41,19 @@ KIND_TITLES = {
 }
 
 
-class AttentionDocumentError(ValueError):
+class AttentionDocumentError(DocumentError):
     """A file or dict that is not a usable attention document; the message says why."""
 
 
 def validate_document(doc: Any, source: str = "document") -> dict[str, Any]:
-    """Check the parts of a schema-v1 document that plotting relies on; return it with the
-    attentions decoded to nested lists (compact float16 / uint8 encodings accepted)."""
-    if not isinstance(doc, dict):
-        raise AttentionDocumentError(f"{source}: an attention document is a JSON object, not {type(doc).__name__}")
-    version = doc.get("schema_version")
-    if version is None:
-        raise AttentionDocumentError(f"{source}: no schema_version; this is not an attnviz attention document")
-    if version != SCHEMA_VERSION:
-        raise AttentionDocumentError(
-            f"{source}: schema_version {version!r} is not supported (this attnviz reads version {SCHEMA_VERSION})"
-        )
-    for key in ("tokens", "attentions"):
-        if not isinstance(doc.get(key), dict):
-            raise AttentionDocumentError(f"{source}: missing or malformed {key!r}")
+    """Check a schema-v1 document (:func:`attnviz.document.check`); return it with the attentions
+    decoded to nested lists (compact float16 / uint8 encodings accepted)."""
     try:
-        return decode_document(doc)
+        return decode_document(check(doc, source))
+    except AttentionDocumentError:
+        raise
+    except DocumentError as exc:
+        raise AttentionDocumentError(str(exc)) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise AttentionDocumentError(f"{source}: cannot decode the attention weights: {exc}") from None
 
@@ -80,21 +71,11 @@ def load_attention_json(path: str | Path) -> dict[str, Any]:
     return validate_document(raw, str(path))
 
 
-def _tokens_for(doc: dict[str, Any], kind: str) -> tuple[list[str], list[str]]:
-    """``(query tokens, key tokens)`` of ``kind``: encoder rows are source tokens, decoder rows target tokens."""
-    src, tgt = list(doc["tokens"].get("src", [])), list(doc["tokens"].get("tgt", []))
-    if kind == "encoder_self":
-        return src, src
-    if kind == "decoder_self":
-        return tgt, tgt
-    return tgt, src
-
-
 def layer_weights(doc: dict[str, Any], kind: str, layer: int) -> np.ndarray:
     """The ``(heads, T_q, T_k)`` weights of one layer of one kind, with clear errors."""
     attentions = doc["attentions"]
     if kind not in attentions:
-        have = ", ".join(k for k in ATTENTION_KINDS if k in attentions) or "none"
+        have = ", ".join(k for k in KINDS if k in attentions) or "none"
         hint = " (an encoder-only model has no decoder kinds)" if kind in ("decoder_self", "cross") else ""
         raise AttentionDocumentError(f"the document has no {kind!r} attention{hint}; it has: {have}")
     layers = attentions[kind]
@@ -133,7 +114,7 @@ def _as_matrix(x: Any) -> np.ndarray | None:
 def _first_kind(doc: dict[str, Any], kind: str | None) -> str:
     if kind is not None:
         return kind
-    return next(k for k in ATTENTION_KINDS if k in doc["attentions"])
+    return next(k for k in KINDS if k in doc["attentions"])
 
 
 def _label_size(n: int, inches: float) -> float:
@@ -172,7 +153,7 @@ def plot_attention_matrix(
                 f"head {head} is out of range: layer {layer} of {kind} has heads 0..{weights.shape[0] - 1}"
             )
         m = weights[head]
-        q_tokens, k_tokens = _tokens_for(doc, kind)
+        q_tokens, k_tokens = sides(doc["tokens"])[kind]
         x_tokens = k_tokens if x_tokens is None else x_tokens
         y_tokens = q_tokens if y_tokens is None else y_tokens
         title = f"{KIND_TITLES.get(kind, kind)}, head {layer}.{head}" if title is None else title
@@ -229,7 +210,7 @@ def plot_heads(
     for h in chosen:
         if not 0 <= h < n_heads:
             raise AttentionDocumentError(f"head {h} is out of range: layer {layer} of {kind} has heads 0..{n_heads - 1}")
-    y_tokens, x_tokens = _tokens_for(doc, kind)
+    y_tokens, x_tokens = sides(doc["tokens"])[kind]
     cols = min(len(chosen), 4)
     rows = -(-len(chosen) // cols)
     T_q, T_k = weights.shape[1:]
@@ -261,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Plot the attention heads of one layer of an attention document as a PNG.",
     )
     parser.add_argument("document", help="attention JSON from attnviz.export_attention_json or the API")
-    parser.add_argument("--kind", choices=ATTENTION_KINDS, default="cross", help="which attention (default: cross)")
+    parser.add_argument("--kind", choices=KINDS, default="cross", help="which attention (default: cross)")
     parser.add_argument("--layer", type=int, default=0, help="layer index, from 0 (default 0)")
     parser.add_argument("--head", type=int, default=None, help="plot only this head (default: every head of the layer)")
     parser.add_argument("--out", required=True, help="PNG file to write")
@@ -277,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise AttentionDocumentError(
                     f"head {args.head} is out of range: layer {args.layer} of {args.kind} has heads 0..{weights.shape[0] - 1}"
                 )
-            y_tokens, x_tokens = _tokens_for(doc, args.kind)
+            y_tokens, x_tokens = sides(doc["tokens"])[args.kind]
             title = f"{KIND_TITLES[args.kind]}, head {args.layer}.{args.head}: {doc.get('input', '')!r}"
             ax = plot_attention_matrix(weights[args.head], title, x_tokens, y_tokens)
             fig = ax.figure  # type: ignore[assignment]

@@ -13,6 +13,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from attnviz.document import FIELDS, check
 from attnviz.encoding import decode_weights
 
 from ..browser import Server
@@ -59,6 +60,7 @@ def test_documents_by_family_equal_transformers(tiny_server: Server, tiny_root: 
     r = post(tiny_server.url, "/api/attention", {"checkpoint": f"hf/{name}", "text": TEXT, "max_new_tokens": 4, "precision": 8})
     assert r.status_code == 200, r.text
     doc = r.json()
+    assert check(doc, name) and list(doc)[: len(FIELDS)] == list(FIELDS)  # the one document shape
     tok, model = reference(tiny_root / "hf" / name, family)
     batch = tok(TEXT, return_tensors="pt")
     with torch.no_grad():

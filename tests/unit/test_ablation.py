@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from attnviz.checkpoint import Checkpoint
+from attnviz.document import KINDS
 from attnviz.inference import parse_head_masks, run_attention
-from attnviz.model import ATTENTION_KINDS, SmallTransformer
+from attnviz.model import SmallTransformer
 
 from ._tiny import train_tiny
 
@@ -30,7 +31,7 @@ def zero_head_by_hand(model: SmallTransformer, kind: str, layer: int, head: int)
     return ref
 
 
-@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_ablated_logits_equal_the_hand_zeroed_model(ckpt: Checkpoint, kind: str) -> None:
     model = ckpt.build_model().eval()
     src = torch.tensor([ckpt.vocab.encode(TEXT, add_eos=True)])

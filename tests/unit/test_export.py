@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from attnviz.checkpoint import Checkpoint
+from attnviz.document import KINDS
 from attnviz.encoding import decode_document, decode_weights, encode_weights
 from attnviz.export_attention_json import build_document, main
-from attnviz.model import ATTENTION_KINDS
 
 from ..conftest import TinyRun
 
@@ -31,7 +31,7 @@ def assert_schema_v1(doc: dict[str, Any]) -> None:
     assert all(isinstance(t, str) for t in src + tgt)
     assert isinstance(doc["warnings"], list) and all(isinstance(w, str) for w in doc["warnings"])
     shapes = {"encoder_self": (len(src), len(src)), "decoder_self": (len(tgt), len(tgt)), "cross": (len(tgt), len(src))}
-    assert set(doc["attentions"]) <= set(ATTENTION_KINDS) and "encoder_self" in doc["attentions"]
+    assert set(doc["attentions"]) <= set(KINDS) and "encoder_self" in doc["attentions"]
     for kind, layers in doc["attentions"].items():
         assert isinstance(layers, list) and len(layers) == model["n_layers"]
         for heads in layers:
@@ -50,7 +50,7 @@ def test_document_matches_the_schema(tiny_doc: dict[str, Any]) -> None:
 
 
 def test_rows_sum_to_one_within_rounding(tiny_doc: dict[str, Any]) -> None:
-    for kind in ATTENTION_KINDS:
+    for kind in KINDS:
         weights = np.asarray(tiny_doc["attentions"][kind])  # (L, H, T_q, T_k)
         assert np.allclose(weights.sum(-1), 1.0, atol=weights.shape[-1] * 0.5e-4 + 1e-9)
     causal = np.asarray(tiny_doc["attentions"]["decoder_self"])
@@ -91,7 +91,7 @@ def test_json_as_array_serialises_to_the_same_bytes(tiny_ckpt: Checkpoint, preci
 def test_compact_encodings_decode_to_the_json_weights(tiny_ckpt: Checkpoint, encoding: str, tolerance: float) -> None:
     exact = build_document(tiny_ckpt, "abcd", precision=8)
     compact = build_document(tiny_ckpt, "abcd", encoding=encoding)  # type: ignore[arg-type]
-    for kind in ATTENTION_KINDS:
+    for kind in KINDS:
         obj = compact["attentions"][kind]
         assert obj["dtype"] == encoding and obj["shape"] == list(np.asarray(exact["attentions"][kind]).shape)
         assert np.abs(decode_weights(obj) - np.asarray(exact["attentions"][kind])).max() <= tolerance

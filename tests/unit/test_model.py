@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from attnviz.checkpoint import Checkpoint
+from attnviz.document import KINDS
 from attnviz.inference import run_attention, trace_head
 from attnviz.model import (
-    ATTENTION_KINDS,
     DecoderLayer,
     EncoderLayer,
     FeedForward,
@@ -111,7 +111,7 @@ def test_shapes_through_every_module() -> None:
     model = SmallTransformer(ModelConfig(vocab_size=20, d_model=d, n_heads=h, n_layers=3, d_ff=64))
     logits, attn = model(torch.randint(3, 20, (B, T_s)), torch.randint(3, 20, (B, T_t)))
     assert logits.shape == (B, T_t, 20)
-    assert set(attn) == set(ATTENTION_KINDS)
+    assert set(attn) == set(KINDS)
     assert [w.shape for w in attn["encoder_self"]] == [(B, h, T_s, T_s)] * 3
     assert [w.shape for w in attn["decoder_self"]] == [(B, h, T_t, T_t)] * 3
     assert [w.shape for w in attn["cross"]] == [(B, h, T_t, T_s)] * 3
@@ -122,7 +122,7 @@ def test_rows_sum_to_one_and_decoder_cannot_look_ahead() -> None:
     src = torch.tensor([[5, 6, 7, 2, 0], [8, 9, 10, 11, 2]])
     tgt = torch.tensor([[1, 5, 6, 7], [1, 8, 9, 10]])
     _, attn = model(src, tgt)
-    for kind in ATTENTION_KINDS:
+    for kind in KINDS:
         for w in attn[kind]:
             torch.testing.assert_close(w.sum(-1), torch.ones(w.shape[:-1]), atol=1e-6, rtol=0)
     for w in attn["decoder_self"]:
@@ -130,7 +130,7 @@ def test_rows_sum_to_one_and_decoder_cannot_look_ahead() -> None:
         assert float(w[..., above].abs().max()) == 0.0
 
 
-@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_trace_recombines_into_the_head_output(tiny_ckpt: Checkpoint, kind: str) -> None:
     model = tiny_ckpt.build_model()
     result = run_attention(model, tiny_ckpt.vocab, "abcab")

@@ -12,8 +12,9 @@ import torch
 from torch import Tensor
 
 from attnviz.checkpoint import Checkpoint
+from attnviz.document import KINDS
 from attnviz.inference import AttentionResult, run_attention, trace_head
-from attnviz.model import ATTENTION_KINDS, SmallTransformer
+from attnviz.model import SmallTransformer
 
 from ._tiny import train_tiny
 
@@ -50,7 +51,7 @@ def module_output(model: SmallTransformer, result: AttentionResult, kind: str, l
     return captured[0][0]  # (T_q, d_model)
 
 
-@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_softmax_of_scaled_scores_times_v_is_the_head_output(model: SmallTransformer, result: AttentionResult, kind: str) -> None:
     c = model.config
     for layer in range(c.n_layers):
@@ -94,7 +95,7 @@ def test_trace_head_labels_the_axes(model: SmallTransformer, result: AttentionRe
 def test_trace_head_is_thread_safe_on_a_shared_model(ckpt: Checkpoint, model: SmallTransformer, result: AttentionResult) -> None:
     """No hook on the shared modules: traces interleaved with other texts' forward passes (and
     other traces) give exactly the serial answers."""
-    jobs = [(kind, layer, head) for kind in ATTENTION_KINDS for layer in range(2) for head in range(2)]
+    jobs = [(kind, layer, head) for kind in KINDS for layer in range(2) for head in range(2)]
     serial = {job: trace_head(model, result, *job)["tensors"]["weights"] for job in jobs}
 
     def trace(job: tuple[str, int, int]) -> tuple[tuple[str, int, int], Tensor]:
