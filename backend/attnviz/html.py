@@ -106,7 +106,7 @@ def checkpoint_page(
 
     from .errors import AttnvizError, UnknownCheckpoint, UnknownRun
     from .hf import resolve_device, resolve_dtype
-    from .server.model_cache import LoadedHF, ModelCache
+    from .server.model_cache import ModelCache
     from .server.registry import CheckpointRegistry, run_of
     from .server.service import AttentionService
 
@@ -115,7 +115,7 @@ def checkpoint_page(
         raise LessonError(f"the checkpoint directory {str(root)!r} does not exist (pass --checkpoints DIR)")
     resolve_device(device), resolve_dtype(dtype)
     models = ModelCache(2, device=device, dtype=dtype)
-    registry = CheckpointRegistry(root, hf_loader=lambda p: models.get_hf(p).encoder)
+    registry = CheckpointRegistry(root, hf_loader=lambda p: models.get_hf(p).model)
     service = AttentionService(registry=registry, models=models, max_text_len=max_text_len, timeline_cache_size=0)
     try:
         doc = orjson.loads(service.attention_json(checkpoint, text, 4, "float16", ()))
@@ -127,7 +127,7 @@ def checkpoint_page(
             # only this run, and not where it lives on this machine: the file is handed out
             data["checkpoints"] = {"checkpoint_dir": "", "runs": [r for r in listing["runs"] if r["name"] == run]}
         if with_math:
-            if isinstance(service.load_any(checkpoint), LoadedHF):
+            if not service.adapter(checkpoint).family.startswith("toy"):
                 raise LessonError(f"{checkpoint!r} is a pretrained model: the math step-through is for the toy models only")
             entries, size = [], 0
             for kind, layers in doc["attentions"].items():

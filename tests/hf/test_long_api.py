@@ -51,7 +51,7 @@ def client(root: Path) -> Iterator[TestClient]:
 
 def forward_calls(client: TestClient, name: str) -> list[int]:
     """A counter of the model's forward passes (a hook on the loaded model, to see whether it ran)."""
-    model = client.app.state.services.service.load_any(name).encoder.model  # type: ignore[attr-defined]
+    model = client.app.state.services.service.adapter(name).m.model  # type: ignore[attr-defined]
     calls = [0]
     model.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
     return calls

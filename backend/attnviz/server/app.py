@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Hugging Face directories are loaded once when first listed (through the shared model cache),
     # so an unloadable one is listed unusable with the reason and the first request is fast.
     registry = CheckpointRegistry(
-        settings.checkpoint_dir, settings.hf_models, hf_loader=lambda p: models.get_hf(p).encoder, limits=limits
+        settings.checkpoint_dir, settings.hf_models, hf_loader=lambda p: models.get_hf(p).model, limits=limits
     )
     service = AttentionService(
         registry=registry,

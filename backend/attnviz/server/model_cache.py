@@ -55,11 +55,11 @@ class LoadedModel:
 
 @dataclass
 class LoadedHF:
-    """A Hugging Face encoder directory, loaded (eager attention, eval mode, offline)."""
+    """A Hugging Face model directory of any family, loaded (eager attention, eval mode, offline)."""
 
     path: Path
     key: FileKey
-    encoder: HFModel  # any family (the name predates decoders)
+    model: HFModel
     nbytes: int = 0
 
 

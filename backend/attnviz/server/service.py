@@ -7,23 +7,18 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, cast
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import orjson
 
 from .. import longctx
 from ..checkpoint import CheckpointError, load_checkpoint
-from ..data import LM_TASKS
 from ..encoding import Encoding
 from ..ensemble import stack_models
 from ..errors import (
     AttnvizError,
-    EmptyText,
-    NotSupported,
     OutOfRange,
-    TextNotInVocabulary,
-    TextTooLong,
     TooLarge,
     UnknownCheckpoint,
     UnknownHandle,
@@ -31,29 +26,20 @@ from ..errors import (
 )
 from ..export_attention_json import document_from_result
 from ..hf import (
-    HFModel,
     HFModelError,
     HFNotInstalledError,
-    HFTextTooLongError,
-    HFUnsupportedError,
-    document_of_run,
-    hf_document,
-    hf_math,
 )
-from ..induction import heldout_summary
 from ..inference import (
-    EXTRA_DECODE_TOKENS,
     AttentionResult,
-    parse_head_masks,
     run_attention,
     run_attention_stacked,
-    trace_head,
     value_weighted,
 )
 from ..model import SmallDecoder, SmallTransformer
-from ..sampling import GREEDY, Sampling
+from ..sampling import Sampling
 from ..weighting import Weighting
-from .model_cache import LoadedHF, LoadedModel, ModelCache, module_bytes
+from .adapters import Detail, HFAdapter, Limits, ModelAdapter, ToyAdapter, not_supported
+from .model_cache import LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
 
 MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_characters)
@@ -88,32 +74,7 @@ def check_budget(docs: Sequence[dict[str, Any]], encoding: Encoding, precision: 
     check_weights(sum(weights_in(d) for d in docs), encoding, precision, budget, overview)
 
 
-Detail = Literal["auto", "full", "overview"]
 OVERVIEW_HINT = "ask for detail 'overview' (every head as a thumbnail, exact tiles on demand)"
-
-
-def hf_weight_bounds(m: HFModel, n: int, new: int) -> tuple[int, int]:
-    """The fewest and the most weights a full document of ``n`` input tokens may hold (a
-    generating model's size depends on how many of ``new`` tokens it generates)."""
-    heads = {kind: len(sites) * sites[0].n_heads for kind, sites in m.sites.items() if sites}
-    per = heads.get("encoder_self", 0) if m.family != "decoder" else 0
-    if m.family == "encoder":
-        return per * n * n, per * n * n
-    if m.family == "decoder":
-        most = n + max(0, min(new, m.max_length - n))
-        dec = heads.get("decoder_self", 0)
-        return dec * n * n, dec * most * most
-    t_most = 1 + max(0, min(new, m.max_length - 1))
-    dec, cross = heads.get("decoder_self", 0), heads.get("cross", 0)
-    return per * n * n + dec + cross * n, per * n * n + dec * t_most * t_most + cross * t_most * n
-
-
-def toy_weight_bounds(loaded: LoadedModel, text: str) -> tuple[int, int]:
-    """As :func:`hf_weight_bounds` for a toy checkpoint (it decodes at most len + 8 tokens)."""
-    c = loaded.ckpt.config
-    per, n = c.n_layers * c.n_heads, len(text) + 1
-    t_most = 1 + min(len(text) + EXTRA_DECODE_TOKENS, c.max_len - 1)
-    return per * (n * n + 1 + n), per * (n * n + t_most * t_most + t_most * n)
 
 
 def check_weights(n: int, encoding: Encoding, precision: int, budget: int, overview: bool = False) -> None:
@@ -144,94 +105,6 @@ def dumps(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def check_text(text: str, loaded: LoadedModel, max_text_len: int) -> None:
-    """422 ``empty_text`` / ``text_too_long`` / ``unknown_characters`` (with every position)."""
-    ckpt = loaded.ckpt
-    if text == "":
-        raise EmptyText("The text is empty; type at least one character.")
-    limit = min(max_text_len, ckpt.config.max_len - 1)
-    if len(text) > limit:
-        raise TextTooLong(
-            f"The text has {len(text)} characters; this checkpoint accepts at most {limit}. Shorten it.",
-            max_length=limit,
-        )
-    bad = ckpt.vocab.unknown_characters(text)
-    if bad:
-        listed = ", ".join(f"{ch!r} at position {pos}" for pos, ch in bad[:MAX_LISTED])
-        more = f" and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
-        n = len(bad)
-        raise TextNotInVocabulary(
-            f"Text has {n} character{'s' if n != 1 else ''} outside the vocabulary: {listed}{more}. "
-            f"Use only: {ckpt.vocab.chars!r}.",
-            invalid_characters=[{"char": ch, "position": pos} for pos, ch in bad],
-        )
-
-
-def check_toy_kind(loaded: LoadedModel, kind: str, what: str = "") -> None:
-    """422 ``not_supported`` for an encoder or cross-attention head of the decoder-only toy model."""
-    if isinstance(loaded.model, SmallDecoder) and kind != "decoder_self":
-        raise NotSupported(
-            f"{what}This decoder-only model has no {kind} attention; it has decoder_self only.",
-            family="toy-decoder",
-        )
-
-
-def check_head(loaded: LoadedModel, layer: int, head: int, what: str = "") -> None:
-    c = loaded.ckpt.config
-    if not 0 <= layer < c.n_layers or not 0 <= head < c.n_heads:
-        raise OutOfRange(
-            f"{what}There is no head {layer}.{head}: this model has layers 0–{c.n_layers - 1} and heads 0–{c.n_heads - 1}.",
-            n_layers=c.n_layers,
-            n_heads=c.n_heads,
-        )
-
-
-def not_supported(name: str, what: str, family: str = "encoder", supports: Sequence[str] = ()) -> NotSupported:
-    offered = f" It offers: {', '.join(supports)}." if supports else ""
-    return NotSupported(
-        f"{what} is not available for this pretrained model ({name!r} is a Hugging Face {family} model); "
-        f"see `supports` in /api/checkpoints.{offered}",
-        family=family,
-        supports=list(supports),
-    )
-
-
-def check_value_norm(name: str, m: HFModel, weighting: Weighting) -> None:
-    """422 ``not_supported`` for value-norm weighting where the attention modules (their value and
-    output projections) are not recognised."""
-    if weighting == "value_norm" and "math" not in m.supports:
-        raise not_supported(name, "Value-norm weighting (weighting 'value_norm')", m.family, m.supports)
-
-
-def no_tokens() -> EmptyText:
-    return EmptyText("The model's tokenizer makes no tokens of this text; type some words.")
-
-
-def too_many_tokens(exc: HFTextTooLongError) -> TextTooLong:
-    return TextTooLong(
-        f"The text is {exc.n_tokens} tokens long (special tokens included); this model accepts at most {exc.limit}. Shorten it.",
-        max_length=exc.limit,
-        n_tokens=exc.n_tokens,
-    )
-
-
-def check_hf_head(m: HFModel, kind: str, layer: int, head: int, what: str = "") -> None:
-    """422 ``not_supported`` for a kind the model lacks, ``out_of_range`` past its layers/heads."""
-    sites = m.sites.get(kind)
-    if not sites:
-        raise NotSupported(
-            f"{what}This {m.family} model has no {kind} attention; it has {', '.join(m.sites) or 'none'}.",
-            family=m.family,
-        )
-    n_heads = sites[0].n_heads
-    if not 0 <= layer < len(sites) or not 0 <= head < n_heads:
-        raise OutOfRange(
-            f"{what}There is no {kind} head {layer}.{head}: this model has layers 0–{len(sites) - 1} and heads 0–{n_heads - 1}.",
-            n_layers=len(sites),
-            n_heads=n_heads,
-        )
-
-
 @dataclass
 class AttentionService:
     """Names → models → documents. Methods block: call them through ``anyio.to_thread``."""
@@ -255,13 +128,18 @@ class AttentionService:
     _timelines: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
     _timeline_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def load_any(self, name: str) -> LoadedModel | LoadedHF:
-        """The model a name refers to: a toy checkpoint or a Hugging Face model directory."""
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_text_len, self.max_tokens, self.max_new_tokens, self.max_new_tokens_limit, self.overview_size)
+
+    def adapter(self, name: str) -> ModelAdapter:
+        """The model a name refers to (a toy checkpoint or a Hugging Face model directory), behind
+        the one interface every family has."""
         kind, path = self.registry.resolve_model(name)
         if kind == "toy":
-            return self.load(name)
+            return ToyAdapter(name, self.load(name), self.limits)
         try:
-            return self.models.get_hf(path)
+            return HFAdapter(name, self.models.get_hf(path), self.limits)
         except HFModelError as exc:
             reason = INSTALL_HF if isinstance(exc, HFNotInstalledError) else exc.reason
             raise Unusable(f"Model {name!r} cannot be used: {reason}.") from None
@@ -277,121 +155,6 @@ class AttentionService:
         except FileNotFoundError:
             raise UnknownCheckpoint(f"There is no checkpoint named {name!r}.") from None
 
-    def document(
-        self,
-        name: str,
-        text: str,
-        precision: int = 4,
-        encoding: Encoding = "json",
-        ablate: Sequence[tuple[str, int, int]] = (),
-        loaded: LoadedModel | None = None,
-        max_new_tokens: int | None = None,
-        sampling: Sampling = GREEDY,
-        weighting: Weighting = "attention",
-    ) -> dict[str, Any]:
-        loaded = loaded or self.load(name)
-        check_text(text, loaded, self.max_text_len)
-        for i, (kind, layer, head) in enumerate(ablate):
-            check_toy_kind(loaded, kind, f"ablate[{i}]: ")
-            check_head(loaded, layer, head, f"ablate[{i}]: ")
-        result = run_attention(
-            loaded.model,
-            loaded.ckpt.vocab,
-            text,
-            max_text_len=loaded.ckpt.max_text_len,
-            ablate=list(ablate) or None,
-            max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
-            sampling=sampling,
-        )
-        if weighting == "value_norm":
-            result = value_weighted(loaded.model, result, list(ablate) or None)
-        doc = document_from_result(
-            loaded.ckpt,
-            result,
-            checkpoint_name=name,
-            precision=precision,
-            encoding=encoding,
-            json_as_array=True,
-            weighting=weighting,
-        )
-        if loaded.ckpt.task in LM_TASKS and isinstance(loaded.model, SmallDecoder):
-            # what switching heads off does to the task, measured on held-out sequences (not only this text)
-            masks = parse_head_masks(loaded.model, list(ablate) or None)
-            doc["heldout"] = heldout_summary(loaded.model, loaded.ckpt.vocab, masks, loaded.ckpt.train)
-        return doc
-
-    def toy_new_tokens(self, loaded: LoadedModel, requested: int | None) -> int | None:
-        """The decoder-only toy model's ``max_new_tokens`` (the default when absent, 422 past the
-        bound); None for the encoder-decoder, which decodes until <eos> (the request's value unused)."""
-        if not isinstance(loaded.model, SmallDecoder):
-            return None
-        return self.bounded_new_tokens(requested)
-
-    def new_tokens(self, name: str, m: HFModel, requested: int | None) -> int:
-        """``max_new_tokens`` of a request: the default when absent, 422 past the setting's bound."""
-        if requested is not None and "generate" not in m.supports:
-            raise not_supported(name, "Generating tokens (max_new_tokens)", m.family, m.supports)
-        return self.bounded_new_tokens(requested)
-
-    def generating(self, name: str, m: HFModel, sampling: Sampling | None) -> Sampling:
-        """The sampling settings of a request (None: none given, greedy); 422 ``not_supported``
-        for an encoder, which generates nothing to sample."""
-        if sampling is not None and "generate" not in m.supports:
-            raise not_supported(name, "Sampling (temperature, top_k, top_p, seed)", m.family, m.supports)
-        return sampling or GREEDY
-
-    def bounded_new_tokens(self, requested: int | None) -> int:
-        """The default when absent, else ``requested`` within the server's bound (422 past it)."""
-        if requested is None:
-            return self.max_new_tokens
-        if requested > self.max_new_tokens_limit:
-            raise OutOfRange(
-                f"max_new_tokens is {requested}; this server generates at most {self.max_new_tokens_limit} tokens.",
-                max_new_tokens_limit=self.max_new_tokens_limit,
-            )
-        return requested
-
-    def hf_document(
-        self,
-        name: str,
-        loaded: LoadedHF,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Sequence[tuple[str, int, int]] = (),
-        max_new_tokens: int | None = None,
-        sampling: Sampling | None = None,
-        weighting: Weighting = "attention",
-    ) -> dict[str, Any]:
-        """The document of a Hugging Face model (by family); the limit is the model's, in tokens."""
-        m = loaded.encoder
-        if text.strip() == "":
-            raise EmptyText("The text is empty; type at least one word.")
-        if ablate and "ablate" not in m.supports:
-            raise not_supported(name, "Switching heads off (ablate)", m.family, m.supports)
-        for i, (kind, layer, head) in enumerate(ablate):
-            check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
-        new = self.new_tokens(name, m, max_new_tokens)
-        how = self.generating(name, m, sampling)
-        check_value_norm(name, m, weighting)
-        try:
-            return hf_document(
-                m,
-                text,
-                name=name,
-                precision=precision,
-                encoding=encoding,
-                json_as_array=True,
-                max_new_tokens=new,
-                ablate=ablate,
-                sampling=how,
-                weighting=weighting,
-            )
-        except HFTextTooLongError as exc:
-            raise too_many_tokens(exc) from None
-        except ValueError:  # the tokenizer made no tokens of it
-            raise no_tokens() from None
-
     def attention_json(
         self,
         name: str,
@@ -404,58 +167,16 @@ class AttentionService:
         sampling: Sampling | None = None,
         weighting: Weighting = "attention",
     ) -> bytes:
-        """``sampling``: how a generating model picks its tokens (None: nothing asked, greedy)."""
         """The document of ``text``: full, or an overview (``detail``; ``auto``: full when the most
-        weights it may hold fit the response budget). Sizes are decided before the model runs."""
-        loaded = self.load_any(name)
-        if isinstance(loaded, LoadedHF):
-            m = loaded.encoder
-            if text.strip() == "":
-                raise EmptyText("The text is empty; type at least one word.")
-            n = self.hf_tokens(m, text)  # 422 past the context, before the model runs
-            new = self.new_tokens(name, m, max_new_tokens) if m.family != "encoder" else self.max_new_tokens
-            self.generating(name, m, sampling)  # 422 for an encoder before the model runs
-            bounds = hf_weight_bounds(m, n, new)
-            if self.choose(detail, bounds, encoding, precision) == "overview":
-                doc = self.hf_overview(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
-            else:
-                doc = self.hf_document(name, loaded, text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
+        weights it may hold fit the response budget). Sizes are decided before the model runs.
+        ``sampling``: how a generating model picks its tokens (None: nothing asked, greedy)."""
+        model = self.adapter(name)
+        bounds = model.prepare(text, ablate, max_new_tokens, sampling, detail)  # 4xx before the model runs
+        args = (text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
+        if self.choose(detail, bounds, encoding, precision) == "overview":
+            doc = self.with_overview(*model.overview(*args), encoding)
         else:
-            check_text(text, loaded, self.max_text_len)
-            how = sampling or GREEDY  # every toy model generates
-            if isinstance(loaded.model, SmallDecoder):
-                # its context is a few dozen characters: always whole
-                if detail == "overview":
-                    raise NotSupported(
-                        f"{name} is a toy decoder whose longest text is {loaded.ckpt.config.max_len - 1} characters: its "
-                        "document always comes whole; ask for detail 'full' or 'auto'.",
-                    )
-                doc = self.document(
-                    name,
-                    text,
-                    precision,
-                    encoding,
-                    ablate,
-                    loaded=loaded,
-                    max_new_tokens=max_new_tokens,
-                    sampling=how,
-                    weighting=weighting,
-                )
-            elif self.choose(detail, toy_weight_bounds(loaded, text), encoding, precision) == "overview":
-                doc = self.toy_overview(name, loaded, text, precision, encoding, ablate, how, weighting)
-            else:
-                doc = self.document(
-                    name,
-                    text,
-                    precision,
-                    encoding,
-                    ablate,
-                    loaded=loaded,
-                    max_new_tokens=max_new_tokens,
-                    sampling=how,
-                    weighting=weighting,
-                )
-        if "attentions" in doc:
+            doc = model.document(*args)
             check_budget([doc], encoding, precision, self.max_response_bytes, overview=detail == "full")
             doc["detail"] = "full"
         doc["precision"] = precision if encoding == "json" else None
@@ -470,83 +191,6 @@ class AttentionService:
             check_weights(fewest, encoding, precision, self.max_response_bytes, overview=True)
             return "full"
         return "full" if most * bytes_per_weight(encoding, precision) <= self.max_response_bytes else "overview"
-
-    def hf_tokens(self, m: HFModel, text: str) -> int:
-        """The text's tokens (special tokens included); 422 past the model's context (or the
-        ``max_tokens`` setting) before the model runs."""
-        n = len(m.tokenizer(text, truncation=False)["input_ids"])
-        if n == 0:
-            raise no_tokens()
-        limit = m.max_length if self.max_tokens is None else min(m.max_length, self.max_tokens)
-        if n > limit:
-            raise too_many_tokens(HFTextTooLongError(n, limit))
-        return n
-
-    def hf_overview(
-        self,
-        name: str,
-        loaded: LoadedHF,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Sequence[tuple[str, int, int]],
-        max_new_tokens: int | None,
-        sampling: Sampling | None = None,
-        weighting: Weighting = "attention",
-    ) -> dict[str, Any]:
-        m = loaded.encoder
-        if ablate and "ablate" not in m.supports:
-            raise not_supported(name, "Switching heads off (ablate)", m.family, m.supports)
-        for i, (kind, layer, head) in enumerate(ablate):
-            check_hf_head(m, kind, layer, head, f"ablate[{i}]: ")
-        new = self.new_tokens(name, m, max_new_tokens)
-        how = self.generating(name, m, sampling)
-        try:
-            run, long, overviews = longctx.hf_overview(m, text, new, ablate, self.overview_size, how, weighting)
-        except HFTextTooLongError as exc:
-            raise too_many_tokens(exc) from None
-        except HFUnsupportedError:
-            what = "The overview of a long input (its attention modules are not recognised)"
-            raise not_supported(name, what, m.family, m.supports) from None
-        except ValueError:
-            raise no_tokens() from None
-        doc = document_of_run(m, run, name=name, precision=precision, encoding=encoding, json_as_array=True, weighting=weighting)
-        return self.with_overview(doc, long, overviews, encoding)
-
-    def toy_overview(
-        self,
-        name: str,
-        loaded: LoadedModel,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Sequence[tuple[str, int, int]],
-        sampling: Sampling = GREEDY,
-        weighting: Weighting = "attention",
-    ) -> dict[str, Any]:
-        for i, (_kind, layer, head) in enumerate(ablate):
-            check_head(loaded, layer, head, f"ablate[{i}]: ")
-        result = run_attention(
-            loaded.model,
-            loaded.ckpt.vocab,
-            text,
-            max_text_len=loaded.ckpt.max_text_len,
-            ablate=list(ablate) or None,
-            sampling=sampling,
-        )
-        assert isinstance(loaded.model, SmallTransformer)  # attention() keeps a toy decoder's documents whole
-        if weighting == "value_norm":
-            result = value_weighted(loaded.model, result, list(ablate) or None)
-        long, overviews = longctx.toy_overview(loaded.model, result, ablate, self.overview_size)
-        doc = document_from_result(
-            loaded.ckpt,
-            replace(result, attentions={}),
-            checkpoint_name=name,
-            precision=precision,
-            encoding=encoding,
-            weighting=weighting,
-        )
-        return self.with_overview(doc, long, overviews, encoding)
 
     def with_overview(
         self, doc: dict[str, Any], long: longctx.LongRun, overviews: dict[str, longctx.Overview], encoding: Encoding
@@ -607,36 +251,6 @@ class AttentionService:
             raise OutOfRange(str(exc), **exc.extra) from None
         return orjson.dumps({"handle": handle, **out})
 
-    def hf_math_json(
-        self,
-        name: str,
-        loaded: LoadedHF,
-        text: str,
-        kind: str,
-        layer: int,
-        head: int,
-        max_new_tokens: int | None,
-        sampling: Sampling | None = None,
-    ) -> bytes:
-        m = loaded.encoder
-        if "math" not in m.supports:
-            raise not_supported(name, "The step-through of the attention math", m.family, m.supports)
-        if text.strip() == "":
-            raise EmptyText("The text is empty; type at least one word.")
-        check_hf_head(m, kind, layer, head)
-        new = self.new_tokens(name, m, max_new_tokens)
-        how = self.generating(name, m, sampling)
-        try:
-            traced = hf_math(m, text, kind, layer, head, new, how)
-        except HFTextTooLongError as exc:
-            raise too_many_tokens(exc) from None
-        except HFUnsupportedError as exc:
-            raise NotSupported(f"The step-through is not available: {exc}.") from None
-        except ValueError:  # the tokenizer made no tokens of it
-            raise no_tokens() from None
-        tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
-        return orjson.dumps({"checkpoint": name, "input": text, **traced, "tensors": tensors})
-
     def math_json(
         self,
         name: str,
@@ -648,24 +262,7 @@ class AttentionService:
         sampling: Sampling | None = None,
     ) -> bytes:
         """``sampling``: the decoder side runs on the same sampled output as /api/attention's."""
-        loaded_any = self.load_any(name)
-        if isinstance(loaded_any, LoadedHF):
-            return self.hf_math_json(name, loaded_any, text, kind, layer, head, max_new_tokens, sampling)
-        loaded = loaded_any
-        check_text(text, loaded, self.max_text_len)
-        check_toy_kind(loaded, kind)
-        check_head(loaded, layer, head)
-        result = run_attention(
-            loaded.model,
-            loaded.ckpt.vocab,
-            text,
-            max_text_len=loaded.ckpt.max_text_len,
-            max_new_tokens=self.toy_new_tokens(loaded, max_new_tokens),
-            sampling=sampling or GREEDY,
-        )
-        traced = trace_head(loaded.model, result, kind, layer, head)  # no hooks: shares the model safely
-        tensors = {key: {"shape": list(t.shape), "data": t.tolist()} for key, t in traced["tensors"].items()}
-        return orjson.dumps({"checkpoint": name, "input": text, "output": result.output, **traced, "tensors": tensors})
+        return orjson.dumps(self.adapter(name).math(text, kind, layer, head, max_new_tokens, sampling))
 
     def _run_epochs(self, loaded: list[LoadedModel], text: str) -> list[AttentionResult]:
         """Every epoch's :class:`AttentionResult` for ``text``: the epochs of one architecture and
@@ -745,8 +342,8 @@ class AttentionService:
 
         names = [m.name for m in usable] + [n for n, _ in extra]
         loaded = [self.load(m.name) for m in usable] + [lm for _, lm in extra]
-        for lm in loaded:
-            check_text(text, lm, self.max_text_len)
+        for name, lm in zip(names, loaded, strict=True):
+            ToyAdapter(name, lm, self.limits).check_text(text)
         results = self._run_epochs(loaded, text)
         if weighting == "value_norm":  # each epoch's own W^V and W^O
             results = [value_weighted(lm.model, r) for lm, r in zip(loaded, results, strict=True)]
