@@ -130,7 +130,7 @@ class ToyAdapter:
 
     @property
     def decoder_only(self) -> bool:
-        return isinstance(self.loaded.model, SmallDecoder)
+        return self.loaded.ckpt.config.arch == "decoder"
 
     def check_text(self, text: str) -> None:
         """422 ``empty_text`` / ``text_too_long`` / ``unknown_characters`` (with every position)."""

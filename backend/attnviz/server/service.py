@@ -35,7 +35,7 @@ from ..inference import (
     run_attention_stacked,
     value_weighted,
 )
-from ..model import SmallDecoder, SmallTransformer
+from ..model import SmallTransformer
 from ..sampling import Sampling
 from ..weighting import Weighting
 from .adapters import Detail, HFAdapter, Limits, ModelAdapter, ToyAdapter, not_supported
@@ -271,7 +271,7 @@ class AttentionService:
         groups: dict[tuple[Any, ...], list[int]] = {}
         results: list[AttentionResult | None] = [None] * len(loaded)
         for i, lm in enumerate(loaded):
-            if isinstance(lm.model, SmallDecoder):  # small and few: one after another, unstacked
+            if lm.ckpt.config.arch == "decoder":  # small and few: one after another, unstacked
                 results[i] = run_attention(
                     lm.model, lm.ckpt.vocab, text, max_text_len=lm.ckpt.max_text_len, max_new_tokens=self.max_new_tokens
                 )

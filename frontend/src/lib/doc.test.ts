@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToBase64 } from './base64';
-import { availableKinds, decodeDocument, DocumentError, headMatrix, isMasked, keySide, querySide, toJsonDocument, weightAt } from './doc';
+import { availableKinds, decodeDocument, headMatrix, isMasked, keySide, querySide, toJsonDocument, weightAt } from './doc';
+import { DocumentError } from './documentError';
 import { floatToHalf } from './float16';
 
 function nested(L: number, H: number, Q: number, K: number, f: (l: number, h: number, q: number, k: number) => number) {

@@ -5,8 +5,10 @@
 import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo, Sampling, Weighting } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
+import { DocumentError } from './documentError';
 import { decodeFloat16 } from './float16';
 import { decodeSampling } from './sampling';
+import { decodeUint8 } from './uint8';
 import { decodeOverviewKinds, type OverviewRun, type Pooled, type TileSource } from './tiled';
 
 export type Side = 'src' | 'tgt';
@@ -63,13 +65,6 @@ export interface AttnDoc {
   merged?: { tokens: { src: string[]; tgt: string[] }; groups: { src: number[][]; tgt: number[][] } };
 }
 
-export class DocumentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DocumentError';
-  }
-}
-
 export const KIND_LABEL: Record<AttentionKind, string> = {
   encoder_self: 'Encoder self-attention',
   decoder_self: 'Decoder self-attention (masked)',
@@ -114,15 +109,6 @@ function isCompact(w: EncodedWeights): w is CompactWeights {
   return !Array.isArray(w) && typeof w === 'object' && w !== null && 'dtype' in w;
 }
 
-/** uint8 → (value * scale)² (square-root companded, `compand: "sqrt"`) or value * scale (older
- *  linear documents), through a 256-entry table. */
-export function decodeUint8(bytes: Uint8Array, scale: number, compand: string | null = null): Float32Array {
-  const lut = new Float32Array(256);
-  for (let i = 0; i < 256; i++) lut[i] = compand === 'sqrt' ? (i * scale) ** 2 : i * scale;
-  const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = lut[bytes[i]!]!;
-  return out;
-}
 
 function decodeCompact(w: CompactWeights, kind: string): { shape: number[]; data: Float32Array } {
   const shape = w.shape;

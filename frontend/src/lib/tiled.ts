@@ -10,8 +10,10 @@ import type { AblateHead, AttentionKind, CompactWeights, SamplingRequest, Weight
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
-import { decodeUint8, DocumentError, type AttnDoc, type AttnTensor } from './doc';
+import type { AttnDoc, AttnTensor } from './doc';
+import { DocumentError } from './documentError';
 import type { HeadStats } from './stats';
+import { decodeUint8 } from './uint8';
 
 /** The server's statistics of an overview, `[layer][head]` each (computed on the exact weights). */
 export type OverviewStats = Partial<Record<'entropy' | 'distance' | 'first_token' | 'previous_token' | 'self_token' | 'local', number[][]>>;

@@ -1,0 +1,99 @@
+"""The backend's shape: no import cycle between its modules, and no code outside the model
+adapters asking which kind of model it holds."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "backend" / "attnviz"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, anywhere in it (a function's lazy import
+    included; ``if TYPE_CHECKING:`` blocks left out, as they never run)."""
+    files = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for name, path in files.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skipped = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+                if not node.level:
+                    base = node.module or ""
+                for alias in node.names:
+                    target = f"{base}.{alias.name}" if f"{base}.{alias.name}" in files else base
+                    if target in files and target != name:
+                        graph[name].add(target)
+            elif isinstance(node, ast.Import):
+                graph[name] |= {a.name for a in node.names if a.name in files and a.name != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found: list[list[str]] = []
+    state: dict[str, str] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                found.append(stack[stack.index(nxt) :])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def test_the_graph_is_read() -> None:
+    graph = import_graph()
+    assert "attnviz.document" in graph["attnviz.anywhere"]
+    assert "attnviz.server.adapters" in graph["attnviz.server.service"]
+
+
+def test_no_import_cycle_in_the_backend() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_a_cycle_is_found_where_there_is_one() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+MODEL_TYPES = re.compile(r"isinstance\([^)]*\b(SmallDecoder|SmallTransformer|HFModel|LoadedHF|LoadedModel)\b")
+
+
+def test_the_service_and_the_notebook_layer_never_ask_a_models_type() -> None:
+    """Only the adapters (server/adapters.py) and the toy models' own code (model, inference,
+    training) tell model types apart; the service, the routes, the CLI and the notebook layer ask
+    an adapter."""
+    own = {"model.py", "inference.py", "train.py"}
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{i}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name not in own and path != PACKAGE / "server" / "adapters.py"
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if MODEL_TYPES.search(line)
+    ]
+    assert offenders == []
