@@ -42,6 +42,9 @@ GEOMETRY_JS = """() => {
 }"""
 
 
+CLEAR_SELECTORS = {"model-view-stat": ".mv-stat"}  # the lesson steps' `clear` names in use
+
+
 def step_params(step: dict[str, Any]) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(step["state"]).items()}
 
@@ -96,6 +99,17 @@ def test_every_step_opens_with_its_view_and_an_uncovered_highlight(server: Serve
                 if run:
                     assert q["ckpt"].startswith(run), where
             assert_highlight_clear(page, where)
+            for name in step.get("clear", []):  # what the prose sends the student to: not under the panel
+                spot = page.locator(CLEAR_SELECTORS[name])
+                if spot.is_visible():
+                    a, b = spot.bounding_box(), page.get_by_test_id("lesson-panel").bounding_box()
+                    apart = (
+                        a["x"] + a["width"] <= b["x"]
+                        or b["x"] + b["width"] <= a["x"]
+                        or a["y"] + a["height"] <= b["y"]
+                        or b["y"] + b["height"] <= a["y"]
+                    )
+                    assert apart, f"{where}: the lesson panel {b} covers {name} {a}"
     # the Lessons menu's button fits the top bar: it runs into nothing (Exit presenter / Open…)
     right = page.get_by_test_id("lessons-button").bounding_box()
     nxt = page.get_by_test_id("present-toggle" if viewport.endswith("present") else "open-file").bounding_box()

@@ -122,6 +122,18 @@ describe('panel placement', () => {
     const t = { left: 0, top: 0, width: 1200, height: 700 };
     expect(placePanel(t, W, H, 1280, 720).covers).toBeLessThan(W * H);
   });
+  it('keeps clear of what the prose points to before the rest of what it avoids', () => {
+    const t = { left: 600, top: 80, width: 660, height: 60 };
+    const menu = { left: 30, top: 100, width: 220, height: 28 };
+    const views = [
+      { left: 360, top: 150, width: 920, height: 570 },
+      { left: 0, top: 300, width: 360, height: 420 },
+    ];
+    expect(inter(placePanel(t, W, H, 1280, 720, views), menu)).toBe(true); // the corner by the menu wins otherwise
+    const p = placePanel(t, W, H, 1280, 720, views, 12, [menu]);
+    expect(inter(p, menu)).toBe(false);
+    expect(inter(p, t)).toBe(false);
+  });
 });
 
 describe('lesson URLs', () => {

@@ -17,6 +17,7 @@ export const HIGHLIGHTS = {
   architecture: '[data-testid=architecture]',
   'epoch-select': '[data-testid=epoch-select]',
   'text-input': '[data-testid=text-input]',
+  'model-view-stat': '.mv-stat',
 } as const;
 export type HighlightName = keyof typeof HIGHLIGHTS;
 
@@ -96,6 +97,9 @@ export interface LessonStep {
   state: string;
   /** the element pointed at (a name of HIGHLIGHTS) */
   highlight: HighlightName;
+  /** other elements the prose sends the student to (names of HIGHLIGHTS), kept clear of the panel
+   *  before anything else when there is room */
+  clear?: HighlightName[];
   prose: string;
   question?: Question;
 }
@@ -127,7 +131,10 @@ export function validateLesson(raw: unknown, where = 'lesson'): string[] {
     if (typeof s.state !== 'string') errs.push(`${at}: state must be a query string`);
     else for (const k of new URLSearchParams(s.state).keys()) if (!(STATE_KEYS as readonly string[]).includes(k)) errs.push(`${at}: state key "${k}" is not one a step may set`);
     if (!(typeof s.highlight === 'string' && s.highlight in HIGHLIGHTS)) errs.push(`${at}: highlight must be one of ${Object.keys(HIGHLIGHTS).join(', ')}`);
-    const extra = Object.keys(s).filter((k) => !['title', 'state', 'highlight', 'prose', 'question'].includes(k));
+    if (s.clear !== undefined && !(Array.isArray(s.clear) && s.clear.every((c) => typeof c === 'string' && c in HIGHLIGHTS))) {
+      errs.push(`${at}: clear must be a list of ${Object.keys(HIGHLIGHTS).join(', ')}`);
+    }
+    const extra = Object.keys(s).filter((k) => !['title', 'state', 'highlight', 'clear', 'prose', 'question'].includes(k));
     if (extra.length) errs.push(`${at}: unknown field(s) ${extra.join(', ')}`);
     if (s.question !== undefined) errs.push(...validateQuestion(s.question, at));
     return undefined;
@@ -277,7 +284,8 @@ function overlap(a: Rect, b: Rect): number {
 /**
  * Where the lesson panel (`w` × `h`) goes in the viewport (`vw` × `vh`): never over `target` (the
  * highlighted element, null = none) when any spot allows it, and over as little of `avoid` (what
- * the step is about: the heatmap, an open insight panel) as it can. Spots: beside the target,
+ * the step is about: the heatmap, an open insight panel) as it can, and before anything else over
+ * none of `clear` (what the step's prose sends the student to). Spots: beside the target,
  * above / below it, the viewport's corners; `covers` is the area of the target it covers.
  */
 export function placePanel(
@@ -288,6 +296,7 @@ export function placePanel(
   vh: number,
   avoid: Rect[] = [],
   margin = 12,
+  clear: Rect[] = [],
 ): { left: number; top: number; covers: number } {
   const clampX = (x: number) => Math.max(margin, Math.min(vw - w - margin, x));
   const clampY = (y: number) => Math.max(margin, Math.min(vh - h - margin, y));
@@ -313,7 +322,7 @@ export function placePanel(
     if (!inside) continue;
     const box = { left: c.left, top: c.top, width: w, height: h };
     const covers = target ? overlap(box, target) : 0;
-    const score = covers * 1e6 + avoid.reduce((a, r) => a + overlap(box, r), 0);
+    const score = covers * 1e6 + clear.reduce((a, r) => a + 1e3 * overlap(box, r), 0) + avoid.reduce((a, r) => a + overlap(box, r), 0);
     if (score < bestScore) {
       bestScore = score;
       best = { ...c, covers };

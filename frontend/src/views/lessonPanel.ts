@@ -514,7 +514,10 @@ export function createLessonPanel(store: Store<AppState>) {
       .filter((e): e is Element => !!e && !e.contains(lastHighlight) && !lastHighlight?.contains(e))
       .map((e) => e.getBoundingClientRect())
       .filter((b) => b.width > 0 && b.height > 0);
-    const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid);
+    const clear = (stepOf(store.get())?.step.clear ?? [])
+      .map((name) => document.querySelector(HIGHLIGHTS[name])?.getBoundingClientRect())
+      .filter((b): b is DOMRect => !!b && b.width > 0 && b.height > 0);
+    const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid, 12, clear);
     panel.style.left = `${Math.round(p.left)}px`;
     panel.style.top = `${Math.round(p.top)}px`;
   }
