@@ -42,6 +42,23 @@ def test_wordpiece_pieces_group_into_words(hf_server: Server, new_page: Any, vie
     expect(toggle).not_to_be_checked()
     toggle.check()
     expect(chips).to_have_text(["[CLS]", "tokenization", "helps", "embeddings", "[SEP]"])
+    # a merged word longer than the arcs' label column is cut with an ellipsis, inside the panel,
+    # and says itself in full on hover
+    page.locator("[data-view=arcs] svg text.tok-q").nth(3).wait_for()
+    panel = page.get_by_test_id("arc-view").bounding_box()
+    for label in page.locator("[data-view=arcs] svg text").all():
+        box = label.bounding_box()
+        assert box and panel["x"] <= box["x"] and box["x"] + box["width"] <= panel["x"] + panel["width"], label.text_content()
+    labels = page.locator("[data-view=arcs] svg text.tok-q")
+    words = labels.evaluate_all("els => els.map((e) => e.firstChild.nodeValue)")  # the label, not its <title>
+    titles = labels.evaluate_all("els => els.map((e) => e.querySelector('title')?.textContent ?? null)")
+    assert [t for t in titles if t] == [
+        full for w, full in zip(words, ["[CLS]", "tokenization", "helps", "embeddings", "[SEP]"], strict=True) if w != full
+    ]
+    assert all(
+        w == full or (w.endswith("…") and full.startswith(w[:-1]))
+        for w, full in zip(words, ["[CLS]", "tokenization", "helps", "embeddings", "[SEP]"], strict=True)
+    ), words
     expect(page.get_by_test_id("words-rule")).to_have_text("(keys summed, queries averaged)")
     assert url_params(page)["words"] == "1"
     expect(page.get_by_test_id("focus-heatmap-canvas")).to_have_attribute("aria-label", re.compile("5 queries by 5 keys$"))

@@ -12,6 +12,7 @@ import { headMatrix, KIND_LABEL, keySide, querySide, type AttnTensor } from '../
 import { ARC_MAX_ROW, ARC_MIN_ROW, ARC_TOP, arcGeometry, arcTokenAt, arcY, labelStride, type ArcGeom } from '../lib/geometry';
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
+import { clipText } from '../lib/text';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
@@ -215,6 +216,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
 
     const stride = labelStride(g.row, 9);
     const fs = Math.max(8, Math.min(13 * zoom, g.row * 0.72));
+    const fitChars = Math.max(3, Math.floor((g.xq - 4) / (0.62 * fs))); // monospace: ~0.6 em a character
     // labels: rewritten only when the tokens or their places changed, not for a layer, heads or
     // mass change (1 024 labels at 512 tokens), nor when the document replaces its skeleton
     const labelKey = [qTokens.join('\0'), kTokens.join('\0'), g.xq, g.xk, g.height, fs, stride];
@@ -235,7 +237,12 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
         .style('font-size', `${fs}px`) // a style: the .tok class rule would beat an attribute
         .classed('special', (d) => d.special)
         .classed('thin', (d) => d.i % stride !== 0)
-        .text((d) => d.text);
+        .text((d) => clipText(d.text, fitChars))
+        // a token cut to its column says itself in full on hover
+        .selectAll('title')
+        .data((d) => (clipText(d.text, fitChars) === d.text ? [] : [d.text]))
+        .join('title')
+        .text((x) => x);
     }
     const nHeads = shownHeads(s, t).length;
     stat.text(
