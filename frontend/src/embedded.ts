@@ -131,7 +131,6 @@ export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () =
   document.body.classList.toggle('notebook', location.protocol === 'about:');
   const input = document.querySelector<HTMLInputElement>('[data-testid="text-input"]');
   input?.setAttribute('readonly', '');
-  input?.setAttribute('title', 'The text this file was saved with. To run another text, use the attnviz app (attnviz serve) or attnviz.show.');
   try {
     show(embeddedDoc);
   } catch (e) {

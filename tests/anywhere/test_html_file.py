@@ -97,7 +97,8 @@ def test_array_file_paints_every_view_offline(array_file: tuple[Path, np.ndarray
     # ...and does not look like a box to type in: no border, no field background, says why on hover
     looks = box.evaluate("(el) => { const s = getComputedStyle(el); return [s.borderTopColor, s.backgroundColor, s.cursor]; }")
     assert looks == ["rgba(0, 0, 0, 0)", "rgba(0, 0, 0, 0)", "default"], looks
-    assert "saved with" in (box.get_attribute("title") or "")
+    title = box.get_attribute("title") or ""
+    assert "saved with" in title and title.startswith(f"“{box.input_value()}”"), title  # the whole text, however wide
     # the hovered cell shows the embedded weight
     doc = embedded_document(path)
     enc = decode_weights(doc, "encoder_self")
@@ -152,6 +153,10 @@ def test_cli_lesson_file_embeds_timeline_and_math(lesson_file: Path, tiny_run: T
     page = tab.page
     shown = open_file(tab, lesson_file)
     assert shown["ckpt"] == name and shown["input"] == "hello"
+    # with the run's listing embedded too, the read-only text still says what it is on hover
+    assert (page.get_by_test_id("text-input").get_attribute("title") or "").startswith(
+        "“hello”: the text this file was saved with"
+    )
     enc = doc["attentions"]["encoder_self"]["shape"]
     assert_main_views_painted(page, enc[0], enc[1], enc[2], enc[3])
     # training timeline: one small multiple per epoch, scrubbing shows another epoch's document

@@ -152,6 +152,7 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     epochSel.attr('title', cur ? epochLabel(cur) : null);
     const c = cur;
     const maxTokens = typeof c?.config?.max_length === 'number' ? c.config.max_length : null;
+    if ((input.node() as HTMLInputElement).readOnly) return; // a saved file's text: renderText titles it
     input
       .attr('maxlength', null)
       .attr(
@@ -164,6 +165,8 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
   function renderText(s: AppState) {
     const el = input.node() as HTMLInputElement;
     if (el.value !== s.text) el.value = s.text;
+    // a saved file's text, read-only and perhaps wider than its box: the whole of it on hover
+    if (el.readOnly) el.title = `“${s.text}”: the text this file was saved with. To run another text, use the attnviz app (attnviz serve) or attnviz.show.`;
     const inv = s.error?.invalidCharacters.length && s.error.text === s.text ? s.error.invalidCharacters : [];
     backdrop
       .selectAll<HTMLSpanElement, { text: string; invalid: boolean }>('span')
