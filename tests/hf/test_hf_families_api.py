@@ -4,6 +4,7 @@ weights), compared with transformers itself."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from attnviz.document import FIELDS, check
 from attnviz.encoding import decode_weights
 
 from ..browser import Server
-from .conftest import make_app
+from .conftest import _link_or_copy, make_app
 from .tiny_models import TINY
 
 transformers = pytest.importorskip("transformers")
@@ -203,3 +204,22 @@ def test_least_recently_used_models_leave_the_byte_budget_first(tiny_root: Path)
     cache.get_hf(gpt)  # now the most recent
     cache.get_hf(bart)  # over budget: llama (least recently used) goes, gpt (loaded first, used since) stays
     assert list(cache._items) == [gpt, bart] and cache.nbytes <= sizes[gpt] + sizes[bart]
+
+
+def test_every_models_adapter_is_the_family_the_listing_names(scratch_root: Path, tiny_root: Path) -> None:
+    """One adapter a family: the toy encoder-decoder and decoder-only runs, and the Hugging Face
+    encoder (MiniLM), decoders and encoder-decoders are driven as listed, and serve what they list."""
+    from attnviz.train import TrainConfig, train
+
+    shutil.copytree(tiny_root / "hf", scratch_root / "hf", dirs_exist_ok=True, copy_function=_link_or_copy)
+    small = {"epochs": 1, "n_train": 128, "n_eval": 16, "d_model": 16, "n_layers": 2, "threads": 1}
+    train(TrainConfig.for_task("induction", save_dir=str(scratch_root / "induction"), **small), progress=False)
+    with TestClient(make_app(scratch_root)) as client:
+        listed = {c["name"]: c for run in client.get("/api/checkpoints").json()["runs"] for c in run["checkpoints"]}
+        service = client.app.state.services.service  # type: ignore[attr-defined]
+        families = set()
+        for name, meta in listed.items():
+            adapter = service.adapter(name)
+            assert (adapter.family, list(adapter.supports)) == (meta["family"], meta["supports"]), name
+            families.add(adapter.family)
+        assert families == {"toy", "toy-decoder", "encoder", "decoder", "encoder-decoder"}

@@ -29,6 +29,7 @@ from ..model import SmallDecoder, SmallTransformer
 from ..sampling import GREEDY, Sampling
 from ..weighting import Weighting
 from .model_cache import LoadedHF, LoadedModel
+from .registry import FAMILY_SUPPORTS, toy_family
 
 MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_characters)
 Ablate = Sequence[tuple[str, int, int]]
@@ -67,6 +68,11 @@ class ModelAdapter(Protocol):
     @property
     def family(self) -> str:
         """``toy``, ``toy-decoder``, or a Hugging Face ``encoder``, ``decoder``, ``encoder-decoder``."""
+        ...
+
+    @property
+    def supports(self) -> tuple[str, ...]:
+        """What it can serve (the listing's ``supports``): attention, generate, steps, math, ablate, ..."""
         ...
 
     def prepare(
@@ -126,7 +132,11 @@ class ToyAdapter:
 
     @property
     def family(self) -> str:
-        return "toy-decoder" if self.decoder_only else "toy"
+        return toy_family(self.loaded.ckpt.config.arch)
+
+    @property
+    def supports(self) -> tuple[str, ...]:
+        return FAMILY_SUPPORTS[self.family]
 
     @property
     def decoder_only(self) -> bool:
@@ -312,6 +322,10 @@ class HFAdapter:
     @property
     def family(self) -> str:
         return self.m.family
+
+    @property
+    def supports(self) -> tuple[str, ...]:
+        return tuple(self.m.supports)
 
     def refuse(self, what: str) -> NotSupported:
         return not_supported(self.name, what, self.m.family, self.m.supports)

@@ -62,6 +62,13 @@ FAMILY_SUPPORTS: dict[str, tuple[Feature, ...]] = {
     "decoder": ("attention", "generate", "steps", "math", "ablate", "special_tokens"),
     "encoder-decoder": ("attention", "generate", "steps", "math", "ablate", "special_tokens"),
 }
+
+
+def toy_family(arch: str) -> Family:
+    """The family of a toy checkpoint of ``arch`` (its ModelConfig's)."""
+    return "toy-decoder" if arch == "decoder" else "toy"
+
+
 HF_PREFIX = "hf:"  # names of the directories configured in ATTNVIZ_HF_MODELS
 HF_KEY_FILES = ("config.json", *WEIGHT_FILES, *TOKENIZER_FILES, "tokenizer_config.json")
 INSTALL_HF = "the 'hf' extra is not installed: pip install -e '.[hf]' (or make setup HF=1), then restart the server"
@@ -382,8 +389,8 @@ class CheckpointRegistry:
             max_text_len=ckpt.max_text_len,
             characters=ckpt.vocab.chars,
             model_max_input=ckpt.config.max_len - 1,
-            family="toy-decoder" if ckpt.arch == "decoder" else "toy",
-            supports=FAMILY_SUPPORTS["toy-decoder" if ckpt.arch == "decoder" else "toy"],
+            family=toy_family(ckpt.arch),
+            supports=FAMILY_SUPPORTS[toy_family(ckpt.arch)],
         )
 
     def refresh(self) -> list[CheckpointMeta]:
