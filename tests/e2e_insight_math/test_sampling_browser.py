@@ -89,6 +89,11 @@ def test_sampling_controls_url_steps_and_reload(new_page: Any, server: Server, v
     assert page.locator("[data-testid=output] code.out-text:not(.expected)").inner_text() == output
     assert [s["token"] for s in steps_shown(page, len(ref["steps"]))] == [s["token"] for s in ref["steps"]]
 
+    # the training timeline decodes every epoch greedily, and says so beside the sampled text
+    page.get_by_test_id("insight-tab-timeline").click()
+    expect(page.get_by_test_id("timeline-view")).to_contain_text("Each epoch decodes greedily")
+    page.get_by_test_id("insight-tab-steps").click()
+
     # Greedy: the settings leave the URL and the most probable tokens come back
     page.get_by_test_id("sampling-greedy").click()
     wait_sampling(page, "")

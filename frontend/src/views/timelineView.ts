@@ -152,6 +152,9 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
           }. Scrub or play to watch the pattern form.${
             // the small multiples draw each epoch's head as computed; the views above merge it
             s.doc?.merged ? ' The small multiples show every token on its own (the span and word grouping apply above).' : ''
+          }${
+            // each epoch's own greedy output, so epochs compare on equal terms; a draw is one model's
+            s.doc?.sampling ? ' Each epoch decodes greedily (the sampling settings apply to the text above).' : ''
           }`
         : '';
       const cards = epochs.map((e) => {
