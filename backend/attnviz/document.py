@@ -64,6 +64,13 @@ def check(doc: Any, source: str = "document") -> dict[str, Any]:
     """``doc`` as given (any encoding, not decoded), after checking what every reader relies on:
     the version, the tokens and attentions objects, at least one kind, and each kind's shape
     ``[layers, heads, queries, keys]`` against its tokens. Raises :class:`DocumentError`."""
+    weights(doc, source)
+    return dict(doc)
+
+
+def weights(doc: Any, source: str = "document") -> dict[str, Any]:
+    """Each kind's weights decoded (``kind -> float32 array [layers, heads, queries, keys]``),
+    after :func:`check`'s checks: a reader that needs the numbers decodes them once."""
     from .encoding import decode_weights  # numpy: only when a document is read
 
     if not isinstance(doc, Mapping):
@@ -78,19 +85,19 @@ def check(doc: Any, source: str = "document") -> dict[str, Any]:
     tokens, attentions = doc.get("tokens"), doc.get("attentions")
     if not isinstance(tokens, Mapping) or not isinstance(attentions, Mapping):
         raise DocumentError(f"{source}: a document needs a 'tokens' and an 'attentions' object")
-    found = False
+    out = {}
     for kind, (q, k) in sides(tokens).items():
         if attentions.get(kind) is None:
             continue
-        found = True
         try:
-            shape = decode_weights(attentions[kind]).shape
+            w = decode_weights(attentions[kind])
         except (ValueError, KeyError, TypeError) as exc:
             raise DocumentError(f"{source}: attentions.{kind} cannot be decoded ({exc})") from None
-        if len(shape) != 4 or shape[2:] != (len(q), len(k)):
+        if w.ndim != 4 or w.shape[2:] != (len(q), len(k)):
             raise DocumentError(
-                f"{source}: attentions.{kind} has shape {list(shape)} but the tokens need [layers, heads, {len(q)}, {len(k)}]"
+                f"{source}: attentions.{kind} has shape {list(w.shape)} but the tokens need [layers, heads, {len(q)}, {len(k)}]"
             )
-    if not found:
+        out[kind] = w
+    if not out:
         raise DocumentError(f"{source}: the document holds no attention weights (encoder_self, decoder_self or cross)")
-    return dict(doc)
+    return out

@@ -30,8 +30,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .document import KINDS, DocumentError, check, sides
-from .encoding import decode_document
+from .document import KINDS, DocumentError, sides, weights
 
 CMAP = "viridis"  # perceptually uniform and colour-blind safe
 KIND_TITLES = {
@@ -46,16 +45,13 @@ class AttentionDocumentError(DocumentError):
 
 
 def validate_document(doc: Any, source: str = "document") -> dict[str, Any]:
-    """Check a schema-v1 document (:func:`attnviz.document.check`); return it with the attentions
+    """Check a schema-v1 document (:func:`attnviz.document.weights`); return it with the attentions
     decoded to nested lists (compact float16 / uint8 encodings accepted)."""
     try:
-        return decode_document(check(doc, source))
-    except AttentionDocumentError:
-        raise
+        decoded = weights(doc, source)
     except DocumentError as exc:
         raise AttentionDocumentError(str(exc)) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AttentionDocumentError(f"{source}: cannot decode the attention weights: {exc}") from None
+    return {**doc, "attentions": {kind: w.tolist() for kind, w in decoded.items()}, "encoding": "json"}
 
 
 def load_attention_json(path: str | Path) -> dict[str, Any]:

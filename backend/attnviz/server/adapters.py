@@ -15,16 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from .. import longctx
+from ..anywhere import Detail
 from ..data import LM_TASKS
 from ..encoding import Encoding
 from ..errors import EmptyText, NotSupported, OutOfRange, TextNotInVocabulary, TextTooLong
 from ..export_attention_json import document_from_result
 from ..hf import HFModel, HFTextTooLongError, HFUnsupportedError, document_of_run, hf_document, hf_math
 from ..induction import heldout_summary
-from ..inference import EXTRA_DECODE_TOKENS, parse_head_masks, run_attention, trace_head, value_weighted
+from ..inference import EXTRA_DECODE_TOKENS, AttentionResult, parse_head_masks, run_attention, trace_head, value_weighted
 from ..model import SmallDecoder, SmallTransformer
 from ..sampling import GREEDY, Sampling
 from ..weighting import Weighting
@@ -33,7 +34,6 @@ from .registry import FAMILY_SUPPORTS, toy_family
 
 MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_characters)
 Ablate = Sequence[tuple[str, int, int]]
-Detail = Literal["auto", "full", "overview"]
 Overview = tuple[dict[str, Any], longctx.LongRun, dict[str, longctx.Overview]]
 
 
@@ -59,6 +59,19 @@ class Limits:
         return requested
 
 
+@dataclass(frozen=True)
+class RunRequest:
+    """What a request asks of a model: the text, and how to run it and write its document."""
+
+    text: str
+    precision: int = 4  # decimals of a json-encoded weight
+    encoding: Encoding = "json"
+    ablate: Ablate = ()  # (kind, layer, head) switched off
+    max_new_tokens: int | None = None  # None: the server's default (a generating model's)
+    sampling: Sampling | None = None  # None: nothing asked, greedy
+    weighting: Weighting = "attention"
+
+
 class ModelAdapter(Protocol):
     """What the service asks of a model, whatever its family. Methods raise domain errors
     (:mod:`attnviz.errors`); they block, so the service runs them in worker threads."""
@@ -75,43 +88,22 @@ class ModelAdapter(Protocol):
         """What it can serve (the listing's ``supports``): attention, generate, steps, math, ablate, ..."""
         ...
 
-    def prepare(
-        self, text: str, ablate: Ablate, max_new_tokens: int | None, sampling: Sampling | None, detail: Detail
-    ) -> tuple[int, int]:
+    def prepare(self, req: RunRequest, detail: Detail) -> tuple[int, int]:
         """Check the request before the model runs; the fewest and the most weights its full
         document may hold (a generating model's size depends on what it generates)."""
         ...
 
-    def document(
-        self,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Ablate,
-        max_new_tokens: int | None,
-        sampling: Sampling | None,
-        weighting: Weighting,
-    ) -> dict[str, Any]:
+    def document(self, req: RunRequest) -> dict[str, Any]:
         """The whole document (weights encoded as ``json_as_array``)."""
         ...
 
-    def overview(
-        self,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Ablate,
-        max_new_tokens: int | None,
-        sampling: Sampling | None,
-        weighting: Weighting,
-    ) -> Overview:
+    def overview(self, req: RunRequest) -> Overview:
         """The document without its weights, the run its tiles are cut from, and each kind's overview."""
         ...
 
-    def math(
-        self, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None, sampling: Sampling | None
-    ) -> dict[str, Any]:
-        """The step-through of one head: its inputs, Q, K, V, scores, weights and output."""
+    def math(self, req: RunRequest, kind: str, layer: int, head: int) -> dict[str, Any]:
+        """The step-through of one head (``req``'s text, generation and sampling): its inputs, Q, K,
+        V, scores, weights and output."""
         ...
 
 
@@ -184,13 +176,12 @@ class ToyAdapter:
         bound); None for the encoder-decoder, which decodes until <eos> (the request's value unused)."""
         return self.limits.new_tokens(requested) if self.decoder_only else None
 
-    def prepare(
-        self, text: str, ablate: Ablate, max_new_tokens: int | None, sampling: Sampling | None, detail: Detail
-    ) -> tuple[int, int]:
+    def prepare(self, req: RunRequest, detail: Detail) -> tuple[int, int]:
+        text = req.text
         self.check_text(text)
-        for i, (kind, layer, head) in enumerate(ablate):
+        for i, (kind, layer, head) in enumerate(req.ablate):
             self.check_head(kind, layer, head, f"ablate[{i}]: ")
-        self.new_tokens(max_new_tokens)
+        self.new_tokens(req.max_new_tokens)
         c = self.loaded.ckpt.config
         if self.decoder_only:
             # its context is a few dozen characters: always whole
@@ -205,81 +196,53 @@ class ToyAdapter:
         t_most = 1 + min(len(text) + EXTRA_DECODE_TOKENS, c.max_len - 1)
         return per * (n * n + 1 + n), per * (n * n + t_most * t_most + t_most * n)
 
-    def _run(self, text: str, ablate: Ablate, max_new_tokens: int | None, sampling: Sampling | None, weighting: Weighting) -> Any:
+    def _run(self, req: RunRequest) -> AttentionResult:
         model, ckpt = self.loaded.model, self.loaded.ckpt
+        ablate = list(req.ablate) or None
         result = run_attention(
             model,
             ckpt.vocab,
-            text,
+            req.text,
             max_text_len=ckpt.max_text_len,
-            ablate=list(ablate) or None,
-            max_new_tokens=self.new_tokens(max_new_tokens),
-            sampling=sampling or GREEDY,  # every toy model generates
+            ablate=ablate,
+            max_new_tokens=self.new_tokens(req.max_new_tokens),
+            sampling=req.sampling or GREEDY,  # every toy model generates
         )
-        if weighting == "value_norm":
-            result = value_weighted(model, result, list(ablate) or None)
-        return result
+        return value_weighted(model, result, ablate) if req.weighting == "value_norm" else result
 
-    def document(
-        self,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Ablate,
-        max_new_tokens: int | None,
-        sampling: Sampling | None,
-        weighting: Weighting,
-    ) -> dict[str, Any]:
-        result = self._run(text, ablate, max_new_tokens, sampling, weighting)
-        ckpt = self.loaded.ckpt
-        doc = document_from_result(
-            ckpt,
+    def _document(self, req: RunRequest, result: AttentionResult, json_as_array: bool = True) -> dict[str, Any]:
+        return document_from_result(
+            self.loaded.ckpt,
             result,
             checkpoint_name=self.name,
-            precision=precision,
-            encoding=encoding,
-            json_as_array=True,
-            weighting=weighting,
+            precision=req.precision,
+            encoding=req.encoding,
+            json_as_array=json_as_array,
+            weighting=req.weighting,
         )
-        model = self.loaded.model
+
+    def document(self, req: RunRequest) -> dict[str, Any]:
+        doc = self._document(req, self._run(req))
+        model, ckpt = self.loaded.model, self.loaded.ckpt
         if ckpt.task in LM_TASKS and isinstance(model, SmallDecoder):
             # what switching heads off does to the task, measured on held-out sequences (not only this text)
-            masks = parse_head_masks(model, list(ablate) or None)
+            masks = parse_head_masks(model, list(req.ablate) or None)
             doc["heldout"] = heldout_summary(model, ckpt.vocab, masks, ckpt.train)
         return doc
 
-    def overview(
-        self,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Ablate,
-        max_new_tokens: int | None,
-        sampling: Sampling | None,
-        weighting: Weighting,
-    ) -> Overview:
+    def overview(self, req: RunRequest) -> Overview:
         model = self.loaded.model
         assert isinstance(model, SmallTransformer)  # prepare() keeps a toy decoder's documents whole
-        result = self._run(text, ablate, max_new_tokens, sampling, weighting)
-        long, overviews = longctx.toy_overview(model, result, ablate, self.limits.overview_size)
-        doc = document_from_result(
-            self.loaded.ckpt,
-            replace(result, attentions={}),
-            checkpoint_name=self.name,
-            precision=precision,
-            encoding=encoding,
-            weighting=weighting,
-        )
-        return doc, long, overviews
+        result = self._run(req)
+        long, overviews = longctx.toy_overview(model, result, req.ablate, self.limits.overview_size)
+        return self._document(req, replace(result, attentions={}), json_as_array=False), long, overviews
 
-    def math(
-        self, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None, sampling: Sampling | None
-    ) -> dict[str, Any]:
-        self.check_text(text)
+    def math(self, req: RunRequest, kind: str, layer: int, head: int) -> dict[str, Any]:
+        self.check_text(req.text)
         self.check_head(kind, layer, head)
-        result = self._run(text, (), max_new_tokens, sampling, "attention")
+        result = self._run(replace(req, ablate=(), weighting="attention"))
         traced = trace_head(self.loaded.model, result, kind, layer, head)  # no hooks: shares the model safely
-        return {"checkpoint": self.name, "input": text, "output": result.output, **traced, "tensors": tensors_json(traced)}
+        return {"checkpoint": self.name, "input": req.text, "output": result.output, **traced, "tensors": tensors_json(traced)}
 
 
 # ---- Hugging Face models -------------------------------------------------------------------------
@@ -375,22 +338,21 @@ class HFAdapter:
             raise self.refuse("Sampling (temperature, top_k, top_p, seed)")
         return sampling or GREEDY
 
-    def check_run(self, ablate: Ablate, weighting: Weighting) -> None:
-        if ablate and "ablate" not in self.m.supports:
+    def generation(self, req: RunRequest) -> tuple[int, Sampling]:
+        """How many tokens to generate at most, and how to pick them (422 for what this model cannot)."""
+        return self.new_tokens(req.max_new_tokens), self.generating(req.sampling)
+
+    def prepare(self, req: RunRequest, detail: Detail) -> tuple[int, int]:
+        m = self.m
+        n = self.tokens(req.text)
+        new, _ = self.generation(req)
+        if req.ablate and "ablate" not in m.supports:
             raise self.refuse("Switching heads off (ablate)")
-        for i, (kind, layer, head) in enumerate(ablate):
+        for i, (kind, layer, head) in enumerate(req.ablate):
             self.check_head(kind, layer, head, f"ablate[{i}]: ")
         # value-norm weighting needs the attention modules' value and output projections
-        if weighting == "value_norm" and "math" not in self.m.supports:
+        if req.weighting == "value_norm" and "math" not in m.supports:
             raise self.refuse("Value-norm weighting (weighting 'value_norm')")
-
-    def prepare(
-        self, text: str, ablate: Ablate, max_new_tokens: int | None, sampling: Sampling | None, detail: Detail
-    ) -> tuple[int, int]:
-        m = self.m
-        n = self.tokens(text)
-        new = self.new_tokens(max_new_tokens) if m.family != "encoder" else self.limits.max_new_tokens
-        self.generating(sampling)
         heads = {kind: len(sites) * sites[0].n_heads for kind, sites in m.sites.items() if sites}
         per = heads.get("encoder_self", 0) if m.family != "decoder" else 0
         if m.family == "encoder":
@@ -403,49 +365,32 @@ class HFAdapter:
         dec, cross = heads.get("decoder_self", 0), heads.get("cross", 0)
         return per * n * n + dec + cross * n, per * n * n + dec * t_most * t_most + cross * t_most * n
 
-    def document(
-        self,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Ablate,
-        max_new_tokens: int | None,
-        sampling: Sampling | None,
-        weighting: Weighting,
-    ) -> dict[str, Any]:
-        self.check_run(ablate, weighting)
+    def document(self, req: RunRequest) -> dict[str, Any]:
+        new, how = self.generation(req)
         try:
             return hf_document(
                 self.m,
-                text,
+                req.text,
                 name=self.name,
-                precision=precision,
-                encoding=encoding,
+                precision=req.precision,
+                encoding=req.encoding,
                 json_as_array=True,
-                max_new_tokens=self.new_tokens(max_new_tokens),
-                ablate=ablate,
-                sampling=self.generating(sampling),
-                weighting=weighting,
+                max_new_tokens=new,
+                ablate=req.ablate,
+                sampling=how,
+                weighting=req.weighting,
             )
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except ValueError:  # the tokenizer made no tokens of it
             raise no_tokens() from None
 
-    def overview(
-        self,
-        text: str,
-        precision: int,
-        encoding: Encoding,
-        ablate: Ablate,
-        max_new_tokens: int | None,
-        sampling: Sampling | None,
-        weighting: Weighting,
-    ) -> Overview:
-        self.check_run(ablate, weighting)
-        new, how = self.new_tokens(max_new_tokens), self.generating(sampling)
+    def overview(self, req: RunRequest) -> Overview:
+        new, how = self.generation(req)
         try:
-            run, long, overviews = longctx.hf_overview(self.m, text, new, ablate, self.limits.overview_size, how, weighting)
+            run, long, overviews = longctx.hf_overview(
+                self.m, req.text, new, req.ablate, self.limits.overview_size, how, req.weighting
+            )
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError:
@@ -453,25 +398,29 @@ class HFAdapter:
         except ValueError:
             raise no_tokens() from None
         doc = document_of_run(
-            self.m, run, name=self.name, precision=precision, encoding=encoding, json_as_array=True, weighting=weighting
+            self.m,
+            run,
+            name=self.name,
+            precision=req.precision,
+            encoding=req.encoding,
+            json_as_array=True,
+            weighting=req.weighting,
         )
         return doc, long, overviews
 
-    def math(
-        self, text: str, kind: str, layer: int, head: int, max_new_tokens: int | None, sampling: Sampling | None
-    ) -> dict[str, Any]:
+    def math(self, req: RunRequest, kind: str, layer: int, head: int) -> dict[str, Any]:
         if "math" not in self.m.supports:
             raise self.refuse("The step-through of the attention math")
-        if text.strip() == "":
+        if req.text.strip() == "":
             raise EmptyText("The text is empty; type at least one word.")
         self.check_head(kind, layer, head)
-        new, how = self.new_tokens(max_new_tokens), self.generating(sampling)
+        new, how = self.generation(req)
         try:
-            traced = hf_math(self.m, text, kind, layer, head, new, how)
+            traced = hf_math(self.m, req.text, kind, layer, head, new, how)
         except HFTextTooLongError as exc:
             raise too_many_tokens(exc) from None
         except HFUnsupportedError as exc:
             raise NotSupported(f"The step-through is not available: {exc}.") from None
         except ValueError:  # the tokenizer made no tokens of it
             raise no_tokens() from None
-        return {"checkpoint": self.name, "input": text, **traced, "tensors": tensors_json(traced)}
+        return {"checkpoint": self.name, "input": req.text, **traced, "tensors": tensors_json(traced)}

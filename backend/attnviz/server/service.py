@@ -13,6 +13,7 @@ from typing import Any, cast
 import orjson
 
 from .. import longctx
+from ..anywhere import Detail
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..encoding import Encoding
 from ..ensemble import stack_models
@@ -38,11 +39,10 @@ from ..inference import (
 from ..model import SmallTransformer
 from ..sampling import Sampling
 from ..weighting import Weighting
-from .adapters import Detail, HFAdapter, Limits, ModelAdapter, ToyAdapter, not_supported
+from .adapters import HFAdapter, Limits, ModelAdapter, RunRequest, ToyAdapter, not_supported
 from .model_cache import LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
 
-MAX_LISTED = 20  # characters named in an error sentence (all are in invalid_characters)
 STACKED_RUNS_KEPT = 4  # runs whose epochs stay stacked into one batched model (see _run_epochs)
 
 
@@ -171,12 +171,12 @@ class AttentionService:
         weights it may hold fit the response budget). Sizes are decided before the model runs.
         ``sampling``: how a generating model picks its tokens (None: nothing asked, greedy)."""
         model = self.adapter(name)
-        bounds = model.prepare(text, ablate, max_new_tokens, sampling, detail)  # 4xx before the model runs
-        args = (text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
+        req = RunRequest(text, precision, encoding, ablate, max_new_tokens, sampling, weighting)
+        bounds = model.prepare(req, detail)  # 4xx before the model runs
         if self.choose(detail, bounds, encoding, precision) == "overview":
-            doc = self.with_overview(*model.overview(*args), encoding)
+            doc = self.with_overview(*model.overview(req), encoding)
         else:
-            doc = model.document(*args)
+            doc = model.document(req)
             check_budget([doc], encoding, precision, self.max_response_bytes, overview=detail == "full")
             doc["detail"] = "full"
         doc["precision"] = precision if encoding == "json" else None
@@ -262,7 +262,8 @@ class AttentionService:
         sampling: Sampling | None = None,
     ) -> bytes:
         """``sampling``: the decoder side runs on the same sampled output as /api/attention's."""
-        return orjson.dumps(self.adapter(name).math(text, kind, layer, head, max_new_tokens, sampling))
+        req = RunRequest(text, max_new_tokens=max_new_tokens, sampling=sampling)
+        return orjson.dumps(self.adapter(name).math(req, kind, layer, head))
 
     def _run_epochs(self, loaded: list[LoadedModel], text: str) -> list[AttentionResult]:
         """Every epoch's :class:`AttentionResult` for ``text``: the epochs of one architecture and
