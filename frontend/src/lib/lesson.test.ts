@@ -130,7 +130,7 @@ describe('panel placement', () => {
       { left: 0, top: 300, width: 360, height: 420 },
     ];
     expect(inter(placePanel(t, W, H, 1280, 720, views), menu)).toBe(true); // the corner by the menu wins otherwise
-    const p = placePanel(t, W, H, 1280, 720, views, 12, [menu]);
+    const p = placePanel(t, W, H, 1280, 720, views, [menu]);
     expect(inter(p, menu)).toBe(false);
     expect(inter(p, t)).toBe(false);
   });

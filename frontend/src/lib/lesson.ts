@@ -295,8 +295,8 @@ export function placePanel(
   vw: number,
   vh: number,
   avoid: Rect[] = [],
-  margin = 12,
   clear: Rect[] = [],
+  margin = 12,
 ): { left: number; top: number; covers: number } {
   const clampX = (x: number) => Math.max(margin, Math.min(vw - w - margin, x));
   const clampY = (y: number) => Math.max(margin, Math.min(vh - h - margin, y));

@@ -23,6 +23,8 @@ interface Tok {
   role: 'q' | 'k';
   i: number;
   text: string;
+  /** the text as drawn: cut to the label column */
+  label: string;
   special: boolean;
 }
 
@@ -223,9 +225,12 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     if (labelKey.length !== labelsFor.length || labelKey.some((v, i) => v !== labelsFor[i])) {
       labelsFor = labelKey;
       const toks: Tok[] = [
-        ...qTokens.map((x, i) => ({ role: 'q' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
-        ...kTokens.map((x, i) => ({ role: 'k' as const, i, text: displayToken(x), special: isSpecialToken(x) })),
-      ];
+        ...qTokens.map((x, i) => ({ role: 'q' as const, i, x })),
+        ...kTokens.map((x, i) => ({ role: 'k' as const, i, x })),
+      ].map(({ role, i, x }) => {
+        const text = displayToken(x);
+        return { role, i, text, label: clipText(text, fitChars), special: isSpecialToken(x) };
+      });
       svg
         .selectAll<SVGTextElement, Tok>('text')
         .data(toks, (d) => `${d.role}${d.i}`)
@@ -237,10 +242,10 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
         .style('font-size', `${fs}px`) // a style: the .tok class rule would beat an attribute
         .classed('special', (d) => d.special)
         .classed('thin', (d) => d.i % stride !== 0)
-        .text((d) => clipText(d.text, fitChars))
+        .text((d) => d.label)
         // a token cut to its column says itself in full on hover
         .selectAll('title')
-        .data((d) => (clipText(d.text, fitChars) === d.text ? [] : [d.text]))
+        .data((d) => (d.label === d.text ? [] : [d.text]))
         .join('title')
         .text((x) => x);
     }

@@ -508,16 +508,17 @@ export function createLessonPanel(store: Store<AppState>) {
     if (panel.hidden) return;
     const r = lastHighlight?.getBoundingClientRect();
     const target = r && r.width > 0 && r.height > 0 ? { left: r.left, top: r.top, width: r.width, height: r.height } : null;
-    // what a step is about, kept clear when there is room (the highlight itself always is)
-    const avoid = ['[data-testid=focus-heatmap]', '#insight-panel', '#arc-view', '#model-view .mv-grid', '[data-testid=output]']
-      .map((sel) => document.querySelector(sel))
-      .filter((e): e is Element => !!e && !e.contains(lastHighlight) && !lastHighlight?.contains(e))
-      .map((e) => e.getBoundingClientRect())
-      .filter((b) => b.width > 0 && b.height > 0);
-    const clear = (stepOf(store.get())?.step.clear ?? [])
-      .map((name) => document.querySelector(HIGHLIGHTS[name])?.getBoundingClientRect())
-      .filter((b): b is DOMRect => !!b && b.width > 0 && b.height > 0);
-    const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid, 12, clear);
+    // the boxes of what is shown of `selectors`, the highlight (always kept clear) and what holds it left out
+    const boxes = (selectors: readonly string[]) =>
+      selectors
+        .map((sel) => document.querySelector(sel))
+        .filter((e): e is Element => !!e && !e.contains(lastHighlight) && !lastHighlight?.contains(e))
+        .map((e) => e.getBoundingClientRect())
+        .filter((b) => b.width > 0 && b.height > 0);
+    // what a step is about, kept clear when there is room; what its prose points to, first
+    const avoid = boxes(['[data-testid=focus-heatmap]', '#insight-panel', '#arc-view', '#model-view .mv-grid', '[data-testid=output]']);
+    const clear = boxes((stepOf(store.get())?.step.clear ?? []).map((name) => HIGHLIGHTS[name]));
+    const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid, clear);
     panel.style.left = `${Math.round(p.left)}px`;
     panel.style.top = `${Math.round(p.top)}px`;
   }
