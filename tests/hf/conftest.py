@@ -62,11 +62,11 @@ def scratch_root(hf_root: Path, tmp_path: Path) -> Path:
     """A writable checkpoint directory for one test: the toy run, MiniLM hard-linked (cheap)."""
     root = tmp_path / "checkpoints"
     shutil.copytree(hf_root / "copy", root / "copy")
-    shutil.copytree(hf_root / MINILM, root / MINILM, copy_function=_link_or_copy)
+    shutil.copytree(hf_root / MINILM, root / MINILM, copy_function=link_or_copy)
     return root
 
 
-def _link_or_copy(src: str, dst: str) -> None:
+def link_or_copy(src: str, dst: str) -> None:
     try:
         Path(dst).hardlink_to(src)
     except OSError:

@@ -18,7 +18,7 @@ from attnviz.document import FIELDS, check
 from attnviz.encoding import decode_weights
 
 from ..browser import Server
-from .conftest import _link_or_copy, make_app
+from .conftest import link_or_copy, make_app
 from .tiny_models import TINY
 
 transformers = pytest.importorskip("transformers")
@@ -211,7 +211,7 @@ def test_every_models_adapter_is_the_family_the_listing_names(scratch_root: Path
     encoder (MiniLM), decoders and encoder-decoders are driven as listed, and serve what they list."""
     from attnviz.train import TrainConfig, train
 
-    shutil.copytree(tiny_root / "hf", scratch_root / "hf", dirs_exist_ok=True, copy_function=_link_or_copy)
+    shutil.copytree(tiny_root / "hf", scratch_root / "hf", dirs_exist_ok=True, copy_function=link_or_copy)
     small = {"epochs": 1, "n_train": 128, "n_eval": 16, "d_model": 16, "n_layers": 2, "threads": 1}
     train(TrainConfig.for_task("induction", save_dir=str(scratch_root / "induction"), **small), progress=False)
     with TestClient(make_app(scratch_root)) as client:
