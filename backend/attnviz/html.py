@@ -106,9 +106,9 @@ def checkpoint_page(
 
     from .errors import AttnvizError, UnknownCheckpoint, UnknownRun
     from .hf import resolve_device, resolve_dtype
-    from .server.model_cache import ModelCache
-    from .server.registry import CheckpointRegistry, run_of
-    from .server.service import AttentionService
+    from .runtime.model_cache import ModelCache
+    from .runtime.registry import CheckpointRegistry, run_of
+    from .runtime.service import AttentionService
 
     root = Path(checkpoints)
     if not root.is_dir():

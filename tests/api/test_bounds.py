@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from attnviz.checkpoint import CheckpointError, CheckpointLimits, load_checkpoint
+from attnviz.runtime.model_cache import ModelCache
 from attnviz.server import Settings
 from attnviz.server.errors import ApiError
-from attnviz.server.model_cache import ModelCache
 
 from ..hostile_files import write_variant
 from .conftest import make_app

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from attnviz.server import registry as registry_module
-from attnviz.server.model_cache import ModelCache
+from attnviz.runtime import registry as registry_module
+from attnviz.runtime.model_cache import ModelCache
 
 CKPT = "copy/ckpt_epoch2.pt"
 

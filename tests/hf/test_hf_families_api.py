@@ -192,7 +192,7 @@ def test_bad_directories_are_listed_unusable_with_the_reason(tiny_root: Path, tm
 
 
 def test_least_recently_used_models_leave_the_byte_budget_first(tiny_root: Path) -> None:
-    from attnviz.server.model_cache import ModelCache
+    from attnviz.runtime.model_cache import ModelCache
 
     gpt, bart, llama = (tiny_root / "hf" / n for n in ("gpt2-tiny", "bart-tiny", "llama-gqa-tiny"))
     sizes = {p: ModelCache().get_hf(p).nbytes for p in (gpt, bart, llama)}

@@ -1,5 +1,6 @@
-"""The backend's shape: no import cycle between its modules, and no code outside the model
-adapters asking which kind of model it holds."""
+"""The backend's shape: no import cycle between its modules, the web service (``attnviz.server``)
+imported by nothing but the command that starts it, and no code outside the model adapters asking
+which kind of model it holds."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_is_read() -> None:
     graph = import_graph()
     assert "attnviz.document" in graph["attnviz.anywhere"]
-    assert "attnviz.server.adapters" in graph["attnviz.server.service"]
+    assert "attnviz.runtime.adapters" in graph["attnviz.runtime.service"]
+    assert "attnviz.server.__main__" in graph["attnviz.cli"]  # a function's lazy import is read too
 
 
 def test_no_import_cycle_in_the_backend() -> None:
@@ -81,18 +83,59 @@ def test_a_cycle_is_found_where_there_is_one() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+# The one way into the web service from outside it: `attnviz serve` reads its options and starts it.
+SERVER_DOORS = {"attnviz.cli": {"attnviz.server.__main__"}}
+
+
+def server_imports_from_outside(graph: dict[str, set[str]]) -> list[str]:
+    """``module -> attnviz.server...`` for each import of the web service by a module outside it
+    (the runtime, the notebook layer, the CLI beyond starting the server)."""
+
+    def in_server(name: str) -> bool:
+        return name == "attnviz.server" or name.startswith("attnviz.server.")
+
+    return [
+        f"{name} -> {target}"
+        for name in sorted(graph)
+        if not in_server(name)
+        for target in sorted(graph[name])
+        if in_server(target) and target not in SERVER_DOORS.get(name, set())
+    ]
+
+
+def test_nothing_outside_the_server_imports_it_but_the_serve_command() -> None:
+    """The runtime, the notebook layer (show, save_html) and ``attnviz html`` raise and catch the
+    domain errors and never load the web service; only the server maps them to HTTP."""
+    offenders = server_imports_from_outside(import_graph())
+    assert not offenders, "attnviz.server imported from outside it: " + "; ".join(offenders)
+
+
+def test_an_import_of_the_server_from_outside_is_named() -> None:
+    graph = {
+        "attnviz.cli": {"attnviz.server.__main__", "attnviz.server.app"},
+        "attnviz.html": {"attnviz.runtime.service", "attnviz.server"},
+        "attnviz.server.app": {"attnviz.runtime.service", "attnviz.server.errors"},
+        "attnviz.serverless": {"attnviz.server.errors"},  # outside, though its name starts alike
+    }
+    assert server_imports_from_outside(graph) == [
+        "attnviz.cli -> attnviz.server.app",
+        "attnviz.html -> attnviz.server",
+        "attnviz.serverless -> attnviz.server.errors",
+    ]
+
+
 MODEL_TYPES = re.compile(r"isinstance\([^)]*\b(SmallDecoder|SmallTransformer|HFModel|LoadedHF|LoadedModel)\b")
 
 
 def test_the_service_and_the_notebook_layer_never_ask_a_models_type() -> None:
-    """Only the adapters (server/adapters.py) and the toy models' own code (model, inference,
+    """Only the adapters (runtime/adapters.py) and the toy models' own code (model, inference,
     training) tell model types apart; the service, the routes, the CLI and the notebook layer ask
     an adapter."""
     own = {"model.py", "inference.py", "train.py"}
     offenders = [
         f"{path.relative_to(PACKAGE)}:{i}"
         for path in sorted(PACKAGE.rglob("*.py"))
-        if path.name not in own and path != PACKAGE / "server" / "adapters.py"
+        if path.name not in own and path != PACKAGE / "runtime" / "adapters.py"
         for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if MODEL_TYPES.search(line)
     ]

@@ -1,8 +1,9 @@
 """The attnviz HTTP service (FastAPI): ``create_app(settings)`` builds it; ``attnviz serve`` and
 ``python -m attnviz.server`` run it with uvicorn.
 
-The names load on first use, so the modules under it that know nothing of HTTP (the service, the
-registry, the model cache, which ``attnviz html`` uses too) do not pull in FastAPI."""
+The routes here are the edge over :mod:`attnviz.runtime` (the models and the work, without HTTP),
+turning its domain errors into statuses. The names load on first use, so the command line, which
+reads the ``serve`` options from ``__main__``, does not pull in FastAPI until it serves."""
 
 from __future__ import annotations
 

@@ -17,6 +17,9 @@ from fastapi_offline import FastAPIOffline
 
 from .. import __version__
 from ..longctx import HandleStore
+from ..runtime.model_cache import ModelCache
+from ..runtime.registry import CheckpointRegistry
+from ..runtime.service import AttentionService
 from .deps import AppServices
 from .errors import http_error_handler, install_error_handlers
 from .frontend import frontend_response
@@ -27,11 +30,8 @@ from .middleware import (
     SecurityHeadersMiddleware,
     TrustedHostMiddleware,
 )
-from .model_cache import ModelCache
-from .registry import CheckpointRegistry
 from .routes import attention, checkpoints, health, timeline
 from .routes import train as train_routes  # training from the page (issue 16)
-from .service import AttentionService
 from .settings import Settings
 
 # how long the page waits for the checkpoint listing it carries before it goes without (frontend.py)

@@ -14,9 +14,9 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
+from ..runtime.registry import CheckpointRegistry
+from ..runtime.service import AttentionService
 from .errors import ApiError
-from .registry import CheckpointRegistry
-from .service import AttentionService
 from .settings import Settings
 
 T = TypeVar("T")

@@ -51,7 +51,7 @@ ModelKind = Literal["toy", "huggingface"]
 Family = Literal["toy", "toy-decoder", "encoder", "decoder", "encoder-decoder"]
 Feature = Literal["attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"]
 # What each family's models can serve; the front end offers a view only where it is listed, and a
-# request for one that is not gets 422 ``not_supported``.
+# request for one that is not raises ``NotSupported``.
 FAMILY_SUPPORTS: dict[str, tuple[Feature, ...]] = {
     "toy": ("attention", "generate", "steps", "math", "ablate", "timeline", "special_tokens"),
     # the decoder-only toy model (``--arch decoder``): a prompt and what it generates after it
@@ -177,7 +177,8 @@ def _epoch_from_name(name: str) -> int | None:
 
 
 def check_name(name: str, *, what: str = "checkpoint") -> list[str]:
-    """The ``/``-separated parts of a request's name, or 404 if it could point anywhere odd."""
+    """The ``/``-separated parts of a request's name, or ``UnknownCheckpoint`` (``UnknownRun``) if it
+    could point anywhere odd."""
     parts = name.split("/")
     bad = (
         not name
@@ -228,7 +229,7 @@ class CheckpointRegistry:
     # ---- names --------------------------------------------------------------------------------
 
     def resolve(self, name: str) -> Path:
-        """The file a checkpoint name refers to; 404 ``unknown_checkpoint`` for anything that is not
+        """The file a checkpoint name refers to; ``UnknownCheckpoint`` for anything that is not
         a ``.pt`` file inside the checkpoint directory (checked before the file is opened)."""
         parts = check_name(name)
         not_found = UnknownCheckpoint(f"There is no checkpoint named {name!r}; GET /api/checkpoints lists them.")
@@ -244,7 +245,7 @@ class CheckpointRegistry:
 
     def resolve_model(self, name: str) -> tuple[ModelKind, Path]:
         """``("toy", file)`` for a checkpoint name, ``("huggingface", directory)`` for a model
-        directory inside the checkpoint directory or a configured ``hf:<dirname>``; 404 otherwise."""
+        directory inside the checkpoint directory or a configured ``hf:<dirname>``; ``UnknownCheckpoint`` otherwise."""
         not_found = UnknownCheckpoint(f"There is no checkpoint or model named {name!r}; GET /api/checkpoints lists them.")
         if name.startswith(HF_PREFIX):
             configured = self.hf_configured.get(name)
@@ -432,7 +433,7 @@ class CheckpointRegistry:
         return {"checkpoint_dir": self.shown_root, "runs": out, "skipped": list(self.skipped)}
 
     def run_checkpoints(self, run: str) -> list[CheckpointMeta]:
-        """The checkpoints of one run, sorted by epoch; 404 ``unknown_run`` if it has none."""
+        """The checkpoints of one run, sorted by epoch; ``UnknownRun`` if it has none."""
         if not run.startswith(HF_PREFIX):
             check_name(run, what="run")
         metas = sorted((m for m in self.refresh() if m.run == run), key=by_epoch)

@@ -3,8 +3,9 @@
 A checkpoint is loaded once and reused by every request; its identity ``(st_dev, st_ino, size,
 mtime_ns, ctime_ns)`` is checked on each use, so a file replaced in any way (retrained, copied
 over with its mtime restored) is loaded again and nothing stale is served. A file that fails to
-load raises :class:`~attnviz.checkpoint.CheckpointError` (the route turns it into 409), and that
-verdict is remembered by the same identity, so a bad file is never read twice until it changes.
+load raises :class:`~attnviz.checkpoint.CheckpointError` (the service turns it into ``Unusable``),
+and that verdict is remembered by the same identity, so a bad file is never read twice until it
+changes.
 
 Hugging Face model directories (the ``hf`` extra) share the same LRU: ``get_hf(dir)`` keys them
 by the modification times and sizes of ``config.json`` and the weights, and raises

@@ -48,7 +48,7 @@ class Limits:
     overview_size: int  # an overview thumbnail's side
 
     def new_tokens(self, requested: int | None) -> int:
-        """The default when absent, else ``requested`` within the bound (422 past it)."""
+        """The default when absent, else ``requested`` within the bound (``OutOfRange`` past it)."""
         if requested is None:
             return self.max_new_tokens
         if requested > self.max_new_tokens_limit:
@@ -135,7 +135,7 @@ class ToyAdapter:
         return self.loaded.ckpt.config.arch == "decoder"
 
     def check_text(self, text: str) -> None:
-        """422 ``empty_text`` / ``text_too_long`` / ``unknown_characters`` (with every position)."""
+        """``EmptyText`` / ``TextTooLong`` / ``TextNotInVocabulary`` (with every position)."""
         ckpt = self.loaded.ckpt
         if text == "":
             raise EmptyText("The text is empty; type at least one character.")
@@ -157,7 +157,7 @@ class ToyAdapter:
             )
 
     def check_head(self, kind: str, layer: int, head: int, what: str = "") -> None:
-        """422 ``not_supported`` for a kind the decoder-only model lacks, ``out_of_range`` past the heads."""
+        """``NotSupported`` for a kind the decoder-only model lacks, ``OutOfRange`` past the heads."""
         if self.decoder_only and kind != "decoder_self":
             raise NotSupported(
                 f"{what}This decoder-only model has no {kind} attention; it has decoder_self only.",
@@ -172,8 +172,8 @@ class ToyAdapter:
             )
 
     def new_tokens(self, requested: int | None) -> int | None:
-        """The decoder-only model's ``max_new_tokens`` (the default when absent, 422 past the
-        bound); None for the encoder-decoder, which decodes until <eos> (the request's value unused)."""
+        """The decoder-only model's ``max_new_tokens`` (the default when absent, ``OutOfRange`` past
+        the bound); None for the encoder-decoder, which decodes until <eos> (the request's value unused)."""
         return self.limits.new_tokens(requested) if self.decoder_only else None
 
     def prepare(self, req: RunRequest, detail: Detail) -> tuple[int, int]:
@@ -294,7 +294,7 @@ class HFAdapter:
         return not_supported(self.name, what, self.m.family, self.m.supports)
 
     def check_head(self, kind: str, layer: int, head: int, what: str = "") -> None:
-        """422 ``not_supported`` for a kind the model lacks, ``out_of_range`` past its layers/heads."""
+        """``NotSupported`` for a kind the model lacks, ``OutOfRange`` past its layers/heads."""
         m = self.m
         sites = m.sites.get(kind)
         if not sites:
@@ -312,7 +312,7 @@ class HFAdapter:
             )
 
     def tokens(self, text: str) -> int:
-        """The text's tokens (special tokens included); 422 when empty or past the model's context
+        """The text's tokens (special tokens included); ``EmptyText`` / ``TextTooLong`` when empty or past the model's context
         (or the ``max_tokens`` setting), before the model runs."""
         if text.strip() == "":
             raise EmptyText("The text is empty; type at least one word.")
@@ -326,20 +326,20 @@ class HFAdapter:
         return n
 
     def new_tokens(self, requested: int | None) -> int:
-        """``max_new_tokens`` of a request: the default when absent, 422 past the bound (or for a
-        model that generates nothing)."""
+        """``max_new_tokens`` of a request: the default when absent, ``OutOfRange`` past the bound
+        (``NotSupported`` for a model that generates nothing)."""
         if requested is not None and "generate" not in self.m.supports:
             raise self.refuse("Generating tokens (max_new_tokens)")
         return self.limits.new_tokens(requested)
 
     def generating(self, sampling: Sampling | None) -> Sampling:
-        """The sampling settings (None: greedy); 422 for an encoder, which generates nothing to sample."""
+        """The sampling settings (None: greedy); ``NotSupported`` for an encoder, which generates nothing to sample."""
         if sampling is not None and "generate" not in self.m.supports:
             raise self.refuse("Sampling (temperature, top_k, top_p, seed)")
         return sampling or GREEDY
 
     def generation(self, req: RunRequest) -> tuple[int, Sampling]:
-        """How many tokens to generate at most, and how to pick them (422 for what this model cannot)."""
+        """How many tokens to generate at most, and how to pick them (``NotSupported`` for what this model cannot)."""
         return self.new_tokens(req.max_new_tokens), self.generating(req.sampling)
 
     def prepare(self, req: RunRequest, detail: Detail) -> tuple[int, int]:

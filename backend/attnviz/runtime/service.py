@@ -1,4 +1,4 @@
-"""The work behind the routes, run in worker threads: validate a text against a checkpoint, run
+"""The work behind the routes (and ``attnviz html``), run in worker threads: validate a text against a checkpoint, run
 the model, and serialise the result with orjson (so neither the forward pass nor the encoding of
 a large document blocks the event loop)."""
 
@@ -70,7 +70,7 @@ def weights_in(doc: dict[str, Any]) -> int:
 
 
 def check_budget(docs: Sequence[dict[str, Any]], encoding: Encoding, precision: int, budget: int, overview: bool = False) -> None:
-    """413 ``response_too_large`` before serialising documents whose weights would pass ``budget``."""
+    """``TooLarge`` before serialising documents whose weights would pass ``budget``."""
     check_weights(sum(weights_in(d) for d in docs), encoding, precision, budget, overview)
 
 
@@ -78,7 +78,7 @@ OVERVIEW_HINT = "ask for detail 'overview' (every head as a thumbnail, exact til
 
 
 def check_weights(n: int, encoding: Encoding, precision: int, budget: int, overview: bool = False) -> None:
-    """413 ``response_too_large`` past the budget, saying what to ask for instead (``overview``:
+    """``TooLarge`` past the budget, saying what to ask for instead (``overview``:
     the request may ask for detail 'overview')."""
     cost = n * bytes_per_weight(encoding, precision)
     if cost <= budget:
@@ -183,7 +183,7 @@ class AttentionService:
         return dumps(doc)
 
     def choose(self, detail: Detail, bounds: tuple[int, int], encoding: Encoding, precision: int) -> str:
-        """``full`` or ``overview``; 413 for ``full`` when even its fewest weights pass the budget."""
+        """``full`` or ``overview``; ``TooLarge`` for ``full`` when even its fewest weights pass the budget."""
         fewest, most = bounds
         if detail == "overview":
             return "overview"
