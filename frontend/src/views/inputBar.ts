@@ -37,8 +37,10 @@ function epochLabel(c: CheckpointInfo): string {
   return c.usable ? (acc !== null && acc !== undefined ? `${e} · ${Math.round(acc * 100)}%` : e) : `${e} · unusable`;
 }
 
-export function createInputBar(container: HTMLElement, store: Store<AppState>, opts: { onRun(): void }) {
-  const root = d3.select(container).attr('class', 'input-bar');
+type Sel<E extends d3.BaseType> = d3.Selection<E, unknown, null, undefined>;
+
+/** The run select, then the epoch select (a run's checkpoints). */
+function buildSelects(root: Sel<HTMLElement>, store: Store<AppState>) {
   const ck = root.append('div').attr('class', 'field ckpt-field');
   const runSel = ck
     .append('select')
@@ -57,7 +59,15 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     .on('change', function () {
       store.set({ ckpt: (this as HTMLSelectElement).value });
     });
+  return { runSel, epochSel };
+}
 
+function syncScroll(backdrop: Sel<HTMLDivElement>, input: Sel<HTMLInputElement>) {
+  backdrop.property('scrollLeft', (input.node() as HTMLInputElement).scrollLeft);
+}
+
+/** The text input over its backdrop (where invalid characters are marked). */
+function buildTextField(root: Sel<HTMLElement>, store: Store<AppState>, opts: { onRun(): void }) {
   const tf = root.append('div').attr('class', 'field text-field');
   const backdrop = tf.append('div').attr('class', 'backdrop').attr('aria-hidden', 'true');
   const input = tf
@@ -71,10 +81,96 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     .on('input', function () {
       store.set({ text: (this as HTMLInputElement).value });
     })
-    .on('scroll', syncScroll)
+    .on('scroll', () => syncScroll(backdrop, input))
     .on('keydown', (e: KeyboardEvent) => {
       if (e.key === 'Enter') opts.onRun();
     });
+  return { tf, backdrop, input };
+}
+
+/** The run options: toy runs, then pretrained models in their own group; returns the current run. */
+function renderRuns(runSel: Sel<HTMLSelectElement>, s: AppState, cur: CheckpointInfo | null): RunInfo | undefined {
+  const runs: RunInfo[] = s.checkpoints?.runs ?? [];
+  const runName = cur?.run ?? '';
+  // toy runs, then pretrained models in their own group
+  const placeholder = runs.length ? 'Choose a run…' : s.checkpointsStatus === 'loading' ? 'Loading…' : s.checkpointsStatus === 'error' ? 'No server' : 'No checkpoints';
+  const groups: RunGroup[] = [
+    { id: 'toy', label: 'trained here', runs: runs.filter((r) => (r.kind ?? 'toy') === 'toy') },
+    { id: 'huggingface', label: 'pretrained', runs: runs.filter((r) => r.kind === 'huggingface') },
+  ].filter((g) => g.runs.length) as RunGroup[];
+  runSel
+    .selectAll<HTMLOptionElement, null>(':scope > option:not(.run)')
+    .data(cur ? [] : [null])
+    .join('option')
+    .attr('value', '')
+    .text(placeholder);
+  const og = runSel
+    .selectAll<HTMLOptGroupElement, RunGroup>('optgroup')
+    .data(groups.length > 1 ? groups : [], (d) => d.id)
+    .join('optgroup')
+    .attr('label', (d) => d.label);
+  og.selectAll<HTMLOptionElement, RunInfo>('option')
+    .data((d) => d.runs, (d) => d.name)
+    .join('option')
+    .attr('value', (d) => d.name)
+    .property('disabled', (d) => !d.checkpoints.some((c) => c.usable))
+    .attr('title', (d) => d.checkpoints.find((c) => c.error)?.error ?? '')
+    .text(runLabel);
+  // a single group: plain options, no group headers
+  runSel
+    .selectAll<HTMLOptionElement, RunInfo>(':scope > option.run')
+    .data(groups.length === 1 ? groups[0]!.runs : [], (d) => d.name)
+    .join('option')
+    .attr('class', 'run')
+    .attr('value', (d) => d.name)
+    .property('disabled', (d) => d.kind === 'huggingface' && !d.checkpoints.some((c) => c.usable))
+    .attr('title', (d) => d.checkpoints.find((c) => c.error)?.error ?? '')
+    .text(runLabel);
+  // the placeholder first
+  const ph = runSel.select<HTMLOptionElement>(':scope > option:not(.run)').node();
+  if (ph) runSel.node()!.prepend(ph);
+  runSel.property('value', runName).property('disabled', !runs.length);
+  const run = runs.find((r) => r.name === runName);
+  // the select is narrower than a long run name: its whole label on hover
+  runSel.attr('title', run ? runLabel(run) : null);
+  return run;
+}
+
+/** The error under the bar: its heading, the text with the offending characters, and a fix if lower case is one. */
+function renderError(error: Sel<HTMLDivElement>, s: AppState, store: Store<AppState>, onRun: () => void) {
+  const e = s.error;
+  error.style('display', e ? '' : 'none');
+  error.selectAll('*').remove();
+  if (e) {
+    error.append('strong').text(`${errorHeading(e.code)} `);
+    error.append('span').text(e.message);
+    if (e.invalidCharacters.length && e.text !== undefined) {
+      const p = error.append('div').attr('class', 'error-text');
+      p.selectAll('span')
+        .data(segmentInvalid(e.text, e.invalidCharacters))
+        .join('span')
+        .classed('bad', (d) => d.invalid)
+        .text((d) => d.text);
+      const fixed = lowerCaseFix(e.text, findCheckpoint(s, s.ckpt)?.characters);
+      if (fixed !== null) {
+        error
+          .append('button')
+          .attr('class', 'btn small')
+          .attr('data-testid', 'error-fix-lowercase')
+          .text('Lower-case it')
+          .on('click', () => {
+            store.set({ text: fixed });
+            onRun();
+          });
+      }
+    }
+  }
+}
+
+export function createInputBar(container: HTMLElement, store: Store<AppState>, opts: { onRun(): void }) {
+  const root = d3.select(container).attr('class', 'input-bar');
+  const { runSel, epochSel } = buildSelects(root, store);
+  const { tf, backdrop, input } = buildTextField(root, store, opts);
   const runBtn = root
     .append('button')
     .attr('class', 'btn primary')
@@ -90,55 +186,9 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     .attr('data-testid', 'error-message')
     .style('display', 'none');
 
-  function syncScroll() {
-    backdrop.property('scrollLeft', (input.node() as HTMLInputElement).scrollLeft);
-  }
-
   function renderCheckpoints(s: AppState) {
-    const runs: RunInfo[] = s.checkpoints?.runs ?? [];
     const cur = findCheckpoint(s, s.ckpt);
-    const runName = cur?.run ?? '';
-    // toy runs, then pretrained models in their own group
-    const placeholder = runs.length ? 'Choose a run…' : s.checkpointsStatus === 'loading' ? 'Loading…' : s.checkpointsStatus === 'error' ? 'No server' : 'No checkpoints';
-    const groups: RunGroup[] = [
-      { id: 'toy', label: 'trained here', runs: runs.filter((r) => (r.kind ?? 'toy') === 'toy') },
-      { id: 'huggingface', label: 'pretrained', runs: runs.filter((r) => r.kind === 'huggingface') },
-    ].filter((g) => g.runs.length) as RunGroup[];
-    runSel
-      .selectAll<HTMLOptionElement, null>(':scope > option:not(.run)')
-      .data(cur ? [] : [null])
-      .join('option')
-      .attr('value', '')
-      .text(placeholder);
-    const og = runSel
-      .selectAll<HTMLOptGroupElement, RunGroup>('optgroup')
-      .data(groups.length > 1 ? groups : [], (d) => d.id)
-      .join('optgroup')
-      .attr('label', (d) => d.label);
-    og.selectAll<HTMLOptionElement, RunInfo>('option')
-      .data((d) => d.runs, (d) => d.name)
-      .join('option')
-      .attr('value', (d) => d.name)
-      .property('disabled', (d) => !d.checkpoints.some((c) => c.usable))
-      .attr('title', (d) => d.checkpoints.find((c) => c.error)?.error ?? '')
-      .text(runLabel);
-    // a single group: plain options, no group headers
-    runSel
-      .selectAll<HTMLOptionElement, RunInfo>(':scope > option.run')
-      .data(groups.length === 1 ? groups[0]!.runs : [], (d) => d.name)
-      .join('option')
-      .attr('class', 'run')
-      .attr('value', (d) => d.name)
-      .property('disabled', (d) => d.kind === 'huggingface' && !d.checkpoints.some((c) => c.usable))
-      .attr('title', (d) => d.checkpoints.find((c) => c.error)?.error ?? '')
-      .text(runLabel);
-    // the placeholder first
-    const ph = runSel.select<HTMLOptionElement>(':scope > option:not(.run)').node();
-    if (ph) runSel.node()!.prepend(ph);
-    runSel.property('value', runName).property('disabled', !runs.length);
-    const run = runs.find((r) => r.name === runName);
-    // the select is narrower than a long run name: its whole label on hover
-    runSel.attr('title', run ? runLabel(run) : null);
+    const run = renderRuns(runSel, s, cur);
     epochSel
       .selectAll<HTMLOptionElement, CheckpointInfo>('option')
       .data(run?.checkpoints ?? [], (d) => d.name)
@@ -177,39 +227,13 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
     tf.classed('invalid', inv.length > 0);
     input.attr('aria-invalid', inv.length > 0 ? 'true' : null);
     // reading scrollLeft lays the page out: only when the backdrop shows marks to line up
-    if (inv.length) syncScroll();
+    if (inv.length) syncScroll(backdrop, input);
   }
 
   function renderStatus(s: AppState) {
     status.classed('loading', s.status === 'loading').text(s.status === 'loading' ? 'Running the model…' : '');
     runBtn.property('disabled', !s.ckpt || !s.text || s.status === 'loading');
-    const e = s.error;
-    error.style('display', e ? '' : 'none');
-    error.selectAll('*').remove();
-    if (e) {
-      error.append('strong').text(`${errorHeading(e.code)} `);
-      error.append('span').text(e.message);
-      if (e.invalidCharacters.length && e.text !== undefined) {
-        const p = error.append('div').attr('class', 'error-text');
-        p.selectAll('span')
-          .data(segmentInvalid(e.text, e.invalidCharacters))
-          .join('span')
-          .classed('bad', (d) => d.invalid)
-          .text((d) => d.text);
-        const fixed = lowerCaseFix(e.text, findCheckpoint(s, s.ckpt)?.characters);
-        if (fixed !== null) {
-          error
-            .append('button')
-            .attr('class', 'btn small')
-            .attr('data-testid', 'error-fix-lowercase')
-            .text('Lower-case it')
-            .on('click', () => {
-              store.set({ text: fixed });
-              opts.onRun();
-            });
-        }
-      }
-    }
+    renderError(error, s, store, () => opts.onRun());
   }
 
   store.subscribe((s, p) => {

@@ -12,7 +12,7 @@ import { ablationKey, parseAblation } from '../lib/ablate';
 import { heldoutSurvives } from '../lib/heldout';
 import { headMatrix, keySide } from '../lib/doc';
 import { resolveRunAlias } from '../lib/examples';
-import { bestHead, fill, gradeEpoch, HIGHLIGHTS, nextCheckpoint, placePanel, redirectLesson, rowArgmax, STATE_KEYS, type Lesson, type LessonStep } from '../lib/lesson';
+import { bestHead, fill, gradeEpoch, HIGHLIGHTS, nextCheckpoint, placePanel, redirectLesson, rowArgmax, STATE_KEYS, type Lesson, type LessonStep, type Question } from '../lib/lesson';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
 import { parseParams } from '../lib/url';
@@ -82,7 +82,8 @@ export function landingPatch(s: AppState, search: string): Partial<AppState> | n
   return missing ? null : patch;
 }
 
-export function createLessonPanel(store: Store<AppState>) {
+/** The panel's elements, built once and kept (hidden) for the page's life. */
+function buildPanel() {
   const panel = el('section', 'lesson-panel');
   panel.setAttribute('role', 'dialog');
   panel.setAttribute('aria-modal', 'false');
@@ -125,273 +126,305 @@ export function createLessonPanel(store: Store<AppState>) {
   nav.append(back, skip, next);
   panel.append(head, stepTitle, prose, notice, qBox, nav);
   document.body.append(panel);
+  return { panel, lessonTitle, progress, close, stepTitle, prose, notice, qBox, qPrompt, qOptions, qGo, feedback, nav, back, skip, next };
+}
 
+/** The panel and the open lesson run: what every function below works on. */
+interface LessonRun {
+  store: Store<AppState>;
+  ui: ReturnType<typeof buildPanel>;
   /** answers of the open lesson run, per step index (kept when going Back) */
-  let answers = new Map<number, Answer>();
-  let shownFor = '';
-  let lastHighlight: Element | null = null;
+  answers: Map<number, Answer>;
+  shownFor: string;
+  lastHighlight: Element | null;
   /** the shown step could not be set up here (a run or the server missing): no question is asked */
-  let stepMissing = false;
+  stepMissing: boolean;
   /**
    * A question whose reveal changes the view (the next epoch, heads switched off): the student's
    * pick (null = skipped), waiting for the document the reveal asked for, then graded on it.
    */
-  let pending: { i: number; ready: (s: AppState) => boolean; grade: (s: AppState) => Answer } | null = null;
+  pending: { i: number; ready: (s: AppState) => boolean; grade: (s: AppState) => Answer } | null;
+}
 
-  const lesson = (s: AppState): Lesson | null => (s.lesson ? findLesson(s.lesson) : null);
-  const stepOf = (s: AppState): { l: Lesson; i: number; step: LessonStep } | null => {
-    const l = lesson(s);
-    if (!l) return null;
-    const i = Math.min(Math.max(1, s.lstep || 1), l.steps.length) - 1;
-    return { l, i, step: l.steps[i]! };
-  };
-  const asking = (s: AppState): boolean => {
-    const st = stepOf(s);
-    return !!st?.step.question && !answers.has(st.i) && !stepMissing && pending?.i !== st.i;
-  };
+type EpochQuestion = Extract<Question, { type: 'epoch' }>;
 
-  function go(lstep: number) {
-    const s = store.get();
-    const l = lesson(s);
-    if (!l) return;
-    store.set({ lstep: Math.min(Math.max(1, lstep), l.steps.length) });
-  }
+const lesson = (s: AppState): Lesson | null => (s.lesson ? findLesson(s.lesson) : null);
+const stepOf = (s: AppState): { l: Lesson; i: number; step: LessonStep } | null => {
+  const l = lesson(s);
+  if (!l) return null;
+  const i = Math.min(Math.max(1, s.lstep || 1), l.steps.length) - 1;
+  return { l, i, step: l.steps[i]! };
+};
+const asking = (r: LessonRun, s: AppState): boolean => {
+  const st = stepOf(s);
+  return !!st?.step.question && !r.answers.has(st.i) && !r.stepMissing && r.pending?.i !== st.i;
+};
 
-  // ---- applying a step: once the checkpoint list is known (a run name resolves through it) ----
-  function apply(s: AppState) {
-    const st = stepOf(s);
-    // a saved page compares the step with its one document; a served one needs the run list
-    if (!st || (isEmbedded() ? !s.rawDoc : s.checkpointsStatus === 'loading')) return;
-    const key = `${st.l.id}#${st.i}`;
-    if (key === shownFor) return;
-    shownFor = key;
-    if (s.lstep !== st.i + 1) return store.set({ lstep: st.i + 1 });
-    const { patch, missing: lacks } = stepPatch(st.step, s);
-    // an epoch / ablation question reveals by asking the server for another document
-    const qt = st.step.question?.type;
-    const missing = lacks ?? (isEmbedded() && (qt === 'epoch' || qt === 'ablate') ? `This question needs the server: it ${qt === 'epoch' ? 'loads the next epoch' : 'switches heads off'}, and this saved page holds one document.` : null);
-    stepMissing = !!missing;
-    notice.textContent = missing ?? '';
-    notice.hidden = !missing;
-    // a saved page's patch holds only view keys; a server without the run keeps the current view
-    if (!missing || isEmbedded()) store.set(patch);
-    return undefined;
-  }
+function go(store: Store<AppState>, lstep: number) {
+  const s = store.get();
+  const l = lesson(s);
+  if (!l) return;
+  store.set({ lstep: Math.min(Math.max(1, lstep), l.steps.length) });
+}
 
-  // ---- questions ----
-  function answer(correct: boolean, vars: Record<string, string | number>) {
-    const s = store.get();
-    const st = stepOf(s);
-    const q = st?.step.question;
-    if (!st || !q || answers.has(st.i)) return;
-    answers.set(st.i, { correct, text: fill(correct ? q.right : q.wrong, vars) });
-    render(store.get());
-    next.focus();
-  }
+// ---- applying a step: once the checkpoint list is known (a run name resolves through it) ----
+function apply(r: LessonRun, s: AppState) {
+  const { store, ui } = r;
+  const st = stepOf(s);
+  // a saved page compares the step with its one document; a served one needs the run list
+  if (!st || (isEmbedded() ? !s.rawDoc : s.checkpointsStatus === 'loading')) return;
+  const key = `${st.l.id}#${st.i}`;
+  if (key === r.shownFor) return;
+  r.shownFor = key;
+  if (s.lstep !== st.i + 1) return store.set({ lstep: st.i + 1 });
+  const { patch, missing: lacks } = stepPatch(st.step, s);
+  // an epoch / ablation question reveals by asking the server for another document
+  const qt = st.step.question?.type;
+  const missing = lacks ?? (isEmbedded() && (qt === 'epoch' || qt === 'ablate') ? `This question needs the server: it ${qt === 'epoch' ? 'loads the next epoch' : 'switches heads off'}, and this saved page holds one document.` : null);
+  r.stepMissing = !!missing;
+  ui.notice.textContent = missing ?? '';
+  ui.notice.hidden = !missing;
+  // a saved page's patch holds only view keys; a server without the run keeps the current view
+  if (!missing || isEmbedded()) store.set(patch);
+  return undefined;
+}
 
-  function say(text: string) {
-    feedback.textContent = text;
-    feedback.dataset.correct = '';
-  }
+// ---- questions ----
+function answer(r: LessonRun, correct: boolean, vars: Record<string, string | number>) {
+  const s = r.store.get();
+  const st = stepOf(s);
+  const q = st?.step.question;
+  if (!st || !q || r.answers.has(st.i)) return;
+  r.answers.set(st.i, { correct, text: fill(correct ? q.right : q.wrong, vars) });
+  render(r, r.store.get());
+  r.ui.next.focus();
+}
 
-  /** The shown matrix of the focused head, if the step's document is drawn. */
-  function shown(s: AppState) {
-    const cur = current(s);
-    if (!cur || !s.rawDoc || s.status !== 'ready') return null;
-    return { cur, m: headMatrix(cur.t, s.layer, s.head) };
-  }
+function say(r: LessonRun, text: string) {
+  r.ui.feedback.textContent = text;
+  r.ui.feedback.dataset.correct = '';
+}
 
-  function pickCell(q: number, k: number) {
-    const s = store.get();
-    const st = stepOf(s);
-    const qn = st?.step.question;
-    if (st && qn?.type === 'epoch' && !answers.has(st.i)) return pickEpoch(q, k);
-    if (!st || qn?.type !== 'cell' || answers.has(st.i)) return;
-    const sh = shown(s);
-    if (!sh) return say('The weights are still being computed; try again in a moment.');
-    const { cur, m } = sh;
-    if (qn.row >= cur.t.nq) return say(`This text has no row ${qn.row}.`);
-    if (q !== qn.row) return say(`That cell is in row ${displayToken(cur.qTokens[q] ?? '')}; the question is about row ${displayToken(cur.qTokens[qn.row] ?? '')}.`);
-    const best = rowArgmax(m, cur.t.nk, qn.row);
-    const w = (k2: number) => m[qn.row * cur.t.nk + k2]!;
-    store.set({ hover: { type: 'cell', q: qn.row, k: best } });
-    answer(w(k) >= w(best) - 1e-6, {
-      query: displayToken(cur.qTokens[qn.row]!),
-      answer: displayToken(cur.kTokens[best]!),
-      weight: w(best).toFixed(2),
-      picked: displayToken(cur.kTokens[k]!),
-      pickedWeight: w(k).toFixed(2),
-      layer: s.layer,
-      head: s.head,
-    });
-  }
+/** The shown matrix of the focused head, if the step's document is drawn. */
+function shown(s: AppState) {
+  const cur = current(s);
+  if (!cur || !s.rawDoc || s.status !== 'ready') return null;
+  return { cur, m: headMatrix(cur.t, s.layer, s.head) };
+}
 
-  function pickHead(layer: number, h: number) {
-    const s = store.get();
-    const st = stepOf(s);
-    const qn = st?.step.question;
-    if (!st || qn?.type !== 'head' || answers.has(st.i)) return;
-    const sh = shown(s);
-    if (!sh) return say('The weights are still being computed; try again in a moment.');
-    const want = Number(new URLSearchParams(st.step.state).get('layer') ?? '0');
-    if (layer !== want) return say(`The question is about layer ${want}: pick one of its heads.`);
-    const { t } = sh.cur;
-    const mats = Array.from({ length: t.heads }, (_, i) => headMatrix(t, layer, i));
-    const { head: best, scores } = bestHead(mats, t.nq, t.nk, qn.score);
-    // after the click that picked it, which focuses the picked head: the reveal shows the answer
-    setTimeout(() => store.set({ layer, head: best }), 0);
-    answer(h === best, { answerHead: best, pickedHead: h, score: scores[best]!.toFixed(2), pickedScore: scores[h]!.toFixed(2), layer });
-  }
+function pickCell(r: LessonRun, q: number, k: number) {
+  const { store, answers } = r;
+  const s = store.get();
+  const st = stepOf(s);
+  const qn = st?.step.question;
+  if (st && qn?.type === 'epoch' && !answers.has(st.i)) return pickEpoch(r, q, k);
+  if (!st || qn?.type !== 'cell' || answers.has(st.i)) return;
+  const sh = shown(s);
+  if (!sh) return say(r, 'The weights are still being computed; try again in a moment.');
+  const { cur, m } = sh;
+  if (qn.row >= cur.t.nq) return say(r, `This text has no row ${qn.row}.`);
+  if (q !== qn.row) return say(r, `That cell is in row ${displayToken(cur.qTokens[q] ?? '')}; the question is about row ${displayToken(cur.qTokens[qn.row] ?? '')}.`);
+  const best = rowArgmax(m, cur.t.nk, qn.row);
+  const w = (k2: number) => m[qn.row * cur.t.nk + k2]!;
+  store.set({ hover: { type: 'cell', q: qn.row, k: best } });
+  answer(r, w(k) >= w(best) - 1e-6, {
+    query: displayToken(cur.qTokens[qn.row]!),
+    answer: displayToken(cur.kTokens[best]!),
+    weight: w(best).toFixed(2),
+    picked: displayToken(cur.kTokens[k]!),
+    pickedWeight: w(k).toFixed(2),
+    layer: s.layer,
+    head: s.head,
+  });
+}
 
-  /**
-   * The epoch question: the pick on this epoch's row, then the next saved epoch is loaded and the
-   * pick graded on its weights (k = null: skipped, the answer only).
-   */
-  function pickEpoch(q: number | null, k: number | null) {
-    const s = store.get();
-    const st = stepOf(s);
-    const qn = st?.step.question;
-    if (!st || qn?.type !== 'epoch' || answers.has(st.i) || pending) return;
-    const sh = shown(s);
-    if (!sh) return say('The weights are still being computed; try again in a moment.');
-    const { cur, m } = sh;
-    if (qn.row >= cur.t.nq) return say(`This text has no row ${qn.row}.`);
-    if (q !== null && q !== qn.row) return say(`That cell is in row ${displayToken(cur.qTokens[q] ?? '')}; the question is about row ${displayToken(cur.qTokens[qn.row] ?? '')}.`);
-    const from = s.ckpt;
-    const input = s.rawDoc!.input;
-    const to = nextCheckpoint(s.checkpoints, from);
-    if (!to) return say(`${from} is the last saved epoch of its run: pick an earlier epoch to ask what one more epoch of training changes.`);
-    const before = Float32Array.from(m);
-    const { nk } = cur.t;
-    const qTokens = cur.qTokens.slice(0, qn.row + 1);
-    const label = (c: string) => c.replace(/^.*\/(ckpt_)?/, '').replace(/\.pt$/, '').replace(/^epoch(\d+)$/, 'epoch $1');
-    const { layer, head } = s;
-    pending = {
-      i: st.i,
-      ready: (s2) => s2.status === 'ready' && s2.ckpt === to && s2.rawDoc?.checkpoint === to && s2.rawDoc.input === input,
-      grade: (s2) => {
-        const now = shown(s2)!;
-        const after = headMatrix(now.cur.t, layer, head);
-        const g = gradeEpoch(before, after, nk, qn.row, k ?? 0);
-        store.set({ layer, head, hover: { type: 'cell', q: qn.row, k: g.best } });
-        const tok = (i: number) => displayToken(now.cur.kTokens[i] ?? '');
-        // the row's query is the same token sequence in both epochs only if they wrote the same output up to it
-        const same = now.cur.qTokens.slice(0, qn.row + 1).join('\u0000') === qTokens.join('\u0000');
-        const vars = {
-          query: displayToken(now.cur.qTokens[qn.row] ?? ''),
-          answer: tok(g.best),
-          weight: g.weight.toFixed(2),
-          weightBefore: g.weightBefore.toFixed(2),
-          was: tok(g.was),
-          wasWeight: g.wasWeight.toFixed(2),
-          picked: k === null ? '' : tok(k),
-          pickedWeight: g.pickedWeight.toFixed(2),
-          pickedBefore: g.pickedBefore.toFixed(2),
-          before: label(from),
-          after: label(to),
-          layer,
-          head,
-        };
-        const note = same ? '' : ` (The two epochs wrote different outputs before this row, so its query is not the same token sequence.)`;
-        if (k === null) return { correct: null, text: `At ${vars.after} row ${vars.query} reads ${vars.answer} most (${vars.weight}; at ${vars.before}: ${vars.weightBefore}, when its brightest was ${vars.was} at ${vars.wasWeight}).${note}` };
-        return { correct: g.correct, text: fill(g.correct ? qn.right : qn.wrong, vars) + note };
-      },
+function pickHead(r: LessonRun, layer: number, h: number) {
+  const { store } = r;
+  const s = store.get();
+  const st = stepOf(s);
+  const qn = st?.step.question;
+  if (!st || qn?.type !== 'head' || r.answers.has(st.i)) return;
+  const sh = shown(s);
+  if (!sh) return say(r, 'The weights are still being computed; try again in a moment.');
+  const want = Number(new URLSearchParams(st.step.state).get('layer') ?? '0');
+  if (layer !== want) return say(r, `The question is about layer ${want}: pick one of its heads.`);
+  const { t } = sh.cur;
+  const mats = Array.from({ length: t.heads }, (_, i) => headMatrix(t, layer, i));
+  const { head: best, scores } = bestHead(mats, t.nq, t.nk, qn.score);
+  // after the click that picked it, which focuses the picked head: the reveal shows the answer
+  setTimeout(() => store.set({ layer, head: best }), 0);
+  answer(r, h === best, { answerHead: best, pickedHead: h, score: scores[best]!.toFixed(2), pickedScore: scores[h]!.toFixed(2), layer });
+}
+
+/** A checkpoint's name as an epoch: "runs/copy/epoch3.pt" → "epoch 3". */
+const epochLabel = (c: string) => c.replace(/^.*\/(ckpt_)?/, '').replace(/\.pt$/, '').replace(/^epoch(\d+)$/, 'epoch $1');
+
+/** What the epoch question's pick was made on: the row's weights and tokens, at `from`. */
+interface EpochSeen {
+  before: Float32Array;
+  nk: number;
+  qTokens: string[];
+  layer: number;
+  head: number;
+  from: string;
+  to: string;
+}
+
+/** The epoch question's grading, on the next epoch's document once it is shown (k = null: skipped). */
+function epochGrade(store: Store<AppState>, qn: EpochQuestion, k: number | null, seen: EpochSeen): (s: AppState) => Answer {
+  const { before, nk, qTokens, layer, head } = seen;
+  return (s2) => {
+    const now = shown(s2)!;
+    const after = headMatrix(now.cur.t, layer, head);
+    const g = gradeEpoch(before, after, nk, qn.row, k ?? 0);
+    store.set({ layer, head, hover: { type: 'cell', q: qn.row, k: g.best } });
+    const tok = (i: number) => displayToken(now.cur.kTokens[i] ?? '');
+    // the row's query is the same token sequence in both epochs only if they wrote the same output up to it
+    const same = now.cur.qTokens.slice(0, qn.row + 1).join('\u0000') === qTokens.join('\u0000');
+    const vars = {
+      query: displayToken(now.cur.qTokens[qn.row] ?? ''),
+      answer: tok(g.best),
+      weight: g.weight.toFixed(2),
+      weightBefore: g.weightBefore.toFixed(2),
+      was: tok(g.was),
+      wasWeight: g.wasWeight.toFixed(2),
+      picked: k === null ? '' : tok(k),
+      pickedWeight: g.pickedWeight.toFixed(2),
+      pickedBefore: g.pickedBefore.toFixed(2),
+      before: epochLabel(seen.from),
+      after: epochLabel(seen.to),
+      layer,
+      head,
     };
-    say(`Your pick: ${displayToken(cur.kTokens[k ?? 0] ?? '')}. Training one more epoch: loading ${label(to)}…`);
-    if (k === null) feedback.textContent = `Loading ${label(to)}…`;
-    store.set({ ckpt: to });
-    settle(store.get());
-  }
+    const note = same ? '' : ` (The two epochs wrote different outputs before this row, so its query is not the same token sequence.)`;
+    if (k === null) return { correct: null, text: `At ${vars.after} row ${vars.query} reads ${vars.answer} most (${vars.weight}; at ${vars.before}: ${vars.weightBefore}, when its brightest was ${vars.was} at ${vars.wasWeight}).${note}` };
+    return { correct: g.correct, text: fill(g.correct ? qn.right : qn.wrong, vars) + note };
+  };
+}
 
-  /**
-   * The ablation question: the heads of `ablate` are switched off and the pick graded on the
-   * output the model then writes (right = it still equals the expected output), or for an
-   * induction checkpoint on the held-out in-context accuracy (heldoutSurvives).
-   */
-  function pickAblate(i: number | null) {
-    const s = store.get();
-    const st = stepOf(s);
-    const qn = st?.step.question;
-    if (!st || qn?.type !== 'ablate' || answers.has(st.i) || pending) return;
-    const heads = parseAblation(qn.ablate) ?? [];
-    const key = ablationKey(heads);
-    pending = {
-      i: st.i,
-      ready: (s2) => s2.status === 'ready' && s2.docAblate === key && !!s2.rawDoc,
-      grade: (s2) => {
-        const d = s2.rawDoc!;
-        const h = d.heldout;
-        // an induction checkpoint has no one right output: graded on its held-out in-context accuracy
-        const stays = h ? heldoutSurvives(h) : d.expected !== null && d.expected !== undefined && d.output === d.expected;
-        const ans = stays ? 0 : 1;
-        const pc = (v: number) => `${(v * 100).toFixed(0)} %`;
-        const vars = {
-          output: d.output ?? '', expected: d.expected ?? '', answer: qn.options[ans], picked: i === null ? '' : qn.options[i]!, heads: key,
-          accuracy: h ? pc(h.in_context_accuracy) : '', baseline: h ? pc(h.baseline) : '', chance: h ? pc(h.chance) : '',
-        };
-        const what = h
-          ? `the held-out in-context accuracy is ${vars.accuracy} (${vars.baseline} with all heads on, chance ${vars.chance})`
-          : `the model writes “${vars.output}” (expected “${vars.expected}”)`;
-        if (i === null) return { correct: null, option: ans, text: `${qn.options[ans]}: with ${key} off ${what}.` };
-        return { correct: i === ans, option: ans, text: fill(i === ans ? qn.right : qn.wrong, vars) };
-      },
-    };
-    say(`Switching ${key} off…`);
-    store.set({ ablate: heads });
-    settle(store.get());
-  }
+/**
+ * The epoch question: the pick on this epoch's row, then the next saved epoch is loaded and the
+ * pick graded on its weights (k = null: skipped, the answer only).
+ */
+function pickEpoch(r: LessonRun, q: number | null, k: number | null) {
+  const { store } = r;
+  const s = store.get();
+  const st = stepOf(s);
+  const qn = st?.step.question;
+  if (!st || qn?.type !== 'epoch' || r.answers.has(st.i) || r.pending) return;
+  const sh = shown(s);
+  if (!sh) return say(r, 'The weights are still being computed; try again in a moment.');
+  const { cur, m } = sh;
+  if (qn.row >= cur.t.nq) return say(r, `This text has no row ${qn.row}.`);
+  if (q !== null && q !== qn.row) return say(r, `That cell is in row ${displayToken(cur.qTokens[q] ?? '')}; the question is about row ${displayToken(cur.qTokens[qn.row] ?? '')}.`);
+  const from = s.ckpt;
+  const input = s.rawDoc!.input;
+  const to = nextCheckpoint(s.checkpoints, from);
+  if (!to) return say(r, `${from} is the last saved epoch of its run: pick an earlier epoch to ask what one more epoch of training changes.`);
+  const seen = { before: Float32Array.from(m), nk: cur.t.nk, qTokens: cur.qTokens.slice(0, qn.row + 1), layer: s.layer, head: s.head, from, to };
+  r.pending = {
+    i: st.i,
+    ready: (s2) => s2.status === 'ready' && s2.ckpt === to && s2.rawDoc?.checkpoint === to && s2.rawDoc.input === input,
+    grade: epochGrade(store, qn, k, seen),
+  };
+  say(r, `Your pick: ${displayToken(cur.kTokens[k ?? 0] ?? '')}. Training one more epoch: loading ${epochLabel(to)}…`);
+  if (k === null) r.ui.feedback.textContent = `Loading ${epochLabel(to)}…`;
+  store.set({ ckpt: to });
+  settle(r, store.get());
+}
 
-  /** A pending reveal whose document has arrived: graded (from the subscription and at once). */
-  function settle(s: AppState) {
-    if (!pending) return;
-    const st = stepOf(s);
-    if (!st || st.i !== pending.i) {
-      pending = null; // the student moved on before the reveal came
-      return;
-    }
-    if (s.status === 'error') {
-      // the reveal's document failed (the server went away, a run was deleted): the pick can be made again
-      pending = null;
-      render(s);
-      say(`The answer could not be loaded (${s.error?.message ?? 'error'}): go Back and Next to try again.`);
-      return;
-    }
-    if (!pending.ready(s)) return;
-    const p = pending;
-    pending = null;
-    answers.set(p.i, p.grade(s));
-    render(store.get());
-    next.focus();
-  }
+/**
+ * The ablation question: the heads of `ablate` are switched off and the pick graded on the
+ * output the model then writes (right = it still equals the expected output), or for an
+ * induction checkpoint on the held-out in-context accuracy (heldoutSurvives).
+ */
+function pickAblate(r: LessonRun, i: number | null) {
+  const { store } = r;
+  const s = store.get();
+  const st = stepOf(s);
+  const qn = st?.step.question;
+  if (!st || qn?.type !== 'ablate' || r.answers.has(st.i) || r.pending) return;
+  const heads = parseAblation(qn.ablate) ?? [];
+  const key = ablationKey(heads);
+  r.pending = {
+    i: st.i,
+    ready: (s2) => s2.status === 'ready' && s2.docAblate === key && !!s2.rawDoc,
+    grade: (s2) => {
+      const d = s2.rawDoc!;
+      const h = d.heldout;
+      // an induction checkpoint has no one right output: graded on its held-out in-context accuracy
+      const stays = h ? heldoutSurvives(h) : d.expected !== null && d.expected !== undefined && d.output === d.expected;
+      const ans = stays ? 0 : 1;
+      const pc = (v: number) => `${(v * 100).toFixed(0)} %`;
+      const vars = {
+        output: d.output ?? '', expected: d.expected ?? '', answer: qn.options[ans], picked: i === null ? '' : qn.options[i]!, heads: key,
+        accuracy: h ? pc(h.in_context_accuracy) : '', baseline: h ? pc(h.baseline) : '', chance: h ? pc(h.chance) : '',
+      };
+      const what = h
+        ? `the held-out in-context accuracy is ${vars.accuracy} (${vars.baseline} with all heads on, chance ${vars.chance})`
+        : `the model writes “${vars.output}” (expected “${vars.expected}”)`;
+      if (i === null) return { correct: null, option: ans, text: `${qn.options[ans]}: with ${key} off ${what}.` };
+      return { correct: i === ans, option: ans, text: fill(i === ans ? qn.right : qn.wrong, vars) };
+    },
+  };
+  say(r, `Switching ${key} off…`);
+  store.set({ ablate: heads });
+  settle(r, store.get());
+}
 
-  function pickChoice(i: number) {
-    const s = store.get();
-    const st = stepOf(s);
-    const qn = st?.step.question;
-    if (!st || qn?.type !== 'choice' || answers.has(st.i)) return;
-    answer(i === qn.answer, { answer: qn.options[qn.answer]!, picked: qn.options[i]! });
+/** A pending reveal whose document has arrived: graded (from the subscription and at once). */
+function settle(r: LessonRun, s: AppState) {
+  if (!r.pending) return;
+  const st = stepOf(s);
+  if (!st || st.i !== r.pending.i) {
+    r.pending = null; // the student moved on before the reveal came
+    return;
   }
+  if (s.status === 'error') {
+    // the reveal's document failed (the server went away, a run was deleted): the pick can be made again
+    r.pending = null;
+    render(r, s);
+    say(r, `The answer could not be loaded (${s.error?.message ?? 'error'}): go Back and Next to try again.`);
+    return;
+  }
+  if (!r.pending.ready(s)) return;
+  const p = r.pending;
+  r.pending = null;
+  r.answers.set(p.i, p.grade(s));
+  render(r, r.store.get());
+  r.ui.next.focus();
+}
 
-  // clicks and keys where the student answers (capture: seen before the views act on them)
+function pickChoice(r: LessonRun, i: number) {
+  const s = r.store.get();
+  const st = stepOf(s);
+  const qn = st?.step.question;
+  if (!st || qn?.type !== 'choice' || r.answers.has(st.i)) return;
+  answer(r, i === qn.answer, { answer: qn.options[qn.answer]!, picked: qn.options[i]! });
+}
+
+/** Clicks and keys where the student answers (capture: seen before the views act on them). */
+function listenForAnswers(r: LessonRun) {
+  const { store } = r;
   document.addEventListener(
     'click',
     (e) => {
       const s = store.get();
-      if (!asking(s)) return;
+      if (!asking(r, s)) return;
       const t = e.target as Element;
       const hm = t.closest('[data-testid=focus-heatmap]');
-      if (hm && s.hover?.type === 'cell') return pickCell(s.hover.q, s.hover.k);
+      if (hm && s.hover?.type === 'cell') return pickCell(r, s.hover.q, s.hover.k);
       const chip = t.closest('.chips .tok');
       const cur = current(s);
       if (chip && cur && chip.parentElement?.dataset.testid === `tokens-${keySide(cur.kind)}`) {
         const st = stepOf(s);
         const qn = st?.step.question;
-        if (qn?.type === 'cell' || qn?.type === 'epoch') return pickCell(qn.row, Array.prototype.indexOf.call(chip.parentElement.children, chip));
+        if (qn?.type === 'cell' || qn?.type === 'epoch') return pickCell(r, qn.row, Array.prototype.indexOf.call(chip.parentElement.children, chip));
       }
       // the thumbnail's button (its canvas has a test id of its own)
       const mv = t.closest<HTMLElement>('#model-view button[data-testid^=model-view-]');
       const m = mv?.dataset.testid?.match(/^model-view-(\d+)-(\d+)$/);
-      if (m) pickHead(Number(m[1]), Number(m[2]));
+      if (m) pickHead(r, Number(m[1]), Number(m[2]));
       return undefined;
     },
     true,
@@ -400,153 +433,190 @@ export function createLessonPanel(store: Store<AppState>) {
     'keydown',
     (e) => {
       const s = store.get();
-      if (!asking(s) || (e.key !== 'Enter' && e.key !== ' ')) return;
+      if (!asking(r, s) || (e.key !== 'Enter' && e.key !== ' ')) return;
       const t = e.target as Element;
       if (t.closest('[data-testid=focus-heatmap]') && s.hover?.type === 'cell') {
         e.preventDefault();
-        pickCell(s.hover.q, s.hover.k);
+        pickCell(r, s.hover.q, s.hover.k);
       }
     },
     true,
   );
+}
 
-  // ---- drawing ----
-  function render(s: AppState) {
-    const st = stepOf(s);
-    document.body.classList.toggle('lesson-open', !!s.lesson);
-    if (!s.lesson) {
-      panel.hidden = true;
-      document.body.classList.remove('lesson-asking', 'lesson-hiding');
-      document.body.removeAttribute('data-lesson-ask');
-      setHighlight(null);
-      return;
-    }
-    panel.hidden = false;
-    if (!st) {
-      panel.setAttribute('aria-label', 'Lesson not found');
-      lessonTitle.textContent = 'Lesson not found';
-      progress.textContent = '';
-      stepTitle.textContent = `There is no lesson “${s.lesson}”.`;
-      prose.textContent = `Open the Lessons menu to pick one (${LESSONS.map((l) => l.id).join(', ')}).`;
-      notice.hidden = true;
-      qBox.hidden = true;
-      nav.hidden = true;
-      setHighlight(null);
-      return;
-    }
-    nav.hidden = false;
-    const { l, i, step } = st;
-    panel.setAttribute('aria-label', `Lesson: ${l.title}`);
-    panel.dataset.lesson = l.id;
-    panel.dataset.step = String(i + 1);
-    lessonTitle.textContent = l.title;
-    progress.textContent = `Step ${i + 1} of ${l.steps.length}`;
-    stepTitle.textContent = step.title;
-    prose.textContent = step.prose;
-    // a question about a view this page cannot show is not asked
-    const q = stepMissing ? undefined : step.question;
-    const got = answers.get(i);
-    qBox.hidden = !q;
-    document.body.classList.toggle('lesson-asking', !!q && !got);
-    // greyed until answered: the weights, when they would give the answer away (an epoch question
-    // shows this epoch's weights: the answer is in the next one; an ablation one is about the output)
-    const hides = q?.type === 'choice' ? !!q.hides : q?.type !== 'epoch' && q?.type !== 'ablate';
-    document.body.classList.toggle('lesson-hiding', !!q && !got && hides && pending?.i !== i);
-    if (q && !got) document.body.dataset.lessonAsk = q.type;
-    else document.body.removeAttribute('data-lesson-ask');
-    if (q) {
-      qPrompt.textContent = q.prompt;
-      qOptions.replaceChildren();
-      if (q.type === 'choice' || q.type === 'ablate') {
-        q.options.forEach((o, j) => {
-          const b = el('button', 'btn lesson-option', o);
-          b.dataset.testid = `lesson-option-${j}`;
-          b.disabled = !!got || pending?.i === i;
-          b.classList.toggle('is-answer', !!got && j === (q.type === 'choice' ? q.answer : got.option));
-          b.addEventListener('click', () => (q.type === 'choice' ? pickChoice(j) : pickAblate(j)));
-          qOptions.append(b);
-        });
-      }
-      if (q.type === 'head') {
-        // the heads as answers too: presenter mode hides the model view, and a list is quick by keyboard
-        const t = current(s)?.t;
-        for (let h = 0; h < (t?.heads ?? 0); h++) {
-          const b = el('button', 'btn lesson-option', `Head ${h}`);
-          b.dataset.testid = `lesson-head-${h}`;
-          b.disabled = !!got;
-          b.addEventListener('click', () => pickHead(Number(new URLSearchParams(step.state).get('layer') ?? '0'), h));
-          qOptions.append(b);
-        }
-      }
-      qOptions.hidden = q.type === 'cell' || q.type === 'epoch';
-      qOptions.classList.toggle('heads', q.type === 'head');
-      qGo.hidden = (q.type !== 'cell' && q.type !== 'epoch') || !!got || pending?.i === i;
-      qGo.textContent = 'Answer in the heatmap (arrows, Enter)';
-      if (got || pending?.i !== i) {
-        feedback.textContent = got ? (got.correct === null ? `Skipped (unanswered). ${got.text}` : got.text) : '';
-        feedback.dataset.correct = got ? String(got.correct) : '';
-      }
-    }
-    back.disabled = i === 0;
-    next.disabled = i === l.steps.length - 1;
-    skip.hidden = !q || !!got || pending?.i === i;
-    // an element the layout hides (the model view in presenter mode) hands over to the heatmap
-    const want = document.querySelector(HIGHLIGHTS[step.highlight]);
-    setHighlight(want?.getClientRects().length ? want : document.querySelector(HIGHLIGHTS['focus-heatmap']));
-    place();
-    requestAnimationFrame(place); // again once the views that changed with the step have laid out
+// ---- drawing ----
+/** The panel of a lesson the catalogue does not have. */
+function renderNotFound(r: LessonRun, s: AppState) {
+  const { panel, lessonTitle, progress, stepTitle, prose, notice, qBox, nav } = r.ui;
+  panel.setAttribute('aria-label', 'Lesson not found');
+  lessonTitle.textContent = 'Lesson not found';
+  progress.textContent = '';
+  stepTitle.textContent = `There is no lesson “${s.lesson}”.`;
+  prose.textContent = `Open the Lessons menu to pick one (${LESSONS.map((l) => l.id).join(', ')}).`;
+  notice.hidden = true;
+  qBox.hidden = true;
+  nav.hidden = true;
+  setHighlight(r, null);
+}
+
+/** The question's answers as buttons: a choice's options, or the heads of the step's layer. */
+function renderOptions(r: LessonRun, s: AppState, step: LessonStep, q: Question, got: Answer | undefined, waiting: boolean) {
+  const { qOptions } = r.ui;
+  qOptions.replaceChildren();
+  if (q.type === 'choice' || q.type === 'ablate') {
+    q.options.forEach((o, j) => {
+      const b = el('button', 'btn lesson-option', o);
+      b.dataset.testid = `lesson-option-${j}`;
+      b.disabled = !!got || waiting;
+      b.classList.toggle('is-answer', !!got && j === (q.type === 'choice' ? q.answer : got.option));
+      b.addEventListener('click', () => (q.type === 'choice' ? pickChoice(r, j) : pickAblate(r, j)));
+      qOptions.append(b);
+    });
   }
-
-  function setHighlight(target: Element | null) {
-    if (lastHighlight && lastHighlight !== target) lastHighlight.removeAttribute('data-lesson-highlight');
-    if (target) target.setAttribute('data-lesson-highlight', '');
-    lastHighlight = target;
+  if (q.type === 'head') {
+    // the heads as answers too: presenter mode hides the model view, and a list is quick by keyboard
+    const t = current(s)?.t;
+    for (let h = 0; h < (t?.heads ?? 0); h++) {
+      const b = el('button', 'btn lesson-option', `Head ${h}`);
+      b.dataset.testid = `lesson-head-${h}`;
+      b.disabled = !!got;
+      b.addEventListener('click', () => pickHead(r, Number(new URLSearchParams(step.state).get('layer') ?? '0'), h));
+      qOptions.append(b);
+    }
   }
+  qOptions.hidden = q.type === 'cell' || q.type === 'epoch';
+  qOptions.classList.toggle('heads', q.type === 'head');
+}
 
-  /** Beside the highlighted element, never over it (lib/lesson.ts placePanel). */
-  function place() {
-    if (panel.hidden) return;
-    const r = lastHighlight?.getBoundingClientRect();
-    const target = r && r.width > 0 && r.height > 0 ? { left: r.left, top: r.top, width: r.width, height: r.height } : null;
-    // the boxes of what is shown of `selectors`, the highlight (always kept clear) and what holds it left out
-    const boxes = (selectors: readonly string[]) =>
-      selectors
-        .map((sel) => document.querySelector(sel))
-        .filter((e): e is Element => !!e && !e.contains(lastHighlight) && !lastHighlight?.contains(e))
-        .map((e) => e.getBoundingClientRect())
-        .filter((b) => b.width > 0 && b.height > 0);
-    // what a step is about, kept clear when there is room; what its prose points to, first
-    const avoid = boxes(['[data-testid=focus-heatmap]', '#insight-panel', '#arc-view', '#model-view .mv-grid', '[data-testid=output]']);
-    const clear = boxes((stepOf(store.get())?.step.clear ?? []).map((name) => HIGHLIGHTS[name]));
-    const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid, clear);
-    panel.style.left = `${Math.round(p.left)}px`;
-    panel.style.top = `${Math.round(p.top)}px`;
+/** The step's question: greying the weights while it is open, its answers, and the feedback. */
+function renderQuestion(r: LessonRun, s: AppState, step: LessonStep, i: number, q: Question | undefined, got: Answer | undefined) {
+  const { qPrompt, qGo, feedback } = r.ui;
+  const waiting = r.pending?.i === i;
+  r.ui.qBox.hidden = !q;
+  document.body.classList.toggle('lesson-asking', !!q && !got);
+  // greyed until answered: the weights, when they would give the answer away (an epoch question
+  // shows this epoch's weights: the answer is in the next one; an ablation one is about the output)
+  const hides = q?.type === 'choice' ? !!q.hides : q?.type !== 'epoch' && q?.type !== 'ablate';
+  document.body.classList.toggle('lesson-hiding', !!q && !got && hides && !waiting);
+  if (q && !got) document.body.dataset.lessonAsk = q.type;
+  else document.body.removeAttribute('data-lesson-ask');
+  if (!q) return;
+  qPrompt.textContent = q.prompt;
+  renderOptions(r, s, step, q, got, waiting);
+  qGo.hidden = (q.type !== 'cell' && q.type !== 'epoch') || !!got || waiting;
+  qGo.textContent = 'Answer in the heatmap (arrows, Enter)';
+  if (got || !waiting) {
+    feedback.textContent = got ? (got.correct === null ? `Skipped (unanswered). ${got.text}` : got.text) : '';
+    feedback.dataset.correct = got ? String(got.correct) : '';
   }
-  window.addEventListener('resize', place);
-  const ro = new ResizeObserver(place);
-  ro.observe(document.body);
-  ro.observe(panel); // its own height changes with the feedback ("Not answered yet", an explanation)
+}
 
-  // ---- controls ----
-  back.addEventListener('click', () => go(store.get().lstep - 1));
+function render(r: LessonRun, s: AppState) {
+  const { panel, lessonTitle, progress, stepTitle, prose, nav, back, next, skip } = r.ui;
+  const st = stepOf(s);
+  document.body.classList.toggle('lesson-open', !!s.lesson);
+  if (!s.lesson) {
+    panel.hidden = true;
+    document.body.classList.remove('lesson-asking', 'lesson-hiding');
+    document.body.removeAttribute('data-lesson-ask');
+    setHighlight(r, null);
+    return;
+  }
+  panel.hidden = false;
+  if (!st) return renderNotFound(r, s);
+  nav.hidden = false;
+  const { l, i, step } = st;
+  panel.setAttribute('aria-label', `Lesson: ${l.title}`);
+  panel.dataset.lesson = l.id;
+  panel.dataset.step = String(i + 1);
+  lessonTitle.textContent = l.title;
+  progress.textContent = `Step ${i + 1} of ${l.steps.length}`;
+  stepTitle.textContent = step.title;
+  prose.textContent = step.prose;
+  // a question about a view this page cannot show is not asked
+  const q = r.stepMissing ? undefined : step.question;
+  const got = r.answers.get(i);
+  renderQuestion(r, s, step, i, q, got);
+  back.disabled = i === 0;
+  next.disabled = i === l.steps.length - 1;
+  skip.hidden = !q || !!got || r.pending?.i === i;
+  // an element the layout hides (the model view in presenter mode) hands over to the heatmap
+  const want = document.querySelector(HIGHLIGHTS[step.highlight]);
+  setHighlight(r, want?.getClientRects().length ? want : document.querySelector(HIGHLIGHTS['focus-heatmap']));
+  place(r);
+  requestAnimationFrame(() => place(r)); // again once the views that changed with the step have laid out
+}
+
+function setHighlight(r: LessonRun, target: Element | null) {
+  if (r.lastHighlight && r.lastHighlight !== target) r.lastHighlight.removeAttribute('data-lesson-highlight');
+  if (target) target.setAttribute('data-lesson-highlight', '');
+  r.lastHighlight = target;
+}
+
+/** Beside the highlighted element, never over it (lib/lesson.ts placePanel). */
+function place(r: LessonRun) {
+  const { panel } = r.ui;
+  const { lastHighlight } = r;
+  if (panel.hidden) return;
+  const b = lastHighlight?.getBoundingClientRect();
+  const target = b && b.width > 0 && b.height > 0 ? { left: b.left, top: b.top, width: b.width, height: b.height } : null;
+  // the boxes of what is shown of `selectors`, the highlight (always kept clear) and what holds it left out
+  const boxes = (selectors: readonly string[]) =>
+    selectors
+      .map((sel) => document.querySelector(sel))
+      .filter((e): e is Element => !!e && !e.contains(lastHighlight) && !lastHighlight?.contains(e))
+      .map((e) => e.getBoundingClientRect())
+      .filter((x) => x.width > 0 && x.height > 0);
+  // what a step is about, kept clear when there is room; what its prose points to, first
+  const avoid = boxes(['[data-testid=focus-heatmap]', '#insight-panel', '#arc-view', '#model-view .mv-grid', '[data-testid=output]']);
+  const clear = boxes((stepOf(r.store.get())?.step.clear ?? []).map((name) => HIGHLIGHTS[name]));
+  const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid, clear);
+  panel.style.left = `${Math.round(p.left)}px`;
+  panel.style.top = `${Math.round(p.top)}px`;
+}
+
+/** What a skipped question's answer is, from the weights shown (no right / wrong verdict). */
+function reveal(store: Store<AppState>, s: AppState, step: LessonStep): string {
+  const q = step.question!;
+  if (q.type === 'choice') return `The answer: ${q.options[q.answer]}.`;
+  if (q.type === 'epoch' || q.type === 'ablate') return ''; // revealed by changing the view (pickEpoch, pickAblate)
+  const sh = shown(s);
+  if (!sh) return 'The answer shows once the weights are drawn.';
+  const { cur, m } = sh;
+  if (q.type === 'cell') {
+    const best = rowArgmax(m, cur.t.nk, q.row);
+    store.set({ hover: { type: 'cell', q: q.row, k: best } });
+    return `Row ${displayToken(cur.qTokens[q.row] ?? '')} reads ${displayToken(cur.kTokens[best] ?? '')} most (${m[q.row * cur.t.nk + best]!.toFixed(2)}).`;
+  }
+  const mats = Array.from({ length: cur.t.heads }, (_, i) => headMatrix(cur.t, s.layer, i));
+  const { head, scores } = bestHead(mats, cur.t.nq, cur.t.nk, q.score);
+  store.set({ head });
+  return `Head ${head} of layer ${s.layer} (mean ${q.score} weight ${scores[head]!.toFixed(2)}).`;
+}
+
+// ---- controls ----
+function wireControls(r: LessonRun) {
+  const { store } = r;
+  const { panel, back, next, skip, close, qGo } = r.ui;
+  back.addEventListener('click', () => go(store, store.get().lstep - 1));
   next.addEventListener('click', () => {
     const s = store.get();
-    if (asking(s)) {
-      say('Not answered yet: click your guess first, or press “Skip (unanswered)” to see the answer without answering.');
+    if (asking(r, s)) {
+      say(r, 'Not answered yet: click your guess first, or press “Skip (unanswered)” to see the answer without answering.');
       skip.focus();
       return;
     }
-    go(s.lstep + 1);
+    go(store, s.lstep + 1);
   });
   skip.addEventListener('click', () => {
     const s = store.get();
     const st = stepOf(s);
     const q = st?.step.question;
     if (!st || !q) return;
-    if (q.type === 'epoch') return pickEpoch(null, null);
-    if (q.type === 'ablate') return pickAblate(null);
-    answers.set(st.i, { correct: null, text: reveal(s, st.step) });
-    render(store.get());
+    if (q.type === 'epoch') return pickEpoch(r, null, null);
+    if (q.type === 'ablate') return pickAblate(r, null);
+    r.answers.set(st.i, { correct: null, text: reveal(store, s, st.step) });
+    render(r, store.get());
     next.focus();
   });
   close.addEventListener('click', () => store.set({ lesson: '', lstep: 0 }));
@@ -562,46 +632,38 @@ export function createLessonPanel(store: Store<AppState>) {
     e.preventDefault();
     (e.key === 'ArrowRight' ? next : back).click();
   });
+}
 
-  /** What a skipped question's answer is, from the weights shown (no right / wrong verdict). */
-  function reveal(s: AppState, step: LessonStep): string {
-    const q = step.question!;
-    if (q.type === 'choice') return `The answer: ${q.options[q.answer]}.`;
-    if (q.type === 'epoch' || q.type === 'ablate') return ''; // revealed by changing the view (pickEpoch, pickAblate)
-    const sh = shown(s);
-    if (!sh) return 'The answer shows once the weights are drawn.';
-    const { cur, m } = sh;
-    if (q.type === 'cell') {
-      const best = rowArgmax(m, cur.t.nk, q.row);
-      store.set({ hover: { type: 'cell', q: q.row, k: best } });
-      return `Row ${displayToken(cur.qTokens[q.row] ?? '')} reads ${displayToken(cur.kTokens[best] ?? '')} most (${m[q.row * cur.t.nk + best]!.toFixed(2)}).`;
-    }
-    const mats = Array.from({ length: cur.t.heads }, (_, i) => headMatrix(cur.t, s.layer, i));
-    const { head, scores } = bestHead(mats, cur.t.nq, cur.t.nk, q.score);
-    store.set({ head });
-    return `Head ${head} of layer ${s.layer} (mean ${q.score} weight ${scores[head]!.toFixed(2)}).`;
-  }
+export function createLessonPanel(store: Store<AppState>) {
+  const r: LessonRun = { store, ui: buildPanel(), answers: new Map(), shownFor: '', lastHighlight: null, stepMissing: false, pending: null };
+  listenForAnswers(r);
+  const placeNow = () => place(r);
+  window.addEventListener('resize', placeNow);
+  const ro = new ResizeObserver(placeNow);
+  ro.observe(document.body);
+  ro.observe(r.ui.panel); // its own height changes with the feedback ("Not answered yet", an explanation)
+  wireControls(r);
 
   store.subscribe((s, p) => {
     if (s.lesson !== p.lesson) {
-      answers = new Map();
-      pending = null;
-      shownFor = '';
+      r.answers = new Map();
+      r.pending = null;
+      r.shownFor = '';
       const to = redirectLesson(s.lesson, s.lstep);
       if (to && !findLesson(s.lesson)) return store.set(to);
       if (s.lesson && !s.lstep) return store.set({ lstep: 1 });
     }
-    settle(s);
-    if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.checkpointsStatus !== p.checkpointsStatus || s.rawDoc !== p.rawDoc) apply(s);
-    if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.doc !== p.doc || s.present !== p.present || s.insight !== p.insight || s.status !== p.status || s.mvzoom !== p.mvzoom) render(s);
+    settle(r, s);
+    if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.checkpointsStatus !== p.checkpointsStatus || s.rawDoc !== p.rawDoc) apply(r, s);
+    if (s.lesson !== p.lesson || s.lstep !== p.lstep || s.doc !== p.doc || s.present !== p.present || s.insight !== p.insight || s.status !== p.status || s.mvzoom !== p.mvzoom) render(r, s);
     return undefined;
   });
   const s0 = store.get();
   const to0 = redirectLesson(s0.lesson, s0.lstep);
   if (to0 && !findLesson(s0.lesson)) store.set(to0);
   else if (s0.lesson && !s0.lstep) store.set({ lstep: 1 });
-  apply(store.get());
-  render(store.get());
+  apply(r, store.get());
+  render(r, store.get());
 }
 
 /** The Lessons menu (a native <details>, like Examples): one entry per lesson of the catalogue. */

@@ -12,10 +12,10 @@ import { tileFeed } from '../data';
 import { MASKED_RGB, matrixToRgba, weightColor, weightLut } from '../lib/color';
 import { KIND_LABEL, type AttnDoc } from '../lib/doc';
 import { quoteToken, displayToken } from '../lib/tokens';
-import { clampViewport, fullViewport, headThumb, isPooled, panBy, tileFor, tileScaleTop, tileRgba, tileValue, zoomAbout, type Tile, type Viewport } from '../lib/tiled';
+import { clampViewport, fullViewport, headThumb, isPooled, panBy, type Pooled, tileFor, tileScaleTop, tileRgba, tileValue, zoomAbout, type Tile, type Viewport } from '../lib/tiled';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
-import { currentAny, sizeCanvas, trackSize } from './common';
+import { type Current, currentAny, type Size, sizeCanvas, trackSize } from './common';
 import { weightingNote, weightingTitle } from './weightingToggle';
 
 const LEFT = 78;
@@ -39,7 +39,47 @@ function zoomHint(doc: AttnDoc): string {
       : `this file holds only the thumbnails${saved}; attnviz.show in a notebook shows the exact weights`;
 }
 
-export function createTiledHeatmap(container: HTMLElement, store: Store<AppState>) {
+/** the current kind, when its tensor is an overview's (its `t` narrowed to a pooled one) */
+type PooledCurrent = Current & { t: Current['t'] & { pooled: Pooled } };
+/** the plot's box in CSS pixels */
+type Plot = { x: number; y: number; w: number; h: number };
+type Sel<E extends d3.BaseType> = d3.Selection<E, unknown, null, undefined>;
+
+function active(s: AppState): PooledCurrent | null {
+  const cur = currentAny(s);
+  return cur && isPooled(cur.t) ? { ...cur, t: cur.t } : null;
+}
+
+function viewport(s: AppState): Viewport | null {
+  const cur = active(s);
+  if (!cur) return null;
+  const { nq, nk } = cur.t;
+  const v = fullViewport(nq, nk);
+  if (s.vq) [v.q0, v.q1] = s.vq;
+  if (s.vk) [v.k0, v.k1] = s.vk;
+  return clampViewport(v, nq, nk);
+}
+
+function setViewport(store: Store<AppState>, v: Viewport) {
+  const cur = active(store.get());
+  if (!cur) return;
+  const full = (a: number, b: number, n: number) => a === 0 && b === n;
+  store.set({ vq: full(v.q0, v.q1, cur.t.nq) ? null : [v.q0, v.q1], vk: full(v.k0, v.k1, cur.t.nk) ? null : [v.k0, v.k1] });
+}
+
+/** The cell under a point of the wrap (CSS pixels), or null outside the plot. */
+function cellAt(plot: Plot, v: Viewport | null, x: number, y: number): { q: number; k: number } | null {
+  if (!v || x < plot.x || y < plot.y || x >= plot.x + plot.w || y >= plot.y + plot.h) return null;
+  return { q: Math.floor(v.q0 + ((y - plot.y) / plot.h) * (v.q1 - v.q0)), k: Math.floor(v.k0 + ((x - plot.x) / plot.w) * (v.k1 - v.k0)) };
+}
+
+/** The last tile, when it is of the head shown. */
+function fitting(tile: Tile | null, s: AppState, cur: PooledCurrent): Tile | null {
+  return tile && tile.kind === cur.kind && tile.layer === s.layer && tile.head === s.head ? tile : null;
+}
+
+/** The panel's elements: the heading and its zoom buttons, the plot's canvases, and the foot. */
+function buildPanel(container: HTMLElement, zoomBy: (f: number) => void, reset: () => void) {
   const root = d3.select(container).append('div').attr('class', 'tiled-root').attr('data-testid', 'tiled-view');
   const head = root.append('header').attr('class', 'panel-head');
   // a heading, not an h2: the regular heatmap's h2 stays the panel's one (tests and tools find it by that)
@@ -49,7 +89,7 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     ctl.append('button').attr('class', 'btn small').attr('aria-label', aria).text(label).on('click', () => zoomBy(f));
   zoomBtn('+', 'Zoom in', 2);
   zoomBtn('−', 'Zoom out', 0.5);
-  ctl.append('button').attr('class', 'btn small').attr('data-testid', 'tiled-reset').text('Reset').attr('title', 'Show the whole matrix').on('click', () => store.set({ vq: null, vk: null }));
+  ctl.append('button').attr('class', 'btn small').attr('data-testid', 'tiled-reset').text('Reset').attr('title', 'Show the whole matrix').on('click', reset);
   const body = root.append('div').attr('class', 'panel-body tiled-body');
   const wrap = body
     .append('div')
@@ -70,208 +110,106 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
   const note = info.append('div').attr('class', 'hint').attr('data-testid', 'tiled-note');
   // not `.legend`: the regular heatmap's legend stays the panel's one
   const legend = info.append('div').attr('class', 'tiled-legend').attr('data-testid', 'tiled-legend');
+  return { title, body, wrap, canvas, overlay, mini, foot, readout, note, legend };
+}
 
-  const size = trackSize(body.node()!, () => draw());
-  const offscreen = document.createElement('canvas');
-  const miniOff = document.createElement('canvas');
-  let tile: Tile | null = null;
-  /** the colour scale's top for `tile` */
-  let scaleTop = 1;
-  let miniFor: unknown = null;
-  // a wheel or a drag moves the viewport every frame: a tile is asked once it rests for a moment
-  const feed = tileFeed(60, {
-    tile(t) {
-      const cur = active(store.get());
-      if (!cur) return;
-      tile = t;
-      const top = tileScaleTop(t, cur.t.causal);
-      scaleTop = top;
-      offscreen.width = t.cols;
-      offscreen.height = t.rows;
-      offscreen.getContext('2d')!.putImageData(new ImageData(tileRgba(t, top, cur.t.causal, weightLut(), MASKED_RGB), t.cols, t.rows), 0, 0);
-      wrap.attr('data-tile-state', 'ready').attr('data-tile', `${t.q0}-${t.q1},${t.k0}-${t.k1},${t.block.join('x')}`);
-      draw();
-    },
-    error(e) {
-      wrap.attr('data-tile-state', 'error');
-      note.text(`No tile: ${e.message}`);
-    },
-  });
-  /** the plot's box in CSS pixels */
-  let plot = { x: LEFT, y: TOP, w: 0, h: 0 };
+/** The plot's square in what the panel leaves, with both canvases and the wrap sized to it. */
+function layoutPlot(sz: Size, foot: HTMLElement, canvas: HTMLCanvasElement, overlay: HTMLCanvasElement, wrap: Sel<HTMLDivElement>): Plot {
+  const W = Math.max(200, sz.width);
+  const H = Math.max(200, sz.height - (foot.offsetHeight || 56) - 6);
+  const side = Math.max(40, Math.min(W - LEFT - 8, H - TOP - 8));
+  sizeCanvas(canvas, LEFT + side + 8, TOP + side + 8);
+  sizeCanvas(overlay, LEFT + side + 8, TOP + side + 8);
+  wrap.style('width', `${LEFT + side + 8}px`).style('height', `${TOP + side + 8}px`);
+  return { x: LEFT, y: TOP, w: side, h: side };
+}
 
-  function active(s: AppState) {
-    const cur = currentAny(s);
-    return cur && isPooled(cur.t) ? { ...cur, t: cur.t } : null;
+/** Token labels once a cell has room for one, else the range the axis shows. */
+function drawLabels(ctx: CanvasRenderingContext2D, plot: Plot, v: Viewport, cur: PooledCurrent) {
+  const { qTokens, kTokens } = cur;
+  const cellW = plot.w / (v.k1 - v.k0);
+  const cellH = plot.h / (v.q1 - v.q0);
+  ctx.fillStyle = '#374151';
+  ctx.font = '11px system-ui, sans-serif';
+  const short = (x: string) => {
+    const d = displayToken(x);
+    return d.length > 9 ? `${d.slice(0, 8)}…` : d;
+  };
+  if (cellH >= LABEL_CELL) {
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (let q = v.q0; q < v.q1; q++) ctx.fillText(short(qTokens[q] ?? ''), plot.x - 4, plot.y + (q - v.q0 + 0.5) * cellH);
   }
-
-  function viewport(s: AppState): Viewport | null {
-    const cur = active(s);
-    if (!cur) return null;
-    const { nq, nk } = cur.t;
-    const v = fullViewport(nq, nk);
-    if (s.vq) [v.q0, v.q1] = s.vq;
-    if (s.vk) [v.k0, v.k1] = s.vk;
-    return clampViewport(v, nq, nk);
-  }
-
-  function setViewport(v: Viewport) {
-    const cur = active(store.get());
-    if (!cur) return;
-    const full = (a: number, b: number, n: number) => a === 0 && b === n;
-    store.set({ vq: full(v.q0, v.q1, cur.t.nq) ? null : [v.q0, v.q1], vk: full(v.k0, v.k1, cur.t.nk) ? null : [v.k0, v.k1] });
-  }
-
-  function zoomBy(f: number, atX?: number, atY?: number) {
-    const s = store.get();
-    const cur = active(s);
-    const v = viewport(s);
-    if (!cur || !v) return;
-    const fx = atX === undefined ? 0.5 : (atX - plot.x) / plot.w;
-    const fy = atY === undefined ? 0.5 : (atY - plot.y) / plot.h;
-    setViewport(zoomAbout(v, f, v.q0 + fy * (v.q1 - v.q0), v.k0 + fx * (v.k1 - v.k0), cur.t.nq, cur.t.nk));
-  }
-
-  /** The cell under a point of the wrap (CSS pixels), or null outside the plot. */
-  function cellAt(x: number, y: number): { q: number; k: number } | null {
-    const v = viewport(store.get());
-    if (!v || x < plot.x || y < plot.y || x >= plot.x + plot.w || y >= plot.y + plot.h) return null;
-    return { q: Math.floor(v.q0 + ((y - plot.y) / plot.h) * (v.q1 - v.q0)), k: Math.floor(v.k0 + ((x - plot.x) / plot.w) * (v.k1 - v.k0)) };
-  }
-
-  function request() {
-    const s = store.get();
-    const cur = active(s);
-    const v = viewport(s);
-    if (!cur || !v || plot.w < 8) return;
-    const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
-    const req = { kind: cur.kind, layer: s.layer, head: s.head, ...tileFor(v, plot.w * dpr, plot.h * dpr) };
-    if (feed.ask(cur.doc, req)) wrap.attr('data-tile-state', 'loading');
-  }
-
-  function draw() {
-    const s = store.get();
-    const cur = active(s);
-    container.classList.toggle('tiled', !!cur);
-    if (!cur) {
-      feed.stop();
-      tile = null;
-      return;
-    }
-    const v = viewport(s)!;
-    const { t } = cur;
-    title
-      .text(`Layer ${s.layer} · Head ${s.head}${weightingNote(cur.doc, s.nofirst)}`)
-      .attr('title', `${KIND_LABEL[cur.kind]}, layer ${s.layer}, head ${s.head}: ${t.nq} × ${t.nk} · ${weightingTitle(cur.doc)}`);
-    const sz = size();
-    const W = Math.max(200, sz.width);
-    const H = Math.max(200, sz.height - (foot.node()!.offsetHeight || 56) - 6);
-    const side = Math.max(40, Math.min(W - LEFT - 8, H - TOP - 8));
-    plot = { x: LEFT, y: TOP, w: side, h: side };
-    sizeCanvas(canvas, LEFT + side + 8, TOP + side + 8);
-    sizeCanvas(overlay, LEFT + side + 8, TOP + side + 8);
-    wrap.style('width', `${LEFT + side + 8}px`).style('height', `${TOP + side + 8}px`);
-    paint();
-
-    // what the pixels are, in place
-    const region = `rows ${v.q0}–${v.q1 - 1}, keys ${v.k0}–${v.k1 - 1} of ${t.nq} × ${t.nk}`;
-    wrap.attr('title', region);
-    const fits = tile && tile.kind === cur.kind && tile.layer === s.layer && tile.head === s.head;
-    if (!tile || !fits) note.text(`${region} · computing the tile…`).classed('pooled', false);
-    else {
-      const [bq, bk] = tile.block;
-      const pooled = bq > 1 || bk > 1;
-      note.text(pooled ? `pooled: each pixel is the max of ${bq}×${bk} weights · ${zoomHint(cur.doc)}` : `exact weights · ${region}`).classed('pooled', pooled);
-    }
-    legend.html('');
-    const top = tile && fits ? scaleTop : 1;
-    legend.append('span').text('0');
-    legend.append('span').attr('class', 'tiled-legend-bar').style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((x) => weightColor(x)).join(',')})`);
-    legend.append('span').attr('data-testid', 'tiled-scale-top').text(fmt(top));
-    legend.append('span').attr('class', 'tiled-legend-note').attr('title', 'Fitted to the weights shown: 0 … their 99th percentile; larger weights are drawn brightest').text('fitted: 0 … 99th percentile of the weights shown');
-    drawMinimap(cur.t, s, v);
-    updateReadout();
-    request();
-  }
-
-  /** The plot alone (the tile, the labels, the hovered cell) on the canvas as sized: a hover redraws only this. */
-  function paint() {
-    const s = store.get();
-    const cur = active(s);
-    const v = viewport(s);
-    if (!cur || !v) return;
-    const { qTokens, kTokens } = cur;
-    const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
-    const ctx = canvas.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, plot.x + plot.w + 8, plot.y + plot.h + 8);
-    ctx.fillStyle = '#f3f4f6';
-    ctx.fillRect(plot.x, plot.y, plot.w, plot.h);
-    const qs = v.q1 - v.q0;
-    const ks = v.k1 - v.k0;
-    const fits = tile && tile.kind === cur.kind && tile.layer === s.layer && tile.head === s.head;
-    if (tile && fits) {
-      // the last tile, placed where its region is in this viewport (a new one is on its way)
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(plot.x, plot.y, plot.w, plot.h);
-      ctx.clip();
-      ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(offscreen, plot.x + ((tile.k0 - v.k0) / ks) * plot.w, plot.y + ((tile.q0 - v.q0) / qs) * plot.h, ((tile.k1 - tile.k0) / ks) * plot.w, ((tile.q1 - tile.q0) / qs) * plot.h);
-      ctx.restore();
-    }
-    // token labels once a cell has room for one
-    const cellW = plot.w / ks;
-    const cellH = plot.h / qs;
-    ctx.fillStyle = '#374151';
-    ctx.font = '11px system-ui, sans-serif';
-    const short = (x: string) => {
-      const d = displayToken(x);
-      return d.length > 9 ? `${d.slice(0, 8)}…` : d;
-    };
-    if (cellH >= LABEL_CELL) {
-      ctx.textAlign = 'right';
-      ctx.textBaseline = 'middle';
-      for (let q = v.q0; q < v.q1; q++) ctx.fillText(short(qTokens[q] ?? ''), plot.x - 4, plot.y + (q - v.q0 + 0.5) * cellH);
-    }
-    if (cellW >= LABEL_CELL) {
-      ctx.save();
-      ctx.textAlign = 'left';
-      ctx.textBaseline = 'middle';
-      for (let k = v.k0; k < v.k1; k++) {
-        ctx.save();
-        ctx.translate(plot.x + (k - v.k0 + 0.5) * cellW, plot.y - 4);
-        ctx.rotate(-Math.PI / 2);
-        ctx.fillText(short(kTokens[k] ?? ''), 0, 0);
-        ctx.restore();
-      }
-      ctx.restore();
-    }
-    ctx.fillStyle = '#6b7280';
+  if (cellW >= LABEL_CELL) {
+    ctx.save();
     ctx.textAlign = 'left';
-    ctx.textBaseline = 'alphabetic';
-    if (cellH < LABEL_CELL) ctx.fillText(`q ${v.q0}–${v.q1 - 1}`, 4, plot.y + 10);
-    if (cellW < LABEL_CELL) ctx.fillText(`k ${v.k0}–${v.k1 - 1}`, plot.x, 12);
-    drawHover();
+    ctx.textBaseline = 'middle';
+    for (let k = v.k0; k < v.k1; k++) {
+      ctx.save();
+      ctx.translate(plot.x + (k - v.k0 + 0.5) * cellW, plot.y - 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.fillText(short(kTokens[k] ?? ''), 0, 0);
+      ctx.restore();
+    }
+    ctx.restore();
   }
+  ctx.fillStyle = '#6b7280';
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'alphabetic';
+  if (cellH < LABEL_CELL) ctx.fillText(`q ${v.q0}–${v.q1 - 1}`, 4, plot.y + 10);
+  if (cellW < LABEL_CELL) ctx.fillText(`k ${v.k0}–${v.k1 - 1}`, plot.x, 12);
+}
 
-  function drawHover() {
-    const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
-    const ctx = overlay.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, plot.x + plot.w + 8, plot.y + plot.h + 8);
-    const h = store.get().hover;
-    const v = viewport(store.get());
-    if (h?.type !== 'cell' || !v) return;
-    const cw = plot.w / (v.k1 - v.k0);
-    const ch = plot.h / (v.q1 - v.q0);
-    if (h.q < v.q0 || h.q >= v.q1 || h.k < v.k0 || h.k >= v.k1) return;
-    ctx.strokeStyle = 'rgba(255,255,255,0.95)';
-    ctx.lineWidth = 1.5;
-    ctx.strokeRect(plot.x + (h.k - v.k0) * cw, plot.y + (h.q - v.q0) * ch, Math.max(2, cw), Math.max(2, ch));
+/** The plot alone: the tile (drawn in `offscreen`) where its region is in this viewport, and the labels. */
+function paintPlot(canvas: HTMLCanvasElement, plot: Plot, v: Viewport, cur: PooledCurrent, tile: Tile | null, offscreen: HTMLCanvasElement) {
+  const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+  const ctx = canvas.getContext('2d')!;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, plot.x + plot.w + 8, plot.y + plot.h + 8);
+  ctx.fillStyle = '#f3f4f6';
+  ctx.fillRect(plot.x, plot.y, plot.w, plot.h);
+  const qs = v.q1 - v.q0;
+  const ks = v.k1 - v.k0;
+  if (tile) {
+    // the last tile, placed where its region is in this viewport (a new one is on its way)
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(plot.x, plot.y, plot.w, plot.h);
+    ctx.clip();
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(offscreen, plot.x + ((tile.k0 - v.k0) / ks) * plot.w, plot.y + ((tile.q0 - v.q0) / qs) * plot.h, ((tile.k1 - tile.k0) / ks) * plot.w, ((tile.q1 - tile.q0) / qs) * plot.h);
+    ctx.restore();
   }
+  drawLabels(ctx, plot, v, cur);
+}
 
-  function drawMinimap(t: Parameters<typeof headThumb>[0], s: AppState, v: Viewport) {
+/** A tile's pixels, once, in its own size: each draw then places it in the viewport. */
+function paintTile(offscreen: HTMLCanvasElement, t: Tile, top: number, causal: boolean) {
+  offscreen.width = t.cols;
+  offscreen.height = t.rows;
+  offscreen.getContext('2d')!.putImageData(new ImageData(tileRgba(t, top, causal, weightLut(), MASKED_RGB), t.cols, t.rows), 0, 0);
+}
+
+/** The hovered cell's outline, on the overlay. */
+function drawHoverOutline(overlay: HTMLCanvasElement, plot: Plot, h: AppState['hover'], v: Viewport | null) {
+  const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+  const ctx = overlay.getContext('2d')!;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, plot.x + plot.w + 8, plot.y + plot.h + 8);
+  if (h?.type !== 'cell' || !v) return;
+  const cw = plot.w / (v.k1 - v.k0);
+  const ch = plot.h / (v.q1 - v.q0);
+  if (h.q < v.q0 || h.q >= v.q1 || h.k < v.k0 || h.k >= v.k1) return;
+  ctx.strokeStyle = 'rgba(255,255,255,0.95)';
+  ctx.lineWidth = 1.5;
+  ctx.strokeRect(plot.x + (h.k - v.k0) * cw, plot.y + (h.q - v.q0) * ch, Math.max(2, cw), Math.max(2, ch));
+}
+
+/** The minimap: the head's thumbnail (drawn once per tensor and head) and the viewport on it. */
+function createMinimap(mini: HTMLCanvasElement) {
+  const miniOff = document.createElement('canvas');
+  let miniFor: unknown = null;
+  return (t: PooledCurrent['t'], s: AppState, v: Viewport) => {
     const key = `${s.layer}|${s.head}`;
     if (miniFor !== t || mini.dataset.key !== key) {
       miniFor = t;
@@ -289,31 +227,43 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     const x = (v.k0 / t.nk) * MINIMAP;
     const y = (v.q0 / t.nq) * MINIMAP;
     ctx.strokeRect(x, y, Math.max(2, ((v.k1 - v.k0) / t.nk) * MINIMAP), Math.max(2, ((v.q1 - v.q0) / t.nq) * MINIMAP));
-  }
+  };
+}
 
-  function updateReadout() {
-    const s = store.get();
-    const cur = active(s);
-    const h = s.hover;
-    if (!cur || !h || h.type !== 'cell') {
-      readout.text('Hover a cell for its weight').classed('empty', true).attr('data-weight', null);
-      return;
-    }
-    const { qTokens, kTokens, t } = cur;
-    const cell = `${quoteToken(qTokens[h.q] ?? '')} (${h.q}) → ${quoteToken(kTokens[h.k] ?? '')} (${h.k})`;
-    const fits = tile && tile.kind === cur.kind && tile.layer === s.layer && tile.head === s.head;
-    const w = fits ? tileValue(tile!, h.q, h.k) : NaN;
-    let text: string;
-    if (t.causal && h.k > h.q) text = `${cell}: masked`;
-    else if (!fits || Number.isNaN(w)) text = `${cell}: …`;
-    else if (tile!.block[0] > 1 || tile!.block[1] > 1) text = `${cell}: pooled max ${fmt(w)} of its ${tile!.block[0]}×${tile!.block[1]} block (${zoomHint(cur.doc)})`;
-    else text = `${cell}: ${fmt(w)}`;
-    const exact = fits && !Number.isNaN(w) && tile!.block[0] === 1 && tile!.block[1] === 1;
-    readout.text(text).classed('empty', false).attr('data-weight', exact ? String(w) : null);
+/** What the pixels are, in place: exact weights, or pooled ones and how to get closer. */
+function renderNote(note: Sel<HTMLDivElement>, region: string, tile: Tile | null, doc: AttnDoc) {
+  if (!tile) note.text(`${region} · computing the tile…`).classed('pooled', false);
+  else {
+    const [bq, bk] = tile.block;
+    const pooled = bq > 1 || bk > 1;
+    note.text(pooled ? `pooled: each pixel is the max of ${bq}×${bk} weights · ${zoomHint(doc)}` : `exact weights · ${region}`).classed('pooled', pooled);
   }
+}
 
-  // ---- input: wheel zooms about the pointer, drag pans, keys zoom and pan ----
-  const wrapEl = wrap.node()!;
+function renderLegend(legend: Sel<HTMLDivElement>, top: number) {
+  legend.html('');
+  legend.append('span').text('0');
+  legend.append('span').attr('class', 'tiled-legend-bar').style('background', `linear-gradient(to right, ${d3.range(0, 1.0001, 0.1).map((x) => weightColor(x)).join(',')})`);
+  legend.append('span').attr('data-testid', 'tiled-scale-top').text(fmt(top));
+  legend.append('span').attr('class', 'tiled-legend-note').attr('title', 'Fitted to the weights shown: 0 … their 99th percentile; larger weights are drawn brightest').text('fitted: 0 … 99th percentile of the weights shown');
+}
+
+/** The hovered cell's weight as the readout says it, and the exact weight when the tile has it. */
+function readoutOf(cur: PooledCurrent, h: { q: number; k: number }, tile: Tile | null): { text: string; exact: number | null } {
+  const { qTokens, kTokens, t } = cur;
+  const cell = `${quoteToken(qTokens[h.q] ?? '')} (${h.q}) → ${quoteToken(kTokens[h.k] ?? '')} (${h.k})`;
+  const w = tile ? tileValue(tile, h.q, h.k) : NaN;
+  let text: string;
+  if (t.causal && h.k > h.q) text = `${cell}: masked`;
+  else if (!tile || Number.isNaN(w)) text = `${cell}: …`;
+  else if (tile.block[0] > 1 || tile.block[1] > 1) text = `${cell}: pooled max ${fmt(w)} of its ${tile.block[0]}×${tile.block[1]} block (${zoomHint(cur.doc)})`;
+  else text = `${cell}: ${fmt(w)}`;
+  const exact = tile && !Number.isNaN(w) && tile.block[0] === 1 && tile.block[1] === 1;
+  return { text, exact: exact ? w : null };
+}
+
+/** Input: wheel zooms about the pointer, drag pans, keys zoom and pan. */
+function wireInput(wrapEl: HTMLDivElement, store: Store<AppState>, plotOf: () => Plot, zoomBy: (f: number, atX?: number, atY?: number) => void) {
   const local = (e: MouseEvent) => {
     const r = wrapEl.getBoundingClientRect();
     return { x: e.clientX - r.left, y: e.clientY - r.top };
@@ -342,14 +292,15 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     const cur = active(s);
     if (!cur) return;
     const p = local(e);
+    const plot = plotOf();
     if (drag && (drag.moved || Math.abs(p.x - drag.x) + Math.abs(p.y - drag.y) > 3)) {
       drag.moved = true;
       const dq = -((p.y - drag.y) / plot.h) * (drag.v.q1 - drag.v.q0);
       const dk = -((p.x - drag.x) / plot.w) * (drag.v.k1 - drag.v.k0);
-      setViewport(panBy(drag.v, Math.round(dq), Math.round(dk), cur.t.nq, cur.t.nk));
+      setViewport(store, panBy(drag.v, Math.round(dq), Math.round(dk), cur.t.nq, cur.t.nk));
       return;
     }
-    const c = cellAt(p.x, p.y);
+    const c = cellAt(plot, viewport(store.get()), p.x, p.y);
     const h = s.hover;
     if (!c) {
       if (h) store.set({ hover: null });
@@ -369,11 +320,102 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
     if (e.key === '+' || e.key === '=') zoomBy(2);
     else if (e.key === '-' || e.key === '_') zoomBy(0.5);
     else if (e.key === '0') store.set({ vq: null, vk: null });
-    else if (moves[e.key]) setViewport(panBy(v, moves[e.key]![0], moves[e.key]![1], cur.t.nq, cur.t.nk));
+    else if (moves[e.key]) setViewport(store, panBy(v, moves[e.key]![0], moves[e.key]![1], cur.t.nq, cur.t.nk));
     else return;
     e.preventDefault();
   });
+}
 
+export function createTiledHeatmap(container: HTMLElement, store: Store<AppState>) {
+  const ui = buildPanel(container, (f) => zoomBy(f), () => store.set({ vq: null, vk: null }));
+  const { wrap, note, readout } = ui;
+  const size = trackSize(ui.body.node()!, () => draw());
+  const offscreen = document.createElement('canvas');
+  const drawMinimap = createMinimap(ui.mini);
+  let tile: Tile | null = null;
+  /** the colour scale's top for `tile` */
+  let scaleTop = 1;
+  // a wheel or a drag moves the viewport every frame: a tile is asked once it rests for a moment
+  const feed = tileFeed(60, {
+    tile(t) {
+      const cur = active(store.get());
+      if (!cur) return;
+      tile = t;
+      scaleTop = tileScaleTop(t, cur.t.causal);
+      paintTile(offscreen, t, scaleTop, cur.t.causal);
+      wrap.attr('data-tile-state', 'ready').attr('data-tile', `${t.q0}-${t.q1},${t.k0}-${t.k1},${t.block.join('x')}`);
+      draw();
+    },
+    error(e) {
+      wrap.attr('data-tile-state', 'error');
+      note.text(`No tile: ${e.message}`);
+    },
+  });
+  let plot: Plot = { x: LEFT, y: TOP, w: 0, h: 0 };
+
+  function zoomBy(f: number, atX?: number, atY?: number) {
+    const s = store.get();
+    const cur = active(s);
+    const v = viewport(s);
+    if (!cur || !v) return;
+    const fx = atX === undefined ? 0.5 : (atX - plot.x) / plot.w;
+    const fy = atY === undefined ? 0.5 : (atY - plot.y) / plot.h;
+    setViewport(store, zoomAbout(v, f, v.q0 + fy * (v.q1 - v.q0), v.k0 + fx * (v.k1 - v.k0), cur.t.nq, cur.t.nk));
+  }
+
+  function request(s: AppState, cur: PooledCurrent, v: Viewport) {
+    if (plot.w < 8) return;
+    const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+    const req = { kind: cur.kind, layer: s.layer, head: s.head, ...tileFor(v, plot.w * dpr, plot.h * dpr) };
+    if (feed.ask(cur.doc, req)) wrap.attr('data-tile-state', 'loading');
+  }
+
+  function draw() {
+    const s = store.get();
+    const cur = active(s);
+    container.classList.toggle('tiled', !!cur);
+    if (!cur) {
+      feed.stop();
+      tile = null;
+      return;
+    }
+    const v = viewport(s)!;
+    const { t } = cur;
+    ui.title
+      .text(`Layer ${s.layer} · Head ${s.head}${weightingNote(cur.doc, s.nofirst)}`)
+      .attr('title', `${KIND_LABEL[cur.kind]}, layer ${s.layer}, head ${s.head}: ${t.nq} × ${t.nk} · ${weightingTitle(cur.doc)}`);
+    plot = layoutPlot(size(), ui.foot.node()!, ui.canvas, ui.overlay, wrap);
+    const shown = fitting(tile, s, cur);
+    // the plot alone on the canvas as sized: a hover redraws only the overlay
+    paintPlot(ui.canvas, plot, v, cur, shown, offscreen);
+    drawHover();
+    // what the pixels are, in place
+    const region = `rows ${v.q0}–${v.q1 - 1}, keys ${v.k0}–${v.k1 - 1} of ${t.nq} × ${t.nk}`;
+    wrap.attr('title', region);
+    renderNote(note, region, shown, cur.doc);
+    renderLegend(ui.legend, shown ? scaleTop : 1);
+    drawMinimap(cur.t, s, v);
+    updateReadout();
+    request(s, cur, v);
+  }
+
+  function drawHover() {
+    drawHoverOutline(ui.overlay, plot, store.get().hover, viewport(store.get()));
+  }
+
+  function updateReadout() {
+    const s = store.get();
+    const cur = active(s);
+    const h = s.hover;
+    if (!cur || !h || h.type !== 'cell') {
+      readout.text('Hover a cell for its weight').classed('empty', true).attr('data-weight', null);
+      return;
+    }
+    const r = readoutOf(cur, h, fitting(tile, s, cur));
+    readout.text(r.text).classed('empty', false).attr('data-weight', r.exact !== null ? String(r.exact) : null);
+  }
+
+  wireInput(wrap.node()!, store, () => plot, zoomBy);
   store.subscribe((s, p) => {
     // a new text starts from the whole matrix (the first document keeps the URL's viewport)
     if (s.rawDoc !== p.rawDoc && p.rawDoc?.overview && s.rawDoc?.input !== p.rawDoc.input && (s.vq || s.vk)) {
