@@ -2,7 +2,7 @@
  * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
  * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
  */
-import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo, Sampling, Weighting } from '../api/types';
+import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, DocumentFile, EncodedWeights, Encoding, HeldOut, Sampling, Weighting } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { DocumentError } from './documentError';
@@ -30,7 +30,7 @@ export interface AttnTensor {
 export interface AttnDoc {
   schemaVersion: 1;
   checkpoint: string | null;
-  model: ModelInfo;
+  model: DocumentFile['model'];
   input: string;
   output: string | null;
   expected: string | null;
@@ -297,7 +297,7 @@ function decodeSteps(x: unknown): DecodingStep[] | null {
 }
 
 /** Back to the schema-v1 JSON form, weights as nested lists (rounded to `decimals`). */
-export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
+export function toJsonDocument(doc: AttnDoc, decimals = 6): DocumentFile {
   const p = 10 ** decimals;
   const attentions: AttentionDocument['attentions'] = {};
   for (const kind of ATTENTION_KINDS) {
@@ -320,17 +320,18 @@ export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
     }
     attentions[kind] = nested;
   }
-  const out: AttentionDocument = {
+  const out: DocumentFile = {
     schema_version: 1,
     checkpoint: doc.checkpoint,
     model: doc.model,
     input: doc.input,
     output: doc.output,
+    expected: doc.expected,
     tokens: doc.tokens.tgt.length ? { src: doc.tokens.src, tgt: doc.tokens.tgt } : { src: doc.tokens.src },
+    encoding: 'json',
     attentions,
     warnings: doc.warnings,
   };
-  if (doc.expected !== null) out.expected = doc.expected;
   if (doc.weighting !== 'attention') out.weighting = doc.weighting;
   if (doc.steps) out.steps = doc.steps;
   if (doc.specialTokens) out.special_tokens = doc.specialTokens;
