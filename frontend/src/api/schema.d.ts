@@ -255,7 +255,7 @@ export interface components {
             checkpoint: string;
             /**
              * Detail
-             * @description `full` from the service (absent in exported files).
+             * @description `full` from the service, so also in a document downloaded from its page (exported files have none).
              */
             detail?: "full" | null;
             /**

@@ -49,5 +49,6 @@ export function compactDocument(doc: AttnDoc): DocumentFile {
     out.attentions[kind] = { dtype: 'float16', shape: [t.layers, t.heads, t.nq, t.nk], data: bytesToBase64(bytes) };
   }
   out.encoding = 'float16';
+  if ('precision' in out) out.precision = null; // decimals mean nothing to float16
   return out;
 }
