@@ -1,6 +1,6 @@
 /** Downloads: PNG / SVG of the focused view, JSON of the current document. */
 import { layerArcs } from './lib/arcs';
-import { KIND_LABEL, keySide, querySide, toJsonDocument, type AttnDoc } from './lib/doc';
+import { documentJson, KIND_LABEL, keySide, querySide } from './lib/doc';
 import { arcsSvg, heatmapSvg } from './lib/svgExport';
 import { docViewString, type AppState } from './state';
 import { current, SIDE_LABEL } from './views/common';
@@ -82,8 +82,4 @@ export async function download(kind: 'png' | 'svg' | 'json', s: AppState): Promi
   const file = `${name}_${s.view}`;
   if (kind === 'svg') downloadBlob(new Blob([svg], { type: 'image/svg+xml' }), `${file}.svg`);
   else downloadBlob(await svgToPng(svg), `${file}.png`);
-}
-
-export function documentJson(doc: AttnDoc, view = ''): string {
-  return JSON.stringify(view ? { ...toJsonDocument(doc), view } : toJsonDocument(doc));
 }

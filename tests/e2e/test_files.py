@@ -65,6 +65,8 @@ def test_downloads_png_svg_and_json(page: Any, server: Server, tmp_path: Path) -
     got = json.loads(raw)
     api = server.api("/api/attention", {"checkpoint": "copy/ckpt_epoch2.pt", "text": "abcba"}).json()
     assert got["schema_version"] == 1
+    # every field the service sent is written back, those the page does not read included
+    assert set(api) <= set(got), sorted(set(api) - set(got))
     for key in ("checkpoint", "model", "input", "output", "expected", "tokens", "warnings"):
         assert got[key] == api[key], key
     assert set(got["attentions"]) == set(api["attentions"]) == set(KINDS)

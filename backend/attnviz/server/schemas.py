@@ -493,7 +493,9 @@ class DocumentFields(BaseModel):
 class AttentionDocument(DocumentFields):
     """The attention document, schema version 1 (docs/api.md), plus `expected` and `encoding`."""
 
-    detail: Literal["full"] | None = Field(None, description="`full` from the service (absent in exported files).")
+    detail: Literal["full"] | None = Field(
+        None, description="`full` from the service, so also in a document downloaded from its page (exported files have none)."
+    )
     attentions: Attentions
 
 

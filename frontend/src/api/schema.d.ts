@@ -255,7 +255,7 @@ export interface components {
             checkpoint: string;
             /**
              * Detail
-             * @description `full` from the service (absent in exported files).
+             * @description `full` from the service, so also in a document downloaded from its page (exported files have none).
              */
             detail?: "full" | null;
             /**
@@ -317,7 +317,7 @@ export interface components {
              * @default attention
              * @enum {string}
              */
-            weighting: "attention" | "value_norm";
+            weighting?: "attention" | "value_norm";
         };
         /** AttentionRequest */
         AttentionRequest: {
@@ -338,14 +338,14 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            detail: "auto" | "full" | "overview";
+            detail?: "auto" | "full" | "overview";
             /**
              * Encoding
              * @description `json`: nested lists; `float16` / `uint8`: one compact base64 object per kind (docs/api.md).
              * @default json
              * @enum {string}
              */
-            encoding: "json" | "float16" | "uint8";
+            encoding?: "json" | "float16" | "uint8";
             /**
              * Max New Tokens
              * @description Hugging Face decoder and encoder-decoder models: tokens generated (default the server's `max_new_tokens` setting, at most its `max_new_tokens_limit`, and never past the model's context). The toy models decode until `<eos>` and ignore it; an encoder gets 422 `not_supported`.
@@ -356,7 +356,7 @@ export interface components {
              * @description Decimals kept in each weight (json encoding only).
              * @default 4
              */
-            precision: number;
+            precision?: number;
             /**
              * Seed
              * @description Sampling: the draw's seed (the same request and seed give the same tokens); absent: the server picks one and returns it in `sampling.seed`.
@@ -389,7 +389,7 @@ export interface components {
              * @default attention
              * @enum {string}
              */
-            weighting: "attention" | "value_norm";
+            weighting?: "attention" | "value_norm";
         };
         /** Attentions */
         Attentions: {
@@ -452,14 +452,14 @@ export interface components {
              * @default toy
              * @enum {string}
              */
-            family: "toy" | "toy-decoder" | "encoder" | "decoder" | "encoder-decoder";
+            family?: "toy" | "toy-decoder" | "encoder" | "decoder" | "encoder-decoder";
             /**
              * Kind
              * @description `toy` (an attnviz checkpoint) or `huggingface` (a pretrained model).
              * @default toy
              * @enum {string}
              */
-            kind: "toy" | "huggingface";
+            kind?: "toy" | "huggingface";
             /**
              * Max Input Len
              * @description Longest input the service accepts for this checkpoint.
@@ -939,7 +939,7 @@ export interface components {
              * @description Token id of <pad>.
              * @default 0
              */
-            pad_id: number;
+            pad_id?: number;
             /**
              * Vocab Size
              * @description Tokens in the vocabulary, specials included.
@@ -1065,7 +1065,7 @@ export interface components {
              * @default attention
              * @enum {string}
              */
-            weighting: "attention" | "value_norm";
+            weighting?: "attention" | "value_norm";
         };
         /** OverviewKind */
         OverviewKind: {
@@ -1113,14 +1113,14 @@ export interface components {
              * @default toy
              * @enum {string}
              */
-            family: "toy" | "toy-decoder" | "encoder" | "decoder" | "encoder-decoder";
+            family?: "toy" | "toy-decoder" | "encoder" | "decoder" | "encoder-decoder";
             /**
              * Kind
              * @description `toy`: a run of checkpoints; `huggingface`: one pretrained model (one entry, epoch null).
              * @default toy
              * @enum {string}
              */
-            kind: "toy" | "huggingface";
+            kind?: "toy" | "huggingface";
             /**
              * Name
              * @description Run name (directory relative to the checkpoint directory), or the model's name.
@@ -1176,7 +1176,7 @@ export interface components {
              * @default float16
              * @enum {string}
              */
-            encoding: "float16" | "uint8";
+            encoding?: "float16" | "uint8";
             /**
              * Handle
              * @description `overview.handle` of an attention document.
@@ -1213,7 +1213,7 @@ export interface components {
              * @description Most cells returned: a larger region comes as block maxima (`block` > 1). Default and ceiling 1,048,576.
              * @default 1048576
              */
-            max_cells: number;
+            max_cells?: number;
             /**
              * Q0
              * @description First row (query).
@@ -1230,7 +1230,7 @@ export interface components {
              * @default attention
              * @enum {string}
              */
-            weighting: "attention" | "value_norm";
+            weighting?: "attention" | "value_norm";
         };
         /** TileResponse */
         TileResponse: {
@@ -1292,7 +1292,7 @@ export interface components {
              * @description An intermediate snapshot rather than an epoch's checkpoint.
              * @default false
              */
-            snapshot: boolean;
+            snapshot?: boolean;
             /**
              * Step
              * @description Optimizer steps behind these weights, if recorded.
@@ -1307,13 +1307,13 @@ export interface components {
              * @default json
              * @enum {string}
              */
-            encoding: "json" | "float16" | "uint8";
+            encoding?: "json" | "float16" | "uint8";
             /**
              * Precision
              * @description Decimals kept in each weight (json encoding only).
              * @default 4
              */
-            precision: number;
+            precision?: number;
             /**
              * Run
              * @description Run name (a directory of checkpoints).
@@ -1325,7 +1325,7 @@ export interface components {
              * @description Also every intermediate snapshot of the run (`<run>/snapshots/step{S}.pt`), in training order.
              * @default false
              */
-            snapshots: boolean;
+            snapshots?: boolean;
             /**
              * Text
              * @description Input text. Must be non-empty, no longer than the checkpoint allows, and use only the checkpoint's vocabulary (see `characters` in /api/checkpoints); otherwise 422. A pretrained model takes any text up to its `max_length` in tokens (its context); longer gets 422 `text_too_long` naming the token count and the limit, before the model runs. The body size (`max_body_bytes`) bounds it too.
@@ -1338,7 +1338,7 @@ export interface components {
              * @default attention
              * @enum {string}
              */
-            weighting: "attention" | "value_norm";
+            weighting?: "attention" | "value_norm";
         };
         /** TimelineResponse */
         TimelineResponse: {
@@ -1401,7 +1401,7 @@ export interface components {
              * @description Keys per query (at most the keys there are).
              * @default 8
              */
-            k: number;
+            k?: number;
             /**
              * Kind
              * @description Which attention module.
@@ -1418,7 +1418,7 @@ export interface components {
              * @description First query.
              * @default 0
              */
-            q0: number;
+            q0?: number;
             /**
              * Q1
              * @description One past the last query (default nq); at most 8,192 queries.
@@ -1430,7 +1430,7 @@ export interface components {
              * @default attention
              * @enum {string}
              */
-            weighting: "attention" | "value_norm";
+            weighting?: "attention" | "value_norm";
         };
         /** TopkResponse */
         TopkResponse: {
@@ -1524,7 +1524,7 @@ export interface components {
              * @description A training process is started and waiting (asking for the limits starts one).
              * @default false
              */
-            worker_ready: boolean;
+            worker_ready?: boolean;
         };
         /** TrainRequest */
         TrainRequest: {
@@ -1563,7 +1563,7 @@ export interface components {
              * @description Same seed, same weights.
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Task
              * @description The toy task to learn; `induction` trains the decoder-only model (in-context copying).

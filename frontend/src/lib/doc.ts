@@ -2,7 +2,7 @@
  * The in-memory attention document. Every kind is ONE Float32Array in C order [L, H, Tq, Tk]
  * (no nested JS arrays), whatever the wire encoding was (nested JSON, base64 float16, uint8).
  */
-import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, EncodedWeights, Encoding, HeldOut, ModelInfo, Sampling, Weighting } from '../api/types';
+import type { AttentionDocument, AttentionKind, CompactWeights, DecodingStep, DocumentFile, EncodedWeights, Encoding, HeldOut, Sampling, Weighting } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { DocumentError } from './documentError';
@@ -30,7 +30,7 @@ export interface AttnTensor {
 export interface AttnDoc {
   schemaVersion: 1;
   checkpoint: string | null;
-  model: ModelInfo;
+  model: DocumentFile['model'];
   input: string;
   output: string | null;
   expected: string | null;
@@ -63,6 +63,9 @@ export interface AttnDoc {
   /** Set on a document whose words or span are merged (lib/spans.ts): the tokens as received and
    *  the positions behind each shown one (merged before special tokens are hidden) */
   merged?: { tokens: { src: string[]; tgt: string[] }; groups: { src: number[][]; tgt: number[][] } };
+  /** The document as received, less its weights (`attentions`, `overview`): a download writes
+   *  these back, so a field this page does not know (a newer server's) is kept, not dropped. */
+  received?: Record<string, unknown>;
 }
 
 export const KIND_LABEL: Record<AttentionKind, string> = {
@@ -245,7 +248,15 @@ export function decodeDocument(raw: unknown): AttnDoc {
     encoding,
     weighting: d.weighting === 'value_norm' ? 'value_norm' : 'attention',
     ...(ov ? { overview: overviewRun(ov as Record<string, unknown>, d) } : {}),
+    received: withoutWeights(d),
   };
+}
+
+/** `d` less what a download re-encodes: the weights (held here they would be a second copy of the
+ *  largest part of the document) and the view the page writes afresh. */
+function withoutWeights(d: Record<string, unknown>): Record<string, unknown> {
+  const { attentions: _attentions, overview: _overview, view: _view, ...rest } = d;
+  return rest;
 }
 
 /** Attention weights are probabilities: a file holding 5.0 (scores, logits, a bug upstream) opens,
@@ -296,8 +307,11 @@ function decodeSteps(x: unknown): DecodingStep[] | null {
   return ok ? (x as DecodingStep[]) : null;
 }
 
-/** Back to the schema-v1 JSON form, weights as nested lists (rounded to `decimals`). */
-export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
+/**
+ * Back to the schema-v1 JSON form, weights as nested lists (rounded to `decimals`): every field as
+ * received (those this page does not know included), the ones it decodes as it shows them.
+ */
+export function toJsonDocument(doc: AttnDoc, decimals = 6): DocumentFile {
   const p = 10 ** decimals;
   const attentions: AttentionDocument['attentions'] = {};
   for (const kind of ATTENTION_KINDS) {
@@ -320,21 +334,32 @@ export function toJsonDocument(doc: AttnDoc, decimals = 6): AttentionDocument {
     }
     attentions[kind] = nested;
   }
-  const out: AttentionDocument = {
+  const received = doc.received ?? {};
+  const out: DocumentFile = {
+    // the server's fields as it sent them (a field the schema requires is there: it was received)
+    ...(received as Omit<DocumentFile, 'attentions'>),
     schema_version: 1,
     checkpoint: doc.checkpoint,
     model: doc.model,
     input: doc.input,
     output: doc.output,
-    tokens: doc.tokens.tgt.length ? { src: doc.tokens.src, tgt: doc.tokens.tgt } : { src: doc.tokens.src },
+    expected: doc.expected,
+    tokens: { ...(received.tokens as object | undefined), ...(doc.tokens.tgt.length ? { src: doc.tokens.src, tgt: doc.tokens.tgt } : { src: doc.tokens.src }) },
+    encoding: 'json',
     attentions,
     warnings: doc.warnings,
   };
-  if (doc.expected !== null) out.expected = doc.expected;
+  // the weights were re-encoded: `precision` says how, where the document said it
+  if ('precision' in received) out.precision = decimals;
   if (doc.weighting !== 'attention') out.weighting = doc.weighting;
   if (doc.steps) out.steps = doc.steps;
   if (doc.specialTokens) out.special_tokens = doc.specialTokens;
   if (doc.heldout) out.heldout = doc.heldout;
   if (doc.sampling) out.sampling = doc.sampling;
   return out;
+}
+
+/** The JSON download (the toolbar's JSON button): the document and the view it was looked at in. */
+export function documentJson(doc: AttnDoc, view = ''): string {
+  return JSON.stringify(view ? { ...toJsonDocument(doc), view } : toJsonDocument(doc));
 }

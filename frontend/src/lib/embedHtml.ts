@@ -4,7 +4,7 @@
  * shown document encoded back to compact float16 for it. The Python side (attnviz/html.py)
  * writes the same tags.
  */
-import type { AttentionDocument } from '../api/types';
+import type { DocumentFile } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { bytesToBase64 } from './base64';
 import { toJsonDocument, type AttnDoc } from './doc';
@@ -37,7 +37,7 @@ export function embedDocument(template: string, doc: unknown, data: unknown = nu
 }
 
 /** The schema-v1 document of `doc` with every kind as compact float16 (2 bytes a weight). */
-export function compactDocument(doc: AttnDoc): AttentionDocument {
+export function compactDocument(doc: AttnDoc): DocumentFile {
   const out = toJsonDocument({ ...doc, kinds: {} });
   out.attentions = {};
   for (const kind of ATTENTION_KINDS) {
@@ -49,5 +49,6 @@ export function compactDocument(doc: AttnDoc): AttentionDocument {
     out.attentions[kind] = { dtype: 'float16', shape: [t.layers, t.heads, t.nq, t.nk], data: bytesToBase64(bytes) };
   }
   out.encoding = 'float16';
+  if ('precision' in out) out.precision = null; // decimals mean nothing to float16
   return out;
 }

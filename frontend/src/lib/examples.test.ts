@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckpointInfo, CheckpointsResponse } from '../api/types';
 import { checkpointForTask, GALLERY, resolveRunAlias } from './examples';
 
-const ck = (run: string, epoch: number, task: string, usable = true): CheckpointInfo => ({
+const ck = (run: string, epoch: number, task: NonNullable<CheckpointInfo['task']>, usable = true): CheckpointInfo => ({
   name: `${run}/ckpt_epoch${epoch}.pt`,
   run,
   epoch,
@@ -13,6 +13,8 @@ const ck = (run: string, epoch: number, task: string, usable = true): Checkpoint
   metrics: null,
   config: null,
   max_text_len: 16,
+  max_input_len: 16,
+  characters: null,
 });
 
 const list: CheckpointsResponse = {

@@ -32,7 +32,7 @@ describe('what the page says', () => {
 });
 
 describe('features', () => {
-  const list = (c: object): CheckpointsResponse => ({ checkpoint_dir: '.', runs: [{ name: 'r', task: null, checkpoints: [{ name: 'm', run: 'r', epoch: null, usable: true, error: null, task: null, created_at: null, metrics: null, config: null, max_text_len: null, ...c }] }] });
+  const list = (c: object): CheckpointsResponse => ({ checkpoint_dir: '.', runs: [{ name: 'r', task: null, checkpoints: [{ name: 'm', run: 'r', epoch: null, usable: true, error: null, task: null, created_at: null, metrics: null, config: null, max_text_len: null, max_input_len: null, characters: null, ...c }] }] });
   it('reads supports, else derives it from kind', () => {
     expect([...supportedFeatures({ ...list({ kind: 'huggingface' }).runs[0]!.checkpoints[0]! })].sort()).toEqual(['attention', 'special_tokens']);
     expect(supportedFeatures(list({ kind: 'toy' }).runs[0]!.checkpoints[0]!).has('math')).toBe(true);

@@ -12,7 +12,7 @@ const toy: CheckpointInfo = {
   task: 'copy',
   created_at: null,
   metrics: null,
-  config: { d_model: 64, n_heads: 4, n_layers: 2 },
+  config: { d_model: 64, n_heads: 4, n_layers: 2, d_ff: 256, dropout: 0.1, max_len: 64, vocab_size: 32 },
   max_text_len: 16,
   characters: 'abc ',
   max_input_len: 6,

@@ -6,7 +6,7 @@
  * of the focus heatmap (zoom about a point, pan, clamping) and which tile to ask for. The one
  * place that asks the server for tiles is src/data.ts (`fetchTile`).
  */
-import type { AblateHead, AttentionKind, CompactWeights, SamplingRequest, Weighting } from '../api/types';
+import type { AblateHead, AttentionKind, CompactArray, CompactWeights, OverviewHeadStats, OverviewKind, SamplingRequest, Weighting } from '../api/types';
 import { ATTENTION_KINDS } from '../api/types';
 import { base64ToBytes } from './base64';
 import { decodeFloat16 } from './float16';
@@ -16,7 +16,7 @@ import type { HeadStats } from './stats';
 import { decodeUint8 } from './uint8';
 
 /** The server's statistics of an overview, `[layer][head]` each (computed on the exact weights). */
-export type OverviewStats = Partial<Record<'entropy' | 'distance' | 'first_token' | 'previous_token' | 'self_token' | 'local', number[][]>>;
+export type OverviewStats = Partial<OverviewHeadStats>;
 
 /** What marks a tensor as an overview's: `data` holds [L, H, pq, pk] block maxima, not the weights. */
 export interface Pooled {
@@ -68,7 +68,7 @@ export function isOverview(doc: AttnDoc | null | undefined): boolean {
 }
 
 /** A compact array (float16 or uint8) to floats; `n` values expected. */
-export function decodeCompactArray(w: CompactWeights, n: number, where: string): Float32Array {
+export function decodeCompactArray(w: CompactWeights | CompactArray, n: number, where: string): Float32Array {
   const bytes = base64ToBytes(w.data);
   let data: Float32Array;
   if (w.dtype === 'float16') data = decodeFloat16(bytes);
@@ -78,14 +78,11 @@ export function decodeCompactArray(w: CompactWeights, n: number, where: string):
   return data;
 }
 
-interface RawOverviewKind {
-  layers: number;
-  heads: number;
-  nq: number;
-  nk: number;
-  thumbnails: CompactWeights;
+/** An overview's kind as read (a file's may lack the statistics); a saved file's also has `pooled`
+ *  (attnviz.save_html: a finer copy of every head, which no server sends). */
+interface RawOverviewKind extends Omit<OverviewKind, 'stats'> {
   stats?: OverviewStats;
-  pooled?: { block: number; weights: CompactWeights };
+  pooled?: { block: number; weights: CompactArray };
 }
 
 /** The `overview` object of an overview document → one pooled tensor per kind. */

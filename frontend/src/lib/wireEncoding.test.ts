@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { estimateWeights, minWordPieces, requestEncoding, UINT8_FROM_WEIGHTS } from './wireEncoding';
 
-const minilm = { kind: 'huggingface' as const, config: { n_layers: 6, n_heads: 12, d_model: 384, max_length: 512 } };
-const toy = { kind: 'toy' as const, config: { n_layers: 2, n_heads: 4, d_model: 64 } };
+const minilm = { kind: 'huggingface' as const, config: { n_layers: 6, n_heads: 12, d_model: 384, max_length: 512, d_ff: 1536, dropout: 0.1, max_len: 512, vocab_size: 30522 } };
+const toy = { kind: 'toy' as const, config: { n_layers: 2, n_heads: 4, d_model: 64, d_ff: 256, dropout: 0.1, max_len: 64, vocab_size: 32 } };
 
 describe('wire encoding', () => {
   it('counts BERT pre-tokens: words and each punctuation character, plus [CLS] [SEP]', () => {
