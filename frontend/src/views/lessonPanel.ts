@@ -18,6 +18,7 @@ import { displayToken } from '../lib/tokens';
 import { parseParams } from '../lib/url';
 import { URL_SPECS, type AppState, type UrlState } from '../state';
 import { current } from './common';
+import type { ViewSpec } from './spec';
 
 interface Answer {
   correct: boolean | null; // null = skipped
@@ -636,3 +637,7 @@ export function createLessonsMenu(container: HTMLElement, store: Store<AppState>
     e.preventDefault();
   });
 }
+
+export const menuSpec: ViewSpec = { id: 'lessons-menu', place: { in: 'input-bar' }, create: createLessonsMenu };
+// the panel floats over the page (document.body) and highlights elements of the other views
+export const spec: ViewSpec = { id: 'lesson-panel', place: 'body', url: ['lesson', 'lstep'], create: (_el, store) => createLessonPanel(store) };
