@@ -16,6 +16,7 @@ import { bestHead, fill, gradeEpoch, HIGHLIGHTS, nextCheckpoint, placePanel, red
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
 import { parseParams } from '../lib/url';
+import { SELECTORS } from '../lib/selectors';
 import { URL_SPECS, type AppState, type UrlState } from '../state';
 import { current } from './common';
 import type { ViewSpec } from './spec';
@@ -380,7 +381,7 @@ export function createLessonPanel(store: Store<AppState>) {
       const s = store.get();
       if (!asking(s)) return;
       const t = e.target as Element;
-      const hm = t.closest('[data-testid=focus-heatmap]');
+      const hm = t.closest(SELECTORS.focusHeatmap);
       if (hm && s.hover?.type === 'cell') return pickCell(s.hover.q, s.hover.k);
       const chip = t.closest('.chips .tok');
       const cur = current(s);
@@ -403,7 +404,7 @@ export function createLessonPanel(store: Store<AppState>) {
       const s = store.get();
       if (!asking(s) || (e.key !== 'Enter' && e.key !== ' ')) return;
       const t = e.target as Element;
-      if (t.closest('[data-testid=focus-heatmap]') && s.hover?.type === 'cell') {
+      if (t.closest(SELECTORS.focusHeatmap) && s.hover?.type === 'cell') {
         e.preventDefault();
         pickCell(s.hover.q, s.hover.k);
       }
@@ -517,7 +518,7 @@ export function createLessonPanel(store: Store<AppState>) {
         .map((e) => e.getBoundingClientRect())
         .filter((b) => b.width > 0 && b.height > 0);
     // what a step is about, kept clear when there is room; what its prose points to, first
-    const avoid = boxes(['[data-testid=focus-heatmap]', '#insight-panel', '#arc-view', '#model-view .mv-grid', '[data-testid=output]']);
+    const avoid = boxes([SELECTORS.focusHeatmap, SELECTORS.insightPanel, SELECTORS.arcView, SELECTORS.modelViewGrid, SELECTORS.output]);
     const clear = boxes((stepOf(store.get())?.step.clear ?? []).map((name) => HIGHLIGHTS[name]));
     const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid, clear);
     panel.style.left = `${Math.round(p.left)}px`;
@@ -551,7 +552,7 @@ export function createLessonPanel(store: Store<AppState>) {
     next.focus();
   });
   close.addEventListener('click', () => store.set({ lesson: '', lstep: 0 }));
-  qGo.addEventListener('click', () => document.querySelector<HTMLElement>('[data-testid=focus-heatmap]')?.focus());
+  qGo.addEventListener('click', () => document.querySelector<HTMLElement>(SELECTORS.focusHeatmap)?.focus());
   // arrows page through the lesson from inside the panel (the page's arrows move the head)
   panel.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
