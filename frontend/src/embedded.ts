@@ -12,6 +12,7 @@ import type { AttentionDocument, CheckpointsResponse, MathRequest, MathResponse,
 import type { DataSource } from './data';
 import { compactDocument, DATA_ID, DOCUMENT_ID, embedDocument } from './lib/embedHtml';
 import type { AttnDoc } from './lib/doc';
+import { SELECTORS } from './lib/selectors';
 
 export interface EmbeddedData {
   checkpoints?: CheckpointsResponse | null;
@@ -129,7 +130,7 @@ export function bootEmbedded(show: (raw: unknown) => void, loadCheckpoints: () =
   document.body.classList.add('embedded');
   // a notebook output is an <iframe srcdoc>: no projector, no file picker there (embedded.css)
   document.body.classList.toggle('notebook', location.protocol === 'about:');
-  const input = document.querySelector<HTMLInputElement>('[data-testid="text-input"]');
+  const input = document.querySelector<HTMLInputElement>(SELECTORS.textInput);
   input?.setAttribute('readonly', '');
   try {
     show(embeddedDoc);

@@ -1,13 +1,9 @@
-/** Downloads: PNG / SVG of the focused view, JSON of the current document. */
-import { layerArcs } from './lib/arcs';
-import { documentJson, KIND_LABEL, keySide, querySide } from './lib/doc';
-import { arcsSvg, heatmapSvg } from './lib/svgExport';
+/**
+ * Downloads: PNG / SVG of the focused view (drawn by its spec's `export`, views/spec.ts), JSON of
+ * the current document.
+ */
+import { documentJson } from './lib/doc';
 import { docViewString, type AppState } from './state';
-import { current, SIDE_LABEL } from './views/common';
-import { shownHeads } from './views/arcView';
-import { focusRef } from './views/insightCommon';
-import { refLabel, refMatrix } from './lib/headRef';
-import { weightingNote } from './views/weightingToggle';
 
 export function downloadBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
@@ -24,30 +20,6 @@ function baseName(s: AppState): string {
   const task = (s.doc?.model.task as string | undefined) ?? 'attention';
   const weighting = s.doc?.weighting === 'value_norm' ? '_value_norm' : '';
   return `attnviz_${task}${weighting}_${s.kind}_L${s.layer}${s.agg === 'none' ? `H${s.head}` : s.agg}`.replace(/[^\w.-]+/g, '_');
-}
-
-/** The focused view as a standalone SVG string (heatmap or arcs). */
-export function focusedSvg(s: AppState): string | null {
-  const cur = current(s);
-  if (!cur) return null;
-  const { t, qTokens, kTokens, kind } = cur;
-  if (s.view === 'arcs') {
-    const heads = shownHeads(s, t);
-    const { arcs } = layerArcs(t, s.layer, heads, s.mass);
-    arcs.sort((a, b) => a.w - b.w);
-    return arcsSvg({ arcs, qTokens, kTokens, heads, title: `${KIND_LABEL[kind]} · layer ${s.layer} · ${Math.round(s.mass * 100)}% mass${weightingNote(cur.doc, s.nofirst, true)}` });
-  }
-  return heatmapSvg({
-    matrix: refMatrix(t, focusRef(s, t)) ?? new Float32Array(t.nq * t.nk),
-    nq: t.nq,
-    nk: t.nk,
-    causal: t.causal,
-    qTokens,
-    kTokens,
-    title: `${KIND_LABEL[kind]} · ${s.agg === 'none' ? `layer ${s.layer} · head ${s.head}` : refLabel(focusRef(s, t))}${weightingNote(cur.doc, s.nofirst, true)}`,
-    qAxis: `query (${SIDE_LABEL[querySide(kind)]})`,
-    kAxis: `key (${SIDE_LABEL[keySide(kind)]})`,
-  });
 }
 
 export async function svgToPng(svg: string, scale = 2): Promise<Blob> {
@@ -69,7 +41,8 @@ export async function svgToPng(svg: string, scale = 2): Promise<Blob> {
   }
 }
 
-export async function download(kind: 'png' | 'svg' | 'json', s: AppState): Promise<void> {
+/** Download `kind` of what `s` shows; `focusedSvg` draws the focused view (views/index.ts). */
+export async function download(kind: 'png' | 'svg' | 'json', s: AppState, focusedSvg: (s: AppState) => string | null): Promise<void> {
   if (!s.doc) return;
   const name = baseName(s);
   if (kind === 'json') {

@@ -14,7 +14,8 @@ import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
 import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
 import { findCheckpoint } from './views/inputBar';
-import { VIEWS } from './views';
+import { focusedSvg, VIEWS } from './views';
+import { mountViews } from './views/spec';
 import { landingPatch } from './views/lessonPanel';
 import { moveFocus } from './views/modelView';
 import { resolveRunAlias } from './lib/examples';
@@ -103,10 +104,10 @@ store.subscribe((s, p) => {
   ) renderChrome(s);
 });
 
-// ---- views (views/index.ts) ----
+// ---- views (views/index.ts): their containers made in index.html's slots, then each view ----
 performance.mark('attnviz:boot');
 timeHovers(store, () => {
-  for (const mount of VIEWS) mount(store, $, { run: () => void runNow(), openFile: () => fileInput.click() });
+  mountViews(VIEWS, store, { run: () => void runNow(), openFile: () => fileInput.click(), focusedSvg });
   installInsight(store, { views: $('views') });
 });
 performance.mark('attnviz:mounted');

@@ -4,19 +4,20 @@
  * a cell written in the file), the explanation with its blanks filled, and where the lesson panel
  * goes so it never covers what it highlights.
  */
+import { SELECTORS } from './selectors';
 
 /** The page's elements a step may highlight (name → selector); lessons name them, never select. */
 export const HIGHLIGHTS = {
-  'focus-heatmap': '[data-testid=focus-heatmap]',
-  'model-view': '#model-view .mv-grid',
-  'arc-view': '#arc-view',
-  output: '[data-testid=output]',
+  'focus-heatmap': SELECTORS.focusHeatmap,
+  'model-view': SELECTORS.modelViewGrid,
+  'arc-view': SELECTORS.arcView,
+  output: SELECTORS.output,
   tokens: '[data-testid=tokens-src]',
   'kind-tabs': '#kind-tabs',
-  'insight-panel': '#insight-panel',
+  'insight-panel': SELECTORS.insightPanel,
   architecture: '[data-testid=architecture]',
   'epoch-select': '[data-testid=epoch-select]',
-  'text-input': '[data-testid=text-input]',
+  'text-input': SELECTORS.textInput,
   'model-view-stat': '.mv-stat',
 } as const;
 export type HighlightName = keyof typeof HIGHLIGHTS;

@@ -9,6 +9,7 @@ import { checkpointInfo, featureBlock, supportedFeatures } from '../lib/features
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 interface Baseline {
   output: string | null;
@@ -119,3 +120,5 @@ export function createAblationBar(container: HTMLElement, store: Store<AppState>
   remember(store.get());
   render();
 }
+
+export const spec: ViewSpec = { id: 'ablation-bar', place: { slot: 'tools', order: 5, tag: 'div', id: 'ablation-bar' }, url: ['ablate'], create: createAblationBar };

@@ -18,6 +18,8 @@ import type { AppState } from '../state';
 import { current, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, countRender, timed } from './common';
 import { createLitSet } from './litSet';
 import { weightingNote, weightingTitle } from './weightingToggle';
+import { arcsSvg } from '../lib/svgExport';
+import type { ViewSpec } from './spec';
 
 interface Tok {
   role: 'q' | 'k';
@@ -327,3 +329,22 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
 
   return { render, arcs: () => arcs };
 }
+
+/** The focused layer's arcs (the heads shown, pruned to `mass`) as a standalone SVG: the download of the arc view. */
+function arcSvg(s: AppState): string | null {
+  const cur = current(s);
+  if (!cur) return null;
+  const { t, qTokens, kTokens, kind } = cur;
+  const heads = shownHeads(s, t);
+  const { arcs } = layerArcs(t, s.layer, heads, s.mass);
+  arcs.sort((a, b) => a.w - b.w);
+  return arcsSvg({ arcs, qTokens, kTokens, heads, title: `${KIND_LABEL[kind]} · layer ${s.layer} · ${Math.round(s.mass * 100)}% mass${weightingNote(cur.doc, s.nofirst, true)}` });
+}
+
+export const spec: ViewSpec = {
+  id: 'arc-view',
+  place: { slot: 'views', order: 3, tag: 'section', id: 'arc-view' },
+  url: ['heads', 'mass'],
+  export: { view: 'arcs', svg: arcSvg },
+  create: createArcView,
+};

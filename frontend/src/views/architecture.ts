@@ -9,6 +9,7 @@ import { type ArchBlock, type ArchLayout, archLayout, type ArchShape } from '../
 import type { AttnDoc } from '../lib/doc';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -132,3 +133,10 @@ export function createArchitecture(container: HTMLElement, store: Store<AppState
   });
   draw(store.get());
 }
+
+// the paper's Figure 1 for the loaded model: a map of its attention blocks, beside the focused head
+export const spec: ViewSpec = {
+  id: 'arch',
+  place: { tab: 'arch', label: 'Architecture', title: 'The model drawn as in the paper: click an attention block to open it', beside: true },
+  create: createArchitecture,
+};

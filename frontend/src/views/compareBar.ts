@@ -12,6 +12,7 @@ import type { AppState } from '../state';
 import { current } from './common';
 import { focusRef } from './insightCommon';
 import '../spans.css';
+import type { ViewSpec } from './spec';
 
 const TYPING_MS = 250;
 
@@ -103,3 +104,6 @@ export function createCompareBar(inputBar: HTMLElement, toolsBar: HTMLElement, s
   });
   render();
 }
+
+// its second input goes under the first, its button in the insight bar
+export const spec: ViewSpec = { id: 'compare-bar', place: { in: 'input-bar' }, url: ['text2'], create: (el, store, { at }) => createCompareBar(el, at('insight-bar'), store) };

@@ -12,6 +12,7 @@ import { headMatrix, keySide, querySide, type AttnDoc, type AttnTensor } from '.
 import type { Store } from '../lib/store';
 import { shownDoc, type AppState } from '../state';
 import { current, tokensOf } from './common';
+import type { ViewSpec } from './spec';
 
 interface Thumb {
   l: number;
@@ -112,3 +113,6 @@ export function createCompareGrid(container: HTMLElement, store: Store<AppState>
   });
   render();
 }
+
+// two texts side by side, in the diff view's container
+export const spec: ViewSpec = { id: 'compare-grid', place: { in: 'diff-view' }, create: createCompareGrid };

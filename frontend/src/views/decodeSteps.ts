@@ -17,6 +17,7 @@ import type { AppState } from '../state';
 import { countRender, timed } from './common';
 import { createSamplingControls } from './samplingControls';
 import { describeSampling } from '../lib/sampling';
+import type { ViewSpec } from './spec';
 
 function pct(p: number): string {
   return p >= 0.995 ? '100%' : p < 0.001 ? '<0.1%' : `${(p * 100).toFixed(p < 0.1 ? 1 : 0)}%`;
@@ -259,3 +260,11 @@ export function createDecodeSteps(container: HTMLElement, store: Store<AppState>
   });
   if (store.get().insight === 'steps') render();
 }
+
+export const spec: ViewSpec = {
+  id: 'steps',
+  place: { tab: 'steps', label: 'Decoding', title: 'Decoding step by step (greedy or sampled): what the decoder looked at and its top-5 guesses' },
+  needs: { feature: 'steps' },
+  url: ['step'],
+  create: createDecodeSteps,
+};

@@ -22,6 +22,7 @@ import { displayToken, quoteToken } from '../lib/tokens';
 import { shownDoc, type AppState } from '../state';
 import { countRender, current, sizeCanvas, timed, tokensOf, trackSize } from './common';
 import { drawAlignment, focusRef } from './insightCommon';
+import type { ViewSpec } from './spec';
 
 
 interface Pane {
@@ -407,3 +408,6 @@ export function defaultDiffRef(s: Pick<AppState, 'layer' | 'head' | 'agg'>, head
   if (s.agg !== 'none' || heads < 2) return { layer: s.layer, head: 0, agg: s.agg === 'none' ? 'mean' : 'none' };
   return { layer: s.layer, head: (s.head + 1) % heads, agg: 'none' };
 }
+
+// takes the focus area while `diff` is set (src/insight.ts)
+export const spec: ViewSpec = { id: 'diff-view', place: { slot: 'views', order: 5, tag: 'section', id: 'diff-view' }, url: ['diff', 'diffckpt'], create: createDiffView };

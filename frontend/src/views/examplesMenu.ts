@@ -9,6 +9,7 @@ import { checkpointForTask, GALLERY, type Example, type TaskExamples } from '../
 import { KIND_SHORT } from '../lib/doc';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 export function createExamplesMenu(container: HTMLElement, store: Store<AppState>) {
   const details = d3
@@ -113,3 +114,5 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
   });
   render(store.get());
 }
+
+export const spec: ViewSpec = { id: 'examples-menu', place: { in: 'input-bar' }, create: createExamplesMenu };

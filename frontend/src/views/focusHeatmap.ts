@@ -18,6 +18,8 @@ import type { AppState } from '../state';
 import { current, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
 import { createLitSet } from './litSet';
 import { weightingNote, weightingTitle } from './weightingToggle';
+import { heatmapSvg } from '../lib/svgExport';
+import type { ViewSpec } from './spec';
 
 interface Label {
   axis: 'q' | 'k';
@@ -328,3 +330,28 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
     render,
   };
 }
+
+/** The focused head (or the layer's mean / rollout) as a standalone SVG: the download of the focus heatmap. */
+function focusSvg(s: AppState): string | null {
+  const cur = current(s);
+  if (!cur) return null;
+  const { t, qTokens, kTokens, kind } = cur;
+  return heatmapSvg({
+    matrix: refMatrix(t, focusRef(s, t)) ?? new Float32Array(t.nq * t.nk),
+    nq: t.nq,
+    nk: t.nk,
+    causal: t.causal,
+    qTokens,
+    kTokens,
+    title: `${KIND_LABEL[kind]} · ${s.agg === 'none' ? `layer ${s.layer} · head ${s.head}` : refLabel(focusRef(s, t))}${weightingNote(cur.doc, s.nofirst, true)}`,
+    qAxis: `query (${SIDE_LABEL[querySide(kind)]})`,
+    kAxis: `key (${SIDE_LABEL[keySide(kind)]})`,
+  });
+}
+
+export const spec: ViewSpec = {
+  id: 'focus-heatmap',
+  place: { slot: 'views', order: 2, tag: 'section', id: 'focus-heatmap' },
+  export: { view: 'heatmap', svg: focusSvg },
+  create: createFocusHeatmap,
+};

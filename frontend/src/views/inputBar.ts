@@ -9,6 +9,7 @@ import { checkpointInfo } from '../lib/features';
 import type { Store } from '../lib/store';
 import { lowerCaseFix, segmentInvalid } from '../lib/text';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 export function findCheckpoint(s: AppState, name: string): CheckpointInfo | null {
   return checkpointInfo(s.checkpoints, name);
@@ -246,3 +247,11 @@ export function createInputBar(container: HTMLElement, store: Store<AppState>, o
   renderText(s0);
   renderStatus(s0);
 }
+
+export const spec: ViewSpec = {
+  id: 'input-bar',
+  place: { slot: 'input', order: 1, tag: 'div', id: 'input-bar' },
+  // the sampling controls (views/samplingControls.ts) are part of it
+  url: ['ckpt', 'text', 'temp', 'topk', 'topp', 'seed'],
+  create: (el, store, { app }) => createInputBar(el, store, { onRun: app.run }),
+};

@@ -5,6 +5,7 @@ import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 import { current } from './common';
 import { defaultDiffRef } from './diffView';
+import type { ViewSpec } from './spec';
 
 export function createInsightBar(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).attr('class', 'insight-bar');
@@ -59,3 +60,5 @@ export function createInsightBar(container: HTMLElement, store: Store<AppState>)
   });
   sync(store.get());
 }
+
+export const spec: ViewSpec = { id: 'insight-bar', place: { slot: 'tools', order: 1, tag: 'div', id: 'insight-bar' }, url: ['aside', 'align'], create: createInsightBar };

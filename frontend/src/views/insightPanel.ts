@@ -1,6 +1,6 @@
 /**
- * The insight panel under the main views: its tabs (in the kind row; the list is INSIGHT_TABS in
- * views/index.ts) and the panel holding the open one. Only the open view fetches or renders.
+ * The insight panel under the main views: its tabs (in the kind row; the views placed in a tab, in
+ * VIEWS order, views/index.ts) and the panel holding the open one. Only the open view fetches or renders.
  */
 import '../insight.css';
 import type { Feature } from '../api/types';
@@ -8,6 +8,7 @@ import { embeddedTrainingBlock, isEmbedded } from '../embedded';
 import { featureBlock } from '../lib/features';
 import type { Store } from '../lib/store';
 import type { AppState, InsightName } from '../state';
+import { isTab, type Page, type ViewSpec } from './spec';
 
 export type PanelView = (container: HTMLElement, store: Store<AppState>) => void;
 
@@ -34,7 +35,7 @@ function blocked(s: AppState, t: InsightTab): string | null {
   return null;
 }
 
-/** The panel in `container`, its tab buttons in `el.tabs`, one per entry of `panels` (INSIGHT_TABS in views/index.ts). */
+/** The panel in `container`, its tab buttons in `el.tabs`, one per entry of `panels` (the tab views: `tabsOf`). */
 export function createInsightPanel(container: HTMLElement, store: Store<AppState>, el: { tabs: HTMLElement }, panels: readonly InsightTab[]) {
   container.classList.add('insight-panel');
   const tabs = el.tabs;
@@ -116,3 +117,24 @@ export function createInsightPanel(container: HTMLElement, store: Store<AppState
   });
   render(store.get());
 }
+
+/** The insight tabs among the page's views (their list order), as the panel takes them. */
+function tabsOf(page: Page): InsightTab[] {
+  return page.views.flatMap((v) => {
+    if (!isTab(v.place)) return [];
+    const { create, lazy } = v;
+    const { tab: name, label, title, beside } = v.place;
+    const withPage = (c: NonNullable<ViewSpec['create']>): PanelView => (el, store) => c(el, store, page);
+    return [{ name, feature: v.needs?.feature, label, title, beside, create: create && withPage(create), lazy: lazy && (() => lazy().then(withPage)) }];
+  });
+}
+
+// takes the focus area beside the model view while open
+export const spec: ViewSpec = {
+  id: 'insight-panel',
+  place: { slot: 'views', order: 6, tag: 'section', id: 'insight-panel', testid: 'insight-panel' },
+  // its tab buttons, in the kind row
+  more: [{ slot: 'kinds', order: 2, tag: 'nav', id: 'insight-tabs' }],
+  url: ['insight'],
+  create: (el, store, page) => createInsightPanel(el, store, { tabs: page.at('insight-tabs') }, tabsOf(page)),
+};

@@ -4,6 +4,7 @@ import type { AttentionKind } from '../api/types';
 import { availableKinds, KIND_LABEL } from '../lib/doc';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 export function createKindTabs(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).attr('class', 'kind-tabs').attr('role', 'tablist').attr('aria-label', 'Attention kind');
@@ -48,3 +49,5 @@ export function createKindTabs(container: HTMLElement, store: Store<AppState>) {
   });
   render();
 }
+
+export const spec: ViewSpec = { id: 'kind-tabs', place: { slot: 'kinds', order: 1, tag: 'nav', id: 'kind-tabs' }, url: ['kind'], create: createKindTabs };

@@ -16,8 +16,10 @@ import { bestHead, fill, gradeEpoch, HIGHLIGHTS, nextCheckpoint, placePanel, red
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
 import { parseParams } from '../lib/url';
+import { SELECTORS } from '../lib/selectors';
 import { URL_SPECS, type AppState, type UrlState } from '../state';
 import { current } from './common';
+import type { ViewSpec } from './spec';
 
 interface Answer {
   correct: boolean | null; // null = skipped
@@ -412,7 +414,7 @@ function listenForAnswers(r: LessonRun) {
       const s = store.get();
       if (!asking(r, s)) return;
       const t = e.target as Element;
-      const hm = t.closest('[data-testid=focus-heatmap]');
+      const hm = t.closest(SELECTORS.focusHeatmap);
       if (hm && s.hover?.type === 'cell') return pickCell(r, s.hover.q, s.hover.k);
       const chip = t.closest('.chips .tok');
       const cur = current(s);
@@ -435,7 +437,7 @@ function listenForAnswers(r: LessonRun) {
       const s = store.get();
       if (!asking(r, s) || (e.key !== 'Enter' && e.key !== ' ')) return;
       const t = e.target as Element;
-      if (t.closest('[data-testid=focus-heatmap]') && s.hover?.type === 'cell') {
+      if (t.closest(SELECTORS.focusHeatmap) && s.hover?.type === 'cell') {
         e.preventDefault();
         pickCell(r, s.hover.q, s.hover.k);
       }
@@ -568,7 +570,7 @@ function place(r: LessonRun) {
       .map((e) => e.getBoundingClientRect())
       .filter((x) => x.width > 0 && x.height > 0);
   // what a step is about, kept clear when there is room; what its prose points to, first
-  const avoid = boxes(['[data-testid=focus-heatmap]', '#insight-panel', '#arc-view', '#model-view .mv-grid', '[data-testid=output]']);
+  const avoid = boxes([SELECTORS.focusHeatmap, SELECTORS.insightPanel, SELECTORS.arcView, SELECTORS.modelViewGrid, SELECTORS.output]);
   const clear = boxes((stepOf(r.store.get())?.step.clear ?? []).map((name) => HIGHLIGHTS[name]));
   const p = placePanel(target, panel.offsetWidth, panel.offsetHeight, window.innerWidth, window.innerHeight, avoid, clear);
   panel.style.left = `${Math.round(p.left)}px`;
@@ -620,7 +622,7 @@ function wireControls(r: LessonRun) {
     next.focus();
   });
   close.addEventListener('click', () => store.set({ lesson: '', lstep: 0 }));
-  qGo.addEventListener('click', () => document.querySelector<HTMLElement>('[data-testid=focus-heatmap]')?.focus());
+  qGo.addEventListener('click', () => document.querySelector<HTMLElement>(SELECTORS.focusHeatmap)?.focus());
   // arrows page through the lesson from inside the panel (the page's arrows move the head)
   panel.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
@@ -698,3 +700,7 @@ export function createLessonsMenu(container: HTMLElement, store: Store<AppState>
     e.preventDefault();
   });
 }
+
+export const menuSpec: ViewSpec = { id: 'lessons-menu', place: { in: 'input-bar' }, create: createLessonsMenu };
+// the panel floats over the page (document.body) and highlights elements of the other views
+export const spec: ViewSpec = { id: 'lesson-panel', place: 'body', url: ['lesson', 'lstep'], create: (_el, store) => createLessonPanel(store) };

@@ -18,6 +18,7 @@ import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 import { type Current, currentAny, sizeCanvas, trackSize } from './common';
 import { weightingNote, weightingTitle } from './weightingToggle';
+import type { ViewSpec } from './spec';
 
 /** keys kept per query at most (a near-uniform row would otherwise keep most of the window) */
 const PER_ROW = 6;
@@ -326,3 +327,6 @@ export function createLongArcs(container: HTMLElement, store: Store<AppState>) {
   });
   draw();
 }
+
+// draws in the arc view's container while the text is long (an overview)
+export const spec: ViewSpec = { id: 'long-arcs', place: { in: 'arc-view' }, create: createLongArcs };

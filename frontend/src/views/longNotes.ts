@@ -6,6 +6,7 @@
  */
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 const NEEDS_WEIGHTS: ReadonlySet<string> = new Set(['timeline', 'math', 'steps']);
 
@@ -35,3 +36,6 @@ export function createLongNotes(at: { insight: HTMLElement; diff: HTMLElement },
   });
   sync(store.get());
 }
+
+// says in the insight panel and the diff view what a long text cannot show there
+export const spec: ViewSpec = { id: 'long-notes', place: { in: 'insight-panel' }, create: (el, store, { at }) => createLongNotes({ insight: el, diff: at('diff-view') }, store) };

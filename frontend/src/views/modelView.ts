@@ -19,6 +19,7 @@ import { currentAny as current, trackSize, countRender, timed } from './common';
 import { headThumb, isPooled } from '../lib/tiled';
 import { statColor, formatStat } from './insightCommon';
 import { weightingNote, weightingTitle } from './weightingToggle';
+import type { ViewSpec } from './spec';
 
 interface Thumb {
   layer: number;
@@ -361,3 +362,10 @@ export function moveFocus(store: Store<AppState>, key: string): boolean {
   store.set({ layer: clamp(s.layer + m[0], layers), head: clamp(s.head + m[1], heads), agg: 'none' });
   return true;
 }
+
+export const spec: ViewSpec = {
+  id: 'model-view',
+  place: { slot: 'views', order: 1, tag: 'section', id: 'model-view' },
+  url: ['layer', 'head', 'agg', 'mvstat', 'mvorder', 'mvzoom'],
+  create: createModelView,
+};

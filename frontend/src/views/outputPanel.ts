@@ -9,6 +9,7 @@ import { diffChars } from '../lib/text';
 import { describeSampling } from '../lib/sampling';
 import { displayToken, isSpecialToken } from '../lib/tokens';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 interface Chip {
   side: Side;
@@ -151,3 +152,5 @@ export function createOutputPanel(container: HTMLElement, store: Store<AppState>
   });
   render();
 }
+
+export const spec: ViewSpec = { id: 'output-panel', place: { slot: 'output', order: 1, tag: 'section', id: 'output-panel' }, create: createOutputPanel };

@@ -6,6 +6,7 @@
 import '../presenter.css';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 export function createPresenterToggle(toolbar: HTMLElement, store: Store<AppState>) {
   const b = document.createElement('button');
@@ -29,3 +30,5 @@ export function createPresenterToggle(toolbar: HTMLElement, store: Store<AppStat
   store.subscribe((s, p) => s.present !== p.present && render(s));
   render(store.get());
 }
+
+export const spec: ViewSpec = { id: 'presenter-toggle', place: { in: 'toolbar' }, url: ['present'], create: createPresenterToggle };

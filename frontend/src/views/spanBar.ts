@@ -13,6 +13,7 @@ import { displayToken } from '../lib/tokens';
 import type { AppState } from '../state';
 import { SIDE_LABEL } from './common';
 import '../spans.css';
+import type { ViewSpec } from './spec';
 
 /** How a group is read, said in the view (lib/spans.ts). */
 export const SPAN_RULE = 'as a key, its columns summed · as a query, its rows averaged (0..1)';
@@ -142,3 +143,11 @@ function installSpanGestures(views: HTMLElement, store: Store<AppState>) {
     }
   });
 }
+
+export const spec: ViewSpec = {
+  id: 'span-bar',
+  place: { slot: 'tools', order: 2, tag: 'div', id: 'span-bar' },
+  url: ['span', 'words'],
+  // its gestures (shift-click, drag over tokens) are on every view
+  create: (el, store, { at }) => createSpanBar(el, at('views'), store),
+};

@@ -4,6 +4,7 @@ import { featureBlock } from '../lib/features';
 import { hasSpecialTokens, isHideable } from '../lib/special';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 export function createSpecialToggle(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).attr('class', 'special-toggle');
@@ -34,3 +35,5 @@ export function createSpecialToggle(container: HTMLElement, store: Store<AppStat
   });
   render();
 }
+
+export const spec: ViewSpec = { id: 'special-toggle', place: { slot: 'tools', order: 4, tag: 'div', id: 'special-toggle' }, url: ['hidespecial'], create: createSpecialToggle };

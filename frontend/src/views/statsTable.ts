@@ -12,6 +12,7 @@ import { compareStat, SPECIAL_KEYS, statDefs, statValue, type HeadStats, type St
 import type { AppState } from '../state';
 import { countRender, currentAny as current, timed } from './common';
 import { formatStat } from './insightCommon';
+import type { ViewSpec } from './spec';
 
 interface Row {
   layer: number;
@@ -167,3 +168,6 @@ export function createStatsTable(container: HTMLElement, store: Store<AppState>)
   if (store.get().aside === 'stats') render();
   return { render };
 }
+
+// takes the arcs' place while `aside` is stats (src/insight.ts)
+export const spec: ViewSpec = { id: 'stats-table', place: { slot: 'views', order: 4, tag: 'section', id: 'stats-table' }, url: ['sort', 'offset'], create: createStatsTable };

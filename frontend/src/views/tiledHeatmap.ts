@@ -17,6 +17,7 @@ import type { Store } from '../lib/store';
 import type { AppState } from '../state';
 import { type Current, currentAny, type Size, sizeCanvas, trackSize } from './common';
 import { weightingNote, weightingTitle } from './weightingToggle';
+import type { ViewSpec } from './spec';
 
 const LEFT = 78;
 const TOP = 62;
@@ -431,3 +432,6 @@ export function createTiledHeatmap(container: HTMLElement, store: Store<AppState
   });
   draw();
 }
+
+// draws in the focus heatmap's container, in its place while the text is long (an overview)
+export const spec: ViewSpec = { id: 'tiled-heatmap', place: { in: 'focus-heatmap' }, url: ['vq', 'vk'], create: createTiledHeatmap };

@@ -13,6 +13,7 @@ import { showDocPatch, type AppState } from '../state';
 import { countRender, timed } from './common';
 import { findCheckpoint } from './inputBar';
 import { publish } from '../testHook';
+import type { ViewSpec } from './spec';
 
 
 const PLAY_MS = 700;
@@ -268,3 +269,10 @@ export function createTimelineView(container: HTMLElement, store: Store<AppState
     },
   });
 }
+
+export const spec: ViewSpec = {
+  id: 'timeline',
+  place: { tab: 'timeline', label: 'Training', title: 'The same input through every epoch of this run' },
+  needs: { feature: 'timeline' },
+  create: createTimelineView,
+};

@@ -3,8 +3,9 @@ import { downloadSingleFile } from '../embedded';
 import { download, downloadBlob } from '../export';
 import type { Store } from '../lib/store';
 import { docViewString, type AppState } from '../state';
+import type { App, ViewSpec } from './spec';
 
-export function createToolbar(el: HTMLElement, store: Store<AppState>, app: { openFile(): void }) {
+export function createToolbar(el: HTMLElement, store: Store<AppState>, app: Pick<App, 'openFile' | 'focusedSvg'>) {
   const mk = (label: string, testid: string, title: string, fn: () => void) => {
     const b = document.createElement('button');
     b.className = 'btn';
@@ -20,9 +21,9 @@ export function createToolbar(el: HTMLElement, store: Store<AppState>, app: { op
   sep.className = 'sep';
   el.append(sep);
   const dl = [
-    mk('PNG', 'download-png', 'Download the focused view as PNG', () => void download('png', store.get())),
-    mk('SVG', 'download-svg', 'Download the focused view as SVG', () => void download('svg', store.get())),
-    mk('JSON', 'download-json', 'Download the current attention document (schema v1)', () => void download('json', store.get())),
+    mk('PNG', 'download-png', 'Download the focused view as PNG', () => void download('png', store.get(), app.focusedSvg)),
+    mk('SVG', 'download-svg', 'Download the focused view as SVG', () => void download('svg', store.get(), app.focusedSvg)),
+    mk('JSON', 'download-json', 'Download the current attention document (schema v1)', () => void download('json', store.get(), app.focusedSvg)),
     // [embedded] one self-contained HTML file of this document (src/embedded.ts)
     mk('HTML', 'download-html', 'Download this document as one HTML file that opens offline, without the server', () =>
       void downloadSingleFile(store.get().rawDoc, downloadBlob, docViewString(store.get())).catch((e: Error) =>
@@ -38,3 +39,5 @@ export function createToolbar(el: HTMLElement, store: Store<AppState>, app: { op
   store.subscribe((s, p) => s.rawDoc !== p.rawDoc && upd(s));
   upd(store.get());
 }
+
+export const spec: ViewSpec = { id: 'toolbar', place: { slot: 'topbar', order: 1, tag: 'div', id: 'toolbar', className: 'toolbar' }, create: (el, store, { app }) => createToolbar(el, store, app) };

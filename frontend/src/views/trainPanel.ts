@@ -16,6 +16,7 @@ import type { Store } from '../lib/store';
 import { chartPaths, scorePaths, type ScorePoint, type TrainPoint } from '../lib/trainChart';
 import { showDocPatch, type AppState } from '../state';
 import { publish, type TrainHook } from '../testHook';
+import type { ViewSpec } from './spec';
 
 const SAMPLE: Record<string, string> = {
   copy: 'hello world',
@@ -516,3 +517,11 @@ export function createTrainPanel(container: HTMLElement, store: Store<AppState>)
   });
   ask();
 }
+
+// training is the server's to allow (the panel says why not), not a feature of the shown model; it opens
+// beside the focused head so that head is seen redrawn from each snapshot
+export const spec: ViewSpec = {
+  id: 'train',
+  place: { tab: 'train', label: 'Train', title: 'Train a model here and watch its attention form, live', beside: true },
+  create: createTrainPanel,
+};

@@ -17,6 +17,7 @@ import type { AttnDoc } from '../lib/doc';
 import { checkpointInfo, supportedFeatures } from '../lib/features';
 import type { Store } from '../lib/store';
 import type { AppState } from '../state';
+import type { ViewSpec } from './spec';
 
 export const WEIGHTING_LABEL: Record<Weighting, string> = { attention: 'Attention', value_norm: 'Value-weighted' };
 const WEIGHTING_TITLE: Record<Weighting, string> = {
@@ -107,3 +108,10 @@ export function createWeightingToggle(container: HTMLElement, store: Store<AppSt
   });
   render();
 }
+
+export const spec: ViewSpec = {
+  id: 'weighting-toggle',
+  place: { slot: 'tools', order: 3, tag: 'div', id: 'weighting-toggle' },
+  url: ['weighting', 'nofirst'],
+  create: createWeightingToggle,
+};
