@@ -156,6 +156,138 @@ function enterThumb(enter: d3.Selection<d3.EnterElement, Thumb, HTMLDivElement, 
   return b;
 }
 
+/** The aggregate columns, the gaps, the layer label's width and the thumbnails' size in `width` px. */
+function gridLayout(src: AttentionSource, s: AppState, width: number): { aggs: Agg[]; gap: number; label: number; size: number } {
+  // an overview (a long text) has thumbnails, not the weights a mean or rollout needs
+  const aggs: Agg[] = !src.exact ? [] : hasRollout(src) ? ['mean', 'rollout'] : ['mean'];
+  const statKey = s.mvstat;
+  // frames (stat-frames: 3px ring, 7px gaps, 3px padding) need room; the aggregate columns sit after a 2px spacer
+  // many heads: tighter gaps and a shorter layer label, so every head and the aggregates fit
+  const many = src.heads + aggs.length > 8;
+  const gap = statKey ? (many ? 5 : 7) : many ? 2 : 4;
+  const label = many ? 24 : 30;
+  return { aggs, gap, label, size: thumbSize(src.heads + aggs.length, width - 2 - gap - (statKey ? 6 : 0), gap, label, 8, s.mvzoom ? 200 : 96) };
+}
+
+/** One grid row per layer, its label first. */
+function joinRows(grid: d3.Selection<HTMLDivElement, unknown, null, undefined>, layers: number, template: string, gap: number) {
+  const rows = grid
+    .selectAll<HTMLDivElement, number>('div.mv-row')
+    .data(d3.range(layers), (d) => String(d))
+    .join((enter) => {
+      const r = enter.append('div').attr('class', 'mv-row').attr('role', 'row');
+      r.append('span').attr('class', 'mv-layer').attr('role', 'rowheader');
+      return r;
+    });
+  rows.style('grid-template-columns', template).style('gap', `${gap}px`);
+  rows.select('span.mv-layer').text((d) => `L${d}`);
+  return rows;
+}
+
+/** What the grid drew: `gen` numbers the canvases drawn for one tensor and size. */
+interface GridState {
+  gen: number;
+  size: number;
+  /** the bands' inline styles as last set (updateHover skips unchanged ones) */
+  bandCss: { row: string; col: string };
+}
+
+/** Join the thumbnails of every row, style their frames and draw the canvases that changed. */
+function drawThumbs(rows: d3.Selection<HTMLDivElement, number, HTMLDivElement, unknown>, kind: AppState['kind'], src: AttentionSource, s: AppState, aggs: Agg[], f: Frames, st: GridState, store: Store<AppState>) {
+  // a head is drawn switched off only when the shown document was computed without it
+  const ablated = s.docAblate === ablationKey(s.ablate) ? clampAblation(s.ablate, src.layers, src.heads) : [];
+  const off = (d: Thumb) => d.agg === 'none' && isAblated(ablated, kind, d.layer, d.head);
+  const deferred: HTMLButtonElement[] = [];
+  rows
+    .selectAll<HTMLButtonElement, Thumb>('button.thumb')
+    .data(
+      (l) => [
+        ...f.orderOf(l).map((h, rank): Thumb => ({ layer: l, head: h, key: `${l}-${h}`, agg: 'none', col: rank + 2 })),
+        ...aggs.map((agg, i): Thumb => ({ layer: l, head: 0, key: `${l}-${agg}`, agg, col: src.heads + 3 + i })),
+      ],
+      (d) => d.key,
+    )
+    .join((enter) => enterThumb(enter, store))
+    .attr('aria-label', (d) => (d.agg === 'none' ? `Layer ${d.layer}, head ${d.head}` : d.agg === 'mean' ? `Layer ${d.layer}, mean of heads` : `Rollout through layer ${d.layer}`))
+    .classed('ablated', off)
+    .attr('title', (d) => {
+      if (off(d)) return 'Switched off (ablated)';
+      if (d.agg !== 'none') return d.agg === 'mean' ? `L${d.layer} · mean of heads` : `Rollout through L${d.layer}`;
+      return f.stats ? `L${d.layer} · H${d.head} · ${f.def?.label ?? f.statKey}: ${formatStat(f.value(d.layer, d.head), f.statKey)}` : `L${d.layer} · H${d.head} (shift-click: diff against it)`;
+    })
+    .style('grid-column', (d) => String(d.col))
+    .style('--stat', (d) => (f.stats && d.agg === 'none' ? statColor((f.value(d.layer, d.head) - f.lo) / (f.hi - f.lo)) : null))
+    .style('width', `${st.size}px`)
+    .style('height', `${st.size}px`)
+    .each(function (d) {
+      (this.querySelector('.thumb-tag') as HTMLElement).textContent = f.ordered && d.agg === 'none' ? String(d.head) : '';
+      // canvases are redrawn only when the tensor or the size changed (not for frames / ordering)
+      if (this.dataset.gen === String(st.gen)) return;
+      if (d.agg === 'rollout' && src.rolloutPending()) {
+        // blank until this document's rollout is ready: the previous text's would pass for it
+        const c = this.querySelector('canvas')!;
+        c.getContext('2d')?.clearRect(0, 0, c.width, c.height);
+        this.dataset.gen = '';
+        this.classList.add('pending');
+        deferred.push(this);
+        return;
+      }
+      this.classList.remove('pending');
+      this.dataset.gen = String(st.gen);
+      drawThumb(this.querySelector('canvas')!, src, d, st.size);
+    });
+  if (deferred.length) drawRolloutLater(src, deferred, st);
+}
+
+/**
+ * A costly rollout (a chain of n³ products) is computed after the first paint, in slices that
+ * leave the page responsive (seconds of work at 512 tokens), then drawn; a cheap one is drawn at once.
+ */
+function drawRolloutLater(src: AttentionSource, deferred: HTMLButtonElement[], st: GridState) {
+  const myGen = st.gen;
+  const stale = () => myGen !== st.gen;
+  const px = st.size;
+  requestAnimationFrame(() =>
+    void src.computeRollout(stale).then((done) => {
+      if (!done || stale()) return;
+      for (const el of deferred) {
+        el.classList.remove('pending');
+        el.dataset.gen = String(st.gen);
+        drawThumb(el.querySelector('canvas')!, src, d3.select<HTMLButtonElement, Thumb>(el).datum(), px);
+      }
+    }),
+  );
+}
+
+function updateSelection(grid: d3.Selection<HTMLDivElement, unknown, null, undefined>, s: AppState) {
+  grid
+    .selectAll<HTMLButtonElement, Thumb>('button.thumb')
+    .classed('selected', (d) => isSel(d))
+    .attr('aria-selected', (d) => String(isSel(d)))
+    .attr('tabindex', (d) => (isSel(d) ? 0 : -1));
+  function isSel(d: Thumb) {
+    return d.layer === s.layer && d.agg === s.agg && (d.agg !== 'none' || d.head === s.head);
+  }
+}
+
+/** The hovered row and column as bands over every thumbnail. */
+function updateHover(container: HTMLElement, s: AppState, st: GridState) {
+  const cur = current(s);
+  if (!cur) return;
+  const hl = highlightFor(s.hover, s.kind);
+  const { nq, nk } = cur.src;
+  const rowsEls = container.querySelectorAll<HTMLElement>('.band-row');
+  const colEls = container.querySelectorAll<HTMLElement>('.band-col');
+  // .band is display:none in the stylesheet; a highlighted band must say display:block itself.
+  // Inline styles of the 2 × 78 bands restyle only them (custom properties on the grid would
+  // restyle all its descendants: twice the style time at 512 tokens); unchanged ones are skipped.
+  const rowCss = hl.q === null ? 'display:none' : `display:block;top:${(hl.q / nq) * 100}%;height:max(2px, ${100 / nq}%)`;
+  const colCss = hl.k === null ? 'display:none' : `display:block;left:${(hl.k / nk) * 100}%;width:max(2px, ${100 / nk}%)`;
+  if (rowCss !== st.bandCss.row) for (const el of rowsEls) el.style.cssText = rowCss;
+  if (colCss !== st.bandCss.col) for (const el of colEls) el.style.cssText = colCss;
+  st.bandCss = { row: rowCss, col: colCss };
+}
+
 export function createModelView(container: HTMLElement, store: Store<AppState>) {
   const root = d3.select(container).classed('panel model-view', true);
   const head = root.append('header').attr('class', 'panel-head');
@@ -169,12 +301,9 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
   const bodySize = trackSize(body.node()!, () => render());
   let rendered: unknown = null;
   let renderedStamp = '';
-  let gen = 0;
   let genT: unknown = null;
   let genSize = 0;
-  let size = 48;
-  /** the bands' inline styles as last set (updateHover skips unchanged ones) */
-  let bandCss = { row: '', col: '' };
+  const st: GridState = { gen: 0, size: 48, bandCss: { row: '', col: '' } };
 
   function render(force = false) {
     timed('model', () => renderNow(force));
@@ -191,19 +320,10 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     }
     const { t, src } = cur;
     title.text(`Model view${weightingNote(cur.doc, s.nofirst)}`).attr('title', weightingTitle(cur.doc));
-    const width = bodySize().width - 4;
-    // an overview (a long text) has thumbnails, not the weights a mean or rollout needs
-    const aggs: Agg[] = !src.exact ? [] : hasRollout(src) ? ['mean', 'rollout'] : ['mean'];
-    const statKey = s.mvstat;
-    // frames (stat-frames: 3px ring, 7px gaps, 3px padding) need room; the aggregate columns sit after a 2px spacer
-    // many heads: tighter gaps and a shorter layer label, so every head and the aggregates fit
-    const many = src.heads + aggs.length > 8;
-    const gap = statKey ? (many ? 5 : 7) : many ? 2 : 4;
-    const label = many ? 24 : 30;
-    const newSize = thumbSize(src.heads + aggs.length, width - 2 - gap - (statKey ? 6 : 0), gap, label, 8, s.mvzoom ? 200 : 96);
-    const stamp = `${statKey}|${s.mvorder}|${s.offset}|${gap}|${s.mvzoom}|${s.docAblate}|${ablationKey(s.ablate)}`;
-    if (!force && rendered === t && newSize === size && stamp === renderedStamp) return;
-    size = newSize;
+    const { aggs, gap, label, size: newSize } = gridLayout(src, s, bodySize().width - 4);
+    const stamp = `${s.mvstat}|${s.mvorder}|${s.offset}|${gap}|${s.mvzoom}|${s.docAblate}|${ablationKey(s.ablate)}`;
+    if (!force && rendered === t && newSize === st.size && stamp === renderedStamp) return;
+    const size = (st.size = newSize);
     rendered = t;
     renderedStamp = stamp;
     const frames = statFrames(src, s);
@@ -212,123 +332,17 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     grid.style('gap', `${gap}px`);
     drawColumnLabels(colLabels, src.heads, aggs, size, frames);
     grid.classed('stat-frames', !!frames.stats);
-    const rows = grid
-      .selectAll<HTMLDivElement, number>('div.mv-row')
-      .data(d3.range(src.layers), (d) => String(d))
-      .join((enter) => {
-        const r = enter.append('div').attr('class', 'mv-row').attr('role', 'row');
-        r.append('span').attr('class', 'mv-layer').attr('role', 'rowheader');
-        return r;
-      });
-    rows.style('grid-template-columns', template).style('gap', `${gap}px`);
-    rows.select('span.mv-layer').text((d) => `L${d}`);
+    const rows = joinRows(grid, src.layers, template, gap);
     if (t !== genT || size !== genSize) {
-      gen++;
-      grid.attr('data-gen', gen); // thumbnails drawn for this tensor carry the same number
+      st.gen++;
+      grid.attr('data-gen', st.gen); // thumbnails drawn for this tensor carry the same number
       genT = t;
       genSize = size;
     }
-    drawThumbs(rows, cur.kind, src, s, aggs, frames);
-    updateSelection();
-    bandCss = { row: '', col: '' }; // thumbnails may be new: style every band
-    updateHover();
-  }
-
-  /** Join the thumbnails of every row, style their frames and draw the canvases that changed. */
-  function drawThumbs(rows: d3.Selection<HTMLDivElement, number, HTMLDivElement, unknown>, kind: AppState['kind'], src: AttentionSource, s: AppState, aggs: Agg[], f: Frames) {
-    // a head is drawn switched off only when the shown document was computed without it
-    const ablated = s.docAblate === ablationKey(s.ablate) ? clampAblation(s.ablate, src.layers, src.heads) : [];
-    const off = (d: Thumb) => d.agg === 'none' && isAblated(ablated, kind, d.layer, d.head);
-    const deferred: HTMLButtonElement[] = [];
-    rows
-      .selectAll<HTMLButtonElement, Thumb>('button.thumb')
-      .data(
-        (l) => [
-          ...f.orderOf(l).map((h, rank): Thumb => ({ layer: l, head: h, key: `${l}-${h}`, agg: 'none', col: rank + 2 })),
-          ...aggs.map((agg, i): Thumb => ({ layer: l, head: 0, key: `${l}-${agg}`, agg, col: src.heads + 3 + i })),
-        ],
-        (d) => d.key,
-      )
-      .join((enter) => enterThumb(enter, store))
-      .attr('aria-label', (d) => (d.agg === 'none' ? `Layer ${d.layer}, head ${d.head}` : d.agg === 'mean' ? `Layer ${d.layer}, mean of heads` : `Rollout through layer ${d.layer}`))
-      .classed('ablated', off)
-      .attr('title', (d) => {
-        if (off(d)) return 'Switched off (ablated)';
-        if (d.agg !== 'none') return d.agg === 'mean' ? `L${d.layer} · mean of heads` : `Rollout through L${d.layer}`;
-        return f.stats ? `L${d.layer} · H${d.head} · ${f.def?.label ?? f.statKey}: ${formatStat(f.value(d.layer, d.head), f.statKey)}` : `L${d.layer} · H${d.head} (shift-click: diff against it)`;
-      })
-      .style('grid-column', (d) => String(d.col))
-      .style('--stat', (d) => (f.stats && d.agg === 'none' ? statColor((f.value(d.layer, d.head) - f.lo) / (f.hi - f.lo)) : null))
-      .style('width', `${size}px`)
-      .style('height', `${size}px`)
-      .each(function (d) {
-        (this.querySelector('.thumb-tag') as HTMLElement).textContent = f.ordered && d.agg === 'none' ? String(d.head) : '';
-        // canvases are redrawn only when the tensor or the size changed (not for frames / ordering)
-        if (this.dataset.gen === String(gen)) return;
-        if (d.agg === 'rollout' && src.rolloutPending()) {
-          // blank until this document's rollout is ready: the previous text's would pass for it
-          const c = this.querySelector('canvas')!;
-          c.getContext('2d')?.clearRect(0, 0, c.width, c.height);
-          this.dataset.gen = '';
-          this.classList.add('pending');
-          deferred.push(this);
-          return;
-        }
-        this.classList.remove('pending');
-        this.dataset.gen = String(gen);
-        drawThumb(this.querySelector('canvas')!, src, d, size);
-      });
-    if (deferred.length) drawRolloutLater(src, deferred);
-  }
-
-  /**
-   * A costly rollout (a chain of n³ products) is computed after the first paint, in slices that
-   * leave the page responsive (seconds of work at 512 tokens), then drawn; a cheap one is drawn at once.
-   */
-  function drawRolloutLater(src: AttentionSource, deferred: HTMLButtonElement[]) {
-    const myGen = gen;
-    const stale = () => myGen !== gen;
-    const px = size;
-    requestAnimationFrame(() =>
-      void src.computeRollout(stale).then((done) => {
-        if (!done || stale()) return;
-        for (const el of deferred) {
-          el.classList.remove('pending');
-          el.dataset.gen = String(gen);
-          drawThumb(el.querySelector('canvas')!, src, d3.select<HTMLButtonElement, Thumb>(el).datum(), px);
-        }
-      }),
-    );
-  }
-
-  function updateSelection() {
-    const s = store.get();
-    grid
-      .selectAll<HTMLButtonElement, Thumb>('button.thumb')
-      .classed('selected', (d) => isSel(d))
-      .attr('aria-selected', (d) => String(isSel(d)))
-      .attr('tabindex', (d) => (isSel(d) ? 0 : -1));
-    function isSel(d: Thumb) {
-      return d.layer === s.layer && d.agg === s.agg && (d.agg !== 'none' || d.head === s.head);
-    }
-  }
-
-  function updateHover() {
-    const s = store.get();
-    const cur = current(s);
-    if (!cur) return;
-    const hl = highlightFor(s.hover, s.kind);
-    const { nq, nk } = cur.src;
-    const rowsEls = container.querySelectorAll<HTMLElement>('.band-row');
-    const colEls = container.querySelectorAll<HTMLElement>('.band-col');
-    // .band is display:none in the stylesheet; a highlighted band must say display:block itself.
-    // Inline styles of the 2 × 78 bands restyle only them (custom properties on the grid would
-    // restyle all its descendants: twice the style time at 512 tokens); unchanged ones are skipped.
-    const rowCss = hl.q === null ? 'display:none' : `display:block;top:${(hl.q / nq) * 100}%;height:max(2px, ${100 / nq}%)`;
-    const colCss = hl.k === null ? 'display:none' : `display:block;left:${(hl.k / nk) * 100}%;width:max(2px, ${100 / nk}%)`;
-    if (rowCss !== bandCss.row) for (const el of rowsEls) el.style.cssText = rowCss;
-    if (colCss !== bandCss.col) for (const el of colEls) el.style.cssText = colCss;
-    bandCss = { row: rowCss, col: colCss };
+    drawThumbs(rows, cur.kind, src, s, aggs, frames, st, store);
+    updateSelection(grid, s);
+    st.bandCss = { row: '', col: '' }; // thumbnails may be new: style every band
+    updateHover(container, s, st);
   }
 
   // arrows move between layers and heads when the grid has focus (the app also binds them globally)
@@ -346,8 +360,8 @@ export function createModelView(container: HTMLElement, store: Store<AppState>) 
     if (s.mvorder !== p.mvorder) controls.orderBox.property('checked', s.mvorder);
     if (s.mvzoom !== p.mvzoom) controls.syncZoom(s);
     if (s.doc !== p.doc || s.kind !== p.kind || s.mvstat !== p.mvstat || s.mvorder !== p.mvorder || (s.mvstat && s.offset !== p.offset) || s.ablate !== p.ablate || s.docAblate !== p.docAblate) render();
-    if (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.doc !== p.doc || s.kind !== p.kind || s.mvorder !== p.mvorder || s.mvstat !== p.mvstat) updateSelection();
-    if (s.hover !== p.hover) updateHover();
+    if (s.layer !== p.layer || s.head !== p.head || s.agg !== p.agg || s.doc !== p.doc || s.kind !== p.kind || s.mvorder !== p.mvorder || s.mvstat !== p.mvstat) updateSelection(grid, s);
+    if (s.hover !== p.hover) updateHover(container, s, st);
   });
   render(true);
   return { render };
