@@ -33,7 +33,7 @@ export function focusedSvg(s: AppState): string | null {
   const { t, qTokens, kTokens, kind } = cur;
   if (s.view === 'arcs') {
     const heads = shownHeads(s, t);
-    const { arcs } = layerArcs(t, s.layer, heads, s.mass);
+    const { arcs } = layerArcs(cur.src, s.layer, heads, s.mass);
     arcs.sort((a, b) => a.w - b.w);
     return arcsSvg({ arcs, qTokens, kTokens, heads, title: `${KIND_LABEL[kind]} · layer ${s.layer} · ${Math.round(s.mass * 100)}% mass${weightingNote(cur.doc, s.nofirst, true)}` });
   }

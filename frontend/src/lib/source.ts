@@ -59,8 +59,9 @@ export interface AttentionSource {
 /** What the statistics need besides the weights: the key tokens and the task's expected keys. */
 export type SourceContext = Omit<StatsContext, 'offset' | 'causal'>;
 
-/** The in-memory tensor `t` as a source; `ctx` is asked for once, the first time stats are. */
-export function memorySource(t: AttnTensor, ctx: () => SourceContext): AttentionSource {
+/** The in-memory tensor `t` as a source; `ctx` is asked for once, the first time stats are (by
+ *  default no tokens and no expected alignment). */
+export function memorySource(t: AttnTensor, ctx: () => SourceContext = () => ({ kTokens: [], expected: null })): AttentionSource {
   const size = t.nq * t.nk;
   const byOffset = new Map<number, HeadStats[]>();
   let context: SourceContext | null = null;

@@ -313,7 +313,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
       geom = null;
       return;
     }
-    const { t, src, qTokens, kTokens, kind } = cur;
+    const { src, qTokens, kTokens, kind } = cur;
     p.title.text(`Token arcs · layer ${s.layer}${weightingNote(cur.doc, s.nofirst)}`).attr('title', weightingTitle(cur.doc));
     p.colQ.text(`queries · ${SIDE_LABEL[querySide(kind)]}`);
     p.colK.text(`keys · ${SIDE_LABEL[keySide(kind)]}`);
@@ -321,7 +321,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     const layout = arcLayout(cur, bodySize(), zoom);
     W = layout.W;
     const g = (geom = layout.g);
-    const r = layerArcs(t, s.layer, shownHeads(s, src), s.mass);
+    const r = layerArcs(src, s.layer, shownHeads(s, src), s.mass);
     arcs = r.arcs;
     sizeCanvas(p.base, W, g.height);
     drawLines(p.base, W, rasters, 'base', arcs, g, src.nq, src.nk, BASE_LINE, STRONG_WIDTH);
