@@ -9,7 +9,7 @@ const views = import.meta.glob<string>(['./views/*.ts', '!./views/*.test.ts'], {
  * kind's weights) are not attention tensors.
  */
 function dataReads(file: string, source: string): string[] {
-  const reads = [...source.matchAll(/([\w$.?!\]\[]+)\.data\b(?!\s*\()/g)].map((m) => m[1]!);
+  const reads = [...source.matchAll(/([\w$.?!\][]+)\.data\b(?!\s*\()/g)].map((m) => m[1]!);
   return file === './views/mathView.ts' ? reads.filter((r) => !/^(spec|!?t\.\w+\??)$/.test(r)) : reads;
 }
 
