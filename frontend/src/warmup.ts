@@ -18,6 +18,7 @@ import { decodeFloat16 } from './lib/float16';
 import { ARC_MAX_ROW, ARC_MIN_ROW, ARC_TOP, arcGeometry } from './lib/geometry';
 import { ArcRaster, rasterArcs } from './lib/raster';
 import { layerMeans, rolloutFromMeans } from './lib/rollout';
+import { memorySource } from './lib/source';
 
 /** Synthetic attention of `heads` heads over n tokens: diagonal, anti-diagonal, previous token (+ spread). */
 function syntheticHeads(heads: number, n: number): Float32Array {
@@ -45,8 +46,10 @@ function warmArcs(): void {
   const n = 24;
   const heads = 3;
   const t: AttnTensor = { kind: 'encoder_self', layers: 1, heads, nq: n, nk: n, causal: false, data: syntheticHeads(heads, n) };
+  // a source, as the arc view passes: the JIT sees the calls it will see there
+  const src = memorySource(t);
   for (let i = 0; i < 6; i++) {
-    const { arcs } = layerArcs(t, 0, i % 4 === 3 ? [i % heads] : [0, 1, 2], i % 2 ? 0.9 : 0.75);
+    const { arcs } = layerArcs(src, 0, i % 4 === 3 ? [i % heads] : [0, 1, 2], i % 2 ? 0.9 : 0.75);
     arcs.sort((a, b) => a.w - b.w);
     const g = arcGeometry(n, n, 64.5 + (i % 3), 100 + (i % 5) * 0.5, 12.5, ARC_TOP, ARC_MIN_ROW, ARC_MAX_ROW);
     const r = new ArcRaster(65 + (i % 3), g.height);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ARC_CAP, headArcs, layerArcs, MIN_ARC_WEIGHT, pruneRowByMass } from './arcs';
 import { headMatrix } from './doc';
+import { memorySource } from './source';
 
 /** The definition: sort the weights ≥ minWeight (largest first, ties by index), take them until `mass` or `limit`. */
 function reference(row: number[], mass: number, minWeight: number, limit: number): number[] {
@@ -50,20 +51,20 @@ describe('line cap', () => {
   const heads = [...Array(12).keys()];
 
   it('keeps every line at 128 tokens × 12 heads', () => {
-    const r = layerArcs(tensor(128), 0, heads, 0.9);
+    const r = layerArcs(memorySource(tensor(128)), 0, heads, 0.9);
     expect(r.arcs.length).toBe(128 * 12);
     expect(r.total).toBe(128 * 12);
   });
 
   it('at 512 tokens keeps the strongest ⌊ARC_CAP / 12⌋ lines of every head, even beside a peaked head', () => {
     const quota = Math.floor(ARC_CAP / 12);
-    const r = layerArcs(tensor(512, 3), 0, heads, 0.9);
+    const r = layerArcs(memorySource(tensor(512, 3)), 0, heads, 0.9);
     expect(r.total).toBe(512 * 12);
     expect(r.arcs.length).toBe(12 * quota);
     for (const h of heads) {
       const mine = r.arcs.filter((a) => a.head === h);
       expect(mine.length).toBe(quota);
-      const all = layerArcs(tensor(512, 3), 0, [h], 0.9, undefined, Infinity).arcs;
+      const all = layerArcs(memorySource(tensor(512, 3)), 0, [h], 0.9, undefined, Infinity).arcs;
       const weakestKept = Math.min(...mine.map((a) => a.w));
       expect(all.filter((a) => a.w > weakestKept).length).toBeLessThanOrEqual(quota);
     }
@@ -79,8 +80,9 @@ describe('layer arcs with a small per-row limit (row tops cached per tensor)', (
       const data = new Float32Array(2 * 12 * n * n).map(() => (rnd() < 0.6 ? 0 : rnd()));
       const t = { kind: causal ? ('decoder_self' as const) : ('encoder_self' as const), layers: 2, heads: 12, nq: n, nk: n, data, causal };
       const heads = [...Array(12).keys()];
+      const src = memorySource(t);
       for (const mass of [0.5, 0.9, 0.7, 1, 0.9]) {
-        const { arcs, perRow } = layerArcs(t, 1, heads, mass, 600, Infinity);
+        const { arcs, perRow } = layerArcs(src, 1, heads, mass, 600, Infinity);
         expect(perRow).toBe(1);
         const fresh = heads.flatMap((h) => headArcs(headMatrix(t, 1, h), n, n, h, mass, causal, MIN_ARC_WEIGHT, perRow));
         expect(arcs).toEqual(fresh);

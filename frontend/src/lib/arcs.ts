@@ -1,4 +1,7 @@
-import { headMatrix, type AttnTensor } from './doc';
+import type { AttentionSource } from './source';
+
+/** What the arcs read of a kind: its shape and a head's matrix (an attention source, lib/source.ts). */
+export type HeadStack = Pick<AttentionSource, 'nq' | 'nk' | 'causal' | 'matrix'>;
 
 /** Which arcs to draw: per query row, the fewest keys that carry `mass` of its attention. */
 
@@ -112,10 +115,10 @@ export const ARC_CAP = 1600;
  * The arcs of `heads` in one layer: mass-pruned per query, capped per row by the budget, then, past
  * `cap` lines, the strongest ⌊cap / heads⌋ of each head (`total` = how many there were before).
  */
-export function layerArcs(t: AttnTensor, layer: number, heads: number[], mass: number, budget = ARC_BUDGET, cap = ARC_CAP): { arcs: Arc[]; perRow: number; total: number } {
+export function layerArcs(t: HeadStack, layer: number, heads: number[], mass: number, budget = ARC_BUDGET, cap = ARC_CAP): { arcs: Arc[]; perRow: number; total: number } {
   const perRow = arcsPerRow(t.nq, heads.length, budget);
   const byHead = heads.map((h) =>
-    perRow <= SMALL_LIMIT ? cachedHeadArcs(t, layer, h, mass, perRow) : headArcs(headMatrix(t, layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow),
+    perRow <= SMALL_LIMIT ? cachedHeadArcs(t, layer, h, mass, perRow) : headArcs(t.matrix(layer, h), t.nq, t.nk, h, mass, t.causal, MIN_ARC_WEIGHT, perRow),
   );
   const total = byHead.reduce((n, a) => n + a.length, 0);
   const quota = total > cap ? Math.max(1, Math.floor(cap / Math.max(1, heads.length))) : Infinity;
@@ -132,13 +135,13 @@ export function layerArcs(t: AttnTensor, layer: number, heads: number[], mass: n
  * head and limit, so dragging the mass slider over a 512-token layer (12 × 512 rows of 512) only
  * redoes the cut.
  */
-const topsCache = new WeakMap<AttnTensor, Map<string, { top: number[][]; total: Float64Array }>>();
+const topsCache = new WeakMap<HeadStack, Map<string, { top: number[][]; total: Float64Array }>>();
 
-function cachedHeadArcs(t: AttnTensor, layer: number, head: number, mass: number, limit: number): Arc[] {
+function cachedHeadArcs(t: HeadStack, layer: number, head: number, mass: number, limit: number): Arc[] {
   let byKey = topsCache.get(t);
   if (!byKey) topsCache.set(t, (byKey = new Map()));
   const key = `${layer}.${head}.${limit}`;
-  const m = headMatrix(t, layer, head);
+  const m = t.matrix(layer, head);
   let tops = byKey.get(key);
   if (!tops) {
     tops = { top: [], total: new Float64Array(t.nq) };

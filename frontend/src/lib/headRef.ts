@@ -4,12 +4,8 @@
  * as "2.3", "2.mean", "2.rollout" (the diff's B side) or as layer=2 & agg=mean (the focus).
  * Aggregates are computed once per tensor and cached.
  */
-import type { AttentionKind } from '../api/types';
-import { expectedAlignment } from './alignment';
-import { isPooled, overviewHeadStats } from './tiled';
-import { headMatrix, keySide, type AttnDoc, type AttnTensor } from './doc';
+import { headMatrix, type AttnTensor } from './doc';
 import { drain, layerMeans, rolloutSteps } from './rollout';
-import { stackStats, type HeadStats } from './stats';
 import type { ParamSpec } from './url';
 
 export const AGGS = ['none', 'mean', 'rollout'] as const;
@@ -46,8 +42,11 @@ export function refLabel(r: HeadRef): string {
   return `L${r.layer} · H${r.head}`;
 }
 
+/** The shape of a kind: a tensor's or an attention source's (lib/source.ts). */
+export type KindShape = Pick<AttnTensor, 'kind' | 'layers' | 'heads' | 'nq' | 'nk'>;
+
 /** Rollout needs square self-attention over the same tokens: the encoder's. */
-export function hasRollout(t: AttnTensor): boolean {
+export function hasRollout(t: Pick<KindShape, 'kind' | 'nq' | 'nk'>): boolean {
   return t.kind === 'encoder_self' && t.nq === t.nk;
 }
 
@@ -130,7 +129,7 @@ export function rolloutReady(t: AttnTensor): boolean {
 }
 
 /** Why a reference does not exist in a tensor, or null when it does. */
-export function refProblem(t: AttnTensor, r: HeadRef): string | null {
+export function refProblem(t: KindShape, r: HeadRef): string | null {
   if (r.layer < 0 || r.layer >= t.layers) return `there is no layer ${r.layer} (${t.layers} layers)`;
   if (r.agg === 'none' && (r.head < 0 || r.head >= t.heads)) return `there is no head ${r.head} (${t.heads} heads)`;
   if (r.agg === 'rollout' && !hasRollout(t)) return 'attention rollout exists for encoder self-attention only';
@@ -150,25 +149,6 @@ export function refMatrix(t: AttnTensor, r: HeadRef): Float32Array | null {
 /** Is the matrix causal-masked? (rollout and means of the decoder self-attention keep the mask) */
 export function refCausal(t: AttnTensor): boolean {
   return t.causal;
-}
-
-const statsCache = new WeakMap<AttnTensor, Map<number, HeadStats[]>>();
-
-/** Stats of every real head of a kind (index l * H + h), cached per tensor and offset. */
-export function kindStats(doc: AttnDoc, kind: AttentionKind, offset: number): HeadStats[] | null {
-  const t = doc.kinds[kind];
-  if (!t) return null;
-  // an overview carries the server's statistics of the exact weights (lib/tiled.ts)
-  if (isPooled(t)) return overviewHeadStats(t, offset);
-  let byOffset = statsCache.get(t);
-  if (!byOffset) statsCache.set(t, (byOffset = new Map()));
-  let s = byOffset.get(offset);
-  if (!s) {
-    const kTokens = keySide(kind) === 'src' ? doc.tokens.src : doc.tokens.tgt;
-    s = stackStats(t.data, t.layers, t.heads, t.nq, t.nk, { causal: t.causal, kTokens, offset, expected: expectedAlignment(doc, kind), self: kind !== 'cross' });
-    byOffset.set(offset, s);
-  }
-  return s;
 }
 
 /** URL parameter for an optional head reference ("2.3", "2.mean", "1.rollout"; absent = null). */

@@ -207,11 +207,12 @@ describe('arc budget', () => {
     const n = 32;
     const data = new Float32Array(2 * 12 * n * n).fill(1 / n);
     const t = { kind: 'encoder_self' as const, layers: 2, heads: 12, nq: n, nk: n, data, causal: false };
-    const { arcs, perRow } = layerArcs(t, 1, [...Array(12).keys()], 0.9, 1000);
+    const { memorySource } = await import('./source');
+    const { arcs, perRow } = layerArcs(memorySource(t), 1, [...Array(12).keys()], 0.9, 1000);
     expect(perRow).toBe(2);
     expect(arcs.length).toBe(12 * n * 2);
     // weights too faint to see (uniform over 128 keys) are not drawn at all
     const u128 = { ...t, nq: 128, nk: 128, data: new Float32Array(2 * 12 * 128 * 128).fill(1 / 128) };
-    expect(layerArcs(u128, 0, [0, 1], 0.9).arcs.length).toBe(0);
+    expect(layerArcs(memorySource(u128), 0, [0, 1], 0.9).arcs.length).toBe(0);
   });
 });

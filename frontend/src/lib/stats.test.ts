@@ -3,7 +3,8 @@ import { expectedAlignment, matchOrigins, noAlignmentReason, sourceChars, taskOr
 import { color as d3color } from 'd3';
 import { compareTokens, diffColor, diffDomain, diffMatrices, diffToRgba, divergingT } from './diff';
 import { decodeDocument } from './doc';
-import { formatHeadRef, kindStats, parseHeadRef, refMatrix, refProblem, sameRef } from './headRef';
+import { formatHeadRef, parseHeadRef, refMatrix, refProblem, sameRef } from './headRef';
+import { attentionSource } from './source';
 import { attentionRollout, layerMeans, rolloutFromMeans } from './rollout';
 import { antiLength, compareStat, headStats, stackStats, statDefs, statValue, type HeadStats, type StatsContext } from './stats';
 import reference from './__fixtures__/stats_reference.json';
@@ -223,14 +224,14 @@ describe('expected alignment', () => {
     const short = doc('reverse', 'abc', 'c', 'cba');
     expect(Array.from(expectedAlignment(short, 'cross')!)).toEqual([2, 1]);
   });
-  it('kindStats: agreement 1 when the head follows the expected alignment', () => {
+  it("a source's stats: agreement 1 when the head follows the expected alignment", () => {
     const d = doc('copy', 'abc', 'abc', 'abc');
     const t = d.kinds.cross!;
     t.data.fill(0);
     for (let q = 0; q < 4; q++) t.data[q * 4 + q] = 1;
-    expect(kindStats(d, 'cross', 1)![0]!.agreement).toBe(1);
-    expect(kindStats(d, 'cross', 1)).toBe(kindStats(d, 'cross', 1)); // cached
-    expect(kindStats(d, 'decoder_self', 1)![0]!.agreement).toBeNaN();
+    expect(attentionSource(d, 'cross')!.stats(1)[0]!.agreement).toBe(1);
+    expect(attentionSource(d, 'cross')!.stats(1)).toBe(attentionSource(d, 'cross')!.stats(1)); // cached
+    expect(attentionSource(d, 'decoder_self')!.stats(1)[0]!.agreement).toBeNaN();
   });
 });
 

@@ -4,7 +4,7 @@ import { floatToHalf } from './float16';
 import { MASKED_RGB, lutIndex, weightLut } from './color';
 import { decodeDocument } from './doc';
 import { param } from './url';
-import { kindStats } from './headRef';
+import { attentionSource } from './source';
 import {
   MIN_SPAN,
   clampViewport,
@@ -75,13 +75,13 @@ describe('overview documents', () => {
 
   it('give the statistics table the server statistics', () => {
     const doc = decodeDocument(overviewDoc(300, 4, () => 0.1));
-    const st = kindStats(doc, 'decoder_self', -1)!;
+    const st = attentionSource(doc, 'decoder_self')!.stats(-1);
     expect(st).toHaveLength(6);
     expect(st[1 * 3 + 2]!.entropy).toBeCloseTo(1.2);
     expect(st[1 * 3 + 2]!.distance).toBe(12);
     expect(st[1 * 3 + 2]!.offset).toBeCloseTo(0.5); // previous token, the offset −1 line
     expect(st[0]!.diagonal).toBe(0.5);
-    expect(Number.isNaN(kindStats(doc, 'decoder_self', 2)![0]!.offset)).toBe(true); // only −1 is known
+    expect(Number.isNaN(attentionSource(doc, 'decoder_self')!.stats(2)[0]!.offset)).toBe(true); // only −1 is known
   });
 
   it('are shown whole when special tokens are hidden (no weights to renormalise)', () => {

@@ -1,5 +1,6 @@
 import type { AttentionKind } from '../api/types';
 import { keySide, querySide, type AttnDoc, type AttnTensor, type Side } from '../lib/doc';
+import { attentionSource, type AttentionSource } from '../lib/source';
 import type { AppState } from '../state';
 
 /**
@@ -36,6 +37,8 @@ export interface Current {
   doc: AttnDoc;
   kind: AttentionKind;
   t: AttnTensor;
+  /** the weights of `t`, as the views read them (lib/source.ts) */
+  src: AttentionSource;
   qTokens: string[];
   kTokens: string[];
 }
@@ -59,7 +62,7 @@ function currentOf(doc: AttnDoc | null, s: Pick<AppState, 'kind'>): Current | nu
   if (!doc) return null;
   const t = doc.kinds[s.kind];
   if (!t) return null;
-  return { doc, kind: s.kind, t, qTokens: tokensOf(doc, querySide(s.kind)), kTokens: tokensOf(doc, keySide(s.kind)) };
+  return { doc, kind: s.kind, t, src: attentionSource(doc, s.kind)!, qTokens: tokensOf(doc, querySide(s.kind)), kTokens: tokensOf(doc, keySide(s.kind)) };
 }
 
 export const SIDE_LABEL: Record<Side, string> = { src: 'source', tgt: 'target' };

@@ -8,7 +8,9 @@ import * as d3 from 'd3';
 import { cachedDocument, compareDraw } from '../data';
 import { matrixToRgba } from '../lib/color';
 import { alignTexts, diffDomain, diffMatrices, diffToRgba } from '../lib/diff';
-import { headMatrix, keySide, querySide, type AttnDoc, type AttnTensor } from '../lib/doc';
+import { keySide, querySide, type AttnDoc } from '../lib/doc';
+import type { AttentionKind } from '../api/types';
+import { attentionSource, type AttentionSource } from '../lib/source';
 import type { Store } from '../lib/store';
 import { shownDoc, type AppState } from '../state';
 import { current, tokensOf } from './common';
@@ -20,6 +22,31 @@ interface Thumb {
   rgba: Uint8ClampedArray<ArrayBuffer>;
   nq: number;
   nk: number;
+}
+
+type Grid = { id: string; label: string; thumbs: Thumb[] };
+
+/** Where the texts' tokens align, one grid of A − B per head on one scale; else A's and B's side by side. */
+function headGrids(kind: AttentionKind, aDoc: AttnDoc, a: AttentionSource, bDoc: AttnDoc, b: AttentionSource): Grid[] {
+  const qa = tokensOf(aDoc, querySide(kind));
+  const ka = tokensOf(aDoc, keySide(kind));
+  const al = alignTexts(qa, ka, tokensOf(bDoc, querySide(kind)), tokensOf(bDoc, keySide(kind)), querySide(kind) === keySide(kind));
+  if (al.aligned) {
+    const diffs = d3.range(a.layers).flatMap((l) => d3.range(a.heads).map((h) => ({ l, h, d: diffMatrices(a.matrix(l, h), a.nk, b.matrix(l, h), b.nk, a.nq, a.nk) })));
+    const m = diffDomain(d3.max(diffs, (x) => x.d.maxAbs) ?? 0);
+    return [
+      {
+        id: 'd',
+        label: `A − B, every head (±${m})`,
+        thumbs: diffs.map(({ l, h, d }) => ({ l, h, nq: a.nq, nk: a.nk, rgba: diffToRgba(d.d, a.nq, a.nk, m, a.causal) })),
+      },
+    ];
+  }
+  const all = (t: AttentionSource): Thumb[] => d3.range(t.layers).flatMap((l) => d3.range(t.heads).map((h) => ({ l, h, nq: t.nq, nk: t.nk, rgba: matrixToRgba(t.matrix(l, h), t.nq, t.nk, t.causal) })));
+  return [
+    { id: 'a', label: 'A, every head', thumbs: all(a) },
+    { id: 'b', label: 'B, every head', thumbs: all(b) },
+  ];
 }
 
 export function createCompareGrid(container: HTMLElement, store: Store<AppState>) {
@@ -54,30 +81,15 @@ export function createCompareGrid(container: HTMLElement, store: Store<AppState>
     }
     if (!bRaw) return hide();
     const bDoc = shownDoc(bRaw, s.hidespecial, { words: s.words, span: null }, s.nofirst);
-    const a = cur.t;
-    const b = bDoc.kinds[s.kind];
-    if (!b || b.layers !== a.layers || b.heads !== a.heads || a.pooled || b.pooled) return hide();
-    const qa = tokensOf(cur.doc, querySide(s.kind));
-    const ka = tokensOf(cur.doc, keySide(s.kind));
-    const al = alignTexts(qa, ka, tokensOf(bDoc, querySide(s.kind)), tokensOf(bDoc, keySide(s.kind)), querySide(s.kind) === keySide(s.kind));
+    const a = cur.src;
+    const b = attentionSource(bDoc, s.kind);
+    if (!b || b.layers !== a.layers || b.heads !== a.heads || !a.exact || !b.exact) return hide();
     root.style('display', null);
-    const grids: { id: string; label: string; thumbs: Thumb[] }[] = [];
-    if (al.aligned) {
-      const diffs = d3.range(a.layers).flatMap((l) => d3.range(a.heads).map((h) => ({ l, h, d: diffMatrices(headMatrix(a, l, h), a.nk, headMatrix(b, l, h), b.nk, a.nq, a.nk) })));
-      const m = diffDomain(d3.max(diffs, (x) => x.d.maxAbs) ?? 0);
-      grids.push({
-        id: 'd',
-        label: `A − B, every head (±${m})`,
-        thumbs: diffs.map(({ l, h, d }) => ({ l, h, nq: a.nq, nk: a.nk, rgba: diffToRgba(d.d, a.nq, a.nk, m, a.causal) })),
-      });
-    } else {
-      const all = (t: AttnTensor): Thumb[] => d3.range(t.layers).flatMap((l) => d3.range(t.heads).map((h) => ({ l, h, nq: t.nq, nk: t.nk, rgba: matrixToRgba(headMatrix(t, l, h), t.nq, t.nk, t.causal) })));
-      grids.push({ id: 'a', label: 'A, every head', thumbs: all(a) }, { id: 'b', label: 'B, every head', thumbs: all(b) });
-    }
+    const grids = headGrids(s.kind, cur.doc, a, bDoc, b);
     const width = body.clientWidth || 600;
     const cell = Math.max(12, Math.min(28, Math.floor((width / grids.length - 24) / a.heads) - 3));
     const g = root
-      .selectAll<HTMLDivElement, (typeof grids)[number]>('div.compare-heads')
+      .selectAll<HTMLDivElement, Grid>('div.compare-heads')
       .data(grids, (d) => d.id)
       .join((enter) => {
         const e = enter.append('div').attr('class', 'compare-heads');

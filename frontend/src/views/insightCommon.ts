@@ -2,13 +2,13 @@
 import { interpolateYlOrRd } from 'd3';
 import type { AttentionKind } from '../api/types';
 import { expectedAlignment } from '../lib/alignment';
-import type { AttnDoc, AttnTensor } from '../lib/doc';
+import type { AttnDoc } from '../lib/doc';
 import type { HeatmapGeom } from '../lib/geometry';
 import { hasRollout, type HeadRef } from '../lib/headRef';
 import type { AppState } from '../state';
 
 /** The focused matrix as a reference (rollout falls back to the mean where it does not exist). */
-export function focusRef(s: Pick<AppState, 'layer' | 'head' | 'agg'>, t: AttnTensor): HeadRef {
+export function focusRef(s: Pick<AppState, 'layer' | 'head' | 'agg'>, t: Parameters<typeof hasRollout>[0]): HeadRef {
   const agg = s.agg === 'rollout' && !hasRollout(t) ? 'mean' : s.agg;
   return { layer: s.layer, head: s.head, agg };
 }

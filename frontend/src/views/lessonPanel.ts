@@ -10,7 +10,7 @@ import { isEmbedded } from '../embedded';
 import { findLesson, LESSONS } from '../lessons';
 import { ablationKey, parseAblation } from '../lib/ablate';
 import { heldoutSurvives } from '../lib/heldout';
-import { headMatrix, keySide } from '../lib/doc';
+import { keySide } from '../lib/doc';
 import { resolveRunAlias } from '../lib/examples';
 import { bestHead, fill, gradeEpoch, HIGHLIGHTS, nextCheckpoint, placePanel, redirectLesson, rowArgmax, STATE_KEYS, type Lesson, type LessonStep, type Question } from '../lib/lesson';
 import type { Store } from '../lib/store';
@@ -211,7 +211,7 @@ function say(r: LessonRun, text: string) {
 function shown(s: AppState) {
   const cur = current(s);
   if (!cur || !s.rawDoc || s.status !== 'ready') return null;
-  return { cur, m: headMatrix(cur.t, s.layer, s.head) };
+  return { cur, m: cur.src.matrix(s.layer, s.head) };
 }
 
 function pickCell(r: LessonRun, q: number, k: number) {
@@ -250,8 +250,8 @@ function pickHead(r: LessonRun, layer: number, h: number) {
   if (!sh) return say(r, 'The weights are still being computed; try again in a moment.');
   const want = Number(new URLSearchParams(st.step.state).get('layer') ?? '0');
   if (layer !== want) return say(r, `The question is about layer ${want}: pick one of its heads.`);
-  const { t } = sh.cur;
-  const mats = Array.from({ length: t.heads }, (_, i) => headMatrix(t, layer, i));
+  const t = sh.cur.src;
+  const mats = Array.from({ length: t.heads }, (_, i) => t.matrix(layer, i));
   const { head: best, scores } = bestHead(mats, t.nq, t.nk, qn.score);
   // after the click that picked it, which focuses the picked head: the reveal shows the answer
   setTimeout(() => store.set({ layer, head: best }), 0);
@@ -277,7 +277,7 @@ function epochGrade(store: Store<AppState>, qn: EpochQuestion, k: number | null,
   const { before, nk, qTokens, layer, head } = seen;
   return (s2) => {
     const now = shown(s2)!;
-    const after = headMatrix(now.cur.t, layer, head);
+    const after = now.cur.src.matrix(layer, head);
     const g = gradeEpoch(before, after, nk, qn.row, k ?? 0);
     store.set({ layer, head, hover: { type: 'cell', q: qn.row, k: g.best } });
     const tok = (i: number) => displayToken(now.cur.kTokens[i] ?? '');
@@ -590,7 +590,7 @@ function reveal(store: Store<AppState>, s: AppState, step: LessonStep): string {
     store.set({ hover: { type: 'cell', q: q.row, k: best } });
     return `Row ${displayToken(cur.qTokens[q.row] ?? '')} reads ${displayToken(cur.kTokens[best] ?? '')} most (${m[q.row * cur.t.nk + best]!.toFixed(2)}).`;
   }
-  const mats = Array.from({ length: cur.t.heads }, (_, i) => headMatrix(cur.t, s.layer, i));
+  const mats = Array.from({ length: cur.src.heads }, (_, i) => cur.src.matrix(s.layer, i));
   const { head, scores } = bestHead(mats, cur.t.nq, cur.t.nk, q.score);
   store.set({ head });
   return `Head ${head} of layer ${s.layer} (mean ${q.score} weight ${scores[head]!.toFixed(2)}).`;

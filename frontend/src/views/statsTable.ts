@@ -6,7 +6,7 @@
 import * as d3 from 'd3';
 import { noAlignmentReason } from '../lib/alignment';
 import { KIND_LABEL, keySide } from '../lib/doc';
-import { kindStats } from '../lib/headRef';
+import type { AttentionSource } from '../lib/source';
 import type { Store } from '../lib/store';
 import { compareStat, SPECIAL_KEYS, statDefs, statValue, type HeadStats, type StatDef, type StatKey } from '../lib/stats';
 import type { AppState } from '../state';
@@ -26,6 +26,87 @@ type Col = { key: 'layer' | 'head'; label: string; title: string } | StatDef;
 export function parseSort(raw: string): { key: string; desc: boolean } {
   if (!raw) return { key: 'layer', desc: false };
   return raw.startsWith('-') ? { key: raw.slice(1), desc: true } : { key: raw, desc: false };
+}
+
+/** The table's head: one sort button per column, marked when it is the sort key. */
+function drawHeader(thead: d3.Selection<HTMLTableRowElement, unknown, null, undefined>, cols: Col[], sort: { key: string; desc: boolean }, store: Store<AppState>) {
+  thead
+    .selectAll<HTMLTableCellElement, Col>('th')
+    .data(cols, (c) => c.key)
+    .join((enter) => {
+      const th = enter.append('th').attr('scope', 'col');
+      th.append('button').attr('class', 'th-btn');
+      return th;
+    })
+    .attr('class', (c) => (c.key === 'layer' || c.key === 'head' ? 'id' : 'num'))
+    .attr('aria-sort', (c) => (c.key === sort.key ? (sort.desc ? 'descending' : 'ascending') : 'none'))
+    .order()
+    .select('button')
+    .attr('data-testid', (c) => `stats-col-${c.key}`)
+    .attr('title', (c) => `${c.title} — click to sort`)
+    .classed('sorted', (c) => c.key === sort.key)
+    .html('')
+    .each(function (c) {
+      const b = d3.select(this);
+      b.append('span').text(c.label);
+      b.append('span')
+        .attr('class', 'arrow')
+        .text(c.key === sort.key ? (sort.desc ? '▼' : '▲') : '');
+    })
+    .on('click', (_e, c) => {
+      const cur2 = parseSort(store.get().sort);
+      // first click: statistics descending (largest first), layer / head ascending; next click reverses
+      const desc = cur2.key === c.key ? !cur2.desc : c.key !== 'layer' && c.key !== 'head';
+      const next = c.key === 'layer' && !desc ? '' : `${desc ? '-' : ''}${c.key}`;
+      store.set({ sort: next });
+    });
+}
+
+const cellValue = (r: Row, key: string) => (key === 'layer' ? r.layer : key === 'head' ? r.head : statValue(r.stats, key as StatKey));
+
+/** One row per head, sorted by `sort` (an unknown key sorts by layer), ties by layer and head. */
+function sortedRows(src: AttentionSource, offset: number, cols: Col[], sort: { key: string; desc: boolean }): { rows: Row[]; key: string } {
+  const stats = src.stats(offset);
+  const rows: Row[] = [];
+  for (let l = 0; l < src.layers; l++) for (let h = 0; h < src.heads; h++) rows.push({ layer: l, head: h, stats: stats[l * src.heads + h]! });
+  const known = cols.some((c) => c.key === sort.key);
+  const key = known ? sort.key : 'layer';
+  rows.sort((a, b) => compareStat(cellValue(a, key), cellValue(b, key), known && sort.desc) || a.layer - b.layer || a.head - b.head);
+  return { rows, key };
+}
+
+/** The table's body: a row per head (click or Enter focuses it), each value with its data bar. */
+function drawBody(tbody: d3.Selection<HTMLTableSectionElement, unknown, null, undefined>, rows: Row[], cols: Col[], key: string, store: Store<AppState>) {
+  const statCols = cols.filter((c): c is StatDef => c.key !== 'layer' && c.key !== 'head');
+  const max = new Map(statCols.map((c) => [c.key, c.unit ? 1 : Math.max(1e-9, ...rows.map((r) => cellValue(r, c.key)).filter(Number.isFinite))]));
+  tbody
+    .selectAll<HTMLTableRowElement, Row>('tr')
+    .data(rows, (r) => `${r.layer}-${r.head}`)
+    .join((enter) =>
+      enter
+        .append('tr')
+        .attr('tabindex', -1)
+        .on('click', (_e, r) => store.set({ layer: r.layer, head: r.head, agg: 'none' }))
+        .on('keydown', (e: KeyboardEvent, r) => {
+          if (e.key === 'Enter' || e.key === ' ') {
+            e.preventDefault();
+            store.set({ layer: r.layer, head: r.head, agg: 'none' });
+          }
+        }),
+    )
+    .attr('data-testid', (r) => `stats-row-${r.layer}-${r.head}`)
+    .order()
+    .selectAll<HTMLTableCellElement, { c: Col; r: Row }>('td')
+    .data((r) => cols.map((c) => ({ c, r })), (d) => d.c.key)
+    .join('td')
+    .attr('class', (d) => (d.c.key === 'layer' || d.c.key === 'head' ? 'id' : 'num'))
+    .classed('sorted', (d) => d.c.key === key)
+    .style('--bar', (d) => {
+      if (d.c.key === 'layer' || d.c.key === 'head') return null;
+      const v = cellValue(d.r, d.c.key);
+      return Number.isFinite(v) ? `${Math.max(0, Math.min(1, v / max.get(d.c.key)!)) * 100}%` : '0%';
+    })
+    .text((d) => (d.c.key === 'layer' || d.c.key === 'head' ? String(cellValue(d.r, d.c.key)) : formatStat(cellValue(d.r, d.c.key), d.c.key)));
 }
 
 export function createStatsTable(container: HTMLElement, store: Store<AppState>) {
@@ -66,8 +147,7 @@ export function createStatsTable(container: HTMLElement, store: Store<AppState>)
       tbody.selectAll('*').remove();
       return;
     }
-    const { t, kind, doc } = cur;
-    const stats = kindStats(doc, kind, s.offset)!;
+    const { src, kind, doc } = cur;
     const kTokens = keySide(kind) === 'src' ? doc.tokens.src : doc.tokens.tgt;
     const specials = SPECIAL_KEYS.filter((x) => kTokens.includes(x));
     const cols: Col[] = [
@@ -78,76 +158,10 @@ export function createStatsTable(container: HTMLElement, store: Store<AppState>)
     title.text(`Head statistics · ${KIND_LABEL[kind].replace(/ \(masked\)/, '')}`);
     const why = noAlignmentReason(doc, kind);
     note.text(`Means over query rows · entropy in nats${why ? ` · ${why}` : ''}`);
-
     const sort = parseSort(s.sort);
-    thead
-      .selectAll<HTMLTableCellElement, Col>('th')
-      .data(cols, (c) => c.key)
-      .join((enter) => {
-        const th = enter.append('th').attr('scope', 'col');
-        th.append('button').attr('class', 'th-btn');
-        return th;
-      })
-      .attr('class', (c) => (c.key === 'layer' || c.key === 'head' ? 'id' : 'num'))
-      .attr('aria-sort', (c) => (c.key === sort.key ? (sort.desc ? 'descending' : 'ascending') : 'none'))
-      .order()
-      .select('button')
-      .attr('data-testid', (c) => `stats-col-${c.key}`)
-      .attr('title', (c) => `${c.title} — click to sort`)
-      .classed('sorted', (c) => c.key === sort.key)
-      .html('')
-      .each(function (c) {
-        const b = d3.select(this);
-        b.append('span').text(c.label);
-        b.append('span')
-          .attr('class', 'arrow')
-          .text(c.key === sort.key ? (sort.desc ? '▼' : '▲') : '');
-      })
-      .on('click', (_e, c) => {
-        const cur2 = parseSort(store.get().sort);
-        // first click: statistics descending (largest first), layer / head ascending; next click reverses
-        const desc = cur2.key === c.key ? !cur2.desc : c.key !== 'layer' && c.key !== 'head';
-        const next = c.key === 'layer' && !desc ? '' : `${desc ? '-' : ''}${c.key}`;
-        store.set({ sort: next });
-      });
-
-    const rows: Row[] = [];
-    for (let l = 0; l < t.layers; l++) for (let h = 0; h < t.heads; h++) rows.push({ layer: l, head: h, stats: stats[l * t.heads + h]! });
-    const statCols = cols.filter((c): c is StatDef => c.key !== 'layer' && c.key !== 'head');
-    const cellValue = (r: Row, key: string) => (key === 'layer' ? r.layer : key === 'head' ? r.head : statValue(r.stats, key as StatKey));
-    const known = cols.some((c) => c.key === sort.key);
-    const key = known ? sort.key : 'layer';
-    rows.sort((a, b) => compareStat(cellValue(a, key), cellValue(b, key), known && sort.desc) || a.layer - b.layer || a.head - b.head);
-    const max = new Map(statCols.map((c) => [c.key, c.unit ? 1 : Math.max(1e-9, ...rows.map((r) => cellValue(r, c.key)).filter(Number.isFinite))]));
-
-    tbody
-      .selectAll<HTMLTableRowElement, Row>('tr')
-      .data(rows, (r) => `${r.layer}-${r.head}`)
-      .join((enter) =>
-        enter
-          .append('tr')
-          .attr('tabindex', -1)
-          .on('click', (_e, r) => store.set({ layer: r.layer, head: r.head, agg: 'none' }))
-          .on('keydown', (e: KeyboardEvent, r) => {
-            if (e.key === 'Enter' || e.key === ' ') {
-              e.preventDefault();
-              store.set({ layer: r.layer, head: r.head, agg: 'none' });
-            }
-          }),
-      )
-      .attr('data-testid', (r) => `stats-row-${r.layer}-${r.head}`)
-      .order()
-      .selectAll<HTMLTableCellElement, { c: Col; r: Row }>('td')
-      .data((r) => cols.map((c) => ({ c, r })), (d) => d.c.key)
-      .join('td')
-      .attr('class', (d) => (d.c.key === 'layer' || d.c.key === 'head' ? 'id' : 'num'))
-      .classed('sorted', (d) => d.c.key === key)
-      .style('--bar', (d) => {
-        if (d.c.key === 'layer' || d.c.key === 'head') return null;
-        const v = cellValue(d.r, d.c.key);
-        return Number.isFinite(v) ? `${Math.max(0, Math.min(1, v / max.get(d.c.key)!)) * 100}%` : '0%';
-      })
-      .text((d) => (d.c.key === 'layer' || d.c.key === 'head' ? String(cellValue(d.r, d.c.key)) : formatStat(cellValue(d.r, d.c.key), d.c.key)));
+    drawHeader(thead, cols, sort, store);
+    const { rows, key } = sortedRows(src, s.offset, cols, sort);
+    drawBody(tbody, rows, cols, key, store);
     updateSelection();
   }
 
