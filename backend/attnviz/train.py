@@ -385,20 +385,27 @@ def train_lm(
 
 def _comments(cls: type) -> dict[str, str]:
     """Each field's comment in ``cls``'s source, the help of its option: what a field means is
-    written once, beside it."""
-    return dict(re.findall(r"^    (\w+): [^#\n]*#\s*(.+)$", inspect.getsource(cls), re.M))
+    written once, beside it (an install without sources gets options without help)."""
+    try:
+        source = inspect.getsource(cls)
+    except OSError:
+        return {}
+    return dict(re.findall(r"^    (\w+): [^#\n]*#\s*(.+)$", source, re.M))
 
 
 def _options(task: str) -> Iterator[tuple[Field[Any], Any, str]]:
     """The command line's options for ``task``, as (field, type, help): TrainConfig's fields, its
     model's in place of ``model`` (but for DERIVED), and the lengths of ``task``'s kind only."""
     lm = task in LM_TASKS
+    hints, helps = get_type_hints(TrainConfig), _comments(TrainConfig)
+    model_hints, model_helps = get_type_hints(ModelConfig), _comments(ModelConfig)
     for f in fields(TrainConfig):
         if f.name == "model":
-            hints, helps = get_type_hints(ModelConfig), _comments(ModelConfig)
-            yield from ((m, hints[m.name], helps[m.name]) for m in fields(ModelConfig) if m.name not in DERIVED)
+            for m in fields(ModelConfig):
+                if m.name not in DERIVED:
+                    yield m, model_hints[m.name], model_helps.get(m.name, "")
         elif f.metadata.get("lm", lm) == lm:
-            yield f, get_type_hints(TrainConfig)[f.name], _comments(TrainConfig)[f.name]
+            yield f, hints[f.name], helps.get(f.name, "")
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
