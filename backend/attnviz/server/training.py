@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event as MpEvent
@@ -41,6 +41,7 @@ from ..errors import (
     UnknownJob,
 )
 from ..live_worker import worker_main
+from .schemas import TrainSpecOut
 from .settings import Settings, is_loopback
 
 if TYPE_CHECKING:
@@ -100,19 +101,7 @@ class Limits:
     examples: int
 
 
-@dataclass(frozen=True)
-class TrainSpec:
-    task: str
-    epochs: int
-    n_layers: int
-    n_heads: int
-    d_model: int
-    lr: float
-    seed: int
-    name: str
-
-
-def check_spec(spec: TrainSpec, limits: Limits) -> None:
+def check_spec(spec: TrainSpecOut, limits: Limits) -> None:
     """422 with a code per bound the spec breaks (types and fixed ranges are checked by pydantic)."""
     bounds = (
         ("n_layers", spec.n_layers, limits.max_layers, "layers", "ATTNVIZ_TRAINING_MAX_LAYERS"),
@@ -143,7 +132,7 @@ def check_spec(spec: TrainSpec, limits: Limits) -> None:
 LM_SNAPSHOT_EVERY = 50  # the induction task's snapshots: ~20 in a run, each with its held-out scores
 
 
-def job_config(spec: TrainSpec, limits: Limits, run_dir: Path) -> TrainConfig:
+def job_config(spec: TrainSpecOut, limits: Limits, run_dir: Path) -> TrainConfig:
     """A job's training config. The toy tasks train on the server's ``examples`` per epoch; the
     induction task keeps its own recipe (fresh sequences, its epoch length) and snapshots less
     often, each snapshot carrying its held-out scores. The page chooses the size and length (its
@@ -180,7 +169,7 @@ def default_lr(task: str) -> float:
 @dataclass
 class TrainingJob:
     id: str
-    spec: TrainSpec
+    spec: TrainSpecOut
     run: str
     dir: Path
     created_at: str
@@ -212,7 +201,7 @@ class TrainingJob:
             "total_steps": self.total_steps,
             "metrics": self.metrics,
             "detail": self.detail,
-            "spec": asdict(self.spec),
+            "spec": self.spec.model_dump(),
             "created_at": self.created_at,
             "events": len(self.events),
             "worker_pid": self.process.pid if self.process is not None and not self.finished else None,
@@ -357,7 +346,7 @@ class TrainingManager:
             "current": latest.status() if latest is not None else None,
         }
 
-    def start(self, spec: TrainSpec) -> TrainingJob:
+    def start(self, spec: TrainSpecOut) -> TrainingJob:
         """Called from the event loop (a route): events are announced on that loop."""
         self.require_allowed()
         if self._loop is None:
