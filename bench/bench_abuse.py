@@ -73,10 +73,12 @@ def prepare(checkpoints: Path | None, work: Path, quick: bool) -> tuple[Path, in
         shutil.copytree(checkpoints / "copy", root / "copy")
     else:
         tiny = (
-            dict(d_model=16, n_heads=2, n_layers=2, d_ff=32, n_train=200, n_eval=20, max_len=16, warmup_steps=5) if quick else {}
+            dict(d_model=16, n_heads=2, n_layers=2, d_ff=32, n_train=200, n_eval=20, max_text_len=16, warmup_steps=5)
+            if quick
+            else {}
         )
         print("training a copy run for the benchmark ...", file=sys.stderr, flush=True)
-        train(TrainConfig(task="copy", epochs=3, save_dir=str(root / "copy"), threads=1, **tiny), progress=False)  # type: ignore[arg-type]
+        train(TrainConfig.for_task("copy", epochs=3, save_dir=str(root / "copy"), threads=1, **tiny), progress=False)
     try:
         from attnviz.hf_demo import install_minilm
 

@@ -130,9 +130,9 @@ def page(tmp: Path, cfg: TrainConfig) -> None:
         body = {
             "task": "induction",
             "epochs": cfg.epochs,
-            "n_layers": cfg.n_layers,
-            "n_heads": cfg.n_heads,
-            "d_model": cfg.d_model,
+            "n_layers": cfg.model.n_layers,
+            "n_heads": cfg.model.n_heads,
+            "d_model": cfg.model.d_model,
         }
         started = time.perf_counter()
         job = httpx.post(f"{base}/api/train", json=body).json()

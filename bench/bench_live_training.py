@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         # live throughput: the steps between the first and the last snapshot file, by their mtimes
         live_sps = (snaps[-1].stat().st_mtime - snaps[1].stat().st_mtime) if len(snaps) > 2 else 0.0
         live_sps = (int(snaps[-1].stem[4:]) - int(snaps[1].stem[4:])) / live_sps if live_sps else float("nan")
-        cfg = TrainConfig(
-            task=spec["task"], epochs=spec["epochs"], n_layers=spec["n_layers"], n_heads=spec["n_heads"], d_model=spec["d_model"],
+        cfg = TrainConfig.for_task(
+            spec["task"], epochs=spec["epochs"], n_layers=spec["n_layers"], n_heads=spec["n_heads"], d_model=spec["d_model"],
             d_ff=2 * spec["d_model"], n_train=examples, n_eval=min(500, max(50, examples // 10)), save_dir=str(Path(tmp) / "cli"),
         )  # fmt: skip
         cli_sps = cli_steps_per_second(cfg)
@@ -117,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     exact = status["metrics"].get("sequence_accuracy", 0.0)
     first = hook["firstRedraw"]
     print(f"job: {spec}, {examples} examples an epoch, a snapshot every {snapshot_every} steps; state {status['state']}")
-    print(f"({len(epoch_files)} epochs, {len(snaps)} snapshots, {hook['redraws']} redraws; CLI config {asdict(cfg)['d_ff']=})")
+    print(f"({len(epoch_files)} epochs, {len(snaps)} snapshots, {hook['redraws']} redraws; CLI config {cfg.model.d_ff=})")
     print()
     print("| figure | value | target |")
     print("|---|---:|---|")

@@ -29,10 +29,10 @@ def tiny_config(save_dir: Path | str, **overrides: Any) -> TrainConfig:
     """A model small enough to learn copy on 1-6 characters (~98% exact) in about 6 s."""
     settings: dict[str, Any] = dict(
         task="copy", epochs=3, save_dir=str(save_dir), seed=0, d_model=32, n_heads=4, n_layers=2, d_ff=64,
-        lr=5e-3, warmup_steps=40, batch_size=32, min_len=1, max_len=6, n_train=3000, n_eval=200, threads=1,
+        lr=5e-3, warmup_steps=40, batch_size=32, min_text_len=1, max_text_len=6, n_train=3000, n_eval=200, threads=1,
     )  # fmt: skip
     settings.update(overrides)
-    return TrainConfig(**settings)
+    return TrainConfig.for_task(settings.pop("task"), **settings)
 
 
 @dataclass

@@ -8,11 +8,11 @@ from typing import Any
 from attnviz.train import TrainConfig
 
 TINY_SETTINGS: dict[str, Any] = dict(
-    d_model=16, n_heads=2, n_layers=2, d_ff=32, n_train=300, n_eval=50, max_len=8, batch_size=32, warmup_steps=10, threads=1,
+    d_model=16, n_heads=2, n_layers=2, d_ff=32, n_train=300, n_eval=50, max_text_len=8, batch_size=32, warmup_steps=10, threads=1,
 )  # fmt: skip
 
 
 def tiny_train_config(task: str, save_dir: Path, epochs: int, **overrides: Any) -> TrainConfig:
     """d_model 16, 2 heads, 2 layers, 300 examples of up to 8 characters, one thread; ``overrides``
     replace any of these (each suite keeps the settings its tests depend on)."""
-    return TrainConfig(task=task, epochs=epochs, save_dir=str(save_dir), **{**TINY_SETTINGS, **overrides})
+    return TrainConfig.for_task(task, epochs=epochs, save_dir=str(save_dir), **{**TINY_SETTINGS, **overrides})

@@ -8,7 +8,9 @@ A checkpoint is ``torch.save`` of a plain dict::
      "train": {"max_text_len": 16, "seed": 0, ...}, "created_at": "2026-...+00:00",
      "step": 564, "state_dict": {...tensors...}}
 
-``step`` (optional) is the number of optimizer steps behind the weights; intermediate snapshots
+``train`` is the run's :class:`~attnviz.train.TrainConfig` but its model (``config``); a record
+written before that layout is read in it (:func:`_migrate_train`). ``step`` (optional) is the
+number of optimizer steps behind the weights; intermediate snapshots
 (``RUN/snapshots/step{S}.pt``) are ordinary checkpoints whose ``epoch`` is the epochs completed.
 
 It is read back only with ``torch.load(weights_only=True, map_location="cpu")``: tensors and
@@ -29,7 +31,7 @@ import torch
 
 from .atomic import atomic_file
 from .data import ALL_TASKS, LM_TASKS, Vocab
-from .model import ARCHS, ModelConfig, SmallDecoder, SmallTransformer, build_model, head_dim
+from .model import ARCHS, ModelConfig, SmallDecoder, SmallTransformer, build_model
 
 FORMAT_NAME = "attnviz-checkpoint"
 FORMAT_VERSION = 1
@@ -192,11 +194,32 @@ def _check_config(path: Path, data: Any, limits: CheckpointLimits) -> ModelConfi
             )
     if not 0 <= values["pad_id"] < values["vocab_size"]:
         raise CheckpointError(path, f"config.pad_id {values['pad_id']} is not a token id (vocab_size {values['vocab_size']})")
-    try:
-        head_dim(values["d_model"], values["n_heads"])
+    try:  # the model's own checks (d_model / n_heads)
+        return ModelConfig.from_dict(dict(data))
     except ValueError as exc:
         raise CheckpointError(path, f"config.{exc}") from None
-    return ModelConfig.from_dict(dict(data))
+
+
+# The train record's keys before TrainConfig held its ModelConfig: the model's fields (the file's
+# config holds them) and the lengths min_len / max_len (the input texts', or induction's segment's).
+_OLD_MODEL_KEYS = ("arch", "d_model", "n_heads", "n_layers", "d_ff", "dropout")
+
+
+def _migrate_train(train: dict[str, Any], task: str) -> dict[str, Any]:
+    """A ``train`` record in the current layout (:meth:`attnviz.train.TrainConfig.record`): files
+    written before it name the lengths ``min_len`` / ``max_len`` and repeat the model's fields."""
+    if "min_len" not in train and "max_len" not in train:
+        return train
+    old = dict(train)
+    new = {k: v for k, v in old.items() if k not in (*_OLD_MODEL_KEYS, "min_len", "max_len", "extra")}
+    names = ("min_seg", "max_seg") if task in LM_TASKS else ("min_text_len", "max_text_len")
+    for old_key, new_key in zip(("min_len", "max_len"), names, strict=True):
+        if old_key in old:
+            new.setdefault(new_key, old[old_key])
+    if task in LM_TASKS and "seq_len" in old:  # every sequence is seq_len characters long
+        new.setdefault("min_text_len", old["seq_len"])
+        new.setdefault("max_text_len", old["seq_len"])
+    return new
 
 
 def _encodable(text: str) -> bool:
@@ -296,6 +319,7 @@ def _validate(path: Path, raw: Any, limits: CheckpointLimits = DEFAULT_LIMITS) -
     train = raw.get("train") or {}
     if not isinstance(train, dict):
         raise CheckpointError(path, "train is not a mapping")
+    train = _migrate_train(train, task)
     max_text_len = train.get("max_text_len")
     if max_text_len is not None and (isinstance(max_text_len, bool) or not isinstance(max_text_len, int)):
         raise CheckpointError(path, "train.max_text_len must be an integer")

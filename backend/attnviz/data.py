@@ -264,12 +264,12 @@ def distinct_draws(n: int, draw: Callable[[], str], what: str) -> list[str]:
     return out
 
 
-def random_strings(n: int, min_len: int, max_len: int, alphabet: str, rng: random.Random) -> list[str]:
-    """``n`` distinct random strings with lengths uniform in ``[min_len, max_len]``."""
+def random_strings(n: int, min_text_len: int, max_text_len: int, alphabet: str, rng: random.Random) -> list[str]:
+    """``n`` distinct random strings with lengths uniform in ``[min_text_len, max_text_len]``."""
     return distinct_draws(
         n,
-        lambda: "".join(rng.choice(alphabet) for _ in range(rng.randint(min_len, max_len))),
-        f"strings of length {min_len}..{max_len}",
+        lambda: "".join(rng.choice(alphabet) for _ in range(rng.randint(min_text_len, max_text_len))),
+        f"strings of length {min_text_len}..{max_text_len}",
     )
 
 
@@ -278,13 +278,13 @@ def make_splits(
     vocab: Vocab,
     n_train: int,
     n_eval: int,
-    min_len: int = 1,
-    max_len: int = 16,
+    min_text_len: int = 1,
+    max_text_len: int = 16,
     seed: int = 0,
 ) -> tuple[list[Example], list[Example]]:
     """Seeded train and held-out evaluation sets that share no input string."""
     rng = random.Random(seed)
-    texts = random_strings(n_train + n_eval, min_len, max_len, vocab.chars, rng)
+    texts = random_strings(n_train + n_eval, min_text_len, max_text_len, vocab.chars, rng)
     examples = [Example(t, target_for(task, t, vocab)) for t in texts]
     return examples[:n_train], examples[n_train:]
 

@@ -29,9 +29,9 @@ from .train import TrainConfig, train
 # The demo runs keep the wider, longer-warm-up settings they were tuned with (and their epoch
 # counts, which the lessons link to); `python -m attnviz.train` alone is the fast copy run.
 DEMO_RUNS: dict[str, TrainConfig] = {
-    "copy": TrainConfig(task="copy", epochs=3, d_ff=256, warmup_steps=200, n_train=12000),  # the diagonal
-    "reverse": TrainConfig(task="reverse", epochs=6, d_ff=256, warmup_steps=200, n_train=12000),  # the anti-diagonal
-    "sort": TrainConfig(task="sort", epochs=8, d_ff=256, warmup_steps=200, n_train=12000),  # where each character sits
+    "copy": TrainConfig.for_task("copy", epochs=3, d_ff=256, warmup_steps=200, n_train=12000),  # the diagonal
+    "reverse": TrainConfig.for_task("reverse", epochs=6, d_ff=256, warmup_steps=200, n_train=12000),  # the anti-diagonal
+    "sort": TrainConfig.for_task("sort", epochs=8, d_ff=256, warmup_steps=200, n_train=12000),  # where each character sits
     # decoder-only, the induction recipe (1 head a layer, 3 x 250 steps); a snapshot every 25 steps
     # so the Training tab shows the phase change (between steps 175 and 250 in bench/NOTES.md)
     "induction": TrainConfig.for_task("induction", snapshot_every=25),

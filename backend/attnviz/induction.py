@@ -126,8 +126,8 @@ def heldout_summary(
         return value if isinstance(value, int) and not isinstance(value, bool) else default
 
     seq_len = min(num("seq_len", 32), model.config.max_len - 1)
-    min_seg = max(1, min(num("min_len", 5), seq_len // 2))
-    max_seg = max(min_seg, num("max_len", 15))
+    min_seg = max(1, min(num("min_seg", 5), seq_len // 2))
+    max_seg = max(min_seg, num("max_seg", 15))
     batch = heldout_batch(vocab, HELDOUT_SEQUENCES, seq_len=seq_len, min_seg=min_seg, max_seg=max_seg)
     model.eval()
     baseline = in_context_accuracy(model(batch.ids[:, :-1])[0], batch)

@@ -40,12 +40,12 @@ def _warm_up() -> None:
 
 
 def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any, parent: int | None = None) -> None:
-    """Wait for one training config on ``jobs``, train it, report to ``reports``; then exit.
+    """Wait for one :class:`~attnviz.train.TrainConfig` on ``jobs``, train it, report to ``reports``; then exit.
     ``parent`` is the server's pid, passed in: read here, it may already be init's when the server
     died while this process was starting (it then waited forever, an orphan)."""
     import torch
 
-    from .train import TrainConfig, train
+    from .train import train
 
     with contextlib.suppress(OSError):
         os.nice(5)  # the page's requests come first when both cores are busy
@@ -56,14 +56,13 @@ def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any, parent: int | 
     ready.set()
     while True:  # wait for the job; a server that died (even SIGKILL) leaves no waiting worker behind
         try:
-            cfg = jobs.get(timeout=1.0)
+            config = jobs.get(timeout=1.0)
             break
         except queue.Empty:
             if os.getppid() != parent:
                 return
-    if cfg is None:  # the server is shutting down
+    if config is None:  # the server is shutting down
         return
-    config = TrainConfig(**cfg)
     steps_per_epoch = -(-config.n_train // config.batch_size)
     window: list[tuple[float, float]] = []
     last = [0.0]
@@ -84,7 +83,7 @@ def worker_main(jobs: Any, reports: Any, cancel: Any, ready: Any, parent: int | 
 
     def on_snapshot(step: int, epoch: int, path: Path) -> None:
         report: dict[str, Any] = {"step": step, "epoch": epoch, "file": path.name}
-        if config.arch == "decoder":  # the held-out induction scores, for the page's chart
+        if config.model.arch == "decoder":  # the held-out induction scores, for the page's chart
             report["metrics"] = torch.load(path, map_location="cpu", weights_only=True)["metrics"]
         reports.put(("snapshot", report))
 

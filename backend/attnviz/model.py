@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
 import torch
 import torch.nn.functional as F
@@ -35,12 +35,14 @@ from torch import Tensor, nn
 
 from .document import KINDS  # the three attention kinds, named once for the model and its documents
 
-ARCHS = ("encoder-decoder", "decoder")
+Arch = Literal["encoder-decoder", "decoder"]
+ARCHS: tuple[Arch, ...] = get_args(Arch)
 
 
 def head_dim(d_model: int, n_heads: int) -> int:
-    """d_k = d_v = d_model / h (3.2.2): the one check that the heads split d_model evenly, used by
-    the model, the checkpoint loader, the trainer and the training API. Raises ``ValueError``."""
+    """d_k = d_v = d_model / h (3.2.2): the one check that the heads split d_model evenly. A
+    :class:`ModelConfig` makes it when built, so the checkpoint loader, the trainer and the training
+    API check a width by building one. Raises ``ValueError``."""
     if n_heads < 1 or d_model % n_heads:
         raise ValueError(
             f"d_model ({d_model}) must be divisible by n_heads ({n_heads}): each head gets d_model / n_heads dimensions"
@@ -60,7 +62,7 @@ class ModelConfig:
     dropout: float = 0.1  # P_drop, applied to each sub-layer output and to embeddings + PE
     max_len: int = 128  # longest sequence the positional-encoding table covers
     pad_id: int = 0  # token id of <pad>; padded key positions are masked out
-    arch: str = "encoder-decoder"  # "encoder-decoder" (SmallTransformer) or "decoder" (SmallDecoder)
+    arch: Arch = "encoder-decoder"  # "encoder-decoder" (SmallTransformer) or "decoder" (SmallDecoder)
 
     def __post_init__(self) -> None:
         head_dim(self.d_model, self.n_heads)

@@ -24,14 +24,16 @@ left behind in SAVE_DIR, and the previous run's snapshots there.
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import random
+import re
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import Field, asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import torch
 import torch.nn.functional as F
@@ -39,57 +41,93 @@ from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
 from .data import ALL_TASKS, LM_TASKS, Batch, Example, Vocab, induction_batch, make_loader, make_splits
-from .model import ModelConfig, SmallDecoder, SmallTransformer, head_dim
+from .model import Arch, ModelConfig, SmallDecoder, SmallTransformer, build_model
+
+
+def task_arch(task: str) -> Arch:
+    """The model a task trains: the decoder-only model for a language-model task (induction), else the encoder-decoder."""
+    return "decoder" if task in LM_TASKS else "encoder-decoder"
+
+
+def default_model() -> ModelConfig:
+    """The model the trainer builds unless told otherwise: :class:`ModelConfig`'s shape with a narrower
+    feed-forward (2 x d_model: 256 learned no better, and 40% slower) and no dropout (the toy data is
+    unlimited: none needed)."""
+    vocab = Vocab.default()
+    return ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id, d_ff=128, dropout=0.0)
+
+
+DERIVED = ("vocab_size", "pad_id", "max_len")  # the model's fields the trainer sets, from its vocabulary and text length
+MODEL_OPTIONS = tuple(f.name for f in fields(ModelConfig) if f.name not in DERIVED)
+
+# The lengths are the encoder-decoder's (its input texts) or the induction task's (its sequences and
+# their repeated segment); each kind has the options --min_len / --max_len of its own task.
+TOY: dict[str, Any] = {"lm": False}
+LM: dict[str, Any] = {"lm": True}
 
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on (recorded in each checkpoint's ``train`` field)."""
+    """Everything a training run depends on. Each checkpoint records it: the model in its ``config``,
+    the rest in its ``train`` field. ``python -m attnviz.train`` has an option per field (the
+    model's included, but for DERIVED), its help the field's comment."""
 
-    task: str = "copy"  # copy | reverse | sort | shift | swap; induction (decoder-only)
-    arch: str = ""  # "encoder-decoder" or "decoder"; empty: the task's (induction: decoder)
+    task: str = field(default="copy", metadata={"choices": ALL_TASKS})  # the toy task (induction: the decoder-only model)
     epochs: int = 3  # passes over the training set; one checkpoint per epoch (3: the quick start's copy model, >= 99 % exact)
-    save_dir: str = "checkpoints"  # where ckpt_epoch{N}.pt files go
+    save_dir: str = "checkpoints"  # directory for the checkpoints (a 'run'): ckpt_epoch{N}.pt files
     seed: int = 0  # seeds data, initialisation and shuffling: same seed, same weights
-    d_model: int = 64  # model width
-    n_heads: int = 4  # attention heads per module
-    n_layers: int = 2  # encoder layers and decoder layers (each)
-    d_ff: int = 128  # feed-forward inner width (2 x d_model: 256 learned no better, and 40% slower)
-    dropout: float = 0.0  # dropout on sub-layer outputs (the toy data is unlimited: none needed)
+    model: ModelConfig = field(default_factory=default_model)  # the model; its arch must be the task's
     lr: float = 5e-3  # peak Adam learning rate (after warm-up); high, as the model is tiny
     warmup_steps: int = 200  # linear warm-up steps (section 5.3), then cosine decay to 10% of lr (50: copy 97 % at epoch 3)
     batch_size: int = 64  # sequences per step
-    min_len: int = 1  # shortest training input (characters)
-    max_len: int = 16  # longest training input (characters)
+    min_text_len: int = field(default=1, metadata=TOY | {"option": "min_len"})  # shortest training input (characters)
+    max_text_len: int = field(default=16, metadata=TOY | {"option": "max_len"})  # longest training input (characters)
     n_train: int = 12000  # training examples per epoch (a fixed set): 3 x 12,000 costs what 4 x 9,000 did
     n_eval: int = 500  # held-out examples, none shared with training
     label_smoothing: float = 0.0  # section 5.4 uses 0.1; 0 learns toy tasks faster
     threads: int = 1  # torch CPU threads: 1 is fastest for a model this small, and 2 collapse when a core is busy
-    snapshot_every: int = 0  # write snapshots/step{S}.pt every K optimizer steps (0: none)
-    seq_len: int = 32  # induction: characters per sequence (after <bos>)
-    extra: dict[str, Any] = field(default_factory=dict)
+    snapshot_every: int = 0  # also write SAVE_DIR/snapshots/step{S}.pt every K optimizer steps (0: none)
+    seq_len: int = field(default=32, metadata=LM)  # induction: characters per sequence (after <bos>)
+    min_seg: int = field(default=5, metadata=LM | {"option": "min_len"})  # induction: shortest repeated segment
+    max_seg: int = field(default=15, metadata=LM | {"option": "max_len"})  # induction: longest repeated segment
 
     def __post_init__(self) -> None:
-        if not self.arch:
-            self.arch = "decoder" if self.task in LM_TASKS else "encoder-decoder"
+        if self.task not in ALL_TASKS:
+            raise ValueError(f"unknown task {self.task!r}; choose one of {', '.join(ALL_TASKS)}")
+        if self.model.arch != task_arch(self.task):
+            raise ValueError(f"task {self.task!r} needs the {task_arch(self.task)} arch")
+        lm = self.task in LM_TASKS
+        if lm:  # every induction sequence is seq_len characters: its texts' length, recorded for the service
+            self.min_text_len = self.max_text_len = self.seq_len
+        vocab = Vocab.default()
+        # positions: the longest source or target (text + <eos>, <bos> + text; <bos> + sequence), with room to spare
+        positions = max(128, self.max_text_len + (1 if lm else 16))
+        self.model = replace(self.model, vocab_size=len(vocab), pad_id=vocab.pad_id, max_len=positions)
 
     @classmethod
-    def for_task(cls, task: str, **overrides: Any) -> TrainConfig:
-        """The defaults of ``task`` (induction has its own recipe, see INDUCTION_DEFAULTS), then ``overrides``."""
-        return cls(task=task, **{**(INDUCTION_DEFAULTS if task in LM_TASKS else {}), **overrides})
+    def for_task(cls, task: str, **values: Any) -> TrainConfig:
+        """The defaults of ``task`` (induction has its own recipe, see INDUCTION_DEFAULTS), then
+        ``values``: fields of TrainConfig or of its model (``d_model=32``), as on the command line."""
+        values = {**(INDUCTION_DEFAULTS if task in LM_TASKS else {}), **values}
+        shape = {name: values.pop(name) for name in MODEL_OPTIONS if name in values}
+        shape.setdefault("arch", task_arch(task))
+        return cls(task=task, model=replace(default_model(), **shape), **values)
+
+    def record(self) -> dict[str, Any]:
+        """What a checkpoint's ``train`` field holds: every field but the model (the file's ``config``)."""
+        return {k: v for k, v in asdict(self).items() if k != "model"}
 
 
 # The induction recipe (bench/NOTES.md "The induction head" lists what was tried): sequences of 32
-# random letters with a segment of 5-15 repeated at once, loss on the predictable second-copy tokens
-# only, fresh sequences every step. n_train is sequences per epoch (250 steps of 64). One head per
-# layer: with more, every layer-2 head becomes an induction head and switching one off costs little.
+# random letters with a segment of 5-15 repeated at once (the field defaults), loss on the
+# predictable second-copy tokens only, fresh sequences every step. n_train is sequences per epoch
+# (250 steps of 64). One head per layer: with more, every layer-2 head becomes an induction head and
+# switching one off costs little.
 INDUCTION_DEFAULTS: dict[str, Any] = {
     "n_heads": 1,  # one previous-token head (layer 1) feeding one induction head (layer 2)
     "epochs": 3,
     "lr": 3e-3,
     "warmup_steps": 200,
-    "min_len": 5,  # shortest repeated segment
-    "max_len": 15,  # longest repeated segment
     "n_train": 16000,
     "n_eval": 512,
 }
@@ -123,35 +161,6 @@ def prepare_run_dir(save_dir: str | Path) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
-
-
-def build_model(cfg: TrainConfig, vocab: Vocab) -> SmallTransformer | SmallDecoder:
-    torch.manual_seed(cfg.seed)
-    if cfg.arch == "decoder":
-        return SmallDecoder(
-            ModelConfig(
-                vocab_size=len(vocab),
-                d_model=cfg.d_model,
-                n_heads=cfg.n_heads,
-                n_layers=cfg.n_layers,
-                d_ff=cfg.d_ff,
-                dropout=cfg.dropout,
-                max_len=max(128, cfg.seq_len + 1),
-                pad_id=vocab.pad_id,
-                arch="decoder",
-            )
-        )
-    config = ModelConfig(
-        vocab_size=len(vocab),
-        d_model=cfg.d_model,
-        n_heads=cfg.n_heads,
-        n_layers=cfg.n_layers,
-        d_ff=cfg.d_ff,
-        dropout=cfg.dropout,
-        max_len=max(128, cfg.max_len + 16),
-        pad_id=vocab.pad_id,
-    )
-    return SmallTransformer(config)
 
 
 def loss_fn(logits: torch.Tensor, batch: Batch, vocab: Vocab, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -208,16 +217,13 @@ def train(
     """Train, evaluate and checkpoint every epoch (and snapshot every ``cfg.snapshot_every`` steps);
     return each epoch's metrics. An exception raised by a callback stops training; every file
     already written stays intact."""
-    if cfg.task not in ALL_TASKS:
-        raise ValueError(f"unknown task {cfg.task!r}; choose one of {', '.join(ALL_TASKS)}")
-    if (cfg.task in LM_TASKS) != (cfg.arch == "decoder"):
-        raise ValueError(f"task {cfg.task!r} needs the {'decoder' if cfg.task in LM_TASKS else 'encoder-decoder'} arch")
     torch.set_num_threads(cfg.threads)
-    if cfg.arch == "decoder":
+    if cfg.model.arch == "decoder":
         return train_lm(cfg, progress, on_epoch, on_step, on_snapshot)
     vocab = Vocab.default()
-    train_set, eval_set = make_splits(cfg.task, vocab, cfg.n_train, cfg.n_eval, cfg.min_len, cfg.max_len, cfg.seed)
-    model = build_model(cfg, vocab)
+    train_set, eval_set = make_splits(cfg.task, vocab, cfg.n_train, cfg.n_eval, cfg.min_text_len, cfg.max_text_len, cfg.seed)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model)
     assert isinstance(model, SmallTransformer)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-9)
     loader = make_loader(train_set, vocab, cfg.batch_size, shuffle=True, seed=cfg.seed)
@@ -226,7 +232,7 @@ def train(
     prepare_run_dir(save_dir)
     history: list[dict[str, float]] = []
     step = 0
-    train_record = {**asdict(cfg), "max_text_len": cfg.max_len}
+    train_record = cfg.record()
     steps_per_epoch = len(loader)
 
     def snapshot(epochs_done: int, loss: float | None, acc: float | None) -> None:
@@ -305,17 +311,18 @@ def train_lm(
     from .induction import heldout_batch, induction_metrics
 
     vocab = Vocab.default()
-    model = build_model(cfg, vocab)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model)
     assert isinstance(model, SmallDecoder)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-9)
     rng = random.Random(cfg.seed)
-    shape = (cfg.seq_len, cfg.min_len, cfg.max_len)  # sequence length, shortest and longest segment
-    eval_batch = heldout_batch(vocab, cfg.n_eval, seq_len=cfg.seq_len, min_seg=cfg.min_len, max_seg=cfg.max_len)
+    shape = (cfg.seq_len, cfg.min_seg, cfg.max_seg)  # sequence length, shortest and longest segment
+    eval_batch = heldout_batch(vocab, cfg.n_eval, seq_len=cfg.seq_len, min_seg=cfg.min_seg, max_seg=cfg.max_seg)
     steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     save_dir = Path(cfg.save_dir)
     prepare_run_dir(save_dir)
-    train_record = {**asdict(cfg), "max_text_len": cfg.seq_len}
+    train_record = cfg.record()
     history: list[dict[str, float]] = []
     step = 0
     running_loss = running_acc = 0.0
@@ -376,81 +383,81 @@ def train_lm(
     return history
 
 
+def _comments(cls: type) -> dict[str, str]:
+    """Each field's comment in ``cls``'s source, the help of its option: what a field means is
+    written once, beside it (an install without sources gets options without help)."""
+    try:
+        source = inspect.getsource(cls)
+    except OSError:
+        return {}
+    return dict(re.findall(r"^    (\w+): [^#\n]*#\s*(.+)$", source, re.M))
+
+
+def _options(task: str) -> Iterator[tuple[Field[Any], Any, str]]:
+    """The command line's options for ``task``, as (field, type, help): TrainConfig's fields, its
+    model's in place of ``model`` (but for DERIVED), and the lengths of ``task``'s kind only."""
+    lm = task in LM_TASKS
+    hints, helps = get_type_hints(TrainConfig), _comments(TrainConfig)
+    model_hints, model_helps = get_type_hints(ModelConfig), _comments(ModelConfig)
+    for f in fields(TrainConfig):
+        if f.name == "model":
+            for m in fields(ModelConfig):
+                if m.name not in DERIVED:
+                    yield m, model_hints[m.name], model_helps.get(m.name, "")
+        elif f.metadata.get("lm", lm) == lm:
+            yield f, hints[f.name], helps.get(f.name, "")
+
+
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    defaults = TrainConfig()
     parser = argparse.ArgumentParser(
         prog="python -m attnviz.train",
         description="Train the small Transformer on a toy task; writes SAVE_DIR/ckpt_epoch{N}.pt after each epoch.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--task", choices=ALL_TASKS, default=defaults.task, help="the toy task (induction: --arch decoder)")
-    parser.add_argument(
-        "--arch",
-        choices=("encoder-decoder", "decoder"),
-        default="",
-        help="the model: the encoder-decoder, or the decoder-only model (the induction task's); default: the task's",
-    )
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--save_dir", default=defaults.save_dir, help="directory for the checkpoints (a 'run')")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--d_model", type=int, default=defaults.d_model)
-    parser.add_argument("--n_heads", type=int, default=defaults.n_heads)
-    parser.add_argument("--n_layers", type=int, default=defaults.n_layers)
-    parser.add_argument("--d_ff", type=int, default=defaults.d_ff)
-    parser.add_argument("--dropout", type=float, default=defaults.dropout)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--warmup_steps", type=int, default=defaults.warmup_steps)
-    parser.add_argument("--batch_size", type=int, default=defaults.batch_size)
-    parser.add_argument(
-        "--min_len", type=int, default=defaults.min_len, help="shortest training input (induction: shortest repeated segment)"
-    )
-    parser.add_argument(
-        "--max_len",
-        type=int,
-        default=defaults.max_len,
-        help="longest training input in characters (induction: longest repeated segment)",
-    )
-    parser.add_argument("--n_train", type=int, default=defaults.n_train)
-    parser.add_argument("--n_eval", type=int, default=defaults.n_eval)
-    parser.add_argument("--label_smoothing", type=float, default=defaults.label_smoothing)
-    parser.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
-    parser.add_argument(
-        "--snapshot_every",
-        type=int,
-        default=defaults.snapshot_every,
-        help="also write SAVE_DIR/snapshots/step{S}.pt every K optimizer steps (0: none)",
-    )
-    # the induction task has its own recipe: its defaults apply to every flag not given
+    # the induction task has its own recipe and lengths: its defaults apply to every flag not given
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--task", default=defaults.task)
+    pre.add_argument("--task", default=TrainConfig.task)
     task = pre.parse_known_args(argv)[0].task
-    if task in LM_TASKS:
-        parser.set_defaults(**INDUCTION_DEFAULTS)
-    args = parser.parse_args(argv)
-    cfg = TrainConfig(**vars(args))
+    defaults = TrainConfig.for_task(task if task in ALL_TASKS else TrainConfig.task)  # a bad --task: refused below
+    for f, kind, help_text in _options(task):
+        default = getattr(defaults.model if f.name in MODEL_OPTIONS else defaults, f.name)
+        choices = f.metadata.get("choices") or (get_args(kind) if get_origin(kind) is Literal else None)
+        option = f.metadata.get("option", f.name)
+        parser.add_argument(
+            f"--{option}",
+            dest=f.name,
+            metavar=None if choices else option.upper(),
+            type=type(default),
+            default=default,
+            choices=choices,
+            help=help_text.replace("%", "%%"),  # argparse formats help with %
+        )
+    args = vars(parser.parse_args(argv))
+    task = args.pop("task")
+    lm = task in LM_TASKS
     problems = []
-    if (cfg.task in LM_TASKS) != (cfg.arch == "decoder"):
+    if args["arch"] != task_arch(task):
         problems.append(
-            f"--task {cfg.task} needs --arch {'decoder' if cfg.task in LM_TASKS else 'encoder-decoder'}"
+            f"--task {task} needs --arch {task_arch(task)}"
             " (the induction task is the decoder-only model's; the others the encoder-decoder's)"
         )
-    if cfg.task in LM_TASKS and not 2 * cfg.min_len <= cfg.seq_len:
+    if lm and not 2 * args["min_seg"] <= args["seq_len"]:
         problems.append("--seq_len must hold the segment twice: --seq_len >= 2 * --min_len")
-    if cfg.epochs < 1:
+    if args["epochs"] < 1:
         problems.append("--epochs must be at least 1")
-    if not 1 <= cfg.min_len <= cfg.max_len:
+    if not 1 <= args["min_seg" if lm else "min_text_len"] <= args["max_seg" if lm else "max_text_len"]:
         problems.append("need 1 <= --min_len <= --max_len")
-    try:
-        head_dim(cfg.d_model, cfg.n_heads)
+    try:  # the model's own check of its shape (d_model / n_heads)
+        replace(defaults.model, **{name: args[name] for name in MODEL_OPTIONS})
     except ValueError as exc:
         problems.append(f"--{exc}")
-    if cfg.snapshot_every < 0:
+    if args["snapshot_every"] < 0:
         problems.append("--snapshot_every must be 0 (none) or positive")
-    if cfg.n_train < 1 or cfg.n_eval < 1 or cfg.batch_size < 1:
+    if args["n_train"] < 1 or args["n_eval"] < 1 or args["batch_size"] < 1:
         problems.append("--n_train, --n_eval and --batch_size must be positive")
     if problems:
         parser.error("; ".join(problems))
-    return cfg
+    return TrainConfig.for_task(task, **args)
 
 
 def main(argv: list[str] | None = None) -> int:

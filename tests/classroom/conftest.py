@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from attnviz.data import LM_TASKS
 from attnviz.train import TrainConfig, train
 
 from ..browser import Server
@@ -27,7 +28,9 @@ PROJECTOR = {"width": 1280, "height": 720}
 
 def tiny(cfg: TrainConfig) -> TrainConfig:
     """``cfg`` (a demo run's settings) shrunk to seconds: same task, epochs, layers and heads."""
-    return replace(cfg, d_model=16, d_ff=32, n_train=200, n_eval=20, max_len=12, batch_size=32, warmup_steps=5, threads=1)
+    longest = {"max_seg": 12} if cfg.task in LM_TASKS else {"max_text_len": 12}  # the segment's, or the input's
+    model = replace(cfg.model, d_model=16, d_ff=32)
+    return replace(cfg, model=model, n_train=200, n_eval=20, batch_size=32, warmup_steps=5, threads=1, **longest)
 
 
 def build_tiny_demo(root: Path) -> None:

@@ -36,9 +36,9 @@ def hf_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("hf-checkpoints")
     model_dir, _ = install_minilm(root)
     assert model_dir == root / MINILM
-    config = TrainConfig(
-        task="copy", epochs=1, save_dir=str(root / "copy"), d_model=16, n_heads=2, n_layers=1, d_ff=32,
-        n_train=200, n_eval=20, max_len=8, batch_size=32, warmup_steps=5, threads=1,
+    config = TrainConfig.for_task(
+        "copy", epochs=1, save_dir=str(root / "copy"), d_model=16, n_heads=2, n_layers=1, d_ff=32,
+        n_train=200, n_eval=20, max_text_len=8, batch_size=32, warmup_steps=5, threads=1,
     )  # fmt: skip
     train(config, progress=False)
     return root

@@ -41,9 +41,9 @@ def run_hidden(code: str, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("no-extra")
-    config = TrainConfig(
-        task="copy", epochs=1, save_dir=str(root / "copy"), d_model=16, n_heads=2, n_layers=1, d_ff=32,
-        n_train=200, n_eval=20, max_len=8, batch_size=32, warmup_steps=5, threads=1,
+    config = TrainConfig.for_task(
+        "copy", epochs=1, save_dir=str(root / "copy"), d_model=16, n_heads=2, n_layers=1, d_ff=32,
+        n_train=200, n_eval=20, max_text_len=8, batch_size=32, warmup_steps=5, threads=1,
     )  # fmt: skip
     train(config, progress=False)
     fake = root / "hf" / "fake-bert"  # looks like a model directory; never loaded without the extra

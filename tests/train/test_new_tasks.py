@@ -57,7 +57,9 @@ def head_agreement(ckpt_path: Path, task: str, kind: str, n: int = 40) -> torch.
 
 
 def test_a_trained_shift_model_looks_two_back(tmp_path: Path) -> None:
-    cfg = tiny_train_config("shift", tmp_path, epochs=3, d_model=32, d_ff=64, n_train=3000, max_len=10, lr=1e-2, warmup_steps=30)
+    cfg = tiny_train_config(
+        "shift", tmp_path, epochs=3, d_model=32, d_ff=64, n_train=3000, max_text_len=10, lr=1e-2, warmup_steps=30
+    )
     history = train(cfg, progress=False)
     assert history[-1]["token_accuracy"] > 0.9
     agreement = head_agreement(tmp_path / "ckpt_epoch3.pt", "shift", "cross")
@@ -67,7 +69,9 @@ def test_a_trained_shift_model_looks_two_back(tmp_path: Path) -> None:
 
 def test_a_trained_swap_model_looks_at_the_pair_partner(tmp_path: Path) -> None:
     # the parity of a position is harder to learn than a fixed offset: twice the shift test's epochs
-    cfg = tiny_train_config("swap", tmp_path, epochs=6, d_model=32, d_ff=64, n_train=3000, max_len=10, lr=1e-2, warmup_steps=30)
+    cfg = tiny_train_config(
+        "swap", tmp_path, epochs=6, d_model=32, d_ff=64, n_train=3000, max_text_len=10, lr=1e-2, warmup_steps=30
+    )
     history = train(cfg, progress=False)
     assert history[-1]["token_accuracy"] > 0.9
     agreement = head_agreement(tmp_path / "ckpt_epoch6.pt", "swap", "cross")

@@ -13,6 +13,8 @@ import torch
 
 from attnviz.checkpoint import FORMAT_NAME, FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
 from attnviz.data import Vocab
+from attnviz.model import ModelConfig, build_model
+from attnviz.train import TrainConfig
 
 from ..conftest import TinyRun
 
@@ -22,13 +24,48 @@ def test_round_trip(tiny_run: TinyRun, tmp_path: Path) -> None:
     assert ckpt.task == "copy" and ckpt.epoch == tiny_run.config.epochs
     assert ckpt.vocab == Vocab.default()
     assert ckpt.metrics["sequence_accuracy"] == pytest.approx(tiny_run.history[-1]["sequence_accuracy"])
-    assert ckpt.train["seed"] == 0 and ckpt.max_text_len == tiny_run.config.max_len
+    assert ckpt.train["seed"] == 0 and ckpt.max_text_len == tiny_run.config.max_text_len
     model = ckpt.build_model()
     again = save_checkpoint(tmp_path / "again.pt", model, ckpt.vocab, ckpt.task, ckpt.epoch, ckpt.metrics, ckpt.train)
     reloaded = load_checkpoint(again)
     assert reloaded.config == ckpt.config
     for name, tensor in ckpt.state_dict.items():
         assert torch.equal(tensor, reloaded.state_dict[name]), name
+
+
+# The ``train`` record as the version before TrainConfig held its ModelConfig wrote it: the model's
+# fields repeated, the lengths named min_len / max_len (the input's; induction: the segment's).
+OLD_RECORD: dict[str, Any] = {
+    "task": "copy", "arch": "encoder-decoder", "epochs": 3, "save_dir": "checkpoints/copy", "seed": 7, "d_model": 16,
+    "n_heads": 2, "n_layers": 1, "d_ff": 32, "dropout": 0.0, "lr": 0.005, "warmup_steps": 200, "batch_size": 64,
+    "min_len": 2, "max_len": 9, "n_train": 12000, "n_eval": 500, "label_smoothing": 0.0, "threads": 1,
+    "snapshot_every": 0, "seq_len": 32, "extra": {}, "max_text_len": 9,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("task", ["copy", "induction"])
+def test_a_checkpoint_in_the_old_train_layout_loads_in_the_new_one(tmp_path: Path, task: str) -> None:
+    vocab = Vocab.default()
+    arch = "decoder" if task == "induction" else "encoder-decoder"
+    config = ModelConfig(vocab_size=len(vocab), d_model=16, n_heads=2, n_layers=1, d_ff=32, dropout=0.0, arch=arch)
+    old = {**OLD_RECORD, "task": task, "arch": arch}
+    if task == "induction":  # the previous trainer recorded the sequence length as the text length
+        old |= {"min_len": 4, "max_len": 12, "max_text_len": 32}
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "old.pt", build_model(config), vocab, task, 3, {}, old)
+
+    ckpt = load_checkpoint(path)
+    assert not {"min_len", "max_len", "d_model", "arch", "extra"} & set(ckpt.train)  # the model is in the config alone
+    if task == "induction":
+        assert (ckpt.train["min_seg"], ckpt.train["max_seg"]) == (4, 12)
+        assert (ckpt.train["min_text_len"], ckpt.max_text_len) == (32, 32)
+    else:
+        assert (ckpt.train["min_text_len"], ckpt.max_text_len) == (2, 9) and "min_seg" not in ckpt.train
+    # the migrated record is a TrainConfig's, with the file's model: the same run, in today's names
+    again = TrainConfig(model=ckpt.config, **ckpt.train)
+    assert again.model.d_model == 16 and again.seed == 7
+    assert {k: v for k, v in again.record().items() if k in ckpt.train} == ckpt.train
+    assert ckpt.build_model().config == config
 
 
 def _rejected(path: Path, *reason_words: str) -> str:

@@ -17,7 +17,7 @@ from ..conftest import TinyRun
 def test_demo_settings_cover_every_task() -> None:
     assert set(DEMO_RUNS) == {"copy", "reverse", "sort", "induction"}
     toys = {task: cfg for task, cfg in DEMO_RUNS.items() if task != "induction"}
-    assert all(cfg.task == task and cfg.n_layers == 2 and cfg.n_heads == 4 for task, cfg in toys.items())
+    assert all(cfg.task == task and cfg.model.n_layers == 2 and cfg.model.n_heads == 4 for task, cfg in toys.items())
 
 
 def test_the_induction_demo_run_is_the_default_recipe_with_snapshots() -> None:
@@ -26,7 +26,7 @@ def test_the_induction_demo_run_is_the_default_recipe_with_snapshots() -> None:
     change between epoch checkpoints."""
     cfg = DEMO_RUNS["induction"]
     assert replace(cfg, snapshot_every=0) == TrainConfig.for_task("induction")
-    assert (cfg.arch, cfg.n_layers, cfg.n_heads, cfg.seed) == ("decoder", 2, 1, 0)
+    assert (cfg.model.arch, cfg.model.n_layers, cfg.model.n_heads, cfg.seed) == ("decoder", 2, 1, 0)
     assert cfg.epochs * -(-cfg.n_train // cfg.batch_size) == 750
     assert 0 < cfg.snapshot_every <= 50
 

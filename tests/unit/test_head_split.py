@@ -14,7 +14,8 @@ from attnviz.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from attnviz.data import Vocab
 from attnviz.errors import InvalidModelSize
 from attnviz.model import ModelConfig, MultiHeadAttention, build_model, head_dim
-from attnviz.server.training import Limits, TrainSpec, check_spec
+from attnviz.server.schemas import TrainSpecOut
+from attnviz.server.training import Limits, check_spec
 from attnviz.train import parse_args
 
 SENTENCE = "d_model (10) must be divisible by n_heads (4): each head gets d_model / n_heads dimensions"
@@ -40,7 +41,7 @@ def test_every_place_refuses_the_same_widths_with_the_same_sentence(tmp_path: Pa
     assert f"--{SENTENCE}" in capsys.readouterr().err
 
     limits = Limits(max_layers=4, max_heads=8, max_d_model=128, max_epochs=10, max_seconds=60, snapshot_every=0, examples=100)
-    spec = TrainSpec(task="copy", epochs=1, n_layers=1, n_heads=4, d_model=10, lr=1e-3, seed=0, name="odd")
+    spec = TrainSpecOut(task="copy", epochs=1, n_layers=1, n_heads=4, d_model=10, lr=1e-3, seed=0, name="odd")
     with pytest.raises(InvalidModelSize) as api_error:
         check_spec(spec, limits)
     assert api_error.value.detail == f"{SENTENCE}." and api_error.value.extra == {"field": "d_model"}

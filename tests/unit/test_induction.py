@@ -167,9 +167,9 @@ def test_run_attention_of_the_decoder_is_prompt_plus_generated_with_causal_rows(
 
 def test_cli_induction_takes_its_own_recipe_and_refuses_the_wrong_arch() -> None:
     cfg = parse_args(["--task", "induction"])
-    assert cfg.arch == "decoder" and cfg.lr == TrainConfig.for_task("induction").lr and cfg.min_len == 5
+    assert cfg.model.arch == "decoder" and cfg.lr == TrainConfig.for_task("induction").lr and cfg.min_seg == 5
     assert parse_args(["--task", "induction", "--lr", "0.01"]).lr == 0.01
-    assert parse_args([]).arch == "encoder-decoder" and parse_args([]).lr == TrainConfig().lr
+    assert parse_args([]).model.arch == "encoder-decoder" and parse_args([]).lr == TrainConfig().lr
     with pytest.raises(SystemExit):
         parse_args(["--task", "copy", "--arch", "decoder"])
     with pytest.raises(SystemExit):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,36 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         parse_args(["--d_model", "30", "--n_heads", "4"])
     assert "divisible" in capsys.readouterr().err
     assert parse_args(["--task", "sort", "--epochs", "2"]).task == "sort"
+
+
+# The options users type (README, docs, scripts): the CLI builds them from the fields, so a renamed
+# or added field must not change them unnoticed.
+OPTIONS = [
+    "--task", "--arch", "--epochs", "--save_dir", "--seed", "--d_model", "--n_heads", "--n_layers", "--d_ff", "--dropout",
+    "--lr", "--warmup_steps", "--batch_size", "--min_len", "--max_len", "--n_train", "--n_eval", "--label_smoothing",
+    "--threads", "--snapshot_every",
+]  # fmt: skip
+
+
+def _options(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[list[str], str]:
+    with pytest.raises(SystemExit):
+        parse_args([*argv, "--help"])
+    out = capsys.readouterr().out
+    return sorted(re.findall(r"^  (--\w+)", out, re.M)), " ".join(out.split())
+
+
+def test_cli_options_are_the_fields_under_the_names_users_type(capsys: pytest.CaptureFixture[str]) -> None:
+    options, text = _options([], capsys)
+    assert options == sorted(OPTIONS)
+    assert "--d_model D_MODEL width of every token representation (paper: 512) (default: 64)" in text  # ModelConfig's comment
+    assert "--d_ff D_FF inner width of the position-wise feed-forward network (paper: 2048) (default: 128)" in text
+    assert "--min_len MIN_LEN shortest training input (characters) (default: 1)" in text
+    options, text = _options(["--task", "induction"], capsys)
+    assert options == sorted([*OPTIONS, "--seq_len"])  # the induction task's sequence length besides its segment's
+    assert "--max_len MAX_LEN induction: longest repeated segment (default: 15)" in text
+    assert "--n_heads N_HEADS h, attention heads per attention module (paper: 8) (default: 1)" in text  # its recipe's
+
+    copy, induction = parse_args(["--min_len", "2", "--max_len", "9"]), parse_args(["--task", "induction", "--max_len", "9"])
+    assert (copy.min_text_len, copy.max_text_len, copy.model.max_len) == (2, 9, 128)  # the positions stay the model's
+    assert (induction.min_seg, induction.max_seg, induction.max_text_len) == (5, 9, 32)
+    assert parse_args(["--d_model", "32", "--n_heads", "2"]).model == TrainConfig.for_task("copy", d_model=32, n_heads=2).model

@@ -708,6 +708,7 @@ class TrainRequest(BaseModel):
     )
 
 
+# A request with its defaults filled in: what a job trains (server/training.py) and its status reports.
 class TrainSpecOut(BaseModel):
     task: TaskName
     epochs: int

@@ -22,12 +22,12 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..data import ALL_TASKS, LM_TASKS
 from ..errors import (
@@ -41,8 +41,11 @@ from ..errors import (
     UnknownJob,
 )
 from ..live_worker import worker_main
-from ..model import head_dim
+from .schemas import TrainSpecOut
 from .settings import Settings, is_loopback
+
+if TYPE_CHECKING:
+    from ..train import TrainConfig
 
 log = logging.getLogger("attnviz.server")
 
@@ -98,19 +101,7 @@ class Limits:
     examples: int
 
 
-@dataclass(frozen=True)
-class TrainSpec:
-    task: str
-    epochs: int
-    n_layers: int
-    n_heads: int
-    d_model: int
-    lr: float
-    seed: int
-    name: str
-
-
-def check_spec(spec: TrainSpec, limits: Limits) -> None:
+def check_spec(spec: TrainSpecOut, limits: Limits) -> None:
     """422 with a code per bound the spec breaks (types and fixed ranges are checked by pydantic)."""
     bounds = (
         ("n_layers", spec.n_layers, limits.max_layers, "layers", "ATTNVIZ_TRAINING_MAX_LAYERS"),
@@ -126,8 +117,8 @@ def check_spec(spec: TrainSpec, limits: Limits) -> None:
                 maximum=most,
                 setting=setting,
             )
-    try:
-        head_dim(spec.d_model, spec.n_heads)
+    try:  # the model's own check of its shape
+        job_config(spec, limits, Path(spec.name))
     except ValueError as exc:
         raise InvalidModelSize(f"{exc}.", field="d_model") from None
     if not NAME_PATTERN.match(spec.name) or spec.name == "snapshots":  # snapshots/ folders are not listed as runs
@@ -141,12 +132,15 @@ def check_spec(spec: TrainSpec, limits: Limits) -> None:
 LM_SNAPSHOT_EVERY = 50  # the induction task's snapshots: ~20 in a run, each with its held-out scores
 
 
-def job_config(spec: TrainSpec, limits: Limits, run_dir: Path) -> dict[str, Any]:
-    """The :class:`~attnviz.train.TrainConfig` fields of a job. The toy tasks train on the server's
-    ``examples`` per epoch; the induction task keeps its own recipe (fresh sequences, its epoch
-    length) and snapshots less often, each snapshot carrying its held-out scores."""
-    cfg: dict[str, Any] = {
-        "task": spec.task,
+def job_config(spec: TrainSpecOut, limits: Limits, run_dir: Path) -> TrainConfig:
+    """A job's training config. The toy tasks train on the server's ``examples`` per epoch; the
+    induction task keeps its own recipe (fresh sequences, its epoch length) and snapshots less
+    often, each snapshot carrying its held-out scores. The page chooses the size and length (its
+    form proposes the recipe's heads); the rest is the task's. Raises ``ValueError`` for a model
+    shape that cannot be built."""
+    from ..train import TrainConfig
+
+    values: dict[str, Any] = {
         "epochs": spec.epochs,
         "n_layers": spec.n_layers,
         "n_heads": spec.n_heads,
@@ -155,18 +149,14 @@ def job_config(spec: TrainSpec, limits: Limits, run_dir: Path) -> dict[str, Any]
         "lr": spec.lr,
         "seed": spec.seed,
         "save_dir": str(run_dir),
-        "n_train": limits.examples,
-        "n_eval": min(500, max(50, limits.examples // 10)),
         "snapshot_every": limits.snapshot_every,
         "threads": 1,
     }
     if spec.task in LM_TASKS:
-        from ..train import INDUCTION_DEFAULTS
-
-        # the page chooses the size and length (its form proposes the recipe's heads); the rest is the recipe's
-        recipe = {k: v for k, v in INDUCTION_DEFAULTS.items() if k not in ("epochs", "lr", "n_heads")}
-        cfg |= {**recipe, "arch": "decoder", "snapshot_every": max(limits.snapshot_every, LM_SNAPSHOT_EVERY)}
-    return cfg
+        values["snapshot_every"] = max(limits.snapshot_every, LM_SNAPSHOT_EVERY)
+    else:
+        values |= {"n_train": limits.examples, "n_eval": min(500, max(50, limits.examples // 10))}
+    return TrainConfig.for_task(spec.task, **values)
 
 
 def default_lr(task: str) -> float:
@@ -179,7 +169,7 @@ def default_lr(task: str) -> float:
 @dataclass
 class TrainingJob:
     id: str
-    spec: TrainSpec
+    spec: TrainSpecOut
     run: str
     dir: Path
     created_at: str
@@ -211,7 +201,7 @@ class TrainingJob:
             "total_steps": self.total_steps,
             "metrics": self.metrics,
             "detail": self.detail,
-            "spec": asdict(self.spec),
+            "spec": self.spec.model_dump(),
             "created_at": self.created_at,
             "events": len(self.events),
             "worker_pid": self.process.pid if self.process is not None and not self.finished else None,
@@ -356,7 +346,7 @@ class TrainingManager:
             "current": latest.status() if latest is not None else None,
         }
 
-    def start(self, spec: TrainSpec) -> TrainingJob:
+    def start(self, spec: TrainSpecOut) -> TrainingJob:
         """Called from the event loop (a route): events are announced on that loop."""
         self.require_allowed()
         if self._loop is None:
@@ -407,9 +397,7 @@ class TrainingManager:
                     break
                 del self.jobs[oldest]
             self.current = job
-        from ..train import TrainConfig
-
-        steps_per_epoch = -(-cfg["n_train"] // TrainConfig().batch_size)
+        steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
         job.total_steps = steps_per_epoch * spec.epochs
         follower = threading.Thread(target=self._follow, args=(job, reports), daemon=True, name=f"train-follow-{job.id}")
         self._followers = [t for t in self._followers if t.is_alive()] + [follower]

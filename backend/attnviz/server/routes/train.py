@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from ..deps import ServicesDep
-from ..schemas import ErrorResponse, TrainLimits, TrainRequest, TrainStatus
-from ..training import TrainingJob, TrainingManager, TrainSpec, default_lr
+from ..schemas import ErrorResponse, TrainLimits, TrainRequest, TrainSpecOut, TrainStatus
+from ..training import TrainingJob, TrainingManager, default_lr
 
 router = APIRouter(prefix="/api/train", tags=["training"])
 
@@ -68,7 +68,7 @@ async def limits(manager: ManagerDep) -> dict[str, Any]:
 async def start(body: TrainRequest, manager: ManagerDep) -> dict[str, Any]:
     name = body.name or f"{body.task}-{time.strftime('%Y%m%d-%H%M%S')}"
     lr = body.lr if body.lr is not None else default_lr(body.task)
-    spec = TrainSpec(body.task, body.epochs, body.n_layers, body.n_heads, body.d_model, lr, body.seed, name)
+    spec = TrainSpecOut(**body.model_dump(exclude={"lr", "name"}), lr=lr, name=name)
     return manager.start(spec).status()
 
 
