@@ -66,6 +66,12 @@ describe('module graph', () => {
     expect(cycles(made)).toEqual([['a', 'b', 'c']]);
   });
 
+  it('keeps the performance tricks (perf/: skeleton, warm-up) out of every view and lib module', () => {
+    expect(graph.get('./main.ts')).toContain('./perf/index.ts');
+    const reach = [...graph].filter(([file, deps]) => /^\.\/(views|lib)\//.test(file) && deps.some((d) => d.startsWith('./perf/')));
+    expect(reach).toEqual([]);
+  });
+
   it('keeps lib/ free of the views, the store and the server module', () => {
     const upward = [...graph].filter(([file, deps]) => file.startsWith('./lib/') && deps.some((d) => !d.startsWith('./lib/') && !d.startsWith('./api/')));
     expect(upward).toEqual([]);

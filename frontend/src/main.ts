@@ -188,7 +188,7 @@ async function runNow() {
   inflight = ac;
   try {
     const pending = fetchDocument(ckpt, findCheckpoint(store.get(), ckpt), text, ablate, ac.signal, sampling, weighting);
-    // after the request is on its way: what loading sets off (perf.ts's skeleton) does not delay it
+    // after the request is on its way: what loading sets off (perf/'s skeleton) does not delay it
     store.set({ status: 'loading' });
     const { doc, arrivedAt: t0, decodedAt: t1 } = await pending;
     if (ac.signal.aborted) return;

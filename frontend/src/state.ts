@@ -171,7 +171,7 @@ export type Status = 'idle' | 'loading' | 'ready' | 'error';
 export interface AppState extends UrlState {
   /**
    * the document shown: `rawDoc`, or `rawDoc` without special tokens when `hidespecial` is on;
-   * while the first one is computed, its skeleton (perf.ts; `rawDoc` is then null)
+   * while the first one is computed, its skeleton (perf/index.ts; `rawDoc` is then null)
    */
   doc: AttnDoc | null;
   /** the document as received (API or file) */

@@ -40,7 +40,7 @@ export function weightColor(w: number): string {
 /** Masked (future) cells: a flat light neutral, outside the viridis range (whose darkest is purple). */
 export const MASKED_RGB: readonly [number, number, number] = [226, 228, 233];
 export const MASKED_FILL = `rgb(${MASKED_RGB.join(',')})`;
-/** A weight not known yet (NaN: a skeleton's cells while the model runs, lib/skeleton.ts). */
+/** A weight not known yet (NaN: a skeleton's cells while the model runs, perf/skeleton.ts). */
 export const PENDING_RGB: readonly [number, number, number] = [238, 240, 243];
 export const MASKED_HATCH = 'rgb(176, 180, 190)';
 

@@ -1,14 +1,14 @@
 /**
  * First-paint helpers, the only module that knows about them: while the first document is
- * computed, a skeleton of it (lib/skeleton.ts: shape and labels, weights NaN) is put in the store
+ * computed, a skeleton of it (perf/skeleton.ts: shape and labels, weights NaN) is put in the store
  * as the document, so the views lay it out and only the weights are left to draw when the answer
  * arrives; and the hot drawing code and font lookups are warmed up while the page waits
  * (warmup.ts). Views just draw whatever document the store holds.
  */
-import { shownDoc, type AppState } from './state';
-import type { Store } from './lib/store';
-import { skeletonDoc } from './lib/skeleton';
-import { findCheckpoint } from './views/inputBar';
+import { shownDoc, type AppState } from '../state';
+import type { Store } from '../lib/store';
+import { skeletonDoc } from './skeleton';
+import { findCheckpoint } from '../views/inputBar';
 import { scheduleWarmUp, warmAggregates, warmFonts } from './warmup';
 
 /** Is the shown document a skeleton (no weights yet), not one received from the server or a file? */

@@ -11,14 +11,14 @@
  * arc view's own `layerArcs` + `rasterArcs` with fractional coordinates (real geometry is never
  * whole pixels), several heads and line widths, enough rounds for every branch to gather feedback.
  */
-import { layerArcs } from './lib/arcs';
-import { matrixToRgba } from './lib/color';
-import type { AttnTensor } from './lib/doc';
-import { decodeFloat16 } from './lib/float16';
-import { ARC_MAX_ROW, ARC_MIN_ROW, ARC_TOP, arcGeometry } from './lib/geometry';
-import { ArcRaster, rasterArcs } from './lib/raster';
-import { layerMeans, rolloutFromMeans } from './lib/rollout';
-import { memorySource } from './lib/source';
+import { layerArcs } from '../lib/arcs';
+import { matrixToRgba } from '../lib/color';
+import type { AttnTensor } from '../lib/doc';
+import { decodeFloat16 } from '../lib/float16';
+import { ARC_MAX_ROW, ARC_MIN_ROW, ARC_TOP, arcGeometry } from '../lib/geometry';
+import { ArcRaster, rasterArcs } from '../lib/raster';
+import { layerMeans, rolloutFromMeans } from '../lib/rollout';
+import { memorySource } from '../lib/source';
 
 /** Synthetic attention of `heads` heads over n tokens: diagonal, anti-diagonal, previous token (+ spread). */
 function syntheticHeads(heads: number, n: number): Float32Array {
@@ -63,7 +63,7 @@ let aggregatesWarm = false;
 
 /**
  * The model view's mean and rollout pseudo-heads (computed within the first render when small):
- * also run at once when a skeleton is laid out (perf.ts), as the first document is then close.
+ * also run at once when a skeleton is laid out (perf/index.ts), as the first document is then close.
  */
 export function warmAggregates(): void {
   if (aggregatesWarm) return; // the skeleton ran it already: the scheduled step has nothing to add

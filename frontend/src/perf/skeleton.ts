@@ -10,8 +10,8 @@
  * neither has a skeleton.
  */
 import type { CheckpointInfo } from '../api/types';
-import type { AttnDoc } from './doc';
-import { findInvalid } from './text';
+import type { AttnDoc } from '../lib/doc';
+import { findInvalid } from '../lib/text';
 
 const EOS = '<eos>';
 
