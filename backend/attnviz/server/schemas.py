@@ -708,16 +708,13 @@ class TrainRequest(BaseModel):
     )
 
 
-# A request with its defaults filled in: what a job trains (server/training.py) and its status reports.
-class TrainSpecOut(BaseModel):
-    task: TaskName
-    epochs: int
-    n_layers: int
-    n_heads: int
-    d_model: int
-    lr: float
-    seed: int
-    name: str
+class TrainSpecOut(TrainRequest):
+    """A request with its defaults filled in: what a job trains (server/training.py) and its status
+    reports. The request's fields, with the three that have defaults always present."""
+
+    lr: float = Field(gt=0, le=0.1, description="Peak Adam learning rate (after warm-up): the one asked for, or the task's.")
+    seed: JsonInt = Field(ge=0, le=2**31 - 1, description="Same seed, same weights.")
+    name: str = Field(max_length=64, description="Run name; the run is `live/<name>`.")
 
 
 class TrainStatus(BaseModel):
