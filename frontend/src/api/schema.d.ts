@@ -1572,24 +1572,51 @@ export interface components {
              */
             task: "copy" | "reverse" | "sort" | "shift" | "swap" | "induction";
         };
-        /** TrainSpecOut */
+        /**
+         * TrainSpecOut
+         * @description A request with its defaults filled in: what a job trains (server/training.py) and its status
+         *     reports. The request's fields, with the three that have defaults always present.
+         */
         TrainSpecOut: {
-            /** D Model */
+            /**
+             * D Model
+             * @description Model width (at most `max_d_model`).
+             */
             d_model: number;
-            /** Epochs */
+            /**
+             * Epochs
+             * @description Passes over the training set; one checkpoint each (at most `max_epochs`).
+             */
             epochs: number;
-            /** Lr */
+            /**
+             * Lr
+             * @description Peak Adam learning rate (after warm-up): the one asked for, or the task's.
+             */
             lr: number;
-            /** N Heads */
+            /**
+             * N Heads
+             * @description Attention heads per module (at most `max_heads`; must divide d_model).
+             */
             n_heads: number;
-            /** N Layers */
+            /**
+             * N Layers
+             * @description Encoder layers and decoder layers, each (at most `max_layers`).
+             */
             n_layers: number;
-            /** Name */
+            /**
+             * Name
+             * @description Run name; the run is `live/<name>`.
+             */
             name: string;
-            /** Seed */
+            /**
+             * Seed
+             * @description Same seed, same weights.
+             */
             seed: number;
             /**
              * Task
+             * @description The toy task to learn; `induction` trains the decoder-only model (in-context copying).
+             * @example copy
              * @enum {string}
              */
             task: "copy" | "reverse" | "sort" | "shift" | "swap" | "induction";
