@@ -59,6 +59,11 @@ export interface AttentionSource {
 /** What the statistics need besides the weights: the key tokens and the task's expected keys. */
 export type SourceContext = Omit<StatsContext, 'offset' | 'causal'>;
 
+/** What every source says of its tensor's shape. */
+function shapeOf(t: AttnTensor): Pick<AttentionSource, 'kind' | 'layers' | 'heads' | 'nq' | 'nk' | 'causal'> {
+  return { kind: t.kind, layers: t.layers, heads: t.heads, nq: t.nq, nk: t.nk, causal: t.causal };
+}
+
 /** The in-memory tensor `t` as a source; `ctx` is asked for once, the first time stats are (by
  *  default no tokens and no expected alignment). */
 export function memorySource(t: AttnTensor, ctx: () => SourceContext = () => ({ kTokens: [], expected: null })): AttentionSource {
@@ -71,12 +76,7 @@ export function memorySource(t: AttnTensor, ctx: () => SourceContext = () => ({ 
     return t.data.subarray(off, off + size);
   };
   return {
-    kind: t.kind,
-    layers: t.layers,
-    heads: t.heads,
-    nq: t.nq,
-    nk: t.nk,
-    causal: t.causal,
+    ...shapeOf(t),
     exact: true,
     matrix,
     ref: (r) => refMatrix(t, r),
@@ -112,12 +112,7 @@ export function overviewSource(t: AttnTensor & { pooled: Pooled }): AttentionSou
     throw new Error('An overview holds thumbnails, not the weights: ask for a tile (data.ts fetchTile).');
   };
   return {
-    kind: t.kind,
-    layers: t.layers,
-    heads: t.heads,
-    nq: t.nq,
-    nk: t.nk,
-    causal: t.causal,
+    ...shapeOf(t),
     exact: false,
     matrix: none,
     ref: () => null,
