@@ -39,7 +39,7 @@ from ..inference import (
 from ..model import SmallTransformer
 from ..sampling import Sampling
 from ..weighting import Weighting
-from .adapters import HFAdapter, Limits, ModelAdapter, RunRequest, ToyAdapter, not_supported
+from .adapters import HFAdapter, Limits, ModelAdapter, RunRequest, ToyAdapter, not_supported, toy_adapter
 from .model_cache import LoadedModel, ModelCache, module_bytes
 from .registry import INSTALL_HF, SNAPSHOT_DIR, CheckpointRegistry, file_key
 
@@ -137,7 +137,7 @@ class AttentionService:
         the one interface every family has."""
         kind, path = self.registry.resolve_model(name)
         if kind == "toy":
-            return ToyAdapter(name, self.load(name), self.limits)
+            return toy_adapter(name, self.load(name), self.limits)
         try:
             return HFAdapter(name, self.models.get_hf(path), self.limits)
         except HFModelError as exc:
