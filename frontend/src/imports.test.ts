@@ -66,6 +66,18 @@ describe('module graph', () => {
     expect(cycles(made)).toEqual([['a', 'b', 'c']]);
   });
 
+  it('has no cycle between folders either (the entry files main.ts and insight.ts are the root)', () => {
+    const folder = (file: string) => (file.split('/').length > 2 ? file.split('/')[1]! : '(root)');
+    const folders = new Map<string, string[]>();
+    for (const [file, deps] of graph) {
+      const from = folder(file);
+      const to = deps.map(folder).filter((f) => f !== from);
+      folders.set(from, [...new Set([...(folders.get(from) ?? []), ...to])]);
+    }
+    expect(folders.get('views')).toContain('app');
+    expect(cycles(folders)).toEqual([]);
+  });
+
   it('keeps the performance tricks (perf/: skeleton, warm-up) out of every view and lib module', () => {
     expect(graph.get('./main.ts')).toContain('./perf/index.ts');
     const reach = [...graph].filter(([file, deps]) => /^\.\/(views|lib)\//.test(file) && deps.some((d) => d.startsWith('./perf/')));

@@ -5,7 +5,7 @@
  */
 import { hasRollout } from './lib/headRef';
 import type { Store } from './lib/store';
-import type { AppState } from './state';
+import type { AppState } from './app/state';
 import { current } from './views/common';
 import { defaultDiffRef } from './views/diffView';
 

@@ -5,14 +5,14 @@
 import './styles.css';
 import { ApiError } from './api/client';
 import type { CheckpointsResponse } from './api/types';
-import { fetchCheckpoints, fetchDocument } from './data';
+import { fetchCheckpoints, fetchDocument } from './app/data';
 import { decodeDocument, type AttnDoc } from './lib/doc';
 import { DocumentError } from './lib/documentError';
 import { createStore } from './lib/store';
 import { userMessage } from './lib/errors';
 import { describeInvalid, findInvalid } from './lib/text';
 import { formatParams, paramsChanged, parseParams } from './lib/url';
-import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './state';
+import { docViewPatch, initialState, normalizeForDoc, showDocPatch, shownDoc, URL_SPECS, type AppState, type ViewName } from './app/state';
 import { findCheckpoint } from './views/inputBar';
 import { focusedSvg, VIEWS } from './views';
 import { mountViews } from './views/spec';
@@ -25,8 +25,8 @@ import { ablationKey } from './lib/ablate';
 import { generates, isSampling, newSeed, samplingKey, samplingRequest } from './lib/sampling';
 import { installInsight } from './insight';
 import { lessonSearchIn, lessonSearchOut } from './lib/lessonUrl';
-import { installTestHook, timeHovers, timings, type LoadTimings } from './testHook';
-import { bootEmbedded } from './embedded'; // [embedded] single-file page
+import { installTestHook, timeHovers, timings, type LoadTimings } from './app/testHook';
+import { bootEmbedded } from './app/embedded'; // [embedded] single-file page
 
 // Wire encoding (runNow): float16, ~2 bytes per weight instead of ~7 characters of JSON, no big
 // JSON.parse, and 3 significant digits are more than a colour scale can show; large documents (a

@@ -62,7 +62,7 @@ def default_dist() -> Path:
     return PACKAGED_APP
 
 
-# the data block's id, read (once) by frontend/src/data.ts
+# the data block's id, read (once) by frontend/src/app/data.ts
 LISTING_ID = "attnviz-checkpoints"
 Listing = Callable[[], Awaitable[bytes | None]]
 

@@ -3,7 +3,7 @@ import { ablationKey, clampAblation, parseAblation, toggleHead } from './ablate'
 import { dotProduct, fmtNum, isInvSqrt, MATH_ROWS_SHOWN, rowWindow, shownColumns } from './mathFormat';
 import { decodeDocument } from './doc';
 import { formatParams, parseParams } from './url';
-import { URL_SPECS } from '../state';
+import { URL_SPECS } from '../app/state';
 
 describe('ablation in the URL', () => {
   it('parses, sorts and dedupes kind:layer.head lists', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { URL_SPECS, type UrlState } from '../state';
+import { URL_SPECS, type UrlState } from '../app/state';
 import { formatParams, parseParams } from './url';
 
 const defaults = parseParams(URL_SPECS, '');

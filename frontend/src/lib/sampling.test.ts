@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckpointInfo } from '../api/types';
-import { URL_SPECS } from '../state';
+import { URL_SPECS } from '../app/state';
 import { decodeDocument } from './doc';
 import { decodeSampling, describeSampling, docSamplingKey, generates, GREEDY, samplingKey, samplingRequest } from './sampling';
 import { formatParams, parseParams } from './url';

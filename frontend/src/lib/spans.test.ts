@@ -194,7 +194,7 @@ describe('span selection and URL', () => {
 
 describe('the URL and a saved document remember the span and the words', () => {
   it('span / words round-trip through the URL specs and a document’s view string', async () => {
-    const { URL_SPECS, docViewPatch, docViewString } = await import('../state');
+    const { URL_SPECS, docViewPatch, docViewString } = await import('../app/state');
     const { formatParams, parseParams } = await import('./url');
     const s = parseParams(URL_SPECS, '?ckpt=hf/x&text=a%20b&span=src:1-3&words=1&text2=a%20c');
     expect([s.span, s.words, s.text2]).toEqual([{ side: 'src', from: 1, to: 3 }, true, 'a c']);

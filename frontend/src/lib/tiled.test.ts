@@ -21,7 +21,7 @@ import {
   zoomAbout,
   type Tile,
 } from './tiled';
-import { shownDoc } from '../state';
+import { shownDoc } from '../app/state';
 
 /** An overview document as the server writes it: uint8 thumbnails, square-root companded. */
 function overviewDoc(n: number, P: number, thumbs: (l: number, h: number, i: number, j: number) => number) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatParams, param, paramsChanged, parseParams } from './url';
-import { normalizeForDoc, URL_SPECS, type UrlState } from '../state';
+import { normalizeForDoc, URL_SPECS, type UrlState } from '../app/state';
 import { decodeDocument } from './doc';
 
 const defaults = parseParams(URL_SPECS, '');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDocument, toJsonDocument } from './doc';
 import { compactDocument } from './embedHtml';
-import { shownDoc } from '../state';
+import { shownDoc } from '../app/state';
 
 function doc(extra: Record<string, unknown> = {}) {
   return {

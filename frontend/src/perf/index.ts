@@ -5,7 +5,7 @@
  * arrives; and the hot drawing code and font lookups are warmed up while the page waits
  * (warmup.ts). Views just draw whatever document the store holds.
  */
-import { shownDoc, type AppState } from '../state';
+import { shownDoc, type AppState } from '../app/state';
 import type { Store } from '../lib/store';
 import { skeletonDoc } from './skeleton';
 import { findCheckpoint } from '../views/inputBar';

@@ -3,12 +3,12 @@
  * greedy decoding included), see the switched-off heads as chips, greyed in the model view, and
  * the new output beside the intact model's (and whether each is correct). State: `ablate` in the URL.
  */
-import { cachedDocument } from '../data';
+import { cachedDocument } from '../app/data';
 import { ablationKey, headLabel, isAblated, toggleHead } from '../lib/ablate';
 import { checkpointInfo, featureBlock, supportedFeatures } from '../lib/features';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 interface Baseline {

@@ -8,7 +8,7 @@ import '../lessons.css';
 import { type ArchBlock, type ArchLayout, archLayout, type ArchShape } from '../lib/architecture';
 import type { AttnDoc } from '../lib/doc';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 const SVG = 'http://www.w3.org/2000/svg';

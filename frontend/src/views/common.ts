@@ -1,7 +1,7 @@
 import type { AttentionKind } from '../api/types';
 import { keySide, querySide, type AttnDoc, type AttnTensor, type Side } from '../lib/doc';
 import { attentionSource, type AttentionSource } from '../lib/source';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 
 /**
  * Size a canvas for the device pixel ratio without touching its pixels; true when the backing
@@ -145,12 +145,6 @@ export function hatchPattern(ctx: CanvasRenderingContext2D, bg: string, fg: stri
   c.lineTo(10, 6);
   c.stroke();
   return ctx.createPattern(p, 'repeat') ?? bg;
-}
-
-/** Render counters per view, exposed through the test hook (catches render loops). */
-export const renderCounts: Record<string, number> = {};
-export function countRender(view: string): void {
-  renderCounts[view] = (renderCounts[view] ?? 0) + 1;
 }
 
 /** Time a view's render into the performance timeline (`attnviz:render:<view>`). */

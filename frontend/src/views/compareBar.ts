@@ -5,10 +5,10 @@
  * edited; typing there opens the diff with B = the focused head of the second text.
  */
 import * as d3 from 'd3';
-import { isEmbedded } from '../embedded';
+import { isEmbedded } from '../app/embedded';
 import { sameRef } from '../lib/headRef';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import { current } from './common';
 import { focusRef } from './insightCommon';
 import '../spans.css';

@@ -5,14 +5,14 @@
  * B's grids side by side. Click a head to focus it (A and B follow).
  */
 import * as d3 from 'd3';
-import { cachedDocument, compareDraw } from '../data';
+import { cachedDocument, compareDraw } from '../app/data';
 import { matrixToRgba } from '../lib/color';
 import { alignTexts, diffDomain, diffMatrices, diffToRgba } from '../lib/diff';
 import { keySide, querySide, type AttnDoc } from '../lib/doc';
 import type { AttentionKind } from '../api/types';
 import { attentionSource, type AttentionSource } from '../lib/source';
 import type { Store } from '../lib/store';
-import { shownDoc, type AppState } from '../state';
+import { shownDoc, type AppState } from '../app/state';
 import { current, tokensOf } from './common';
 import type { ViewSpec } from './spec';
 

@@ -9,7 +9,7 @@
  */
 import { clipText } from '../lib/text';
 import * as d3 from 'd3';
-import { cachedDocument, compareDraw } from '../data';
+import { cachedDocument, compareDraw } from '../app/data';
 import { matrixToRgba, weightColor } from '../lib/color';
 import { keySide, KIND_LABEL, querySide, type AttnDoc } from '../lib/doc';
 import type { AttentionKind } from '../api/types';
@@ -21,8 +21,9 @@ import { AGGS, hasRollout, refLabel, refProblem, type Agg, type HeadRef } from '
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, quoteToken } from '../lib/tokens';
-import { shownDoc, type AppState } from '../state';
-import { countRender, current, sizeCanvas, timed, tokensOf, trackSize, type Current, type Size } from './common';
+import { shownDoc, type AppState } from '../app/state';
+import { current, sizeCanvas, timed, tokensOf, trackSize, type Current, type Size } from './common';
+import { countRender } from '../app/testHook';
 import { drawAlignment, focusRef } from './insightCommon';
 import type { ViewSpec } from './spec';
 

@@ -8,7 +8,7 @@ import '../examples.css';
 import { checkpointForTask, GALLERY, type Example, type TaskExamples } from '../lib/examples';
 import { KIND_SHORT } from '../lib/doc';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 export function createExamplesMenu(container: HTMLElement, store: Store<AppState>) {

@@ -15,8 +15,9 @@ import { cellAt, heatmapGeometry, labelStride, type HeatmapGeom } from '../lib/g
 import { highlightFor } from '../lib/hover';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
-import type { AppState } from '../state';
-import { current, type Current, type Size, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, countRender, timed } from './common';
+import type { AppState } from '../app/state';
+import { current, type Current, type Size, hatchPattern, labelScale, trackSize, SIDE_LABEL, sizeCanvas, sizeCanvasBox, tokensOf, timed } from './common';
+import { countRender } from '../app/testHook';
 import { createLitSet } from './litSet';
 import { weightingNote, weightingTitle } from './weightingToggle';
 import { heatmapSvg } from '../lib/svgExport';

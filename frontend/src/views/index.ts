@@ -3,7 +3,7 @@
  * (views/spec.ts: its place, needs, URL keys, export, create) and one line here. The insight
  * tabs are views placed in a tab: the insight panel takes them in this order.
  */
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 import * as ablationBar from './ablationBar';
 import * as arcView from './arcView';

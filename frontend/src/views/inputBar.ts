@@ -8,7 +8,7 @@ import { errorHeading } from '../lib/errors';
 import { checkpointInfo } from '../lib/features';
 import type { Store } from '../lib/store';
 import { lowerCaseFix, segmentInvalid } from '../lib/text';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 export function findCheckpoint(s: AppState, name: string): CheckpointInfo | null {

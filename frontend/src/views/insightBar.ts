@@ -2,7 +2,7 @@
 import * as d3 from 'd3';
 import { noAlignmentReason } from '../lib/alignment';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import { current } from './common';
 import { defaultDiffRef } from './diffView';
 import type { ViewSpec } from './spec';

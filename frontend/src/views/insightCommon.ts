@@ -5,7 +5,7 @@ import { expectedAlignment } from '../lib/alignment';
 import type { AttnDoc } from '../lib/doc';
 import type { HeatmapGeom } from '../lib/geometry';
 import { hasRollout, type HeadRef } from '../lib/headRef';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 
 /** The focused matrix as a reference (rollout falls back to the mean where it does not exist). */
 export function focusRef(s: Pick<AppState, 'layer' | 'head' | 'agg'>, t: Parameters<typeof hasRollout>[0]): HeadRef {

@@ -4,10 +4,10 @@
  */
 import '../insight.css';
 import type { Feature } from '../api/types';
-import { embeddedTrainingBlock, isEmbedded } from '../embedded';
+import { embeddedTrainingBlock, isEmbedded } from '../app/embedded';
 import { featureBlock } from '../lib/features';
 import type { Store } from '../lib/store';
-import type { AppState, InsightName } from '../state';
+import type { AppState, InsightName } from '../app/state';
 import { isTab, type Page, type ViewSpec } from './spec';
 
 export type PanelView = (container: HTMLElement, store: Store<AppState>) => void;

@@ -3,7 +3,7 @@ import * as d3 from 'd3';
 import type { AttentionKind } from '../api/types';
 import { availableKinds, KIND_LABEL } from '../lib/doc';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 export function createKindTabs(container: HTMLElement, store: Store<AppState>) {

@@ -6,7 +6,7 @@
  * answer), then says whether it was right and why, from the weights the page shows.
  */
 import '../lessons.css';
-import { isEmbedded } from '../embedded';
+import { isEmbedded } from '../app/embedded';
 import { findLesson, LESSONS } from '../lessons';
 import { ablationKey, parseAblation } from '../lib/ablate';
 import { heldoutSurvives } from '../lib/heldout';
@@ -17,7 +17,7 @@ import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
 import { parseParams } from '../lib/url';
 import { SELECTORS } from '../lib/selectors';
-import { URL_SPECS, type AppState, type UrlState } from '../state';
+import { URL_SPECS, type AppState, type UrlState } from '../app/state';
 import { current } from './common';
 import type { ViewSpec } from './spec';
 

@@ -9,13 +9,13 @@
  */
 import * as d3 from 'd3';
 import type { TopkResponse } from '../api/types';
-import { fetchTopk, tileFeed } from '../data';
+import { fetchTopk, tileFeed } from '../app/data';
 import { headColor } from '../lib/color';
 import { pruneRowByMass } from '../lib/arcs';
 import { arcWindow, isPooled, windowArcs, ARC_HALF_WINDOW, type Tile, type WindowArc } from '../lib/tiled';
 import { displayToken } from '../lib/tokens';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import { type Current, currentAny, sizeCanvas, trackSize } from './common';
 import { weightingNote, weightingTitle } from './weightingToggle';
 import type { ViewSpec } from './spec';

@@ -5,7 +5,7 @@
  * show a window of the text: views/longArcs.ts.)
  */
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 const NEEDS_WEIGHTS: ReadonlySet<string> = new Set(['timeline', 'math', 'steps']);

@@ -8,7 +8,7 @@
  * through every step; hovering a cell also lights it in the other views.
  */
 import { loadKatex, type KatexApi } from '../lib/katex';
-import { fetchMath, sameDraw } from '../data';
+import { fetchMath, sameDraw } from '../app/data';
 import type { AttentionKind, MathResponse } from '../api/types';
 import { keySide, KIND_LABEL, querySide, type Side } from '../lib/doc';
 import { highlightFor, sameHover } from '../lib/hover';
@@ -16,8 +16,9 @@ import { rawPositions, shownIndex } from '../lib/spans';
 import { dotProduct, fmtNum, isInvSqrt, maxAbs, rowWindow, shownColumns, signedTint, weightTint } from '../lib/mathFormat';
 import type { Store } from '../lib/store';
 import { displayToken, isSpecialToken, quoteToken } from '../lib/tokens';
-import type { AppState } from '../state';
-import { countRender, timed } from './common';
+import type { AppState } from '../app/state';
+import { timed } from './common';
+import { countRender } from '../app/testHook';
 
 const DK_SHOWN = 16;
 

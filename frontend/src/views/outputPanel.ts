@@ -8,7 +8,7 @@ import type { Store } from '../lib/store';
 import { diffChars } from '../lib/text';
 import { describeSampling } from '../lib/sampling';
 import { displayToken, isSpecialToken } from '../lib/tokens';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 interface Chip {

@@ -5,7 +5,7 @@
  */
 import '../presenter.css';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 export function createPresenterToggle(toolbar: HTMLElement, store: Store<AppState>) {

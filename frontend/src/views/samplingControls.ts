@@ -6,9 +6,9 @@
  */
 import type { Store } from '../lib/store';
 import { generates, isSampling, MAX_SEED, MAX_TEMPERATURE, newSeed } from '../lib/sampling';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import { findCheckpoint } from './inputBar';
-import { isEmbedded } from '../embedded';
+import { isEmbedded } from '../app/embedded';
 
 function numberInput(label: string, testid: string, attrs: { min: number; max: number; step: number }, title: string) {
   const wrap = document.createElement('label');

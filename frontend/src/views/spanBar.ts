@@ -10,7 +10,7 @@ import { keySide, querySide, type Side } from '../lib/doc';
 import { extendSpan, groupsFor, joinTokens, rawPositions, SCHEME_LABEL, wordGroups, wordScheme } from '../lib/spans';
 import type { Store } from '../lib/store';
 import { displayToken } from '../lib/tokens';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import { SIDE_LABEL } from './common';
 import '../spans.css';
 import type { ViewSpec } from './spec';

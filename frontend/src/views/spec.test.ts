@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import indexHtml from '../../index.html?raw';
-import { URL_SPECS, type AppState } from '../state';
+import { URL_SPECS, type AppState } from '../app/state';
 import { containersBySlot, isContainer, isTab, makeContainers, SLOTS, type ViewSpec } from './spec';
 
 // the registry imports every view, and embedded.ts reads the page at load: a page with no document

@@ -6,7 +6,7 @@
  */
 import type { Feature } from '../api/types';
 import type { Store } from '../lib/store';
-import type { AppState, InsightName, UrlState, ViewName } from '../state';
+import type { AppState, InsightName, UrlState, ViewName } from '../app/state';
 
 /** The layout regions of index.html, each a `<template data-slot="…">` the containers replace. */
 export const SLOTS = ['input', 'topbar', 'output', 'kinds', 'tools', 'views'] as const;

@@ -3,7 +3,7 @@ import * as d3 from 'd3';
 import { featureBlock } from '../lib/features';
 import { hasSpecialTokens, isHideable } from '../lib/special';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 export function createSpecialToggle(container: HTMLElement, store: Store<AppState>) {

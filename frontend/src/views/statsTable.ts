@@ -9,8 +9,9 @@ import { KIND_LABEL, keySide } from '../lib/doc';
 import type { AttentionSource } from '../lib/source';
 import type { Store } from '../lib/store';
 import { compareStat, SPECIAL_KEYS, statDefs, statValue, type HeadStats, type StatDef, type StatKey } from '../lib/stats';
-import type { AppState } from '../state';
-import { countRender, currentAny as current, timed } from './common';
+import type { AppState } from '../app/state';
+import { currentAny as current, timed } from './common';
+import { countRender } from '../app/testHook';
 import { formatStat } from './insightCommon';
 import type { ViewSpec } from './spec';
 

@@ -8,13 +8,13 @@
  * It takes the focus panel's place while an overview is shown; the regular heatmap otherwise.
  */
 import * as d3 from 'd3';
-import { tileFeed } from '../data';
+import { tileFeed } from '../app/data';
 import { MASKED_RGB, matrixToRgba, weightColor, weightLut } from '../lib/color';
 import { KIND_LABEL, type AttnDoc } from '../lib/doc';
 import { quoteToken, displayToken } from '../lib/tokens';
 import { clampViewport, fullViewport, headThumb, isPooled, panBy, type Pooled, tileFor, tileScaleTop, tileRgba, tileValue, zoomAbout, type Tile, type Viewport } from '../lib/tiled';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import { type Current, currentAny, type Size, sizeCanvas, trackSize } from './common';
 import { weightingNote, weightingTitle } from './weightingToggle';
 import type { ViewSpec } from './spec';

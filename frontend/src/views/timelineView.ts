@@ -4,16 +4,16 @@
  * shown document (model view, focus heatmap, arcs, output) to that epoch's without any request;
  * small multiples show the focused head at every epoch with its accuracy.
  */
-import { fetchTimeline as fetchRun, type TimelineEpoch } from '../data';
+import { fetchTimeline as fetchRun, type TimelineEpoch } from '../app/data';
 import type { CheckpointMetrics, Weighting } from '../api/types';
 import { matrixToRgba } from '../lib/color';
 import { KIND_LABEL } from '../lib/doc';
 import { attentionSource } from '../lib/source';
 import type { Store } from '../lib/store';
-import { showDocPatch, type AppState } from '../state';
-import { countRender, timed } from './common';
+import { showDocPatch, type AppState } from '../app/state';
+import { timed } from './common';
 import { findCheckpoint } from './inputBar';
-import { publish } from '../testHook';
+import { publish, countRender } from '../app/testHook';
 import type { ViewSpec } from './spec';
 
 

@@ -1,8 +1,8 @@
 /** The toolbar: open a document, download the focused view (PNG, SVG) or the document (JSON, one HTML file). */
-import { downloadSingleFile } from '../embedded';
-import { download, downloadBlob } from '../export';
+import { downloadSingleFile } from '../app/embedded';
+import { download, downloadBlob } from '../app/export';
 import type { Store } from '../lib/store';
-import { docViewString, type AppState } from '../state';
+import { docViewString, type AppState } from '../app/state';
 import type { App, ViewSpec } from './spec';
 
 export function createToolbar(el: HTMLElement, store: Store<AppState>, app: Pick<App, 'openFile' | 'focusedSvg'>) {

@@ -10,12 +10,12 @@
  */
 import '../trainPanel.css';
 import { ApiError } from '../api/client';
-import { fetchCheckpoints, fetchDocument, training } from '../data';
+import { fetchCheckpoints, fetchDocument, training } from '../app/data';
 import type { TrainEvents, TrainLimits, TrainStatus, TrainTask } from '../api/types';
 import type { Store } from '../lib/store';
 import { chartPaths, scorePaths, type ScorePoint, type TrainPoint } from '../lib/trainChart';
-import { showDocPatch, type AppState } from '../state';
-import { publish, type TrainHook } from '../testHook';
+import { showDocPatch, type AppState } from '../app/state';
+import { publish, type TrainHook } from '../app/testHook';
 import type { ViewSpec } from './spec';
 
 const SAMPLE: Record<string, string> = {

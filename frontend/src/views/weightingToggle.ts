@@ -12,11 +12,11 @@
  * document (lib/firstToken.ts): key 0 dropped, each row renormalised over the remaining keys.
  */
 import type { Weighting } from '../api/types';
-import { isEmbedded } from '../embedded';
+import { isEmbedded } from '../app/embedded';
 import type { AttnDoc } from '../lib/doc';
 import { checkpointInfo, supportedFeatures } from '../lib/features';
 import type { Store } from '../lib/store';
-import type { AppState } from '../state';
+import type { AppState } from '../app/state';
 import type { ViewSpec } from './spec';
 
 export const WEIGHTING_LABEL: Record<Weighting, string> = { attention: 'Attention', value_norm: 'Value-weighted' };

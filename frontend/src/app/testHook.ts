@@ -3,17 +3,22 @@
  * server, linked hover with its timing, load and render timings, and the parts that views publish
  * (`timeline`, `train`). Nothing in the app reads it: it is for tests/ and bench/ only.
  */
-import type { AttentionDocument } from './api/types';
-import type { AttentionKind } from './api/types';
-import { expectedAlignment } from './lib/alignment';
-import { keySide } from './lib/doc';
-import { hasRollout } from './lib/headRef';
-import { layerMeans, rolloutFromMeans } from './lib/rollout';
-import { stackStats } from './lib/stats';
-import { sameHover, type Hover } from './lib/hover';
-import type { Store } from './lib/store';
+import type { AttentionDocument } from '../api/types';
+import type { AttentionKind } from '../api/types';
+import { expectedAlignment } from '../lib/alignment';
+import { keySide } from '../lib/doc';
+import { hasRollout } from '../lib/headRef';
+import { layerMeans, rolloutFromMeans } from '../lib/rollout';
+import { stackStats } from '../lib/stats';
+import { sameHover, type Hover } from '../lib/hover';
+import type { Store } from '../lib/store';
 import type { AppState } from './state';
-import { renderCounts } from './views/common';
+
+/** Render counters per view, exposed through the hook (catches render loops); views count with `countRender`. */
+const renderCounts: Record<string, number> = {};
+export function countRender(view: string): void {
+  renderCounts[view] = (renderCounts[view] ?? 0) + 1;
+}
 
 export interface LoadTimings {
   decodeMs: number;

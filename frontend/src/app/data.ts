@@ -8,14 +8,14 @@
  * no view knows which. Training is always the server's; a single-file page refuses it here,
  * without a request.
  */
-import { createClient } from './api/client';
-import type { TileRequest, TileResponse, TopkRequest, TopkResponse, Weighting } from './api/types';
-import { decodeCompactArray, fileTile, isPooled, type OverviewRun, type Tile } from './lib/tiled';
-import type { AblateHead, ApiErrorCode, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, ClientErrorCode, MathRequest, MathResponse, Sampling, SamplingRequest, TrainRequest } from './api/types';
-import { decodeDocument, type AttnDoc } from './lib/doc';
-import { requestEncoding } from './lib/wireEncoding';
+import { createClient } from '../api/client';
+import type { TileRequest, TileResponse, TopkRequest, TopkResponse, Weighting } from '../api/types';
+import { decodeCompactArray, fileTile, isPooled, type OverviewRun, type Tile } from '../lib/tiled';
+import type { AblateHead, ApiErrorCode, CheckpointInfo, CheckpointMetrics, CheckpointsResponse, ClientErrorCode, MathRequest, MathResponse, Sampling, SamplingRequest, TrainRequest } from '../api/types';
+import { decodeDocument, type AttnDoc } from '../lib/doc';
+import { requestEncoding } from '../lib/wireEncoding';
 import { embeddedSource, embeddedTrainingBlock } from './embedded';
-import { ApiError } from './api/client';
+import { ApiError } from '../api/client';
 
 /** What a data source answers; the HTTP client (src/api/client.ts) is the default one. */
 export type DataSource = Pick<ReturnType<typeof createClient>, 'checkpoints' | 'attention' | 'math' | 'timeline'>;

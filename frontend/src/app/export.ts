@@ -2,7 +2,7 @@
  * Downloads: PNG / SVG of the focused view (drawn by its spec's `export`, views/spec.ts), JSON of
  * the current document.
  */
-import { documentJson } from './lib/doc';
+import { documentJson } from '../lib/doc';
 import { docViewString, type AppState } from './state';
 
 export function downloadBlob(blob: Blob, name: string): void {

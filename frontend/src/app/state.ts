@@ -1,15 +1,15 @@
 /** App state: the URL-mirrored part (UrlState, one ParamSpec each) plus session-only fields. */
-import type { AblateHead, AttentionKind, CheckpointsResponse, InvalidCharacter, Weighting } from './api/types';
-import { ATTENTION_KINDS, WEIGHTINGS } from './api/types';
-import { availableKinds, type AttnDoc } from './lib/doc';
-import type { Hover } from './lib/hover';
-import { formatParams, param, parseParams, type Specs } from './lib/url';
-import { ablationParam } from './lib/ablate';
-import { AGGS, headRefParam, type Agg, type HeadRef } from './lib/headRef';
-import { hideSpecialTokens } from './lib/special';
-import { dropFirstToken } from './lib/firstToken';
-import { groupDoc, spanParam, type Grouping, type Span } from './lib/spans';
-import { docSamplingKey, MAX_SEED, MAX_TEMPERATURE } from './lib/sampling';
+import type { AblateHead, AttentionKind, CheckpointsResponse, InvalidCharacter, Weighting } from '../api/types';
+import { ATTENTION_KINDS, WEIGHTINGS } from '../api/types';
+import { availableKinds, type AttnDoc } from '../lib/doc';
+import type { Hover } from '../lib/hover';
+import { formatParams, param, parseParams, type Specs } from '../lib/url';
+import { ablationParam } from '../lib/ablate';
+import { AGGS, headRefParam, type Agg, type HeadRef } from '../lib/headRef';
+import { hideSpecialTokens } from '../lib/special';
+import { dropFirstToken } from '../lib/firstToken';
+import { groupDoc, spanParam, type Grouping, type Span } from '../lib/spans';
+import { docSamplingKey, MAX_SEED, MAX_TEMPERATURE } from '../lib/sampling';
 
 /** Views that can take the focus slot (downloads act on it); `stats` and `diff` also open their
  *  panel (insight.ts), so `view=stats` / `view=diff` links show what they name. */

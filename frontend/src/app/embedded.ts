@@ -7,12 +7,12 @@
  * says in place that the view needs the server.
  */
 import './embedded.css';
-import { ApiError } from './api/client';
-import type { AttentionDocument, CheckpointsResponse, MathRequest, MathResponse, TimelineResponse } from './api/types';
+import { ApiError } from '../api/client';
+import type { AttentionDocument, CheckpointsResponse, MathRequest, MathResponse, TimelineResponse } from '../api/types';
 import type { DataSource } from './data';
-import { compactDocument, DATA_ID, DOCUMENT_ID, embedDocument } from './lib/embedHtml';
-import type { AttnDoc } from './lib/doc';
-import { SELECTORS } from './lib/selectors';
+import { compactDocument, DATA_ID, DOCUMENT_ID, embedDocument } from '../lib/embedHtml';
+import type { AttnDoc } from '../lib/doc';
+import { SELECTORS } from '../lib/selectors';
 
 export interface EmbeddedData {
   checkpoints?: CheckpointsResponse | null;
