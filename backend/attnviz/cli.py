@@ -98,7 +98,8 @@ def html_main(argv: list[str]) -> int:
     from .anywhere import AttentionInputError, load_document
     from .atomic import write_text_atomic
     from .hf import DeviceUnavailableError
-    from .html import FrontendNotBuiltError, LessonError, checkpoint_page, render_html
+    from .html import FrontendNotBuiltError, render_html
+    from .runtime.page import LessonError, checkpoint_page
 
     try:
         if args.document is not None:

@@ -34,7 +34,7 @@ def test_the_notebook_layer_and_the_cli_import_nothing_of_the_server(tmp_path: P
 def test_a_file_from_a_checkpoint_loads_no_web_service(tiny_run: TinyRun, tmp_path: Path) -> None:
     root, name = tiny_run.dir.parent, f"{tiny_run.dir.name}/{tiny_run.last.name}"
     code = (
-        "from attnviz.html import LessonError, checkpoint_page\n"
+        "from attnviz.runtime.page import LessonError, checkpoint_page\n"
         f"doc, data = checkpoint_page({name!r}, 'hello', {str(root)!r}, with_timeline=True)\n"
         "assert doc['tokens']['src'] and data['timeline']\n"
         "try:\n"

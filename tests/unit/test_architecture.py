@@ -83,6 +83,40 @@ def test_a_cycle_is_found_where_there_is_one() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+# The entry points: the package's lazy exports and the command line reach into every layer.
+ENTRIES = {"attnviz", "attnviz.__main__", "attnviz.cli"}
+
+
+def folder_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Folder -> the folders its modules import (``attnviz`` is the library's top-level modules,
+    ``attnviz.runtime``, ``attnviz.server``, ...), the entry points left out."""
+    subpackages = {".".join(n.split(".")[:2]) for n in graph if n.count(".") >= 2}
+
+    def folder(name: str) -> str:
+        head = ".".join(name.split(".")[:2])
+        return head if head in subpackages else "attnviz"
+
+    out: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        if name in ENTRIES:
+            continue
+        out.setdefault(folder(name), set()).update(folder(t) for t in targets if t not in ENTRIES)
+    return {f: deps - {f} for f, deps in out.items()}
+
+
+def test_no_import_cycle_between_the_backends_folders() -> None:
+    """Layers: the library's top-level modules, then the runtime (named models run without HTTP),
+    then the web service; nothing imports a layer above it."""
+    folders = folder_graph(import_graph())
+    assert folders["attnviz.server"] >= {"attnviz.runtime", "attnviz"}
+    assert cycles(folders) == []
+
+
+def test_a_cycle_of_folders_is_found() -> None:
+    graph = {"attnviz.html": {"attnviz.runtime.page"}, "attnviz.runtime.page": {"attnviz.hf"}, "attnviz.hf": set()}
+    assert cycles(folder_graph(graph)) == [["attnviz", "attnviz.runtime"]]
+
+
 # The one way into the web service from outside it: `attnviz serve` reads its options and starts it.
 SERVER_DOORS = {"attnviz.cli": {"attnviz.server.__main__"}}
 
