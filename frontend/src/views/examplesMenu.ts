@@ -68,7 +68,7 @@ export function createExamplesMenu(container: HTMLElement, store: Store<AppState
       })
       .attr('title', function () {
         const t = d3.select(this.parentElement as HTMLElement).datum() as TaskExamples;
-        return !!s.checkpoints && checkpointForTask(s.checkpoints, t.task, '') === null ? `No ${t.task} run on this server: train one in the Train tab first` : null;
+        return s.checkpoints && checkpointForTask(s.checkpoints, t.task, '') === null ? `No ${t.task} run on this server: train one in the Train tab first` : null;
       })
       .on('click', function (_e, d) {
         pick(d3.select(this.parentElement as HTMLElement).datum() as TaskExamples, d);
