@@ -136,10 +136,12 @@ function drawLines(canvas: HTMLCanvasElement, W: number, rasters: Rasters, which
   ctx.putImageData(new ImageData(r.toRgba(), r.width, r.height), 0, 0);
 }
 
-/** One chip per head (click toggles it, shift- or alt-click shows it alone) and the mass slider. */
-function renderChips(p: Panel, s: AppState, store: Store<AppState>) {
+/** One chip per head (click toggles it, shift- or alt-click shows it alone) and the mass slider.
+ *  Returns whether the number of chips changed (12+ wrap to a second row: the body shrinks). */
+function renderChips(p: Panel, s: AppState, store: Store<AppState>): boolean {
   const cur = current(s);
   const n = cur ? cur.src.heads : 0;
+  const changed = p.chips.selectAll('button').size() !== n;
   const on = new Set(cur ? shownHeads(s, cur.src) : []);
   p.chips
     .selectAll<HTMLButtonElement, number>('button')
@@ -173,6 +175,7 @@ function renderChips(p: Panel, s: AppState, store: Store<AppState>) {
     .text((d) => `H${d}`);
   p.massInput.property('value', s.mass);
   p.massValue.text(`${Math.round(s.mass * 100)}%`);
+  return changed;
 }
 
 /** The query and key labels, cut to `fitChars` (a cut one says itself in full on hover). */
@@ -308,7 +311,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
   function renderNow() {
     countRender('arcs');
     const s = store.get();
-    renderChips(p, s, store);
+    const chipsChanged = renderChips(p, s, store);
     const cur = current(s);
     if (!cur) {
       p.svg.selectAll('*').remove();
@@ -321,7 +324,7 @@ export function createArcView(container: HTMLElement, store: Store<AppState>) {
     p.colQ.text(`queries · ${SIDE_LABEL[querySide(kind)]}`);
     p.colK.text(`keys · ${SIDE_LABEL[keySide(kind)]}`);
     const zoom = labelScale(s);
-    const layout = arcLayout(cur, bodySize(), zoom);
+    const layout = arcLayout(cur, bodySize(chipsChanged), zoom);
     W = layout.W;
     const g = (geom = layout.g);
     const r = layerArcs(src, s.layer, shownHeads(s, src), s.mass);

@@ -104,7 +104,7 @@ const tracked = new Set<Tracked>();
  * views) the sizes not known yet are read, all at once, and remembered, so that report, giving
  * the same size, redraws nothing.
  */
-export function trackSize(el: HTMLElement, fn: () => void): () => Size {
+export function trackSize(el: HTMLElement, fn: () => void): (remeasure?: boolean) => Size {
   const me: Tracked = { el, size: null };
   tracked.add(me);
   let pending = false;
@@ -120,7 +120,10 @@ export function trackSize(el: HTMLElement, fn: () => void): () => Size {
       fn();
     });
   }).observe(el);
-  return () => {
+  return (remeasure = false) => {
+    // `remeasure`: the view itself just changed what sets this size (a panel head that grew), so
+    // one forced layout now instead of drawing again at the next resize report
+    if (remeasure) me.size = contentBox(el);
     // reads only, before any view writes: the first forces the layout, the others reuse it
     if (!me.size?.width) for (const t of tracked) if (t === me || !t.size?.width) t.size = contentBox(t.el);
     return me.size!;
