@@ -14,7 +14,7 @@ from ...inference import EXTRA_DECODE_TOKENS, AttentionResult, run_attention, tr
 from ...model import SmallTransformer
 from ...sampling import GREEDY
 from ..model_cache import LoadedModel
-from ..registry import FAMILY_SUPPORTS
+from ..registry import FAMILY_SUPPORTS, toy_family
 from .base import MAX_LISTED, Limits, Overview, RunRequest, tensors_json
 
 
@@ -29,7 +29,7 @@ class ToyAdapter:
 
     @property
     def family(self) -> str:
-        return "toy"
+        return toy_family(self.loaded.ckpt.config.arch)  # the listing's name for it, one mapping
 
     @property
     def supports(self) -> tuple[str, ...]:

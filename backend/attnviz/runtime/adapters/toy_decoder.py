@@ -22,10 +22,6 @@ class ToyDecoderAdapter(ToyAdapter):
     always a whole document (its context is a few dozen characters), and on induction checkpoints
     the held-out accuracy with the request's heads switched off."""
 
-    @property
-    def family(self) -> str:
-        return "toy-decoder"
-
     def check_head(self, kind: str, layer: int, head: int, what: str = "") -> None:
         """``NotSupported`` for a kind it lacks, ``OutOfRange`` past the heads."""
         if kind != "decoder_self":
