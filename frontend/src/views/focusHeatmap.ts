@@ -355,15 +355,16 @@ export function createFocusHeatmap(container: HTMLElement, store: Store<AppState
 function focusSvg(s: AppState): string | null {
   const cur = current(s);
   if (!cur) return null;
-  const { t, qTokens, kTokens, kind } = cur;
+  const { src, qTokens, kTokens, kind } = cur;
+  const ref = focusRef(s, src);
   return heatmapSvg({
-    matrix: cur.src.ref(focusRef(s, t)) ?? new Float32Array(t.nq * t.nk),
-    nq: t.nq,
-    nk: t.nk,
-    causal: t.causal,
+    matrix: src.ref(ref) ?? new Float32Array(src.nq * src.nk),
+    nq: src.nq,
+    nk: src.nk,
+    causal: src.causal,
     qTokens,
     kTokens,
-    title: `${KIND_LABEL[kind]} · ${s.agg === 'none' ? `layer ${s.layer} · head ${s.head}` : refLabel(focusRef(s, t))}${weightingNote(cur.doc, s.nofirst, true)}`,
+    title: `${KIND_LABEL[kind]} · ${ref.agg === 'none' ? `layer ${s.layer} · head ${s.head}` : refLabel(ref)}${weightingNote(cur.doc, s.nofirst, true)}`,
     qAxis: `query (${SIDE_LABEL[querySide(kind)]})`,
     kAxis: `key (${SIDE_LABEL[keySide(kind)]})`,
   });
